@@ -1,0 +1,151 @@
+//! Control-plane bodies (HTTP + JSON). Paths are listed on [`paths`]; the server's router
+//! and the client's transport both use these constants.
+
+use crate::b64::Bytes64;
+use crate::ids::{DeviceId, GroupId, MessageId, Username};
+use serde::{Deserialize, Serialize};
+
+/// URL paths of the API, version-prefixed.
+pub mod paths {
+    pub const HEALTH: &str = "/v1/health";
+    pub const CHALLENGE: &str = "/v1/register/challenge";
+    pub const ACCOUNTS: &str = "/v1/accounts";
+    pub const SELF_DEVICE: &str = "/v1/devices/self";
+    pub const KEY_PACKAGES: &str = "/v1/key-packages";
+    /// `{username}` is filled in by the caller.
+    pub const USER_DEVICES: &str = "/v1/users/{username}/devices";
+    pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
+    pub const MESSAGES: &str = "/v1/messages";
+    pub const WEBSOCKET: &str = "/v1/ws";
+
+    pub fn user_devices(username: &str) -> String {
+        USER_DEVICES.replace("{username}", username)
+    }
+
+    pub fn user_claim(username: &str) -> String {
+        USER_CLAIM.replace("{username}", username)
+    }
+}
+
+/// The header devices authenticate with: `Authorization: Pli <device id>.<secret hex>`.
+pub const AUTH_SCHEME: &str = "Pli";
+
+/// A proof-of-work puzzle for one registration. The challenge is opaque to the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeResponse {
+    pub challenge: String,
+    /// Leading zero bits the solution hash must have.
+    pub difficulty: u8,
+}
+
+/// Registers a username with its first device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub username: Username,
+    pub challenge: String,
+    pub nonce: u64,
+    /// The device's MLS signature public key (Ed25519, raw bytes).
+    pub signature_key: Bytes64,
+}
+
+/// The new device's credentials. The secret is shown once; the server keeps only its hash.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub username: Username,
+    pub device_id: DeviceId,
+    pub device_secret: String,
+}
+
+impl std::fmt::Debug for RegisterResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterResponse")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server knows about the calling device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfDeviceResponse {
+    pub device_id: DeviceId,
+    /// Unclaimed one-time key packages left; the client tops up when it runs low.
+    pub key_packages_available: u64,
+    pub has_last_resort: bool,
+}
+
+/// Uploads MLS key packages (RFC 9420 `MLSMessage` bytes of type key package).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadKeyPackagesRequest {
+    #[serde(default)]
+    pub key_packages: Vec<Bytes64>,
+    /// Replaces the device's last-resort key package: handed out, and kept, only when no
+    /// one-time package is left, so a device can always be added to a conversation.
+    #[serde(default)]
+    pub last_resort: Option<Bytes64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadKeyPackagesResponse {
+    pub key_packages_available: u64,
+}
+
+/// One of a user's devices as the server lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: DeviceId,
+    pub signature_key: Bytes64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDevicesResponse {
+    pub username: Username,
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// A key package claimed for one device of the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedKeyPackage {
+    pub device_id: DeviceId,
+    pub key_package: Bytes64,
+    /// True when this was the device's last-resort package (it stays on the server).
+    pub last_resort: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    pub username: Username,
+    pub key_packages: Vec<ClaimedKeyPackage>,
+}
+
+/// Welcome for the devices a commit adds, accepted or refused together with the commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeOut {
+    pub message: Bytes64,
+    pub recipients: Vec<DeviceId>,
+}
+
+/// Submits one MLS message (an RFC 9420 `MLSMessage` carrying a `PrivateMessage`) for a
+/// group, to be queued for the listed devices. Recipients come from the sender's MLS
+/// state, so the server never needs to keep a membership list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    pub group_id: GroupId,
+    pub message: Bytes64,
+    pub recipients: Vec<DeviceId>,
+    #[serde(default)]
+    pub welcome: Option<WelcomeOut>,
+}
+
+/// "Accepted": the message is committed to storage for every recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub id: MessageId,
+    /// The group's epoch after this message (advanced by one for a commit).
+    pub epoch: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    pub status: String,
+    pub version: String,
+}

@@ -1,0 +1,105 @@
+//! Stable error codes. Every failed API call answers `{"error": {"code": …, "message": …}}`;
+//! scripts and clients branch on `code`, whose spelling never changes once released.
+//! Messages explain the rule that was broken and never echo user data.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($($variant:ident => $text:literal),* $(,)?) => {
+        /// A stable, machine-readable reason for a refusal.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($variant,)*
+            /// A code this build does not know (sent by a newer peer).
+            #[serde(other)]
+            Unknown,
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and exhaustive tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                    ErrorCode::Unknown => "unknown",
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest => "bad_request",
+    InvalidUsername => "invalid_username",
+    UsernameTaken => "username_taken",
+    InvalidChallenge => "invalid_challenge",
+    ProofOfWorkFailed => "proof_of_work_failed",
+    Unauthorized => "unauthorized",
+    NotFound => "not_found",
+    UnknownUser => "unknown_user",
+    PayloadTooLarge => "payload_too_large",
+    TooManyRecipients => "too_many_recipients",
+    UnknownRecipient => "unknown_recipient",
+    QueueFull => "queue_full",
+    StaleEpoch => "stale_epoch",
+    UnknownGroup => "unknown_group",
+    GroupExists => "group_exists",
+    InvalidMlsMessage => "invalid_mls_message",
+    InvalidKeyPackage => "invalid_key_package",
+    TooManyKeyPackages => "too_many_key_packages",
+    NoKeyPackage => "no_key_package",
+    RateLimited => "rate_limited",
+    Internal => "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_their_stable_text() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).expect("deserialise");
+            assert_eq!(back, *code);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_from_newer_peers_still_parse() {
+        let code: ErrorCode = serde_json::from_str("\"some_future_code\"").expect("parse");
+        assert_eq!(code, ErrorCode::Unknown);
+    }
+}

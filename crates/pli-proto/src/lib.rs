@@ -1,0 +1,29 @@
+//! pli-proto: the wire vocabulary of pli, with no I/O.
+//!
+//! Everything the server and its clients must agree on byte for byte lives here, so both
+//! sides (and outside tools) share one definition instead of two that drift:
+//!
+//! - [`ids`]: validated identifiers (`Username`, `DeviceId`, `GroupId`, `MessageId`).
+//! - [`api`]: HTTP + JSON request and response bodies of the control plane.
+//! - [`error`]: the stable error codes every API failure carries.
+//! - [`frame`]: the binary WebSocket frames of the data plane, with a decoder that never
+//!   panics on hostile input.
+//! - [`payload`]: the versioned plaintext that travels *inside* MLS application messages.
+//! - [`pow`]: the registration proof-of-work check, shared by the solver and the verifier.
+//! - [`limits`]: the documented limits both sides enforce.
+//! - [`b64`]: base64 byte strings for JSON.
+//!
+//! This crate is not a client or a server: it never opens a socket or a file. `pli-server`
+//! and `pli-client` both depend on it and never on each other.
+
+pub mod api;
+pub mod b64;
+pub mod error;
+pub mod frame;
+pub mod ids;
+pub mod limits;
+pub mod payload;
+pub mod pow;
+
+pub use error::ErrorCode;
+pub use ids::{DeviceId, GroupId, IdError, MessageId, Username};

@@ -1,0 +1,43 @@
+//! Limits both sides enforce. They are part of the protocol: a client that respects them
+//! is never refused for size, and the server's refusals name the limit by error code.
+//! README's "Limits" table repeats these numbers; keep both in step.
+
+/// Largest MLS message (commit, welcome or application) the server accepts, in bytes.
+/// Large enough for a commit adding many members at once; attachments will travel
+/// separately, so text messages are far below it.
+pub const MAX_MLS_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Largest HTTP request body, in bytes: one message plus its welcome plus JSON and base64
+/// overhead (4/3) with room to spare.
+pub const MAX_HTTP_BODY_BYTES: usize = 1024 * 1024;
+
+/// Largest WebSocket message and frame, in bytes (tungstenite's default is 64 MiB).
+pub const MAX_WS_MESSAGE_BYTES: usize = 512 * 1024;
+
+/// Most recipient devices one submitted message may name.
+pub const MAX_RECIPIENTS: usize = 5_000;
+
+/// Most messages waiting in one device's queue; a send that would exceed it for any
+/// recipient is refused with `queue_full` so the sender knows (nothing is dropped).
+pub const MAX_QUEUE_DEPTH: u64 = 10_000;
+
+/// Most unclaimed one-time key packages one device may keep on the server.
+pub const MAX_KEY_PACKAGES_PER_DEVICE: usize = 100;
+
+/// Most key packages one upload may carry.
+pub const MAX_KEY_PACKAGES_PER_UPLOAD: usize = 100;
+
+/// Largest single key package, in bytes.
+pub const MAX_KEY_PACKAGE_BYTES: usize = 16 * 1024;
+
+/// Most message ids one `Ack` frame may carry.
+pub const MAX_ACK_IDS: usize = 1_024;
+
+/// Largest decrypted pli payload a client will parse, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 200 * 1024;
+
+/// Longest text message, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Longest group name, in bytes of UTF-8.
+pub const MAX_GROUP_NAME_BYTES: usize = 256;

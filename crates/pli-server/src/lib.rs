@@ -1,0 +1,2 @@
+//! pli-server: the pli service as a library.
+pub mod store;

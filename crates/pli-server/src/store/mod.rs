@@ -1,0 +1,209 @@
+//! Storage as domain operations, behind one trait.
+//!
+//! Callers speak in messaging terms (`submit`, `fetch_queue`, `ack`, `claim_key_packages`),
+//! never in rows, so a backend is free to batch, index and lock as its engine prefers. Each
+//! operation that writes several rows is one transaction. The contract, shared by every
+//! backend and checked by [`conformance`]: `Ok(None)` means "absent", `Err` means the
+//! operation failed and changed nothing.
+//!
+//! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
+//! - [`conformance`]: the behaviour suite every backend must pass.
+
+pub mod sqlite;
+
+#[cfg(test)]
+pub mod conformance;
+
+use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use std::future::Future;
+
+pub use sqlite::SqliteStore;
+
+/// Why a storage operation failed. Domain refusals are distinct variants so handlers can
+/// map them to stable API codes; `Backend` covers everything the engine itself reports.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the username is already registered")]
+    UsernameTaken,
+    #[error("a recipient device does not exist")]
+    UnknownRecipient,
+    #[error("a recipient's queue is full")]
+    QueueFull,
+    #[error("the message targets epoch {submitted} but the group is at epoch {current}")]
+    StaleEpoch { submitted: u64, current: u64 },
+    #[error("the group does not exist on this server")]
+    UnknownGroup,
+    #[error("the device holds its maximum of unclaimed key packages")]
+    TooManyKeyPackages,
+    #[error("the device does not exist")]
+    UnknownDevice,
+    /// The engine failed (I/O, corruption, a closed pool). The text comes from the engine and
+    /// must be logged only in redacted form: it never reaches API callers.
+    #[error("storage backend failure: {0}")]
+    Backend(String),
+}
+
+/// A new account with its first device.
+#[derive(Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub device_id: DeviceId,
+    pub secret_hash: [u8; 32],
+    pub signature_key: Vec<u8>,
+    /// Days since the Unix epoch; only the day is kept (data inventory).
+    pub created_day: i64,
+}
+
+/// What authentication needs to know about a device.
+#[derive(Clone)]
+pub struct DeviceAuth {
+    pub username: Username,
+    pub secret_hash: [u8; 32],
+    pub last_seen_day: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub device_id: DeviceId,
+    pub signature_key: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPackageStatus {
+    pub available: u64,
+    pub has_last_resort: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedPackage {
+    pub device_id: DeviceId,
+    pub key_package: Vec<u8>,
+    pub last_resort: bool,
+}
+
+/// How a submitted message relates to its group's epoch. The delivery service's one
+/// ordering rule: a commit is accepted only for the group's current epoch, and moves it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EpochRule {
+    /// A commit made in `epoch`. For an unknown group, epoch 0 creates it.
+    Commit { epoch: u64 },
+    /// A proposal made in `epoch`: only valid in the current epoch.
+    Proposal { epoch: u64 },
+    /// An application message from `epoch`: any epoch up to the current one (receivers keep
+    /// a few past epochs' secrets for messages that raced a commit).
+    Application { epoch: u64 },
+}
+
+/// One message for the delivery service, with everything needed to accept it atomically.
+#[derive(Clone)]
+pub struct Submission {
+    pub group: GroupId,
+    pub rule: EpochRule,
+    pub payload: Vec<u8>,
+    pub recipients: Vec<DeviceId>,
+    /// A Welcome for the devices a commit adds; stored in the same transaction.
+    pub welcome: Option<(Vec<u8>, Vec<DeviceId>)>,
+    pub now_ms: u64,
+    pub max_queue_depth: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: MessageId,
+    pub epoch: u64,
+}
+
+/// A queued message as read back for a device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub id: MessageId,
+    pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queued({}, <{} bytes>)", self.id, self.payload.len())
+    }
+}
+
+/// Everything the server persists, as domain operations. Generic callers take `S: Store`;
+/// the backend is chosen once, at start-up.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Creates the account and its first device in one transaction.
+    /// Fails with [`StoreError::UsernameTaken`] if the name exists.
+    fn create_account(
+        &self,
+        account: NewAccount,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The device's owner and secret hash, or `None` if no such device exists.
+    fn device_auth(
+        &self,
+        device: DeviceId,
+    ) -> impl Future<Output = Result<Option<DeviceAuth>, StoreError>> + Send;
+
+    /// Records the day of the account's last connection (the day only, overwritten).
+    fn touch_last_seen(
+        &self,
+        username: &Username,
+        day: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's devices, or `None` if the user does not exist.
+    fn list_devices(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Vec<DeviceRecord>>, StoreError>> + Send;
+
+    /// Adds one-time key packages (refused whole if the device would exceed `max_one_time`)
+    /// and optionally replaces the last-resort package. Returns the new status.
+    fn add_key_packages(
+        &self,
+        device: DeviceId,
+        one_time: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max_one_time: usize,
+    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
+
+    fn key_package_status(
+        &self,
+        device: DeviceId,
+    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
+
+    /// Claims one key package per device of the user: a one-time package (deleted, so it is
+    /// handed out once) or, when none is left, the last-resort package (kept). Devices with
+    /// neither are left out. `None` if the user does not exist.
+    fn claim_key_packages(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Vec<ClaimedPackage>>, StoreError>> + Send;
+
+    /// Applies the epoch rule and queues the message (and any welcome) for every recipient,
+    /// all in one transaction. When this returns `Ok`, the message is durable.
+    fn submit(
+        &self,
+        submission: Submission,
+    ) -> impl Future<Output = Result<Accepted, StoreError>> + Send;
+
+    /// The group's current epoch, or `None` if the server has not seen the group.
+    fn group_epoch(
+        &self,
+        group: &GroupId,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Up to `limit` queued messages for the device with ids above `after`, in id order.
+    fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
+
+    /// Removes the listed messages from the device's queue; ids not in it are ignored.
+    /// Returns how many were removed. A message leaves storage once no queue holds it.
+    fn ack(
+        &self,
+        device: DeviceId,
+        ids: Vec<MessageId>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

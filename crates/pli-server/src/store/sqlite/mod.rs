@@ -1,0 +1,267 @@
+//! The embedded SQLite backend.
+//!
+//! SQLite allows one writer at a time, and a durable commit costs an fsync (about 0.2 ms on
+//! the project's machines, DESIGN.md §7). So all writes go to one writer thread that takes
+//! every job waiting in its channel, runs each inside its own SAVEPOINT of one transaction,
+//! commits once, and only then answers each caller: group commit. A job that fails rolls
+//! back to its savepoint without disturbing its neighbours. Reads run in parallel on a small
+//! pool of read-only connections (WAL mode lets them proceed during writes).
+//!
+//! Durability: `synchronous = FULL`, so "accepted" survives power loss, not just a crash of
+//! the process. Group commit is what makes that affordable.
+
+mod queries;
+pub mod schema;
+
+use crate::store::{
+    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, KeyPackageStatus, NewAccount, Queued,
+    Store, StoreError, Submission,
+};
+use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use queries::backend;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+/// Most jobs folded into one transaction; bounds the latency a single batch can add.
+const MAX_BATCH: usize = 1024;
+const READERS: usize = 4;
+
+/// Runs once the batch's commit is known, with its outcome.
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write job: runs inside the batch transaction and returns how to answer its caller.
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the SQLite database: {0}")]
+    Open(#[from] rusqlite::Error),
+    #[error("cannot migrate the SQLite database: {0}")]
+    Schema(#[from] schema::SchemaError),
+    #[error("cannot start the SQLite writer thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts its writer.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("pli-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, receiver))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: sender,
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `op` in the next write batch and waits for that batch to commit.
+    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = run_in_savepoint(conn, op);
+            Box::new(move |commit| {
+                let result = commit.map_err(StoreError::Backend).and(outcome);
+                let _ = reply.send(result);
+            })
+        });
+        self.inner
+            .writer
+            .send(job)
+            .map_err(|_| StoreError::Backend("writer thread stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("writer thread dropped a job".into()))?
+    }
+
+    /// Runs `op` on one of the read connections, off the async runtime.
+    async fn read<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let slot = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[slot]
+                .lock()
+                .map_err(|_| StoreError::Backend("reader lock poisoned".into()))?;
+            op(&conn)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("reader task failed".into()))?
+    }
+}
+
+fn run_in_savepoint<R>(
+    conn: &Connection,
+    op: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    conn.execute_batch("SAVEPOINT job").map_err(backend)?;
+    let outcome = op(conn);
+    let close = if outcome.is_ok() {
+        conn.execute_batch("RELEASE job")
+    } else {
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+    };
+    close.map_err(backend)?;
+    outcome
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let message = err.to_string();
+            for job in batch {
+                // Answer every caller: the job itself never ran.
+                let completion = job(&conn);
+                completion(Err(message.clone()));
+            }
+            continue;
+        }
+        let completions: Vec<Completion> = batch.into_iter().map(|job| job(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for completion in completions {
+            completion(commit.clone());
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
+        self.write(move |c| queries::create_account(c, &account)).await
+    }
+
+    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
+        self.read(move |c| queries::device_auth(c, device)).await
+    }
+
+    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| queries::touch_last_seen(c, &username, day)).await
+    }
+
+    async fn list_devices(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| queries::list_devices(c, &username)).await
+    }
+
+    async fn add_key_packages(
+        &self,
+        device: DeviceId,
+        one_time: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max_one_time: usize,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        self.write(move |c| {
+            queries::add_key_packages(c, device, &one_time, last_resort.as_deref(), max_one_time)
+        })
+        .await
+    }
+
+    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
+        self.read(move |c| queries::key_package_status(c, device)).await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        let username = username.clone();
+        self.write(move |c| queries::claim_key_packages(c, &username)).await
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        self.write(move |c| queries::submit(c, &submission)).await
+    }
+
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        let group = group.clone();
+        self.read(move |c| queries::group_epoch(c, &group)).await
+    }
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        self.read(move |c| queries::fetch_queue(c, device, after, limit)).await
+    }
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        self.write(move |c| queries::ack(c, device, &ids)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    crate::conformance_tests!({
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("pli.db")).expect("open store");
+        (store, dir)
+    });
+}

@@ -1,0 +1,369 @@
+//! The SQL behind each store operation, as plain functions on a connection. The engine in
+//! `mod.rs` decides which connection and transaction they run in.
+
+use crate::store::{
+    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus,
+    NewAccount, Queued, StoreError, Submission,
+};
+use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub(super) fn backend(err: rusqlite::Error) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
+    DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
+}
+
+fn username(raw: String) -> Result<Username, StoreError> {
+    Username::parse(&raw).map_err(|_| StoreError::Backend("invalid username row".into()))
+}
+
+pub(super) fn create_account(conn: &Connection, a: &NewAccount) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO accounts (username, created_day) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute(params![a.username.as_str(), a.created_day]))
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::UsernameTaken
+            } else {
+                backend(e)
+            }
+        })?;
+    conn.prepare_cached(
+        "INSERT INTO devices (device_id, username, secret_hash, signature_key)
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            a.device_id.get() as i64,
+            a.username.as_str(),
+            &a.secret_hash[..],
+            &a.signature_key
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn device_auth(
+    conn: &Connection,
+    device: DeviceId,
+) -> Result<Option<DeviceAuth>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT d.username, d.secret_hash, a.last_seen_day
+             FROM devices d JOIN accounts a ON a.username = d.username
+             WHERE d.device_id = ?1",
+        )
+        .and_then(|mut st| {
+            st.query_row([device.get() as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    let Some((name, hash, last_seen_day)) = row else {
+        return Ok(None);
+    };
+    let secret_hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?;
+    Ok(Some(DeviceAuth {
+        username: username(name)?,
+        secret_hash,
+        last_seen_day,
+    }))
+}
+
+pub(super) fn touch_last_seen(
+    conn: &Connection,
+    user: &Username,
+    day: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET last_seen_day = ?2 WHERE username = ?1")
+        .and_then(|mut st| st.execute(params![user.as_str(), day]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn account_exists(conn: &Connection, user: &Username) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM accounts WHERE username = ?1")
+        .and_then(|mut st| st.exists([user.as_str()]))
+        .map_err(backend)
+}
+
+pub(super) fn list_devices(
+    conn: &Connection,
+    user: &Username,
+) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
+    if !account_exists(conn, user)? {
+        return Ok(None);
+    }
+    let mut st = conn
+        .prepare_cached(
+            "SELECT device_id, signature_key FROM devices WHERE username = ?1 ORDER BY device_id",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map([user.as_str()], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))
+        .map_err(backend)?;
+    let mut devices = Vec::new();
+    for row in rows {
+        let (id, signature_key) = row.map_err(backend)?;
+        devices.push(DeviceRecord {
+            device_id: device_id(id)?,
+            signature_key,
+        });
+    }
+    Ok(Some(devices))
+}
+
+pub(super) fn key_package_status(
+    conn: &Connection,
+    device: DeviceId,
+) -> Result<KeyPackageStatus, StoreError> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
+        .and_then(|mut st| st.exists([device.get() as i64]))
+        .map_err(backend)?;
+    if !exists {
+        return Err(StoreError::UnknownDevice);
+    }
+    let (available, last_resort): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(last_resort = 0), 0), COALESCE(SUM(last_resort = 1), 0)
+             FROM key_packages WHERE device_id = ?1",
+        )
+        .and_then(|mut st| st.query_row([device.get() as i64], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(backend)?;
+    Ok(KeyPackageStatus {
+        available: available as u64,
+        has_last_resort: last_resort > 0,
+    })
+}
+
+pub(super) fn add_key_packages(
+    conn: &Connection,
+    device: DeviceId,
+    one_time: &[Vec<u8>],
+    last_resort: Option<&[u8]>,
+    max_one_time: usize,
+) -> Result<KeyPackageStatus, StoreError> {
+    let before = key_package_status(conn, device)?;
+    if before.available as usize + one_time.len() > max_one_time {
+        return Err(StoreError::TooManyKeyPackages);
+    }
+    let id = device.get() as i64;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(backend)?;
+    for package in one_time {
+        insert.execute(params![id, package, 0]).map_err(backend)?;
+    }
+    if let Some(package) = last_resort {
+        conn.prepare_cached("DELETE FROM key_packages WHERE device_id = ?1 AND last_resort = 1")
+            .and_then(|mut st| st.execute([id]))
+            .map_err(backend)?;
+        insert.execute(params![id, package, 1]).map_err(backend)?;
+    }
+    key_package_status(conn, device)
+}
+
+pub(super) fn claim_key_packages(
+    conn: &Connection,
+    user: &Username,
+) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+    let Some(devices) = list_devices(conn, user)? else {
+        return Ok(None);
+    };
+    let mut claimed = Vec::with_capacity(devices.len());
+    for device in devices {
+        // One-time packages first (oldest first); the last-resort one only when none is left.
+        let row: Option<(i64, Vec<u8>, bool)> = conn
+            .prepare_cached(
+                "SELECT id, data, last_resort FROM key_packages WHERE device_id = ?1
+                 ORDER BY last_resort, id LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row([device.device_id.get() as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+            })
+            .map_err(backend)?;
+        let Some((row_id, key_package, last_resort)) = row else {
+            continue;
+        };
+        if !last_resort {
+            conn.prepare_cached("DELETE FROM key_packages WHERE id = ?1")
+                .and_then(|mut st| st.execute([row_id]))
+                .map_err(backend)?;
+        }
+        claimed.push(ClaimedPackage {
+            device_id: device.device_id,
+            key_package,
+            last_resort,
+        });
+    }
+    Ok(Some(claimed))
+}
+
+pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {
+    conn.prepare_cached("SELECT epoch FROM mls_groups WHERE group_id = ?1")
+        .and_then(|mut st| st.query_row([group.as_bytes()], |r| r.get::<_, i64>(0)).optional())
+        .map(|epoch| epoch.map(|e| e as u64))
+        .map_err(backend)
+}
+
+/// Applies the epoch rule; returns the group's epoch after the message.
+fn apply_epoch_rule(conn: &Connection, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+    let current = group_epoch(conn, group)?;
+    let stale = |submitted, current| StoreError::StaleEpoch { submitted, current };
+    match (rule, current) {
+        (EpochRule::Commit { epoch: 0 }, None) => {
+            conn.prepare_cached("INSERT INTO mls_groups (group_id, epoch) VALUES (?1, 1)")
+                .and_then(|mut st| st.execute([group.as_bytes()]))
+                .map_err(backend)?;
+            Ok(1)
+        }
+        (EpochRule::Commit { epoch }, Some(current)) if epoch == current => {
+            conn.prepare_cached("UPDATE mls_groups SET epoch = ?2 WHERE group_id = ?1")
+                .and_then(|mut st| st.execute(params![group.as_bytes(), (current + 1) as i64]))
+                .map_err(backend)?;
+            Ok(current + 1)
+        }
+        (EpochRule::Proposal { epoch }, Some(current)) if epoch == current => Ok(current),
+        (EpochRule::Application { epoch }, Some(current)) if epoch <= current => Ok(current),
+        (_, None) => Err(StoreError::UnknownGroup),
+        (
+            EpochRule::Commit { epoch }
+            | EpochRule::Proposal { epoch }
+            | EpochRule::Application { epoch },
+            Some(current),
+        ) => Err(stale(epoch, current)),
+    }
+}
+
+/// Stores one ciphertext and queues it for each device, enforcing the depth limit.
+fn enqueue(
+    conn: &Connection,
+    payload: &[u8],
+    recipients: &[DeviceId],
+    now_ms: u64,
+    max_depth: u64,
+) -> Result<MessageId, StoreError> {
+    let mut bump = conn
+        .prepare_cached(
+            "UPDATE devices SET queue_len = queue_len + 1
+             WHERE device_id = ?1 AND queue_len < ?2 RETURNING queue_len",
+        )
+        .map_err(backend)?;
+    let mut exists = conn
+        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
+        .map_err(backend)?;
+    for device in recipients {
+        let id = device.get() as i64;
+        let bumped: Option<i64> = bump
+            .query_row(params![id, max_depth as i64], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if bumped.is_none() {
+            return Err(if exists.exists([id]).map_err(backend)? {
+                StoreError::QueueFull
+            } else {
+                StoreError::UnknownRecipient
+            });
+        }
+    }
+    let message_id: i64 = conn
+        .prepare_cached("INSERT INTO messages (payload, created_ms) VALUES (?1, ?2) RETURNING id")
+        .and_then(|mut st| st.query_row(params![payload, now_ms as i64], |r| r.get(0)))
+        .map_err(backend)?;
+    let mut queue = conn
+        .prepare_cached("INSERT INTO queue (device_id, message_id) VALUES (?1, ?2)")
+        .map_err(backend)?;
+    for device in recipients {
+        queue.execute(params![device.get() as i64, message_id]).map_err(backend)?;
+    }
+    Ok(MessageId(message_id as u64))
+}
+
+fn unique(devices: &[DeviceId]) -> Vec<DeviceId> {
+    let mut devices = devices.to_vec();
+    devices.sort_unstable();
+    devices.dedup();
+    devices
+}
+
+pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, StoreError> {
+    let epoch = apply_epoch_rule(conn, &s.group, s.rule)?;
+    let recipients = unique(&s.recipients);
+    let id = enqueue(conn, &s.payload, &recipients, s.now_ms, s.max_queue_depth)?;
+    if let Some((welcome, new_members)) = &s.welcome {
+        enqueue(conn, welcome, &unique(new_members), s.now_ms, s.max_queue_depth)?;
+    }
+    Ok(Accepted { id, epoch })
+}
+
+pub(super) fn fetch_queue(
+    conn: &Connection,
+    device: DeviceId,
+    after: Option<MessageId>,
+    limit: usize,
+) -> Result<Vec<Queued>, StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT q.message_id, m.payload FROM queue q JOIN messages m ON m.id = q.message_id
+             WHERE q.device_id = ?1 AND q.message_id > ?2 ORDER BY q.message_id LIMIT ?3",
+        )
+        .map_err(backend)?;
+    let after = after.map_or(0, |id| id.0 as i64);
+    let rows = st
+        .query_map(params![device.get() as i64, after, limit as i64], |r| {
+            Ok(Queued {
+                id: MessageId(r.get::<_, i64>(0)? as u64),
+                payload: r.get(1)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+pub(super) fn ack(conn: &Connection, device: DeviceId, ids: &[MessageId]) -> Result<u64, StoreError> {
+    let device = device.get() as i64;
+    let mut remove = conn
+        .prepare_cached("DELETE FROM queue WHERE device_id = ?1 AND message_id = ?2")
+        .map_err(backend)?;
+    let mut collect = conn
+        .prepare_cached(
+            "DELETE FROM messages WHERE id = ?1
+             AND NOT EXISTS (SELECT 1 FROM queue WHERE message_id = ?1)",
+        )
+        .map_err(backend)?;
+    let mut removed = 0u64;
+    for id in ids {
+        let id = id.0 as i64;
+        if remove.execute(params![device, id]).map_err(backend)? > 0 {
+            removed += 1;
+            collect.execute([id]).map_err(backend)?;
+        }
+    }
+    if removed > 0 {
+        conn.prepare_cached("UPDATE devices SET queue_len = queue_len - ?2 WHERE device_id = ?1")
+            .and_then(|mut st| st.execute(params![device, removed as i64]))
+            .map_err(backend)?;
+    }
+    Ok(removed)
+}
