@@ -193,10 +193,46 @@ impl fmt::Display for MessageId {
     }
 }
 
+/// The MLS credential identity of a device: `username/device_id`. `/` never occurs in a
+/// username, so the split is unambiguous. Clients check it against the server's device list
+/// and the server checks it on every uploaded key package.
+pub fn credential_identity(username: &Username, device: DeviceId) -> Vec<u8> {
+    format!("{username}/{device}").into_bytes()
+}
+
+/// Parses a credential identity made by [`credential_identity`].
+pub fn parse_credential_identity(identity: &[u8]) -> Option<(Username, DeviceId)> {
+    let text = std::str::from_utf8(identity).ok()?;
+    let (name, device) = text.split_once('/')?;
+    let username = Username::parse(name).ok()?;
+    // Only the canonical spelling is accepted, so one device has exactly one identity.
+    if username.as_str() != name {
+        return None;
+    }
+    let device: DeviceId = device.parse().ok()?;
+    (credential_identity(&username, device) == identity).then_some((username, device))
+}
+
+/// The one MLS ciphersuite pli uses:
+/// `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519` (RFC 9420 §17.1, value 0x0003).
+pub const CIPHERSUITE: u16 = 0x0003;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn credential_identities_round_trip_only_in_canonical_form() {
+        let alice = Username::parse("alice").expect("valid");
+        let device = DeviceId::new(42).expect("valid");
+        let identity = credential_identity(&alice, device);
+        assert_eq!(identity, b"alice/42");
+        assert_eq!(parse_credential_identity(&identity), Some((alice, device)));
+        for bad in [&b"Alice/42"[..], b"alice/042", b"alice/0", b"alice", b"@alice/42", b"alice/42/1"] {
+            assert_eq!(parse_credential_identity(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
 
     #[test]
     fn usernames_are_case_insensitive_and_accept_at() {

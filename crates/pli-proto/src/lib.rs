@@ -26,4 +26,7 @@ pub mod payload;
 pub mod pow;
 
 pub use error::ErrorCode;
-pub use ids::{DeviceId, GroupId, IdError, MessageId, Username};
+pub use ids::{
+    CIPHERSUITE, DeviceId, GroupId, IdError, MessageId, Username, credential_identity,
+    parse_credential_identity,
+};

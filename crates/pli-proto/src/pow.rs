@@ -1,7 +1,8 @@
 //! Registration proof of work: `SHA-256("pli-pow-v1" ‖ len(challenge) ‖ challenge ‖
 //! username ‖ nonce_le)` must start with `difficulty` zero bits. Binding the username means
-//! every account costs its own work; the server makes each challenge single-use and
-//! short-lived. It slows bulk sign-ups without asking anyone who they are.
+//! every account costs its own work even if a challenge is reused; challenges expire within
+//! minutes so work cannot be stockpiled. It slows bulk sign-ups without asking anyone who
+//! they are.
 
 use sha2::{Digest, Sha256};
 

@@ -1,0 +1,84 @@
+//! Server configuration as the library sees it: already merged from file, environment and
+//! flags by the binary, and validated by [`Config::check`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Holds the SQLite database and the server's own secret key.
+    pub data_dir: PathBuf,
+    pub tls: Option<TlsConfig>,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+    pub allow_plain_http: bool,
+    /// Leading zero bits a registration's proof of work needs (20 ≈ a second of one core).
+    pub pow_difficulty: u8,
+    /// Registrations allowed per source address per hour (a token bucket; burst of the same).
+    pub registrations_per_hour: u32,
+    pub max_queue_depth: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
+}
+
+impl Config {
+    pub const DEFAULT_POW_DIFFICULTY: u8 = 20;
+    pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
+
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            tls: None,
+            allow_plain_http: false,
+            pow_difficulty: Self::DEFAULT_POW_DIFFICULTY,
+            registrations_per_hour: Self::DEFAULT_REGISTRATIONS_PER_HOUR,
+            max_queue_depth: pli_proto::limits::MAX_QUEUE_DEPTH,
+        }
+    }
+
+    /// Refuses settings that would weaken a promise: plain HTTP off loopback without the
+    /// explicit opt-in, or a proof of work too hard to ever solve.
+    pub fn check(&self, listen: SocketAddr) -> Result<(), ConfigError> {
+        if self.tls.is_none() && !listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(ConfigError::PlainHttpOffLoopback);
+        }
+        if self.pow_difficulty > 32 {
+            return Err(ConfigError::PowTooHard);
+        }
+        if self.max_queue_depth == 0 || self.max_queue_depth > pli_proto::limits::MAX_QUEUE_DEPTH {
+            return Err(ConfigError::QueueDepth);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "refusing plain HTTP on a non-loopback address: configure TLS (tls_cert, tls_key) or set allow_plain_http behind a TLS proxy"
+    )]
+    PlainHttpOffLoopback,
+    #[error("pow_difficulty must be at most 32")]
+    PowTooHard,
+    #[error("max_queue_depth must be between 1 and {}", pli_proto::limits::MAX_QUEUE_DEPTH)]
+    QueueDepth,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_only_allowed_on_loopback_unless_opted_in() {
+        let mut config = Config::new("/tmp/x");
+        let public: SocketAddr = "0.0.0.0:443".parse().expect("addr");
+        let local: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        assert!(config.check(local).is_ok());
+        assert!(matches!(config.check(public), Err(ConfigError::PlainHttpOffLoopback)));
+        config.allow_plain_http = true;
+        assert!(config.check(public).is_ok());
+    }
+}

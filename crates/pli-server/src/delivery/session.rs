@@ -1,0 +1,118 @@
+//! One device's WebSocket: push what is queued, say when the backlog is drained, then push
+//! new messages as they land; delete each message when the device acks it.
+//!
+//! The device attaches to the [`Hub`](super::Hub) *before* reading its queue, so a message
+//! accepted at any moment is either in that first read or wakes the connection afterwards.
+
+use super::Attachment;
+use crate::http::AppState;
+use crate::store::{Store, StoreError};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use pli_proto::frame::{ClientFrame, Delivery, ServerFrame};
+use pli_proto::{DeviceId, MessageId};
+
+/// Messages read from the store and sent per WebSocket message.
+const PAGE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("websocket: {0}")]
+    Socket(#[from] axum::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Serves the socket until the device leaves, a newer connection replaces it, or the server
+/// shuts down. Holding `state`'s session guard keeps shutdown waiting for this to finish.
+pub async fn run<S: Store>(state: AppState<S>, device: DeviceId, socket: WebSocket) {
+    let _session = state.session_guard();
+    let attachment = state.hub.attach(device);
+    if let Err(err) = drive(&state, &attachment, socket).await {
+        tracing::debug!(error = %err, "websocket session ended with an error");
+    }
+    state.hub.detach(&attachment);
+}
+
+fn binary(frame: &ServerFrame) -> Message {
+    Message::Binary(frame.encode().into())
+}
+
+/// Sends everything queued after `cursor`; returns the new cursor.
+async fn push_pending<S: Store>(
+    store: &S,
+    device: DeviceId,
+    mut cursor: Option<MessageId>,
+    sink: &mut (impl SinkExt<Message, Error = axum::Error> + Unpin),
+) -> Result<Option<MessageId>, SessionError> {
+    loop {
+        let page = store.fetch_queue(device, cursor, PAGE).await?;
+        let Some(last) = page.last() else {
+            return Ok(cursor);
+        };
+        cursor = Some(last.id);
+        let full = page.len() == PAGE;
+        let deliveries = page
+            .into_iter()
+            .map(|q| Delivery { id: q.id, payload: q.payload })
+            .collect();
+        sink.send(binary(&ServerFrame::Deliver(deliveries))).await?;
+        if !full {
+            return Ok(cursor);
+        }
+    }
+}
+
+async fn drive<S: Store>(
+    state: &AppState<S>,
+    attachment: &Attachment,
+    socket: WebSocket,
+) -> Result<(), SessionError> {
+    let device = attachment.device;
+    let (mut sink, mut stream) = socket.split();
+    let mut shutdown = state.shutdown_signal();
+    let mut cursor = push_pending(&state.store, device, None, &mut sink).await?;
+    sink.send(binary(&ServerFrame::Drained)).await?;
+    loop {
+        tokio::select! {
+            _ = attachment.wake.notified() => {
+                cursor = push_pending(&state.store, device, cursor, &mut sink).await?;
+            }
+            _ = attachment.replaced.notified() => {
+                sink.send(binary(&ServerFrame::Error("replaced".into()))).await?;
+                let _ = sink.close().await;
+                return Ok(());
+            }
+            _ = shutdown.changed() => {
+                let _ = sink.close().await;
+                return Ok(());
+            }
+            incoming = stream.next() => {
+                let message = match incoming {
+                    None | Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Err(err)) => return Err(err.into()),
+                    Some(Ok(message)) => message,
+                };
+                match message {
+                    Message::Binary(bytes) => match ClientFrame::decode(&bytes) {
+                        Ok(ClientFrame::Ack(ids)) => {
+                            state.store.ack(device, ids).await?;
+                        }
+                        Err(_) => {
+                            sink.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
+                            let _ = sink.close().await;
+                            return Ok(());
+                        }
+                    },
+                    Message::Text(_) => {
+                        sink.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
+                        let _ = sink.close().await;
+                        return Ok(());
+                    }
+                    // Pings are answered by the WebSocket layer itself.
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! One error type for every handler. Each module error maps to a stable [`ErrorCode`] and
+//! HTTP status; internal failures go out as `internal` with no detail and are logged in a
+//! form that holds no user data.
+
+use crate::accounts::AccountError;
+use crate::delivery::DeliveryError;
+use crate::keys::KeyPackageError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pli_proto::ErrorCode;
+use pli_proto::error::ErrorBody;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after_secs: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadRequest, "method not allowed here")
+    }
+
+    pub fn rate_limited(retry_after_ms: u64) -> Self {
+        let mut error =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests");
+        error.retry_after_secs = Some(retry_after_ms.div_ceil(1000).max(1));
+        error
+    }
+
+    /// A failure the caller cannot act on. The cause is logged without user data (store
+    /// errors carry engine messages, which name tables and constraints, not values).
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(ErrorBody::new(self.code, self.message))).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        // Lets the request log name the code without parsing the body.
+        response.extensions_mut().insert(self.code);
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        use StatusCode as S;
+        let text = err.to_string();
+        match err {
+            StoreError::UsernameTaken => Self::new(S::CONFLICT, ErrorCode::UsernameTaken, text),
+            StoreError::UnknownRecipient => {
+                Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::UnknownRecipient, text)
+            }
+            StoreError::QueueFull => Self::new(S::CONFLICT, ErrorCode::QueueFull, text),
+            StoreError::StaleEpoch { .. } => Self::new(S::CONFLICT, ErrorCode::StaleEpoch, text),
+            StoreError::UnknownGroup => Self::new(S::NOT_FOUND, ErrorCode::UnknownGroup, text),
+            StoreError::TooManyKeyPackages => {
+                Self::new(S::CONFLICT, ErrorCode::TooManyKeyPackages, text)
+            }
+            StoreError::UnknownDevice => Self::new(S::UNAUTHORIZED, ErrorCode::Unauthorized, text),
+            StoreError::Backend(_) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        let text = err.to_string();
+        match err {
+            AccountError::InvalidChallenge => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidChallenge, text)
+            }
+            AccountError::ProofOfWork => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::ProofOfWorkFailed, text)
+            }
+            AccountError::BadSignatureKey => Self::bad_request(text),
+            AccountError::Unauthorized => {
+                Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, text)
+            }
+            AccountError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<KeyPackageError> for ApiError {
+    fn from(err: KeyPackageError) -> Self {
+        let status = match err {
+            KeyPackageError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let code = match err {
+            KeyPackageError::TooLarge => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::InvalidKeyPackage,
+        };
+        Self::new(status, code, err.to_string())
+    }
+}
+
+impl From<DeliveryError> for ApiError {
+    fn from(err: DeliveryError) -> Self {
+        let text = err.to_string();
+        match err {
+            DeliveryError::TooLarge => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, text)
+            }
+            DeliveryError::TooManyRecipients => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text)
+            }
+            DeliveryError::NoRecipients => Self::bad_request(text),
+            DeliveryError::NotPrivateMessage
+            | DeliveryError::GroupMismatch
+            | DeliveryError::BadWelcome => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMlsMessage, text)
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP + JSON control plane and the WebSocket entry point.
+//!
+//! - [`AppState`]: what every handler shares (store, hub, config, clock, limits, shutdown).
+//! - [`error`]: the one error type that maps every module's errors to stable wire codes.
+//! - [`extract`]: the JSON body and device-auth extractors with stable rejections.
+//! - [`routes`]: one file per endpoint.
+//!
+//! Request logs carry a request id, the route *template*, the status and the latency, never
+//! a concrete path (it may hold a username), an address or a body.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use crate::accounts::Challenges;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::delivery::Hub;
+use crate::ratelimit::RateLimiter;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use pli_proto::limits::MAX_HTTP_BODY_BYTES;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+pub use error::ApiError;
+
+/// Shared by every handler and WebSocket session.
+pub struct AppState<S> {
+    inner: Arc<Shared<S>>,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<S> std::ops::Deref for AppState<S> {
+    type Target = Shared<S>;
+    fn deref(&self) -> &Shared<S> {
+        &self.inner
+    }
+}
+
+pub struct Shared<S> {
+    pub store: S,
+    pub hub: Hub,
+    pub challenges: Challenges,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub registrations: RateLimiter<IpAddr>,
+    shutdown: watch::Receiver<bool>,
+    sessions: mpsc::Sender<()>,
+    request_ids: AtomicU64,
+}
+
+impl<S: Store> AppState<S> {
+    pub fn new(
+        store: S,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        server_key: [u8; 32],
+        shutdown: watch::Receiver<bool>,
+        sessions: mpsc::Sender<()>,
+    ) -> Self {
+        let registrations = RateLimiter::new(config.registrations_per_hour, 3_600_000);
+        Self {
+            inner: Arc::new(Shared {
+                store,
+                hub: Hub::default(),
+                challenges: Challenges::new(server_key),
+                config,
+                clock,
+                registrations,
+                shutdown,
+                sessions,
+                request_ids: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Resolves when the server begins shutting down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Held by long-lived tasks (WebSocket sessions); shutdown waits until all are dropped.
+    pub fn session_guard(&self) -> mpsc::Sender<()> {
+        self.sessions.clone()
+    }
+}
+
+/// The full router, with body limits and privacy-safe request logging.
+pub fn router<S: Store>(state: AppState<S>) -> Router {
+    routes::routes::<S>()
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), log_request::<S>))
+        .with_state(state)
+}
+
+async fn log_request<S: Store>(
+    axum::extract::State(state): axum::extract::State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let id = state.request_ids.fetch_add(1, Ordering::Relaxed);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("<unmatched>", |p| p.as_str())
+        .to_owned();
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let code = response.extensions().get::<pli_proto::ErrorCode>().map(|c| c.as_str());
+    span.in_scope(|| {
+        tracing::info!(%method, route, status, code, ms = started.elapsed().as_millis() as u64, "handled");
+    });
+    if let Ok(value) = id.to_string().parse() {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,39 @@
+//! One file per endpoint: its handler and the checks specific to it.
+
+mod claim;
+mod devices;
+mod health;
+mod key_packages;
+mod register;
+mod submit;
+mod ws;
+
+use super::AppState;
+use crate::store::Store;
+use axum::Router;
+use axum::routing::{get, post};
+use pli_proto::api::paths;
+
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route(paths::HEALTH, get(health::health))
+        .route(paths::CHALLENGE, get(register::challenge::<S>))
+        .route(paths::ACCOUNTS, post(register::register::<S>))
+        .route(paths::SELF_DEVICE, get(key_packages::self_device::<S>))
+        .route(paths::KEY_PACKAGES, post(key_packages::upload::<S>))
+        .route(paths::USER_DEVICES, get(devices::list::<S>))
+        .route(paths::USER_CLAIM, post(claim::claim::<S>))
+        .route(paths::MESSAGES, post(submit::submit::<S>))
+        .route(paths::WEBSOCKET, get(ws::upgrade::<S>))
+}
+
+/// Parses a username from a path segment with the API's stable error.
+fn path_username(raw: &str) -> Result<pli_proto::Username, super::ApiError> {
+    pli_proto::Username::parse(raw).map_err(|e| {
+        super::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            pli_proto::ErrorCode::InvalidUsername,
+            e.to_string(),
+        )
+    })
+}
