@@ -1,1 +1,34 @@
+//! pli-client: everything a pli front end needs, with no user interface.
+//!
+//! A [`Client`] is one registered device: its local state (openmls's group state and
+//! pli's own tables in one SQLite file), its credentials and its server. Every
+//! conversation, 1:1 included, is an MLS group in pli's fixed ciphersuite; every message
+//! travels as an MLS `PrivateMessage`.
+//!
+//! What lives where:
+//! - [`client`]: opening and registering a device, key package upkeep, reading events.
+//! - [`sync`]: `sync`, `send_text`, `listen`: what front ends call.
+//! - [`groups`]: creating conversations and changing membership (the commit protocol).
+//! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
+//! - `outbox`: the durable send queue.
+//! - [`local`]: the local database schema and queries.
+//! - [`mls`]: openmls glue (provider, configuration, key packages, credentials).
+//! - [`transport`]: HTTP and WebSocket to the server.
+//! - [`error`]: [`ClientError`], the one error callers branch on.
+//!
+//! Depends on `pli-proto`, never on `pli-server`.
 
+pub mod client;
+pub mod error;
+pub mod groups;
+pub mod local;
+pub mod mls;
+mod outbox;
+mod receive;
+pub mod sync;
+pub mod transport;
+
+pub use client::{Client, ConnectOptions, Event};
+pub use error::ClientError;
+pub use local::Conversation;
+pub use sync::SendStatus;

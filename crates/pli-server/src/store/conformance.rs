@@ -168,17 +168,22 @@ pub async fn racing_commits_accept_exactly_one<S: Store>(store: S) {
     assert_eq!(store.group_epoch(&g).await.expect("epoch"), Some(2));
 }
 
-pub async fn application_messages_need_a_known_group_and_past_epoch<S: Store>(store: S) {
+pub async fn application_messages_need_a_known_group_and_current_epoch<S: Store>(store: S) {
     register(&store, "alice", 1).await;
     let g = group(3);
     let unknown = store.submit(submission(&g, EpochRule::Application { epoch: 0 }, b"a", &[1])).await;
     assert!(matches!(unknown, Err(StoreError::UnknownGroup)));
     store.submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1])).await.expect("create");
     store.submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c", &[1])).await.expect("advance");
+    let late = store.submit(submission(&g, EpochRule::Application { epoch: 1 }, b"late", &[1])).await;
+    assert!(
+        matches!(late, Err(StoreError::StaleEpoch { submitted: 1, current: 2 })),
+        "a sender behind the group's epoch must catch up first"
+    );
     store
-        .submit(submission(&g, EpochRule::Application { epoch: 1 }, b"late", &[1]))
+        .submit(submission(&g, EpochRule::Application { epoch: 2 }, b"now", &[1]))
         .await
-        .expect("an application message from a past epoch is accepted");
+        .expect("current epoch");
     let ahead = store.submit(submission(&g, EpochRule::Application { epoch: 3 }, b"a", &[1])).await;
     assert!(matches!(ahead, Err(StoreError::StaleEpoch { .. })));
     let old_proposal = store.submit(submission(&g, EpochRule::Proposal { epoch: 1 }, b"p", &[1])).await;
@@ -251,7 +256,7 @@ macro_rules! conformance_tests {
             key_package_limit_refuses_whole_upload,
             commits_compare_and_set_the_epoch,
             racing_commits_accept_exactly_one,
-            application_messages_need_a_known_group_and_past_epoch,
+            application_messages_need_a_known_group_and_current_epoch,
             submit_is_all_or_nothing,
             queue_depth_is_enforced,
             fetch_pages_in_order_and_ack_removes_only_acked,

@@ -89,8 +89,9 @@ pub enum EpochRule {
     Commit { epoch: u64 },
     /// A proposal made in `epoch`: only valid in the current epoch.
     Proposal { epoch: u64 },
-    /// An application message from `epoch`: any epoch up to the current one (receivers keep
-    /// a few past epochs' secrets for messages that raced a commit).
+    /// An application message made in `epoch`: only valid in the current epoch. A sender
+    /// that missed a commit (say, a removal) must catch up and re-encrypt, so nothing it
+    /// writes is readable by a member who has already left.
     Application { epoch: u64 },
 }
 

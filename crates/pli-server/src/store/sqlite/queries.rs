@@ -244,8 +244,10 @@ fn apply_epoch_rule(conn: &Connection, group: &GroupId, rule: EpochRule) -> Resu
                 .map_err(backend)?;
             Ok(current + 1)
         }
-        (EpochRule::Proposal { epoch }, Some(current)) if epoch == current => Ok(current),
-        (EpochRule::Application { epoch }, Some(current)) if epoch <= current => Ok(current),
+        (
+            EpochRule::Proposal { epoch } | EpochRule::Application { epoch },
+            Some(current),
+        ) if epoch == current => Ok(current),
         (_, None) => Err(StoreError::UnknownGroup),
         (
             EpochRule::Commit { epoch }

@@ -1,0 +1,254 @@
+//! The `Client`: one registered device, its local state and its server.
+//!
+//! Operations live in sibling modules by concern: `receive` (delivery and decryption),
+//! `outbox` (sending application messages), `groups` (creating conversations and changing
+//! membership, with the commit protocol). This file holds opening, registration, key
+//! package upkeep and what the app reads: conversations and new events.
+
+use crate::error::ClientError;
+use crate::local::{self, Conversation, Identity};
+use crate::mls::{self, Provider};
+use crate::transport::{Credentials, Transport};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::RustCrypto;
+use pli_proto::api::{RegisterRequest, UploadKeyPackagesRequest};
+use pli_proto::{GroupId, Username, pow};
+use rusqlite::{Connection, params};
+use std::path::Path;
+
+/// One-time key packages a device keeps on the server, and the level that triggers a top-up.
+pub const KEY_PACKAGE_TARGET: u64 = 30;
+pub const KEY_PACKAGE_LOW: u64 = 10;
+
+/// How to reach the server.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// Overrides the server URL stored in the home (a client moving between nodes).
+    pub server: Option<String>,
+    /// PEM of an extra CA to trust (a server with a private certificate).
+    pub extra_ca_pem: Option<Vec<u8>>,
+}
+
+pub struct Client {
+    pub(crate) conn: Connection,
+    pub(crate) crypto: RustCrypto,
+    pub(crate) transport: Transport,
+    pub(crate) me: Identity,
+    /// Groups with queued proposals this device may have to commit.
+    pub(crate) needs_commit: std::collections::BTreeSet<GroupId>,
+}
+
+/// Something new for the user, handed out once by [`Client::take_new`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Message {
+        conversation: GroupId,
+        conversation_title: String,
+        sender: Username,
+        text: String,
+        /// The sender's clock, milliseconds since the Unix epoch.
+        sent_at: u64,
+        /// The server's id for this message; unique per server.
+        id: u64,
+    },
+    Notice {
+        conversation: Option<GroupId>,
+        /// True for something that may be an attack (a gap, a broken chain).
+        alert: bool,
+        text: String,
+    },
+}
+
+impl Client {
+    /// Registers `username` with a new device on `server`, solving the server's proof of
+    /// work, and stores the device in `home`.
+    pub async fn register(
+        home: &Path,
+        server: &str,
+        username: &Username,
+        options: &ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let conn = local::open(home)?;
+        if local::load_identity(&conn)?.is_some() {
+            return Err(ClientError::AlreadyRegistered);
+        }
+        let transport = Transport::new(server, options.extra_ca_pem.as_deref())?;
+        let crypto = RustCrypto::default();
+        let signer = mls::new_signer()?;
+        let challenge = transport.challenge().await?;
+        let (text, user, difficulty) = (challenge.challenge.clone(), username.to_string(), challenge.difficulty);
+        let nonce = tokio::task::spawn_blocking(move || pow::solve(&text, &user, difficulty))
+            .await
+            .map_err(|_| ClientError::Invalid("proof of work was interrupted".into()))?;
+        let registered = transport
+            .register(&RegisterRequest {
+                username: username.clone(),
+                challenge: challenge.challenge,
+                nonce,
+                signature_key: signer.public().to_vec().into(),
+            })
+            .await?;
+        let me = Identity {
+            server: transport.base().to_owned(),
+            username: registered.username,
+            device_id: registered.device_id,
+            secret: registered.device_secret,
+            signature_public: signer.public().to_vec(),
+        };
+        {
+            let tx = conn.unchecked_transaction()?;
+            signer.store(&mls::Storage::new(&tx)).map_err(ClientError::mls)?;
+            local::save_identity(&tx, &me)?;
+            tx.commit()?;
+        }
+        let transport = transport.with_credentials(Credentials {
+            device_id: me.device_id,
+            secret: me.secret.clone(),
+        });
+        let mut client = Self { conn, crypto, transport, me, needs_commit: Default::default() };
+        client.top_up_key_packages().await?;
+        Ok(client)
+    }
+
+    /// Opens the device stored in `home`.
+    pub fn open(home: &Path, options: &ConnectOptions) -> Result<Self, ClientError> {
+        let conn = local::open(home)?;
+        let me = local::load_identity(&conn)?.ok_or(ClientError::NotRegistered)?;
+        let server = options.server.as_deref().unwrap_or(&me.server);
+        let transport = Transport::new(server, options.extra_ca_pem.as_deref())?.with_credentials(
+            Credentials { device_id: me.device_id, secret: me.secret.clone() },
+        );
+        Ok(Self { conn, crypto: RustCrypto::default(), transport, me, needs_commit: Default::default() })
+    }
+
+    pub fn username(&self) -> &Username {
+        &self.me.username
+    }
+
+    pub fn device_id(&self) -> pli_proto::DeviceId {
+        self.me.device_id
+    }
+
+    pub fn server(&self) -> &str {
+        self.transport.base()
+    }
+
+    pub(crate) fn signer(&self) -> Result<SignatureKeyPair, ClientError> {
+        mls::load_signer(&mls::Storage::new(&self.conn), &self.me.signature_public)
+    }
+
+    /// Keeps enough one-time key packages (and a last-resort one) on the server that others
+    /// can always start a conversation with this device.
+    pub async fn top_up_key_packages(&mut self) -> Result<(), ClientError> {
+        let status = self.transport.self_device().await?;
+        if status.key_packages_available >= KEY_PACKAGE_LOW && status.has_last_resort {
+            return Ok(());
+        }
+        let count = KEY_PACKAGE_TARGET.saturating_sub(status.key_packages_available) as usize;
+        let signer = self.signer()?;
+        let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
+        let (one_time, last_resort) = {
+            let tx = self.conn.unchecked_transaction()?;
+            let made = mls::key_packages(
+                &Provider::new(&self.crypto, &tx),
+                &signer,
+                &credential,
+                count,
+                !status.has_last_resort,
+            )?;
+            tx.commit()?;
+            made
+        };
+        self.transport
+            .upload_key_packages(&UploadKeyPackagesRequest {
+                key_packages: one_time.into_iter().map(Into::into).collect(),
+                last_resort: last_resort.map(Into::into),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub fn conversations(&self) -> Result<Vec<Conversation>, ClientError> {
+        local::conversations(&self.conn)
+    }
+
+    /// Finds a conversation by full id, by a unique id prefix (at least 4 hex digits), or
+    /// by exact name.
+    pub fn find_conversation(&self, query: &str) -> Result<Conversation, ClientError> {
+        let all = self.conversations()?;
+        let lowered = query.to_ascii_lowercase();
+        let matches: Vec<_> = all
+            .iter()
+            .filter(|c| {
+                (lowered.len() >= 4 && c.id.to_hex().starts_with(&lowered)) || c.name == query
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(ClientError::UnknownConversation(query.to_owned())),
+        }
+    }
+
+    /// Messages and notices not yet handed to the app, oldest first; each is returned once.
+    pub fn take_new(&mut self) -> Result<Vec<Event>, ClientError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut events = Vec::new();
+        {
+            let mut st = tx.prepare(
+                "SELECT m.group_id, m.sender, m.text, m.sent_at, m.server_id, m.received_ms
+                 FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 ORDER BY m.local_id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, i64>(5)?))
+            })?;
+            for row in rows {
+                let (group, sender, text, sent_at, id, received) = row?;
+                let conversation = GroupId::from_bytes(&group).map_err(|_| ClientError::Storage("corrupt group id".into()))?;
+                let title = local::conversation(&tx, &conversation)?.map(|c| c.title()).unwrap_or_default();
+                events.push((received, Event::Message {
+                    conversation,
+                    conversation_title: title,
+                    sender: Username::parse(&sender).map_err(|_| ClientError::Storage("corrupt sender".into()))?,
+                    text,
+                    sent_at: sent_at as u64,
+                    id: id.unwrap_or_default() as u64,
+                }));
+            }
+            let mut st = tx.prepare("SELECT group_id, alert, text, created_ms FROM notices WHERE shown = 0 ORDER BY id")?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            for row in rows {
+                let (group, alert, text, created) = row?;
+                events.push((created, Event::Notice {
+                    conversation: group.and_then(|g| GroupId::from_bytes(&g).ok()),
+                    alert,
+                    text,
+                }));
+            }
+        }
+        tx.execute("UPDATE messages SET shown = 1 WHERE shown = 0", params![])?;
+        tx.execute("UPDATE notices SET shown = 1 WHERE shown = 0", params![])?;
+        tx.commit()?;
+        // One timeline: a stable sort keeps each table's own order within a millisecond.
+        events.sort_by_key(|(at, _)| *at);
+        Ok(events.into_iter().map(|(_, event)| event).collect())
+    }
+
+    /// The conversation's full history (incoming and outgoing), oldest first.
+    pub fn history(&self, conversation: &GroupId) -> Result<Vec<(Username, String, u64)>, ClientError> {
+        let mut st = self.conn.prepare(
+            "SELECT sender, text, sent_at FROM messages WHERE group_id = ?1 ORDER BY local_id",
+        )?;
+        let rows = st.query_map([conversation.as_bytes()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        rows.map(|row| {
+            let (sender, text, sent_at) = row?;
+            let sender = Username::parse(&sender).map_err(|_| ClientError::Storage("corrupt sender".into()))?;
+            Ok((sender, text, sent_at as u64))
+        })
+        .collect()
+    }
+}

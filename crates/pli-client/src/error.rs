@@ -1,0 +1,70 @@
+//! The one error type callers of the client library branch on.
+
+use pli_proto::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server refused the request with a stable code.
+    #[error("server refused the request ({code}): {message}")]
+    Api { status: u16, code: ErrorCode, message: String },
+    /// The server could not be reached or the connection broke; the operation may be
+    /// retried, and queued messages are kept for the next attempt.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The server answered something that is not pli's protocol.
+    #[error("the server broke the protocol: {0}")]
+    Protocol(String),
+    #[error("this home has no registered device; run `pli register` first")]
+    NotRegistered,
+    #[error("this home already holds a registered device")]
+    AlreadyRegistered,
+    #[error("no conversation matches {0}")]
+    UnknownConversation(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the user has no device that can be added right now")]
+    NoKeyPackage,
+    #[error("the group changed too many times while retrying; try again")]
+    Contention,
+    #[error("local storage failed: {0}")]
+    Storage(String),
+    #[error("MLS operation failed: {0}")]
+    Mls(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ClientError::Transport(_))
+    }
+
+    pub(crate) fn mls(err: impl std::fmt::Display) -> Self {
+        ClientError::Mls(err.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for ClientError {
+    fn from(err: rusqlite::Error) -> Self {
+        ClientError::Storage(err.to_string())
+    }
+}
+
+impl From<reqwest::Error> for ClientError {
+    fn from(err: reqwest::Error) -> Self {
+        // reqwest's text may include the URL; ours has no secrets in it (credentials travel
+        // in a header), so it is safe to show the user.
+        ClientError::Transport(err.without_url().to_string())
+    }
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for ClientError {
+    fn from(err: tokio_tungstenite::tungstenite::Error) -> Self {
+        ClientError::Transport(err.to_string())
+    }
+}

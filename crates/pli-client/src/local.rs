@@ -1,0 +1,259 @@
+//! The device's local database (`client.db` in the home directory): openmls's tables plus
+//! pli's own, in one SQLite file so one transaction covers both.
+//!
+//! pli's tables: the device identity, conversations, message history (with a "shown" mark,
+//! so the app shows each message once), processed server ids (dedup of at-least-once
+//! delivery), per-sender hash chains (gap and reorder detection), the outbox (messages
+//! written but not yet accepted by the server), commits awaiting the server's verdict, and
+//! notices for the user.
+
+use crate::error::ClientError;
+use pli_proto::{DeviceId, GroupId, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+pub const DATABASE_FILE: &str = "client.db";
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE device (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    server           TEXT NOT NULL,
+    username         TEXT NOT NULL,
+    device_id        INTEGER NOT NULL,
+    secret           TEXT NOT NULL,
+    signature_public BLOB NOT NULL
+);
+CREATE TABLE conversations (
+    group_id   BLOB PRIMARY KEY,
+    name       TEXT NOT NULL DEFAULT '',
+    direct     INTEGER NOT NULL DEFAULT 0,
+    peer       TEXT,
+    active     INTEGER NOT NULL DEFAULT 1,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE messages (
+    local_id      INTEGER PRIMARY KEY,
+    group_id      BLOB NOT NULL,
+    server_id     INTEGER,
+    sender        TEXT NOT NULL,
+    sender_device INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    text          TEXT NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    outgoing      INTEGER NOT NULL,
+    received_ms   INTEGER NOT NULL DEFAULT 0,
+    shown         INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX messages_by_sender_seq ON messages(group_id, sender_device, seq);
+CREATE INDEX messages_unshown ON messages(shown, local_id);
+CREATE TABLE processed (server_id INTEGER PRIMARY KEY);
+CREATE TABLE chains (
+    group_id      BLOB NOT NULL,
+    sender_device INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    PRIMARY KEY (group_id, sender_device)
+);
+CREATE TABLE outbox (
+    id       INTEGER PRIMARY KEY,
+    group_id BLOB NOT NULL,
+    envelope BLOB NOT NULL
+);
+CREATE TABLE pending_commits (
+    group_id BLOB PRIMARY KEY,
+    message  BLOB NOT NULL
+);
+CREATE TABLE notices (
+    id         INTEGER PRIMARY KEY,
+    group_id   BLOB,
+    alert      INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    shown      INTEGER NOT NULL DEFAULT 0
+);
+"#];
+
+/// Opens (creating if needed) the database and brings both schemas up to date.
+pub fn open(home: &Path) -> Result<Connection, ClientError> {
+    std::fs::create_dir_all(home)
+        .map_err(|e| ClientError::Storage(format!("cannot create the home directory: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The home holds the device secret and message history: owner only.
+        let _ = std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700));
+    }
+    let mut conn = Connection::open(home.join(DATABASE_FILE))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    crate::mls::migrate(&mut conn)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// Who this device is.
+#[derive(Clone)]
+pub struct Identity {
+    pub server: String,
+    pub username: Username,
+    pub device_id: DeviceId,
+    pub secret: String,
+    pub signature_public: Vec<u8>,
+}
+
+pub fn load_identity(conn: &Connection) -> Result<Option<Identity>, ClientError> {
+    let row = conn
+        .query_row(
+            "SELECT server, username, device_id, secret, signature_public FROM device WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((server, username, device_id, secret, signature_public)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |_| ClientError::Storage("the stored identity is corrupt".into());
+    Ok(Some(Identity {
+        server,
+        username: Username::parse(&username).map_err(corrupt)?,
+        device_id: DeviceId::new(device_id as u64).map_err(corrupt)?,
+        secret,
+        signature_public,
+    }))
+}
+
+pub fn save_identity(conn: &Connection, identity: &Identity) -> Result<(), ClientError> {
+    conn.execute(
+        "INSERT INTO device (id, server, username, device_id, secret, signature_public)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+        params![
+            identity.server,
+            identity.username.as_str(),
+            identity.device_id.get() as i64,
+            identity.secret,
+            identity.signature_public
+        ],
+    )?;
+    Ok(())
+}
+
+/// A conversation as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Conversation {
+    pub id: GroupId,
+    pub name: String,
+    pub direct: bool,
+    pub peer: Option<Username>,
+    pub active: bool,
+}
+
+impl Conversation {
+    /// What to call it on screen: its name, or `@peer` for a direct chat.
+    pub fn title(&self) -> String {
+        match (&self.peer, self.name.is_empty()) {
+            (Some(peer), true) => format!("@{peer}"),
+            (None, true) => self.id.to_hex()[..12].to_owned(),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, bool, Option<String>, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_conversation(
+    (id, name, direct, peer, active): (Vec<u8>, String, bool, Option<String>, bool),
+) -> Result<Conversation, ClientError> {
+    Ok(Conversation {
+        id: GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into()))?,
+        name,
+        direct,
+        peer: peer.and_then(|p| Username::parse(&p).ok()),
+        active,
+    })
+}
+
+pub fn conversations(conn: &Connection) -> Result<Vec<Conversation>, ClientError> {
+    let mut st = conn.prepare(
+        "SELECT group_id, name, direct, peer, active FROM conversations ORDER BY created_ms, group_id",
+    )?;
+    let rows = st.query_map([], conversation_row)?.collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(to_conversation).collect()
+}
+
+pub fn conversation(conn: &Connection, id: &GroupId) -> Result<Option<Conversation>, ClientError> {
+    conn.query_row(
+        "SELECT group_id, name, direct, peer, active FROM conversations WHERE group_id = ?1",
+        [id.as_bytes()],
+        conversation_row,
+    )
+    .optional()?
+    .map(to_conversation)
+    .transpose()
+}
+
+/// The direct conversation with `peer`. If both sides started one at once there are two;
+/// both sides pick the smallest id, so they converge on one.
+pub fn direct_with(conn: &Connection, peer: &Username) -> Result<Option<GroupId>, ClientError> {
+    let id: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT group_id FROM conversations WHERE direct = 1 AND active = 1 AND peer = ?1
+             ORDER BY group_id LIMIT 1",
+            [peer.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    id.map(|id| GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into())))
+        .transpose()
+}
+
+pub fn insert_conversation(conn: &Connection, c: &Conversation, now_ms: u64) -> Result<(), ClientError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO conversations (group_id, name, direct, peer, active, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            c.id.as_bytes(),
+            c.name,
+            c.direct,
+            c.peer.as_ref().map(|p| p.as_str().to_owned()),
+            c.active,
+            now_ms as i64
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_active(conn: &Connection, id: &GroupId, active: bool) -> Result<(), ClientError> {
+    conn.execute("UPDATE conversations SET active = ?2 WHERE group_id = ?1", params![id.as_bytes(), active])?;
+    Ok(())
+}
+
+pub fn notice(conn: &Connection, group: Option<&GroupId>, alert: bool, text: &str, now_ms: u64) -> Result<(), ClientError> {
+    conn.execute(
+        "INSERT INTO notices (group_id, alert, text, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![group.map(|g| g.as_bytes().to_vec()), alert, text, now_ms as i64],
+    )?;
+    Ok(())
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,134 @@
+//! Sending application messages through a durable outbox.
+//!
+//! A message is first written locally (with its place in this device's hash chain) and
+//! only then encrypted and submitted; it leaves the outbox once the server accepted it. So
+//! a message written offline, or before a crash, goes out at the next sync. If the group
+//! moved to a new epoch meanwhile the server answers `stale_epoch`; the client catches up
+//! and encrypts the same envelope again, so receivers see it once (by its sequence number).
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::local;
+use crate::mls::{self, Provider};
+use openmls::prelude::MlsGroup;
+use pli_proto::api::SubmitRequest;
+use pli_proto::payload::{Body, ENVELOPE_VERSION, Envelope};
+use pli_proto::{ErrorCode, GroupId};
+use rusqlite::{OptionalExtension, params};
+
+/// Catch-up rounds before a send gives up on a group that keeps changing.
+pub(crate) const MAX_ATTEMPTS: usize = 5;
+
+impl Client {
+    /// Writes `body` to the outbox of `group`, as the next link of this device's chain.
+    pub(crate) fn queue_envelope(&mut self, group: &GroupId, body: Body) -> Result<(), ClientError> {
+        body.check_limits().map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let device = self.me.device_id.get() as i64;
+        let tx = self.conn.unchecked_transaction()?;
+        let last: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM chains WHERE group_id = ?1 AND sender_device = ?2",
+                params![group.as_bytes(), device],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let seq = last.as_ref().map_or(1, |(s, _)| *s as u64 + 1);
+        let envelope = Envelope {
+            v: ENVELOPE_VERSION,
+            seq,
+            prev: last.map(|(_, h)| h),
+            sent_at: local::now_ms(),
+            body,
+        };
+        let encoded = envelope.encode();
+        tx.execute(
+            "INSERT INTO chains (group_id, sender_device, seq, hash) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (group_id, sender_device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![group.as_bytes(), device, seq as i64, Envelope::chain_hash(&encoded)],
+        )?;
+        if let Body::Text { text } = &envelope.body {
+            tx.execute(
+                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1)",
+                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64],
+            )?;
+        }
+        tx.execute("INSERT INTO outbox (group_id, envelope) VALUES (?1, ?2)", params![group.as_bytes(), encoded])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Messages written but not yet accepted by the server.
+    pub fn outbox_len(&self) -> Result<u64, ClientError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Encrypts one envelope for the group's current members (other than this device).
+    /// `None` when this device is no longer in the group, or nobody else is.
+    fn encrypt(&mut self, group: &GroupId, envelope: &[u8]) -> Result<Option<SubmitRequest>, ClientError> {
+        let signer = self.signer()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let provider = Provider::new(&self.crypto, &tx);
+        let Some(mut mls_group) = MlsGroup::load(openmls::prelude::OpenMlsProvider::storage(&provider), &mls::group_id(group))? else {
+            return Ok(None);
+        };
+        if !mls_group.is_active() {
+            return Ok(None);
+        }
+        let recipients: Vec<_> = mls::members(&mls_group)
+            .into_iter()
+            .map(|(_, _, device)| device)
+            .filter(|device| *device != self.me.device_id)
+            .collect();
+        if recipients.is_empty() {
+            return Ok(None);
+        }
+        let message = mls_group.create_message(&provider, &signer, envelope).map_err(ClientError::mls)?;
+        let message = mls::serialize(&message)?;
+        // The ratchet moved: persist that before the ciphertext leaves the device.
+        tx.commit()?;
+        Ok(Some(SubmitRequest { group_id: group.clone(), message: message.into(), recipients, welcome: None }))
+    }
+
+    /// Submits the outbox in order. Stops at the first network failure, keeping the rest
+    /// for the next attempt.
+    pub(crate) async fn flush_outbox(&mut self) -> Result<usize, ClientError> {
+        let mut sent = 0;
+        loop {
+            let next: Option<(i64, Vec<u8>, Vec<u8>)> = self
+                .conn
+                .query_row("SELECT id, group_id, envelope FROM outbox ORDER BY id LIMIT 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((row, group, envelope)) = next else {
+                return Ok(sent);
+            };
+            let group = GroupId::from_bytes(&group).map_err(|_| ClientError::Storage("corrupt outbox row".into()))?;
+            let mut attempts = 0;
+            loop {
+                let Some(request) = self.encrypt(&group, &envelope)? else {
+                    self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                    break;
+                };
+                match self.transport.submit(&request).await {
+                    Ok(_) => {
+                        self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        sent += 1;
+                        break;
+                    }
+                    Err(err) if err.code() == Some(ErrorCode::StaleEpoch) && attempts < MAX_ATTEMPTS => {
+                        attempts += 1;
+                        self.drain_queue().await?;
+                    }
+                    Err(err) if err.is_transport() => return Err(err),
+                    Err(err) => {
+                        self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        local::notice(&self.conn, Some(&group), true, &format!("a message could not be sent: {err}"), local::now_ms())?;
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Receiving: drain the device's queue over the WebSocket, process each delivery in one
+//! local transaction (MLS state, history, dedup mark together), then ack it.
+//!
+//! Each delivery is one of: a Welcome (join a conversation), an application message
+//! (decrypt, check the sender's hash chain, store), a proposal (queue it; a departing
+//! member's removal is committed by the lowest remaining member), or a commit (merge; ours
+//! coming back is the server's proof that it was accepted).
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::local::{self, Conversation};
+use crate::mls::{self, Provider};
+use openmls::prelude::tls_codec::Deserialize as _;
+use openmls::prelude::*;
+use pli_proto::frame::{Delivery, ServerFrame};
+use pli_proto::payload::{Body, Envelope};
+use pli_proto::{DeviceId, GroupId as PliGroupId, MessageId, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeSet;
+
+impl Client {
+    /// Processes everything queued for this device, until the server marks the queue
+    /// drained. Commits of ours still unconfirmed after that were never accepted and are
+    /// discarded.
+    pub(crate) async fn drain_queue(&mut self) -> Result<(), ClientError> {
+        let mut stream = self.transport.connect().await?;
+        loop {
+            match stream.next_frame().await? {
+                Some(ServerFrame::Deliver(items)) => {
+                    let ids = self.process_batch(items)?;
+                    stream.ack(ids).await?;
+                }
+                Some(ServerFrame::Drained) => break,
+                Some(ServerFrame::Error(code)) => {
+                    return Err(ClientError::Protocol(format!("server closed the stream: {code}")));
+                }
+                None => return Err(ClientError::Transport("the server closed the stream early".into())),
+            }
+        }
+        stream.close().await?;
+        self.discard_unconfirmed_commits()
+    }
+
+    pub(crate) fn process_batch(&mut self, items: Vec<Delivery>) -> Result<Vec<MessageId>, ClientError> {
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            self.process_delivery(item.id, &item.payload)?;
+            ids.push(item.id);
+        }
+        Ok(ids)
+    }
+
+    /// Processes one delivery at most once. A delivery that cannot be processed (not for
+    /// us, undecryptable, from a group we left) is marked processed and dropped; a local
+    /// storage failure aborts without marking, so it is retried.
+    fn process_delivery(&mut self, id: MessageId, bytes: &[u8]) -> Result<(), ClientError> {
+        let seen: bool = self
+            .conn
+            .query_row("SELECT 1 FROM processed WHERE server_id = ?1", [id.0 as i64], |_| Ok(true))
+            .optional()?
+            .unwrap_or(false);
+        if seen {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        match handle(&tx, &self.crypto, id, bytes, &mut self.needs_commit) {
+            Ok(()) => {
+                tx.execute("INSERT INTO processed (server_id) VALUES (?1)", [id.0 as i64])?;
+                tx.commit()?;
+            }
+            Err(ClientError::Storage(err)) => return Err(ClientError::Storage(err)),
+            Err(err) => {
+                drop(tx);
+                tracing::debug!(error = %err, "dropped an unprocessable delivery");
+                self.conn.execute("INSERT INTO processed (server_id) VALUES (?1)", [id.0 as i64])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Clears every commit of ours the server did not confirm during the last drain.
+    pub(crate) fn discard_unconfirmed_commits(&mut self) -> Result<(), ClientError> {
+        let groups: Vec<Vec<u8>> = {
+            let mut st = self.conn.prepare("SELECT group_id FROM pending_commits")?;
+            st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        for group in groups {
+            let tx = self.conn.unchecked_transaction()?;
+            let provider = Provider::new(&self.crypto, &tx);
+            if let Some(mut mls_group) = MlsGroup::load(provider.storage(), &GroupId::from_slice(&group))? {
+                mls_group.clear_pending_commit(provider.storage())?;
+            }
+            tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [&group])?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+fn pli_group(id: &GroupId) -> Result<PliGroupId, ClientError> {
+    PliGroupId::from_bytes(id.as_slice()).map_err(|_| ClientError::Protocol("group id out of range".into()))
+}
+
+fn handle(
+    tx: &Connection,
+    crypto: &openmls_rust_crypto::RustCrypto,
+    id: MessageId,
+    bytes: &[u8],
+    needs_commit: &mut BTreeSet<PliGroupId>,
+) -> Result<(), ClientError> {
+    let provider = Provider::new(crypto, tx);
+    let message = MlsMessageIn::tls_deserialize_exact(bytes)
+        .map_err(|_| ClientError::Protocol("delivery is not an MLS message".into()))?;
+    match message.extract() {
+        MlsMessageBodyIn::Welcome(welcome) => join(tx, &provider, welcome),
+        MlsMessageBodyIn::PrivateMessage(private) => {
+            let group_id = private.group_id().clone();
+            let Some(mut group) = MlsGroup::load(provider.storage(), &group_id)? else {
+                return Err(ClientError::Protocol("message for an unknown group".into()));
+            };
+            let pli_id = pli_group(&group_id)?;
+            let pending: Option<Vec<u8>> = tx
+                .query_row("SELECT message FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()], |r| r.get(0))
+                .optional()?;
+            if pending.as_deref() == Some(bytes) {
+                // Our own commit, queued back to us: the server accepted it.
+                group.merge_pending_commit(&provider).map_err(ClientError::mls)?;
+                tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                return Ok(());
+            }
+            if private.content_type() == ContentType::Commit && private.epoch() < group.epoch() {
+                // The echo of a commit of ours already merged when the server accepted it.
+                return Ok(());
+            }
+            let processed = group.process_message(&provider, private).map_err(ClientError::mls)?;
+            let sender = mls::member_identity(processed.credential())
+                .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
+            match processed.into_content() {
+                ProcessedMessageContent::ApplicationMessage(app) => {
+                    application(tx, &pli_id, &sender, id, &app.into_bytes())
+                }
+                ProcessedMessageContent::ProposalMessage(proposal) => {
+                    group.store_pending_proposal(provider.storage(), *proposal)?;
+                    needs_commit.insert(pli_id);
+                    Ok(())
+                }
+                ProcessedMessageContent::StagedCommitMessage(staged) => {
+                    let removed_me = staged.self_removed();
+                    let changes = describe_commit(&group, &staged);
+                    group.merge_staged_commit(&provider, *staged).map_err(ClientError::mls)?;
+                    tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                    let now = local::now_ms();
+                    if removed_me {
+                        local::set_active(tx, &pli_id, false)?;
+                        local::notice(tx, Some(&pli_id), false, &format!("@{} removed you from the conversation", sender.0), now)?;
+                    } else if !changes.is_empty() {
+                        local::notice(tx, Some(&pli_id), false, &format!("@{} {changes}", sender.0), now)?;
+                    }
+                    Ok(())
+                }
+                ProcessedMessageContent::OwnPendingCommit => {
+                    group.merge_pending_commit(&provider).map_err(ClientError::mls)?;
+                    tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                    Ok(())
+                }
+                ProcessedMessageContent::ExternalJoinProposalMessage(_)
+                | ProcessedMessageContent::OwnPrivateMessage => Ok(()),
+            }
+        }
+        _ => Err(ClientError::Protocol("unexpected MLS message type".into())),
+    }
+}
+
+/// Joins the conversation a Welcome invites this device to.
+fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<(), ClientError> {
+    let staged = StagedWelcome::new_from_welcome(provider, &mls::join_config(), welcome, None)
+        .map_err(ClientError::mls)?;
+    let inviter = staged.welcome_sender().ok().and_then(|leaf| mls::member_identity(leaf.credential()));
+    let group = staged.into_group(provider).map_err(ClientError::mls)?;
+    let id = pli_group(group.group_id())?;
+    local::insert_conversation(
+        tx,
+        &Conversation { id: id.clone(), name: String::new(), direct: false, peer: None, active: true },
+        local::now_ms(),
+    )?;
+    let text = match inviter {
+        Some((user, _)) => format!("@{user} added you to a conversation"),
+        None => "you were added to a conversation".to_owned(),
+    };
+    local::notice(tx, Some(&id), false, &text, local::now_ms())
+}
+
+/// "added @x, removed @y" for a notice, or empty.
+fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
+    let mut parts = Vec::new();
+    let added: BTreeSet<String> = staged
+        .add_proposals()
+        .filter_map(|p| mls::member_identity(p.add_proposal().key_package().leaf_node().credential()))
+        .map(|(u, _)| format!("@{u}"))
+        .collect();
+    let removed: BTreeSet<String> = staged
+        .remove_proposals()
+        .filter_map(|p| group.member(p.remove_proposal().removed()).and_then(mls::member_identity))
+        .map(|(u, _)| format!("@{u}"))
+        .collect();
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.into_iter().collect::<Vec<_>>().join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.into_iter().collect::<Vec<_>>().join(", ")));
+    }
+    parts.join(", ")
+}
+
+/// Stores a decrypted envelope after checking the sender's hash chain.
+fn application(
+    tx: &Connection,
+    group: &PliGroupId,
+    (sender, device): &(Username, DeviceId),
+    id: MessageId,
+    plaintext: &[u8],
+) -> Result<(), ClientError> {
+    let envelope = Envelope::decode(plaintext).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let hash = Envelope::chain_hash(plaintext);
+    let device_raw = device.get() as i64;
+    let duplicate: bool = tx
+        .query_row(
+            "SELECT 1 FROM messages WHERE group_id = ?1 AND sender_device = ?2 AND seq = ?3",
+            params![group.as_bytes(), device_raw, envelope.seq as i64],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if duplicate {
+        return Ok(());
+    }
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM chains WHERE group_id = ?1 AND sender_device = ?2",
+            params![group.as_bytes(), device_raw],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let now = local::now_ms();
+    if let Some((last_seq, last_hash)) = &last {
+        let last_seq = *last_seq as u64;
+        let alert = if envelope.seq == last_seq + 1 && envelope.prev.as_deref() != Some(last_hash) {
+            Some(format!("a message from @{sender} does not follow the previous one: the server may have altered the conversation"))
+        } else if envelope.seq > last_seq + 1 {
+            let missing = envelope.seq - last_seq - 1;
+            Some(format!("{missing} message(s) from @{sender} never arrived: the server may have withheld them"))
+        } else if envelope.seq <= last_seq {
+            Some(format!("a message from @{sender} arrived out of order: the server may have reordered the conversation"))
+        } else {
+            None
+        };
+        if let Some(text) = alert {
+            local::notice(tx, Some(group), true, &text, now)?;
+        }
+    }
+    if last.as_ref().is_none_or(|(seq, _)| envelope.seq as i64 > *seq) {
+        tx.execute(
+            "INSERT INTO chains (group_id, sender_device, seq, hash) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (group_id, sender_device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![group.as_bytes(), device_raw, envelope.seq as i64, hash],
+        )?;
+    }
+    match envelope.body {
+        Body::Text { text } => {
+            tx.execute(
+                "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text, sent_at, outgoing, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
+                params![group.as_bytes(), id.0 as i64, sender.as_str(), device_raw, envelope.seq as i64, text, envelope.sent_at as i64, now as i64],
+            )?;
+        }
+        Body::Meta { name, direct } => {
+            let peer = direct.then(|| sender.as_str().to_owned());
+            tx.execute(
+                "UPDATE conversations SET name = ?2, direct = ?3, peer = COALESCE(?4, peer) WHERE group_id = ?1",
+                params![group.as_bytes(), name, direct, peer],
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! What a front end calls: `sync`, `send_text`, `listen`. Each builds on the receive,
+//! outbox and group modules.
+
+use crate::client::{Client, Event};
+use crate::error::ClientError;
+use crate::local;
+use pli_proto::GroupId;
+use pli_proto::frame::ServerFrame;
+use pli_proto::payload::Body;
+use std::future::Future;
+
+/// What happened to a message handed to [`Client::send_text`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendStatus {
+    /// The server accepted it: it is stored for every recipient.
+    Sent,
+    /// The server could not be reached; the message waits in the outbox and goes out at
+    /// the next sync.
+    Queued,
+}
+
+impl Client {
+    /// Receives everything queued and commits what this device must, so the next operation
+    /// works on the group's latest state.
+    pub(crate) async fn sync_inbound(&mut self) -> Result<(), ClientError> {
+        self.drain_queue().await?;
+        self.commit_queued_proposals().await
+    }
+
+    /// Receives and processes everything queued, sends the outbox and keeps key packages
+    /// stocked. New messages and notices are then available from [`Client::take_new`].
+    pub async fn sync(&mut self) -> Result<(), ClientError> {
+        self.sync_inbound().await?;
+        self.flush_outbox().await?;
+        self.top_up_key_packages().await
+    }
+
+    /// Sends a text message to a conversation. Offline, the message is kept and
+    /// [`SendStatus::Queued`] returned.
+    pub async fn send_text(&mut self, conversation: &GroupId, text: &str) -> Result<SendStatus, ClientError> {
+        let current = local::conversation(&self.conn, conversation)?
+            .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
+        if !current.active {
+            return Err(ClientError::Invalid("you are no longer a member of this conversation".into()));
+        }
+        let inbound = self.sync_inbound().await;
+        self.queue_envelope(conversation, Body::Text { text: text.to_owned() })?;
+        match inbound {
+            Err(err) if err.is_transport() => return Ok(SendStatus::Queued),
+            other => other?,
+        }
+        match self.flush_outbox().await {
+            Ok(_) => Ok(SendStatus::Sent),
+            Err(err) if err.is_transport() => Ok(SendStatus::Queued),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Streams: processes deliveries as they arrive and hands every new event to
+    /// `on_event`, until `stop` resolves or the connection fails.
+    pub async fn listen(
+        &mut self,
+        on_event: &mut (dyn FnMut(Event) + Send),
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), ClientError> {
+        tokio::pin!(stop);
+        loop {
+            self.sync().await?;
+            self.take_new()?.into_iter().for_each(&mut *on_event);
+            let mut stream = self.transport.connect().await?;
+            loop {
+                let frame = tokio::select! {
+                    () = &mut stop => {
+                        stream.close().await?;
+                        return Ok(());
+                    }
+                    frame = stream.next_frame() => frame?,
+                };
+                match frame {
+                    Some(ServerFrame::Deliver(items)) => {
+                        let ids = self.process_batch(items)?;
+                        stream.ack(ids).await?;
+                        self.take_new()?.into_iter().for_each(&mut *on_event);
+                        if !self.needs_commit.is_empty() {
+                            // Committing needs the delivery stream for its own receipts.
+                            stream.close().await?;
+                            break;
+                        }
+                    }
+                    Some(ServerFrame::Drained) => self.discard_unconfirmed_commits()?,
+                    Some(ServerFrame::Error(code)) => {
+                        return Err(ClientError::Protocol(format!("server closed the stream: {code}")));
+                    }
+                    None => return Err(ClientError::Transport("the server closed the stream".into())),
+                }
+            }
+        }
+    }
+}

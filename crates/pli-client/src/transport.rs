@@ -1,0 +1,231 @@
+//! Talking to a pli server: typed HTTP calls for the control plane and the delivery
+//! WebSocket. TLS is rustls with the web PKI roots, plus an optional extra CA (for a
+//! server with a private certificate). Plain `http://` is for loopback.
+
+use crate::error::ClientError;
+use futures_util::{SinkExt, StreamExt};
+use pli_proto::api::{self, paths};
+use pli_proto::error::ErrorBody;
+use pli_proto::frame::{ClientFrame, ServerFrame};
+use pli_proto::{DeviceId, MessageId, Username};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// A device's credentials, sent as `Authorization: Pli <device>.<secret>`.
+#[derive(Clone)]
+pub struct Credentials {
+    pub device_id: DeviceId,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, <secret>)", self.device_id)
+    }
+}
+
+impl Credentials {
+    fn header(&self) -> String {
+        format!("{} {}.{}", api::AUTH_SCHEME, self.device_id, self.secret)
+    }
+}
+
+#[derive(Clone)]
+pub struct Transport {
+    base: String,
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+    credentials: Option<Credentials>,
+}
+
+fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
+            roots.add(cert).map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Invalid(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+impl Transport {
+    /// `server` is the base URL (`https://chat.example` or `http://127.0.0.1:8080`).
+    pub fn new(server: &str, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
+        let base = server.trim_end_matches('/').to_owned();
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(ClientError::Invalid("the server URL must start with https:// or http://".into()));
+        }
+        let tls = tls_config(extra_ca_pem)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        Ok(Self { base, http, tls, credentials: None })
+    }
+
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let request = match &self.credentials {
+            Some(c) => request.header(reqwest::header::AUTHORIZATION, c.header()),
+            None => request,
+        };
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|_| ClientError::Protocol(format!("unexpected response body ({status})")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(ClientError::Api {
+                status: status.as_u16(),
+                code: body.error.code,
+                message: body.error.message,
+            }),
+            Err(_) => Err(ClientError::Protocol(format!("unexpected error response ({status})"))),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.call(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    }
+
+    pub async fn health(&self) -> Result<api::HealthResponse, ClientError> {
+        self.get(paths::HEALTH).await
+    }
+
+    pub async fn challenge(&self) -> Result<api::ChallengeResponse, ClientError> {
+        self.get(paths::CHALLENGE).await
+    }
+
+    pub async fn register(&self, request: &api::RegisterRequest) -> Result<api::RegisterResponse, ClientError> {
+        self.post(paths::ACCOUNTS, request).await
+    }
+
+    pub async fn self_device(&self) -> Result<api::SelfDeviceResponse, ClientError> {
+        self.get(paths::SELF_DEVICE).await
+    }
+
+    pub async fn upload_key_packages(
+        &self,
+        request: &api::UploadKeyPackagesRequest,
+    ) -> Result<api::UploadKeyPackagesResponse, ClientError> {
+        self.post(paths::KEY_PACKAGES, request).await
+    }
+
+    pub async fn user_devices(&self, user: &Username) -> Result<api::UserDevicesResponse, ClientError> {
+        self.get(&paths::user_devices(user.as_str())).await
+    }
+
+    pub async fn claim(&self, user: &Username) -> Result<api::ClaimResponse, ClientError> {
+        self.post(&paths::user_claim(user.as_str()), &serde_json::json!({})).await
+    }
+
+    pub async fn submit(&self, request: &api::SubmitRequest) -> Result<api::SubmitResponse, ClientError> {
+        self.post(paths::MESSAGES, request).await
+    }
+
+    /// Opens the device's delivery WebSocket.
+    pub async fn connect(&self) -> Result<DeliveryStream, ClientError> {
+        let credentials = self.credentials.as_ref().ok_or(ClientError::NotRegistered)?;
+        let url = format!("{}{}", self.base.replacen("http", "ws", 1), paths::WEBSOCKET);
+        let mut request = url.into_client_request()?;
+        let auth = credentials
+            .header()
+            .parse()
+            .map_err(|_| ClientError::Invalid("credentials are not a valid header".into()))?;
+        request.headers_mut().insert("authorization", auth);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2))
+            .max_frame_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2));
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let (socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, Some(connector))
+                .await
+                .map_err(|err| match err {
+                    tokio_tungstenite::tungstenite::Error::Http(response)
+                        if response.status() == 401 =>
+                    {
+                        ClientError::Api {
+                            status: 401,
+                            code: pli_proto::ErrorCode::Unauthorized,
+                            message: "the server does not accept this device's credentials".into(),
+                        }
+                    }
+                    other => other.into(),
+                })?;
+        Ok(DeliveryStream { socket })
+    }
+}
+
+/// The delivery WebSocket: frames in, acks out.
+pub struct DeliveryStream {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl DeliveryStream {
+    /// The next frame, or `None` once the server closed the connection.
+    pub async fn next_frame(&mut self) -> Result<Option<ServerFrame>, ClientError> {
+        while let Some(message) = self.socket.next().await {
+            match message? {
+                Message::Binary(bytes) => {
+                    return ServerFrame::decode(&bytes)
+                        .map(Some)
+                        .map_err(|e| ClientError::Protocol(format!("bad frame: {e}")));
+                }
+                Message::Close(_) => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    pub async fn ack(&mut self, ids: Vec<MessageId>) -> Result<(), ClientError> {
+        for chunk in ids.chunks(pli_proto::limits::MAX_ACK_IDS) {
+            let frame = ClientFrame::Ack(chunk.to_vec()).encode();
+            self.socket.send(Message::Binary(frame.into())).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes politely, so the server processes every ack sent before.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.socket.close(None).await?;
+        // Read until the server's close reply, so our acks are known to have arrived.
+        while let Some(message) = self.socket.next().await {
+            if message.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! The command line: global options, the command tree, and dispatch.
+
+mod conversations;
+mod group;
+mod register;
+mod send;
+mod serve;
+mod sync;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use pli_client::{Client, ConnectOptions};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "pli", version, about = "pli: private messaging, end-to-end encrypted with MLS")]
+pub struct Cli {
+    /// The device's local state (keys, conversations, history).
+    #[arg(long, global = true, env = "PLI_HOME")]
+    home: Option<PathBuf>,
+    /// Print data as JSON (one object per line for streams).
+    #[arg(long, global = true)]
+    json: bool,
+    /// The server URL; overrides the one stored in the home (a device can move between
+    /// nodes). Required by `register`.
+    #[arg(long, global = true, env = "PLI_SERVER")]
+    server: Option<String>,
+    /// A PEM CA certificate to trust in addition to the web PKI (a private deployment).
+    #[arg(long, global = true, env = "PLI_CA_CERT")]
+    ca_cert: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pli server (embedded SQLite, no other process needed).
+    Serve(serve::Args),
+    /// Register a username and this device on a server (no phone number, no e-mail).
+    Register(register::Args),
+    /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
+    Send(send::Args),
+    /// Create group conversations and change who is in them.
+    #[command(subcommand)]
+    Group(group::Command),
+    /// List this device's conversations.
+    Conversations,
+    /// Receive, decrypt and print new messages, then send anything queued.
+    Sync,
+    /// Stay connected and print messages as they arrive (Ctrl-C to stop).
+    Listen,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let context = Context::from_cli(&cli)?;
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Register(args) => register::run(&context, args).await,
+        Command::Send(args) => send::run(&context, args).await,
+        Command::Group(command) => group::run(&context, command).await,
+        Command::Conversations => conversations::run(&context),
+        Command::Sync => sync::sync(&context).await,
+        Command::Listen => sync::listen(&context).await,
+    }
+}
+
+/// What every client command needs.
+pub struct Context {
+    home: PathBuf,
+    json: bool,
+    options: ConnectOptions,
+}
+
+impl Context {
+    fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
+        let home = match &cli.home {
+            Some(home) => home.clone(),
+            None => std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".pli"))
+                .context("no --home given and $HOME is not set")?,
+        };
+        let extra_ca_pem = cli
+            .ca_cert
+            .as_ref()
+            .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
+            .transpose()?;
+        Ok(Self { home, json: cli.json, options: ConnectOptions { server: cli.server.clone(), extra_ca_pem } })
+    }
+
+    fn open(&self) -> anyhow::Result<Client> {
+        Client::open(&self.home, &self.options).context("cannot open this device's home")
+    }
+}
+
+/// Parses `@user` or `user`.
+fn username(text: &str) -> anyhow::Result<pli_proto::Username> {
+    pli_proto::Username::parse(text).with_context(|| format!("invalid username {text:?}"))
+}

@@ -1,0 +1,26 @@
+use super::Context;
+use anyhow::Context as _;
+use pli_client::Client;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The username: 3–32 of a-z 0-9 _ . (case-insensitive), starting with a letter.
+    name: String,
+}
+
+pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
+    let username = super::username(&args.name)?;
+    let server = context.options.server.as_deref().context("register needs --server URL")?;
+    let client = Client::register(&context.home, server, &username, &context.options)
+        .await
+        .context("registration failed")?;
+    if context.json {
+        println!(
+            "{}",
+            serde_json::json!({ "username": client.username(), "device_id": client.device_id(), "server": client.server() })
+        );
+    } else {
+        println!("registered @{} (device {}) on {}", client.username(), client.device_id(), client.server());
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `pli serve`: configuration from a TOML file, then environment variables, then flags
+//! (each overriding the one before), and the server until Ctrl-C or SIGTERM.
+
+use anyhow::Context as _;
+use pli_server::{Config, TlsConfig};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA: &str = "pli-data";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A TOML configuration file (keys as the flags below, with underscores).
+    #[arg(long, env = "PLI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory: the SQLite database and the server's key [default: pli-data].
+    #[arg(long, env = "PLI_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PLI_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// PEM certificate chain; with --tls-key, serves HTTPS.
+    #[arg(long, env = "PLI_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, env = "PLI_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+    #[arg(long, env = "PLI_ALLOW_PLAIN_HTTP")]
+    allow_plain_http: bool,
+    /// Registration proof-of-work difficulty in bits [default: 20].
+    #[arg(long, env = "PLI_POW_DIFFICULTY")]
+    pow_difficulty: Option<u8>,
+    /// Registrations allowed per source address per hour [default: 20].
+    #[arg(long, env = "PLI_REGISTRATIONS_PER_HOUR")]
+    registrations_per_hour: Option<u32>,
+    /// Log filter (tracing syntax) [default: info].
+    #[arg(long, env = "PLI_LOG")]
+    log: Option<String>,
+}
+
+/// The configuration file's shape.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    allow_plain_http: Option<bool>,
+    pow_difficulty: Option<u8>,
+    registrations_per_hour: Option<u32>,
+    max_queue_depth: Option<u64>,
+    log: Option<String>,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let filter = args.log.or(file.log).unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&filter).context("invalid log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let data = args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into());
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+    let mut config = Config::new(data);
+    config.allow_plain_http = args.allow_plain_http || file.allow_plain_http.unwrap_or(false);
+    config.tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        (Some(cert_pem), Some(key_pem)) => Some(TlsConfig { cert_pem, key_pem }),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both a certificate and a key"),
+    };
+    if let Some(bits) = args.pow_difficulty.or(file.pow_difficulty) {
+        config.pow_difficulty = bits;
+    }
+    if let Some(rate) = args.registrations_per_hour.or(file.registrations_per_hour) {
+        config.registrations_per_hour = rate;
+    }
+    if let Some(depth) = file.max_queue_depth {
+        config.max_queue_depth = depth;
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    eprintln!(
+        "pli serving on {scheme}://{} (data in {})",
+        listener.local_addr().context("listener address")?,
+        config.data_dir.display()
+    );
+    pli_server::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler cannot fail on unix");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
