@@ -302,3 +302,14 @@ impl Client {
         Ok(users)
     }
 }
+
+impl Client {
+    /// The conversation's current MLS epoch on this device; members that agree on it share
+    /// one view of the group.
+    pub fn epoch(&self, conversation: &GroupId) -> Result<u64, ClientError> {
+        let storage = mls::Storage::new(&self.conn);
+        let group = MlsGroup::load(&storage, &mls::group_id(conversation))?
+            .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
+        Ok(group.epoch().as_u64())
+    }
+}

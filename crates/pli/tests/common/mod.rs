@@ -1,0 +1,112 @@
+//! Test harness: a real pli server on a loopback port chosen by the OS, real clients in
+//! temporary homes. Nothing sleeps: the listener is bound before the server task starts,
+//! so a client can connect as soon as it has the address.
+
+#![allow(dead_code)]
+
+use pli_client::{Client, ConnectOptions, Event};
+use pli_proto::{GroupId, Username};
+use std::path::Path;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestServer {
+    pub url: String,
+    pub data: TempDir,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), pli_server::ServerError>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_on(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub async fn start_on(data: TempDir) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let mut config = pli_server::Config::new(data.path());
+        config.pow_difficulty = 4;
+        config.registrations_per_hour = 10_000;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(pli_server::run(config, listener, async {
+            let _ = stopped.await;
+        }));
+        Self { url, data, stop, task }
+    }
+
+    /// Stops the server, waits until it has fully shut down, and hands back its data.
+    pub async fn stop(self) -> TempDir {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task").expect("server ran cleanly");
+        self.data
+    }
+}
+
+pub struct TestUser {
+    pub client: Client,
+    pub home: TempDir,
+    pub name: Username,
+}
+
+impl TestUser {
+    pub async fn register(server: &TestServer, name: &str) -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let username = Username::parse(name).expect("valid test username");
+        let client = Client::register(home.path(), &server.url, &username, &ConnectOptions::default())
+            .await
+            .expect("register");
+        Self { client, home, name: username }
+    }
+
+    /// Reopens the device from its home, pointed at `url` (a restarted server's new port).
+    pub fn reopen(&mut self, url: &str) {
+        let options = ConnectOptions { server: Some(url.to_owned()), ..Default::default() };
+        self.client = Client::open(self.home.path(), &options).expect("reopen");
+    }
+
+    /// Syncs and returns the texts of new messages as (conversation, sender, text).
+    pub async fn receive(&mut self) -> Vec<(GroupId, String, String)> {
+        self.client.sync().await.expect("sync");
+        texts(self.client.take_new().expect("events"))
+    }
+
+    pub async fn send(&mut self, conversation: &GroupId, text: &str) {
+        let status = self.client.send_text(conversation, text).await.expect("send");
+        assert_eq!(status, pli_client::SendStatus::Sent);
+    }
+}
+
+pub fn texts(events: Vec<Event>) -> Vec<(GroupId, String, String)> {
+    events
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::Message { conversation, sender, text, .. } => Some((conversation, sender.to_string(), text)),
+            Event::Notice { .. } => None,
+        })
+        .collect()
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
