@@ -41,9 +41,22 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: mpsc::Sender<Job>,
+    /// `None` only while dropping.
+    writer: Option<mpsc::Sender<Job>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+/// Closing the channel ends the writer loop; joining it means that when the last handle to
+/// the store is gone, the database is closed (WAL checkpointed), not merely closing.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.writer.take();
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,13 +95,14 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()?;
         let (sender, receiver) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("pli-sqlite-writer".into())
             .spawn(move || writer_loop(conn, receiver))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: sender,
+                writer: Some(sender),
+                writer_thread: Some(writer_thread),
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
@@ -115,6 +129,8 @@ impl SqliteStore {
         });
         self.inner
             .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("store is closing".into()))?
             .send(job)
             .map_err(|_| StoreError::Backend("writer thread stopped".into()))?;
         answer

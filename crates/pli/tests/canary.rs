@@ -1,0 +1,71 @@
+//! Privacy: a canary string sent in messages and used as a group name appears nowhere in
+//! the server's data directory (database, WAL, key file) nor in its logs at debug level.
+//! Its own test binary, because it installs a process-wide log subscriber.
+
+mod common;
+
+use common::{TestServer, TestUser, contains, files_under};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+const CANARY: &str = "CANARY-7f3a9c1e-plaintext";
+
+/// A log sink the test can read back.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_never_reaches_server_storage_or_logs() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .init();
+
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let mut carol = TestUser::register(&server, "carol").await;
+    let group = alice
+        .client
+        .create_group(&format!("{CANARY} group name"), &[bob.name.clone(), carol.name.clone()])
+        .await
+        .expect("group");
+    alice.send(&group, &format!("first {CANARY}")).await;
+    // Leave one undelivered in carol's queue so the check covers queued ciphertexts too.
+    let got = bob.receive().await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].2.contains(CANARY), "the canary really was sent");
+    bob.send(&group, &format!("reply {CANARY}")).await;
+    let direct = alice.client.direct_conversation(&bob.name).await.expect("direct");
+    alice.send(&direct, CANARY).await;
+    assert!(bob.client.conversations().expect("list").iter().any(|c| c.name.contains(CANARY)));
+    let _ = carol.client.sync().await;
+
+    let data = server.stop().await;
+    let files = files_under(data.path());
+    assert!(files.iter().any(|f| f.ends_with(pli_server::DATABASE_FILE)), "the scan covers the database");
+    for file in files {
+        let bytes = std::fs::read(&file).expect("read");
+        assert!(!contains(&bytes, CANARY.as_bytes()), "canary found in {}", file.display());
+    }
+    let captured = logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(!captured.is_empty(), "logs were captured");
+    assert!(!contains(&captured, CANARY.as_bytes()), "canary found in the server's logs");
+    for name in ["alice", "carol"] {
+        assert!(!contains(&captured, name.as_bytes()), "a username reached the logs");
+    }
+}
