@@ -77,7 +77,11 @@ impl Client {
         let crypto = RustCrypto::default();
         let signer = mls::new_signer()?;
         let challenge = transport.challenge().await?;
-        let (text, user, difficulty) = (challenge.challenge.clone(), username.to_string(), challenge.difficulty);
+        let (text, user, difficulty) = (
+            challenge.challenge.clone(),
+            username.to_string(),
+            challenge.difficulty,
+        );
         let nonce = tokio::task::spawn_blocking(move || pow::solve(&text, &user, difficulty))
             .await
             .map_err(|_| ClientError::Invalid("proof of work was interrupted".into()))?;
@@ -98,7 +102,9 @@ impl Client {
         };
         {
             let tx = conn.unchecked_transaction()?;
-            signer.store(&mls::Storage::new(&tx)).map_err(ClientError::mls)?;
+            signer
+                .store(&mls::Storage::new(&tx))
+                .map_err(ClientError::mls)?;
             local::save_identity(&tx, &me)?;
             tx.commit()?;
         }
@@ -106,7 +112,13 @@ impl Client {
             device_id: me.device_id,
             secret: me.secret.clone(),
         });
-        let mut client = Self { conn, crypto, transport, me, needs_commit: Default::default() };
+        let mut client = Self {
+            conn,
+            crypto,
+            transport,
+            me,
+            needs_commit: Default::default(),
+        };
         client.top_up_key_packages().await?;
         Ok(client)
     }
@@ -117,9 +129,18 @@ impl Client {
         let me = local::load_identity(&conn)?.ok_or(ClientError::NotRegistered)?;
         let server = options.server.as_deref().unwrap_or(&me.server);
         let transport = Transport::new(server, options.extra_ca_pem.as_deref())?.with_credentials(
-            Credentials { device_id: me.device_id, secret: me.secret.clone() },
+            Credentials {
+                device_id: me.device_id,
+                secret: me.secret.clone(),
+            },
         );
-        Ok(Self { conn, crypto: RustCrypto::default(), transport, me, needs_commit: Default::default() })
+        Ok(Self {
+            conn,
+            crypto: RustCrypto::default(),
+            transport,
+            me,
+            needs_commit: Default::default(),
+        })
     }
 
     pub fn username(&self) -> &Username {
@@ -148,7 +169,7 @@ impl Client {
         let count = KEY_PACKAGE_TARGET.saturating_sub(status.key_packages_available) as usize;
         let signer = self.signer()?;
         let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
-        let (one_time, last_resort) = {
+        let made = {
             let tx = self.conn.unchecked_transaction()?;
             let made = mls::key_packages(
                 &Provider::new(&self.crypto, &tx),
@@ -162,8 +183,8 @@ impl Client {
         };
         self.transport
             .upload_key_packages(&UploadKeyPackagesRequest {
-                key_packages: one_time.into_iter().map(Into::into).collect(),
-                last_resort: last_resort.map(Into::into),
+                key_packages: made.one_time.into_iter().map(Into::into).collect(),
+                last_resort: made.last_resort.map(Into::into),
             })
             .await?;
         Ok(())
@@ -200,32 +221,56 @@ impl Client {
                  FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 ORDER BY m.local_id",
             )?;
             let rows = st.query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, i64>(5)?))
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
             })?;
             for row in rows {
                 let (group, sender, text, sent_at, id, received) = row?;
-                let conversation = GroupId::from_bytes(&group).map_err(|_| ClientError::Storage("corrupt group id".into()))?;
-                let title = local::conversation(&tx, &conversation)?.map(|c| c.title()).unwrap_or_default();
-                events.push((received, Event::Message {
-                    conversation,
-                    conversation_title: title,
-                    sender: Username::parse(&sender).map_err(|_| ClientError::Storage("corrupt sender".into()))?,
-                    text,
-                    sent_at: sent_at as u64,
-                    id: id.unwrap_or_default() as u64,
-                }));
+                let conversation = GroupId::from_bytes(&group)
+                    .map_err(|_| ClientError::Storage("corrupt group id".into()))?;
+                let title = local::conversation(&tx, &conversation)?
+                    .map(|c| c.title())
+                    .unwrap_or_default();
+                events.push((
+                    received,
+                    Event::Message {
+                        conversation,
+                        conversation_title: title,
+                        sender: Username::parse(&sender)
+                            .map_err(|_| ClientError::Storage("corrupt sender".into()))?,
+                        text,
+                        sent_at: sent_at as u64,
+                        id: id.unwrap_or_default() as u64,
+                    },
+                ));
             }
-            let mut st = tx.prepare("SELECT group_id, alert, text, created_ms FROM notices WHERE shown = 0 ORDER BY id")?;
+            let mut st = tx.prepare(
+                "SELECT group_id, alert, text, created_ms FROM notices WHERE shown = 0 ORDER BY id",
+            )?;
             let rows = st.query_map([], |r| {
-                Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, Option<Vec<u8>>>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })?;
             for row in rows {
                 let (group, alert, text, created) = row?;
-                events.push((created, Event::Notice {
-                    conversation: group.and_then(|g| GroupId::from_bytes(&g).ok()),
-                    alert,
-                    text,
-                }));
+                events.push((
+                    created,
+                    Event::Notice {
+                        conversation: group.and_then(|g| GroupId::from_bytes(&g).ok()),
+                        alert,
+                        text,
+                    },
+                ));
             }
         }
         tx.execute("UPDATE messages SET shown = 1 WHERE shown = 0", params![])?;
@@ -237,16 +282,24 @@ impl Client {
     }
 
     /// The conversation's full history (incoming and outgoing), oldest first.
-    pub fn history(&self, conversation: &GroupId) -> Result<Vec<(Username, String, u64)>, ClientError> {
+    pub fn history(
+        &self,
+        conversation: &GroupId,
+    ) -> Result<Vec<(Username, String, u64)>, ClientError> {
         let mut st = self.conn.prepare(
             "SELECT sender, text, sent_at FROM messages WHERE group_id = ?1 ORDER BY local_id",
         )?;
         let rows = st.query_map([conversation.as_bytes()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         rows.map(|row| {
             let (sender, text, sent_at) = row?;
-            let sender = Username::parse(&sender).map_err(|_| ClientError::Storage("corrupt sender".into()))?;
+            let sender = Username::parse(&sender)
+                .map_err(|_| ClientError::Storage("corrupt sender".into()))?;
             Ok((sender, text, sent_at as u64))
         })
         .collect()

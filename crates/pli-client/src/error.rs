@@ -6,7 +6,11 @@ use pli_proto::ErrorCode;
 pub enum ClientError {
     /// The server refused the request with a stable code.
     #[error("server refused the request ({code}): {message}")]
-    Api { status: u16, code: ErrorCode, message: String },
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
     /// The server could not be reached or the connection broke; the operation may be
     /// retried, and queued messages are kept for the next attempt.
     #[error("cannot reach the server: {0}")]

@@ -24,9 +24,14 @@ type Built = (MlsMessageOut, Option<(MlsMessageOut, Vec<DeviceId>)>);
 
 impl Client {
     /// Claims a key package for each of `user`'s devices and verifies each one.
-    async fn claim_verified(&self, user: &Username) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
+    async fn claim_verified(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
         let claimed = match self.transport.claim(user).await {
-            Err(err) if err.code() == Some(ErrorCode::NoKeyPackage) => return Err(ClientError::NoKeyPackage),
+            Err(err) if err.code() == Some(ErrorCode::NoKeyPackage) => {
+                return Err(ClientError::NoKeyPackage);
+            }
             other => other?,
         };
         claimed
@@ -34,14 +39,18 @@ impl Client {
             .into_iter()
             .filter(|c| c.device_id != self.me.device_id)
             .map(|c| {
-                let package = mls::verify_claimed(&self.crypto, c.key_package.as_slice(), user, c.device_id)?;
+                let package =
+                    mls::verify_claimed(&self.crypto, c.key_package.as_slice(), user, c.device_id)?;
                 Ok((c.device_id, package))
             })
             .collect()
     }
 
     /// Key packages for every device of `users`, plus this user's other devices.
-    async fn packages_for(&self, users: &[Username]) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
+    async fn packages_for(
+        &self,
+        users: &[Username],
+    ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
         let mut packages = Vec::new();
         for user in users {
             let claimed = self.claim_verified(user).await?;
@@ -61,7 +70,11 @@ impl Client {
     /// Builds, submits and settles one commit on `group`, retrying on lost races.
     async fn commit<F>(&mut self, group: &GroupId, mut build: F) -> Result<(), ClientError>
     where
-        F: FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>,
+        F: FnMut(
+            &mut MlsGroup,
+            &Provider<'_>,
+            &SignatureKeyPair,
+        ) -> Result<Option<Built>, ClientError>,
     {
         for _ in 0..MAX_ATTEMPTS {
             let signer = self.signer()?;
@@ -71,18 +84,26 @@ impl Client {
                 let mut mls_group = MlsGroup::load(provider.storage(), &mls::group_id(group))?
                     .ok_or_else(|| ClientError::UnknownConversation(group.to_hex()))?;
                 if !mls_group.is_active() {
-                    return Err(ClientError::Invalid("you are no longer a member of this conversation".into()));
+                    return Err(ClientError::Invalid(
+                        "you are no longer a member of this conversation".into(),
+                    ));
                 }
                 // Everyone in the group now, this device included: its own copy is the
                 // server's receipt.
-                let recipients: Vec<DeviceId> = mls::members(&mls_group).into_iter().map(|(_, _, d)| d).collect();
+                let recipients: Vec<DeviceId> = mls::members(&mls_group)
+                    .into_iter()
+                    .map(|(_, _, d)| d)
+                    .collect();
                 let Some((commit, welcome)) = build(&mut mls_group, &provider, &signer)? else {
                     return Ok(());
                 };
                 let commit = mls::serialize(&commit)?;
                 let welcome = welcome
                     .map(|(message, devices)| {
-                        Ok::<_, ClientError>(WelcomeOut { message: mls::serialize(&message)?.into(), recipients: devices })
+                        Ok::<_, ClientError>(WelcomeOut {
+                            message: mls::serialize(&message)?.into(),
+                            recipients: devices,
+                        })
                     })
                     .transpose()?;
                 tx.execute(
@@ -90,7 +111,12 @@ impl Client {
                     rusqlite::params![group.as_bytes(), commit],
                 )?;
                 tx.commit()?;
-                SubmitRequest { group_id: group.clone(), message: commit.into(), recipients, welcome }
+                SubmitRequest {
+                    group_id: group.clone(),
+                    message: commit.into(),
+                    recipients,
+                    welcome,
+                }
             };
             match self.transport.submit(&request).await {
                 Ok(_) => return self.settle_commit(group, true),
@@ -114,77 +140,133 @@ impl Client {
         let provider = Provider::new(&self.crypto, &tx);
         if let Some(mut mls_group) = MlsGroup::load(provider.storage(), &mls::group_id(group))? {
             if accepted {
-                mls_group.merge_pending_commit(&provider).map_err(ClientError::mls)?;
+                mls_group
+                    .merge_pending_commit(&provider)
+                    .map_err(ClientError::mls)?;
             } else {
                 mls_group.clear_pending_commit(provider.storage())?;
             }
         }
-        tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group.as_bytes()])?;
+        tx.execute(
+            "DELETE FROM pending_commits WHERE group_id = ?1",
+            [group.as_bytes()],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
-    fn add_commit(packages: Vec<(DeviceId, KeyPackage)>) -> impl FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError> {
+    fn add_commit(
+        packages: Vec<(DeviceId, KeyPackage)>,
+    ) -> impl FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>
+    {
         move |group, provider, signer| {
             let devices: Vec<DeviceId> = packages.iter().map(|(d, _)| *d).collect();
             let keys: Vec<KeyPackage> = packages.iter().map(|(_, k)| k.clone()).collect();
-            let (commit, welcome, _) = group.add_members(provider, signer, &keys).map_err(ClientError::mls)?;
+            let (commit, welcome, _) = group
+                .add_members(provider, signer, &keys)
+                .map_err(ClientError::mls)?;
             Ok(Some((commit, Some((welcome, devices)))))
         }
     }
 
     /// Starts a conversation with `members`; `direct` marks a 1:1 chat. Returns its id.
-    async fn start_conversation(&mut self, name: &str, members: &[Username], direct: bool) -> Result<GroupId, ClientError> {
-        let mut members: Vec<Username> = members.iter().filter(|m| **m != self.me.username).cloned().collect();
+    async fn start_conversation(
+        &mut self,
+        name: &str,
+        members: &[Username],
+        direct: bool,
+    ) -> Result<GroupId, ClientError> {
+        let mut members: Vec<Username> = members
+            .iter()
+            .filter(|m| **m != self.me.username)
+            .cloned()
+            .collect();
         members.sort();
         members.dedup();
         if members.is_empty() {
-            return Err(ClientError::Invalid("a conversation needs at least one other member".into()));
+            return Err(ClientError::Invalid(
+                "a conversation needs at least one other member".into(),
+            ));
         }
-        Body::Meta { name: name.to_owned(), direct }.check_limits().map_err(|e| ClientError::Invalid(e.to_string()))?;
+        Body::Meta {
+            name: name.to_owned(),
+            direct,
+        }
+        .check_limits()
+        .map_err(|e| ClientError::Invalid(e.to_string()))?;
         self.sync_inbound().await?;
         let packages = self.packages_for(&members).await?;
-        let id = GroupId::from_bytes(&rand::rng().random::<[u8; 16]>()).expect("16 bytes is a valid group id");
+        let id = GroupId::from_bytes(&rand::rng().random::<[u8; 16]>())
+            .expect("16 bytes is a valid group id");
         {
             let signer = self.signer()?;
             let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
             let tx = self.conn.unchecked_transaction()?;
             let provider = Provider::new(&self.crypto, &tx);
-            MlsGroup::new_with_group_id(&provider, &signer, &mls::create_config(), mls::group_id(&id), credential)
-                .map_err(ClientError::mls)?;
+            MlsGroup::new_with_group_id(
+                &provider,
+                &signer,
+                &mls::create_config(),
+                mls::group_id(&id),
+                credential,
+            )
+            .map_err(ClientError::mls)?;
             let peer = direct.then(|| members[0].clone());
             local::insert_conversation(
                 &tx,
-                &Conversation { id: id.clone(), name: name.to_owned(), direct, peer, active: true },
+                &Conversation {
+                    id: id.clone(),
+                    name: name.to_owned(),
+                    direct,
+                    peer,
+                    active: true,
+                },
                 local::now_ms(),
             )?;
             tx.commit()?;
         }
         self.commit(&id, Self::add_commit(packages)).await?;
-        self.queue_envelope(&id, Body::Meta { name: name.to_owned(), direct })?;
+        self.queue_envelope(
+            &id,
+            Body::Meta {
+                name: name.to_owned(),
+                direct,
+            },
+        )?;
         self.flush_outbox().await?;
         Ok(id)
     }
 
     /// Creates a group conversation named `name` with `members`; returns its id.
-    pub async fn create_group(&mut self, name: &str, members: &[Username]) -> Result<GroupId, ClientError> {
+    pub async fn create_group(
+        &mut self,
+        name: &str,
+        members: &[Username],
+    ) -> Result<GroupId, ClientError> {
         self.start_conversation(name, members, false).await
     }
 
     /// The 1:1 conversation with `peer`, started if there is none yet.
     pub async fn direct_conversation(&mut self, peer: &Username) -> Result<GroupId, ClientError> {
         if *peer == self.me.username {
-            return Err(ClientError::Invalid("a direct conversation needs another user".into()));
+            return Err(ClientError::Invalid(
+                "a direct conversation needs another user".into(),
+            ));
         }
         self.sync_inbound().await?;
         if let Some(id) = local::direct_with(&self.conn, peer)? {
             return Ok(id);
         }
-        self.start_conversation("", std::slice::from_ref(peer), true).await
+        self.start_conversation("", std::slice::from_ref(peer), true)
+            .await
     }
 
     /// Adds every device of `user` to the conversation and tells them its name.
-    pub async fn add_member(&mut self, conversation: &GroupId, user: &Username) -> Result<(), ClientError> {
+    pub async fn add_member(
+        &mut self,
+        conversation: &GroupId,
+        user: &Username,
+    ) -> Result<(), ClientError> {
         let current = local::conversation(&self.conn, conversation)?
             .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
         self.sync_inbound().await?;
@@ -192,25 +274,44 @@ impl Client {
         if packages.is_empty() {
             return Err(ClientError::NoKeyPackage);
         }
-        self.commit(conversation, Self::add_commit(packages)).await?;
-        self.queue_envelope(conversation, Body::Meta { name: current.name, direct: false })?;
+        self.commit(conversation, Self::add_commit(packages))
+            .await?;
+        self.queue_envelope(
+            conversation,
+            Body::Meta {
+                name: current.name,
+                direct: false,
+            },
+        )?;
         self.flush_outbox().await?;
         Ok(())
     }
 
     /// Removes every device of `user` from the conversation.
-    pub async fn remove_member(&mut self, conversation: &GroupId, user: &Username) -> Result<(), ClientError> {
+    pub async fn remove_member(
+        &mut self,
+        conversation: &GroupId,
+        user: &Username,
+    ) -> Result<(), ClientError> {
         if *user == self.me.username {
             return Err(ClientError::Invalid("use leave to remove yourself".into()));
         }
         self.sync_inbound().await?;
         let user = user.clone();
         self.commit(conversation, move |group, provider, signer| {
-            let leaves: Vec<_> = mls::members(group).into_iter().filter(|(_, u, _)| *u == user).map(|(i, _, _)| i).collect();
+            let leaves: Vec<_> = mls::members(group)
+                .into_iter()
+                .filter(|(_, u, _)| *u == user)
+                .map(|(i, _, _)| i)
+                .collect();
             if leaves.is_empty() {
-                return Err(ClientError::Invalid(format!("@{user} is not a member of this conversation")));
+                return Err(ClientError::Invalid(format!(
+                    "@{user} is not a member of this conversation"
+                )));
             }
-            let (commit, _, _) = group.remove_members(provider, signer, &leaves).map_err(ClientError::mls)?;
+            let (commit, _, _) = group
+                .remove_members(provider, signer, &leaves)
+                .map_err(ClientError::mls)?;
             Ok(Some((commit, None)))
         })
         .await
@@ -225,14 +326,17 @@ impl Client {
             let request = {
                 let tx = self.conn.unchecked_transaction()?;
                 let provider = Provider::new(&self.crypto, &tx);
-                let mut group = MlsGroup::load(provider.storage(), &mls::group_id(conversation))?
-                    .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
+                let mut group =
+                    MlsGroup::load(provider.storage(), &mls::group_id(conversation))?
+                        .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
                 let recipients: Vec<DeviceId> = mls::members(&group)
                     .into_iter()
                     .map(|(_, _, d)| d)
                     .filter(|d| *d != self.me.device_id)
                     .collect();
-                let proposal = group.leave_group(&provider, &signer).map_err(ClientError::mls)?;
+                let proposal = group
+                    .leave_group(&provider, &signer)
+                    .map_err(ClientError::mls)?;
                 let proposal = mls::serialize(&proposal)?;
                 if recipients.is_empty() {
                     local::set_active(&tx, conversation, false)?;
@@ -240,7 +344,12 @@ impl Client {
                     return Ok(());
                 }
                 tx.commit()?;
-                SubmitRequest { group_id: conversation.clone(), message: proposal.into(), recipients, welcome: None }
+                SubmitRequest {
+                    group_id: conversation.clone(),
+                    message: proposal.into(),
+                    recipients,
+                    welcome: None,
+                }
             };
             match self.transport.submit(&request).await {
                 Ok(_) => {
@@ -261,7 +370,9 @@ impl Client {
         for group in groups {
             let designated = {
                 let storage = mls::Storage::new(&self.conn);
-                let Some(mls_group) = MlsGroup::load(&storage, &mls::group_id(&group))? else { continue };
+                let Some(mls_group) = MlsGroup::load(&storage, &mls::group_id(&group))? else {
+                    continue;
+                };
                 if !mls_group.is_active() || mls_group.pending_proposals().next().is_none() {
                     continue;
                 }
@@ -272,7 +383,11 @@ impl Client {
                         _ => None,
                     })
                     .collect();
-                let first = mls::members(&mls_group).into_iter().map(|(i, _, _)| i).filter(|i| !leaving.contains(i)).min();
+                let first = mls::members(&mls_group)
+                    .into_iter()
+                    .map(|(i, _, _)| i)
+                    .filter(|i| !leaving.contains(i))
+                    .min();
                 first == Some(mls_group.own_leaf_index())
             };
             if designated {
@@ -280,7 +395,9 @@ impl Client {
                     if mls_group.pending_proposals().next().is_none() {
                         return Ok(None);
                     }
-                    let (commit, _, _) = mls_group.commit_to_pending_proposals(provider, signer).map_err(ClientError::mls)?;
+                    let (commit, _, _) = mls_group
+                        .commit_to_pending_proposals(provider, signer)
+                        .map_err(ClientError::mls)?;
                     Ok(Some((commit, None)))
                 })
                 .await?;
@@ -296,7 +413,10 @@ impl Client {
         let storage = mls::Storage::new(&self.conn);
         let group = MlsGroup::load(&storage, &mls::group_id(conversation))?
             .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
-        let mut users: Vec<Username> = mls::members(&group).into_iter().map(|(_, u, _)| u).collect();
+        let mut users: Vec<Username> = mls::members(&group)
+            .into_iter()
+            .map(|(_, u, _)| u)
+            .collect();
         users.sort();
         users.dedup();
         Ok(users)

@@ -85,7 +85,9 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     }
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )?;
     crate::mls::migrate(&mut conn)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -172,15 +174,19 @@ impl Conversation {
     }
 }
 
-fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, bool, Option<String>, bool)> {
+/// (group id, name, direct, peer, active) as stored.
+type ConversationRow = (Vec<u8>, String, bool, Option<String>, bool);
+
+fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn to_conversation(
-    (id, name, direct, peer, active): (Vec<u8>, String, bool, Option<String>, bool),
+    (id, name, direct, peer, active): ConversationRow,
 ) -> Result<Conversation, ClientError> {
     Ok(Conversation {
-        id: GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into()))?,
+        id: GroupId::from_bytes(&id)
+            .map_err(|_| ClientError::Storage("corrupt group id".into()))?,
         name,
         direct,
         peer: peer.and_then(|p| Username::parse(&p).ok()),
@@ -192,7 +198,9 @@ pub fn conversations(conn: &Connection) -> Result<Vec<Conversation>, ClientError
     let mut st = conn.prepare(
         "SELECT group_id, name, direct, peer, active FROM conversations ORDER BY created_ms, group_id",
     )?;
-    let rows = st.query_map([], conversation_row)?.collect::<Result<Vec<_>, _>>()?;
+    let rows = st
+        .query_map([], conversation_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(to_conversation).collect()
 }
 
@@ -218,11 +226,17 @@ pub fn direct_with(conn: &Connection, peer: &Username) -> Result<Option<GroupId>
             |r| r.get(0),
         )
         .optional()?;
-    id.map(|id| GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into())))
-        .transpose()
+    id.map(|id| {
+        GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into()))
+    })
+    .transpose()
 }
 
-pub fn insert_conversation(conn: &Connection, c: &Conversation, now_ms: u64) -> Result<(), ClientError> {
+pub fn insert_conversation(
+    conn: &Connection,
+    c: &Conversation,
+    now_ms: u64,
+) -> Result<(), ClientError> {
     conn.execute(
         "INSERT OR IGNORE INTO conversations (group_id, name, direct, peer, active, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -239,14 +253,28 @@ pub fn insert_conversation(conn: &Connection, c: &Conversation, now_ms: u64) -> 
 }
 
 pub fn set_active(conn: &Connection, id: &GroupId, active: bool) -> Result<(), ClientError> {
-    conn.execute("UPDATE conversations SET active = ?2 WHERE group_id = ?1", params![id.as_bytes(), active])?;
+    conn.execute(
+        "UPDATE conversations SET active = ?2 WHERE group_id = ?1",
+        params![id.as_bytes(), active],
+    )?;
     Ok(())
 }
 
-pub fn notice(conn: &Connection, group: Option<&GroupId>, alert: bool, text: &str, now_ms: u64) -> Result<(), ClientError> {
+pub fn notice(
+    conn: &Connection,
+    group: Option<&GroupId>,
+    alert: bool,
+    text: &str,
+    now_ms: u64,
+) -> Result<(), ClientError> {
     conn.execute(
         "INSERT INTO notices (group_id, alert, text, created_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![group.map(|g| g.as_bytes().to_vec()), alert, text, now_ms as i64],
+        params![
+            group.map(|g| g.as_bytes().to_vec()),
+            alert,
+            text,
+            now_ms as i64
+        ],
     )?;
     Ok(())
 }

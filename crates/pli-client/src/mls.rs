@@ -44,7 +44,10 @@ pub struct Provider<'a> {
 
 impl<'a> Provider<'a> {
     pub fn new(crypto: &'a RustCrypto, conn: &'a Connection) -> Self {
-        Self { crypto, storage: SqliteStorageProvider::new(conn) }
+        Self {
+            crypto,
+            storage: SqliteStorageProvider::new(conn),
+        }
     }
 }
 
@@ -74,7 +77,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), ClientError> {
 }
 
 pub fn ciphersuite() -> Ciphersuite {
-    Ciphersuite::try_from(pli_proto::CIPHERSUITE).expect("pli's ciphersuite is one openmls supports")
+    Ciphersuite::try_from(pli_proto::CIPHERSUITE)
+        .expect("pli's ciphersuite is one openmls supports")
 }
 
 fn capabilities() -> Capabilities {
@@ -109,16 +113,29 @@ pub fn new_signer() -> Result<SignatureKeyPair, ClientError> {
     SignatureKeyPair::new(ciphersuite().signature_algorithm()).map_err(ClientError::mls)
 }
 
-pub fn load_signer(storage: &Storage<'_>, public_key: &[u8]) -> Result<SignatureKeyPair, ClientError> {
+pub fn load_signer(
+    storage: &Storage<'_>,
+    public_key: &[u8],
+) -> Result<SignatureKeyPair, ClientError> {
     SignatureKeyPair::read(storage, public_key, ciphersuite().signature_algorithm())
         .ok_or_else(|| ClientError::Storage("the device's signature key is missing".into()))
 }
 
-pub fn credential(user: &Username, device: DeviceId, signer: &SignatureKeyPair) -> CredentialWithKey {
+pub fn credential(
+    user: &Username,
+    device: DeviceId,
+    signer: &SignatureKeyPair,
+) -> CredentialWithKey {
     CredentialWithKey {
         credential: BasicCredential::new(credential_identity(user, device)).into(),
         signature_key: signer.public().into(),
     }
+}
+
+/// Wire encodings of freshly made key packages, ready to upload.
+pub struct NewKeyPackages {
+    pub one_time: Vec<Vec<u8>>,
+    pub last_resort: Option<Vec<u8>>,
 }
 
 /// Makes `count` one-time key packages and, if asked, one last-resort package, stored in
@@ -129,7 +146,7 @@ pub fn key_packages(
     credential: &CredentialWithKey,
     count: usize,
     last_resort: bool,
-) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), ClientError> {
+) -> Result<NewKeyPackages, ClientError> {
     let make = |resort: bool| -> Result<Vec<u8>, ClientError> {
         let mut builder = KeyPackage::builder().leaf_node_capabilities(capabilities());
         if resort {
@@ -142,9 +159,14 @@ pub fn key_packages(
             .tls_serialize_detached()
             .map_err(ClientError::mls)
     };
-    let one_time = (0..count).map(|_| make(false)).collect::<Result<Vec<_>, _>>()?;
-    let resort = if last_resort { Some(make(true)?) } else { None };
-    Ok((one_time, resort))
+    let one_time = (0..count)
+        .map(|_| make(false))
+        .collect::<Result<Vec<_>, _>>()?;
+    let last_resort = if last_resort { Some(make(true)?) } else { None };
+    Ok(NewKeyPackages {
+        one_time,
+        last_resort,
+    })
 }
 
 /// Checks a key package the server handed out for `user`'s `device`: a valid signature,
@@ -155,12 +177,15 @@ pub fn verify_claimed(
     user: &Username,
     device: DeviceId,
 ) -> Result<KeyPackage, ClientError> {
-    let bad = |why: &str| ClientError::Protocol(format!("server handed out a bad key package: {why}"));
+    let bad =
+        |why: &str| ClientError::Protocol(format!("server handed out a bad key package: {why}"));
     let message = MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| bad("malformed"))?;
     let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
         return Err(bad("not a key package"));
     };
-    let package = package.validate(crypto, ProtocolVersion::Mls10).map_err(|_| bad("invalid signature"))?;
+    let package = package
+        .validate(crypto, ProtocolVersion::Mls10)
+        .map_err(|_| bad("invalid signature"))?;
     if package.ciphersuite() != ciphersuite() {
         return Err(bad("wrong ciphersuite"));
     }

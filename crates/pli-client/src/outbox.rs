@@ -21,8 +21,13 @@ pub(crate) const MAX_ATTEMPTS: usize = 5;
 
 impl Client {
     /// Writes `body` to the outbox of `group`, as the next link of this device's chain.
-    pub(crate) fn queue_envelope(&mut self, group: &GroupId, body: Body) -> Result<(), ClientError> {
-        body.check_limits().map_err(|e| ClientError::Invalid(e.to_string()))?;
+    pub(crate) fn queue_envelope(
+        &mut self,
+        group: &GroupId,
+        body: Body,
+    ) -> Result<(), ClientError> {
+        body.check_limits()
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
         let device = self.me.device_id.get() as i64;
         let tx = self.conn.unchecked_transaction()?;
         let last: Option<(i64, String)> = tx
@@ -53,23 +58,37 @@ impl Client {
                 params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64],
             )?;
         }
-        tx.execute("INSERT INTO outbox (group_id, envelope) VALUES (?1, ?2)", params![group.as_bytes(), encoded])?;
+        tx.execute(
+            "INSERT INTO outbox (group_id, envelope) VALUES (?1, ?2)",
+            params![group.as_bytes(), encoded],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Messages written but not yet accepted by the server.
     pub fn outbox_len(&self) -> Result<u64, ClientError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Encrypts one envelope for the group's current members (other than this device).
     /// `None` when this device is no longer in the group, or nobody else is.
-    fn encrypt(&mut self, group: &GroupId, envelope: &[u8]) -> Result<Option<SubmitRequest>, ClientError> {
+    fn encrypt(
+        &mut self,
+        group: &GroupId,
+        envelope: &[u8],
+    ) -> Result<Option<SubmitRequest>, ClientError> {
         let signer = self.signer()?;
         let tx = self.conn.unchecked_transaction()?;
         let provider = Provider::new(&self.crypto, &tx);
-        let Some(mut mls_group) = MlsGroup::load(openmls::prelude::OpenMlsProvider::storage(&provider), &mls::group_id(group))? else {
+        let Some(mut mls_group) = MlsGroup::load(
+            openmls::prelude::OpenMlsProvider::storage(&provider),
+            &mls::group_id(group),
+        )?
+        else {
             return Ok(None);
         };
         if !mls_group.is_active() {
@@ -83,11 +102,18 @@ impl Client {
         if recipients.is_empty() {
             return Ok(None);
         }
-        let message = mls_group.create_message(&provider, &signer, envelope).map_err(ClientError::mls)?;
+        let message = mls_group
+            .create_message(&provider, &signer, envelope)
+            .map_err(ClientError::mls)?;
         let message = mls::serialize(&message)?;
         // The ratchet moved: persist that before the ciphertext leaves the device.
         tx.commit()?;
-        Ok(Some(SubmitRequest { group_id: group.clone(), message: message.into(), recipients, welcome: None }))
+        Ok(Some(SubmitRequest {
+            group_id: group.clone(),
+            message: message.into(),
+            recipients,
+            welcome: None,
+        }))
     }
 
     /// Submits the outbox in order. Stops at the first network failure, keeping the rest
@@ -97,34 +123,48 @@ impl Client {
         loop {
             let next: Option<(i64, Vec<u8>, Vec<u8>)> = self
                 .conn
-                .query_row("SELECT id, group_id, envelope FROM outbox ORDER BY id LIMIT 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_row(
+                    "SELECT id, group_id, envelope FROM outbox ORDER BY id LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()?;
             let Some((row, group, envelope)) = next else {
                 return Ok(sent);
             };
-            let group = GroupId::from_bytes(&group).map_err(|_| ClientError::Storage("corrupt outbox row".into()))?;
+            let group = GroupId::from_bytes(&group)
+                .map_err(|_| ClientError::Storage("corrupt outbox row".into()))?;
             let mut attempts = 0;
             loop {
                 let Some(request) = self.encrypt(&group, &envelope)? else {
-                    self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                    self.conn
+                        .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
                     break;
                 };
                 match self.transport.submit(&request).await {
                     Ok(_) => {
-                        self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        self.conn
+                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
                         sent += 1;
                         break;
                     }
-                    Err(err) if err.code() == Some(ErrorCode::StaleEpoch) && attempts < MAX_ATTEMPTS => {
+                    Err(err)
+                        if err.code() == Some(ErrorCode::StaleEpoch) && attempts < MAX_ATTEMPTS =>
+                    {
                         attempts += 1;
                         self.drain_queue().await?;
                     }
                     Err(err) if err.is_transport() => return Err(err),
                     Err(err) => {
-                        self.conn.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
-                        local::notice(&self.conn, Some(&group), true, &format!("a message could not be sent: {err}"), local::now_ms())?;
+                        self.conn
+                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        local::notice(
+                            &self.conn,
+                            Some(&group),
+                            true,
+                            &format!("a message could not be sent: {err}"),
+                            local::now_ms(),
+                        )?;
                         return Err(err);
                     }
                 }

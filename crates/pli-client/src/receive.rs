@@ -32,16 +32,25 @@ impl Client {
                 }
                 Some(ServerFrame::Drained) => break,
                 Some(ServerFrame::Error(code)) => {
-                    return Err(ClientError::Protocol(format!("server closed the stream: {code}")));
+                    return Err(ClientError::Protocol(format!(
+                        "server closed the stream: {code}"
+                    )));
                 }
-                None => return Err(ClientError::Transport("the server closed the stream early".into())),
+                None => {
+                    return Err(ClientError::Transport(
+                        "the server closed the stream early".into(),
+                    ));
+                }
             }
         }
         stream.close().await?;
         self.discard_unconfirmed_commits()
     }
 
-    pub(crate) fn process_batch(&mut self, items: Vec<Delivery>) -> Result<Vec<MessageId>, ClientError> {
+    pub(crate) fn process_batch(
+        &mut self,
+        items: Vec<Delivery>,
+    ) -> Result<Vec<MessageId>, ClientError> {
         let mut ids = Vec::with_capacity(items.len());
         for item in items {
             self.process_delivery(item.id, &item.payload)?;
@@ -56,7 +65,11 @@ impl Client {
     fn process_delivery(&mut self, id: MessageId, bytes: &[u8]) -> Result<(), ClientError> {
         let seen: bool = self
             .conn
-            .query_row("SELECT 1 FROM processed WHERE server_id = ?1", [id.0 as i64], |_| Ok(true))
+            .query_row(
+                "SELECT 1 FROM processed WHERE server_id = ?1",
+                [id.0 as i64],
+                |_| Ok(true),
+            )
             .optional()?
             .unwrap_or(false);
         if seen {
@@ -65,14 +78,20 @@ impl Client {
         let tx = self.conn.unchecked_transaction()?;
         match handle(&tx, &self.crypto, id, bytes, &mut self.needs_commit) {
             Ok(()) => {
-                tx.execute("INSERT INTO processed (server_id) VALUES (?1)", [id.0 as i64])?;
+                tx.execute(
+                    "INSERT INTO processed (server_id) VALUES (?1)",
+                    [id.0 as i64],
+                )?;
                 tx.commit()?;
             }
             Err(ClientError::Storage(err)) => return Err(ClientError::Storage(err)),
             Err(err) => {
                 drop(tx);
                 tracing::debug!(error = %err, "dropped an unprocessable delivery");
-                self.conn.execute("INSERT INTO processed (server_id) VALUES (?1)", [id.0 as i64])?;
+                self.conn.execute(
+                    "INSERT INTO processed (server_id) VALUES (?1)",
+                    [id.0 as i64],
+                )?;
             }
         }
         Ok(())
@@ -87,7 +106,9 @@ impl Client {
         for group in groups {
             let tx = self.conn.unchecked_transaction()?;
             let provider = Provider::new(&self.crypto, &tx);
-            if let Some(mut mls_group) = MlsGroup::load(provider.storage(), &GroupId::from_slice(&group))? {
+            if let Some(mut mls_group) =
+                MlsGroup::load(provider.storage(), &GroupId::from_slice(&group))?
+            {
                 mls_group.clear_pending_commit(provider.storage())?;
             }
             tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [&group])?;
@@ -98,7 +119,8 @@ impl Client {
 }
 
 fn pli_group(id: &GroupId) -> Result<PliGroupId, ClientError> {
-    PliGroupId::from_bytes(id.as_slice()).map_err(|_| ClientError::Protocol("group id out of range".into()))
+    PliGroupId::from_bytes(id.as_slice())
+        .map_err(|_| ClientError::Protocol("group id out of range".into()))
 }
 
 fn handle(
@@ -120,19 +142,30 @@ fn handle(
             };
             let pli_id = pli_group(&group_id)?;
             let pending: Option<Vec<u8>> = tx
-                .query_row("SELECT message FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()], |r| r.get(0))
+                .query_row(
+                    "SELECT message FROM pending_commits WHERE group_id = ?1",
+                    [group_id.as_slice()],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if pending.as_deref() == Some(bytes) {
                 // Our own commit, queued back to us: the server accepted it.
-                group.merge_pending_commit(&provider).map_err(ClientError::mls)?;
-                tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                group
+                    .merge_pending_commit(&provider)
+                    .map_err(ClientError::mls)?;
+                tx.execute(
+                    "DELETE FROM pending_commits WHERE group_id = ?1",
+                    [group_id.as_slice()],
+                )?;
                 return Ok(());
             }
             if private.content_type() == ContentType::Commit && private.epoch() < group.epoch() {
                 // The echo of a commit of ours already merged when the server accepted it.
                 return Ok(());
             }
-            let processed = group.process_message(&provider, private).map_err(ClientError::mls)?;
+            let processed = group
+                .process_message(&provider, private)
+                .map_err(ClientError::mls)?;
             let sender = mls::member_identity(processed.credential())
                 .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
             match processed.into_content() {
@@ -147,20 +180,42 @@ fn handle(
                 ProcessedMessageContent::StagedCommitMessage(staged) => {
                     let removed_me = staged.self_removed();
                     let changes = describe_commit(&group, &staged);
-                    group.merge_staged_commit(&provider, *staged).map_err(ClientError::mls)?;
-                    tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                    group
+                        .merge_staged_commit(&provider, *staged)
+                        .map_err(ClientError::mls)?;
+                    tx.execute(
+                        "DELETE FROM pending_commits WHERE group_id = ?1",
+                        [group_id.as_slice()],
+                    )?;
                     let now = local::now_ms();
                     if removed_me {
                         local::set_active(tx, &pli_id, false)?;
-                        local::notice(tx, Some(&pli_id), false, &format!("@{} removed you from the conversation", sender.0), now)?;
+                        local::notice(
+                            tx,
+                            Some(&pli_id),
+                            false,
+                            &format!("@{} removed you from the conversation", sender.0),
+                            now,
+                        )?;
                     } else if !changes.is_empty() {
-                        local::notice(tx, Some(&pli_id), false, &format!("@{} {changes}", sender.0), now)?;
+                        local::notice(
+                            tx,
+                            Some(&pli_id),
+                            false,
+                            &format!("@{} {changes}", sender.0),
+                            now,
+                        )?;
                     }
                     Ok(())
                 }
                 ProcessedMessageContent::OwnPendingCommit => {
-                    group.merge_pending_commit(&provider).map_err(ClientError::mls)?;
-                    tx.execute("DELETE FROM pending_commits WHERE group_id = ?1", [group_id.as_slice()])?;
+                    group
+                        .merge_pending_commit(&provider)
+                        .map_err(ClientError::mls)?;
+                    tx.execute(
+                        "DELETE FROM pending_commits WHERE group_id = ?1",
+                        [group_id.as_slice()],
+                    )?;
                     Ok(())
                 }
                 ProcessedMessageContent::ExternalJoinProposalMessage(_)
@@ -175,12 +230,21 @@ fn handle(
 fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<(), ClientError> {
     let staged = StagedWelcome::new_from_welcome(provider, &mls::join_config(), welcome, None)
         .map_err(ClientError::mls)?;
-    let inviter = staged.welcome_sender().ok().and_then(|leaf| mls::member_identity(leaf.credential()));
+    let inviter = staged
+        .welcome_sender()
+        .ok()
+        .and_then(|leaf| mls::member_identity(leaf.credential()));
     let group = staged.into_group(provider).map_err(ClientError::mls)?;
     let id = pli_group(group.group_id())?;
     local::insert_conversation(
         tx,
-        &Conversation { id: id.clone(), name: String::new(), direct: false, peer: None, active: true },
+        &Conversation {
+            id: id.clone(),
+            name: String::new(),
+            direct: false,
+            peer: None,
+            active: true,
+        },
         local::now_ms(),
     )?;
     let text = match inviter {
@@ -195,19 +259,31 @@ fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
     let mut parts = Vec::new();
     let added: BTreeSet<String> = staged
         .add_proposals()
-        .filter_map(|p| mls::member_identity(p.add_proposal().key_package().leaf_node().credential()))
+        .filter_map(|p| {
+            mls::member_identity(p.add_proposal().key_package().leaf_node().credential())
+        })
         .map(|(u, _)| format!("@{u}"))
         .collect();
     let removed: BTreeSet<String> = staged
         .remove_proposals()
-        .filter_map(|p| group.member(p.remove_proposal().removed()).and_then(mls::member_identity))
+        .filter_map(|p| {
+            group
+                .member(p.remove_proposal().removed())
+                .and_then(mls::member_identity)
+        })
         .map(|(u, _)| format!("@{u}"))
         .collect();
     if !added.is_empty() {
-        parts.push(format!("added {}", added.into_iter().collect::<Vec<_>>().join(", ")));
+        parts.push(format!(
+            "added {}",
+            added.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     if !removed.is_empty() {
-        parts.push(format!("removed {}", removed.into_iter().collect::<Vec<_>>().join(", ")));
+        parts.push(format!(
+            "removed {}",
+            removed.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     parts.join(", ")
 }
@@ -245,12 +321,18 @@ fn application(
     if let Some((last_seq, last_hash)) = &last {
         let last_seq = *last_seq as u64;
         let alert = if envelope.seq == last_seq + 1 && envelope.prev.as_deref() != Some(last_hash) {
-            Some(format!("a message from @{sender} does not follow the previous one: the server may have altered the conversation"))
+            Some(format!(
+                "a message from @{sender} does not follow the previous one: the server may have altered the conversation"
+            ))
         } else if envelope.seq > last_seq + 1 {
             let missing = envelope.seq - last_seq - 1;
-            Some(format!("{missing} message(s) from @{sender} never arrived: the server may have withheld them"))
+            Some(format!(
+                "{missing} message(s) from @{sender} never arrived: the server may have withheld them"
+            ))
         } else if envelope.seq <= last_seq {
-            Some(format!("a message from @{sender} arrived out of order: the server may have reordered the conversation"))
+            Some(format!(
+                "a message from @{sender} arrived out of order: the server may have reordered the conversation"
+            ))
         } else {
             None
         };
@@ -258,7 +340,10 @@ fn application(
             local::notice(tx, Some(group), true, &text, now)?;
         }
     }
-    if last.as_ref().is_none_or(|(seq, _)| envelope.seq as i64 > *seq) {
+    if last
+        .as_ref()
+        .is_none_or(|(seq, _)| envelope.seq as i64 > *seq)
+    {
         tx.execute(
             "INSERT INTO chains (group_id, sender_device, seq, hash) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (group_id, sender_device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",

@@ -37,15 +37,26 @@ impl Client {
 
     /// Sends a text message to a conversation. Offline, the message is kept and
     /// [`SendStatus::Queued`] returned.
-    pub async fn send_text(&mut self, conversation: &GroupId, text: &str) -> Result<SendStatus, ClientError> {
+    pub async fn send_text(
+        &mut self,
+        conversation: &GroupId,
+        text: &str,
+    ) -> Result<SendStatus, ClientError> {
         // Catch up first: the conversation may be one this device was just invited to.
         let inbound = self.sync_inbound().await;
         let current = local::conversation(&self.conn, conversation)?
             .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
         if !current.active {
-            return Err(ClientError::Invalid("you are no longer a member of this conversation".into()));
+            return Err(ClientError::Invalid(
+                "you are no longer a member of this conversation".into(),
+            ));
         }
-        self.queue_envelope(conversation, Body::Text { text: text.to_owned() })?;
+        self.queue_envelope(
+            conversation,
+            Body::Text {
+                text: text.to_owned(),
+            },
+        )?;
         match inbound {
             Err(err) if err.is_transport() => return Ok(SendStatus::Queued),
             other => other?,
@@ -90,9 +101,15 @@ impl Client {
                     }
                     Some(ServerFrame::Drained) => self.discard_unconfirmed_commits()?,
                     Some(ServerFrame::Error(code)) => {
-                        return Err(ClientError::Protocol(format!("server closed the stream: {code}")));
+                        return Err(ClientError::Protocol(format!(
+                            "server closed the stream: {code}"
+                        )));
                     }
-                    None => return Err(ClientError::Transport("the server closed the stream".into())),
+                    None => {
+                        return Err(ClientError::Transport(
+                            "the server closed the stream".into(),
+                        ));
+                    }
                 }
             }
         }

@@ -50,7 +50,9 @@ fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, 
     if let Some(pem) = extra_ca_pem {
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
-            roots.add(cert).map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -67,14 +69,21 @@ impl Transport {
     pub fn new(server: &str, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
         let base = server.trim_end_matches('/').to_owned();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ClientError::Invalid("the server URL must start with https:// or http://".into()));
+            return Err(ClientError::Invalid(
+                "the server URL must start with https:// or http://".into(),
+            ));
         }
         let tls = tls_config(extra_ca_pem)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls((*tls).clone())
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
-        Ok(Self { base, http, tls, credentials: None })
+        Ok(Self {
+            base,
+            http,
+            tls,
+            credentials: None,
+        })
     }
 
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
@@ -98,8 +107,9 @@ impl Transport {
         let status = response.status();
         let bytes = response.bytes().await?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|_| ClientError::Protocol(format!("unexpected response body ({status})")));
+            return serde_json::from_slice(&bytes).map_err(|_| {
+                ClientError::Protocol(format!("unexpected response body ({status})"))
+            });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(ClientError::Api {
@@ -107,16 +117,24 @@ impl Transport {
                 code: body.error.code,
                 message: body.error.message,
             }),
-            Err(_) => Err(ClientError::Protocol(format!("unexpected error response ({status})"))),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "unexpected error response ({status})"
+            ))),
         }
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        self.call(self.http.get(format!("{}{path}", self.base))).await
+        self.call(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
-        self.call(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.call(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 
     pub async fn health(&self) -> Result<api::HealthResponse, ClientError> {
@@ -127,7 +145,10 @@ impl Transport {
         self.get(paths::CHALLENGE).await
     }
 
-    pub async fn register(&self, request: &api::RegisterRequest) -> Result<api::RegisterResponse, ClientError> {
+    pub async fn register(
+        &self,
+        request: &api::RegisterRequest,
+    ) -> Result<api::RegisterResponse, ClientError> {
         self.post(paths::ACCOUNTS, request).await
     }
 
@@ -142,22 +163,36 @@ impl Transport {
         self.post(paths::KEY_PACKAGES, request).await
     }
 
-    pub async fn user_devices(&self, user: &Username) -> Result<api::UserDevicesResponse, ClientError> {
+    pub async fn user_devices(
+        &self,
+        user: &Username,
+    ) -> Result<api::UserDevicesResponse, ClientError> {
         self.get(&paths::user_devices(user.as_str())).await
     }
 
     pub async fn claim(&self, user: &Username) -> Result<api::ClaimResponse, ClientError> {
-        self.post(&paths::user_claim(user.as_str()), &serde_json::json!({})).await
+        self.post(&paths::user_claim(user.as_str()), &serde_json::json!({}))
+            .await
     }
 
-    pub async fn submit(&self, request: &api::SubmitRequest) -> Result<api::SubmitResponse, ClientError> {
+    pub async fn submit(
+        &self,
+        request: &api::SubmitRequest,
+    ) -> Result<api::SubmitResponse, ClientError> {
         self.post(paths::MESSAGES, request).await
     }
 
     /// Opens the device's delivery WebSocket.
     pub async fn connect(&self) -> Result<DeliveryStream, ClientError> {
-        let credentials = self.credentials.as_ref().ok_or(ClientError::NotRegistered)?;
-        let url = format!("{}{}", self.base.replacen("http", "ws", 1), paths::WEBSOCKET);
+        let credentials = self
+            .credentials
+            .as_ref()
+            .ok_or(ClientError::NotRegistered)?;
+        let url = format!(
+            "{}{}",
+            self.base.replacen("http", "ws", 1),
+            paths::WEBSOCKET
+        );
         let mut request = url.into_client_request()?;
         let auth = credentials
             .header()
@@ -168,28 +203,32 @@ impl Transport {
             .max_message_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2))
             .max_frame_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
-        let (socket, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, Some(connector))
-                .await
-                .map_err(|err| match err {
-                    tokio_tungstenite::tungstenite::Error::Http(response)
-                        if response.status() == 401 =>
-                    {
-                        ClientError::Api {
-                            status: 401,
-                            code: pli_proto::ErrorCode::Unauthorized,
-                            message: "the server does not accept this device's credentials".into(),
-                        }
-                    }
-                    other => other.into(),
-                })?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            false,
+            Some(connector),
+        )
+        .await
+        .map_err(|err| match err {
+            tokio_tungstenite::tungstenite::Error::Http(response) if response.status() == 401 => {
+                ClientError::Api {
+                    status: 401,
+                    code: pli_proto::ErrorCode::Unauthorized,
+                    message: "the server does not accept this device's credentials".into(),
+                }
+            }
+            other => other.into(),
+        })?;
         Ok(DeliveryStream { socket })
     }
 }
 
 /// The delivery WebSocket: frames in, acks out.
 pub struct DeliveryStream {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 impl DeliveryStream {

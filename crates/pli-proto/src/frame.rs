@@ -207,11 +207,20 @@ mod tests {
     #[test]
     fn deliver_round_trips() {
         let frame = ServerFrame::Deliver(vec![
-            Delivery { id: MessageId(1), payload: b"hello".to_vec() },
-            Delivery { id: MessageId(u64::MAX), payload: vec![] },
+            Delivery {
+                id: MessageId(1),
+                payload: b"hello".to_vec(),
+            },
+            Delivery {
+                id: MessageId(u64::MAX),
+                payload: vec![],
+            },
         ]);
         assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
-        assert_eq!(ServerFrame::decode(&[TAG_DRAINED]), Ok(ServerFrame::Drained));
+        assert_eq!(
+            ServerFrame::decode(&[TAG_DRAINED]),
+            Ok(ServerFrame::Drained)
+        );
     }
 
     #[test]
@@ -226,9 +235,18 @@ mod tests {
     fn malformed_frames_are_errors() {
         assert_eq!(ServerFrame::decode(&[]), Err(FrameError::Empty));
         assert_eq!(ServerFrame::decode(&[0x7f]), Err(FrameError::UnknownTag));
-        assert_eq!(ServerFrame::decode(&[TAG_DELIVER, 0, 1, 0]), Err(FrameError::Truncated));
-        assert_eq!(ServerFrame::decode(&[TAG_DRAINED, 0]), Err(FrameError::TrailingBytes));
-        assert_eq!(ClientFrame::decode(&[TAG_ACK, 0, 1, 0, 0]), Err(FrameError::Truncated));
+        assert_eq!(
+            ServerFrame::decode(&[TAG_DELIVER, 0, 1, 0]),
+            Err(FrameError::Truncated)
+        );
+        assert_eq!(
+            ServerFrame::decode(&[TAG_DRAINED, 0]),
+            Err(FrameError::TrailingBytes)
+        );
+        assert_eq!(
+            ClientFrame::decode(&[TAG_ACK, 0, 1, 0, 0]),
+            Err(FrameError::Truncated)
+        );
     }
 
     proptest! {

@@ -9,7 +9,9 @@ use std::str::FromStr;
 /// to log and to send back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("a username has 3 to 32 characters: a-z, 0-9, '_' or '.', starting with a letter and not ending with '.'")]
+    #[error(
+        "a username has 3 to 32 characters: a-z, 0-9, '_' or '.', starting with a letter and not ending with '.'"
+    )]
     Username,
     #[error("a device id is a positive whole number below 2^53")]
     DeviceId,
@@ -28,7 +30,10 @@ impl Username {
     pub const MAX_LEN: usize = 32;
 
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let name = input.strip_prefix('@').unwrap_or(input).to_ascii_lowercase();
+        let name = input
+            .strip_prefix('@')
+            .unwrap_or(input)
+            .to_ascii_lowercase();
         let bytes = name.as_bytes();
         let valid_len = (Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len());
         let valid_chars = bytes
@@ -112,7 +117,9 @@ impl fmt::Display for DeviceId {
 impl FromStr for DeviceId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse::<u64>().map_err(|_| IdError::DeviceId).and_then(Self::new)
+        s.parse::<u64>()
+            .map_err(|_| IdError::DeviceId)
+            .and_then(Self::new)
     }
 }
 
@@ -229,8 +236,20 @@ mod tests {
         let identity = credential_identity(&alice, device);
         assert_eq!(identity, b"alice/42");
         assert_eq!(parse_credential_identity(&identity), Some((alice, device)));
-        for bad in [&b"Alice/42"[..], b"alice/042", b"alice/0", b"alice", b"@alice/42", b"alice/42/1"] {
-            assert_eq!(parse_credential_identity(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"Alice/42"[..],
+            b"alice/042",
+            b"alice/0",
+            b"alice",
+            b"@alice/42",
+            b"alice/42/1",
+        ] {
+            assert_eq!(
+                parse_credential_identity(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -243,7 +262,17 @@ mod tests {
 
     #[test]
     fn usernames_refuse_bad_shapes() {
-        for bad in ["ab", "1abc", "abc.", "a b c", "ab-c", "é_abc", "", "@", &"a".repeat(33)] {
+        for bad in [
+            "ab",
+            "1abc",
+            "abc.",
+            "a b c",
+            "ab-c",
+            "é_abc",
+            "",
+            "@",
+            &"a".repeat(33),
+        ] {
             assert_eq!(Username::parse(bad), Err(IdError::Username), "{bad:?}");
         }
         assert!(Username::parse(&"a".repeat(32)).is_ok());
@@ -260,7 +289,10 @@ mod tests {
         assert!(DeviceId::new(0).is_err());
         assert!(DeviceId::new(DeviceId::MAX + 1).is_err());
         assert!(serde_json::from_str::<DeviceId>("0").is_err());
-        assert_eq!(serde_json::from_str::<DeviceId>("42").expect("valid").get(), 42);
+        assert_eq!(
+            serde_json::from_str::<DeviceId>("42").expect("valid").get(),
+            42
+        );
     }
 
     #[test]

@@ -86,7 +86,11 @@ impl Body {
             Body::Text { text } => text.len() <= MAX_TEXT_BYTES,
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
         };
-        if ok { Ok(()) } else { Err(PayloadError::FieldTooLarge) }
+        if ok {
+            Ok(())
+        } else {
+            Err(PayloadError::FieldTooLarge)
+        }
     }
 }
 
@@ -117,15 +121,22 @@ mod tests {
             seq: 1,
             prev: None,
             sent_at: 0,
-            body: Body::Text { text: String::new() },
+            body: Body::Text {
+                text: String::new(),
+            },
         };
         assert_eq!(
             Envelope::decode(&envelope.encode()),
             Err(PayloadError::UnsupportedVersion)
         );
         envelope.v = ENVELOPE_VERSION;
-        envelope.body = Body::Text { text: "x".repeat(MAX_TEXT_BYTES + 1) };
-        assert_eq!(Envelope::decode(&envelope.encode()), Err(PayloadError::FieldTooLarge));
+        envelope.body = Body::Text {
+            text: "x".repeat(MAX_TEXT_BYTES + 1),
+        };
+        assert_eq!(
+            Envelope::decode(&envelope.encode()),
+            Err(PayloadError::FieldTooLarge)
+        );
     }
 
     proptest! {

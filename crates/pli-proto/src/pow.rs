@@ -53,7 +53,11 @@ mod tests {
         assert!(verify("challenge", "alice", nonce, 12));
         // A solution found for one name is, with overwhelming odds, useless for another.
         let others = ["bob", "carol", "dave", "erin"];
-        assert!(others.iter().any(|name| !verify("challenge", name, nonce, 12)));
+        assert!(
+            others
+                .iter()
+                .any(|name| !verify("challenge", name, nonce, 12))
+        );
         assert!(!verify("other", "alice", nonce, 12) || !verify("other2", "alice", nonce, 12));
     }
 

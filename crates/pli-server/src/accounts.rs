@@ -60,7 +60,9 @@ impl Challenges {
     }
 
     pub fn check(&self, challenge: &str, now_ms: u64) -> Result<(), AccountError> {
-        let (body, tag) = challenge.rsplit_once('.').ok_or(AccountError::InvalidChallenge)?;
+        let (body, tag) = challenge
+            .rsplit_once('.')
+            .ok_or(AccountError::InvalidChallenge)?;
         let expected = self.tag(body);
         if !bool::from(expected.as_bytes().ct_eq(tag.as_bytes())) {
             return Err(AccountError::InvalidChallenge);
@@ -89,7 +91,12 @@ pub async fn register<S: Store>(
     request: RegisterRequest,
 ) -> Result<RegisterResponse, AccountError> {
     challenges.check(&request.challenge, clock.now_ms())?;
-    if !pow::verify(&request.challenge, request.username.as_str(), request.nonce, difficulty) {
+    if !pow::verify(
+        &request.challenge,
+        request.username.as_str(),
+        request.nonce,
+        difficulty,
+    ) {
         return Err(AccountError::ProofOfWork);
     }
     if request.signature_key.as_slice().len() != SIGNATURE_KEY_BYTES {
@@ -135,9 +142,14 @@ pub async fn authenticate<S: Store>(
         .and_then(|h| h.strip_prefix(AUTH_SCHEME))
         .and_then(|h| h.strip_prefix(' '))
         .ok_or(AccountError::Unauthorized)?;
-    let (device, secret) = credentials.split_once('.').ok_or(AccountError::Unauthorized)?;
+    let (device, secret) = credentials
+        .split_once('.')
+        .ok_or(AccountError::Unauthorized)?;
     let device_id: DeviceId = device.parse().map_err(|_| AccountError::Unauthorized)?;
-    let auth = store.device_auth(device_id).await?.ok_or(AccountError::Unauthorized)?;
+    let auth = store
+        .device_auth(device_id)
+        .await?
+        .ok_or(AccountError::Unauthorized)?;
     if !bool::from(auth.secret_hash.ct_eq(&hash_secret(secret))) {
         return Err(AccountError::Unauthorized);
     }
@@ -158,11 +170,16 @@ mod tests {
         let challenges = Challenges::new([7; 32]);
         let challenge = challenges.mint(1_000);
         assert!(challenges.check(&challenge, 1_000).is_ok());
-        assert!(challenges.check(&challenge, 1_000 + CHALLENGE_TTL_MS + 1).is_err());
+        assert!(
+            challenges
+                .check(&challenge, 1_000 + CHALLENGE_TTL_MS + 1)
+                .is_err()
+        );
         let other_server = Challenges::new([8; 32]);
         assert!(other_server.check(&challenge, 1_000).is_err());
         let (body, _) = challenge.rsplit_once('.').expect("dotted");
-        let forged_expiry = body.replacen(&(1_000 + CHALLENGE_TTL_MS).to_string(), "99999999999999", 1);
+        let forged_expiry =
+            body.replacen(&(1_000 + CHALLENGE_TTL_MS).to_string(), "99999999999999", 1);
         let forged = format!("{forged_expiry}.{}", challenges.tag(body));
         assert!(challenges.check(&forged, 1_000).is_err());
     }
@@ -181,7 +198,10 @@ mod tests {
             nonce: pow::solve(&challenge, "alice", 4),
             signature_key: vec![9; 32].into(),
         };
-        let bad_pow = RegisterRequest { nonce: request.nonce + 1, ..request.clone() };
+        let bad_pow = RegisterRequest {
+            nonce: request.nonce + 1,
+            ..request.clone()
+        };
         // A wrong nonce almost always fails; retry the check with the real difficulty.
         if !pow::verify(&challenge, "alice", bad_pow.nonce, 4) {
             assert!(matches!(
@@ -189,9 +209,13 @@ mod tests {
                 Err(AccountError::ProofOfWork)
             ));
         }
-        let done = register(&store, &challenges, &clock, 4, request.clone()).await.expect("ok");
+        let done = register(&store, &challenges, &clock, 4, request.clone())
+            .await
+            .expect("ok");
         let header = format!("Pli {}.{}", done.device_id, done.device_secret);
-        let device = authenticate(&store, Some(&header)).await.expect("authenticates");
+        let device = authenticate(&store, Some(&header))
+            .await
+            .expect("authenticates");
         assert_eq!(device.username, username);
         let wrong = format!("Pli {}.{}", done.device_id, "00".repeat(32));
         assert!(authenticate(&store, Some(&wrong)).await.is_err());

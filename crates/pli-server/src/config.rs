@@ -63,7 +63,10 @@ pub enum ConfigError {
     PlainHttpOffLoopback,
     #[error("pow_difficulty must be at most 32")]
     PowTooHard,
-    #[error("max_queue_depth must be between 1 and {}", pli_proto::limits::MAX_QUEUE_DEPTH)]
+    #[error(
+        "max_queue_depth must be between 1 and {}",
+        pli_proto::limits::MAX_QUEUE_DEPTH
+    )]
     QueueDepth,
 }
 
@@ -77,7 +80,10 @@ mod tests {
         let public: SocketAddr = "0.0.0.0:443".parse().expect("addr");
         let local: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         assert!(config.check(local).is_ok());
-        assert!(matches!(config.check(public), Err(ConfigError::PlainHttpOffLoopback)));
+        assert!(matches!(
+            config.check(public),
+            Err(ConfigError::PlainHttpOffLoopback)
+        ));
         config.allow_plain_http = true;
         assert!(config.check(public).is_ok());
     }

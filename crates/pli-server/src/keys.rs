@@ -39,7 +39,11 @@ pub struct Uploader<'a> {
 
 /// Checks one uploaded key package. `last_resort` says which slot it is uploaded to; the
 /// package's own extension must agree.
-pub fn validate(bytes: &[u8], who: &Uploader<'_>, last_resort: bool) -> Result<(), KeyPackageError> {
+pub fn validate(
+    bytes: &[u8],
+    who: &Uploader<'_>,
+    last_resort: bool,
+) -> Result<(), KeyPackageError> {
     if bytes.len() > MAX_KEY_PACKAGE_BYTES {
         return Err(KeyPackageError::TooLarge);
     }
@@ -48,9 +52,12 @@ pub fn validate(bytes: &[u8], who: &Uploader<'_>, last_resort: bool) -> Result<(
     let MlsMessageBodyIn::KeyPackage(package_in) = message.extract() else {
         return Err(KeyPackageError::Malformed);
     };
-    let package = KeyPackageIn::validate(package_in, &RustCrypto::default(), ProtocolVersion::Mls10)
-        .map_err(|_| KeyPackageError::Invalid)?;
-    if package.ciphersuite() != Ciphersuite::try_from(CIPHERSUITE).map_err(|_| KeyPackageError::WrongCiphersuite)? {
+    let package =
+        KeyPackageIn::validate(package_in, &RustCrypto::default(), ProtocolVersion::Mls10)
+            .map_err(|_| KeyPackageError::Invalid)?;
+    if package.ciphersuite()
+        != Ciphersuite::try_from(CIPHERSUITE).map_err(|_| KeyPackageError::WrongCiphersuite)?
+    {
         return Err(KeyPackageError::WrongCiphersuite);
     }
     let leaf = package.leaf_node();
@@ -80,7 +87,10 @@ mod tests {
             signature_key: &[0; 32],
         };
         assert_eq!(validate(&[], &who, false), Err(KeyPackageError::Malformed));
-        assert_eq!(validate(&[0, 1, 0, 5, 1, 2], &who, false), Err(KeyPackageError::Malformed));
+        assert_eq!(
+            validate(&[0, 1, 0, 5, 1, 2], &who, false),
+            Err(KeyPackageError::Malformed)
+        );
         assert_eq!(
             validate(&vec![0; MAX_KEY_PACKAGE_BYTES + 1], &who, false),
             Err(KeyPackageError::TooLarge)

@@ -94,10 +94,13 @@ pub async fn serve<S: Store>(
     };
     tracing::info!(tls = tls.is_some(), "pli server listening");
     match tls {
-        None => axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop)
-            .await
-            .map_err(ServerError::Listener)?,
+        None => axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(ServerError::Listener)?,
         Some(tls) => tls::serve(listener, app, tls, stop).await,
     }
     // Every WebSocket session holds a sender; all are gone once the last session closed.
@@ -122,7 +125,9 @@ fn load_or_create_key(data_dir: &Path) -> Result<[u8; 32], ServerError> {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut file = options.open(&path).map_err(ServerError::DataDir)?;
-            file.write_all(&key).and_then(|()| file.sync_all()).map_err(ServerError::DataDir)?;
+            file.write_all(&key)
+                .and_then(|()| file.sync_all())
+                .map_err(ServerError::DataDir)?;
             Ok(key)
         }
         Err(err) => Err(ServerError::DataDir(err)),

@@ -35,7 +35,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
                 *tokens + now_ms.saturating_sub(*at) as f64 * per_ms < capacity
             });
         }
-        let (tokens, at) = buckets.entry(key.clone()).or_insert((self.capacity, now_ms));
+        let (tokens, at) = buckets
+            .entry(key.clone())
+            .or_insert((self.capacity, now_ms));
         *tokens = (*tokens + now_ms.saturating_sub(*at) as f64 * self.per_ms).min(self.capacity);
         *at = now_ms;
         if *tokens >= 1.0 {

@@ -73,10 +73,12 @@ pub async fn serve(
             () = &mut stop => break,
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+        let service =
+            TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
         let mut closing = closing.clone();
         connections.spawn(async move {
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             else {
                 tracing::debug!("TLS handshake failed or timed out");
                 return;
@@ -111,4 +113,3 @@ pub async fn serve(
         connections.abort_all();
     }
 }
-

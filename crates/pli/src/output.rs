@@ -15,7 +15,14 @@ pub fn timestamp(ms: u64) -> String {
 
 pub fn event(event: &Event, as_json: bool) -> String {
     match event {
-        Event::Message { conversation, conversation_title, sender, text, sent_at, id } => {
+        Event::Message {
+            conversation,
+            conversation_title,
+            sender,
+            text,
+            sent_at,
+            id,
+        } => {
             if as_json {
                 json!({
                     "type": "message",
@@ -31,7 +38,11 @@ pub fn event(event: &Event, as_json: bool) -> String {
                 format!("[{conversation_title}] @{sender}: {text}")
             }
         }
-        Event::Notice { conversation, alert, text } => {
+        Event::Notice {
+            conversation,
+            alert,
+            text,
+        } => {
             if as_json {
                 json!({ "type": "notice", "conversation": conversation, "alert": alert, "text": text }).to_string()
             } else {

@@ -27,68 +27,182 @@ async fn malformed_and_oversized_requests_get_stable_codes_and_the_server_keeps_
     let url = |path: &str| format!("{}{path}", server.url);
     let identity = {
         let conn = pli_client::local::open(alice.home.path()).expect("db");
-        pli_client::local::load_identity(&conn).expect("identity").expect("registered")
+        pli_client::local::load_identity(&conn)
+            .expect("identity")
+            .expect("registered")
     };
     let auth = format!("Pli {}.{}", identity.device_id, identity.secret);
 
     // Not JSON, wrong content type, wrong shape, too big, unknown route.
-    let response = http.post(url("/v1/accounts")).header("content-type", "application/json").body("{not json").send().await.expect("send");
+    let response = http
+        .post(url("/v1/accounts"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::BadRequest).await;
-    let response = http.post(url("/v1/accounts")).body("{}").send().await.expect("send");
+    let response = http
+        .post(url("/v1/accounts"))
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::BadRequest).await;
-    let response = http.post(url("/v1/accounts")).json(&json!({"username": "Not Valid!"})).send().await.expect("send");
+    let response = http
+        .post(url("/v1/accounts"))
+        .json(&json!({"username": "Not Valid!"}))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::BadRequest).await;
     let huge = "x".repeat(pli_proto::limits::MAX_HTTP_BODY_BYTES + 1);
-    let response = http.post(url("/v1/messages")).header("authorization", &auth).json(&json!({"pad": huge})).send().await.expect("send");
+    let response = http
+        .post(url("/v1/messages"))
+        .header("authorization", &auth)
+        .json(&json!({"pad": huge}))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 413, ErrorCode::PayloadTooLarge).await;
-    let response = http.get(url("/v1/nothing-here")).send().await.expect("send");
+    let response = http
+        .get(url("/v1/nothing-here"))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 404, ErrorCode::NotFound).await;
 
     // Registration: forged challenge, wrong proof of work, taken name.
-    let register = |challenge: &str, nonce: u64, name: &str| {
-        json!({"username": name, "challenge": challenge, "nonce": nonce, "signature_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="})
-    };
-    let response = http.post(url("/v1/accounts")).json(&register("1.2.3", 0, "mallory")).send().await.expect("send");
+    let register = |challenge: &str, nonce: u64, name: &str| json!({"username": name, "challenge": challenge, "nonce": nonce, "signature_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
+    let response = http
+        .post(url("/v1/accounts"))
+        .json(&register("1.2.3", 0, "mallory"))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::InvalidChallenge).await;
-    let challenge: pli_proto::api::ChallengeResponse = http.get(url("/v1/register/challenge")).send().await.expect("send").json().await.expect("json");
-    let wrong = (0..).find(|n| !pli_proto::pow::verify(&challenge.challenge, "mallory", *n, challenge.difficulty)).expect("some nonce fails");
-    let response = http.post(url("/v1/accounts")).json(&register(&challenge.challenge, wrong, "mallory")).send().await.expect("send");
+    let challenge: pli_proto::api::ChallengeResponse = http
+        .get(url("/v1/register/challenge"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let wrong = (0..)
+        .find(|n| {
+            !pli_proto::pow::verify(&challenge.challenge, "mallory", *n, challenge.difficulty)
+        })
+        .expect("some nonce fails");
+    let response = http
+        .post(url("/v1/accounts"))
+        .json(&register(&challenge.challenge, wrong, "mallory"))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::ProofOfWorkFailed).await;
     let nonce = pli_proto::pow::solve(&challenge.challenge, "alice", challenge.difficulty);
-    let response = http.post(url("/v1/accounts")).json(&register(&challenge.challenge, nonce, "ALICE")).send().await.expect("send");
+    let response = http
+        .post(url("/v1/accounts"))
+        .json(&register(&challenge.challenge, nonce, "ALICE"))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 409, ErrorCode::UsernameTaken).await;
 
     // Authentication and message validation.
-    let submit = json!({"group_id": "00".repeat(16), "message": "AAAA", "recipients": [identity.device_id]});
-    let response = http.post(url("/v1/messages")).json(&submit).send().await.expect("send");
+    let submit =
+        json!({"group_id": "00".repeat(16), "message": "AAAA", "recipients": [identity.device_id]});
+    let response = http
+        .post(url("/v1/messages"))
+        .json(&submit)
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 401, ErrorCode::Unauthorized).await;
-    let response = http.post(url("/v1/messages")).header("authorization", format!("Pli {}.{}", identity.device_id, "00".repeat(32))).json(&submit).send().await.expect("send");
+    let response = http
+        .post(url("/v1/messages"))
+        .header(
+            "authorization",
+            format!("Pli {}.{}", identity.device_id, "00".repeat(32)),
+        )
+        .json(&submit)
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 401, ErrorCode::Unauthorized).await;
-    let response = http.post(url("/v1/messages")).header("authorization", &auth).json(&submit).send().await.expect("send");
+    let response = http
+        .post(url("/v1/messages"))
+        .header("authorization", &auth)
+        .json(&submit)
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::InvalidMlsMessage).await;
-    let response = http.get(url("/v1/users/nobody_here/devices")).header("authorization", &auth).send().await.expect("send");
+    let response = http
+        .get(url("/v1/users/nobody_here/devices"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 404, ErrorCode::UnknownUser).await;
-    let response = http.post(url("/v1/users/Bad%20Name/key-packages/claim")).header("authorization", &auth).send().await.expect("send");
+    let response = http
+        .post(url("/v1/users/Bad%20Name/key-packages/claim"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::InvalidUsername).await;
-    let response = http.post(url("/v1/key-packages")).header("authorization", &auth).json(&json!({"key_packages": ["AAAA"]})).send().await.expect("send");
+    let response = http
+        .post(url("/v1/key-packages"))
+        .header("authorization", &auth)
+        .json(&json!({"key_packages": ["AAAA"]}))
+        .send()
+        .await
+        .expect("send");
     expect_error(response, 400, ErrorCode::InvalidKeyPackage).await;
 
     // The WebSocket answers a malformed frame with an error frame, then closes.
-    let mut request = format!("{}/v1/ws", server.url.replacen("http", "ws", 1)).into_client_request().expect("request");
-    request.headers_mut().insert("authorization", auth.parse().expect("header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    let mut request = format!("{}/v1/ws", server.url.replacen("http", "ws", 1))
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("authorization", auth.parse().expect("header"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
     let first = socket.next().await.expect("frame").expect("ok");
-    assert_eq!(ServerFrame::decode(&first.into_data()).expect("decode"), ServerFrame::Drained);
-    socket.send(Message::Binary(vec![0x7f, 1, 2].into())).await.expect("send");
+    assert_eq!(
+        ServerFrame::decode(&first.into_data()).expect("decode"),
+        ServerFrame::Drained
+    );
+    socket
+        .send(Message::Binary(vec![0x7f, 1, 2].into()))
+        .await
+        .expect("send");
     let reply = socket.next().await.expect("frame").expect("ok");
-    assert_eq!(ServerFrame::decode(&reply.into_data()).expect("decode"), ServerFrame::Error("bad_frame".into()));
+    assert_eq!(
+        ServerFrame::decode(&reply.into_data()).expect("decode"),
+        ServerFrame::Error("bad_frame".into())
+    );
 
     // An oversized WebSocket message is refused by the socket layer.
-    let mut request = format!("{}/v1/ws", server.url.replacen("http", "ws", 1)).into_client_request().expect("request");
-    request.headers_mut().insert("authorization", auth.parse().expect("header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    let mut request = format!("{}/v1/ws", server.url.replacen("http", "ws", 1))
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("authorization", auth.parse().expect("header"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
     let _ = socket.next().await;
-    let _ = socket.send(Message::Binary(vec![0x10; pli_proto::limits::MAX_WS_MESSAGE_BYTES + 1].into())).await;
+    let _ = socket
+        .send(Message::Binary(
+            vec![0x10; pli_proto::limits::MAX_WS_MESSAGE_BYTES + 1].into(),
+        ))
+        .await;
     let closed = loop {
         match socket.next().await {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break true,
@@ -98,7 +212,14 @@ async fn malformed_and_oversized_requests_get_stable_codes_and_the_server_keeps_
     assert!(closed, "the server closed the oversized connection");
 
     // Still serving.
-    let health: pli_proto::api::HealthResponse = http.get(url("/v1/health")).send().await.expect("send").json().await.expect("json");
+    let health: pli_proto::api::HealthResponse = http
+        .get(url("/v1/health"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health.status, "ok");
     TestUser::register(&server, "still_works").await;
 }

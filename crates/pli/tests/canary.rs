@@ -16,7 +16,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -41,7 +44,10 @@ async fn canary_never_reaches_server_storage_or_logs() {
     let mut carol = TestUser::register(&server, "carol").await;
     let group = alice
         .client
-        .create_group(&format!("{CANARY} group name"), &[bob.name.clone(), carol.name.clone()])
+        .create_group(
+            &format!("{CANARY} group name"),
+            &[bob.name.clone(), carol.name.clone()],
+        )
         .await
         .expect("group");
     alice.send(&group, &format!("first {CANARY}")).await;
@@ -50,22 +56,45 @@ async fn canary_never_reaches_server_storage_or_logs() {
     assert_eq!(got.len(), 1);
     assert!(got[0].2.contains(CANARY), "the canary really was sent");
     bob.send(&group, &format!("reply {CANARY}")).await;
-    let direct = alice.client.direct_conversation(&bob.name).await.expect("direct");
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
     alice.send(&direct, CANARY).await;
-    assert!(bob.client.conversations().expect("list").iter().any(|c| c.name.contains(CANARY)));
+    assert!(
+        bob.client
+            .conversations()
+            .expect("list")
+            .iter()
+            .any(|c| c.name.contains(CANARY))
+    );
     let _ = carol.client.sync().await;
 
     let data = server.stop().await;
     let files = files_under(data.path());
-    assert!(files.iter().any(|f| f.ends_with(pli_server::DATABASE_FILE)), "the scan covers the database");
+    assert!(
+        files.iter().any(|f| f.ends_with(pli_server::DATABASE_FILE)),
+        "the scan covers the database"
+    );
     for file in files {
         let bytes = std::fs::read(&file).expect("read");
-        assert!(!contains(&bytes, CANARY.as_bytes()), "canary found in {}", file.display());
+        assert!(
+            !contains(&bytes, CANARY.as_bytes()),
+            "canary found in {}",
+            file.display()
+        );
     }
     let captured = logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(!captured.is_empty(), "logs were captured");
-    assert!(!contains(&captured, CANARY.as_bytes()), "canary found in the server's logs");
+    assert!(
+        !contains(&captured, CANARY.as_bytes()),
+        "canary found in the server's logs"
+    );
     for name in ["alice", "carol"] {
-        assert!(!contains(&captured, name.as_bytes()), "a username reached the logs");
+        assert!(
+            !contains(&captured, name.as_bytes()),
+            "a username reached the logs"
+        );
     }
 }

@@ -10,7 +10,16 @@ const PLI: &str = env!("CARGO_BIN_EXE_pli");
 
 async fn start_server(data: &Path) -> (Child, String) {
     let mut child = Command::new(PLI)
-        .args(["serve", "--listen", "127.0.0.1:0", "--pow-difficulty", "4", "--log", "warn", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--pow-difficulty",
+            "4",
+            "--log",
+            "warn",
+            "--data",
+        ])
         .arg(data)
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -18,7 +27,11 @@ async fn start_server(data: &Path) -> (Child, String) {
         .expect("spawn pli serve");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
-    let first = lines.next_line().await.expect("read").expect("a first line");
+    let first = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("a first line");
     let url = first
         .split_whitespace()
         .find(|word| word.starts_with("http://"))
@@ -36,7 +49,11 @@ async fn pli(home: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, 
         .arg("--home")
         .arg(home)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -54,7 +71,9 @@ async fn pli(home: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, 
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect()
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,13 +83,24 @@ async fn readme_walkthrough_with_the_real_binary() {
     let alice = dir.path().join("alice");
     let bob = dir.path().join("bob");
 
-    let registered = pli(&alice, &["register", "alice", "--server", &url], None).await.expect("register alice");
+    let registered = pli(&alice, &["register", "alice", "--server", &url], None)
+        .await
+        .expect("register alice");
     assert!(registered.contains("registered @alice"), "{registered}");
-    pli(&bob, &["--json", "register", "Bob", "--server", &url], None).await.expect("register bob");
-    let taken = pli(&dir.path().join("other"), &["register", "BOB", "--server", &url], None).await;
+    pli(&bob, &["--json", "register", "Bob", "--server", &url], None)
+        .await
+        .expect("register bob");
+    let taken = pli(
+        &dir.path().join("other"),
+        &["register", "BOB", "--server", &url],
+        None,
+    )
+    .await;
     assert!(taken.expect_err("taken").contains("username_taken"));
 
-    pli(&alice, &["send", "@bob", "hello bob"], None).await.expect("send");
+    pli(&alice, &["send", "@bob", "hello bob"], None)
+        .await
+        .expect("send");
     let events = json_lines(&pli(&bob, &["--json", "sync"], None).await.expect("sync"));
     let messages: Vec<_> = events.iter().filter(|e| e["type"] == "message").collect();
     assert_eq!(messages.len(), 1);
@@ -80,29 +110,66 @@ async fn readme_walkthrough_with_the_real_binary() {
     for field in ["conversation", "sent_at", "id"] {
         assert!(!message[field].is_null(), "sync --json carries {field}");
     }
-    assert!(message["sent_at"].as_str().expect("a timestamp").contains('T'));
+    assert!(
+        message["sent_at"]
+            .as_str()
+            .expect("a timestamp")
+            .contains('T')
+    );
 
-    let created = pli(&alice, &["group", "create", "team", "@bob"], None).await.expect("group create");
+    let created = pli(&alice, &["group", "create", "team", "@bob"], None)
+        .await
+        .expect("group create");
     let conversation = created.trim();
-    assert_eq!(conversation.len(), 32, "prints the conversation id: {created}");
-    pli(&alice, &["send", conversation, "-"], Some("from standard input\n")).await.expect("send -");
+    assert_eq!(
+        conversation.len(),
+        32,
+        "prints the conversation id: {created}"
+    );
+    pli(
+        &alice,
+        &["send", conversation, "-"],
+        Some("from standard input\n"),
+    )
+    .await
+    .expect("send -");
     let events = json_lines(&pli(&bob, &["--json", "sync"], None).await.expect("sync"));
-    let texts: Vec<_> = events.iter().filter(|e| e["type"] == "message").map(|e| e["text"].clone()).collect();
+    let texts: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "message")
+        .map(|e| e["text"].clone())
+        .collect();
     assert_eq!(texts, vec![serde_json::json!("from standard input")]);
     let again = pli(&bob, &["--json", "sync"], None).await.expect("sync");
-    assert!(json_lines(&again).iter().all(|e| e["type"] != "message"), "nothing shown twice");
+    assert!(
+        json_lines(&again).iter().all(|e| e["type"] != "message"),
+        "nothing shown twice"
+    );
 
-    let listed = json_lines(&pli(&bob, &["--json", "conversations"], None).await.expect("conversations"));
+    let listed = json_lines(
+        &pli(&bob, &["--json", "conversations"], None)
+            .await
+            .expect("conversations"),
+    );
     assert_eq!(listed.len(), 2);
-    let team = listed.iter().find(|c| c["name"] == "team").expect("the group is listed by name");
+    let team = listed
+        .iter()
+        .find(|c| c["name"] == "team")
+        .expect("the group is listed by name");
     assert_eq!(team["members"], serde_json::json!(["alice", "bob"]));
-    pli(&bob, &["send", "team", "reply by name"], None).await.expect("send by name");
+    pli(&bob, &["send", "team", "reply by name"], None)
+        .await
+        .expect("send by name");
     let human = pli(&alice, &["sync"], None).await.expect("sync");
     assert!(human.contains("[team] @bob: reply by name"), "{human}");
 
-    let failed = pli(&alice, &["send", "@nobody_home", "hi"], None).await.expect_err("unknown user");
+    let failed = pli(&alice, &["send", "@nobody_home", "hi"], None)
+        .await
+        .expect_err("unknown user");
     assert!(failed.starts_with("error:"), "{failed}");
-    let unregistered = pli(&dir.path().join("empty"), &["sync"], None).await.expect_err("no device");
+    let unregistered = pli(&dir.path().join("empty"), &["sync"], None)
+        .await
+        .expect_err("no device");
     assert!(unregistered.contains("pli register"), "{unregistered}");
 
     server.start_kill().expect("stop server");

@@ -14,37 +14,76 @@ async fn three_users_chat_one_to_one_and_in_a_group_each_message_once() {
     let mut carol = TestUser::register(&server, "carol").await;
 
     // 1:1, both ways, in one conversation.
-    let direct = alice.client.direct_conversation(&bob.name).await.expect("direct");
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
     alice.send(&direct, "hello bob").await;
     let got = bob.receive().await;
-    assert_eq!(got, vec![(direct.clone(), "alice".into(), "hello bob".into())]);
-    let back = bob.client.direct_conversation(&alice.name).await.expect("bob's side");
-    assert_eq!(back, direct, "bob answers in the conversation alice started");
+    assert_eq!(
+        got,
+        vec![(direct.clone(), "alice".into(), "hello bob".into())]
+    );
+    let back = bob
+        .client
+        .direct_conversation(&alice.name)
+        .await
+        .expect("bob's side");
+    assert_eq!(
+        back, direct,
+        "bob answers in the conversation alice started"
+    );
     bob.send(&back, "hi alice").await;
-    assert_eq!(alice.receive().await, vec![(direct.clone(), "bob".into(), "hi alice".into())]);
+    assert_eq!(
+        alice.receive().await,
+        vec![(direct.clone(), "bob".into(), "hi alice".into())]
+    );
 
     // A group of three; everyone sees every other member's message exactly once.
-    let group = alice.client.create_group("trio", &[bob.name.clone(), carol.name.clone()]).await.expect("group");
+    let group = alice
+        .client
+        .create_group("trio", &[bob.name.clone(), carol.name.clone()])
+        .await
+        .expect("group");
     alice.send(&group, "welcome, both").await;
     carol.send(&group, "thanks").await;
     let bob_got = bob.receive().await;
     assert_eq!(
         bob_got,
-        vec![(group.clone(), "alice".into(), "welcome, both".into()), (group.clone(), "carol".into(), "thanks".into())]
+        vec![
+            (group.clone(), "alice".into(), "welcome, both".into()),
+            (group.clone(), "carol".into(), "thanks".into())
+        ]
     );
-    assert_eq!(alice.receive().await, vec![(group.clone(), "carol".into(), "thanks".into())]);
+    assert_eq!(
+        alice.receive().await,
+        vec![(group.clone(), "carol".into(), "thanks".into())]
+    );
     let carol_conversations = carol.client.conversations().expect("list");
     assert_eq!(carol_conversations.len(), 1);
-    assert_eq!(carol_conversations[0].name, "trio", "the name travelled encrypted");
+    assert_eq!(
+        carol_conversations[0].name, "trio",
+        "the name travelled encrypted"
+    );
 
     // Carol's own send caught up first; the app shows her alice's message at her next read.
-    assert_eq!(carol.receive().await, vec![(group.clone(), "alice".into(), "welcome, both".into())]);
+    assert_eq!(
+        carol.receive().await,
+        vec![(group.clone(), "alice".into(), "welcome, both".into())]
+    );
     for user in [&mut alice, &mut bob, &mut carol] {
         let again = user.receive().await;
         assert!(again.is_empty(), "nothing is shown twice: {again:?}");
     }
-    let epochs: Vec<u64> = [&alice, &bob, &carol].iter().map(|u| u.client.epoch(&group).expect("epoch")).collect();
-    assert!(epochs.windows(2).all(|w| w[0] == w[1]), "one epoch for all: {epochs:?}");
+    let epochs: Vec<u64> = [&alice, &bob, &carol]
+        .iter()
+        .map(|u| u.client.epoch(&group).expect("epoch"))
+        .collect();
+    assert!(
+        epochs.windows(2).all(|w| w[0] == w[1]),
+        "one epoch for all: {epochs:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,33 +93,62 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
     let mut bob = TestUser::register(&server, "bob").await;
     let mut carol = TestUser::register(&server, "carol").await;
 
-    let group = alice.client.create_group("project", &[bob.name.clone()]).await.expect("group");
+    let group = alice
+        .client
+        .create_group("project", &[bob.name.clone()])
+        .await
+        .expect("group");
     alice.send(&group, "before carol").await;
-    alice.client.add_member(&group, &carol.name).await.expect("add");
+    alice
+        .client
+        .add_member(&group, &carol.name)
+        .await
+        .expect("add");
     alice.send(&group, "carol is here").await;
-    assert_eq!(carol.receive().await, vec![(group.clone(), "alice".into(), "carol is here".into())]);
-    assert_eq!(carol.client.conversations().expect("list")[0].name, "project");
+    assert_eq!(
+        carol.receive().await,
+        vec![(group.clone(), "alice".into(), "carol is here".into())]
+    );
+    assert_eq!(
+        carol.client.conversations().expect("list")[0].name,
+        "project"
+    );
 
-    alice.client.remove_member(&group, &carol.name).await.expect("remove");
+    alice
+        .client
+        .remove_member(&group, &carol.name)
+        .await
+        .expect("remove");
     alice.send(&group, "after carol left").await;
     // Keep the ciphertext for the replay below (bob's ack deletes it from the server).
     let ciphertext = newest_server_message(&server);
     let bob_got = bob.receive().await;
     assert_eq!(
-        bob_got.iter().map(|(_, _, t)| t.as_str()).collect::<Vec<_>>(),
+        bob_got
+            .iter()
+            .map(|(_, _, t)| t.as_str())
+            .collect::<Vec<_>>(),
         vec!["before carol", "carol is here", "after carol left"]
     );
     assert!(carol.receive().await.is_empty());
     let carol_view = &carol.client.conversations().expect("list")[0];
     assert!(!carol_view.active, "carol learned she was removed");
-    assert!(carol.client.send_text(&group, "still here?").await.is_err(), "a removed member cannot post");
-    assert_eq!(alice.client.members(&group).expect("members"), vec![alice.name.clone(), bob.name.clone()]);
+    assert!(
+        carol.client.send_text(&group, "still here?").await.is_err(),
+        "a removed member cannot post"
+    );
+    assert_eq!(
+        alice.client.members(&group).expect("members"),
+        vec![alice.name.clone(), bob.name.clone()]
+    );
 
     // Even if the ciphertext reaches her, carol cannot read it: replay the newest group
     // message to her device through the API, as a hostile server or member could.
     let alice_identity = {
         let conn = pli_client::local::open(alice.home.path()).expect("alice's db");
-        pli_client::local::load_identity(&conn).expect("identity").expect("registered")
+        pli_client::local::load_identity(&conn)
+            .expect("identity")
+            .expect("registered")
     };
     let transport = pli_client::transport::Transport::new(&server.url, None)
         .expect("transport")
@@ -97,13 +165,22 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
         })
         .await
         .expect("the server queues it for carol");
-    assert!(carol.receive().await.is_empty(), "carol cannot decrypt what follows her removal");
+    assert!(
+        carol.receive().await.is_empty(),
+        "carol cannot decrypt what follows her removal"
+    );
 }
 
 /// The payload of the newest message the server holds (read from its database file).
 fn newest_server_message(server: &TestServer) -> Vec<u8> {
-    let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE)).expect("open");
-    conn.query_row("SELECT payload FROM messages ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).expect("a message")
+    let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
+        .expect("open");
+    conn.query_row(
+        "SELECT payload FROM messages ORDER BY id DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .expect("a message")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,13 +188,20 @@ async fn offline_recipient_gets_everything_on_reconnect_in_order() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice.client.direct_conversation(&bob.name).await.expect("direct");
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
     // Bob is not connected while alice writes.
     for i in 0..5 {
         alice.send(&direct, &format!("message {i}")).await;
     }
     let got: Vec<String> = bob.receive().await.into_iter().map(|(_, _, t)| t).collect();
-    assert_eq!(got, (0..5).map(|i| format!("message {i}")).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        (0..5).map(|i| format!("message {i}")).collect::<Vec<_>>()
+    );
     assert!(bob.receive().await.is_empty());
 }
 
@@ -126,9 +210,17 @@ async fn offline_sender_queues_and_sends_at_next_sync() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice.client.direct_conversation(&bob.name).await.expect("direct");
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
     let data = server.stop().await;
-    let status = alice.client.send_text(&direct, "written offline").await.expect("queued");
+    let status = alice
+        .client
+        .send_text(&direct, "written offline")
+        .await
+        .expect("queued");
     assert_eq!(status, SendStatus::Queued);
     assert_eq!(alice.client.outbox_len().expect("outbox"), 1);
     let server = TestServer::start_on(data).await;
@@ -136,7 +228,10 @@ async fn offline_sender_queues_and_sends_at_next_sync() {
     bob.reopen(&server.url);
     alice.client.sync().await.expect("sync sends the outbox");
     assert_eq!(alice.client.outbox_len().expect("outbox"), 0);
-    assert_eq!(bob.receive().await, vec![(direct, "alice".into(), "written offline".into())]);
+    assert_eq!(
+        bob.receive().await,
+        vec![(direct, "alice".into(), "written offline".into())]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +239,11 @@ async fn restart_after_accept_before_delivery_loses_nothing_and_shows_nothing_tw
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let group = alice.client.create_group("durable", &[bob.name.clone()]).await.expect("group");
+    let group = alice
+        .client
+        .create_group("durable", &[bob.name.clone()])
+        .await
+        .expect("group");
     alice.send(&group, "one").await;
     alice.send(&group, "two").await;
     // Accepted, not yet delivered: stop the server and start it again on the same data.
@@ -158,7 +257,10 @@ async fn restart_after_accept_before_delivery_loses_nothing_and_shows_nothing_tw
     let data = server.stop().await;
     let server = TestServer::start_on(data).await;
     bob.reopen(&server.url);
-    assert!(bob.receive().await.is_empty(), "acked messages stay deleted across restarts");
+    assert!(
+        bob.receive().await.is_empty(),
+        "acked messages stay deleted across restarts"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,25 +270,39 @@ async fn stale_commit_is_refused_and_racing_commits_leave_one_epoch() {
     let mut bob = TestUser::register(&server, "bob").await;
     let mut carol = TestUser::register(&server, "carol").await;
     let mut dave = TestUser::register(&server, "dave").await;
-    let group = alice.client.create_group("race", &[bob.name.clone(), carol.name.clone()]).await.expect("group");
+    let group = alice
+        .client
+        .create_group("race", &[bob.name.clone(), carol.name.clone()])
+        .await
+        .expect("group");
     bob.receive().await;
     carol.receive().await;
 
     // An old commit replayed to the server is refused with a stable code.
     let first_commit = {
-        let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE)).expect("open");
+        let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
+            .expect("open");
         let payload: Vec<u8> = conn
-            .query_row("SELECT payload FROM messages ORDER BY id LIMIT 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT payload FROM messages ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .expect("the group's first commit is still queued for alice's own device");
         payload
     };
     let identity = {
         let conn = pli_client::local::open(bob.home.path()).expect("db");
-        pli_client::local::load_identity(&conn).expect("identity").expect("registered")
+        pli_client::local::load_identity(&conn)
+            .expect("identity")
+            .expect("registered")
     };
     let transport = pli_client::transport::Transport::new(&server.url, None)
         .expect("transport")
-        .with_credentials(pli_client::transport::Credentials { device_id: identity.device_id, secret: identity.secret });
+        .with_credentials(pli_client::transport::Credentials {
+            device_id: identity.device_id,
+            secret: identity.secret,
+        });
     let refused = transport
         .submit(&pli_proto::api::SubmitRequest {
             group_id: group.clone(),
@@ -219,7 +335,10 @@ async fn stale_commit_is_refused_and_racing_commits_leave_one_epoch() {
     assert_eq!(dave.client.members(&group).expect("members"), members);
     alice.send(&group, "all settled").await;
     for user in [&mut bob, &mut dave] {
-        assert_eq!(user.receive().await, vec![(group.clone(), "alice".into(), "all settled".into())]);
+        assert_eq!(
+            user.receive().await,
+            vec![(group.clone(), "alice".into(), "all settled".into())]
+        );
     }
     assert!(carol.receive().await.is_empty());
 }
@@ -230,16 +349,29 @@ async fn leaving_member_is_committed_out_by_a_remaining_member() {
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
     let mut carol = TestUser::register(&server, "carol").await;
-    let group = alice.client.create_group("club", &[bob.name.clone(), carol.name.clone()]).await.expect("group");
+    let group = alice
+        .client
+        .create_group("club", &[bob.name.clone(), carol.name.clone()])
+        .await
+        .expect("group");
     carol.receive().await;
     carol.client.leave(&group).await.expect("leave");
     assert!(!carol.client.conversations().expect("list")[0].active);
     // Alice (lowest leaf) commits the departure at her next sync; bob follows.
     alice.receive().await;
     bob.receive().await;
-    assert_eq!(alice.client.members(&group).expect("members"), vec![alice.name.clone(), bob.name.clone()]);
-    assert_eq!(bob.client.members(&group).expect("members"), vec![alice.name.clone(), bob.name.clone()]);
+    assert_eq!(
+        alice.client.members(&group).expect("members"),
+        vec![alice.name.clone(), bob.name.clone()]
+    );
+    assert_eq!(
+        bob.client.members(&group).expect("members"),
+        vec![alice.name.clone(), bob.name.clone()]
+    );
     bob.send(&group, "just us").await;
-    assert_eq!(alice.receive().await, vec![(group.clone(), "bob".into(), "just us".into())]);
+    assert_eq!(
+        alice.receive().await,
+        vec![(group.clone(), "bob".into(), "just us".into())]
+    );
     assert!(carol.receive().await.is_empty());
 }

@@ -74,7 +74,10 @@ pub fn parse_submission(
             let is_welcome = MlsMessageIn::tls_deserialize_exact(bytes.as_slice())
                 .map(|m| matches!(m.extract(), MlsMessageBodyIn::Welcome(_)))
                 .unwrap_or(false);
-            if !is_welcome || !matches!(rule, EpochRule::Commit { .. }) || welcome.recipients.is_empty() {
+            if !is_welcome
+                || !matches!(rule, EpochRule::Commit { .. })
+                || welcome.recipients.is_empty()
+            {
                 return Err(DeliveryError::BadWelcome);
             }
             Some((bytes, welcome.recipients))
@@ -123,18 +126,30 @@ impl Hub {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let wake = Arc::new(Notify::new());
         let replaced = Arc::new(Notify::new());
-        let slot = Slot { generation, wake: wake.clone(), replaced: replaced.clone() };
+        let slot = Slot {
+            generation,
+            wake: wake.clone(),
+            replaced: replaced.clone(),
+        };
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = slots.insert(device, slot) {
             old.replaced.notify_one();
         }
-        Attachment { device, generation, wake, replaced }
+        Attachment {
+            device,
+            generation,
+            wake,
+            replaced,
+        }
     }
 
     /// Removes the device's slot if it still belongs to this attachment.
     pub fn detach(&self, attachment: &Attachment) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.get(&attachment.device).is_some_and(|s| s.generation == attachment.generation) {
+        if slots
+            .get(&attachment.device)
+            .is_some_and(|s| s.generation == attachment.generation)
+        {
             slots.remove(&attachment.device);
         }
     }
@@ -171,14 +186,20 @@ mod tests {
 
     #[test]
     fn non_mls_and_oversized_messages_are_refused() {
-        assert_eq!(parse_submission(request(vec![1, 2, 3]), 0, 10).err(), Some(DeliveryError::NotPrivateMessage));
+        assert_eq!(
+            parse_submission(request(vec![1, 2, 3]), 0, 10).err(),
+            Some(DeliveryError::NotPrivateMessage)
+        );
         assert_eq!(
             parse_submission(request(vec![0; MAX_MLS_MESSAGE_BYTES + 1]), 0, 10).err(),
             Some(DeliveryError::TooLarge)
         );
         let mut many = request(vec![]);
         many.recipients = vec![DeviceId::new(1).expect("valid"); MAX_RECIPIENTS + 1];
-        assert_eq!(parse_submission(many, 0, 10).err(), Some(DeliveryError::TooManyRecipients));
+        assert_eq!(
+            parse_submission(many, 0, 10).err(),
+            Some(DeliveryError::TooManyRecipients)
+        );
     }
 
     #[test]
@@ -190,7 +211,11 @@ mod tests {
         // The first was told to go; its permit is waiting.
         assert!(futures_util::FutureExt::now_or_never(first.replaced.notified()).is_some());
         hub.detach(&first);
-        assert_eq!(hub.connected(), 1, "a stale detach leaves the new slot alone");
+        assert_eq!(
+            hub.connected(),
+            1,
+            "a stale detach leaves the new slot alone"
+        );
         hub.wake([device]);
         assert!(futures_util::FutureExt::now_or_never(second.wake.notified()).is_some());
         hub.detach(&second);

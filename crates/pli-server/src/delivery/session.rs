@@ -54,7 +54,10 @@ async fn push_pending<S: Store>(
         let full = page.len() == PAGE;
         let deliveries = page
             .into_iter()
-            .map(|q| Delivery { id: q.id, payload: q.payload })
+            .map(|q| Delivery {
+                id: q.id,
+                payload: q.payload,
+            })
             .collect();
         sink.send(binary(&ServerFrame::Deliver(deliveries))).await?;
         if !full {

@@ -22,7 +22,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -30,16 +35,27 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such endpoint",
+        )
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadRequest, "method not allowed here")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadRequest,
+            "method not allowed here",
+        )
     }
 
     pub fn rate_limited(retry_after_ms: u64) -> Self {
-        let mut error =
-            Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests");
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many requests",
+        );
         error.retry_after_secs = Some(retry_after_ms.div_ceil(1000).max(1));
         error
     }
@@ -48,15 +64,22 @@ impl ApiError {
     /// errors carry engine messages, which name tables and constraints, not values).
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(cause = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal server error",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(ErrorBody::new(self.code, self.message))).into_response();
+        let mut response =
+            (self.status, Json(ErrorBody::new(self.code, self.message))).into_response();
         if let Some(secs) = self.retry_after_secs {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         // Lets the request log name the code without parsing the body.
         response.extensions_mut().insert(self.code);
@@ -122,9 +145,11 @@ impl From<DeliveryError> for ApiError {
     fn from(err: DeliveryError) -> Self {
         let text = err.to_string();
         match err {
-            DeliveryError::TooLarge => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, text)
-            }
+            DeliveryError::TooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                text,
+            ),
             DeliveryError::TooManyRecipients => {
                 Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text)
             }

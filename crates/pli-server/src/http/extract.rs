@@ -32,13 +32,16 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             ApiError::bad_request("expected Content-Type: application/json")
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
-        JsonRejection::JsonDataError(_) => {
-            ApiError::bad_request("the JSON body does not have the fields and values this endpoint takes")
-        }
+        JsonRejection::JsonDataError(_) => ApiError::bad_request(
+            "the JSON body does not have the fields and values this endpoint takes",
+        ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
-            format!("request bodies are limited to {} bytes", pli_proto::limits::MAX_HTTP_BODY_BYTES),
+            format!(
+                "request bodies are limited to {} bytes",
+                pli_proto::limits::MAX_HTTP_BODY_BYTES
+            ),
         ),
         _ => ApiError::bad_request("the request body could not be read"),
     }
@@ -52,7 +55,10 @@ impl<S: Store> FromRequestParts<AppState<S>> for AuthDevice {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let device = accounts::authenticate(&state.store, header).await?;
         let today = state.clock.today();
         if device.last_seen_day != Some(today) {

@@ -38,7 +38,9 @@ pub struct AppState<S> {
 
 impl<S> Clone for AppState<S> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+        Self {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -103,7 +105,10 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), log_request::<S>))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_request::<S>,
+        ))
         .with_state(state)
 }
 
@@ -123,7 +128,10 @@ async fn log_request<S: Store>(
     let span = tracing::info_span!("request", id);
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let code = response.extensions().get::<pli_proto::ErrorCode>().map(|c| c.as_str());
+    let code = response
+        .extensions()
+        .get::<pli_proto::ErrorCode>()
+        .map(|c| c.as_str());
     span.in_scope(|| {
         tracing::info!(%method, route, status, code, ms = started.elapsed().as_millis() as u64, "handled");
     });

@@ -3,9 +3,7 @@
 //! `#[tokio::test]` per check for a backend, given an expression that makes a fresh store
 //! (and a guard that keeps its resources alive).
 
-use crate::store::{
-    ClaimedPackage, EpochRule, NewAccount, Store, StoreError, Submission,
-};
+use crate::store::{ClaimedPackage, EpochRule, NewAccount, Store, StoreError, Submission};
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 
 fn name(text: &str) -> Username {
@@ -59,62 +57,124 @@ pub async fn accounts_are_unique_and_authenticate<S: Store>(store: S) {
     assert!(matches!(again, Err(StoreError::UsernameTaken)));
     // The refused account left no device behind.
     assert!(store.device_auth(dev(2)).await.expect("lookup").is_none());
-    let auth = store.device_auth(dev(1)).await.expect("lookup").expect("exists");
+    let auth = store
+        .device_auth(dev(1))
+        .await
+        .expect("lookup")
+        .expect("exists");
     assert_eq!(auth.username, name("alice"));
     assert_eq!(auth.secret_hash, [1; 32]);
     assert_eq!(auth.last_seen_day, None);
-    store.touch_last_seen(&name("alice"), 20_001).await.expect("touch");
-    let auth = store.device_auth(dev(1)).await.expect("lookup").expect("exists");
+    store
+        .touch_last_seen(&name("alice"), 20_001)
+        .await
+        .expect("touch");
+    let auth = store
+        .device_auth(dev(1))
+        .await
+        .expect("lookup")
+        .expect("exists");
     assert_eq!(auth.last_seen_day, Some(20_001));
 }
 
 pub async fn lists_devices_or_none_for_unknown_users<S: Store>(store: S) {
     register(&store, "alice", 7).await;
-    let devices = store.list_devices(&name("alice")).await.expect("list").expect("exists");
+    let devices = store
+        .list_devices(&name("alice"))
+        .await
+        .expect("list")
+        .expect("exists");
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].device_id, dev(7));
     assert_eq!(devices[0].signature_key, vec![7; 32]);
-    assert!(store.list_devices(&name("nobody")).await.expect("list").is_none());
+    assert!(
+        store
+            .list_devices(&name("nobody"))
+            .await
+            .expect("list")
+            .is_none()
+    );
 }
 
 pub async fn key_packages_are_claimed_once_then_last_resort<S: Store>(store: S) {
     register(&store, "bob", 2).await;
     let status = store
-        .add_key_packages(dev(2), vec![b"kp1".to_vec(), b"kp2".to_vec()], Some(b"lr".to_vec()), 10)
+        .add_key_packages(
+            dev(2),
+            vec![b"kp1".to_vec(), b"kp2".to_vec()],
+            Some(b"lr".to_vec()),
+            10,
+        )
         .await
         .expect("add");
     assert_eq!(status.available, 2);
     assert!(status.has_last_resort);
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let claimed = store.claim_key_packages(&name("bob")).await.expect("claim").expect("user");
+        let claimed = store
+            .claim_key_packages(&name("bob"))
+            .await
+            .expect("claim")
+            .expect("user");
         assert_eq!(claimed.len(), 1);
         assert!(!claimed[0].last_resort);
         seen.push(claimed[0].key_package.clone());
     }
     seen.sort();
-    assert_eq!(seen, vec![b"kp1".to_vec(), b"kp2".to_vec()], "each handed out exactly once");
+    assert_eq!(
+        seen,
+        vec![b"kp1".to_vec(), b"kp2".to_vec()],
+        "each handed out exactly once"
+    );
     for _ in 0..2 {
-        let claimed = store.claim_key_packages(&name("bob")).await.expect("claim").expect("user");
+        let claimed = store
+            .claim_key_packages(&name("bob"))
+            .await
+            .expect("claim")
+            .expect("user");
         assert_eq!(
             claimed,
-            vec![ClaimedPackage { device_id: dev(2), key_package: b"lr".to_vec(), last_resort: true }],
+            vec![ClaimedPackage {
+                device_id: dev(2),
+                key_package: b"lr".to_vec(),
+                last_resort: true
+            }],
             "the last-resort package is handed out and kept"
         );
     }
     let status = store.key_package_status(dev(2)).await.expect("status");
     assert_eq!(status.available, 0);
     assert!(status.has_last_resort);
-    assert!(store.claim_key_packages(&name("ghost")).await.expect("claim").is_none());
+    assert!(
+        store
+            .claim_key_packages(&name("ghost"))
+            .await
+            .expect("claim")
+            .is_none()
+    );
 }
 
 pub async fn key_package_limit_refuses_whole_upload<S: Store>(store: S) {
     register(&store, "bob", 2).await;
-    store.add_key_packages(dev(2), vec![vec![1]; 3], None, 4).await.expect("add");
-    let over = store.add_key_packages(dev(2), vec![vec![2]; 2], None, 4).await;
+    store
+        .add_key_packages(dev(2), vec![vec![1]; 3], None, 4)
+        .await
+        .expect("add");
+    let over = store
+        .add_key_packages(dev(2), vec![vec![2]; 2], None, 4)
+        .await;
     assert!(matches!(over, Err(StoreError::TooManyKeyPackages)));
-    assert_eq!(store.key_package_status(dev(2)).await.expect("status").available, 3);
-    let unknown = store.add_key_packages(dev(99), vec![vec![1]], None, 4).await;
+    assert_eq!(
+        store
+            .key_package_status(dev(2))
+            .await
+            .expect("status")
+            .available,
+        3
+    );
+    let unknown = store
+        .add_key_packages(dev(99), vec![vec![1]], None, 4)
+        .await;
     assert!(matches!(unknown, Err(StoreError::UnknownDevice)));
 }
 
@@ -128,9 +188,19 @@ pub async fn commits_compare_and_set_the_epoch<S: Store>(store: S) {
         .expect("creating commit");
     assert_eq!(first.epoch, 1);
     assert_eq!(store.group_epoch(&g).await.expect("epoch"), Some(1));
-    let stale = store.submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"x", &[2])).await;
-    assert!(matches!(stale, Err(StoreError::StaleEpoch { submitted: 0, current: 1 })));
-    let future = store.submit(submission(&g, EpochRule::Commit { epoch: 5 }, b"x", &[2])).await;
+    let stale = store
+        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"x", &[2]))
+        .await;
+    assert!(matches!(
+        stale,
+        Err(StoreError::StaleEpoch {
+            submitted: 0,
+            current: 1
+        })
+    ));
+    let future = store
+        .submit(submission(&g, EpochRule::Commit { epoch: 5 }, b"x", &[2]))
+        .await;
     assert!(matches!(future, Err(StoreError::StaleEpoch { .. })));
     let next = store
         .submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c1", &[2]))
@@ -147,7 +217,10 @@ pub async fn commits_compare_and_set_the_epoch<S: Store>(store: S) {
 pub async fn racing_commits_accept_exactly_one<S: Store>(store: S) {
     register(&store, "alice", 1).await;
     let g = group(2);
-    store.submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1])).await.expect("create");
+    store
+        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]))
+        .await
+        .expect("create");
     let attempts = (0..8).map(|i| {
         let store = store.clone();
         let s = submission(&g, EpochRule::Commit { epoch: 1 }, &[i], &[1]);
@@ -171,22 +244,62 @@ pub async fn racing_commits_accept_exactly_one<S: Store>(store: S) {
 pub async fn application_messages_need_a_known_group_and_current_epoch<S: Store>(store: S) {
     register(&store, "alice", 1).await;
     let g = group(3);
-    let unknown = store.submit(submission(&g, EpochRule::Application { epoch: 0 }, b"a", &[1])).await;
+    let unknown = store
+        .submit(submission(
+            &g,
+            EpochRule::Application { epoch: 0 },
+            b"a",
+            &[1],
+        ))
+        .await;
     assert!(matches!(unknown, Err(StoreError::UnknownGroup)));
-    store.submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1])).await.expect("create");
-    store.submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c", &[1])).await.expect("advance");
-    let late = store.submit(submission(&g, EpochRule::Application { epoch: 1 }, b"late", &[1])).await;
+    store
+        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]))
+        .await
+        .expect("create");
+    store
+        .submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c", &[1]))
+        .await
+        .expect("advance");
+    let late = store
+        .submit(submission(
+            &g,
+            EpochRule::Application { epoch: 1 },
+            b"late",
+            &[1],
+        ))
+        .await;
     assert!(
-        matches!(late, Err(StoreError::StaleEpoch { submitted: 1, current: 2 })),
+        matches!(
+            late,
+            Err(StoreError::StaleEpoch {
+                submitted: 1,
+                current: 2
+            })
+        ),
         "a sender behind the group's epoch must catch up first"
     );
     store
-        .submit(submission(&g, EpochRule::Application { epoch: 2 }, b"now", &[1]))
+        .submit(submission(
+            &g,
+            EpochRule::Application { epoch: 2 },
+            b"now",
+            &[1],
+        ))
         .await
         .expect("current epoch");
-    let ahead = store.submit(submission(&g, EpochRule::Application { epoch: 3 }, b"a", &[1])).await;
+    let ahead = store
+        .submit(submission(
+            &g,
+            EpochRule::Application { epoch: 3 },
+            b"a",
+            &[1],
+        ))
+        .await;
     assert!(matches!(ahead, Err(StoreError::StaleEpoch { .. })));
-    let old_proposal = store.submit(submission(&g, EpochRule::Proposal { epoch: 1 }, b"p", &[1])).await;
+    let old_proposal = store
+        .submit(submission(&g, EpochRule::Proposal { epoch: 1 }, b"p", &[1]))
+        .await;
     assert!(matches!(old_proposal, Err(StoreError::StaleEpoch { .. })));
 }
 
@@ -197,8 +310,18 @@ pub async fn submit_is_all_or_nothing<S: Store>(store: S) {
     let mut s = submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[2, 404]);
     let unknown = store.submit(s.clone()).await;
     assert!(matches!(unknown, Err(StoreError::UnknownRecipient)));
-    assert_eq!(store.group_epoch(&g).await.expect("epoch"), None, "the epoch did not move");
-    assert!(store.fetch_queue(dev(2), None, 10).await.expect("fetch").is_empty());
+    assert_eq!(
+        store.group_epoch(&g).await.expect("epoch"),
+        None,
+        "the epoch did not move"
+    );
+    assert!(
+        store
+            .fetch_queue(dev(2), None, 10)
+            .await
+            .expect("fetch")
+            .is_empty()
+    );
     s.recipients = vec![dev(2)];
     s.welcome = Some((b"welcome".to_vec(), vec![dev(1)]));
     store.submit(s).await.expect("accepted");
@@ -215,9 +338,17 @@ pub async fn queue_depth_is_enforced<S: Store>(store: S) {
     store.submit(s.clone()).await.expect("1");
     s.rule = EpochRule::Application { epoch: 1 };
     store.submit(s.clone()).await.expect("2");
-    assert!(matches!(store.submit(s.clone()).await, Err(StoreError::QueueFull)));
-    let ids: Vec<MessageId> =
-        store.fetch_queue(dev(1), None, 10).await.expect("fetch").iter().map(|q| q.id).collect();
+    assert!(matches!(
+        store.submit(s.clone()).await,
+        Err(StoreError::QueueFull)
+    ));
+    let ids: Vec<MessageId> = store
+        .fetch_queue(dev(1), None, 10)
+        .await
+        .expect("fetch")
+        .iter()
+        .map(|q| q.id)
+        .collect();
     assert_eq!(store.ack(dev(1), ids[..1].to_vec()).await.expect("ack"), 1);
     store.submit(s).await.expect("room again after an ack");
 }
@@ -226,22 +357,56 @@ pub async fn fetch_pages_in_order_and_ack_removes_only_acked<S: Store>(store: S)
     register(&store, "alice", 1).await;
     register(&store, "bob", 2).await;
     let g = group(6);
-    store.submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"m0", &[1, 2])).await.expect("0");
+    store
+        .submit(submission(
+            &g,
+            EpochRule::Commit { epoch: 0 },
+            b"m0",
+            &[1, 2],
+        ))
+        .await
+        .expect("0");
     for i in 1..5u8 {
-        let s = submission(&g, EpochRule::Application { epoch: 1 }, &[b'm', b'0' + i], &[1, 2]);
+        let s = submission(
+            &g,
+            EpochRule::Application { epoch: 1 },
+            &[b'm', b'0' + i],
+            &[1, 2],
+        );
         store.submit(s).await.expect("message");
     }
     let page = store.fetch_queue(dev(1), None, 2).await.expect("page 1");
     assert_eq!(page.len(), 2);
-    let rest = store.fetch_queue(dev(1), Some(page[1].id), 10).await.expect("page 2");
+    let rest = store
+        .fetch_queue(dev(1), Some(page[1].id), 10)
+        .await
+        .expect("page 2");
     assert_eq!(rest.len(), 3);
     assert!(page.iter().chain(&rest).map(|q| q.id).is_sorted());
     let acked = vec![page[0].id, rest[0].id, MessageId(999_999)];
     assert_eq!(store.ack(dev(1), acked.clone()).await.expect("ack"), 2);
-    assert_eq!(store.ack(dev(1), acked).await.expect("again"), 0, "acks are idempotent");
-    assert_eq!(store.fetch_queue(dev(1), None, 10).await.expect("fetch").len(), 3);
+    assert_eq!(
+        store.ack(dev(1), acked).await.expect("again"),
+        0,
+        "acks are idempotent"
+    );
+    assert_eq!(
+        store
+            .fetch_queue(dev(1), None, 10)
+            .await
+            .expect("fetch")
+            .len(),
+        3
+    );
     // Bob's queue, sharing the stored ciphertexts, is untouched.
-    assert_eq!(store.fetch_queue(dev(2), None, 10).await.expect("fetch").len(), 5);
+    assert_eq!(
+        store
+            .fetch_queue(dev(2), None, 10)
+            .await
+            .expect("fetch")
+            .len(),
+        5
+    );
 }
 
 /// Expands to one test per conformance check for a backend. `$make` is a block evaluating

@@ -19,7 +19,13 @@ pub fn run(context: &Context) -> anyhow::Result<()> {
         } else {
             let names: Vec<String> = members.iter().map(|m| format!("@{m}")).collect();
             let state = if conversation.active { "" } else { " (left)" };
-            println!("{}  {}{}  {}", conversation.id, conversation.title(), state, names.join(" "));
+            println!(
+                "{}  {}{}  {}",
+                conversation.id,
+                conversation.title(),
+                state,
+                names.join(" ")
+            );
         }
     }
     Ok(())

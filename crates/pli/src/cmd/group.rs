@@ -20,7 +20,10 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
     let mut client = context.open()?;
     let (conversation, done) = match command {
         Command::Create { name, members } => {
-            let members = members.iter().map(|m| super::username(m)).collect::<anyhow::Result<Vec<_>>>()?;
+            let members = members
+                .iter()
+                .map(|m| super::username(m))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             (client.create_group(&name, &members).await?, "created")
         }
         Command::Add { conversation, user } => {
@@ -40,7 +43,10 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         }
     };
     if context.json {
-        println!("{}", serde_json::json!({ "conversation": conversation, "status": done }));
+        println!(
+            "{}",
+            serde_json::json!({ "conversation": conversation, "status": done })
+        );
     } else if done == "created" {
         println!("{conversation}");
     } else {

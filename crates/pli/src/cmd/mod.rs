@@ -13,7 +13,11 @@ use pli_client::{Client, ConnectOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "pli", version, about = "pli: private messaging, end-to-end encrypted with MLS")]
+#[command(
+    name = "pli",
+    version,
+    about = "pli: private messaging, end-to-end encrypted with MLS"
+)]
 pub struct Cli {
     /// The device's local state (keys, conversations, history).
     #[arg(long, global = true, env = "PLI_HOME")]
@@ -82,9 +86,18 @@ impl Context {
         let extra_ca_pem = cli
             .ca_cert
             .as_ref()
-            .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
+            .map(|path| {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+            })
             .transpose()?;
-        Ok(Self { home, json: cli.json, options: ConnectOptions { server: cli.server.clone(), extra_ca_pem } })
+        Ok(Self {
+            home,
+            json: cli.json,
+            options: ConnectOptions {
+                server: cli.server.clone(),
+                extra_ca_pem,
+            },
+        })
     }
 
     fn open(&self) -> anyhow::Result<Client> {

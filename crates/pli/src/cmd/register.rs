@@ -10,7 +10,11 @@ pub struct Args {
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let username = super::username(&args.name)?;
-    let server = context.options.server.as_deref().context("register needs --server URL")?;
+    let server = context
+        .options
+        .server
+        .as_deref()
+        .context("register needs --server URL")?;
     let client = Client::register(&context.home, server, &username, &context.options)
         .await
         .context("registration failed")?;
@@ -20,7 +24,12 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             serde_json::json!({ "username": client.username(), "device_id": client.device_id(), "server": client.server() })
         );
     } else {
-        println!("registered @{} (device {}) on {}", client.username(), client.device_id(), client.server());
+        println!(
+            "registered @{} (device {}) on {}",
+            client.username(),
+            client.device_id(),
+            client.server()
+        );
     }
     Ok(())
 }

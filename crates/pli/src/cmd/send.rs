@@ -14,7 +14,9 @@ pub struct Args {
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let text = if args.text == "-" {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
         text.strip_suffix('\n').map(str::to_owned).unwrap_or(text)
     } else {
         args.text
@@ -24,7 +26,11 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     }
     let mut client = context.open()?;
     let conversation = match args.target.strip_prefix('@') {
-        Some(_) => client.direct_conversation(&super::username(&args.target)?).await?,
+        Some(_) => {
+            client
+                .direct_conversation(&super::username(&args.target)?)
+                .await?
+        }
         None => client.find_conversation(&args.target)?.id,
     };
     let status = client.send_text(&conversation, &text).await?;
@@ -33,7 +39,10 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         SendStatus::Queued => "queued",
     };
     if context.json {
-        println!("{}", serde_json::json!({ "conversation": conversation, "status": status_word }));
+        println!(
+            "{}",
+            serde_json::json!({ "conversation": conversation, "status": status_word })
+        );
     } else if status == SendStatus::Queued {
         println!("queued: the server is unreachable; it will be sent at the next sync");
     } else {

@@ -59,8 +59,10 @@ struct FileConfig {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let file: FileConfig = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid configuration in {}", path.display()))?
         }
         None => FileConfig::default(),
     };
@@ -69,14 +71,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&filter).context("invalid log filter")?)
         .with_writer(std::io::stderr)
         .init();
-    let data = args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into());
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| DEFAULT_DATA.into());
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
     let mut config = Config::new(data);
     config.allow_plain_http = args.allow_plain_http || file.allow_plain_http.unwrap_or(false);
-    config.tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+    config.tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
         (Some(cert_pem), Some(key_pem)) => Some(TlsConfig { cert_pem, key_pem }),
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both a certificate and a key"),
@@ -93,7 +101,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
         "pli serving on {scheme}://{} (data in {})",
         listener.local_addr().context("listener address")?,

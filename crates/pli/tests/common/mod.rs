@@ -35,13 +35,21 @@ impl TestServer {
         let task = tokio::spawn(pli_server::run(config, listener, async {
             let _ = stopped.await;
         }));
-        Self { url, data, stop, task }
+        Self {
+            url,
+            data,
+            stop,
+            task,
+        }
     }
 
     /// Stops the server, waits until it has fully shut down, and hands back its data.
     pub async fn stop(self) -> TempDir {
         let _ = self.stop.send(());
-        self.task.await.expect("server task").expect("server ran cleanly");
+        self.task
+            .await
+            .expect("server task")
+            .expect("server ran cleanly");
         self.data
     }
 }
@@ -56,15 +64,27 @@ impl TestUser {
     pub async fn register(server: &TestServer, name: &str) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let username = Username::parse(name).expect("valid test username");
-        let client = Client::register(home.path(), &server.url, &username, &ConnectOptions::default())
-            .await
-            .expect("register");
-        Self { client, home, name: username }
+        let client = Client::register(
+            home.path(),
+            &server.url,
+            &username,
+            &ConnectOptions::default(),
+        )
+        .await
+        .expect("register");
+        Self {
+            client,
+            home,
+            name: username,
+        }
     }
 
     /// Reopens the device from its home, pointed at `url` (a restarted server's new port).
     pub fn reopen(&mut self, url: &str) {
-        let options = ConnectOptions { server: Some(url.to_owned()), ..Default::default() };
+        let options = ConnectOptions {
+            server: Some(url.to_owned()),
+            ..Default::default()
+        };
         self.client = Client::open(self.home.path(), &options).expect("reopen");
     }
 
@@ -75,7 +95,11 @@ impl TestUser {
     }
 
     pub async fn send(&mut self, conversation: &GroupId, text: &str) {
-        let status = self.client.send_text(conversation, text).await.expect("send");
+        let status = self
+            .client
+            .send_text(conversation, text)
+            .await
+            .expect("send");
         assert_eq!(status, pli_client::SendStatus::Sent);
     }
 }
@@ -84,7 +108,12 @@ pub fn texts(events: Vec<Event>) -> Vec<(GroupId, String, String)> {
     events
         .into_iter()
         .filter_map(|event| match event {
-            Event::Message { conversation, sender, text, .. } => Some((conversation, sender.to_string(), text)),
+            Event::Message {
+                conversation,
+                sender,
+                text,
+                ..
+            } => Some((conversation, sender.to_string(), text)),
             Event::Notice { .. } => None,
         })
         .collect()

@@ -22,7 +22,13 @@ pub async fn claim<S: Store>(
         .store
         .claim_key_packages(&username)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownUser, "no such user"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownUser,
+                "no such user",
+            )
+        })?;
     if claimed.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -19,16 +19,21 @@ pub async fn list<S: Store>(
     Path(raw): Path<String>,
 ) -> Result<Json<UserDevicesResponse>, ApiError> {
     let username = path_username(&raw)?;
-    let devices = state
-        .store
-        .list_devices(&username)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownUser, "no such user"))?;
+    let devices = state.store.list_devices(&username).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownUser,
+            "no such user",
+        )
+    })?;
     Ok(Json(UserDevicesResponse {
         username,
         devices: devices
             .into_iter()
-            .map(|d| DeviceInfo { device_id: d.device_id, signature_key: d.signature_key.into() })
+            .map(|d| DeviceInfo {
+                device_id: d.device_id,
+                signature_key: d.signature_key.into(),
+            })
             .collect(),
     }))
 }

@@ -24,7 +24,11 @@ pub async fn upload<S: Store>(
             format!("at most {MAX_KEY_PACKAGES_PER_UPLOAD} key packages per upload"),
         ));
     }
-    let devices = state.store.list_devices(&device.username).await?.unwrap_or_default();
+    let devices = state
+        .store
+        .list_devices(&device.username)
+        .await?
+        .unwrap_or_default();
     let signature_key = devices
         .into_iter()
         .find(|d| d.device_id == device.device_id)
@@ -45,12 +49,18 @@ pub async fn upload<S: Store>(
         .store
         .add_key_packages(
             device.device_id,
-            request.key_packages.into_iter().map(|p| p.into_inner()).collect(),
+            request
+                .key_packages
+                .into_iter()
+                .map(|p| p.into_inner())
+                .collect(),
             request.last_resort.map(|p| p.into_inner()),
             MAX_KEY_PACKAGES_PER_DEVICE,
         )
         .await?;
-    Ok(Json(UploadKeyPackagesResponse { key_packages_available: status.available }))
+    Ok(Json(UploadKeyPackagesResponse {
+        key_packages_available: status.available,
+    }))
 }
 
 #[tracing::instrument(skip_all)]

@@ -23,5 +23,8 @@ pub async fn submit<S: Store>(
     }
     let accepted = state.store.submit(submission).await?;
     state.hub.wake(woken);
-    Ok(Json(SubmitResponse { id: accepted.id, epoch: accepted.epoch }))
+    Ok(Json(SubmitResponse {
+        id: accepted.id,
+        epoch: accepted.epoch,
+    }))
 }

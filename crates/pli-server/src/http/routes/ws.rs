@@ -2,8 +2,8 @@
 //! frame and message limits (tungstenite's defaults are 64 MiB).
 
 use crate::delivery::session;
-use crate::http::extract::AuthDevice;
 use crate::http::AppState;
+use crate::http::extract::AuthDevice;
 use crate::store::Store;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;

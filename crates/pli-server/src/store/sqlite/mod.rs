@@ -203,7 +203,8 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
 
 impl Store for SqliteStore {
     async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
-        self.write(move |c| queries::create_account(c, &account)).await
+        self.write(move |c| queries::create_account(c, &account))
+            .await
     }
 
     async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
@@ -212,7 +213,8 @@ impl Store for SqliteStore {
 
     async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
         let username = username.clone();
-        self.write(move |c| queries::touch_last_seen(c, &username, day)).await
+        self.write(move |c| queries::touch_last_seen(c, &username, day))
+            .await
     }
 
     async fn list_devices(
@@ -220,7 +222,8 @@ impl Store for SqliteStore {
         username: &Username,
     ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
         let username = username.clone();
-        self.read(move |c| queries::list_devices(c, &username)).await
+        self.read(move |c| queries::list_devices(c, &username))
+            .await
     }
 
     async fn add_key_packages(
@@ -237,7 +240,8 @@ impl Store for SqliteStore {
     }
 
     async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
-        self.read(move |c| queries::key_package_status(c, device)).await
+        self.read(move |c| queries::key_package_status(c, device))
+            .await
     }
 
     async fn claim_key_packages(
@@ -245,7 +249,8 @@ impl Store for SqliteStore {
         username: &Username,
     ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
         let username = username.clone();
-        self.write(move |c| queries::claim_key_packages(c, &username)).await
+        self.write(move |c| queries::claim_key_packages(c, &username))
+            .await
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
@@ -263,7 +268,8 @@ impl Store for SqliteStore {
         after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        self.read(move |c| queries::fetch_queue(c, device, after, limit)).await
+        self.read(move |c| queries::fetch_queue(c, device, after, limit))
+            .await
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {

@@ -2,8 +2,8 @@
 //! `mod.rs` decides which connection and transaction they run in.
 
 use crate::store::{
-    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus,
-    NewAccount, Queued, StoreError, Submission,
+    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
+    Queued, StoreError, Submission,
 };
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -222,13 +222,20 @@ pub(super) fn claim_key_packages(
 
 pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {
     conn.prepare_cached("SELECT epoch FROM mls_groups WHERE group_id = ?1")
-        .and_then(|mut st| st.query_row([group.as_bytes()], |r| r.get::<_, i64>(0)).optional())
+        .and_then(|mut st| {
+            st.query_row([group.as_bytes()], |r| r.get::<_, i64>(0))
+                .optional()
+        })
         .map(|epoch| epoch.map(|e| e as u64))
         .map_err(backend)
 }
 
 /// Applies the epoch rule; returns the group's epoch after the message.
-fn apply_epoch_rule(conn: &Connection, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+fn apply_epoch_rule(
+    conn: &Connection,
+    group: &GroupId,
+    rule: EpochRule,
+) -> Result<u64, StoreError> {
     let current = group_epoch(conn, group)?;
     let stale = |submitted, current| StoreError::StaleEpoch { submitted, current };
     match (rule, current) {
@@ -244,10 +251,11 @@ fn apply_epoch_rule(conn: &Connection, group: &GroupId, rule: EpochRule) -> Resu
                 .map_err(backend)?;
             Ok(current + 1)
         }
-        (
-            EpochRule::Proposal { epoch } | EpochRule::Application { epoch },
-            Some(current),
-        ) if epoch == current => Ok(current),
+        (EpochRule::Proposal { epoch } | EpochRule::Application { epoch }, Some(current))
+            if epoch == current =>
+        {
+            Ok(current)
+        }
         (_, None) => Err(StoreError::UnknownGroup),
         (
             EpochRule::Commit { epoch }
@@ -297,7 +305,9 @@ fn enqueue(
         .prepare_cached("INSERT INTO queue (device_id, message_id) VALUES (?1, ?2)")
         .map_err(backend)?;
     for device in recipients {
-        queue.execute(params![device.get() as i64, message_id]).map_err(backend)?;
+        queue
+            .execute(params![device.get() as i64, message_id])
+            .map_err(backend)?;
     }
     Ok(MessageId(message_id as u64))
 }
@@ -314,7 +324,13 @@ pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, Stor
     let recipients = unique(&s.recipients);
     let id = enqueue(conn, &s.payload, &recipients, s.now_ms, s.max_queue_depth)?;
     if let Some((welcome, new_members)) = &s.welcome {
-        enqueue(conn, welcome, &unique(new_members), s.now_ms, s.max_queue_depth)?;
+        enqueue(
+            conn,
+            welcome,
+            &unique(new_members),
+            s.now_ms,
+            s.max_queue_depth,
+        )?;
     }
     Ok(Accepted { id, epoch })
 }
@@ -343,7 +359,11 @@ pub(super) fn fetch_queue(
     rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
-pub(super) fn ack(conn: &Connection, device: DeviceId, ids: &[MessageId]) -> Result<u64, StoreError> {
+pub(super) fn ack(
+    conn: &Connection,
+    device: DeviceId,
+    ids: &[MessageId],
+) -> Result<u64, StoreError> {
     let device = device.get() as i64;
     let mut remove = conn
         .prepare_cached("DELETE FROM queue WHERE device_id = ?1 AND message_id = ?2")

@@ -86,7 +86,11 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("open");
         migrate(&mut conn).expect("first");
         migrate(&mut conn).expect("second");
-        conn.execute_batch("PRAGMA user_version = 99").expect("bump");
-        assert!(matches!(migrate(&mut conn), Err(SchemaError::TooNew { found: 99, .. })));
+        conn.execute_batch("PRAGMA user_version = 99")
+            .expect("bump");
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(SchemaError::TooNew { found: 99, .. })
+        ));
     }
 }
