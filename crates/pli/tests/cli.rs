@@ -172,6 +172,35 @@ async fn readme_walkthrough_with_the_real_binary() {
         .expect_err("no device");
     assert!(unregistered.contains("pli register"), "{unregistered}");
 
+    // `listen` streams: a message sent while it runs is printed as one JSON line.
+    let mut listener = Command::new(PLI)
+        .arg("--home")
+        .arg(&bob)
+        .args(["--json", "listen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn listen");
+    let mut lines = BufReader::new(listener.stdout.take().expect("stdout")).lines();
+    pli(&alice, &["send", "@bob", "live"], None)
+        .await
+        .expect("send");
+    let streamed = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            let event: serde_json::Value = serde_json::from_str(&line).expect("json line");
+            if event["type"] == "message" {
+                return event;
+            }
+        }
+        panic!("listen ended without printing the message");
+    })
+    .await
+    .expect("listen printed the message");
+    assert_eq!(streamed["text"], "live");
+    assert_eq!(streamed["sender"], "alice");
+    listener.start_kill().expect("stop listen");
+
     server.start_kill().expect("stop server");
     let _ = server.wait().await;
 }

@@ -26,11 +26,22 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (a restart).
     pub async fn start_on(data: TempDir) -> Self {
+        Self::start_with(data, |_| {}).await
+    }
+
+    /// Starts a server whose test configuration `adjust` may change (TLS, limits).
+    pub async fn start_with(data: TempDir, adjust: impl FnOnce(&mut pli_server::Config)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
         let mut config = pli_server::Config::new(data.path());
         config.pow_difficulty = 4;
         config.registrations_per_hour = 10_000;
+        adjust(&mut config);
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(pli_server::run(config, listener, async {
             let _ = stopped.await;
