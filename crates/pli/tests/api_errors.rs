@@ -223,3 +223,45 @@ async fn malformed_and_oversized_requests_get_stable_codes_and_the_server_keeps_
     assert_eq!(health.status, "ok");
     TestUser::register(&server, "still_works").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_beyond_the_per_source_limit_get_429_with_retry_after() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = TestServer::start_with(tempfile::tempdir().expect("dir"), |config| {
+        config.registrations_per_hour = 2;
+    })
+    .await;
+    TestUser::register(&server, "first").await;
+    TestUser::register(&server, "second").await;
+    let home = tempfile::tempdir().expect("dir");
+    let refused = pli_client::Client::register(
+        home.path(),
+        &server.url,
+        &pli_proto::Username::parse("third").expect("valid"),
+        &pli_client::ConnectOptions::default(),
+    )
+    .await
+    .err()
+    .expect("the third registration from one address is refused");
+    assert_eq!(refused.code(), Some(ErrorCode::RateLimited));
+    let challenge: pli_proto::api::ChallengeResponse =
+        reqwest::get(format!("{}/v1/register/challenge", server.url))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/accounts", server.url))
+        .json(&json!({"username": "fourth", "challenge": challenge.challenge, "nonce": 0, "signature_key": "AAAA"}))
+        .send()
+        .await
+        .expect("send");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    expect_error(response, 429, ErrorCode::RateLimited).await;
+}
