@@ -94,6 +94,12 @@ async fn canary_never_reaches_server_storage_or_logs() {
             "canary found in {}",
             file.display()
         );
+        for secret in &secrets {
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "a device secret is stored in clear"
+            );
+        }
     }
     let captured = logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(!captured.is_empty(), "logs were captured");
@@ -101,6 +107,12 @@ async fn canary_never_reaches_server_storage_or_logs() {
         !contains(&captured, CANARY.as_bytes()),
         "canary found in the server's logs"
     );
+    for secret in &secrets {
+        assert!(
+            !contains(&captured, secret.as_bytes()),
+            "a device secret reached the logs"
+        );
+    }
     for name in ["alice", "carol"] {
         assert!(
             !contains(&captured, name.as_bytes()),
