@@ -184,21 +184,21 @@ impl Transport {
 
     /// Opens the device's delivery WebSocket.
     pub async fn connect(&self) -> Result<DeliveryStream, ClientError> {
-        let credentials = self
-            .credentials
-            .as_ref()
-            .ok_or(ClientError::NotRegistered)?;
+        if self.credentials.is_none() {
+            return Err(ClientError::NotRegistered);
+        }
+        // A fresh single-use ticket, so the long-lived secret never appears in the socket's
+        // handshake (which WebSocket libraries log at trace level).
+        let ticket: api::TicketResponse = self
+            .post(paths::WEBSOCKET_TICKET, &serde_json::json!({}))
+            .await?;
         let url = format!(
-            "{}{}",
+            "{}{}?ticket={}",
             self.base.replacen("http", "ws", 1),
-            paths::WEBSOCKET
+            paths::WEBSOCKET,
+            ticket.ticket
         );
-        let mut request = url.into_client_request()?;
-        let auth = credentials
-            .header()
-            .parse()
-            .map_err(|_| ClientError::Invalid("credentials are not a valid header".into()))?;
-        request.headers_mut().insert("authorization", auth);
+        let request = url.into_client_request()?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2))
             .max_frame_size(Some(pli_proto::limits::MAX_WS_MESSAGE_BYTES * 2));

@@ -17,6 +17,7 @@ pub mod paths {
     pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
     pub const MESSAGES: &str = "/v1/messages";
     pub const WEBSOCKET: &str = "/v1/ws";
+    pub const WEBSOCKET_TICKET: &str = "/v1/ws/ticket";
 
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)
@@ -142,6 +143,20 @@ pub struct SubmitResponse {
     pub id: MessageId,
     /// The group's epoch after this message (advanced by one for a commit).
     pub epoch: u64,
+}
+
+/// A single-use ticket for opening the delivery WebSocket as `/v1/ws?ticket=…`, so the
+/// device's long-lived secret never travels in the socket's URL or handshake.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TicketResponse {
+    pub ticket: String,
+    pub expires_in_secs: u64,
+}
+
+impl std::fmt::Debug for TicketResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketResponse(<redacted>)")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,15 +55,22 @@ impl<S: Store> FromRequestParts<AppState<S>> for AuthDevice {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let device = accounts::authenticate(&state.store, header).await?;
-        let today = state.clock.today();
-        if device.last_seen_day != Some(today) {
-            state.store.touch_last_seen(&device.username, today).await?;
-        }
-        Ok(Self(device))
+        authenticate(state, &parts.headers).await.map(Self)
     }
+}
+
+/// Checks the `Authorization` header and records the day of the connection.
+pub async fn authenticate<S: Store>(
+    state: &AppState<S>,
+    headers: &axum::http::HeaderMap,
+) -> Result<AuthedDevice, ApiError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let device = accounts::authenticate(&state.store, header).await?;
+    let today = state.clock.today();
+    if device.last_seen_day != Some(today) {
+        state.store.touch_last_seen(&device.username, today).await?;
+    }
+    Ok(device)
 }

@@ -409,6 +409,39 @@ pub async fn fetch_pages_in_order_and_ack_removes_only_acked<S: Store>(store: S)
     );
 }
 
+pub async fn ws_tickets_work_once_and_expire<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    store
+        .create_ws_ticket(dev(1), [1; 32], 5_000)
+        .await
+        .expect("create");
+    store
+        .create_ws_ticket(dev(1), [2; 32], 5_000)
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .redeem_ws_ticket([1; 32], 4_000)
+            .await
+            .expect("redeem"),
+        Some(dev(1))
+    );
+    assert_eq!(
+        store.redeem_ws_ticket([1; 32], 4_000).await.expect("again"),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store.redeem_ws_ticket([2; 32], 6_000).await.expect("late"),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.redeem_ws_ticket([9; 32], 1).await.expect("unknown"),
+        None
+    );
+}
+
 /// Expands to one test per conformance check for a backend. `$make` is a block evaluating
 /// to `(store, guard)`; the guard (a temp dir, a database cluster) lives as long as the test.
 #[macro_export]
@@ -425,6 +458,7 @@ macro_rules! conformance_tests {
             submit_is_all_or_nothing,
             queue_depth_is_enforced,
             fetch_pages_in_order_and_ack_removes_only_acked,
+            ws_tickets_work_once_and_expire,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

@@ -200,6 +200,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
 
+    /// Stores a WebSocket ticket (by its hash) for the device, valid until `expires_ms`.
+    fn create_ws_ticket(
+        &self,
+        device: DeviceId,
+        ticket_hash: [u8; 32],
+        expires_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Consumes a ticket: returns its device if it exists and has not expired, and deletes
+    /// it either way (with every other expired ticket). A ticket works once.
+    fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Option<DeviceId>, StoreError>> + Send;
+
     /// Removes the listed messages from the device's queue; ids not in it are ignored.
     /// Returns how many were removed. A message leaves storage once no queue holds it.
     fn ack(

@@ -25,6 +25,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
         .route(paths::WEBSOCKET, get(ws::upgrade::<S>))
+        .route(paths::WEBSOCKET_TICKET, post(ws::ticket::<S>))
 }
 
 /// Parses a username from a path segment with the API's stable error.

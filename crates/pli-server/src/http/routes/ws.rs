@@ -1,23 +1,69 @@
-//! `GET /v1/ws`: upgrades an authenticated device to its delivery WebSocket, with explicit
-//! frame and message limits (tungstenite's defaults are 64 MiB).
+//! `POST /v1/ws/ticket` and `GET /v1/ws`: the delivery WebSocket, with explicit frame and
+//! message limits (tungstenite's defaults are 64 MiB).
+//!
+//! A device opens its socket with a single-use ticket valid for a minute, obtained over
+//! authenticated HTTP, rather than its long-lived secret: WebSocket libraries log the
+//! handshake at trace level, and browsers cannot set headers on a WebSocket. The
+//! `Authorization` header is still accepted, for tools.
 
+use crate::accounts;
 use crate::delivery::session;
-use crate::http::AppState;
-use crate::http::extract::AuthDevice;
+use crate::http::extract::{self, AuthDevice};
+use crate::http::{ApiError, AppState};
 use crate::store::Store;
-use axum::extract::State;
+use axum::Json;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
+use pli_proto::api::TicketResponse;
 use pli_proto::limits::MAX_WS_MESSAGE_BYTES;
+use rand::Rng;
+
+pub const TICKET_TTL_MS: u64 = 60_000;
+
+#[derive(serde::Deserialize)]
+pub struct TicketQuery {
+    ticket: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    AuthDevice(device): AuthDevice,
+) -> Result<Json<TicketResponse>, ApiError> {
+    let ticket = hex::encode(rand::rng().random::<[u8; 32]>());
+    state
+        .store
+        .create_ws_ticket(
+            device.device_id,
+            accounts::hash_secret(&ticket),
+            state.clock.now_ms() + TICKET_TTL_MS,
+        )
+        .await?;
+    Ok(Json(TicketResponse {
+        ticket,
+        expires_in_secs: TICKET_TTL_MS / 1000,
+    }))
+}
 
 #[tracing::instrument(skip_all)]
 pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
-    AuthDevice(device): AuthDevice,
+    Query(query): Query<TicketQuery>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
+) -> Result<Response, ApiError> {
+    let device = match query.ticket {
+        Some(ticket) => state
+            .store
+            .redeem_ws_ticket(accounts::hash_secret(&ticket), state.clock.now_ms())
+            .await?
+            .ok_or(accounts::AccountError::Unauthorized)?,
+        None => extract::authenticate(&state, &headers).await?.device_id,
+    };
+    Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session::run(state, device.device_id, socket))
+        .on_upgrade(move |socket| session::run(state, device, socket)))
 }

@@ -272,6 +272,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn create_ws_ticket(
+        &self,
+        device: DeviceId,
+        ticket_hash: [u8; 32],
+        expires_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| queries::create_ws_ticket(c, device, &ticket_hash, expires_ms))
+            .await
+    }
+
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Option<DeviceId>, StoreError> {
+        self.write(move |c| queries::redeem_ws_ticket(c, &ticket_hash, now_ms))
+            .await
+    }
+
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
         self.write(move |c| queries::ack(c, device, &ids)).await
     }

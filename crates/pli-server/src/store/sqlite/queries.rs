@@ -389,3 +389,40 @@ pub(super) fn ack(
     }
     Ok(removed)
 }
+
+pub(super) fn create_ws_ticket(
+    conn: &Connection,
+    device: DeviceId,
+    hash: &[u8; 32],
+    expires_ms: u64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO ws_tickets (ticket_hash, device_id, expires_ms) VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut st| st.execute(params![&hash[..], device.get() as i64, expires_ms as i64]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn redeem_ws_ticket(
+    conn: &Connection,
+    hash: &[u8; 32],
+    now_ms: u64,
+) -> Result<Option<DeviceId>, StoreError> {
+    let found: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "DELETE FROM ws_tickets WHERE ticket_hash = ?1 RETURNING device_id, expires_ms",
+        )
+        .and_then(|mut st| {
+            st.query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    conn.prepare_cached("DELETE FROM ws_tickets WHERE expires_ms < ?1")
+        .and_then(|mut st| st.execute([now_ms as i64]))
+        .map_err(backend)?;
+    match found {
+        Some((device, expires)) if expires as u64 >= now_ms => Ok(Some(device_id(device)?)),
+        _ => Ok(None),
+    }
+}

@@ -6,7 +6,8 @@
 use rusqlite::Connection;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     username      TEXT PRIMARY KEY,
     created_day   INTEGER NOT NULL,
@@ -51,7 +52,17 @@ CREATE TABLE queue (
     PRIMARY KEY (device_id, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX queue_by_message ON queue(message_id);
-"#];
+"#,
+    r#"
+-- Single-use, short-lived WebSocket tickets, by hash: the socket URL never carries the
+-- device's long-lived secret (dependencies log handshakes at trace level).
+CREATE TABLE ws_tickets (
+    ticket_hash BLOB PRIMARY KEY,
+    device_id   INTEGER NOT NULL REFERENCES devices(device_id) ON DELETE CASCADE,
+    expires_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
