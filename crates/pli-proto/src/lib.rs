@@ -12,18 +12,28 @@
 //! - [`pow`]: the registration proof-of-work check, shared by the solver and the verifier.
 //! - [`limits`]: the documented limits both sides enforce.
 //! - [`b64`]: base64 byte strings for JSON.
+//! - [`merkle`], [`checkpoint`], [`audit`]: the verify-only core of the audit log (RFC 6962
+//!   tree, C2SP signed-note checkpoints, entry format, whole-log verification), shared by
+//!   the server, `pli audit` and outside auditors.
+//! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
+//! - [`report`]: transparency report periods, figures computed from the log, bands.
 //!
 //! This crate is not a client or a server: it never opens a socket or a file. `pli-server`
 //! and `pli-client` both depend on it and never on each other.
 
 pub mod api;
+pub mod audit;
 pub mod b64;
+pub mod checkpoint;
 pub mod error;
 pub mod frame;
+pub mod governance;
 pub mod ids;
 pub mod limits;
+pub mod merkle;
 pub mod payload;
 pub mod pow;
+pub mod report;
 
 pub use error::ErrorCode;
 pub use ids::{

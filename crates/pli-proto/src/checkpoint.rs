@@ -1,0 +1,181 @@
+//! Signed checkpoints in the C2SP tlog-checkpoint / signed-note format:
+//!
+//! ```text
+//! <origin>
+//! <tree size>
+//! <base64 root hash>
+//!
+//! — <key name> <base64(key id[4] ‖ Ed25519 signature[64])>
+//! ```
+//!
+//! The key id is the first four bytes of `SHA-256(key name ‖ "\n" ‖ 0x01 ‖ public key)`.
+//! An `UnverifiedCheckpoint` becomes a `Checkpoint` only through [`UnverifiedCheckpoint::verify`].
+
+use crate::merkle::Hash;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("the checkpoint is not a well-formed signed note")]
+    Malformed,
+    #[error("the checkpoint carries no signature by the expected key")]
+    NoSignature,
+    #[error("the checkpoint's signature does not verify")]
+    BadSignature,
+}
+
+/// A verified checkpoint: the log named `origin` had `size` entries with this `root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// A checkpoint as received, not yet trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiedCheckpoint {
+    body: String,
+    checkpoint: Checkpoint,
+    signatures: Vec<(String, Vec<u8>)>,
+}
+
+/// The public half of a log's signing key, as published: `name` and Ed25519 key bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogKey {
+    pub name: String,
+    pub key: VerifyingKey,
+}
+
+fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
+    let mut hasher = Sha256::new();
+    hasher.update(name.as_bytes());
+    hasher.update(b"\n");
+    hasher.update([0x01]);
+    hasher.update(key.as_bytes());
+    let digest = hasher.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+impl Checkpoint {
+    pub fn body(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            STANDARD.encode(self.root)
+        )
+    }
+
+    /// Signs this checkpoint as a signed note.
+    pub fn sign(&self, name: &str, key: &SigningKey) -> String {
+        let body = self.body();
+        let signature = key.sign(body.as_bytes());
+        let mut blob = key_id(name, &key.verifying_key()).to_vec();
+        blob.extend_from_slice(&signature.to_bytes());
+        format!("{body}\n\u{2014} {name} {}\n", STANDARD.encode(blob))
+    }
+}
+
+impl UnverifiedCheckpoint {
+    pub fn parse(note: &str) -> Result<Self, CheckpointError> {
+        let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Malformed)?;
+        let body = format!("{body}\n");
+        let mut lines = body.lines();
+        let origin = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .ok_or(CheckpointError::Malformed)?
+            .to_owned();
+        let size = lines
+            .next()
+            .and_then(|l| l.parse().ok())
+            .ok_or(CheckpointError::Malformed)?;
+        let root: Hash = lines
+            .next()
+            .and_then(|l| STANDARD.decode(l).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or(CheckpointError::Malformed)?;
+        let signatures = signatures
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let rest = line
+                    .strip_prefix("\u{2014} ")
+                    .ok_or(CheckpointError::Malformed)?;
+                let (name, sig) = rest.rsplit_once(' ').ok_or(CheckpointError::Malformed)?;
+                let sig = STANDARD
+                    .decode(sig)
+                    .map_err(|_| CheckpointError::Malformed)?;
+                Ok((name.to_owned(), sig))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            body,
+            checkpoint: Checkpoint { origin, size, root },
+            signatures,
+        })
+    }
+
+    /// The claimed size, before verification (to order checkpoints).
+    pub fn claimed_size(&self) -> u64 {
+        self.checkpoint.size
+    }
+
+    pub fn verify(self, key: &LogKey) -> Result<Checkpoint, CheckpointError> {
+        let id = key_id(&key.name, &key.key);
+        let (_, blob) = self
+            .signatures
+            .iter()
+            .find(|(name, blob)| *name == key.name && blob.len() == 68 && blob[..4] == id)
+            .ok_or(CheckpointError::NoSignature)?;
+        let signature =
+            Signature::from_slice(&blob[4..]).map_err(|_| CheckpointError::BadSignature)?;
+        key.key
+            .verify(self.body.as_bytes(), &signature)
+            .map_err(|_| CheckpointError::BadSignature)?;
+        Ok(self.checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_notes_verify_only_with_their_key_and_body() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let log_key = LogKey {
+            name: "pli.test/audit".into(),
+            key: key.verifying_key(),
+        };
+        let checkpoint = Checkpoint {
+            origin: "pli.test/audit".into(),
+            size: 3,
+            root: [9; 32],
+        };
+        let note = checkpoint.sign(&log_key.name, &key);
+        assert!(note.contains("\n\n\u{2014} pli.test/audit "));
+        let parsed = UnverifiedCheckpoint::parse(&note).expect("parse");
+        assert_eq!(parsed.clone().verify(&log_key), Ok(checkpoint));
+        let forged = note.replace("\n3\n", "\n4\n");
+        assert_eq!(
+            UnverifiedCheckpoint::parse(&forged)
+                .expect("parse")
+                .verify(&log_key),
+            Err(CheckpointError::BadSignature)
+        );
+        let other = LogKey {
+            name: log_key.name.clone(),
+            key: SigningKey::from_bytes(&[8; 32]).verifying_key(),
+        };
+        assert_eq!(parsed.verify(&other), Err(CheckpointError::NoSignature));
+        assert_eq!(
+            UnverifiedCheckpoint::parse("nonsense"),
+            Err(CheckpointError::Malformed)
+        );
+    }
+}

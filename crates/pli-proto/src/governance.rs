@@ -1,0 +1,209 @@
+//! The vocabulary of governance shared by the server, the admin CLI and auditors: staff
+//! roles, legal bases, data categories, lawful-request bodies and views.
+
+use crate::ids::Username;
+use serde::{Deserialize, Serialize};
+
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// What a staff member may do. No role can read content: none exists to read.
+    Role {
+        Operator => "operator",
+        Legal => "legal",
+        TrustSafety => "trust-safety",
+        Auditor => "auditor",
+    }
+}
+
+named_enum! {
+    /// The legal basis a request rests on.
+    LegalBasis {
+        Subpoena => "subpoena",
+        CourtOrder => "court-order",
+        SearchWarrant => "search-warrant",
+        Emergency => "emergency",
+        Preservation => "preservation",
+        Mlat => "mlat",
+    }
+}
+
+named_enum! {
+    /// The parts of the data inventory a request may ask for. Message content is not one:
+    /// the server holds none it can read.
+    DataCategory {
+        Subscriber => "subscriber",
+        Devices => "devices",
+        Ip => "ip",
+    }
+}
+
+named_enum! {
+    /// Where a lawful request is in its lifecycle.
+    RequestState {
+        Received => "received",
+        InReview => "in-review",
+        Approved => "approved",
+        Narrowed => "narrowed",
+        Rejected => "rejected",
+        Disclosed => "disclosed",
+        Notified => "notified",
+        Closed => "closed",
+    }
+}
+
+/// A lawful request as entered by staff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    pub authority: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    pub basis: LegalBasis,
+    pub doc_ref: String,
+    /// SHA-256 of the legal document, lowercase hex.
+    pub doc_sha256: String,
+    pub targets: Vec<Username>,
+    pub categories: Vec<DataCategory>,
+    /// Day (`YYYY-MM-DD`) until which the user may not be told.
+    #[serde(default)]
+    pub nondisclosure_until: Option<String>,
+    /// Required for emergency requests: the imminent threat, in the requester's words.
+    #[serde(default)]
+    pub attestation: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub staff_id: u64,
+    pub at_ms: u64,
+    /// The request hash the approval was given for; an edit makes it void.
+    pub request_hash: String,
+}
+
+/// A request as staff see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub id: String,
+    pub state: RequestState,
+    pub request: NewRequest,
+    /// SHA-256 of the request's canonical JSON: what approvals are bound to.
+    pub hash: String,
+    pub entered_by: u64,
+    pub created_ms: u64,
+    pub approvals: Vec<Approval>,
+    /// Emergency requests: when the second review is due, and whether it is overdue.
+    #[serde(default)]
+    pub second_review_due_ms: Option<u64>,
+    #[serde(default)]
+    pub overdue: bool,
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
+    #[serde(default)]
+    pub package_sha256: Option<String>,
+}
+
+/// Parses a `YYYY-MM-DD` day into milliseconds since the Unix epoch (UTC midnight).
+pub fn parse_day(text: &str) -> Option<u64> {
+    let mut parts = text.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || text.len() != 10
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if days < 0 || civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    Some(days as u64 * 86_400_000)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_round_trip_and_bad_dates_are_refused() {
+        assert_eq!(parse_day("1970-01-02"), Some(86_400_000));
+        assert_eq!(format_day(20_000), "2024-10-04");
+        assert_eq!(parse_day(&format_day(20_000)), Some(20_000 * 86_400_000));
+        for bad in ["2026-02-30", "2026-13-01", "26-01-01", "2026-1-1", "x"] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_stable() {
+        assert_eq!(
+            serde_json::to_string(&Role::TrustSafety).expect("json"),
+            "\"trust-safety\""
+        );
+        assert_eq!(
+            LegalBasis::parse("court-order"),
+            Some(LegalBasis::CourtOrder)
+        );
+        assert_eq!(DataCategory::parse("content"), None);
+    }
+}

@@ -1,0 +1,278 @@
+//! Transparency reports, computed from the audit log and nothing else.
+//!
+//! [`compute`] turns the log's entries in a period into figures, each with the sequence
+//! numbers of the entries it counts, so every figure can be traced. The server publishes a
+//! signed [`Report`]; `pli audit report` recomputes it from the verified log with this same
+//! function and confirms or refutes the published one.
+
+use crate::audit::AuditEntry;
+use crate::governance::{LegalBasis, days_from_civil};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Counts below this are shown as a band when the policy asks for bands.
+pub const BAND_BELOW: u64 = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub label: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+impl Period {
+    /// `2026-Q4` (a quarter) or `2026-H2` (a half-year), in UTC.
+    pub fn parse(label: &str) -> Option<Self> {
+        let (year, part) = label.split_once('-')?;
+        let year: i64 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;
+        let (first_month, months) = match part {
+            "Q1" => (1, 3),
+            "Q2" => (4, 3),
+            "Q3" => (7, 3),
+            "Q4" => (10, 3),
+            "H1" => (1, 6),
+            "H2" => (7, 6),
+            _ => return None,
+        };
+        let start = days_from_civil(year, first_month, 1);
+        let end_month = first_month + months;
+        let end = if end_month > 12 {
+            days_from_civil(year + 1, end_month - 12, 1)
+        } else {
+            days_from_civil(year, end_month, 1)
+        };
+        Some(Self {
+            label: label.to_owned(),
+            start_ms: start as u64 * 86_400_000,
+            end_ms: end as u64 * 86_400_000,
+        })
+    }
+
+    pub fn contains(&self, time_ms: u64) -> bool {
+        (self.start_ms..self.end_ms).contains(&time_ms)
+    }
+}
+
+/// A figure's value and the entries it counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figure {
+    pub count: u64,
+    pub entries: Vec<u64>,
+}
+
+impl Figure {
+    fn add(&mut self, amount: u64, seq: u64) {
+        self.count += amount;
+        self.entries.push(seq);
+    }
+
+    /// The count as published: exact, or a band such as `0–9` for small counts.
+    pub fn shown(&self, bands: bool) -> String {
+        if bands && self.count < BAND_BELOW {
+            format!("0\u{2013}{}", BAND_BELOW - 1)
+        } else {
+            self.count.to_string()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    pub requests: Figure,
+    /// Keyed `CC/basis`.
+    pub requests_by_country_basis: BTreeMap<String, Figure>,
+    pub accounts_specified: Figure,
+    pub requests_with_data_produced: Figure,
+    pub rejected: Figure,
+    pub emergency: Figure,
+    pub preservation: Figure,
+    pub notices_sent: Figure,
+    pub notices_delayed: Figure,
+}
+
+/// Computes the figures of `period` from verified log entries.
+pub fn compute(entries: &[AuditEntry], period: &Period) -> Figures {
+    let mut figures = Figures::default();
+    let mut produced = BTreeSet::new();
+    for entry in entries
+        .iter()
+        .filter(|e| e.outcome == "ok" && period.contains(e.time_ms))
+    {
+        let details = &entry.details;
+        match entry.action.as_str() {
+            "request.create" => {
+                let country = details["country"].as_str().unwrap_or("??");
+                let basis = details["basis"].as_str().unwrap_or("?");
+                figures.requests.add(1, entry.seq);
+                figures
+                    .requests_by_country_basis
+                    .entry(format!("{country}/{basis}"))
+                    .or_default()
+                    .add(1, entry.seq);
+                let targets = details["targets"].as_array().map_or(0, |t| t.len() as u64);
+                figures.accounts_specified.add(targets, entry.seq);
+                match LegalBasis::parse(basis) {
+                    Some(LegalBasis::Emergency) => figures.emergency.add(1, entry.seq),
+                    Some(LegalBasis::Preservation) => figures.preservation.add(1, entry.seq),
+                    _ => {}
+                }
+            }
+            "request.reject" => figures.rejected.add(1, entry.seq),
+            "request.disclose" => {
+                if let Some(id) = details["request_id"].as_str()
+                    && produced.insert(id.to_owned())
+                {
+                    figures.requests_with_data_produced.add(1, entry.seq);
+                }
+            }
+            "notice.sent" => figures.notices_sent.add(1, entry.seq),
+            "notice.delayed" => figures.notices_delayed.add(1, entry.seq),
+            _ => {}
+        }
+    }
+    figures
+}
+
+/// A published transparency report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub origin: String,
+    pub period: Period,
+    /// The log size and root the figures were computed from.
+    pub log_size: u64,
+    pub log_root: String,
+    /// Whether small counts are published as bands.
+    pub bands: bool,
+    pub figures: Figures,
+    pub generated_ms: u64,
+    /// Ed25519 over the report's JSON with this field empty, base64.
+    #[serde(default)]
+    pub signature: String,
+}
+
+impl Report {
+    fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = String::new();
+        serde_json::to_vec(&unsigned).expect("a report always serialises")
+    }
+
+    pub fn sign(&mut self, key: &SigningKey) {
+        use base64::Engine;
+        let signature = key.sign(&self.signed_bytes());
+        self.signature = base64::engine::general_purpose::STANDARD.encode(signature.to_bytes());
+    }
+
+    pub fn verify_signature(&self, key: &VerifyingKey) -> bool {
+        use base64::Engine;
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&self.signature) else {
+            return false;
+        };
+        let Ok(signature) = Signature::from_slice(&bytes) else {
+            return false;
+        };
+        key.verify(&self.signed_bytes(), &signature).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, time_ms: u64, action: &str, details: serde_json::Value) -> AuditEntry {
+        AuditEntry {
+            seq,
+            time_ms,
+            staff_id: 1,
+            role: "legal".into(),
+            action: action.into(),
+            outcome: "ok".into(),
+            details,
+        }
+    }
+
+    #[test]
+    fn periods_cover_quarters_and_halves() {
+        let q4 = Period::parse("2026-Q4").expect("valid");
+        assert_eq!(
+            q4.start_ms,
+            days_from_civil(2026, 10, 1) as u64 * 86_400_000
+        );
+        assert_eq!(q4.end_ms, days_from_civil(2027, 1, 1) as u64 * 86_400_000);
+        let h1 = Period::parse("2026-H1").expect("valid");
+        assert_eq!(h1.end_ms, days_from_civil(2026, 7, 1) as u64 * 86_400_000);
+        assert!(Period::parse("2026-Q5").is_none() && Period::parse("Q1").is_none());
+    }
+
+    #[test]
+    fn figures_count_only_the_period_and_trace_their_entries() {
+        let q = Period::parse("2026-Q4").expect("valid");
+        let inside = q.start_ms + 1;
+        let entries = vec![
+            entry(
+                0,
+                inside,
+                "request.create",
+                serde_json::json!({"country": "FR", "basis": "subpoena", "targets": ["a", "b"]}),
+            ),
+            entry(
+                1,
+                inside,
+                "request.create",
+                serde_json::json!({"country": "FR", "basis": "emergency", "targets": ["c"]}),
+            ),
+            entry(
+                2,
+                inside,
+                "request.disclose",
+                serde_json::json!({"request_id": "r1"}),
+            ),
+            entry(
+                3,
+                inside,
+                "request.disclose",
+                serde_json::json!({"request_id": "r1"}),
+            ),
+            entry(
+                4,
+                q.end_ms,
+                "request.create",
+                serde_json::json!({"country": "US", "basis": "subpoena", "targets": ["d"]}),
+            ),
+            entry(5, inside, "notice.delayed", serde_json::json!({})),
+        ];
+        let figures = compute(&entries, &q);
+        assert_eq!(figures.requests.count, 2);
+        assert_eq!(figures.requests.entries, vec![0, 1]);
+        assert_eq!(figures.accounts_specified.count, 3);
+        assert_eq!(figures.emergency.count, 1);
+        assert_eq!(
+            figures.requests_with_data_produced.count, 1,
+            "one request, disclosed twice"
+        );
+        assert_eq!(figures.requests_by_country_basis["FR/subpoena"].count, 1);
+        assert_eq!(figures.notices_delayed.count, 1);
+        assert_eq!(figures.requests.shown(true), "0\u{2013}9");
+        assert_eq!(figures.requests.shown(false), "2");
+    }
+
+    #[test]
+    fn signed_reports_verify_and_doctored_ones_do_not() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let mut report = Report {
+            origin: "test".into(),
+            period: Period::parse("2026-Q4").expect("valid"),
+            log_size: 3,
+            log_root: "00".into(),
+            bands: false,
+            figures: Figures::default(),
+            generated_ms: 1,
+            signature: String::new(),
+        };
+        report.sign(&key);
+        assert!(report.verify_signature(&key.verifying_key()));
+        report.figures.rejected.count = 7;
+        assert!(!report.verify_signature(&key.verifying_key()));
+    }
+}
