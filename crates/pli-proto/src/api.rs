@@ -164,3 +164,16 @@ pub struct HealthResponse {
     pub status: String,
     pub version: String,
 }
+
+/// A notice from the service to a user, delivered like a message (kind 1): today, that
+/// some of the account's data was disclosed under a lawful request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerNotice {
+    pub text: String,
+    pub request_id: String,
+    pub authority: String,
+    pub country: String,
+    pub basis: String,
+    pub categories: Vec<String>,
+    pub disclosed_day: String,
+}

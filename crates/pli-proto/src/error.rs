@@ -51,6 +51,11 @@ error_codes! {
     TooManyKeyPackages => "too_many_key_packages",
     NoKeyPackage => "no_key_package",
     RateLimited => "rate_limited",
+    Forbidden => "forbidden",
+    PolicyRefused => "policy_refused",
+    InvalidState => "invalid_state",
+    UnknownRequest => "unknown_request",
+    AlreadyInitialised => "already_initialised",
     Internal => "internal",
 }
 

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! server → client
-//!   0x01 Deliver  count:u16 { id:u64 len:u32 bytes[len] } × count
+//!   0x01 Deliver  count:u16 { id:u64 kind:u8 len:u32 bytes[len] } × count
+//!                 kind 0: an MLS message; kind 1: a notice from the service (JSON)
 //!   0x02 Drained                      the queue as of connection time has been sent
 //!   0x03 Error    code:utf8…          then the server closes
 //! client → server
@@ -39,10 +40,17 @@ pub enum FrameError {
     NotUtf8,
 }
 
+/// What a delivered payload is.
+pub const KIND_MLS: u8 = 0;
+/// A notice written by the service itself (say, that data was disclosed under a lawful
+/// request), as JSON `ServerNotice`.
+pub const KIND_NOTICE: u8 = 1;
+
 /// One queued message pushed to a device.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: MessageId,
+    pub kind: u8,
     pub payload: Vec<u8>,
 }
 
@@ -109,12 +117,13 @@ impl ServerFrame {
     pub fn encode(&self) -> Vec<u8> {
         match self {
             ServerFrame::Deliver(items) => {
-                let size: usize = items.iter().map(|d| 12 + d.payload.len()).sum();
+                let size: usize = items.iter().map(|d| 13 + d.payload.len()).sum();
                 let mut out = Vec::with_capacity(3 + size);
                 out.push(TAG_DELIVER);
                 out.extend_from_slice(&(items.len() as u16).to_be_bytes());
                 for item in items {
                     out.extend_from_slice(&item.id.0.to_be_bytes());
+                    out.push(item.kind);
                     out.extend_from_slice(&(item.payload.len() as u32).to_be_bytes());
                     out.extend_from_slice(&item.payload);
                 }
@@ -135,17 +144,18 @@ impl ServerFrame {
         let frame = match tag {
             TAG_DELIVER => {
                 let count = reader.u16()? as usize;
-                // Each item takes at least 12 bytes, so a lying count cannot make us reserve
+                // Each item takes at least 13 bytes, so a lying count cannot make us reserve
                 // more than the input justifies.
-                let mut items = Vec::with_capacity(count.min(reader.rest.len() / 12));
+                let mut items = Vec::with_capacity(count.min(reader.rest.len() / 13));
                 for _ in 0..count {
                     let id = MessageId(reader.u64()?);
+                    let kind = reader.take(1)?[0];
                     let len = reader.u32()? as usize;
                     if len > MAX_MLS_MESSAGE_BYTES {
                         return Err(FrameError::TooLarge);
                     }
                     let payload = reader.take(len)?.to_vec();
-                    items.push(Delivery { id, payload });
+                    items.push(Delivery { id, kind, payload });
                 }
                 ServerFrame::Deliver(items)
             }
@@ -209,10 +219,12 @@ mod tests {
         let frame = ServerFrame::Deliver(vec![
             Delivery {
                 id: MessageId(1),
+                kind: KIND_MLS,
                 payload: b"hello".to_vec(),
             },
             Delivery {
                 id: MessageId(u64::MAX),
+                kind: KIND_NOTICE,
                 payload: vec![],
             },
         ]);

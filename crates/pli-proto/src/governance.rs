@@ -128,6 +128,15 @@ pub struct RequestView {
     pub rejection_reason: Option<String>,
     #[serde(default)]
     pub package_sha256: Option<String>,
+    /// Set once an edit only narrowed the request (fewer categories or targets).
+    #[serde(default)]
+    pub narrowed_from: Option<String>,
+}
+
+impl RequestView {
+    pub fn narrowed(&self) -> bool {
+        self.narrowed_from.is_some()
+    }
 }
 
 /// Parses a `YYYY-MM-DD` day into milliseconds since the Unix epoch (UTC midnight).

@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod governance;
 pub mod http;
 pub mod keys;
 pub mod ratelimit;

@@ -56,6 +56,7 @@ async fn push_pending<S: Store>(
             .into_iter()
             .map(|q| Delivery {
                 id: q.id,
+                kind: q.kind,
                 payload: q.payload,
             })
             .collect();

@@ -7,8 +7,10 @@
 //! operation failed and changed nothing.
 //!
 //! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
+//! - [`governance`]: the records of staff, audit log, lawful requests and notices.
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
+pub mod governance;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -17,6 +19,11 @@ pub mod conformance;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use std::future::Future;
 
+pub use governance::{
+    AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
+    StaffRecord,
+};
+use pli_proto::governance::RequestView;
 pub use sqlite::SqliteStore;
 
 /// Why a storage operation failed. Domain refusals are distinct variants so handlers can
@@ -37,6 +44,11 @@ pub enum StoreError {
     TooManyKeyPackages,
     #[error("the device does not exist")]
     UnknownDevice,
+    /// Another writer appended to the audit log first: reload and retry.
+    #[error("the audit log moved on since it was read")]
+    AuditConflict,
+    #[error("a staff member with that name exists")]
+    StaffNameTaken,
     /// The engine failed (I/O, corruption, a closed pool). The text comes from the engine and
     /// must be logged only in redacted form: it never reaches API callers.
     #[error("storage backend failure: {0}")]
@@ -118,6 +130,8 @@ pub struct Accepted {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Queued {
     pub id: MessageId,
+    /// `pli_proto::frame::KIND_MLS` or `KIND_NOTICE`.
+    pub kind: u8,
     pub payload: Vec<u8>,
 }
 
@@ -223,4 +237,59 @@ pub trait Store: Clone + Send + Sync + 'static {
         device: DeviceId,
         ids: Vec<MessageId>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // Governance. Reads return plain records; every write goes through
+    // `governance_commit`, so no change escapes the audit log.
+
+    fn staff(
+        &self,
+        id: u64,
+    ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+
+    fn list_staff(&self) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
+
+    /// Every audit leaf hash, in order (to rebuild the Merkle tree at start-up).
+    fn audit_leaves(&self) -> impl Future<Output = Result<Vec<[u8; 32]>, StoreError>> + Send;
+
+    /// Up to `limit` audit entries from position `from`, as stored bytes.
+    fn audit_entries(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
+    /// Signed checkpoints for sizes `from..from + limit`, in order.
+    fn audit_checkpoints(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Appends `append` (whose `seq` must be the log's current size, else
+    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction.
+    fn governance_commit(
+        &self,
+        append: AuditAppend,
+        effect: GovernanceEffect,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn request(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RequestView>, StoreError>> + Send;
+
+    fn list_requests(&self) -> impl Future<Output = Result<Vec<RequestView>, StoreError>> + Send;
+
+    /// Everything held about the account, or `None` if it does not exist.
+    fn inventory(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<InventoryRecord>, StoreError>> + Send;
+
+    /// Held notices whose release time has come, for one user or all.
+    fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
 }

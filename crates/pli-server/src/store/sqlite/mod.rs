@@ -10,13 +10,16 @@
 //! Durability: `synchronous = FULL`, so "accepted" survives power loss, not just a crash of
 //! the process. Group commit is what makes that affordable.
 
+mod governance;
 mod queries;
 pub mod schema;
 
 use crate::store::{
-    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, KeyPackageStatus, NewAccount, Queued,
-    Store, StoreError, Submission,
+    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
+    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
+    StoreError, Submission,
 };
+use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use queries::backend;
 use rusqlite::{Connection, OpenFlags};
@@ -293,6 +296,62 @@ impl Store for SqliteStore {
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
         self.write(move |c| queries::ack(c, device, &ids)).await
+    }
+
+    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
+        self.read(move |c| governance::staff(c, id)).await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        self.read(governance::list_staff).await
+    }
+
+    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        self.read(governance::audit_leaves).await
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(move |c| governance::audit_entries(c, from, limit))
+            .await
+    }
+
+    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| governance::audit_checkpoints(c, from, limit))
+            .await
+    }
+
+    async fn governance_commit(
+        &self,
+        append: AuditAppend,
+        effect: GovernanceEffect,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| governance::governance_commit(c, &append, &effect))
+            .await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| governance::request(c, &id)).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
+        self.read(governance::list_requests).await
+    }
+
+    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| governance::inventory(c, &username))
+            .await
+    }
+
+    async fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        let username = username.cloned();
+        self.read(move |c| governance::due_notices(c, username.as_ref(), now_ms))
+            .await
     }
 }
 

@@ -5,6 +5,7 @@ use crate::store::{
     Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
     Queued, StoreError, Submission,
 };
+use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -25,7 +26,7 @@ fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
     DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
 }
 
-fn username(raw: String) -> Result<Username, StoreError> {
+pub(super) fn username(raw: String) -> Result<Username, StoreError> {
     Username::parse(&raw).map_err(|_| StoreError::Backend("invalid username row".into()))
 }
 
@@ -266,9 +267,10 @@ fn apply_epoch_rule(
     }
 }
 
-/// Stores one ciphertext and queues it for each device, enforcing the depth limit.
-fn enqueue(
+/// Stores one payload and queues it for each device, enforcing the depth limit.
+pub(super) fn enqueue(
     conn: &Connection,
+    kind: u8,
     payload: &[u8],
     recipients: &[DeviceId],
     now_ms: u64,
@@ -298,8 +300,10 @@ fn enqueue(
         }
     }
     let message_id: i64 = conn
-        .prepare_cached("INSERT INTO messages (payload, created_ms) VALUES (?1, ?2) RETURNING id")
-        .and_then(|mut st| st.query_row(params![payload, now_ms as i64], |r| r.get(0)))
+        .prepare_cached(
+            "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
+        )
+        .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
         .map_err(backend)?;
     let mut queue = conn
         .prepare_cached("INSERT INTO queue (device_id, message_id) VALUES (?1, ?2)")
@@ -322,10 +326,18 @@ fn unique(devices: &[DeviceId]) -> Vec<DeviceId> {
 pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, StoreError> {
     let epoch = apply_epoch_rule(conn, &s.group, s.rule)?;
     let recipients = unique(&s.recipients);
-    let id = enqueue(conn, &s.payload, &recipients, s.now_ms, s.max_queue_depth)?;
+    let id = enqueue(
+        conn,
+        KIND_MLS,
+        &s.payload,
+        &recipients,
+        s.now_ms,
+        s.max_queue_depth,
+    )?;
     if let Some((welcome, new_members)) = &s.welcome {
         enqueue(
             conn,
+            KIND_MLS,
             welcome,
             &unique(new_members),
             s.now_ms,
@@ -343,7 +355,7 @@ pub(super) fn fetch_queue(
 ) -> Result<Vec<Queued>, StoreError> {
     let mut st = conn
         .prepare_cached(
-            "SELECT q.message_id, m.payload FROM queue q JOIN messages m ON m.id = q.message_id
+            "SELECT q.message_id, m.payload, m.kind FROM queue q JOIN messages m ON m.id = q.message_id
              WHERE q.device_id = ?1 AND q.message_id > ?2 ORDER BY q.message_id LIMIT ?3",
         )
         .map_err(backend)?;
@@ -353,6 +365,7 @@ pub(super) fn fetch_queue(
             Ok(Queued {
                 id: MessageId(r.get::<_, i64>(0)? as u64),
                 payload: r.get(1)?,
+                kind: r.get(2)?,
             })
         })
         .map_err(backend)?;

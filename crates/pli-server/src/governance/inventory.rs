@@ -1,0 +1,200 @@
+//! What the server holds about one account (DESIGN.md §3), printed for staff and the only
+//! source of disclosure packages, so a package can never hold more than the printout.
+
+use super::{GovernanceError, rules::Policy};
+use crate::store::{InventoryRecord, Store};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signer, SigningKey};
+use pli_proto::governance::{DataCategory, RequestView, format_day};
+use pli_proto::{DeviceId, Username};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    pub device_id: DeviceId,
+    pub signature_key: String,
+    pub key_packages_available: u64,
+    pub has_last_resort_key_package: bool,
+}
+
+/// The full printout for one account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub username: Username,
+    pub home_region: String,
+    pub created_day: String,
+    pub last_connection_day: Option<String>,
+    pub devices: Vec<DeviceKey>,
+    pub queued_ciphertexts: u64,
+    pub preserved_until: Option<String>,
+    /// Items of the data inventory this server does not hold, stated so the printout is
+    /// complete.
+    pub not_held: Vec<String>,
+}
+
+impl Inventory {
+    pub fn from_record(record: InventoryRecord, policy: &Policy) -> Self {
+        let devices = record
+            .devices
+            .iter()
+            .map(|d| {
+                let status = record
+                    .key_packages
+                    .iter()
+                    .find(|(id, _)| *id == d.device_id)
+                    .map(|(_, s)| s.clone());
+                DeviceKey {
+                    device_id: d.device_id,
+                    signature_key: STANDARD.encode(&d.signature_key),
+                    key_packages_available: status.as_ref().map_or(0, |s| s.available),
+                    has_last_resort_key_package: status.is_some_and(|s| s.has_last_resort),
+                }
+            })
+            .collect();
+        let mut not_held = vec![
+            "message content: end-to-end encrypted; the server cannot read it".to_owned(),
+            "contacts and group memberships: the server keeps no membership lists".to_owned(),
+            "encrypted profile: none stored".to_owned(),
+        ];
+        if !policy.keeps_ip {
+            not_held.push(format!(
+                "IP addresses: not kept (region {} policy)",
+                policy.region
+            ));
+        }
+        Self {
+            username: record.username,
+            home_region: policy.region.clone(),
+            created_day: format_day(record.created_day),
+            last_connection_day: record.last_seen_day.map(format_day),
+            devices,
+            queued_ciphertexts: record.queued_messages,
+            preserved_until: record
+                .preserved_until_ms
+                .map(|ms| format_day((ms / 86_400_000) as i64)),
+            not_held,
+        }
+    }
+}
+
+pub async fn load<S: Store>(
+    store: &S,
+    user: &Username,
+    policy: &Policy,
+) -> Result<Option<Inventory>, GovernanceError> {
+    Ok(store
+        .inventory(user)
+        .await?
+        .map(|record| Inventory::from_record(record, policy)))
+}
+
+/// One account's share of a disclosure: only the approved categories.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosedAccount {
+    pub username: Username,
+    pub found: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subscriber: Option<SubscriberFacts>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub devices: Option<Vec<DeviceKey>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberFacts {
+    pub username: Username,
+    pub home_region: String,
+    pub created_day: String,
+    pub last_connection_day: Option<String>,
+}
+
+/// A signed disclosure package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub origin: String,
+    pub request_id: String,
+    pub authority: String,
+    pub country: String,
+    pub basis: String,
+    pub doc_ref: String,
+    pub doc_sha256: String,
+    pub categories: Vec<DataCategory>,
+    pub generated_ms: u64,
+    pub accounts: Vec<DisclosedAccount>,
+    /// Ed25519 over the package's JSON with this field empty, base64.
+    #[serde(default)]
+    pub signature: String,
+}
+
+impl Package {
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = String::new();
+        serde_json::to_vec(&unsigned).expect("a package always serialises")
+    }
+
+    fn sign(&mut self, key: &SigningKey) {
+        self.signature = STANDARD.encode(key.sign(&self.signed_bytes()).to_bytes());
+    }
+
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(
+            serde_json::to_vec(self).expect("a package always serialises"),
+        ))
+    }
+}
+
+/// Builds the package for an approved request from each target's inventory.
+pub async fn package<S: Store>(
+    store: &S,
+    view: &RequestView,
+    policy: &Policy,
+    origin: &str,
+    key: &SigningKey,
+    now_ms: u64,
+) -> Result<Package, GovernanceError> {
+    let categories = &view.request.categories;
+    let mut accounts = Vec::with_capacity(view.request.targets.len());
+    for target in &view.request.targets {
+        let inventory = load(store, target, policy).await?;
+        accounts.push(match inventory {
+            None => DisclosedAccount {
+                username: target.clone(),
+                found: false,
+                subscriber: None,
+                devices: None,
+            },
+            Some(inv) => DisclosedAccount {
+                username: target.clone(),
+                found: true,
+                subscriber: categories.contains(&DataCategory::Subscriber).then(|| {
+                    SubscriberFacts {
+                        username: inv.username.clone(),
+                        home_region: inv.home_region.clone(),
+                        created_day: inv.created_day.clone(),
+                        last_connection_day: inv.last_connection_day.clone(),
+                    }
+                }),
+                devices: categories
+                    .contains(&DataCategory::Devices)
+                    .then(|| inv.devices.clone()),
+            },
+        });
+    }
+    let mut package = Package {
+        origin: origin.to_owned(),
+        request_id: view.id.clone(),
+        authority: view.request.authority.clone(),
+        country: view.request.country.clone(),
+        basis: view.request.basis.to_string(),
+        doc_ref: view.request.doc_ref.clone(),
+        doc_sha256: view.request.doc_sha256.clone(),
+        categories: categories.clone(),
+        generated_ms: now_ms,
+        accounts,
+        signature: String::new(),
+    };
+    package.sign(key);
+    Ok(package)
+}

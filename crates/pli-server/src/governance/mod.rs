@@ -1,0 +1,200 @@
+//! Governance: staff, the tamper-evident audit log, lawful requests, inventory,
+//! disclosure packages, user notices and transparency reports.
+//!
+//! Every staff action goes through [`Governance::record`]: the entry is appended to the
+//! audit log, with a freshly signed checkpoint, in the same transaction as the action's
+//! effect. So no effect exists without its entry, and the log shows every attempt,
+//! refused ones included.
+//!
+//! - [`rules`]: the lawful-request rules, as pure functions.
+//! - [`roles`]: which role may call which admin route (the table the docs repeat).
+//! - [`requests`]: the request lifecycle, disclosure packages, notices to users.
+//! - [`inventory`]: what the server holds about one account, as printed and disclosed.
+//! - [`report`]: transparency reports and their HTML page.
+
+pub mod inventory;
+pub mod report;
+pub mod requests;
+pub mod roles;
+pub mod rules;
+
+use crate::clock::Clock;
+use crate::store::{AuditAppend, GovernanceEffect, Store, StoreError};
+use ed25519_dalek::SigningKey;
+use pli_proto::audit::AuditEntry;
+use pli_proto::checkpoint::{Checkpoint, LogKey};
+use pli_proto::governance::Role;
+use pli_proto::merkle::{self, Hash};
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GovernanceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rule(#[from] rules::RuleError),
+    #[error("this staff role may not do that")]
+    Forbidden,
+    #[error("no such request")]
+    UnknownRequest,
+    #[error("no such account")]
+    UnknownUser,
+    #[error("staff already exist: initialisation is done once")]
+    AlreadyInitialised,
+}
+
+/// Who acts: a staff member, or the server itself (id 0) for scheduled work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub staff_id: u64,
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    pub const SERVER: Actor = Actor {
+        staff_id: 0,
+        role: None,
+    };
+
+    fn role_name(&self) -> &'static str {
+        self.role.map_or("server", Role::as_str)
+    }
+}
+
+pub struct Governance {
+    key: SigningKey,
+    origin: String,
+    /// The log's leaf hashes; guarded so appends are serial and each checkpoint is exact.
+    leaves: Mutex<Vec<Hash>>,
+    pub policy: rules::Policy,
+}
+
+impl Governance {
+    pub async fn load<S: Store>(
+        store: &S,
+        key: SigningKey,
+        origin: String,
+        policy: rules::Policy,
+    ) -> Result<Self, StoreError> {
+        let leaves = store.audit_leaves().await?;
+        Ok(Self {
+            key,
+            origin,
+            leaves: Mutex::new(leaves),
+            policy,
+        })
+    }
+
+    /// The public key and name that verify this server's checkpoints, reports and packages.
+    pub fn log_key(&self) -> LogKey {
+        LogKey {
+            name: self.origin.clone(),
+            key: self.key.verifying_key(),
+        }
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Appends an audit entry and applies `effect` with it, atomically. Returns the
+    /// entry's position. If another process appended meanwhile, reloads and retries once.
+    pub async fn record<S: Store>(
+        &self,
+        store: &S,
+        clock: &dyn Clock,
+        actor: Actor,
+        action: &str,
+        outcome: &str,
+        details: serde_json::Value,
+        effect: GovernanceEffect,
+    ) -> Result<u64, GovernanceError> {
+        let mut leaves = self.leaves.lock().await;
+        for attempt in 0..2 {
+            let seq = leaves.len() as u64;
+            let entry = AuditEntry {
+                seq,
+                time_ms: clock.now_ms(),
+                staff_id: actor.staff_id,
+                role: actor.role_name().to_owned(),
+                action: action.to_owned(),
+                outcome: outcome.to_owned(),
+                details: details.clone(),
+            }
+            .encode();
+            let leaf_hash = merkle::leaf_hash(&entry);
+            leaves.push(leaf_hash);
+            let checkpoint = Checkpoint {
+                origin: self.origin.clone(),
+                size: seq + 1,
+                root: merkle::root(&leaves),
+            }
+            .sign(&self.origin, &self.key);
+            match store
+                .governance_commit(
+                    AuditAppend {
+                        seq,
+                        entry,
+                        leaf_hash,
+                        checkpoint,
+                    },
+                    effect.clone(),
+                )
+                .await
+            {
+                Ok(()) => return Ok(seq),
+                Err(StoreError::AuditConflict) if attempt == 0 => {
+                    *leaves = store.audit_leaves().await?;
+                }
+                Err(err) => {
+                    leaves.pop();
+                    return Err(err.into());
+                }
+            }
+        }
+        Err(StoreError::AuditConflict.into())
+    }
+
+    /// Records a refused or denied attempt (no effect), then returns `error`.
+    pub async fn refuse<S: Store>(
+        &self,
+        store: &S,
+        clock: &dyn Clock,
+        actor: Actor,
+        action: &str,
+        error: GovernanceError,
+        details: serde_json::Value,
+    ) -> GovernanceError {
+        let outcome = if matches!(error, GovernanceError::Forbidden) {
+            "denied"
+        } else {
+            "refused"
+        };
+        let mut details = details;
+        if let Some(map) = details.as_object_mut() {
+            map.insert(
+                "reason".into(),
+                serde_json::Value::String(error.to_string()),
+            );
+        }
+        match self
+            .record(
+                store,
+                clock,
+                actor,
+                action,
+                outcome,
+                details,
+                GovernanceEffect::default(),
+            )
+            .await
+        {
+            Ok(_) => error,
+            Err(log_failure) => log_failure,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Transparency reports: computed from the audit log only, signed, and rendered as a
+//! self-contained HTML page.
+
+use super::{Governance, GovernanceError};
+use crate::store::Store;
+use pli_proto::audit::AuditEntry;
+use pli_proto::merkle;
+use pli_proto::report::{Figure, Period, Report, compute};
+
+/// Reads the whole audit log (in pages) as entries and leaf hashes.
+pub async fn read_log<S: Store>(store: &S) -> Result<Vec<Vec<u8>>, GovernanceError> {
+    const PAGE: u64 = 5_000;
+    let mut entries = Vec::new();
+    loop {
+        let page = store.audit_entries(entries.len() as u64, PAGE).await?;
+        let done = (page.len() as u64) < PAGE;
+        entries.extend(page);
+        if done {
+            return Ok(entries);
+        }
+    }
+}
+
+/// Builds and signs the report for `period` from the log as it stands.
+pub async fn build<S: Store>(
+    governance: &Governance,
+    store: &S,
+    period: Period,
+    now_ms: u64,
+) -> Result<Report, GovernanceError> {
+    let raw = read_log(store).await?;
+    let leaves: Vec<_> = raw.iter().map(|e| merkle::leaf_hash(e)).collect();
+    let entries: Vec<AuditEntry> = raw.iter().filter_map(|e| AuditEntry::decode(e)).collect();
+    let mut report = Report {
+        origin: governance.origin().to_owned(),
+        figures: compute(&entries, &period),
+        period,
+        log_size: leaves.len() as u64,
+        log_root: hex::encode(merkle::root(&leaves)),
+        bands: governance.policy.report_bands,
+        generated_ms: now_ms,
+        signature: String::new(),
+    };
+    report.sign(governance.signing_key());
+    Ok(report)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn row(label: &str, figure: &Figure, bands: bool) -> String {
+    let entries: Vec<String> = figure.entries.iter().map(u64::to_string).collect();
+    format!(
+        "<tr><th>{}</th><td>{}</td><td class=\"trace\">{}</td></tr>\n",
+        escape(label),
+        escape(&figure.shown(bands)),
+        escape(&entries.join(", "))
+    )
+}
+
+/// A readable, self-contained page (no scripts, no external resources).
+pub fn html(report: &Report) -> String {
+    let f = &report.figures;
+    let b = report.bands;
+    let mut rows = String::new();
+    rows += &row("Requests received", &f.requests, b);
+    rows += &row("Accounts specified", &f.accounts_specified, b);
+    rows += &row(
+        "Requests where some data was produced",
+        &f.requests_with_data_produced,
+        b,
+    );
+    rows += &row("Requests rejected", &f.rejected, b);
+    rows += &row("Emergency requests", &f.emergency, b);
+    rows += &row("Preservation requests", &f.preservation, b);
+    rows += &row("Notices sent to users", &f.notices_sent, b);
+    rows += &row(
+        "Notices delayed by non-disclosure orders",
+        &f.notices_delayed,
+        b,
+    );
+    let mut by_country = String::new();
+    for (key, figure) in &f.requests_by_country_basis {
+        by_country += &row(key, figure, b);
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Transparency report {period}</title>\n\
+<style>body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}\
+table{{border-collapse:collapse;width:100%;margin:1rem 0}}th,td{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left}}\
+.trace{{color:#666;font-size:.8rem}}code{{word-break:break-all}}</style></head><body>\n\
+<h1>Transparency report {period}</h1>\n<p>{origin}. Every figure is computed from the public audit log of size \
+{size} with root <code>{root}</code>; the last column lists the log entries it counts. {bands}</p>\n\
+<table><tr><th>Figure</th><th>Count</th><th>Audit log entries</th></tr>\n{rows}</table>\n\
+<h2>Requests by country and legal basis</h2>\n<table><tr><th>Country / basis</th><th>Count</th><th>Audit log entries</th></tr>\n{by_country}</table>\n\
+<p>Signature (Ed25519, base64): <code>{signature}</code></p>\n<p>Check it: <code>pli audit report --server URL --report report.json</code></p>\n</body></html>\n",
+        period = escape(&report.period.label),
+        origin = escape(&report.origin),
+        size = report.log_size,
+        root = escape(&report.log_root),
+        bands = if b {
+            "Counts below 10 are shown as the band 0\u{2013}9."
+        } else {
+            ""
+        },
+        signature = escape(&report.signature),
+    )
+}

@@ -1,0 +1,508 @@
+//! The rules of lawful requests, as pure functions over a request and a policy, so the
+//! software (not the staff) enforces them and a property test can drive them at random.
+//!
+//! - the basis must be recognised by the policy of the targets' home region;
+//! - each data category needs a minimum basis; content is not a category at all;
+//! - two approvals by two different legal reviewers, neither the one who entered the
+//!   request, both bound to the request's current hash (an edit voids them);
+//! - an emergency needs one approval with an attestation, and a second review by a
+//!   deadline (flagged overdue after it);
+//! - a preservation request needs one approval and discloses nothing.
+
+use pli_proto::governance::{
+    Approval, DataCategory, LegalBasis, NewRequest, RequestState, RequestView,
+};
+use sha2::{Digest, Sha256};
+
+/// A region's policy as far as lawful requests are concerned.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub region: String,
+    pub recognised_bases: Vec<LegalBasis>,
+    /// Whether the region keeps connection IP addresses at all (default: no).
+    pub keeps_ip: bool,
+    /// Publish small counts in transparency reports as bands ("0–9").
+    pub report_bands: bool,
+    pub emergency_review_ms: u64,
+    pub preservation_ms: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            region: "default".into(),
+            recognised_bases: LegalBasis::ALL.to_vec(),
+            keeps_ip: false,
+            report_bands: true,
+            emergency_review_ms: 48 * 3_600_000,
+            preservation_ms: 90 * 86_400_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("refused by policy: {0}")]
+    Refused(String),
+    #[error("not possible in state {0}")]
+    State(RequestState),
+}
+
+/// How strong a basis is, for the category minimums.
+fn strength(basis: LegalBasis) -> u8 {
+    match basis {
+        LegalBasis::Preservation => 0,
+        LegalBasis::Subpoena => 1,
+        LegalBasis::CourtOrder | LegalBasis::Mlat | LegalBasis::Emergency => 2,
+        LegalBasis::SearchWarrant => 3,
+    }
+}
+
+/// The weakest basis that reaches a category: subscriber facts need a subpoena; anything
+/// finer (device keys, IP data) a court order.
+pub fn minimum_basis(category: DataCategory) -> LegalBasis {
+    match category {
+        DataCategory::Subscriber => LegalBasis::Subpoena,
+        DataCategory::Devices | DataCategory::Ip => LegalBasis::CourtOrder,
+    }
+}
+
+/// The hash approvals are bound to.
+pub fn request_hash(request: &NewRequest) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(request).expect("a request always serialises"),
+    ))
+}
+
+fn check_text(name: &str, value: &str, max: usize) -> Result<(), RuleError> {
+    if value.trim().is_empty() || value.len() > max {
+        return Err(RuleError::Invalid(format!(
+            "{name} must be 1 to {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a new or edited request against the policy.
+pub fn check_request(request: &NewRequest, policy: &Policy) -> Result<(), RuleError> {
+    check_text("authority", &request.authority, 200)?;
+    check_text("doc_ref", &request.doc_ref, 200)?;
+    if request.country.len() != 2 || !request.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(RuleError::Invalid(
+            "country must be an ISO 3166-1 alpha-2 code such as FR".into(),
+        ));
+    }
+    if request.doc_sha256.len() != 64
+        || !request
+            .doc_sha256
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Err(RuleError::Invalid(
+            "doc_sha256 must be 64 lowercase hex digits".into(),
+        ));
+    }
+    if request.targets.is_empty() || request.targets.len() > 100 {
+        return Err(RuleError::Invalid(
+            "a request names 1 to 100 target accounts".into(),
+        ));
+    }
+    let mut targets = request.targets.clone();
+    targets.sort();
+    targets.dedup();
+    if targets.len() != request.targets.len() {
+        return Err(RuleError::Invalid("a target is named twice".into()));
+    }
+    if request.categories.is_empty() {
+        return Err(RuleError::Invalid(
+            "a request names at least one data category".into(),
+        ));
+    }
+    for day in [&request.nondisclosure_until, &request.due]
+        .into_iter()
+        .flatten()
+    {
+        if pli_proto::governance::parse_day(day).is_none() {
+            return Err(RuleError::Invalid("dates are written YYYY-MM-DD".into()));
+        }
+    }
+    if !policy.recognised_bases.contains(&request.basis) {
+        return Err(RuleError::Refused(format!(
+            "the basis {} is not recognised in region {}",
+            request.basis, policy.region
+        )));
+    }
+    if request.categories.contains(&DataCategory::Ip) && !policy.keeps_ip {
+        return Err(RuleError::Refused(format!(
+            "region {} keeps no IP addresses, so there is no ip data to request",
+            policy.region
+        )));
+    }
+    if request.basis != LegalBasis::Preservation {
+        for category in &request.categories {
+            let needed = minimum_basis(*category);
+            if strength(request.basis) < strength(needed) {
+                return Err(RuleError::Refused(format!(
+                    "the {category} category needs at least a {needed}, not a {}",
+                    request.basis
+                )));
+            }
+        }
+    }
+    if request.basis == LegalBasis::Emergency
+        && request
+            .attestation
+            .as_deref()
+            .is_none_or(|a| a.trim().is_empty())
+    {
+        return Err(RuleError::Refused(
+            "an emergency request needs a written attestation of an imminent threat of death or serious injury".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Approvals that still count: bound to the current hash, from distinct reviewers.
+pub fn valid_approvals(view: &RequestView) -> Vec<&Approval> {
+    let mut seen = Vec::new();
+    view.approvals
+        .iter()
+        .filter(|a| a.request_hash == view.hash && a.staff_id != view.entered_by)
+        .filter(|a| {
+            let fresh = !seen.contains(&a.staff_id);
+            seen.push(a.staff_id);
+            fresh
+        })
+        .collect()
+}
+
+/// Approvals needed before anything can be disclosed or preserved.
+pub fn approvals_needed(basis: LegalBasis) -> usize {
+    match basis {
+        LegalBasis::Emergency | LegalBasis::Preservation => 1,
+        _ => 2,
+    }
+}
+
+/// Records an approval by legal reviewer `staff_id` and moves the state on.
+pub fn approve(
+    view: &mut RequestView,
+    staff_id: u64,
+    now_ms: u64,
+    policy: &Policy,
+) -> Result<(), RuleError> {
+    if !matches!(
+        view.state,
+        RequestState::Received
+            | RequestState::InReview
+            | RequestState::Approved
+            | RequestState::Narrowed
+            | RequestState::Disclosed
+            | RequestState::Notified
+    ) {
+        return Err(RuleError::State(view.state));
+    }
+    if staff_id == view.entered_by {
+        return Err(RuleError::Refused(
+            "the reviewer who entered a request cannot approve it".into(),
+        ));
+    }
+    if valid_approvals(view).iter().any(|a| a.staff_id == staff_id) {
+        return Err(RuleError::Refused(
+            "this reviewer has already approved this version".into(),
+        ));
+    }
+    let already_approved = matches!(
+        view.state,
+        RequestState::Approved
+            | RequestState::Narrowed
+            | RequestState::Disclosed
+            | RequestState::Notified
+    );
+    if already_approved && view.request.basis != LegalBasis::Emergency {
+        return Err(RuleError::State(view.state));
+    }
+    view.approvals.push(Approval {
+        staff_id,
+        at_ms: now_ms,
+        request_hash: view.hash.clone(),
+    });
+    let count = valid_approvals(view).len();
+    if view.request.basis == LegalBasis::Emergency && count >= 2 {
+        // The second review after an emergency approval: the deadline is met.
+        view.second_review_due_ms = None;
+        view.overdue = false;
+    }
+    if !already_approved {
+        if count >= approvals_needed(view.request.basis) {
+            view.state = if view.state == RequestState::InReview && view.narrowed() {
+                RequestState::Narrowed
+            } else {
+                RequestState::Approved
+            };
+            if view.request.basis == LegalBasis::Emergency && count == 1 {
+                view.second_review_due_ms = Some(now_ms + policy.emergency_review_ms);
+            }
+        } else {
+            view.state = RequestState::InReview;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the request's content (a correction, or narrowing its categories or targets).
+/// Every approval given so far is void; the request goes back to review.
+pub fn edit(view: &mut RequestView, request: NewRequest, policy: &Policy) -> Result<(), RuleError> {
+    if !matches!(
+        view.state,
+        RequestState::Received
+            | RequestState::InReview
+            | RequestState::Approved
+            | RequestState::Narrowed
+    ) {
+        return Err(RuleError::State(view.state));
+    }
+    check_request(&request, policy)?;
+    let narrowing = request
+        .categories
+        .iter()
+        .all(|c| view.request.categories.contains(c))
+        && request
+            .targets
+            .iter()
+            .all(|t| view.request.targets.contains(t))
+        && request.basis == view.request.basis;
+    view.hash = request_hash(&request);
+    view.request = request;
+    view.state = if narrowing {
+        RequestState::InReview
+    } else {
+        RequestState::Received
+    };
+    view.second_review_due_ms = None;
+    view.overdue = false;
+    view.narrowed_from = if narrowing {
+        Some(view.narrowed_from.clone().unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(())
+}
+
+pub fn reject(view: &mut RequestView, reason: &str) -> Result<(), RuleError> {
+    check_text("reason", reason, 2000)?;
+    if !matches!(
+        view.state,
+        RequestState::Received
+            | RequestState::InReview
+            | RequestState::Approved
+            | RequestState::Narrowed
+    ) {
+        return Err(RuleError::State(view.state));
+    }
+    view.state = RequestState::Rejected;
+    view.rejection_reason = Some(reason.to_owned());
+    Ok(())
+}
+
+/// Whether the request may be disclosed now.
+pub fn check_disclose(view: &RequestView) -> Result<(), RuleError> {
+    if view.request.basis == LegalBasis::Preservation {
+        return Err(RuleError::Refused(
+            "a preservation request preserves; it discloses nothing".into(),
+        ));
+    }
+    if !matches!(view.state, RequestState::Approved | RequestState::Narrowed) {
+        return Err(RuleError::State(view.state));
+    }
+    if valid_approvals(view).len() < approvals_needed(view.request.basis) {
+        return Err(RuleError::Refused("not enough valid approvals".into()));
+    }
+    Ok(())
+}
+
+pub fn close(view: &mut RequestView) -> Result<(), RuleError> {
+    if !matches!(
+        view.state,
+        RequestState::Rejected
+            | RequestState::Disclosed
+            | RequestState::Notified
+            | RequestState::Approved
+    ) {
+        return Err(RuleError::State(view.state));
+    }
+    view.state = RequestState::Closed;
+    Ok(())
+}
+
+/// Marks an emergency whose second review is late.
+pub fn refresh_overdue(view: &mut RequestView, now_ms: u64) {
+    view.overdue = view.second_review_due_ms.is_some_and(|due| now_ms > due);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pli_proto::Username;
+    use proptest::prelude::*;
+
+    fn new_request(basis: LegalBasis, categories: Vec<DataCategory>) -> NewRequest {
+        NewRequest {
+            authority: "Tribunal".into(),
+            country: "FR".into(),
+            basis,
+            doc_ref: "RG 1".into(),
+            doc_sha256: "ab".repeat(32),
+            targets: vec![Username::parse("alice").expect("valid")],
+            categories,
+            nondisclosure_until: None,
+            attestation: (basis == LegalBasis::Emergency).then(|| "threat".into()),
+            due: None,
+        }
+    }
+
+    fn view(request: NewRequest) -> RequestView {
+        RequestView {
+            id: "r".into(),
+            state: RequestState::Received,
+            hash: request_hash(&request),
+            request,
+            entered_by: 1,
+            created_ms: 0,
+            approvals: vec![],
+            second_review_due_ms: None,
+            overdue: false,
+            rejection_reason: None,
+            package_sha256: None,
+            narrowed_from: None,
+        }
+    }
+
+    #[test]
+    fn categories_need_their_minimum_basis_and_policy_recognition() {
+        let policy = Policy::default();
+        assert!(
+            check_request(
+                &new_request(LegalBasis::Subpoena, vec![DataCategory::Subscriber]),
+                &policy
+            )
+            .is_ok()
+        );
+        let err = check_request(
+            &new_request(LegalBasis::Subpoena, vec![DataCategory::Devices]),
+            &policy,
+        )
+        .expect_err("too weak");
+        assert!(
+            err.to_string()
+                .contains("devices category needs at least a court-order"),
+            "{err}"
+        );
+        let err = check_request(
+            &new_request(LegalBasis::CourtOrder, vec![DataCategory::Ip]),
+            &policy,
+        )
+        .expect_err("no ip");
+        assert!(err.to_string().contains("keeps no IP"), "{err}");
+        let strict = Policy {
+            recognised_bases: vec![LegalBasis::CourtOrder],
+            ..Policy::default()
+        };
+        let err = check_request(
+            &new_request(LegalBasis::Subpoena, vec![DataCategory::Subscriber]),
+            &strict,
+        )
+        .expect_err("unrecognised");
+        assert!(
+            err.to_string().contains("not recognised in region default"),
+            "{err}"
+        );
+        let mut emergency = new_request(LegalBasis::Emergency, vec![DataCategory::Subscriber]);
+        emergency.attestation = None;
+        assert!(check_request(&emergency, &policy).is_err());
+    }
+
+    #[test]
+    fn an_edit_voids_approvals() {
+        let policy = Policy::default();
+        let mut v = view(new_request(
+            LegalBasis::CourtOrder,
+            vec![DataCategory::Subscriber, DataCategory::Devices],
+        ));
+        approve(&mut v, 2, 0, &policy).expect("first");
+        approve(&mut v, 3, 0, &policy).expect("second");
+        assert_eq!(v.state, RequestState::Approved);
+        edit(
+            &mut v,
+            new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber]),
+            &policy,
+        )
+        .expect("narrow");
+        assert!(check_disclose(&v).is_err(), "old approvals no longer count");
+        approve(&mut v, 2, 0, &policy).expect("again");
+        approve(&mut v, 3, 0, &policy).expect("again");
+        assert_eq!(v.state, RequestState::Narrowed);
+        assert!(check_disclose(&v).is_ok());
+    }
+
+    #[test]
+    fn emergency_needs_one_approval_then_a_timely_second_review() {
+        let policy = Policy::default();
+        let mut v = view(new_request(
+            LegalBasis::Emergency,
+            vec![DataCategory::Subscriber],
+        ));
+        approve(&mut v, 2, 1_000, &policy).expect("one reviewer");
+        assert!(check_disclose(&v).is_ok());
+        refresh_overdue(&mut v, 1_000 + policy.emergency_review_ms + 1);
+        assert!(v.overdue);
+        approve(&mut v, 3, 2_000, &policy).expect("second review");
+        refresh_overdue(&mut v, u64::MAX);
+        assert!(!v.overdue);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Action {
+        Approve(u64),
+        Edit(bool),
+        Disclose,
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            (1u64..5).prop_map(Action::Approve),
+            any::<bool>().prop_map(Action::Edit),
+            Just(Action::Disclose),
+        ]
+    }
+
+    proptest! {
+        /// Whatever staff do, a non-emergency disclosure only happens with two approvals
+        /// by two reviewers other than the one who entered it, on the request as it stands.
+        #[test]
+        fn no_disclosure_without_two_distinct_approvals_of_the_current_version(actions in proptest::collection::vec(action(), 0..25)) {
+            let policy = Policy::default();
+            let wide = new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber, DataCategory::Devices]);
+            let narrow = new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber]);
+            let mut v = view(wide.clone());
+            for action in actions {
+                match action {
+                    Action::Approve(staff) => { let _ = approve(&mut v, staff, 0, &policy); }
+                    Action::Edit(to_narrow) => { let _ = edit(&mut v, if to_narrow { narrow.clone() } else { wide.clone() }, &policy); }
+                    Action::Disclose => {
+                        if check_disclose(&v).is_ok() {
+                            let approvers: std::collections::BTreeSet<u64> = v.approvals.iter()
+                                .filter(|a| a.request_hash == v.hash && a.staff_id != v.entered_by)
+                                .map(|a| a.staff_id)
+                                .collect();
+                            prop_assert!(approvers.len() >= 2, "disclosed with {approvers:?}");
+                            v.state = RequestState::Disclosed;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Records the governance side of the store keeps: staff, the audit log, lawful requests,
+//! preservation holds and notices waiting to reach users. Every change to them is written
+//! in one transaction with the audit entry that describes it ([`Store::governance_commit`]).
+//!
+//! [`Store::governance_commit`]: super::Store::governance_commit
+
+use super::{DeviceRecord, KeyPackageStatus};
+use pli_proto::governance::{RequestView, Role};
+use pli_proto::{DeviceId, Username};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffRecord {
+    pub id: u64,
+    pub name: String,
+    pub role: Role,
+    pub secret_hash: [u8; 32],
+}
+
+/// One audit log entry as appended: its position, bytes, leaf hash and the signed
+/// checkpoint of the log including it.
+#[derive(Clone, Debug)]
+pub struct AuditAppend {
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub leaf_hash: [u8; 32],
+    pub checkpoint: String,
+}
+
+/// A notice to hold until `release_ms`, then queue for every device of `username`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNotice {
+    pub request_id: String,
+    pub username: Username,
+    pub payload: Vec<u8>,
+    pub release_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingNotice {
+    pub notice_id: u64,
+    pub request_id: String,
+    pub username: Username,
+}
+
+/// Queues a held notice for its user's devices and forgets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseNotice {
+    pub notice_id: u64,
+    pub now_ms: u64,
+    pub max_queue_depth: u64,
+}
+
+/// What a governance action changes, applied with its audit entry or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct GovernanceEffect {
+    pub staff: Option<StaffRecord>,
+    pub request: Option<RequestView>,
+    /// Preservation holds: (user, until).
+    pub holds: Vec<(Username, u64)>,
+    pub new_notices: Vec<NewNotice>,
+    pub release: Option<ReleaseNotice>,
+}
+
+/// Everything the server holds about one account (DESIGN.md §3), as the inventory printout
+/// and disclosure packages draw on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryRecord {
+    pub username: Username,
+    pub created_day: i64,
+    pub last_seen_day: Option<i64>,
+    pub devices: Vec<DeviceRecord>,
+    pub key_packages: Vec<(DeviceId, KeyPackageStatus)>,
+    pub queued_messages: u64,
+    pub preserved_until_ms: Option<u64>,
+}
