@@ -15,9 +15,11 @@
 //! - [`mls`]: openmls glue (provider, configuration, key packages, credentials).
 //! - [`transport`]: HTTP and WebSocket to the server.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
+//! - [`admin`]: staff tools: the admin API client, audit log export and verification.
 //!
 //! Depends on `pli-proto`, never on `pli-server`.
 
+pub mod admin;
 pub mod client;
 pub mod error;
 pub mod groups;

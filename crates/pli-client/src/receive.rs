@@ -12,7 +12,8 @@ use crate::local::{self, Conversation};
 use crate::mls::{self, Provider};
 use openmls::prelude::tls_codec::Deserialize as _;
 use openmls::prelude::*;
-use pli_proto::frame::{Delivery, ServerFrame};
+use pli_proto::api::ServerNotice;
+use pli_proto::frame::{Delivery, KIND_NOTICE, ServerFrame};
 use pli_proto::payload::{Body, Envelope};
 use pli_proto::{DeviceId, GroupId as PliGroupId, MessageId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -53,7 +54,7 @@ impl Client {
     ) -> Result<Vec<MessageId>, ClientError> {
         let mut ids = Vec::with_capacity(items.len());
         for item in items {
-            self.process_delivery(item.id, &item.payload)?;
+            self.process_delivery(item.id, item.kind, &item.payload)?;
             ids.push(item.id);
         }
         Ok(ids)
@@ -62,7 +63,12 @@ impl Client {
     /// Processes one delivery at most once. A delivery that cannot be processed (not for
     /// us, undecryptable, from a group we left) is marked processed and dropped; a local
     /// storage failure aborts without marking, so it is retried.
-    fn process_delivery(&mut self, id: MessageId, bytes: &[u8]) -> Result<(), ClientError> {
+    fn process_delivery(
+        &mut self,
+        id: MessageId,
+        kind: u8,
+        bytes: &[u8],
+    ) -> Result<(), ClientError> {
         let seen: bool = self
             .conn
             .query_row(
@@ -76,6 +82,19 @@ impl Client {
             return Ok(());
         }
         let tx = self.conn.unchecked_transaction()?;
+        if kind == KIND_NOTICE {
+            // A notice from the service itself, such as a lawful disclosure about this account.
+            let notice: Option<ServerNotice> = serde_json::from_slice(bytes).ok();
+            if let Some(notice) = notice {
+                local::notice(&tx, None, true, &notice.text, local::now_ms())?;
+            }
+            tx.execute(
+                "INSERT INTO processed (server_id) VALUES (?1)",
+                [id.0 as i64],
+            )?;
+            tx.commit()?;
+            return Ok(());
+        }
         match handle(&tx, &self.crypto, id, bytes, &mut self.needs_commit) {
             Ok(()) => {
                 tx.execute(

@@ -42,7 +42,9 @@ pub struct Transport {
     credentials: Option<Credentials>,
 }
 
-fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+pub(crate) fn tls_config(
+    extra_ca_pem: Option<&[u8]>,
+) -> Result<Arc<rustls::ClientConfig>, ClientError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();

@@ -18,6 +18,11 @@ pub mod paths {
     pub const MESSAGES: &str = "/v1/messages";
     pub const WEBSOCKET: &str = "/v1/ws";
     pub const WEBSOCKET_TICKET: &str = "/v1/ws/ticket";
+    pub const AUDIT_KEY: &str = "/v1/audit/key";
+    pub const AUDIT_ENTRIES: &str = "/v1/audit/entries";
+    pub const AUDIT_CHECKPOINTS: &str = "/v1/audit/checkpoints";
+    pub const AUDIT_CONSISTENCY: &str = "/v1/audit/consistency";
+    pub const AUDIT_INCLUSION: &str = "/v1/audit/inclusion";
 
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)

@@ -139,6 +139,80 @@ impl RequestView {
     }
 }
 
+/// A staff member's credential file, written once by `pli admin init` or
+/// `pli admin staff add` and readable by its owner only.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StaffCredential {
+    pub staff_id: u64,
+    pub name: String,
+    pub role: Role,
+    pub secret: String,
+    /// The admin API, if known when the file was written.
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+impl std::fmt::Debug for StaffCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "StaffCredential({}, {}, <secret>)",
+            self.staff_id, self.role
+        )
+    }
+}
+
+/// The header scheme staff authenticate with: `Authorization: PliStaff <id>.<secret>`.
+pub const STAFF_AUTH_SCHEME: &str = "PliStaff";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewStaff {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInfo {
+    pub staff_id: u64,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectRequest {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub period: String,
+}
+
+/// The public key that verifies the audit log's checkpoints, reports and packages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditKey {
+    pub name: String,
+    /// Ed25519 public key, base64.
+    pub public_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntries {
+    /// Each entry's exact bytes (JSON text); the leaf hash is over these bytes.
+    pub entries: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheckpoints {
+    pub checkpoints: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditProof {
+    /// Hashes, hex.
+    pub proof: Vec<String>,
+}
+
 /// Parses a `YYYY-MM-DD` day into milliseconds since the Unix epoch (UTC midnight).
 pub fn parse_day(text: &str) -> Option<u64> {
     let mut parts = text.split('-');

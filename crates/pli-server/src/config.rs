@@ -16,6 +16,10 @@ pub struct Config {
     /// Registrations allowed per source address per hour (a token bucket; burst of the same).
     pub registrations_per_hour: u32,
     pub max_queue_depth: u64,
+    /// The audit log's name, in its checkpoints (C2SP origin line) and reports.
+    pub log_origin: String,
+    /// The lawful-request and reporting policy of this server's region.
+    pub policy: crate::governance::rules::Policy,
 }
 
 #[derive(Clone, Debug)]
@@ -36,6 +40,8 @@ impl Config {
             pow_difficulty: Self::DEFAULT_POW_DIFFICULTY,
             registrations_per_hour: Self::DEFAULT_REGISTRATIONS_PER_HOUR,
             max_queue_depth: pli_proto::limits::MAX_QUEUE_DEPTH,
+            log_origin: "pli.local/audit".into(),
+            policy: crate::governance::rules::Policy::default(),
         }
     }
 

@@ -43,6 +43,11 @@ use tokio::sync::{mpsc, watch};
 pub const DATABASE_FILE: &str = "pli.db";
 /// The server's secret (challenge MACs), created at first start, readable by its owner only.
 pub const SERVER_KEY_FILE: &str = "server.key";
+/// The Ed25519 seed that signs audit checkpoints, reports and disclosure packages.
+pub const AUDIT_KEY_FILE: &str = "audit.key";
+/// How often held user notices are checked for release (they are also released when one of
+/// the user's devices connects).
+pub const NOTICE_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -56,18 +61,110 @@ pub enum ServerError {
     Tls(#[from] tls::TlsError),
     #[error("the listener failed: {0}")]
     Listener(std::io::Error),
+    #[error("storage failed: {0}")]
+    StoreOp(#[from] store::StoreError),
+    #[error(transparent)]
+    Governance(#[from] governance::GovernanceError),
 }
 
 /// Runs the service on `listener` until `shutdown` resolves, with the backend the
-/// configuration names (today: embedded SQLite in the data directory).
+/// configuration names (today: embedded SQLite in the data directory). The admin API is
+/// served on the same listener.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    run_with_admin(config, listener, None, shutdown).await
+}
+
+/// Like [`run`], with the admin API on its own listener when one is given (and then not on
+/// the public one).
+pub async fn run_with_admin(
+    config: Config,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store = open_store(&config)?;
+    serve(
+        config,
+        store,
+        Arc::new(SystemClock),
+        Listeners {
+            public: listener,
+            admin,
+        },
+        shutdown,
+    )
+    .await
+}
+
+fn open_store(config: &Config) -> Result<SqliteStore, ServerError> {
     std::fs::create_dir_all(&config.data_dir).map_err(ServerError::DataDir)?;
-    let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?;
-    serve(config, store, Arc::new(SystemClock), listener, shutdown).await
+    Ok(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?)
+}
+
+/// Where the server listens: the user API, and optionally a separate admin API.
+pub struct Listeners {
+    pub public: TcpListener,
+    pub admin: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(public: TcpListener) -> Self {
+        Self {
+            public,
+            admin: None,
+        }
+    }
+}
+
+async fn load_governance<S: Store>(
+    config: &Config,
+    store: &S,
+) -> Result<governance::Governance, ServerError> {
+    let seed = load_or_create_key(&config.data_dir, AUDIT_KEY_FILE)?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    Ok(
+        governance::Governance::load(store, key, config.log_origin.clone(), config.policy.clone())
+            .await?,
+    )
+}
+
+/// Creates the first operator, on the server host (`pli admin init`). Refused once any
+/// staff member exists. The creation is the audit log's first entry.
+pub async fn init_first_operator(
+    config: &Config,
+    name: &str,
+) -> Result<pli_proto::governance::StaffCredential, ServerError> {
+    let store = open_store(config)?;
+    let governance = load_governance(config, &store).await?;
+    if !store.list_staff().await?.is_empty() {
+        return Err(governance::GovernanceError::AlreadyInitialised.into());
+    }
+    let request = pli_proto::governance::NewStaff {
+        name: name.to_owned(),
+        role: pli_proto::governance::Role::Operator,
+    };
+    let (record, credential) = http::admin::new_staff(&request);
+    let details = serde_json::json!({ "staff_id": record.id, "role": record.role });
+    let effect = store::GovernanceEffect {
+        staff: Some(record),
+        ..Default::default()
+    };
+    governance
+        .record(
+            &store,
+            &SystemClock,
+            governance::Actor::SERVER,
+            "staff.init",
+            "ok",
+            details,
+            effect,
+        )
+        .await?;
+    Ok(credential)
 }
 
 /// Runs the service over any store with any clock; `run` is this with the configured store
@@ -76,24 +173,80 @@ pub async fn serve<S: Store>(
     config: Config,
     store: S,
     clock: Arc<dyn Clock>,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let Listeners {
+        public: listener,
+        admin,
+    } = listeners.into();
     config.check(listener.local_addr().map_err(ServerError::Listener)?)?;
-    let server_key = load_or_create_key(&config.data_dir)?;
+    if let Some(admin) = &admin {
+        config.check(admin.local_addr().map_err(ServerError::Listener)?)?;
+    }
+    let server_key = load_or_create_key(&config.data_dir, SERVER_KEY_FILE)?;
+    let governance = load_governance(&config, &store).await?;
     let tls = match &config.tls {
         Some(tls) => Some(tls::load(&tls.cert_pem, &tls.key_pem)?),
         None => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let (sessions_tx, mut sessions_rx) = mpsc::channel::<()>(1);
-    let state = http::AppState::new(store, config, clock, server_key, stop_rx, sessions_tx);
-    let app = http::router(state);
-    let stop = async move {
+    let state = http::AppState::new(
+        store,
+        config,
+        clock,
+        server_key,
+        governance,
+        stop_rx.clone(),
+        sessions_tx,
+    );
+    let surface = if admin.is_some() {
+        http::Surface::Public
+    } else {
+        http::Surface::All
+    };
+    let app = http::router(state.clone(), surface);
+    let admin_app = http::router(state.clone(), http::Surface::Admin);
+    tokio::spawn(sweep_notices(state));
+    tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
+    });
+    tracing::info!(
+        tls = tls.is_some(),
+        separate_admin = admin.is_some(),
+        "pli server listening"
+    );
+    let public = serve_listener(listener, app, tls.clone(), stopped(stop_rx.clone()));
+    let admin = async {
+        match admin {
+            Some(admin) => {
+                serve_listener(admin, admin_app, tls.clone(), stopped(stop_rx.clone())).await
+            }
+            None => Ok(()),
+        }
     };
-    tracing::info!(tls = tls.is_some(), "pli server listening");
+    let (public, admin) = tokio::join!(public, admin);
+    public?;
+    admin?;
+    // Every WebSocket session holds a sender; all are gone once the last session closed.
+    let _ = sessions_rx.recv().await;
+    tracing::info!("pli server stopped");
+    Ok(())
+}
+
+/// Resolves once shutdown has begun (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+async fn serve_listener(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     match tls {
         None => axum::serve(
             listener,
@@ -101,22 +254,46 @@ pub async fn serve<S: Store>(
         )
         .with_graceful_shutdown(stop)
         .await
-        .map_err(ServerError::Listener)?,
-        Some(tls) => tls::serve(listener, app, tls, stop).await,
+        .map_err(ServerError::Listener),
+        Some(tls) => {
+            tls::serve(listener, app, tls, stop).await;
+            Ok(())
+        }
     }
-    // Every WebSocket session holds a sender; all are gone once the last session closed.
-    let _ = sessions_rx.recv().await;
-    tracing::info!("pli server stopped");
-    Ok(())
 }
 
-fn load_or_create_key(data_dir: &Path) -> Result<[u8; 32], ServerError> {
-    let path = data_dir.join(SERVER_KEY_FILE);
+/// Releases held user notices whose non-disclosure order has expired, until shutdown.
+async fn sweep_notices<S: Store>(state: http::AppState<S>) {
+    let stop = stopped(state.shutdown_signal());
+    tokio::pin!(stop);
+    let mut ticks = tokio::time::interval(NOTICE_SWEEP);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let released = governance::requests::release_due(
+                    &state.governance,
+                    &state.store,
+                    state.clock.as_ref(),
+                    None,
+                    state.config.max_queue_depth,
+                )
+                .await;
+                if let Err(err) = released {
+                    tracing::warn!(error = %err, "releasing held notices failed");
+                }
+            }
+            () = &mut stop => return,
+        }
+    }
+}
+
+fn load_or_create_key(data_dir: &Path, file: &str) -> Result<[u8; 32], ServerError> {
+    let path = data_dir.join(file);
     match std::fs::read(&path) {
         Ok(bytes) => bytes.try_into().map_err(|_| {
             ServerError::DataDir(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                "server.key must hold exactly 32 bytes",
+                "a key file must hold exactly 32 bytes",
             ))
         }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {

@@ -28,10 +28,30 @@ enum SessionError {
 pub async fn run<S: Store>(state: AppState<S>, device: DeviceId, socket: WebSocket) {
     let _session = state.session_guard();
     let attachment = state.hub.attach(device);
+    release_notices(&state, device).await;
     if let Err(err) = drive(&state, &attachment, socket).await {
         tracing::debug!(error = %err, "websocket session ended with an error");
     }
     state.hub.detach(&attachment);
+}
+
+/// Queues any notice held for this device's user whose time has come, so it is part of
+/// the backlog this connection is about to receive.
+async fn release_notices<S: Store>(state: &AppState<S>, device: DeviceId) {
+    let Ok(Some(auth)) = state.store.device_auth(device).await else {
+        return;
+    };
+    let released = crate::governance::requests::release_due(
+        &state.governance,
+        &state.store,
+        state.clock.as_ref(),
+        Some(&auth.username),
+        state.config.max_queue_depth,
+    )
+    .await;
+    if let Err(err) = released {
+        tracing::warn!(error = %err, "releasing held notices failed");
+    }
 }
 
 fn binary(frame: &ServerFrame) -> Message {

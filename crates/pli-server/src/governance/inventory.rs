@@ -137,6 +137,17 @@ impl Package {
         self.signature = STANDARD.encode(key.sign(&self.signed_bytes()).to_bytes());
     }
 
+    /// Checks the package against the log key that signed it.
+    pub fn verify_signature(&self, key: &ed25519_dalek::VerifyingKey) -> bool {
+        let Ok(bytes) = STANDARD.decode(&self.signature) else {
+            return false;
+        };
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(&bytes) else {
+            return false;
+        };
+        ed25519_dalek::Verifier::verify(key, &self.signed_bytes(), &signature).is_ok()
+    }
+
     pub fn sha256(&self) -> String {
         use sha2::{Digest, Sha256};
         hex::encode(Sha256::digest(

@@ -8,6 +8,7 @@
 //! Request logs carry a request id, the route *template*, the status and the latency, never
 //! a concrete path (it may hold a username), an address or a body.
 
+pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod routes;
@@ -16,6 +17,7 @@ use crate::accounts::Challenges;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::Hub;
+use crate::governance::Governance;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use axum::Router;
@@ -58,6 +60,7 @@ pub struct Shared<S> {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub registrations: RateLimiter<IpAddr>,
+    pub governance: Governance,
     shutdown: watch::Receiver<bool>,
     sessions: mpsc::Sender<()>,
     request_ids: AtomicU64,
@@ -69,6 +72,7 @@ impl<S: Store> AppState<S> {
         config: Config,
         clock: Arc<dyn Clock>,
         server_key: [u8; 32],
+        governance: Governance,
         shutdown: watch::Receiver<bool>,
         sessions: mpsc::Sender<()>,
     ) -> Self {
@@ -81,6 +85,7 @@ impl<S: Store> AppState<S> {
                 config,
                 clock,
                 registrations,
+                governance,
                 shutdown,
                 sessions,
                 request_ids: AtomicU64::new(1),
@@ -99,9 +104,25 @@ impl<S: Store> AppState<S> {
     }
 }
 
-/// The full router, with body limits and privacy-safe request logging.
-pub fn router<S: Store>(state: AppState<S>) -> Router {
-    routes::routes::<S>()
+/// Which routes a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    /// User API and admin API on one listener.
+    All,
+    /// User API only (the admin API has its own listener).
+    Public,
+    /// Admin API only.
+    Admin,
+}
+
+/// The router for one listener, with body limits and privacy-safe request logging.
+pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
+    let routes = match surface {
+        Surface::All => routes::routes::<S>().merge(admin::routes::<S>()),
+        Surface::Public => routes::routes::<S>(),
+        Surface::Admin => admin::routes::<S>(),
+    };
+    routes
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))

@@ -1,10 +1,12 @@
 //! The command line: global options, the command tree, and dispatch.
 
+mod admin;
+mod audit;
 mod conversations;
 mod group;
 mod register;
 mod send;
-mod serve;
+pub(crate) mod serve;
 mod sync;
 
 use anyhow::Context as _;
@@ -53,6 +55,11 @@ enum Command {
     Sync,
     /// Stay connected and print messages as they arrive (Ctrl-C to stop).
     Listen,
+    /// Staff commands: staff, lawful requests, inventory, transparency reports.
+    Admin(admin::Args),
+    /// Verify a server's public audit log and its transparency reports (no account needed).
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -65,6 +72,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conversations => conversations::run(&context),
         Command::Sync => sync::sync(&context).await,
         Command::Listen => sync::listen(&context).await,
+        Command::Admin(args) => admin::run(&context, args).await,
+        Command::Audit(command) => audit::run(&context, command).await,
     }
 }
 

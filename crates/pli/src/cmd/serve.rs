@@ -22,6 +22,12 @@ pub struct Args {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PLI_LISTEN")]
     listen: Option<SocketAddr>,
+    /// Serve the admin API on this address instead of the public one.
+    #[arg(long, env = "PLI_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+    /// The audit log's name in its signed checkpoints [default: pli.local/audit].
+    #[arg(long, env = "PLI_LOG_ORIGIN")]
+    log_origin: Option<String>,
     /// PEM certificate chain; with --tls-key, serves HTTPS.
     #[arg(long, env = "PLI_TLS_CERT")]
     tls_cert: Option<PathBuf>,
@@ -47,6 +53,8 @@ pub struct Args {
 struct FileConfig {
     data: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+    log_origin: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     allow_plain_http: Option<bool>,
@@ -98,6 +106,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(depth) = file.max_queue_depth {
         config.max_queue_depth = depth;
     }
+    if let Some(origin) = args.log_origin.or(file.log_origin) {
+        config.log_origin = origin;
+    }
+    let admin = match args.admin_listen.or(file.admin_listen) {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address}"))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -111,7 +130,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         listener.local_addr().context("listener address")?,
         config.data_dir.display()
     );
-    pli_server::run(config, listener, shutdown_signal()).await?;
+    if let Some(admin) = &admin {
+        eprintln!(
+            "pli admin API on {scheme}://{}",
+            admin.local_addr().context("admin address")?
+        );
+    }
+    pli_server::run_with_admin(config, listener, admin, shutdown_signal()).await?;
     Ok(())
 }
 

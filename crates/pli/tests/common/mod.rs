@@ -29,6 +29,39 @@ impl TestServer {
         Self::start_with(data, |_| {}).await
     }
 
+    /// Starts a server on a clock the test moves.
+    pub async fn start_clocked(
+        clock: pli_server::clock::ManualClock,
+        adjust: impl FnOnce(&mut pli_server::Config),
+    ) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let mut config = pli_server::Config::new(data.path());
+        config.pow_difficulty = 4;
+        config.registrations_per_hour = 10_000;
+        adjust(&mut config);
+        let store =
+            pli_server::store::SqliteStore::open(&data.path().join(pli_server::DATABASE_FILE))
+                .expect("store");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(pli_server::serve(
+            config,
+            store,
+            std::sync::Arc::new(clock),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            url,
+            data,
+            stop,
+            task,
+        }
+    }
+
     /// Starts a server whose test configuration `adjust` may change (TLS, limits).
     pub async fn start_with(data: TempDir, adjust: impl FnOnce(&mut pli_server::Config)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -149,4 +182,93 @@ pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Staff of every role, created the way an operator would: `init` on the host, then the
+/// admin API.
+pub struct Staff {
+    pub operator: pli_client::admin::AdminClient,
+    pub legal: Vec<pli_client::admin::AdminClient>,
+    pub legal_ids: Vec<u64>,
+    pub trust_safety: pli_client::admin::AdminClient,
+    pub auditor: pli_client::admin::AdminClient,
+}
+
+pub fn staff_client(
+    server: &TestServer,
+    credential: pli_proto::governance::StaffCredential,
+) -> pli_client::admin::AdminClient {
+    pli_client::admin::AdminClient::new(&server.url, Some(credential), None).expect("admin client")
+}
+
+pub async fn staff(server: &TestServer) -> Staff {
+    use pli_proto::governance::{NewStaff, Role, StaffCredential};
+    let config = pli_server::Config::new(server.data.path());
+    let root = pli_server::init_first_operator(&config, "root")
+        .await
+        .expect("init");
+    let operator = staff_client(server, root);
+    let add = async |name: &str, role: Role| -> StaffCredential {
+        operator
+            .post(
+                "/admin/v1/staff",
+                &NewStaff {
+                    name: name.into(),
+                    role,
+                },
+            )
+            .await
+            .expect("staff add")
+    };
+    let legal_creds = vec![
+        add("legal1", Role::Legal).await,
+        add("legal2", Role::Legal).await,
+        add("legal3", Role::Legal).await,
+    ];
+    let trust_safety = add("ts", Role::TrustSafety).await;
+    let auditor = add("auditor", Role::Auditor).await;
+    Staff {
+        legal_ids: legal_creds.iter().map(|c| c.staff_id).collect(),
+        legal: legal_creds
+            .into_iter()
+            .map(|c| staff_client(server, c))
+            .collect(),
+        trust_safety: staff_client(server, trust_safety),
+        auditor: staff_client(server, auditor),
+        operator,
+    }
+}
+
+/// A lawful request body for tests.
+pub fn lawful_request(
+    basis: pli_proto::governance::LegalBasis,
+    targets: &[&str],
+    categories: &[pli_proto::governance::DataCategory],
+) -> pli_proto::governance::NewRequest {
+    pli_proto::governance::NewRequest {
+        authority: "Tribunal judiciaire de Paris".into(),
+        country: "FR".into(),
+        basis,
+        doc_ref: "RG 26/123".into(),
+        doc_sha256: "ab".repeat(32),
+        targets: targets
+            .iter()
+            .map(|t| Username::parse(t).expect("valid"))
+            .collect(),
+        categories: categories.to_vec(),
+        nondisclosure_until: None,
+        attestation: (basis == pli_proto::governance::LegalBasis::Emergency)
+            .then(|| "a specific threat to a named person's life, stated by the requester".into()),
+        due: None,
+    }
+}
+
+/// The error code of a failed staff call.
+pub fn code<T: std::fmt::Debug>(
+    result: Result<T, pli_client::ClientError>,
+) -> pli_proto::ErrorCode {
+    result
+        .expect_err("the call is refused")
+        .code()
+        .expect("an API error code")
 }

@@ -1,5 +1,6 @@
 //! One file per endpoint: its handler and the checks specific to it.
 
+mod audit;
 mod claim;
 mod devices;
 mod health;
@@ -26,6 +27,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::MESSAGES, post(submit::submit::<S>))
         .route(paths::WEBSOCKET, get(ws::upgrade::<S>))
         .route(paths::WEBSOCKET_TICKET, post(ws::ticket::<S>))
+        .route(paths::AUDIT_KEY, get(audit::key::<S>))
+        .route(paths::AUDIT_ENTRIES, get(audit::entries::<S>))
+        .route(paths::AUDIT_CHECKPOINTS, get(audit::checkpoints::<S>))
+        .route(paths::AUDIT_CONSISTENCY, get(audit::consistency::<S>))
+        .route(paths::AUDIT_INCLUSION, get(audit::inclusion::<S>))
 }
 
 /// Parses a username from a path segment with the API's stable error.

@@ -62,6 +62,51 @@ CREATE TABLE ws_tickets (
     expires_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Notices written by the service itself travel in the same queues as MLS messages.
+ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+
+-- Staff are not users: their own identities, roles and hashed credentials.
+CREATE TABLE staff (
+    staff_id    INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL,
+    secret_hash BLOB NOT NULL
+);
+
+-- The append-only audit log (RFC 6962 leaves) and a signed checkpoint per size.
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    entry     BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+);
+
+CREATE TABLE legal_requests (
+    request_id TEXT PRIMARY KEY,
+    record     TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A preservation order holds the account's inventory from expiry until then.
+CREATE TABLE preservation_holds (
+    username TEXT PRIMARY KEY,
+    until_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Notices to users held back (by a non-disclosure order) until their release time.
+CREATE TABLE pending_notices (
+    notice_id  INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    username   TEXT NOT NULL,
+    payload    BLOB NOT NULL,
+    release_ms INTEGER NOT NULL
+);
+CREATE INDEX pending_notices_by_release ON pending_notices(release_ms);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,127 @@
+//! The admin API (`/admin/v1/…`): staff only, every call checked against the role table
+//! and written to the audit log. It can be served on its own listener.
+//!
+//! No route here can add a member or a device, publish a key for a user, or return
+//! message content: there is no store operation that would let it.
+
+mod requests;
+mod staff;
+
+pub use staff::new_staff;
+
+use super::{ApiError, AppState};
+use crate::accounts::hash_secret;
+use crate::governance::{Actor, GovernanceError, roles, rules::RuleError};
+use crate::store::Store;
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use pli_proto::ErrorCode;
+use pli_proto::governance::STAFF_AUTH_SCHEME;
+use subtle::ConstantTimeEq;
+
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route(
+            "/admin/v1/staff",
+            post(staff::add::<S>).get(staff::list::<S>),
+        )
+        .route(
+            "/admin/v1/requests",
+            post(requests::create::<S>).get(requests::list::<S>),
+        )
+        .route("/admin/v1/requests/{id}", get(requests::show::<S>))
+        .route("/admin/v1/requests/{id}/edit", post(requests::edit::<S>))
+        .route(
+            "/admin/v1/requests/{id}/approve",
+            post(requests::approve::<S>),
+        )
+        .route(
+            "/admin/v1/requests/{id}/reject",
+            post(requests::reject::<S>),
+        )
+        .route(
+            "/admin/v1/requests/{id}/disclose",
+            post(requests::disclose::<S>),
+        )
+        .route("/admin/v1/requests/{id}/close", post(requests::close::<S>))
+        .route("/admin/v1/inventory/{username}", get(staff::inventory::<S>))
+        .route("/admin/v1/reports", post(staff::report::<S>))
+}
+
+/// Authenticates the staff member and checks that their role may perform `action`. A
+/// denial is itself recorded in the audit log.
+pub async fn authorize<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    action: &str,
+) -> Result<Actor, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "missing or invalid staff credentials",
+        )
+    };
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix(STAFF_AUTH_SCHEME))
+        .and_then(|h| h.strip_prefix(' '))
+        .ok_or_else(unauthorized)?;
+    let (id, secret) = credentials.split_once('.').ok_or_else(unauthorized)?;
+    let id: u64 = id.parse().map_err(|_| unauthorized())?;
+    let staff = state.store.staff(id).await?.ok_or_else(unauthorized)?;
+    if !bool::from(staff.secret_hash.ct_eq(&hash_secret(secret))) {
+        return Err(unauthorized());
+    }
+    let actor = Actor {
+        staff_id: staff.id,
+        role: Some(staff.role),
+    };
+    if !roles::allowed(action, staff.role) {
+        let error = state
+            .governance
+            .refuse(
+                &state.store,
+                state.clock.as_ref(),
+                actor,
+                action,
+                GovernanceError::Forbidden,
+                serde_json::json!({}),
+            )
+            .await;
+        return Err(error.into());
+    }
+    Ok(actor)
+}
+
+impl From<GovernanceError> for ApiError {
+    fn from(err: GovernanceError) -> Self {
+        let text = err.to_string();
+        match err {
+            GovernanceError::Store(store) => store.into(),
+            GovernanceError::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, text)
+            }
+            GovernanceError::UnknownRequest => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownRequest, text)
+            }
+            GovernanceError::UnknownUser => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownUser, text)
+            }
+            GovernanceError::AlreadyInitialised => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::AlreadyInitialised, text)
+            }
+            GovernanceError::Rule(RuleError::Invalid(_)) => Self::bad_request(text),
+            GovernanceError::Rule(RuleError::Refused(_)) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::PolicyRefused,
+                text,
+            ),
+            GovernanceError::Rule(RuleError::State(_)) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::InvalidState, text)
+            }
+        }
+    }
+}

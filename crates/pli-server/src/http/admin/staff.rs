@@ -1,0 +1,183 @@
+//! `/admin/v1/staff`, `/admin/v1/inventory/{username}`, `/admin/v1/reports`.
+
+use super::authorize;
+use crate::accounts::hash_secret;
+use crate::governance::inventory::{self, Inventory};
+use crate::governance::report;
+use crate::http::extract::ApiJson;
+use crate::http::{ApiError, AppState};
+use crate::store::{GovernanceEffect, StaffRecord, Store};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use pli_proto::audit::target_commitment;
+use pli_proto::governance::{NewStaff, ReportRequest, StaffCredential, StaffInfo};
+use pli_proto::report::{Period, Report};
+use pli_proto::{ErrorCode, Username};
+use rand::Rng;
+use serde_json::json;
+
+/// Makes a staff record and the credential that goes with it (shown once).
+pub fn new_staff(request: &NewStaff) -> (StaffRecord, StaffCredential) {
+    let (id, secret) = {
+        let mut rng = rand::rng();
+        (
+            rng.random_range(1..(1u64 << 31)),
+            hex::encode(rng.random::<[u8; 32]>()),
+        )
+    };
+    let record = StaffRecord {
+        id,
+        name: request.name.clone(),
+        role: request.role,
+        secret_hash: hash_secret(&secret),
+    };
+    let credential = StaffCredential {
+        staff_id: id,
+        name: request.name.clone(),
+        role: request.role,
+        secret,
+        server: None,
+    };
+    (record, credential)
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "a staff name has 1 to 64 of a-z A-Z 0-9 - _ .",
+        ))
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn add<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<NewStaff>,
+) -> Result<Json<StaffCredential>, ApiError> {
+    let actor = authorize(&state, &headers, "staff.add").await?;
+    check_name(&request.name)?;
+    let (record, credential) = new_staff(&request);
+    let details = json!({ "staff_id": record.id, "role": record.role });
+    let effect = GovernanceEffect {
+        staff: Some(record),
+        ..Default::default()
+    };
+    state
+        .governance
+        .record(
+            &state.store,
+            state.clock.as_ref(),
+            actor,
+            "staff.add",
+            "ok",
+            details,
+            effect,
+        )
+        .await?;
+    Ok(Json(credential))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<StaffInfo>>, ApiError> {
+    let actor = authorize(&state, &headers, "staff.list").await?;
+    let staff = state.store.list_staff().await?;
+    state
+        .governance
+        .record(
+            &state.store,
+            state.clock.as_ref(),
+            actor,
+            "staff.list",
+            "ok",
+            json!({}),
+            GovernanceEffect::default(),
+        )
+        .await?;
+    Ok(Json(
+        staff
+            .into_iter()
+            .map(|s| StaffInfo {
+                staff_id: s.id,
+                name: s.name,
+                role: s.role,
+            })
+            .collect(),
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn inventory<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<Inventory>, ApiError> {
+    let actor = authorize(&state, &headers, "inventory.show").await?;
+    let user = Username::parse(&raw).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidUsername,
+            e.to_string(),
+        )
+    })?;
+    // The log commits to the name without revealing it.
+    let details = json!({ "target": target_commitment("inventory", user.as_str()) });
+    state
+        .governance
+        .record(
+            &state.store,
+            state.clock.as_ref(),
+            actor,
+            "inventory.show",
+            "ok",
+            details,
+            GovernanceEffect::default(),
+        )
+        .await?;
+    let inventory = inventory::load(&state.store, &user, &state.governance.policy)
+        .await?
+        .ok_or(crate::governance::GovernanceError::UnknownUser)?;
+    Ok(Json(inventory))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn report<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<ReportRequest>,
+) -> Result<Json<Report>, ApiError> {
+    let actor = authorize(&state, &headers, "report.create").await?;
+    let period = Period::parse(&request.period)
+        .ok_or_else(|| ApiError::bad_request("a period is written 2026-Q4 or 2026-H2"))?;
+    state
+        .governance
+        .record(
+            &state.store,
+            state.clock.as_ref(),
+            actor,
+            "report.create",
+            "ok",
+            json!({ "period": period.label }),
+            GovernanceEffect::default(),
+        )
+        .await?;
+    Ok(Json(
+        report::build(
+            &state.governance,
+            &state.store,
+            period,
+            state.clock.now_ms(),
+        )
+        .await?,
+    ))
+}

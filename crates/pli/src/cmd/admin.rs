@@ -1,0 +1,387 @@
+//! `pli admin …`: staff commands. `init` runs on the server host against the data
+//! directory; everything else goes through the admin API with a staff credential file.
+
+use super::Context;
+use crate::output;
+use anyhow::Context as _;
+use pli_client::admin::AdminClient;
+use pli_proto::governance::{
+    DataCategory, LegalBasis, NewRequest, NewStaff, RejectRequest, ReportRequest, RequestView,
+    Role, StaffCredential, StaffInfo,
+};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The staff credential file (written by `admin init` or `admin staff add`).
+    #[arg(long, global = true, env = "PLI_STAFF_CRED")]
+    cred: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// On the server host: create the first operator's credential file and print its path.
+    Init {
+        #[arg(long, env = "PLI_DATA", default_value = crate::cmd::serve::DEFAULT_DATA)]
+        data: PathBuf,
+        #[arg(long, default_value = "operator")]
+        name: String,
+        /// Where to write the credential [default: DATA/staff-NAME.cred].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Manage staff (operators only).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Lawful requests.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Print everything the server holds about an account (DESIGN.md §3).
+    Inventory { user: String },
+    /// Produce a transparency report (JSON and HTML) for a quarter or half-year.
+    Report {
+        #[arg(long)]
+        period: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum StaffCommand {
+    /// Add a staff member and write their credential file.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    List,
+}
+
+#[derive(clap::Args)]
+struct RequestFields {
+    #[arg(long)]
+    authority: String,
+    #[arg(long)]
+    country: String,
+    #[arg(long, value_parser = parse_basis)]
+    basis: LegalBasis,
+    #[arg(long)]
+    doc_ref: String,
+    #[arg(long)]
+    doc_sha256: String,
+    /// A target account; repeat for several.
+    #[arg(long = "target", required = true)]
+    targets: Vec<String>,
+    /// Data categories, comma-separated: subscriber, devices, ip.
+    #[arg(long = "data", required = true, value_delimiter = ',')]
+    categories: Vec<String>,
+    #[arg(long)]
+    nondisclosure_until: Option<String>,
+    /// For emergencies: the attested imminent threat.
+    #[arg(long)]
+    attest: Option<String>,
+    #[arg(long)]
+    due: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+enum RequestCommand {
+    /// Enter a request; prints its id.
+    New(RequestFields),
+    /// Replace a request's content (voids its approvals).
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: RequestFields,
+    },
+    Show {
+        id: String,
+    },
+    List,
+    Approve {
+        id: String,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Produce the signed disclosure package and write it to FILE.
+    Disclose {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    Close {
+        id: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "one of operator, legal, trust-safety, auditor".into())
+}
+
+fn parse_basis(text: &str) -> Result<LegalBasis, String> {
+    LegalBasis::parse(text).ok_or_else(|| {
+        "one of subpoena, court-order, search-warrant, emergency, preservation, mlat".into()
+    })
+}
+
+impl RequestFields {
+    fn into_request(self) -> anyhow::Result<NewRequest> {
+        let categories = self
+            .categories
+            .iter()
+            .map(|c| match (c.as_str(), DataCategory::parse(c)) {
+                (_, Some(category)) => Ok(category),
+                ("content", None) => anyhow::bail!(
+                    "content is not a data category: messages are end-to-end encrypted and the server holds none it can read"
+                ),
+                (other, None) => anyhow::bail!("unknown data category {other:?} (subscriber, devices, ip)"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(NewRequest {
+            authority: self.authority,
+            country: self.country,
+            basis: self.basis,
+            doc_ref: self.doc_ref,
+            doc_sha256: self.doc_sha256,
+            targets: self
+                .targets
+                .iter()
+                .map(|t| super::username(t))
+                .collect::<anyhow::Result<_>>()?,
+            categories,
+            nondisclosure_until: self.nondisclosure_until,
+            attestation: self.attest,
+            due: self.due,
+        })
+    }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+fn client(context: &Context, cred: Option<&Path>) -> anyhow::Result<AdminClient> {
+    let path = cred.context("staff commands need --cred FILE (or PLI_STAFF_CRED)")?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let credential: StaffCredential =
+        serde_json::from_str(&text).context("not a staff credential file")?;
+    let server = context
+        .options
+        .server
+        .clone()
+        .or_else(|| std::env::var("PLI_ADMIN_URL").ok())
+        .or_else(|| credential.server.clone())
+        .context("staff commands need --server URL (or PLI_ADMIN_URL)")?;
+    Ok(AdminClient::new(
+        &server,
+        Some(credential),
+        context.options.extra_ca_pem.as_deref(),
+    )?)
+}
+
+fn show_request(view: &RequestView, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(view)?);
+    } else {
+        let approvals: Vec<String> = view
+            .approvals
+            .iter()
+            .filter(|a| a.request_hash == view.hash)
+            .map(|a| a.staff_id.to_string())
+            .collect();
+        println!("request {} [{}]", view.id, view.state);
+        println!(
+            "  {} ({}), {} {}",
+            view.request.authority, view.request.country, view.request.basis, view.request.doc_ref
+        );
+        let targets: Vec<String> = view
+            .request
+            .targets
+            .iter()
+            .map(|t| format!("@{t}"))
+            .collect();
+        let categories: Vec<&str> = view.request.categories.iter().map(|c| c.as_str()).collect();
+        println!(
+            "  targets: {}  data: {}",
+            targets.join(" "),
+            categories.join(",")
+        );
+        println!(
+            "  approvals (current version): {}",
+            if approvals.is_empty() {
+                "none".into()
+            } else {
+                approvals.join(", ")
+            }
+        );
+        if let Some(due) = view.second_review_due_ms {
+            println!(
+                "  second review due {}{}",
+                output::timestamp(due),
+                if view.overdue { " — OVERDUE" } else { "" }
+            );
+        }
+        if let Some(reason) = &view.rejection_reason {
+            println!("  rejected: {reason}");
+        }
+        if let Some(hash) = &view.package_sha256 {
+            println!("  disclosed package sha256 {hash}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
+    let cred = args.cred.as_deref();
+    match args.command {
+        Command::Init { data, name, out } => {
+            let config = pli_server::Config::new(&data);
+            let credential = pli_server::init_first_operator(&config, &name).await?;
+            let path = out.unwrap_or_else(|| data.join(format!("staff-{name}.cred")));
+            write_private(&path, &serde_json::to_vec_pretty(&credential)?)?;
+            println!("{}", path.display());
+        }
+        Command::Staff(StaffCommand::Add { name, role, out }) => {
+            let client = client(context, cred)?;
+            let credential: StaffCredential = client
+                .post("/admin/v1/staff", &NewStaff { name, role })
+                .await?;
+            write_private(&out, &serde_json::to_vec_pretty(&credential)?)?;
+            println!("{}", out.display());
+        }
+        Command::Staff(StaffCommand::List) => {
+            let staff: Vec<StaffInfo> = client(context, cred)?.get("/admin/v1/staff").await?;
+            for member in staff {
+                if context.json {
+                    println!("{}", serde_json::to_string(&member)?);
+                } else {
+                    println!("{}  {}  {}", member.staff_id, member.name, member.role);
+                }
+            }
+        }
+        Command::Request(command) => request(context, cred, command).await?,
+        Command::Inventory { user } => {
+            let user = super::username(&user)?;
+            let inventory: serde_json::Value = client(context, cred)?
+                .get(&format!("/admin/v1/inventory/{user}"))
+                .await?;
+            println!(
+                "{}",
+                if context.json {
+                    serde_json::to_string(&inventory)?
+                } else {
+                    serde_json::to_string_pretty(&inventory)?
+                }
+            );
+        }
+        Command::Report { period, out } => {
+            let report: pli_proto::report::Report = client(context, cred)?
+                .post("/admin/v1/reports", &ReportRequest { period })
+                .await?;
+            std::fs::create_dir_all(&out)?;
+            let json_path = out.join(format!("report-{}.json", report.period.label));
+            let html_path = out.join(format!("report-{}.html", report.period.label));
+            std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)?;
+            std::fs::write(&html_path, pli_server::governance::report::html(&report))?;
+            println!("{}\n{}", json_path.display(), html_path.display());
+        }
+    }
+    Ok(())
+}
+
+async fn request(
+    context: &Context,
+    cred: Option<&Path>,
+    command: RequestCommand,
+) -> anyhow::Result<()> {
+    let client = client(context, cred)?;
+    let json = context.json;
+    match command {
+        RequestCommand::New(fields) => {
+            let view: RequestView = client
+                .post("/admin/v1/requests", &fields.into_request()?)
+                .await?;
+            if json {
+                show_request(&view, true)?
+            } else {
+                println!("{}", view.id)
+            }
+        }
+        RequestCommand::Edit { id, fields } => {
+            let view: RequestView = client
+                .post(
+                    &format!("/admin/v1/requests/{id}/edit"),
+                    &fields.into_request()?,
+                )
+                .await?;
+            show_request(&view, json)?;
+        }
+        RequestCommand::Show { id } => show_request(
+            &client.get(&format!("/admin/v1/requests/{id}")).await?,
+            json,
+        )?,
+        RequestCommand::List => {
+            let views: Vec<RequestView> = client.get("/admin/v1/requests").await?;
+            for view in views {
+                show_request(&view, json)?;
+            }
+        }
+        RequestCommand::Approve { id } => {
+            let view: RequestView = client
+                .post(
+                    &format!("/admin/v1/requests/{id}/approve"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            show_request(&view, json)?;
+        }
+        RequestCommand::Reject { id, reason } => {
+            let view: RequestView = client
+                .post(
+                    &format!("/admin/v1/requests/{id}/reject"),
+                    &RejectRequest { reason },
+                )
+                .await?;
+            show_request(&view, json)?;
+        }
+        RequestCommand::Disclose { id, out } => {
+            let package: serde_json::Value = client
+                .post(
+                    &format!("/admin/v1/requests/{id}/disclose"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            write_private(&out, &serde_json::to_vec_pretty(&package)?)?;
+            println!("{}", out.display());
+        }
+        RequestCommand::Close { id } => {
+            let view: RequestView = client
+                .post(
+                    &format!("/admin/v1/requests/{id}/close"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            show_request(&view, json)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! `pli audit …`: checks anyone can run against a server's public audit log, with no
+//! account: verify the log and its signed checkpoints, export it, confirm a report.
+
+use super::Context;
+use anyhow::Context as _;
+use pli_client::admin::{AdminClient, LogExport};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Verify the audit log against its signed checkpoints; names the first bad entry.
+    Verify {
+        /// Verify an export (from `pli audit export`) instead of a server.
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// The log key (base64) you expect; refuses a log signed by another.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Download the log, its checkpoints and its key into one file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Recompute a published transparency report from the log; confirm or refute it.
+    Report {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+async fn fetch(context: &Context) -> anyhow::Result<LogExport> {
+    let server = context
+        .options
+        .server
+        .as_deref()
+        .context("this needs --server URL")?;
+    let client = AdminClient::new(server, None, context.options.extra_ca_pem.as_deref())?;
+    Ok(client.export_log().await?)
+}
+
+pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Verify { log, key } => {
+            let export = match log {
+                Some(path) => serde_json::from_slice(
+                    &std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                )
+                .context("not an audit log export")?,
+                None => fetch(context).await?,
+            };
+            let verified = export.verify(key.as_deref())?;
+            if context.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "verified": true, "size": verified.size, "root": hex::encode(verified.root), "key": export.key.public_key, "unsigned_tail": verified.unsigned_tail })
+                );
+            } else {
+                println!(
+                    "verified: {} entries, root {}, signed by {} ({})",
+                    verified.size,
+                    hex::encode(verified.root),
+                    export.key.name,
+                    export.key.public_key
+                );
+            }
+        }
+        Command::Export { out } => {
+            let export = fetch(context).await?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&export)?)?;
+            println!("{}", out.display());
+        }
+        Command::Report { report, key } => {
+            let text = std::fs::read(&report)
+                .with_context(|| format!("cannot read {}", report.display()))?;
+            let report: pli_proto::report::Report =
+                serde_json::from_slice(&text).context("not a transparency report")?;
+            let export = fetch(context).await?;
+            export.check_report(&report, key.as_deref())?;
+            println!(
+                "confirmed: report {} matches the audit log at size {}",
+                report.period.label, report.log_size
+            );
+        }
+    }
+    Ok(())
+}
