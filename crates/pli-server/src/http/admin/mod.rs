@@ -14,6 +14,8 @@ use crate::accounts::hash_secret;
 use crate::governance::{Actor, GovernanceError, roles, rules::RuleError};
 use crate::store::Store;
 use axum::Router;
+use axum::extract::{FromRequestParts, MatchedPath};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use pli_proto::ErrorCode;
@@ -49,9 +51,32 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/v1/reports", post(staff::report::<S>))
 }
 
+/// The staff member calling an admin route, authorised for it. The action comes from the
+/// route table (by method and route template), and the check runs before the request body
+/// is read, so every denial is answered 403 and logged whatever the body holds.
+pub struct StaffActor(pub Actor);
+
+impl<S: Store> FromRequestParts<AppState<S>> for StaffActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
+        let template = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned());
+        let route = roles::ADMIN_ROUTES
+            .iter()
+            .find(|r| Some(r.path) == template.as_deref() && r.method == parts.method.as_str())
+            .ok_or_else(|| ApiError::internal(&"admin route missing from the role table"))?;
+        authorize(state, &parts.headers, route.action)
+            .await
+            .map(Self)
+    }
+}
+
 /// Authenticates the staff member and checks that their role may perform `action`. A
 /// denial is itself recorded in the audit log.
-pub async fn authorize<S: Store>(
+async fn authorize<S: Store>(
     state: &AppState<S>,
     headers: &HeaderMap,
     action: &str,

@@ -1,23 +1,21 @@
 //! `/admin/v1/requests…`: the lawful-request lifecycle over HTTP.
 
-use super::authorize;
+use super::StaffActor;
 use crate::governance::{inventory::Package, requests};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use pli_proto::governance::{NewRequest, RejectRequest, RequestView};
 use serde_json::json;
 
 #[tracing::instrument(skip_all)]
 pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     ApiJson(request): ApiJson<NewRequest>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.create").await?;
     Ok(Json(
         requests::create(
             &state.governance,
@@ -33,9 +31,8 @@ pub async fn create<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
-    let actor = authorize(&state, &headers, "request.list").await?;
     let now = state.clock.now_ms();
     let mut views = state.store.list_requests().await?;
     for view in &mut views {
@@ -59,10 +56,9 @@ pub async fn list<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn show<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.show").await?;
     let view = requests::show(&state.store, state.clock.as_ref(), &id).await?;
     state
         .governance
@@ -82,11 +78,10 @@ pub async fn show<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn edit<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<NewRequest>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.edit").await?;
     Ok(Json(
         requests::edit(
             &state.governance,
@@ -103,10 +98,9 @@ pub async fn edit<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn approve<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.approve").await?;
     Ok(Json(
         requests::approve(
             &state.governance,
@@ -122,11 +116,10 @@ pub async fn approve<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn reject<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectRequest>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.reject").await?;
     Ok(Json(
         requests::reject(
             &state.governance,
@@ -143,10 +136,9 @@ pub async fn reject<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn disclose<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
 ) -> Result<Json<Package>, ApiError> {
-    let actor = authorize(&state, &headers, "request.disclose").await?;
     let package = requests::disclose(
         &state.governance,
         &state.store,
@@ -172,10 +164,9 @@ pub async fn disclose<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn close<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let actor = authorize(&state, &headers, "request.close").await?;
     Ok(Json(
         requests::close(
             &state.governance,

@@ -1,6 +1,6 @@
 //! `/admin/v1/staff`, `/admin/v1/inventory/{username}`, `/admin/v1/reports`.
 
-use super::authorize;
+use super::StaffActor;
 use crate::accounts::hash_secret;
 use crate::governance::inventory::{self, Inventory};
 use crate::governance::report;
@@ -9,7 +9,6 @@ use crate::http::{ApiError, AppState};
 use crate::store::{GovernanceEffect, StaffRecord, Store};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use pli_proto::audit::target_commitment;
 use pli_proto::governance::{NewStaff, ReportRequest, StaffCredential, StaffInfo};
 use pli_proto::report::{Period, Report};
@@ -59,10 +58,9 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 #[tracing::instrument(skip_all)]
 pub async fn add<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     ApiJson(request): ApiJson<NewStaff>,
 ) -> Result<Json<StaffCredential>, ApiError> {
-    let actor = authorize(&state, &headers, "staff.add").await?;
     check_name(&request.name)?;
     let (record, credential) = new_staff(&request);
     let details = json!({ "staff_id": record.id, "role": record.role });
@@ -88,9 +86,8 @@ pub async fn add<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
 ) -> Result<Json<Vec<StaffInfo>>, ApiError> {
-    let actor = authorize(&state, &headers, "staff.list").await?;
     let staff = state.store.list_staff().await?;
     state
         .governance
@@ -119,10 +116,9 @@ pub async fn list<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn inventory<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     Path(raw): Path<String>,
 ) -> Result<Json<Inventory>, ApiError> {
-    let actor = authorize(&state, &headers, "inventory.show").await?;
     let user = Username::parse(&raw).map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -153,10 +149,9 @@ pub async fn inventory<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn report<S: Store>(
     State(state): State<AppState<S>>,
-    headers: HeaderMap,
+    StaffActor(actor): StaffActor,
     ApiJson(request): ApiJson<ReportRequest>,
 ) -> Result<Json<Report>, ApiError> {
-    let actor = authorize(&state, &headers, "report.create").await?;
     let period = Period::parse(&request.period)
         .ok_or_else(|| ApiError::bad_request("a period is written 2026-Q4 or 2026-H2"))?;
     state
