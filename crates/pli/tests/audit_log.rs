@@ -51,6 +51,44 @@ async fn editing_or_deleting_an_audit_row_is_detected_and_named() {
     assert!(size >= 8, "init, five staff, two requests: {size}");
     let key = honest.key.public_key.clone();
 
+    // Proofs for auditors holding an older checkpoint, or one entry.
+    let log = honest.verify(None).expect("verifies");
+    let leaves: Vec<_> = honest
+        .entries
+        .iter()
+        .map(|e| pli_proto::merkle::leaf_hash(e.as_bytes()))
+        .collect();
+    let old_root = pli_proto::merkle::root(&leaves[..3]);
+    let hashes = |proof: pli_proto::governance::AuditProof| -> Vec<[u8; 32]> {
+        proof
+            .proof
+            .iter()
+            .map(|h| hex::decode(h).expect("hex").try_into().expect("32 bytes"))
+            .collect()
+    };
+    let consistency: pli_proto::governance::AuditProof = public(&server)
+        .get(&format!("/v1/audit/consistency?from=3&to={size}"))
+        .await
+        .expect("consistency proof");
+    assert!(pli_proto::merkle::verify_consistency(
+        3,
+        size,
+        &old_root,
+        &log.root,
+        &hashes(consistency)
+    ));
+    let inclusion: pli_proto::governance::AuditProof = public(&server)
+        .get(&format!("/v1/audit/inclusion?index=2&size={size}"))
+        .await
+        .expect("inclusion proof");
+    assert!(pli_proto::merkle::verify_inclusion(
+        &leaves[2],
+        2,
+        size,
+        &hashes(inclusion),
+        &log.root
+    ));
+
     // Someone with database access rewrites entry 3 (a staff member's role).
     let server = tamper(
         server,

@@ -74,6 +74,12 @@ pub fn html(report: &Report) -> String {
         &f.requests_with_data_produced,
         b,
     );
+    if f.requests.count > 0 && !(b && f.requests.count < pli_proto::report::BAND_BELOW) {
+        let share = 100 * f.requests_with_data_produced.count / f.requests.count;
+        rows += &format!(
+            "<tr><th>Share of requests where some data was produced</th><td>{share}%</td><td></td></tr>\n"
+        );
+    }
     rows += &row("Requests rejected", &f.rejected, b);
     rows += &row("Emergency requests", &f.emergency, b);
     rows += &row("Preservation requests", &f.preservation, b);

@@ -62,7 +62,7 @@ enum StaffCommand {
     List,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct RequestFields {
     #[arg(long)]
     authority: String,
@@ -313,25 +313,27 @@ async fn request(
     cred: Option<&Path>,
     command: RequestCommand,
 ) -> anyhow::Result<()> {
+    // Check what was typed before touching the credential or the network.
+    let body = match &command {
+        RequestCommand::New(fields) | RequestCommand::Edit { fields, .. } => {
+            Some(fields.clone().into_request()?)
+        }
+        _ => None,
+    };
     let client = client(context, cred)?;
     let json = context.json;
     match command {
-        RequestCommand::New(fields) => {
-            let view: RequestView = client
-                .post("/admin/v1/requests", &fields.into_request()?)
-                .await?;
+        RequestCommand::New(_) => {
+            let view: RequestView = client.post("/admin/v1/requests", &body).await?;
             if json {
                 show_request(&view, true)?
             } else {
                 println!("{}", view.id)
             }
         }
-        RequestCommand::Edit { id, fields } => {
+        RequestCommand::Edit { id, .. } => {
             let view: RequestView = client
-                .post(
-                    &format!("/admin/v1/requests/{id}/edit"),
-                    &fields.into_request()?,
-                )
+                .post(&format!("/admin/v1/requests/{id}/edit"), &body)
                 .await?;
             show_request(&view, json)?;
         }

@@ -1,0 +1,257 @@
+//! The staff CLI contract with the real binary: `pli admin …` and `pli audit …` against a
+//! real `pli serve`, spelled as GOVERNANCE.md and the README show them.
+
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const PLI: &str = env!("CARGO_BIN_EXE_pli");
+
+async fn pli(args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
+    let output = Command::new(PLI)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run pli");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_commands_from_init_to_a_confirmed_report() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let mut server = Command::new(PLI)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--pow-difficulty",
+            "4",
+            "--log",
+            "warn",
+            "--data",
+            path(&data),
+        ])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let first = lines.next_line().await.expect("read").expect("line");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("address")
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let home = dir.path().join("alice");
+    pli(
+        &["--home", path(&home), "register", "alice", "--server", &url],
+        &[],
+    )
+    .await
+    .expect("register");
+
+    let operator = pli(&["admin", "init", "--data", path(&data)], &[])
+        .await
+        .expect("init");
+    assert!(operator.ends_with("staff-operator.cred"), "{operator}");
+    let again = pli(&["admin", "init", "--data", path(&data)], &[]).await;
+    assert!(
+        again
+            .expect_err("once only")
+            .contains("initialisation is done once")
+    );
+    let as_operator = [
+        ("PLI_STAFF_CRED", operator.as_str()),
+        ("PLI_ADMIN_URL", url.as_str()),
+    ];
+    let mut legal = Vec::new();
+    for name in ["l1", "l2", "l3"] {
+        let out = dir.path().join(format!("{name}.cred"));
+        pli(
+            &[
+                "admin",
+                "staff",
+                "add",
+                name,
+                "--role",
+                "legal",
+                "--out",
+                path(&out),
+            ],
+            &as_operator,
+        )
+        .await
+        .expect("staff add");
+        legal.push(out);
+    }
+    let auditor = dir.path().join("auditor.cred");
+    pli(
+        &[
+            "admin",
+            "staff",
+            "add",
+            "aud",
+            "--role",
+            "auditor",
+            "--out",
+            path(&auditor),
+        ],
+        &as_operator,
+    )
+    .await
+    .expect("staff add");
+    let as_staff = |cred: &Path| -> Vec<String> {
+        vec![
+            "admin".into(),
+            "--cred".into(),
+            path(cred).into(),
+            "--server".into(),
+            url.clone(),
+        ]
+    };
+
+    let new = |cred: &Path, basis: &str, data: &str| {
+        let mut args = as_staff(cred);
+        args.extend(
+            [
+                "request",
+                "new",
+                "--authority",
+                "Tribunal de Paris",
+                "--country",
+                "FR",
+                "--basis",
+                basis,
+                "--doc-ref",
+                "RG 1",
+                "--doc-sha256",
+            ]
+            .map(String::from),
+        );
+        args.push("ab".repeat(32));
+        args.extend(["--target", "@alice", "--data", data].map(String::from));
+        args
+    };
+    let args = new(&legal[0], "court-order", "content");
+    let content = pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    assert!(
+        content
+            .expect_err("refused")
+            .contains("content is not a data category")
+    );
+    let args = new(&legal[0], "subpoena", "devices");
+    let weak = pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    assert!(weak.expect_err("refused").contains("policy_refused"));
+    let args = new(&legal[0], "court-order", "subscriber,devices");
+    let id = pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        .await
+        .expect("request new");
+    assert_eq!(id.len(), 16, "prints the request id: {id}");
+
+    for cred in &legal[1..] {
+        let mut args = as_staff(cred);
+        args.extend(["request", "approve", &id].map(String::from));
+        pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+            .await
+            .expect("approve");
+    }
+    let package = dir.path().join("package.json");
+    let mut args = as_staff(&legal[1]);
+    args.extend(["request", "disclose", &id, "--out", path(&package)].map(String::from));
+    pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        .await
+        .expect("disclose");
+    let disclosed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&package).expect("package")).expect("json");
+    assert_eq!(disclosed["accounts"][0]["subscriber"]["username"], "alice");
+
+    let mut args = as_staff(&legal[0]);
+    args.extend(["request", "show", &id, "--json"].map(String::from));
+    let shown: serde_json::Value = serde_json::from_str(
+        &pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+            .await
+            .expect("show"),
+    )
+    .expect("json");
+    assert_eq!(shown["state"], "notified");
+    let mut args = as_staff(&legal[0]);
+    args.extend(["inventory", "@alice"].map(String::from));
+    let inventory = pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        .await
+        .expect("inventory");
+    assert!(
+        inventory.contains("\"created_day\"") && inventory.contains("IP addresses: not kept"),
+        "{inventory}"
+    );
+
+    let reports = dir.path().join("reports");
+    let period = {
+        let today = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            / 86_400) as i64;
+        let (year, month, _) = pli_proto::governance::civil_from_days(today);
+        format!("{year}-Q{}", (month - 1) / 3 + 1)
+    };
+    let mut args = as_staff(&auditor);
+    args.extend(["report", "--period", &period, "--out", path(&reports)].map(String::from));
+    let written = pli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        .await
+        .expect("report");
+    let json_path = written
+        .lines()
+        .find(|l| l.ends_with(".json"))
+        .expect("json report");
+    assert!(written.lines().any(|l| l.ends_with(".html")));
+    let confirmed = pli(
+        &["audit", "report", "--server", &url, "--report", json_path],
+        &[],
+    )
+    .await
+    .expect("audit report");
+    assert!(confirmed.starts_with("confirmed"), "{confirmed}");
+    let verified = pli(&["audit", "verify", "--server", &url], &[])
+        .await
+        .expect("audit verify");
+    assert!(verified.starts_with("verified:"), "{verified}");
+    let export = dir.path().join("log.json");
+    pli(
+        &["audit", "export", "--server", &url, "--out", path(&export)],
+        &[],
+    )
+    .await
+    .expect("export");
+    let offline = pli(&["audit", "verify", "--log", path(&export)], &[])
+        .await
+        .expect("offline verify");
+    assert_eq!(
+        offline, verified,
+        "the export verifies offline to the same checkpoint"
+    );
+
+    // The user got the notice through the ordinary delivery path.
+    let synced = pli(&["--home", path(&home), "sync"], &[])
+        .await
+        .expect("sync");
+    assert!(
+        synced.contains("was disclosed to Tribunal de Paris (FR)"),
+        "{synced}"
+    );
+    server.start_kill().expect("stop");
+    let _ = server.wait().await;
+}
