@@ -48,6 +48,16 @@ impl ClientError {
         matches!(self, ClientError::Transport(_))
     }
 
+    /// Worth trying again later: the server was unreachable, busy, or asked us to slow down.
+    /// Messages in the outbox stay there.
+    pub fn is_retryable(&self) -> bool {
+        self.is_transport()
+            || matches!(
+                self.code(),
+                Some(ErrorCode::RateLimited | ErrorCode::OverCapacity)
+            )
+    }
+
     pub(crate) fn mls(err: impl std::fmt::Display) -> Self {
         ClientError::Mls(err.to_string())
     }

@@ -154,7 +154,7 @@ impl Client {
                         attempts += 1;
                         self.drain_queue().await?;
                     }
-                    Err(err) if err.is_transport() => return Err(err),
+                    Err(err) if err.is_retryable() => return Err(err),
                     Err(err) => {
                         self.conn
                             .execute("DELETE FROM outbox WHERE id = ?1", [row])?;

@@ -14,8 +14,8 @@ use std::future::Future;
 pub enum SendStatus {
     /// The server accepted it: it is stored for every recipient.
     Sent,
-    /// The server could not be reached; the message waits in the outbox and goes out at
-    /// the next sync.
+    /// The server could not be reached or asked to slow down; the message waits in the
+    /// outbox and goes out at the next sync.
     Queued,
 }
 
@@ -58,12 +58,12 @@ impl Client {
             },
         )?;
         match inbound {
-            Err(err) if err.is_transport() => return Ok(SendStatus::Queued),
+            Err(err) if err.is_retryable() => return Ok(SendStatus::Queued),
             other => other?,
         }
         match self.flush_outbox().await {
             Ok(_) => Ok(SendStatus::Sent),
-            Err(err) if err.is_transport() => Ok(SendStatus::Queued),
+            Err(err) if err.is_retryable() => Ok(SendStatus::Queued),
             Err(err) => Err(err),
         }
     }

@@ -56,6 +56,7 @@ error_codes! {
     InvalidState => "invalid_state",
     UnknownRequest => "unknown_request",
     AlreadyInitialised => "already_initialised",
+    OverCapacity => "over_capacity",
     Internal => "internal",
 }
 

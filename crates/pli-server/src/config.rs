@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,6 +21,45 @@ pub struct Config {
     pub log_origin: String,
     /// The lawful-request and reporting policy of this server's region.
     pub policy: crate::governance::rules::Policy,
+    pub limits: Limits,
+}
+
+/// Resource limits: every one explicit, documented in the README's "Limits" table.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Open connections (WebSockets included) per listener; more are refused.
+    pub max_connections: usize,
+    /// Deadline for a TLS handshake and for each request's headers.
+    pub handshake_timeout: Duration,
+    /// A WebSocket that sends nothing (not even a pong) for this long is closed; the server
+    /// pings at a third of it.
+    pub ws_idle_timeout: Duration,
+    /// A push the device does not take within this long marks a slow reader: disconnected.
+    pub ws_send_timeout: Duration,
+    /// Bytes a WebSocket may buffer for a slow peer before it is disconnected.
+    pub ws_max_write_buffer: usize,
+    /// Messages one device may submit per minute (a token bucket; burst of the same).
+    pub sends_per_minute: u32,
+    /// Key-package claims one device may make per minute.
+    pub claims_per_minute: u32,
+    /// Sends and claims one source address (IPv6: /64) may make per minute, all devices
+    /// together.
+    pub source_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 20_000,
+            handshake_timeout: Duration::from_secs(10),
+            ws_idle_timeout: Duration::from_secs(90),
+            ws_send_timeout: Duration::from_secs(15),
+            ws_max_write_buffer: 1024 * 1024,
+            sends_per_minute: 1_200,
+            claims_per_minute: 120,
+            source_per_minute: 12_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +82,7 @@ impl Config {
             max_queue_depth: pli_proto::limits::MAX_QUEUE_DEPTH,
             log_origin: "pli.local/audit".into(),
             policy: crate::governance::rules::Policy::default(),
+            limits: Limits::default(),
         }
     }
 

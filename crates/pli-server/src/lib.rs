@@ -23,16 +23,16 @@ pub mod delivery;
 pub mod governance;
 pub mod http;
 pub mod keys;
+pub mod listener;
 pub mod ratelimit;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, TlsConfig};
+pub use config::{Config, Limits, TlsConfig};
 
 use clock::{Clock, SystemClock};
 use std::future::Future;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use store::{SqliteStore, Store};
@@ -190,6 +190,10 @@ pub async fn serve<S: Store>(
         Some(tls) => Some(tls::load(&tls.cert_pem, &tls.key_pem)?),
         None => None,
     };
+    let listener_limits = listener::ListenerLimits {
+        max_connections: config.limits.max_connections,
+        handshake_timeout: config.limits.handshake_timeout,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let (sessions_tx, mut sessions_rx) = mpsc::channel::<()>(1);
     let state = http::AppState::new(
@@ -218,18 +222,26 @@ pub async fn serve<S: Store>(
         separate_admin = admin.is_some(),
         "pli server listening"
     );
-    let public = serve_listener(listener, app, tls.clone(), stopped(stop_rx.clone()));
+    let public = listener::serve(
+        listener,
+        app,
+        tls.clone(),
+        listener_limits,
+        stopped(stop_rx.clone()),
+    );
     let admin = async {
-        match admin {
-            Some(admin) => {
-                serve_listener(admin, admin_app, tls.clone(), stopped(stop_rx.clone())).await
-            }
-            None => Ok(()),
+        if let Some(admin) = admin {
+            listener::serve(
+                admin,
+                admin_app,
+                tls.clone(),
+                listener_limits,
+                stopped(stop_rx.clone()),
+            )
+            .await;
         }
     };
-    let (public, admin) = tokio::join!(public, admin);
-    public?;
-    admin?;
+    tokio::join!(public, admin);
     // Every WebSocket session holds a sender; all are gone once the last session closed.
     let _ = sessions_rx.recv().await;
     tracing::info!("pli server stopped");
@@ -239,27 +251,6 @@ pub async fn serve<S: Store>(
 /// Resolves once shutdown has begun (or its sender is gone).
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
-}
-
-async fn serve_listener(
-    listener: TcpListener,
-    app: axum::Router,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    match tls {
-        None => axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(ServerError::Listener),
-        Some(tls) => {
-            tls::serve(listener, app, tls, stop).await;
-            Ok(())
-        }
-    }
 }
 
 /// Releases held user notices whose non-disclosure order has expired, until shutdown.

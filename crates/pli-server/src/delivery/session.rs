@@ -17,6 +17,8 @@ const PAGE: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
+    #[error("the device did not take a push in time (slow reader)")]
+    SlowReader,
     #[error("websocket: {0}")]
     Socket(#[from] axum::Error),
     #[error(transparent)]
@@ -58,12 +60,32 @@ fn binary(frame: &ServerFrame) -> Message {
     Message::Binary(frame.encode().into())
 }
 
+/// The sending half, where every send has a deadline: a device that stops reading is
+/// disconnected instead of holding buffers and a task forever.
+struct Outbound<K> {
+    sink: K,
+    deadline: std::time::Duration,
+}
+
+impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
+    async fn send(&mut self, message: Message) -> Result<(), SessionError> {
+        tokio::time::timeout(self.deadline, self.sink.send(message))
+            .await
+            .map_err(|_| SessionError::SlowReader)?
+            .map_err(SessionError::Socket)
+    }
+
+    async fn close(&mut self) {
+        let _ = tokio::time::timeout(self.deadline, self.sink.close()).await;
+    }
+}
+
 /// Sends everything queued after `cursor`; returns the new cursor.
-async fn push_pending<S: Store>(
+async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin>(
     store: &S,
     device: DeviceId,
     mut cursor: Option<MessageId>,
-    sink: &mut (impl SinkExt<Message, Error = axum::Error> + Unpin),
+    out: &mut Outbound<K>,
 ) -> Result<Option<MessageId>, SessionError> {
     loop {
         let page = store.fetch_queue(device, cursor, PAGE).await?;
@@ -80,7 +102,7 @@ async fn push_pending<S: Store>(
                 payload: q.payload,
             })
             .collect();
-        sink.send(binary(&ServerFrame::Deliver(deliveries))).await?;
+        out.send(binary(&ServerFrame::Deliver(deliveries))).await?;
         if !full {
             return Ok(cursor);
         }
@@ -93,25 +115,42 @@ async fn drive<S: Store>(
     socket: WebSocket,
 ) -> Result<(), SessionError> {
     let device = attachment.device;
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    let limits = state.config.limits;
+    let mut out = Outbound {
+        sink,
+        deadline: limits.ws_send_timeout,
+    };
     let mut shutdown = state.shutdown_signal();
-    let mut cursor = push_pending(&state.store, device, None, &mut sink).await?;
-    sink.send(binary(&ServerFrame::Drained)).await?;
+    let mut pings = tokio::time::interval(limits.ws_idle_timeout / 3);
+    pings.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
+    let mut cursor = push_pending(&state.store, device, None, &mut out).await?;
+    out.send(binary(&ServerFrame::Drained)).await?;
     loop {
         tokio::select! {
             _ = attachment.wake.notified() => {
-                cursor = push_pending(&state.store, device, cursor, &mut sink).await?;
+                cursor = push_pending(&state.store, device, cursor, &mut out).await?;
             }
             _ = attachment.replaced.notified() => {
-                sink.send(binary(&ServerFrame::Error("replaced".into()))).await?;
-                let _ = sink.close().await;
+                out.send(binary(&ServerFrame::Error("replaced".into()))).await?;
+                out.close().await;
                 return Ok(());
             }
             _ = shutdown.changed() => {
-                let _ = sink.close().await;
+                out.close().await;
                 return Ok(());
             }
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= limits.ws_idle_timeout {
+                    tracing::debug!("closing an idle websocket");
+                    out.close().await;
+                    return Ok(());
+                }
+                out.send(Message::Ping(Default::default())).await?;
+            }
             incoming = stream.next() => {
+                last_heard = tokio::time::Instant::now();
                 let message = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(err)) => return Err(err.into()),
@@ -123,14 +162,14 @@ async fn drive<S: Store>(
                             state.store.ack(device, ids).await?;
                         }
                         Err(_) => {
-                            sink.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
-                            let _ = sink.close().await;
+                            out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
+                            out.close().await;
                             return Ok(());
                         }
                     },
                     Message::Text(_) => {
-                        sink.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
-                        let _ = sink.close().await;
+                        out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
+                        out.close().await;
                         return Ok(());
                     }
                     // Pings are answered by the WebSocket layer itself.

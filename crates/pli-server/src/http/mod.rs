@@ -60,6 +60,9 @@ pub struct Shared<S> {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub registrations: RateLimiter<IpAddr>,
+    pub sends: RateLimiter<pli_proto::DeviceId>,
+    pub claims: RateLimiter<pli_proto::DeviceId>,
+    pub sources: RateLimiter<IpAddr>,
     pub governance: Governance,
     shutdown: watch::Receiver<bool>,
     sessions: mpsc::Sender<()>,
@@ -77,6 +80,9 @@ impl<S: Store> AppState<S> {
         sessions: mpsc::Sender<()>,
     ) -> Self {
         let registrations = RateLimiter::new(config.registrations_per_hour, 3_600_000);
+        let sends = RateLimiter::new(config.limits.sends_per_minute, 60_000);
+        let claims = RateLimiter::new(config.limits.claims_per_minute, 60_000);
+        let sources = RateLimiter::new(config.limits.source_per_minute, 60_000);
         Self {
             inner: Arc::new(Shared {
                 store,
@@ -85,6 +91,9 @@ impl<S: Store> AppState<S> {
                 config,
                 clock,
                 registrations,
+                sends,
+                claims,
+                sources,
                 governance,
                 shutdown,
                 sessions,
@@ -96,6 +105,22 @@ impl<S: Store> AppState<S> {
     /// Resolves when the server begins shutting down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()
+    }
+
+    /// Takes a token from the device's bucket and the source's; on refusal, `rate_limited`.
+    pub fn rate_limit(
+        &self,
+        per_device: &RateLimiter<pli_proto::DeviceId>,
+        device: pli_proto::DeviceId,
+        source: IpAddr,
+    ) -> Result<(), ApiError> {
+        let now = self.clock.now_ms();
+        per_device
+            .check(&device, now)
+            .map_err(ApiError::rate_limited)?;
+        self.sources
+            .check(&crate::ratelimit::source_key(source), now)
+            .map_err(ApiError::rate_limited)
     }
 
     /// Held by long-lived tasks (WebSocket sessions); shutdown waits until all are dropped.

@@ -6,17 +6,20 @@ use crate::http::extract::AuthDevice;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use pli_proto::ErrorCode;
 use pli_proto::api::{ClaimResponse, ClaimedKeyPackage};
+use std::net::SocketAddr;
 
 #[tracing::instrument(skip_all)]
 pub async fn claim<S: Store>(
     State(state): State<AppState<S>>,
-    AuthDevice(_): AuthDevice,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    AuthDevice(device): AuthDevice,
     Path(raw): Path<String>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
+    state.rate_limit(&state.claims, device.device_id, peer.ip())?;
     let username = path_username(&raw)?;
     let claimed = state
         .store

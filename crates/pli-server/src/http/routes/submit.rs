@@ -6,15 +6,18 @@ use crate::http::extract::{ApiJson, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use pli_proto::api::{SubmitRequest, SubmitResponse};
+use std::net::SocketAddr;
 
 #[tracing::instrument(skip_all)]
 pub async fn submit<S: Store>(
     State(state): State<AppState<S>>,
-    AuthDevice(_): AuthDevice,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
+    state.rate_limit(&state.sends, device.device_id, peer.ip())?;
     let submission =
         delivery::parse_submission(request, state.clock.now_ms(), state.config.max_queue_depth)?;
     let mut woken = submission.recipients.clone();

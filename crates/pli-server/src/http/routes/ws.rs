@@ -52,8 +52,11 @@ pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
     Query(query): Query<TicketQuery>,
     headers: HeaderMap,
+    permit: Option<axum::Extension<crate::listener::ConnectionPermit>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // The socket keeps its connection's slot under the cap for as long as it lives.
+    let slot = permit.and_then(|p| p.take());
     let device = match query.ticket {
         Some(ticket) => state
             .store
@@ -62,8 +65,16 @@ pub async fn upgrade<S: Store>(
             .ok_or(accounts::AccountError::Unauthorized)?,
         None => extract::authenticate(&state, &headers).await?.device_id,
     };
+    let limits = state.config.limits;
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session::run(state, device, socket)))
+        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.ws_max_write_buffer)
+        .on_upgrade(move |socket| async move {
+            session::run(state, device, socket).await;
+            drop(slot);
+        }))
 }
