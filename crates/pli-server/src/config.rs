@@ -95,6 +95,9 @@ impl Config {
         if self.pow_difficulty > 32 {
             return Err(ConfigError::PowTooHard);
         }
+        if self.limits.ws_max_write_buffer < 2 * pli_proto::limits::MAX_WS_MESSAGE_BYTES {
+            return Err(ConfigError::WriteBuffer);
+        }
         if self.max_queue_depth == 0 || self.max_queue_depth > pli_proto::limits::MAX_QUEUE_DEPTH {
             return Err(ConfigError::QueueDepth);
         }
@@ -108,6 +111,8 @@ pub enum ConfigError {
         "refusing plain HTTP on a non-loopback address: configure TLS (tls_cert, tls_key) or set allow_plain_http behind a TLS proxy"
     )]
     PlainHttpOffLoopback,
+    #[error("the WebSocket write buffer must hold at least two full frames")]
+    WriteBuffer,
     #[error("pow_difficulty must be at most 32")]
     PowTooHard,
     #[error(

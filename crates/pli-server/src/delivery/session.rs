@@ -10,6 +10,7 @@ use crate::store::{Store, StoreError};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use pli_proto::frame::{ClientFrame, Delivery, ServerFrame};
+use pli_proto::limits::MAX_WS_MESSAGE_BYTES;
 use pli_proto::{DeviceId, MessageId};
 
 /// Messages read from the store and sent per WebSocket message.
@@ -80,6 +81,32 @@ impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
     }
 }
 
+/// Packs queued messages into Deliver frames no larger than a WebSocket message may be
+/// (a frame always holds at least one message; one message is at most a quarter of it).
+fn frames(page: Vec<crate::store::Queued>) -> Vec<ServerFrame> {
+    const ITEM_OVERHEAD: usize = 13;
+    let budget = MAX_WS_MESSAGE_BYTES - 3;
+    let mut frames = Vec::new();
+    let (mut current, mut size) = (Vec::new(), 0);
+    for queued in page {
+        let item = ITEM_OVERHEAD + queued.payload.len();
+        if !current.is_empty() && size + item > budget {
+            frames.push(ServerFrame::Deliver(std::mem::take(&mut current)));
+            size = 0;
+        }
+        size += item;
+        current.push(Delivery {
+            id: queued.id,
+            kind: queued.kind,
+            payload: queued.payload,
+        });
+    }
+    if !current.is_empty() {
+        frames.push(ServerFrame::Deliver(current));
+    }
+    frames
+}
+
 /// Sends everything queued after `cursor`; returns the new cursor.
 async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin>(
     store: &S,
@@ -94,15 +121,9 @@ async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin
         };
         cursor = Some(last.id);
         let full = page.len() == PAGE;
-        let deliveries = page
-            .into_iter()
-            .map(|q| Delivery {
-                id: q.id,
-                kind: q.kind,
-                payload: q.payload,
-            })
-            .collect();
-        out.send(binary(&ServerFrame::Deliver(deliveries))).await?;
+        for frame in frames(page) {
+            out.send(binary(&frame)).await?;
+        }
         if !full {
             return Ok(cursor);
         }
@@ -177,5 +198,77 @@ async fn drive<S: Store>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Queued;
+
+    /// A peer that never takes anything.
+    struct Stalled;
+
+    impl futures_util::Sink<Message> for Stalled {
+        type Error = axum::Error;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            std::task::Poll::Pending
+        }
+        fn start_send(self: std::pin::Pin<&mut Self>, _: Message) -> Result<(), axum::Error> {
+            Ok(())
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            std::task::Poll::Pending
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_takes_nothing_is_given_up_at_the_deadline() {
+        let mut out = Outbound {
+            sink: Stalled,
+            deadline: std::time::Duration::from_secs(15),
+        };
+        let started = tokio::time::Instant::now();
+        let result = out.send(Message::Binary(vec![1].into())).await;
+        assert!(matches!(result, Err(SessionError::SlowReader)));
+        assert_eq!(
+            started.elapsed(),
+            std::time::Duration::from_secs(15),
+            "exactly the deadline, on tokio's paused clock"
+        );
+    }
+
+    #[test]
+    fn frames_never_exceed_the_websocket_message_limit() {
+        let page: Vec<Queued> = (0..40)
+            .map(|i| Queued {
+                id: MessageId(i),
+                kind: 0,
+                payload: vec![7; 60 * 1024],
+            })
+            .collect();
+        let frames = frames(page);
+        assert!(frames.len() > 1);
+        let mut ids = Vec::new();
+        for frame in &frames {
+            assert!(frame.encode().len() <= MAX_WS_MESSAGE_BYTES);
+            let ServerFrame::Deliver(items) = frame else {
+                panic!("deliver frames only")
+            };
+            ids.extend(items.iter().map(|d| d.id.0));
+        }
+        assert_eq!(ids, (0..40).collect::<Vec<_>>(), "all of them, in order");
     }
 }
