@@ -71,6 +71,59 @@ async fn canary_never_reaches_server_storage_or_logs() {
     );
     let _ = carol.client.sync().await;
 
+    // Staff at work: a lawful request about alice, approved, disclosed, reported.
+    let staff = common::staff(&server).await;
+    let request: pli_proto::governance::RequestView = staff.legal[0]
+        .post(
+            "/admin/v1/requests",
+            &common::lawful_request(
+                pli_proto::governance::LegalBasis::CourtOrder,
+                &["alice"],
+                &[pli_proto::governance::DataCategory::Subscriber],
+            ),
+        )
+        .await
+        .expect("request");
+    for reviewer in &staff.legal[1..] {
+        let _: pli_proto::governance::RequestView = reviewer
+            .post(
+                &format!("/admin/v1/requests/{}/approve", request.id),
+                &serde_json::json!({}),
+            )
+            .await
+            .expect("approve");
+    }
+    let _: serde_json::Value = staff.legal[1]
+        .post(
+            &format!("/admin/v1/requests/{}/disclose", request.id),
+            &serde_json::json!({}),
+        )
+        .await
+        .expect("disclose");
+    let _: serde_json::Value = staff.legal[0]
+        .get("/admin/v1/inventory/carol")
+        .await
+        .expect("inventory");
+    let _: serde_json::Value = staff
+        .auditor
+        .post(
+            "/admin/v1/reports",
+            &serde_json::json!({"period": "2026-Q4"}),
+        )
+        .await
+        .expect("report");
+    let audit_log = pli_client::admin::AdminClient::new(&server.url, None, None)
+        .expect("client")
+        .export_log()
+        .await
+        .expect("log");
+    for name in ["alice", "bob", "carol"] {
+        assert!(
+            !audit_log.entries.iter().any(|e| e.contains(name)),
+            "the public audit log names no user"
+        );
+    }
+
     let secrets: Vec<String> = [&alice, &bob, &carol]
         .iter()
         .map(|user| {
@@ -116,6 +169,10 @@ async fn canary_never_reaches_server_storage_or_logs() {
             );
         }
     }
+    assert!(
+        !contains(&captured, b"Tribunal judiciaire"),
+        "what staff typed into a request stays out of the logs"
+    );
     for name in ["alice", "carol"] {
         assert!(
             !contains(&captured, name.as_bytes()),
