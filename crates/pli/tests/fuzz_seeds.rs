@@ -30,7 +30,7 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
     let bob = TestUser::register(&server, "bob").await;
     let group = alice
         .client
-        .create_group("seeds", &[bob.name.clone()])
+        .create_group("seeds", std::slice::from_ref(&bob.name))
         .await
         .expect("group");
     alice.send(&group, "a message for the corpus").await;
