@@ -176,7 +176,9 @@ async fn no_accepted_message_is_lost_duplicated_or_invented_across_sigkills() {
                 outcomes
             }));
         }
-        let strike = rand::rng().random_range(20..600);
+        // Long enough that many sends are accepted before the kill, short enough that the
+        // kill lands in the middle of the load.
+        let strike = rand::rng().random_range(100..1_500);
         tokio::time::sleep(std::time::Duration::from_millis(strike)).await;
         server.start_kill().expect("SIGKILL");
         let _ = server.wait().await;
