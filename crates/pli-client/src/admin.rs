@@ -6,7 +6,6 @@ use base64::Engine;
 use pli_proto::api::paths;
 use pli_proto::audit::{LogError, VerifiedLog, verify_log};
 use pli_proto::checkpoint::LogKey;
-use pli_proto::error::ErrorBody;
 use pli_proto::governance::{
     AuditCheckpoints, AuditEntries, AuditKey, STAFF_AUTH_SCHEME, StaffCredential,
 };
@@ -57,24 +56,7 @@ impl AdminClient {
             ),
             None => request,
         };
-        let response = request.send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|_| {
-                ClientError::Protocol(format!("unexpected response body ({status})"))
-            });
-        }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(ClientError::Api {
-                status: status.as_u16(),
-                code: body.error.code,
-                message: body.error.message,
-            }),
-            Err(_) => Err(ClientError::Protocol(format!(
-                "unexpected error response ({status})"
-            ))),
-        }
+        crate::transport::read_response(request.send().await?).await
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {

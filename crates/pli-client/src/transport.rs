@@ -42,6 +42,28 @@ pub struct Transport {
     credentials: Option<Credentials>,
 }
 
+/// Decodes a pli API response: the body on success, the stable error code otherwise.
+pub(crate) async fn read_response<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ClientError> {
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|_| ClientError::Protocol(format!("unexpected response body ({status})")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(ClientError::Api {
+            status: status.as_u16(),
+            code: body.error.code,
+            message: body.error.message,
+        }),
+        Err(_) => Err(ClientError::Protocol(format!(
+            "unexpected error response ({status})"
+        ))),
+    }
+}
+
 pub(crate) fn tls_config(
     extra_ca_pem: Option<&[u8]>,
 ) -> Result<Arc<rustls::ClientConfig>, ClientError> {
@@ -105,24 +127,7 @@ impl Transport {
             Some(c) => request.header(reqwest::header::AUTHORIZATION, c.header()),
             None => request,
         };
-        let response = request.send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|_| {
-                ClientError::Protocol(format!("unexpected response body ({status})"))
-            });
-        }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(ClientError::Api {
-                status: status.as_u16(),
-                code: body.error.code,
-                message: body.error.message,
-            }),
-            Err(_) => Err(ClientError::Protocol(format!(
-                "unexpected error response ({status})"
-            ))),
-        }
+        read_response(request.send().await?).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
