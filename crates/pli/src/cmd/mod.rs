@@ -28,7 +28,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// The server URL; overrides the one stored in the home (a device can move between
-    /// nodes). Required by `register`.
+    /// nodes). Required by `register`. For `admin` commands, the admin API (or set
+    /// PLI_ADMIN_URL); for `audit`, the server to check.
     #[arg(long, global = true, env = "PLI_SERVER")]
     server: Option<String>,
     /// A PEM CA certificate to trust in addition to the web PKI (a private deployment).
