@@ -25,12 +25,7 @@ async fn malformed_and_oversized_requests_get_stable_codes_and_the_server_keeps_
     let alice = TestUser::register(&server, "alice").await;
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.url);
-    let identity = {
-        let conn = pli_client::local::open(alice.home.path()).expect("db");
-        pli_client::local::load_identity(&conn)
-            .expect("identity")
-            .expect("registered")
-    };
+    let identity = alice.identity();
     let auth = format!("Pli {}.{}", identity.device_id, identity.secret);
 
     // Not JSON, wrong content type, wrong shape, too big, unknown route.

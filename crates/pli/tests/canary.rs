@@ -126,13 +126,7 @@ async fn canary_never_reaches_server_storage_or_logs() {
 
     let secrets: Vec<String> = [&alice, &bob, &carol]
         .iter()
-        .map(|user| {
-            let conn = pli_client::local::open(user.home.path()).expect("db");
-            pli_client::local::load_identity(&conn)
-                .expect("identity")
-                .expect("registered")
-                .secret
-        })
+        .map(|user| user.identity().secret)
         .collect();
     let data = server.stop().await;
     let files = files_under(data.path());

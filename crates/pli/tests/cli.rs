@@ -1,46 +1,14 @@
 //! The real binary, end to end: `pli serve` on port 0 (its first line names the address),
 //! then the README's walk-through with two users through `pli` commands.
 
+mod common;
+
 use std::path::Path;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const PLI: &str = env!("CARGO_BIN_EXE_pli");
-
-async fn start_server(data: &Path) -> (Child, String) {
-    let mut child = Command::new(PLI)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--pow-difficulty",
-            "4",
-            "--log",
-            "warn",
-            "--data",
-        ])
-        .arg(data)
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn pli serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let first = lines
-        .next_line()
-        .await
-        .expect("read")
-        .expect("a first line");
-    let url = first
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
 
 /// Runs `pli --home HOME ARGS…`, optionally with standard input; returns stdout, or the
 /// exit failure with stderr.
@@ -79,7 +47,7 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_walkthrough_with_the_real_binary() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut server, url) = start_server(&dir.path().join("data")).await;
+    let (mut server, url) = common::serve_binary(&dir.path().join("data")).await;
     let alice = dir.path().join("alice");
     let bob = dir.path().join("bob");
 

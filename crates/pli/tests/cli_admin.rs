@@ -1,9 +1,10 @@
 //! The staff CLI contract with the real binary: `pli admin …` and `pli audit …` against a
 //! real `pli serve`, spelled as GOVERNANCE.md and the README show them.
 
+mod common;
+
 use std::path::Path;
 use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const PLI: &str = env!("CARGO_BIN_EXE_pli");
@@ -31,30 +32,7 @@ fn path(p: &Path) -> &str {
 async fn staff_commands_from_init_to_a_confirmed_report() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let mut server = Command::new(PLI)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--pow-difficulty",
-            "4",
-            "--log",
-            "warn",
-            "--data",
-            path(&data),
-        ])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let first = lines.next_line().await.expect("read").expect("line");
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address")
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut server, url) = common::serve_binary(&data).await;
 
     let home = dir.path().join("alice");
     pli(

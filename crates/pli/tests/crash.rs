@@ -11,50 +11,19 @@
 //! must arrive too. CI runs a few cycles; a long run:
 //! `PLI_CRASH_CYCLES=200 PLI_CRASH_MESSAGES=40 cargo test --release -p pli --test crash -- --nocapture`.
 
+mod common;
+
 use pli_client::{Client, ConnectOptions, Event, SendStatus};
 use pli_proto::{GroupId, Username};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-const PLI: &str = env!("CARGO_BIN_EXE_pli");
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-async fn start(data: &Path) -> (Child, String) {
-    let mut child = Command::new(PLI)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--pow-difficulty",
-            "4",
-            "--log",
-            "error",
-            "--data",
-        ])
-        .arg(data)
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn pli serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let first = lines.next_line().await.expect("read").expect("first line");
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address")
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
 }
 
 fn open(home: &Path, url: &str) -> Client {
@@ -93,7 +62,7 @@ async fn no_accepted_message_is_lost_duplicated_or_invented_across_sigkills() {
     let homes: BTreeMap<&str, PathBuf> = names.iter().map(|n| (*n, dir.path().join(n))).collect();
 
     // Set up while the server is healthy: a 1:1 (alice → bob) and a group of four.
-    let (mut server, url) = start(&data).await;
+    let (mut server, url) = common::serve_binary(&data).await;
     let mut clients = BTreeMap::new();
     for name in names {
         let user = Username::parse(name).expect("valid");
@@ -190,7 +159,7 @@ async fn no_accepted_message_is_lost_duplicated_or_invented_across_sigkills() {
                 }
             }
         }
-        let (restarted, new_url) = start(&data).await;
+        let (restarted, new_url) = common::serve_binary(&data).await;
         server = restarted;
         url = new_url;
     }

@@ -109,12 +109,7 @@ async fn a_silent_tls_peer_is_dropped_at_the_handshake_deadline() {
 /// Opens the delivery WebSocket by hand over raw TCP, so nothing answers the server's pings.
 /// A small receive buffer makes a reader that stops reading stall the server quickly.
 async fn raw_websocket(server: &TestServer, user: &TestUser) -> TcpStream {
-    let identity = {
-        let conn = pli_client::local::open(user.home.path()).expect("db");
-        pli_client::local::load_identity(&conn)
-            .expect("identity")
-            .expect("registered")
-    };
+    let identity = user.identity();
     let ticket: pli_proto::api::TicketResponse = reqwest::Client::new()
         .post(format!("{}/v1/ws/ticket", server.url))
         .header(

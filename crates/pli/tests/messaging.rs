@@ -144,18 +144,7 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
 
     // Even if the ciphertext reaches her, carol cannot read it: replay the newest group
     // message to her device through the API, as a hostile server or member could.
-    let alice_identity = {
-        let conn = pli_client::local::open(alice.home.path()).expect("alice's db");
-        pli_client::local::load_identity(&conn)
-            .expect("identity")
-            .expect("registered")
-    };
-    let transport = pli_client::transport::Transport::new(&server.url, None)
-        .expect("transport")
-        .with_credentials(pli_client::transport::Credentials {
-            device_id: alice_identity.device_id,
-            secret: alice_identity.secret,
-        });
+    let transport = alice.transport(&server);
     transport
         .submit(&pli_proto::api::SubmitRequest {
             group_id: group.clone(),
@@ -291,18 +280,7 @@ async fn stale_commit_is_refused_and_racing_commits_leave_one_epoch() {
             .expect("the group's first commit is still queued for alice's own device");
         payload
     };
-    let identity = {
-        let conn = pli_client::local::open(bob.home.path()).expect("db");
-        pli_client::local::load_identity(&conn)
-            .expect("identity")
-            .expect("registered")
-    };
-    let transport = pli_client::transport::Transport::new(&server.url, None)
-        .expect("transport")
-        .with_credentials(pli_client::transport::Credentials {
-            device_id: identity.device_id,
-            secret: identity.secret,
-        });
+    let transport = bob.transport(&server);
     let refused = transport
         .submit(&pli_proto::api::SubmitRequest {
             group_id: group.clone(),

@@ -123,6 +123,28 @@ impl<S: Store> AppState<S> {
             .map_err(ApiError::rate_limited)
     }
 
+    /// Records a staff action that changes nothing (a read) in the audit log: every admin
+    /// call is logged, reads included.
+    pub async fn log_action(
+        &self,
+        actor: crate::governance::Actor,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.governance
+            .record(
+                &self.store,
+                self.clock.as_ref(),
+                actor,
+                action,
+                "ok",
+                details,
+                Default::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Held by long-lived tasks (WebSocket sessions); shutdown waits until all are dropped.
     pub fn session_guard(&self) -> mpsc::Sender<()> {
         self.sessions.clone()

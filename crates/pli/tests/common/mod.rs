@@ -272,3 +272,61 @@ pub fn code<T: std::fmt::Debug>(
         .code()
         .expect("an API error code")
 }
+
+impl TestUser {
+    /// The device's stored identity (id and secret), read from its home.
+    pub fn identity(&self) -> pli_client::local::Identity {
+        let conn = pli_client::local::open(self.home.path()).expect("the device's database");
+        pli_client::local::load_identity(&conn)
+            .expect("identity")
+            .expect("registered")
+    }
+
+    /// A transport authenticated as this device, for requests the client library would not
+    /// make (replays, hostile inputs).
+    pub fn transport(&self, server: &TestServer) -> pli_client::transport::Transport {
+        let identity = self.identity();
+        pli_client::transport::Transport::new(&server.url, None)
+            .expect("transport")
+            .with_credentials(pli_client::transport::Credentials {
+                device_id: identity.device_id,
+                secret: identity.secret,
+            })
+    }
+}
+
+/// Starts the real `pli serve` binary on a free loopback port and returns it with its URL,
+/// read from the first line it prints (printed once the listener is bound).
+pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--pow-difficulty",
+            "4",
+            "--log",
+            "warn",
+            "--data",
+        ])
+        .arg(data)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn pli serve");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let first = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("a first line");
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}

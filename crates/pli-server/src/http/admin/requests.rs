@@ -39,16 +39,7 @@ pub async fn list<S: Store>(
         crate::governance::rules::refresh_overdue(view, now);
     }
     state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "request.list",
-            "ok",
-            json!({ "count": views.len() }),
-            Default::default(),
-        )
+        .log_action(actor, "request.list", json!({ "count": views.len() }))
         .await?;
     Ok(Json(views))
 }
@@ -61,16 +52,7 @@ pub async fn show<S: Store>(
 ) -> Result<Json<RequestView>, ApiError> {
     let view = requests::show(&state.store, state.clock.as_ref(), &id).await?;
     state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "request.show",
-            "ok",
-            json!({ "request_id": id }),
-            Default::default(),
-        )
+        .log_action(actor, "request.show", json!({ "request_id": id }))
         .await?;
     Ok(Json(view))
 }

@@ -89,18 +89,7 @@ pub async fn list<S: Store>(
     StaffActor(actor): StaffActor,
 ) -> Result<Json<Vec<StaffInfo>>, ApiError> {
     let staff = state.store.list_staff().await?;
-    state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "staff.list",
-            "ok",
-            json!({}),
-            GovernanceEffect::default(),
-        )
-        .await?;
+    state.log_action(actor, "staff.list", json!({})).await?;
     Ok(Json(
         staff
             .into_iter()
@@ -128,18 +117,7 @@ pub async fn inventory<S: Store>(
     })?;
     // The log commits to the name without revealing it.
     let details = json!({ "target": target_commitment("inventory", user.as_str()) });
-    state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "inventory.show",
-            "ok",
-            details,
-            GovernanceEffect::default(),
-        )
-        .await?;
+    state.log_action(actor, "inventory.show", details).await?;
     let inventory = inventory::load(&state.store, &user, &state.governance.policy)
         .await?
         .ok_or(crate::governance::GovernanceError::UnknownUser)?;
@@ -155,16 +133,7 @@ pub async fn report<S: Store>(
     let period = Period::parse(&request.period)
         .ok_or_else(|| ApiError::bad_request("a period is written 2026-Q4 or 2026-H2"))?;
     state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "report.create",
-            "ok",
-            json!({ "period": period.label }),
-            GovernanceEffect::default(),
-        )
+        .log_action(actor, "report.create", json!({ "period": period.label }))
         .await?;
     Ok(Json(
         report::build(
