@@ -38,6 +38,7 @@ pub const AUTH_SCHEME: &str = "Pli";
 
 /// A proof-of-work puzzle for one registration. The challenge is opaque to the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeResponse {
     pub challenge: String,
     /// Leading zero bits the solution hash must have.
@@ -46,6 +47,7 @@ pub struct ChallengeResponse {
 
 /// Registers a username with its first device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub username: Username,
     pub challenge: String,
@@ -56,6 +58,7 @@ pub struct RegisterRequest {
 
 /// The new device's credentials. The secret is shown once; the server keeps only its hash.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     pub username: Username,
     pub device_id: DeviceId,
@@ -72,6 +75,7 @@ impl std::fmt::Debug for RegisterResponse {
 
 /// What the server knows about the calling device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SelfDeviceResponse {
     pub device_id: DeviceId,
     /// Unclaimed one-time key packages left; the client tops up when it runs low.
@@ -81,6 +85,7 @@ pub struct SelfDeviceResponse {
 
 /// Uploads MLS key packages (RFC 9420 `MLSMessage` bytes of type key package).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadKeyPackagesRequest {
     #[serde(default)]
     pub key_packages: Vec<Bytes64>,
@@ -91,18 +96,21 @@ pub struct UploadKeyPackagesRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadKeyPackagesResponse {
     pub key_packages_available: u64,
 }
 
 /// One of a user's devices as the server lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     pub device_id: DeviceId,
     pub signature_key: Bytes64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDevicesResponse {
     pub username: Username,
     pub devices: Vec<DeviceInfo>,
@@ -110,6 +118,7 @@ pub struct UserDevicesResponse {
 
 /// A key package claimed for one device of the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimedKeyPackage {
     pub device_id: DeviceId,
     pub key_package: Bytes64,
@@ -118,6 +127,7 @@ pub struct ClaimedKeyPackage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimResponse {
     pub username: Username,
     pub key_packages: Vec<ClaimedKeyPackage>,
@@ -125,6 +135,7 @@ pub struct ClaimResponse {
 
 /// Welcome for the devices a commit adds, accepted or refused together with the commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WelcomeOut {
     pub message: Bytes64,
     pub recipients: Vec<DeviceId>,
@@ -134,6 +145,7 @@ pub struct WelcomeOut {
 /// group, to be queued for the listed devices. Recipients come from the sender's MLS
 /// state, so the server never needs to keep a membership list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitRequest {
     pub group_id: GroupId,
     pub message: Bytes64,
@@ -144,6 +156,7 @@ pub struct SubmitRequest {
 
 /// "Accepted": the message is committed to storage for every recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitResponse {
     pub id: MessageId,
     /// The group's epoch after this message (advanced by one for a commit).
@@ -153,6 +166,7 @@ pub struct SubmitResponse {
 /// A single-use ticket for opening the delivery WebSocket as `/v1/ws?ticket=…`, so the
 /// device's long-lived secret never travels in the socket's URL or handshake.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketResponse {
     pub ticket: String,
     pub expires_in_secs: u64,
@@ -165,6 +179,7 @@ impl std::fmt::Debug for TicketResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
     pub status: String,
     pub version: String,
@@ -173,6 +188,7 @@ pub struct HealthResponse {
 /// A notice from the service to a user, delivered like a message (kind 1): today, that
 /// some of the account's data was disclosed under a lawful request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerNotice {
     pub text: String,
     pub request_id: String,

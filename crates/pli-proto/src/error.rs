@@ -56,6 +56,7 @@ error_codes! {
     InvalidState => "invalid_state",
     UnknownRequest => "unknown_request",
     AlreadyInitialised => "already_initialised",
+    StaffNameTaken => "staff_name_taken",
     OverCapacity => "over_capacity",
     Internal => "internal",
 }
@@ -68,11 +69,13 @@ impl std::fmt::Display for ErrorCode {
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,

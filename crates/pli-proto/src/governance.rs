@@ -24,6 +24,20 @@ macro_rules! named_enum {
             }
         }
 
+        /// Written by hand: the derive does not see the renames inside this macro.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($name::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -80,18 +94,22 @@ named_enum! {
 
 /// A lawful request as entered by staff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewRequest {
     pub authority: String,
     /// ISO 3166-1 alpha-2, upper case.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{2}$"))]
     pub country: String,
     pub basis: LegalBasis,
     pub doc_ref: String,
     /// SHA-256 of the legal document, lowercase hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub doc_sha256: String,
     pub targets: Vec<Username>,
     pub categories: Vec<DataCategory>,
     /// Day (`YYYY-MM-DD`) until which the user may not be told.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     pub nondisclosure_until: Option<String>,
     /// Required for emergency requests: the imminent threat, in the requester's words.
     #[serde(default)]
@@ -101,6 +119,7 @@ pub struct NewRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     pub staff_id: u64,
     pub at_ms: u64,
@@ -110,6 +129,7 @@ pub struct Approval {
 
 /// A request as staff see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub id: String,
     pub state: RequestState,
@@ -142,6 +162,7 @@ impl RequestView {
 /// A staff member's credential file, written once by `pli admin init` or
 /// `pli admin staff add` and readable by its owner only.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffCredential {
     pub staff_id: u64,
     pub name: String,
@@ -166,12 +187,16 @@ impl std::fmt::Debug for StaffCredential {
 pub const STAFF_AUTH_SCHEME: &str = "PliStaff";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewStaff {
+    /// 1 to 64 of `a-z A-Z 0-9 - _ .`, unique among staff.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub name: String,
     pub role: Role,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffInfo {
     pub staff_id: u64,
     pub name: String,
@@ -179,17 +204,22 @@ pub struct StaffInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectRequest {
     pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRequest {
+    /// A quarter or half-year: `2026-Q4`, `2026-H2`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-(Q[1-4]|H[12])$"))]
     pub period: String,
 }
 
 /// The public key that verifies the audit log's checkpoints, reports and packages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditKey {
     pub name: String,
     /// Ed25519 public key, base64.
@@ -197,17 +227,20 @@ pub struct AuditKey {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntries {
     /// Each entry's exact bytes (JSON text); the leaf hash is over these bytes.
     pub entries: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditCheckpoints {
     pub checkpoints: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditProof {
     /// Hashes, hex.
     pub proof: Vec<String>,

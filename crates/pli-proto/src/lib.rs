@@ -17,6 +17,8 @@
 //!   the server, `pli audit` and outside auditors.
 //! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
 //! - [`report`]: transparency report periods, figures computed from the log, bands.
+//! - `openapi` (feature `openapi`): OpenAPI schemas of the identifiers and error codes, for
+//!   the server's `/openapi.json`; the bodies derive theirs where they are defined.
 //!
 //! This crate is not a client or a server: it never opens a socket or a file. `pli-server`
 //! and `pli-client` both depend on it and never on each other.
@@ -31,6 +33,8 @@ pub mod governance;
 pub mod ids;
 pub mod limits;
 pub mod merkle;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod payload;
 pub mod pow;
 pub mod report;

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const BAND_BELOW: u64 = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
     pub label: String,
     pub start_ms: u64,
@@ -56,6 +57,7 @@ impl Period {
 
 /// A figure's value and the entries it counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
     pub count: u64,
     pub entries: Vec<u64>,
@@ -78,6 +80,7 @@ impl Figure {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     pub requests: Figure,
     /// Keyed `CC/basis`.
@@ -136,6 +139,7 @@ pub fn compute(entries: &[AuditEntry], period: &Period) -> Figures {
 
 /// A published transparency report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub origin: String,
     pub period: Period,

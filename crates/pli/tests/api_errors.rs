@@ -260,3 +260,86 @@ async fn registrations_beyond_the_per_source_limit_get_429_with_retry_after() {
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
     expect_error(response, 429, ErrorCode::RateLimited).await;
 }
+
+/// Refusals raised while reading a request (no upgrade headers, an unparsable query or path)
+/// come in the API's JSON form like every other, and a plain request to the WebSocket
+/// endpoint does not spend the ticket it carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extractor_refusals_are_json_and_do_not_spend_tickets() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = TestServer::start().await;
+    let alice = TestUser::register(&server, "alice").await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.url);
+    let identity = alice.identity();
+    let auth = format!("Pli {}.{}", identity.device_id, identity.secret);
+
+    let ticket: pli_proto::api::TicketResponse = http
+        .post(url("/v1/ws/ticket"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("ticket");
+    let plain = http
+        .get(url(&format!("/v1/ws?ticket={}", ticket.ticket)))
+        .send()
+        .await
+        .expect("send");
+    expect_error(plain, 400, ErrorCode::BadRequest).await;
+    let ws_url = format!(
+        "{}/v1/ws?ticket={}",
+        server.url.replacen("http", "ws", 1),
+        ticket.ticket
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("the ticket is still good");
+    let first = socket.next().await.expect("a frame").expect("frame");
+    assert!(matches!(first, Message::Binary(_)), "{first:?}");
+
+    let bad_query = http
+        .get(url("/v1/audit/inclusion?index=x&size=1"))
+        .send()
+        .await
+        .expect("send");
+    expect_error(bad_query, 400, ErrorCode::BadRequest).await;
+    let bad_path = http
+        .get(url("/v1/users/%FF%FE/devices"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("send");
+    expect_error(bad_path, 400, ErrorCode::BadRequest).await;
+}
+
+/// The server describes its API, and the description covers the routes it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_serves_its_openapi_description() {
+    let server = TestServer::start().await;
+    let description: serde_json::Value = reqwest::get(format!("{}/openapi.json", server.url))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        description["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.")),
+        "{description}"
+    );
+    let submit = &description["paths"]["/v1/messages"]["post"];
+    for status in ["200", "400", "401", "409", "413", "429"] {
+        assert!(submit["responses"][status].is_object(), "{status} missing");
+    }
+    assert!(description["paths"]["/admin/v1/requests"].is_object());
+    let codes = &description["components"]["schemas"]["ErrorCode"]["enum"];
+    assert!(
+        codes
+            .as_array()
+            .is_some_and(|c| c.contains(&json!("stale_epoch")))
+    );
+}

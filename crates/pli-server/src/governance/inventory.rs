@@ -10,7 +10,7 @@ use pli_proto::governance::{DataCategory, RequestView, format_day};
 use pli_proto::{DeviceId, Username};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceKey {
     pub device_id: DeviceId,
     pub signature_key: String,
@@ -19,7 +19,7 @@ pub struct DeviceKey {
 }
 
 /// The full printout for one account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Inventory {
     pub username: Username,
     pub home_region: String,
@@ -90,7 +90,7 @@ pub async fn load<S: Store>(
 }
 
 /// One account's share of a disclosure: only the approved categories.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DisclosedAccount {
     pub username: Username,
     pub found: bool,
@@ -100,7 +100,7 @@ pub struct DisclosedAccount {
     pub devices: Option<Vec<DeviceKey>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberFacts {
     pub username: Username,
     pub home_region: String,
@@ -109,7 +109,7 @@ pub struct SubscriberFacts {
 }
 
 /// A signed disclosure package.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Package {
     pub origin: String,
     pub request_id: String,

@@ -103,7 +103,7 @@ impl From<StoreError> for ApiError {
                 Self::new(S::CONFLICT, ErrorCode::TooManyKeyPackages, text)
             }
             StoreError::UnknownDevice => Self::new(S::UNAUTHORIZED, ErrorCode::Unauthorized, text),
-            StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::BadRequest, text),
+            StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::StaffNameTaken, text),
             StoreError::AuditConflict | StoreError::Backend(_) => Self::internal(&err),
         }
     }

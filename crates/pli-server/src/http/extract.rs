@@ -47,6 +47,39 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
+/// A path parameter. Rejections (e.g. a segment that is not valid percent-encoded UTF-8)
+/// answer `bad_request` in the API's JSON form rather than axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::bad_request("a path parameter is malformed"))
+    }
+}
+
+/// A query string, with the same kind of rejection as [`ApiPath`].
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "the query string does not have the parameters this endpoint takes",
+                )
+            })
+    }
+}
+
 /// The device behind a valid `Authorization: Pli …` header. Also records the day of the
 /// account's last connection (once per day at most: the day is all the inventory keeps).
 pub struct AuthDevice(pub AuthedDevice);

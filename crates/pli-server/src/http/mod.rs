@@ -4,6 +4,8 @@
 //! - [`error`]: the one error type that maps every module's errors to stable wire codes.
 //! - [`extract`]: the JSON body and device-auth extractors with stable rejections.
 //! - [`routes`]: one file per endpoint.
+//! - [`admin`]: the staff API, checked against the role table and logged.
+//! - [`openapi`]: the description served at `/openapi.json`, generated from the handlers.
 //!
 //! Request logs carry a request id, the route *template*, the status and the latency, never
 //! a concrete path (it may hold a username), an address or a body.
@@ -11,6 +13,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod routes;
 
 use crate::accounts::Challenges;
@@ -169,7 +172,17 @@ pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
         Surface::Public => routes::routes::<S>(),
         Surface::Admin => admin::routes::<S>(),
     };
+    let description = openapi::json(surface);
     routes
+        .route(
+            openapi::PATH,
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    description,
+                )
+            }),
+        )
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))

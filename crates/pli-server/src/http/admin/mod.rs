@@ -51,6 +51,27 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/v1/reports", post(staff::report::<S>))
 }
 
+/// The admin API's description; [`crate::http::openapi`] completes it.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        staff::add,
+        staff::list,
+        staff::inventory,
+        staff::report,
+        requests::create,
+        requests::list,
+        requests::show,
+        requests::edit,
+        requests::approve,
+        requests::reject,
+        requests::disclose,
+        requests::close,
+    ),
+    tags((name = "admin", description = "Staff only: every call is checked against the role table and logged"))
+)]
+pub struct AdminApi;
+
 /// The staff member calling an admin route, authorised for it. The action comes from the
 /// route table (by method and route template), and the check runs before the request body
 /// is read, so every denial is answered 403 and logged whatever the body holds.

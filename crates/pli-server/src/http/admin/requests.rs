@@ -3,13 +3,23 @@
 use super::StaffActor;
 use crate::governance::{inventory::Package, requests};
 use crate::http::extract::ApiJson;
+use crate::http::extract::ApiPath;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use pli_proto::error::ErrorBody;
 use pli_proto::governance::{NewRequest, RejectRequest, RequestView};
 use serde_json::json;
 
+/// Enters a lawful request (state `received`).
+#[utoipa::path(post, path = "/admin/v1/requests", tag = "admin",
+    security(("staff" = [])),
+    request_body = NewRequest,
+    responses(
+        (status = 200, body = RequestView, description = "The new request"),
+        (status = 422, body = ErrorBody, description = "`policy_refused`: a governance rule refused it"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
@@ -28,6 +38,13 @@ pub async fn create<S: Store>(
     ))
 }
 
+/// Every lawful request, newest last.
+#[utoipa::path(get, path = "/admin/v1/requests", tag = "admin",
+    operation_id = "list_requests",
+    security(("staff" = [])),
+    responses(
+        (status = 200, body = Vec<RequestView>, description = "All requests"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
@@ -44,11 +61,19 @@ pub async fn list<S: Store>(
     Ok(Json(views))
 }
 
+/// One lawful request.
+#[utoipa::path(get, path = "/admin/v1/requests/{id}", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, body = RequestView, description = "The request"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn show<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     let view = requests::show(&state.store, state.clock.as_ref(), &id).await?;
     state
@@ -57,11 +82,22 @@ pub async fn show<S: Store>(
     Ok(Json(view))
 }
 
+/// Edits a request; approvals given for the old text become void.
+#[utoipa::path(post, path = "/admin/v1/requests/{id}/edit", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    request_body = NewRequest,
+    responses(
+        (status = 200, body = RequestView, description = "The edited request"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+        (status = 409, body = ErrorBody, description = "`invalid_state`: the request is not in a state that allows this"),
+        (status = 422, body = ErrorBody, description = "`policy_refused`: a governance rule refused it"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn edit<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewRequest>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(
@@ -77,11 +113,21 @@ pub async fn edit<S: Store>(
     ))
 }
 
+/// Approves a request (two legal reviewers other than its author).
+#[utoipa::path(post, path = "/admin/v1/requests/{id}/approve", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, body = RequestView, description = "The request"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+        (status = 409, body = ErrorBody, description = "`invalid_state`: the request is not in a state that allows this"),
+        (status = 422, body = ErrorBody, description = "`policy_refused`: a governance rule refused it"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn approve<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(
         requests::approve(
@@ -95,11 +141,21 @@ pub async fn approve<S: Store>(
     ))
 }
 
+/// Rejects a request, with a reason.
+#[utoipa::path(post, path = "/admin/v1/requests/{id}/reject", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    request_body = RejectRequest,
+    responses(
+        (status = 200, body = RequestView, description = "The rejected request"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+        (status = 409, body = ErrorBody, description = "`invalid_state`: the request is not in a state that allows this"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn reject<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RejectRequest>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(
@@ -115,11 +171,21 @@ pub async fn reject<S: Store>(
     ))
 }
 
+/// Produces the signed disclosure package of an approved request.
+#[utoipa::path(post, path = "/admin/v1/requests/{id}/disclose", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, body = Package, description = "The signed package"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+        (status = 409, body = ErrorBody, description = "`invalid_state`: the request is not in a state that allows this"),
+        (status = 422, body = ErrorBody, description = "`policy_refused`: a governance rule refused it"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn disclose<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Package>, ApiError> {
     let package = requests::disclose(
         &state.governance,
@@ -143,11 +209,20 @@ pub async fn disclose<S: Store>(
     Ok(Json(package))
 }
 
+/// Closes a request.
+#[utoipa::path(post, path = "/admin/v1/requests/{id}/close", tag = "admin",
+    security(("staff" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, body = RequestView, description = "The closed request"),
+        (status = 404, body = ErrorBody, description = "`unknown_request`"),
+        (status = 409, body = ErrorBody, description = "`invalid_state`: the request is not in a state that allows this"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn close<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(
         requests::close(

@@ -5,11 +5,13 @@ use crate::accounts::hash_secret;
 use crate::governance::inventory::{self, Inventory};
 use crate::governance::report;
 use crate::http::extract::ApiJson;
+use crate::http::extract::ApiPath;
 use crate::http::{ApiError, AppState};
 use crate::store::{GovernanceEffect, StaffRecord, Store};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use pli_proto::audit::target_commitment;
+use pli_proto::error::ErrorBody;
 use pli_proto::governance::{NewStaff, ReportRequest, StaffCredential, StaffInfo};
 use pli_proto::report::{Period, Report};
 use pli_proto::{ErrorCode, Username};
@@ -55,6 +57,14 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Adds a staff member; the credential is shown once.
+#[utoipa::path(post, path = "/admin/v1/staff", tag = "admin",
+    security(("staff" = [])),
+    request_body = NewStaff,
+    responses(
+        (status = 200, body = StaffCredential, description = "The new credential"),
+        (status = 409, body = ErrorBody, description = "`staff_name_taken`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn add<S: Store>(
     State(state): State<AppState<S>>,
@@ -83,6 +93,13 @@ pub async fn add<S: Store>(
     Ok(Json(credential))
 }
 
+/// Every staff member (no secrets).
+#[utoipa::path(get, path = "/admin/v1/staff", tag = "admin",
+    operation_id = "list_staff",
+    security(("staff" = [])),
+    responses(
+        (status = 200, body = Vec<StaffInfo>, description = "All staff"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
@@ -102,11 +119,19 @@ pub async fn list<S: Store>(
     ))
 }
 
+/// Everything the server holds about one account: the data inventory, filled in.
+#[utoipa::path(get, path = "/admin/v1/inventory/{username}", tag = "admin",
+    security(("staff" = [])),
+    params(("username" = pli_proto::Username, Path, description = "The account")),
+    responses(
+        (status = 200, body = Inventory, description = "The account's inventory"),
+        (status = 404, body = ErrorBody, description = "`unknown_user`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn inventory<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Inventory>, ApiError> {
     let user = Username::parse(&raw).map_err(|e| {
         ApiError::new(
@@ -124,6 +149,13 @@ pub async fn inventory<S: Store>(
     Ok(Json(inventory))
 }
 
+/// A signed transparency report for a period, computed from the audit log.
+#[utoipa::path(post, path = "/admin/v1/reports", tag = "admin",
+    security(("staff" = [])),
+    request_body = ReportRequest,
+    responses(
+        (status = 200, body = Report, description = "The signed report"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn report<S: Store>(
     State(state): State<AppState<S>>,

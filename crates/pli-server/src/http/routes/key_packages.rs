@@ -9,8 +9,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use pli_proto::ErrorCode;
 use pli_proto::api::{SelfDeviceResponse, UploadKeyPackagesRequest, UploadKeyPackagesResponse};
+use pli_proto::error::ErrorBody;
 use pli_proto::limits::{MAX_KEY_PACKAGES_PER_DEVICE, MAX_KEY_PACKAGES_PER_UPLOAD};
 
+/// Uploads one-time key packages and optionally replaces the last-resort one. Each is
+/// checked before any is stored; one bad package refuses the whole upload.
+#[utoipa::path(post, path = pli_proto::api::paths::KEY_PACKAGES, tag = "keys",
+    security(("device" = [])),
+    request_body = UploadKeyPackagesRequest,
+    responses(
+        (status = 200, body = UploadKeyPackagesResponse, description = "Stored"),
+        (status = 409, body = ErrorBody, description = "`too_many_key_packages`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn upload<S: Store>(
     State(state): State<AppState<S>>,
@@ -63,6 +73,10 @@ pub async fn upload<S: Store>(
     }))
 }
 
+/// The calling device and how many key packages it has left on the server.
+#[utoipa::path(get, path = pli_proto::api::paths::SELF_DEVICE, tag = "keys",
+    security(("device" = [])),
+    responses((status = 200, body = SelfDeviceResponse, description = "The calling device")))]
 #[tracing::instrument(skip_all)]
 pub async fn self_device<S: Store>(
     State(state): State<AppState<S>>,

@@ -34,6 +34,37 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::AUDIT_INCLUSION, get(audit::inclusion::<S>))
 }
 
+/// The user API's description; [`crate::http::openapi`] completes it.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        health::health,
+        register::challenge,
+        register::register,
+        key_packages::self_device,
+        key_packages::upload,
+        devices::list,
+        claim::claim,
+        submit::submit,
+        ws::upgrade,
+        ws::ticket,
+        audit::key,
+        audit::entries,
+        audit::checkpoints,
+        audit::consistency,
+        audit::inclusion,
+    ),
+    tags(
+        (name = "accounts", description = "Registration with a proof of work"),
+        (name = "keys", description = "MLS key packages and device keys"),
+        (name = "messages", description = "Submitting MLS messages"),
+        (name = "delivery", description = "The delivery WebSocket"),
+        (name = "audit", description = "The public, verifiable audit log of staff actions"),
+        (name = "service", description = "Liveness"),
+    )
+)]
+pub struct PublicApi;
+
 /// Parses a username from a path segment with the API's stable error.
 fn path_username(raw: &str) -> Result<pli_proto::Username, super::ApiError> {
     pli_proto::Username::parse(raw).map_err(|e| {

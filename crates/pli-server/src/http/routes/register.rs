@@ -10,8 +10,12 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use pli_proto::api::{ChallengeResponse, RegisterRequest, RegisterResponse};
+use pli_proto::error::ErrorBody;
 use std::net::SocketAddr;
 
+/// A fresh proof-of-work puzzle, valid for a few minutes.
+#[utoipa::path(get, path = pli_proto::api::paths::CHALLENGE, tag = "accounts",
+    responses((status = 200, body = ChallengeResponse, description = "A puzzle to solve")))]
 #[tracing::instrument(skip_all)]
 pub async fn challenge<S: Store>(State(state): State<AppState<S>>) -> Json<ChallengeResponse> {
     Json(ChallengeResponse {
@@ -20,6 +24,13 @@ pub async fn challenge<S: Store>(State(state): State<AppState<S>>) -> Json<Chall
     })
 }
 
+/// Registers a username with its first device, given a solved puzzle.
+#[utoipa::path(post, path = pli_proto::api::paths::ACCOUNTS, tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = RegisterResponse, description = "Registered; the secret is shown once"),
+        (status = 409, body = ErrorBody, description = "`username_taken`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn register<S: Store>(
     State(state): State<AppState<S>>,

@@ -8,8 +8,20 @@ use crate::store::Store;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use pli_proto::api::{SubmitRequest, SubmitResponse};
+use pli_proto::error::ErrorBody;
 use std::net::SocketAddr;
 
+/// Submits one MLS message for a group. 200 means committed to storage for every
+/// recipient.
+#[utoipa::path(post, path = pli_proto::api::paths::MESSAGES, tag = "messages",
+    security(("device" = [])),
+    request_body = SubmitRequest,
+    responses(
+        (status = 200, body = SubmitResponse, description = "Accepted"),
+        (status = 404, body = ErrorBody, description = "`unknown_group`"),
+        (status = 409, body = ErrorBody, description = "`stale_epoch`, `queue_full` or `group_exists`"),
+        (status = 422, body = ErrorBody, description = "`unknown_recipient`"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn submit<S: Store>(
     State(state): State<AppState<S>>,

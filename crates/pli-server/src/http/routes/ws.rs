@@ -8,12 +8,13 @@
 
 use crate::accounts;
 use crate::delivery::session;
-use crate::http::extract::{self, AuthDevice};
+use crate::http::extract::{self, ApiQuery, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use pli_proto::api::TicketResponse;
@@ -22,11 +23,17 @@ use rand::Rng;
 
 pub const TICKET_TTL_MS: u64 = 60_000;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TicketQuery {
+    /// A ticket from `POST /v1/ws/ticket`; without one, the `Authorization` header is used.
     ticket: Option<String>,
 }
 
+/// A single-use ticket for opening the delivery WebSocket, valid for a minute.
+#[utoipa::path(post, path = pli_proto::api::paths::WEBSOCKET_TICKET, tag = "delivery",
+    security(("device" = [])),
+    responses((status = 200, body = TicketResponse, description = "A fresh ticket")))]
 #[tracing::instrument(skip_all)]
 pub async fn ticket<S: Store>(
     State(state): State<AppState<S>>,
@@ -47,14 +54,22 @@ pub async fn ticket<S: Store>(
     }))
 }
 
+/// Opens the delivery WebSocket (binary frames, see `pli_proto::frame`). A plain HTTP
+/// request without the upgrade headers is refused with `bad_request` before any ticket is
+/// spent.
+#[utoipa::path(get, path = pli_proto::api::paths::WEBSOCKET, tag = "delivery",
+    params(TicketQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol")))]
 #[tracing::instrument(skip_all)]
 pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
-    Query(query): Query<TicketQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
     headers: HeaderMap,
     permit: Option<axum::Extension<crate::listener::ConnectionPermit>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade =
+        upgrade.map_err(|_| ApiError::bad_request("expected a WebSocket upgrade request"))?;
     // The socket keeps its connection's slot under the cap for as long as it lives.
     let slot = permit.and_then(|p| p.take());
     let device = match query.ticket {
