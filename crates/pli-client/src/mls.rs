@@ -141,7 +141,7 @@ pub struct NewKeyPackages {
 /// Makes `count` one-time key packages and, if asked, one last-resort package, stored in
 /// the provider's storage; returns their wire encodings.
 pub fn key_packages(
-    provider: &Provider<'_>,
+    provider: &impl OpenMlsProvider,
     signer: &SignatureKeyPair,
     credential: &CredentialWithKey,
     count: usize,

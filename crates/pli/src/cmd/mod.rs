@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod bench;
 mod conversations;
 mod group;
 mod register;
@@ -61,6 +62,8 @@ enum Command {
     /// Verify a server's public audit log and its transparency reports (no account needed).
     #[command(subcommand)]
     Audit(audit::Command),
+    /// Load-test a server: simulated devices, real MLS ciphertexts, real WebSockets.
+    Bench(bench::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -75,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Listen => sync::listen(&context).await,
         Command::Admin(args) => admin::run(&context, args).await,
         Command::Audit(command) => audit::run(&context, command).await,
+        Command::Bench(args) => bench::run(&context, args).await,
     }
 }
 

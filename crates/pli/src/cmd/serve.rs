@@ -62,6 +62,53 @@ struct FileConfig {
     registrations_per_hour: Option<u32>,
     max_queue_depth: Option<u64>,
     log: Option<String>,
+    #[serde(default)]
+    limits: FileLimits,
+}
+
+/// `[limits]`: the documented limits (README), each optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_connections: Option<usize>,
+    handshake_timeout_secs: Option<u64>,
+    ws_idle_timeout_secs: Option<u64>,
+    ws_send_timeout_secs: Option<u64>,
+    ws_max_write_buffer: Option<usize>,
+    sends_per_minute: Option<u32>,
+    claims_per_minute: Option<u32>,
+    source_per_minute: Option<u32>,
+}
+
+impl FileLimits {
+    fn apply(&self, limits: &mut pli_server::config::Limits) {
+        use std::time::Duration;
+        let secs = |s: Option<u64>| s.map(Duration::from_secs);
+        if let Some(v) = self.max_connections {
+            limits.max_connections = v;
+        }
+        if let Some(v) = secs(self.handshake_timeout_secs) {
+            limits.handshake_timeout = v;
+        }
+        if let Some(v) = secs(self.ws_idle_timeout_secs) {
+            limits.ws_idle_timeout = v;
+        }
+        if let Some(v) = secs(self.ws_send_timeout_secs) {
+            limits.ws_send_timeout = v;
+        }
+        if let Some(v) = self.ws_max_write_buffer {
+            limits.ws_max_write_buffer = v;
+        }
+        if let Some(v) = self.sends_per_minute {
+            limits.sends_per_minute = v;
+        }
+        if let Some(v) = self.claims_per_minute {
+            limits.claims_per_minute = v;
+        }
+        if let Some(v) = self.source_per_minute {
+            limits.source_per_minute = v;
+        }
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -106,6 +153,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(depth) = file.max_queue_depth {
         config.max_queue_depth = depth;
     }
+    file.limits.apply(&mut config.limits);
     if let Some(origin) = args.log_origin.or(file.log_origin) {
         config.log_origin = origin;
     }
@@ -152,4 +200,27 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_table_sets_each_limit_and_refuses_unknown_keys() {
+        let file: FileConfig = toml::from_str(
+            "[limits]\nsends_per_minute = 5\nws_idle_timeout_secs = 7\nmax_connections = 9\n",
+        )
+        .expect("parses");
+        let mut limits = pli_server::config::Limits::default();
+        file.limits.apply(&mut limits);
+        assert_eq!(limits.sends_per_minute, 5);
+        assert_eq!(limits.ws_idle_timeout, std::time::Duration::from_secs(7));
+        assert_eq!(limits.max_connections, 9);
+        assert_eq!(
+            limits.claims_per_minute,
+            pli_server::config::Limits::default().claims_per_minute
+        );
+        assert!(toml::from_str::<FileConfig>("[limits]\nsend_per_minute = 5\n").is_err());
+    }
 }

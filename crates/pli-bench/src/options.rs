@@ -1,0 +1,77 @@
+//! Scenarios and their parameters, with the defaults `pli bench --help` documents.
+
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// 1:1 messages, end to end (accepted → pushed → acked).
+    Delivery,
+    /// One sender into one large group: into device queues, then to connected devices.
+    Fanout,
+    /// Many idle connected devices: the server's memory per connection.
+    Idle,
+    /// Key-transparency lookups and proof verification.
+    Kt,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [Scenario::Delivery, Scenario::Fanout, Scenario::Idle];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "delivery" => Some(Self::Delivery),
+            "fanout" => Some(Self::Fanout),
+            "idle" => Some(Self::Idle),
+            "kt" => Some(Self::Kt),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Delivery => "delivery",
+            Self::Fanout => "fanout",
+            Self::Idle => "idle",
+            Self::Kt => "kt",
+        }
+    }
+}
+
+/// What to run. `None` means "the scenario's own default".
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Empty: every scenario this build supports.
+    pub scenarios: Vec<Scenario>,
+    /// Messages in flight per sender; delivery runs 1, 64 and 256 by default.
+    pub window: Option<usize>,
+    /// Simulated users: delivery pairs them up (default 32), fanout's group size (1,000),
+    /// idle's connected devices (10,000).
+    pub users: Option<usize>,
+    /// Messages sent in all: delivery 20,000 per window, fanout 200 per phase.
+    pub messages: Option<usize>,
+    /// Plaintext bytes per message before MLS encryption (default 256).
+    pub size: Option<usize>,
+    /// Stop sending after this long; what was accepted is still checked.
+    pub duration: Option<Duration>,
+}
+
+impl Options {
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        if self.scenarios.is_empty() {
+            Scenario::ALL.to_vec()
+        } else {
+            self.scenarios.clone()
+        }
+    }
+
+    pub fn windows(&self) -> Vec<usize> {
+        match self.window {
+            Some(window) => vec![window.max(1)],
+            None => vec![1, 64, 256],
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.size.unwrap_or(256)
+    }
+}
