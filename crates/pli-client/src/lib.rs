@@ -16,6 +16,7 @@
 //! - [`transport`]: HTTP and WebSocket to the server.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
 //! - [`admin`]: staff tools: the admin API client, audit log export and verification.
+//! - `hot_paths`: the encrypt and receive paths without a server, for benchmarks.
 //!
 //! Depends on `pli-proto`, never on `pli-server`.
 
@@ -23,6 +24,8 @@ pub mod admin;
 pub mod client;
 pub mod error;
 pub mod groups;
+#[doc(hidden)]
+pub mod hot_paths;
 pub mod local;
 pub mod mls;
 mod outbox;

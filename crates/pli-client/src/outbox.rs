@@ -82,38 +82,14 @@ impl Client {
         envelope: &[u8],
     ) -> Result<Option<SubmitRequest>, ClientError> {
         let signer = self.signer()?;
-        let tx = self.conn.unchecked_transaction()?;
-        let provider = Provider::new(&self.crypto, &tx);
-        let Some(mut mls_group) = MlsGroup::load(
-            openmls::prelude::OpenMlsProvider::storage(&provider),
-            &mls::group_id(group),
-        )?
-        else {
-            return Ok(None);
-        };
-        if !mls_group.is_active() {
-            return Ok(None);
-        }
-        let recipients: Vec<_> = mls::members(&mls_group)
-            .into_iter()
-            .map(|(_, _, device)| device)
-            .filter(|device| *device != self.me.device_id)
-            .collect();
-        if recipients.is_empty() {
-            return Ok(None);
-        }
-        let message = mls_group
-            .create_message(&provider, &signer, envelope)
-            .map_err(ClientError::mls)?;
-        let message = mls::serialize(&message)?;
-        // The ratchet moved: persist that before the ciphertext leaves the device.
-        tx.commit()?;
-        Ok(Some(SubmitRequest {
-            group_id: group.clone(),
-            message: message.into(),
-            recipients,
-            welcome: None,
-        }))
+        encrypt_for_group(
+            &self.conn,
+            &self.crypto,
+            &signer,
+            self.me.device_id,
+            group,
+            envelope,
+        )
     }
 
     /// Submits the outbox in order. Stops at the first network failure, keeping the rest
@@ -171,4 +147,49 @@ impl Client {
             }
         }
     }
+}
+
+/// Encrypts one envelope for the group's current members (other than device `me`), in a
+/// local transaction that persists the ratchet before the ciphertext can leave: the
+/// client's send hot path (also driven by `hot_paths` in benchmarks).
+pub(crate) fn encrypt_for_group(
+    conn: &rusqlite::Connection,
+    crypto: &openmls_rust_crypto::RustCrypto,
+    signer: &openmls_basic_credential::SignatureKeyPair,
+    me: pli_proto::DeviceId,
+    group: &GroupId,
+    envelope: &[u8],
+) -> Result<Option<SubmitRequest>, ClientError> {
+    let tx = conn.unchecked_transaction()?;
+    let provider = Provider::new(crypto, &tx);
+    let Some(mut mls_group) = MlsGroup::load(
+        openmls::prelude::OpenMlsProvider::storage(&provider),
+        &mls::group_id(group),
+    )?
+    else {
+        return Ok(None);
+    };
+    if !mls_group.is_active() {
+        return Ok(None);
+    }
+    let recipients: Vec<_> = mls::members(&mls_group)
+        .into_iter()
+        .map(|(_, _, device)| device)
+        .filter(|device| *device != me)
+        .collect();
+    if recipients.is_empty() {
+        return Ok(None);
+    }
+    let message = mls_group
+        .create_message(&provider, signer, envelope)
+        .map_err(ClientError::mls)?;
+    let message = mls::serialize(&message)?;
+    // The ratchet moved: persist that before the ciphertext leaves the device.
+    tx.commit()?;
+    Ok(Some(SubmitRequest {
+        group_id: group.clone(),
+        message: message.into(),
+        recipients,
+        welcome: None,
+    }))
 }

@@ -69,51 +69,14 @@ impl Client {
         kind: u8,
         bytes: &[u8],
     ) -> Result<(), ClientError> {
-        let seen: bool = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM processed WHERE server_id = ?1",
-                [id.0 as i64],
-                |_| Ok(true),
-            )
-            .optional()?
-            .unwrap_or(false);
-        if seen {
-            return Ok(());
-        }
-        let tx = self.conn.unchecked_transaction()?;
-        if kind == KIND_NOTICE {
-            // A notice from the service itself, such as a lawful disclosure about this account.
-            let notice: Option<ServerNotice> = serde_json::from_slice(bytes).ok();
-            if let Some(notice) = notice {
-                local::notice(&tx, None, true, &notice.text, local::now_ms())?;
-            }
-            tx.execute(
-                "INSERT INTO processed (server_id) VALUES (?1)",
-                [id.0 as i64],
-            )?;
-            tx.commit()?;
-            return Ok(());
-        }
-        match handle(&tx, &self.crypto, id, bytes, &mut self.needs_commit) {
-            Ok(()) => {
-                tx.execute(
-                    "INSERT INTO processed (server_id) VALUES (?1)",
-                    [id.0 as i64],
-                )?;
-                tx.commit()?;
-            }
-            Err(ClientError::Storage(err)) => return Err(ClientError::Storage(err)),
-            Err(err) => {
-                drop(tx);
-                tracing::debug!(error = %err, "dropped an unprocessable delivery");
-                self.conn.execute(
-                    "INSERT INTO processed (server_id) VALUES (?1)",
-                    [id.0 as i64],
-                )?;
-            }
-        }
-        Ok(())
+        process_one(
+            &self.conn,
+            &self.crypto,
+            &mut self.needs_commit,
+            id,
+            kind,
+            bytes,
+        )
     }
 
     /// Clears every commit of ours the server did not confirm during the last drain.
@@ -135,6 +98,62 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// Processes one delivery at most once, in one local transaction with its "processed"
+/// mark: the client's receive hot path (also driven by `hot_paths` in benchmarks).
+pub(crate) fn process_one(
+    conn: &Connection,
+    crypto: &openmls_rust_crypto::RustCrypto,
+    needs_commit: &mut BTreeSet<PliGroupId>,
+    id: MessageId,
+    kind: u8,
+    bytes: &[u8],
+) -> Result<(), ClientError> {
+    let seen: bool = conn
+        .query_row(
+            "SELECT 1 FROM processed WHERE server_id = ?1",
+            [id.0 as i64],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if seen {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    if kind == KIND_NOTICE {
+        // A notice from the service itself, such as a lawful disclosure about this account.
+        let notice: Option<ServerNotice> = serde_json::from_slice(bytes).ok();
+        if let Some(notice) = notice {
+            local::notice(&tx, None, true, &notice.text, local::now_ms())?;
+        }
+        tx.execute(
+            "INSERT INTO processed (server_id) VALUES (?1)",
+            [id.0 as i64],
+        )?;
+        tx.commit()?;
+        return Ok(());
+    }
+    match handle(&tx, crypto, id, bytes, needs_commit) {
+        Ok(()) => {
+            tx.execute(
+                "INSERT INTO processed (server_id) VALUES (?1)",
+                [id.0 as i64],
+            )?;
+            tx.commit()?;
+        }
+        Err(ClientError::Storage(err)) => return Err(ClientError::Storage(err)),
+        Err(err) => {
+            drop(tx);
+            tracing::debug!(error = %err, "dropped an unprocessable delivery");
+            conn.execute(
+                "INSERT INTO processed (server_id) VALUES (?1)",
+                [id.0 as i64],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn pli_group(id: &GroupId) -> Result<PliGroupId, ClientError> {

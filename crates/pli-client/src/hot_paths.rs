@@ -1,0 +1,132 @@
+//! The client's local hot paths without a server: what `benches/hot_paths.rs` measures
+//! against raw openmls. A [`LocalDevice`] runs exactly the code a [`crate::Client`] runs
+//! to encrypt an outgoing message and to process a delivery (one SQLite transaction
+//! holding the MLS state change and pli's bookkeeping), minus the network. Not an API for
+//! front ends.
+
+use crate::error::ClientError;
+use crate::local::{self, Identity};
+use crate::mls::{self, Provider};
+use crate::{outbox, receive};
+use openmls::prelude::OpenMlsProvider;
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::RustCrypto;
+use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use rusqlite::Connection;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub struct LocalDevice {
+    conn: Connection,
+    crypto: RustCrypto,
+    username: Username,
+    device_id: DeviceId,
+    signature_public: Vec<u8>,
+    needs_commit: BTreeSet<GroupId>,
+}
+
+impl LocalDevice {
+    /// A device home in `home`, as registration would leave it (without a server).
+    pub fn create(
+        home: &Path,
+        username: &Username,
+        device_id: DeviceId,
+    ) -> Result<Self, ClientError> {
+        let conn = local::open(home)?;
+        let signer = mls::new_signer()?;
+        let identity = Identity {
+            server: "http://127.0.0.1:9".into(),
+            username: username.clone(),
+            device_id,
+            secret: String::new(),
+            signature_public: signer.public().to_vec(),
+        };
+        {
+            let tx = conn.unchecked_transaction()?;
+            signer
+                .store(&mls::Storage::new(&tx))
+                .map_err(ClientError::mls)?;
+            local::save_identity(&tx, &identity)?;
+            tx.commit()?;
+        }
+        Ok(Self {
+            conn,
+            crypto: RustCrypto::default(),
+            username: username.clone(),
+            device_id,
+            signature_public: identity.signature_public,
+            needs_commit: BTreeSet::new(),
+        })
+    }
+
+    /// One one-time key package, its private parts stored in the device's database.
+    pub fn key_package(&self) -> Result<Vec<u8>, ClientError> {
+        let signer = self.signer()?;
+        let credential = mls::credential(&self.username, self.device_id, &signer);
+        let tx = self.conn.unchecked_transaction()?;
+        let made = mls::key_packages(
+            &Provider::new(&self.crypto, &tx),
+            &signer,
+            &credential,
+            1,
+            false,
+        )?;
+        tx.commit()?;
+        made.one_time
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::Invalid("no key package made".into()))
+    }
+
+    /// Processes one delivered MLS message (a Welcome, a commit, an application message)
+    /// as [`crate::Client`] does on receipt.
+    pub fn process(&mut self, id: u64, bytes: &[u8]) -> Result<(), ClientError> {
+        receive::process_one(
+            &self.conn,
+            &self.crypto,
+            &mut self.needs_commit,
+            MessageId(id),
+            0,
+            bytes,
+        )
+    }
+
+    /// Encrypts an envelope for `group` as [`crate::Client`] does before submitting it
+    /// (loading its signer, as it does for each message). `None` if not a member.
+    pub fn encrypt(
+        &self,
+        group: &GroupId,
+        envelope: &[u8],
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let signer = self.signer()?;
+        let request = outbox::encrypt_for_group(
+            &self.conn,
+            &self.crypto,
+            &signer,
+            self.device_id,
+            group,
+            envelope,
+        )?;
+        Ok(request.map(|r| r.message.into_inner()))
+    }
+
+    /// The group's epoch in this device's state, to check that processing did its work
+    /// (a delivery that fails to process is dropped, not returned as an error).
+    pub fn epoch(&self, group: &GroupId) -> Result<Option<u64>, ClientError> {
+        let provider = Provider::new(&self.crypto, &self.conn);
+        let loaded = openmls::prelude::MlsGroup::load(provider.storage(), &mls::group_id(group))?;
+        Ok(loaded.map(|g| g.epoch().as_u64()))
+    }
+
+    /// Text messages stored in this device's history.
+    pub fn messages_stored(&self) -> Result<u64, ClientError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    fn signer(&self) -> Result<SignatureKeyPair, ClientError> {
+        mls::load_signer(&mls::Storage::new(&self.conn), &self.signature_public)
+    }
+}
