@@ -21,35 +21,26 @@ pub async fn run(
     let devices = Device::register_many(target.url(), &run_prefix(), count, false, &setup).await?;
     setup.finish_and_clear();
 
-    let before = target.rss_bytes();
+    // Memory is read after the first half of the devices connected and again after the
+    // second: the difference is what the second half costs, free of one-time growth (the
+    // runtime's thread pool, caches, heap left over from registration).
     let bar = progress::bar(bars, count as u64, "idle: connecting");
     let start = Instant::now();
-    let connected: Vec<_> = futures_util::stream::iter(&devices)
-        .map(|device| async move {
-            let started = Instant::now();
-            receiver::connect(&device.transport)
-                .await
-                .map(|stream| (stream, started.elapsed()))
-        })
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .inspect(|_| bar.inc(1))
-        .collect()
-        .await;
-    let seconds = start.elapsed().as_secs_f64().max(1e-9);
-    bar.finish_and_clear();
+    let (first, second) = devices.split_at(count / 2);
     let mut latencies = sender::histogram();
     let mut streams = Vec::with_capacity(count);
-    for result in connected {
-        let (stream, elapsed) = result?;
-        let _ = latencies.record((elapsed.as_micros() as u64).clamp(1, 600_000_000));
-        streams.push(stream);
-    }
+    connect_all(first, &bar, &mut latencies, &mut streams).await?;
+    let half = target.rss_bytes();
+    connect_all(second, &bar, &mut latencies, &mut streams).await?;
     // Every socket has had its first push (the "drained" frame), so its session is fully
     // set up on the server when memory is read.
-    let after = target.rss_bytes();
-    let per_conn = before
-        .zip(after)
-        .map(|(before, after)| after.saturating_sub(before) / count as u64);
+    let full = target.rss_bytes();
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    bar.finish_and_clear();
+    let per_conn = half
+        .zip(full)
+        .filter(|_| !second.is_empty())
+        .map(|(half, full)| full.saturating_sub(half) / second.len() as u64);
     futures_util::stream::iter(streams)
         .for_each_concurrent(CONNECT_CONCURRENCY, |stream| async move {
             let _ = stream.close().await;
@@ -74,4 +65,30 @@ pub async fn run(
         seconds,
         latency_of: "ticket + WebSocket handshake + first push",
     })
+}
+
+/// Connects `devices` a few at a time, keeping their sockets and handshake latencies.
+async fn connect_all(
+    devices: &[Device],
+    bar: &indicatif::ProgressBar,
+    latencies: &mut hdrhistogram::Histogram<u64>,
+    streams: &mut Vec<pli_client::transport::DeliveryStream>,
+) -> Result<(), BenchError> {
+    let connected: Vec<_> = futures_util::stream::iter(devices)
+        .map(|device| async move {
+            let started = Instant::now();
+            receiver::connect(&device.transport)
+                .await
+                .map(|stream| (stream, started.elapsed()))
+        })
+        .buffer_unordered(CONNECT_CONCURRENCY)
+        .inspect(|_| bar.inc(1))
+        .collect()
+        .await;
+    for result in connected {
+        let (stream, elapsed) = result?;
+        let _ = latencies.record((elapsed.as_micros() as u64).clamp(1, 600_000_000));
+        streams.push(stream);
+    }
+    Ok(())
 }
