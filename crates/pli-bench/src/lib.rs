@@ -55,9 +55,10 @@ impl BenchError {
 }
 
 /// Runs the chosen scenarios against `target`, in order, reporting progress on `bars`.
+/// A server the run started itself is replaced by a fresh one before each scenario.
 pub async fn run(
     options: &Options,
-    target: &Target,
+    target: &mut Target,
     bars: &indicatif::MultiProgress,
 ) -> Result<Vec<Outcome>, BenchError> {
     let mut outcomes = Vec::new();
@@ -65,11 +66,18 @@ pub async fn run(
         match scenario {
             Scenario::Delivery => {
                 for window in options.windows() {
+                    target.renew().await?;
                     outcomes.push(delivery::run(options, target, window, bars).await?);
                 }
             }
-            Scenario::Fanout => outcomes.extend(fanout::run(options, target, bars).await?),
-            Scenario::Idle => outcomes.push(idle::run(options, target, bars).await?),
+            Scenario::Fanout => {
+                target.renew().await?;
+                outcomes.extend(fanout::run(options, target, bars).await?);
+            }
+            Scenario::Idle => {
+                target.renew().await?;
+                outcomes.push(idle::run(options, target, bars).await?);
+            }
             Scenario::Kt => {
                 return Err(BenchError::Unsupported(
                     "the kt scenario needs key transparency, which this build does not have yet"

@@ -27,6 +27,7 @@ pub enum Target {
         url: String,
         child: Box<Child>,
         _data: tempfile::TempDir,
+        pli: std::path::PathBuf,
     },
     Remote {
         url: String,
@@ -71,7 +72,20 @@ impl Target {
             url,
             child: Box::new(child),
             _data: data,
+            pli: pli.to_owned(),
         })
+    }
+
+    /// For a server this run started: replaces it with a fresh one, so each scenario starts
+    /// from an empty database and a heap no earlier scenario has grown. A running server is
+    /// kept as it is.
+    pub async fn renew(&mut self) -> Result<(), BenchError> {
+        if let Self::Spawned { child, pli, .. } = self {
+            let pli = pli.clone();
+            child.kill().await?;
+            *self = Self::spawn(&pli).await?;
+        }
+        Ok(())
     }
 
     pub fn remote(url: &str) -> Self {

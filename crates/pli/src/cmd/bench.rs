@@ -55,7 +55,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         size: args.size,
         duration: args.duration.map(Duration::from_secs),
     };
-    let target = match &context.options.server {
+    let mut target = match &context.options.server {
         Some(url) => Target::remote(url),
         None => {
             let pli = std::env::current_exe().context("cannot find the pli binary")?;
@@ -68,7 +68,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     if context.json {
         bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let outcomes = pli_bench::run(&options, &target, &bars).await?;
+    let outcomes = pli_bench::run(&options, &mut target, &bars).await?;
     if context.json {
         for outcome in &outcomes {
             println!("{}", serde_json::to_string(outcome)?);
