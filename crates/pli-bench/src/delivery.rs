@@ -76,30 +76,21 @@ pub async fn run(
     bar.finish_and_clear();
     let lost = inbox.tracker.outstanding();
     let _ = stop.send(true);
-    let mut latencies = sender::histogram();
-    let (mut delivered, mut duplicated) = (0, 0);
-    for task in listening {
-        let seen = task
-            .await
-            .map_err(|e| BenchError::Server(e.to_string()))??;
-        delivered += seen.delivered;
-        duplicated += seen.duplicated;
-        let _ = latencies.add(&seen.latencies);
-    }
+    let seen = receiver::gather(listening).await?;
     let seconds = finished.duration_since(start).as_secs_f64().max(1e-9);
-    let (p50_ms, p99_ms, max_ms) = percentiles(&latencies);
+    let (p50_ms, p99_ms, max_ms) = percentiles(&seen.latencies);
     Ok(Outcome {
         scenario: "delivery",
         variant: label,
         devices: pairs * 2,
         messages: sent.accepted,
-        deliveries: delivered,
-        msgs_per_sec: delivered as f64 / seconds,
+        deliveries: seen.delivered,
+        msgs_per_sec: seen.delivered as f64 / seconds,
         p50_ms,
         p99_ms,
         max_ms,
         lost,
-        duplicated,
+        duplicated: seen.duplicated,
         refused: sent.refused,
         refusal: sent.first_refusal,
         rss_bytes_per_conn: None,

@@ -9,7 +9,7 @@ use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use pli_client::mls;
 use pli_client::transport::{Credentials, Transport};
-use pli_proto::api::{RegisterRequest, SubmitRequest, WelcomeOut};
+use pli_proto::api::{SubmitRequest, WelcomeOut};
 use pli_proto::{DeviceId, GroupId, Username};
 use rand::Rng;
 
@@ -44,24 +44,8 @@ impl Device {
         let username = Username::parse(name)
             .map_err(|e| BenchError::Server(format!("bad simulated username: {e}")))?;
         let signer = mls::new_signer()?;
-        let challenge = anonymous.challenge().await?;
-        let nonce = {
-            let (c, u, d) = (
-                challenge.challenge.clone(),
-                name.to_owned(),
-                challenge.difficulty,
-            );
-            tokio::task::spawn_blocking(move || pli_proto::pow::solve(&c, &u, d))
-                .await
-                .map_err(|e| BenchError::Server(e.to_string()))?
-        };
         let registered = anonymous
-            .register(&RegisterRequest {
-                username: username.clone(),
-                challenge: challenge.challenge,
-                nonce,
-                signature_key: signer.public().to_vec().into(),
-            })
+            .register_solving(&username, signer.public())
             .await?;
         let transport = anonymous.clone().with_credentials(Credentials {
             device_id: registered.device_id,

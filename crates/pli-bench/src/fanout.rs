@@ -72,16 +72,7 @@ pub async fn run(
     bar.finish_and_clear();
     let lost_online = inbox.tracker.outstanding();
     let _ = stop.send(true);
-    let mut latencies = sender::histogram();
-    let (mut delivered, mut duplicated) = (0, 0);
-    for task in listening {
-        let seen = task
-            .await
-            .map_err(|e| BenchError::Server(e.to_string()))??;
-        delivered += seen.delivered;
-        duplicated += seen.duplicated;
-        let _ = latencies.add(&seen.latencies);
-    }
+    let seen = receiver::gather(listening).await?;
     let push_seconds = finished.duration_since(start).as_secs_f64().max(1e-9);
     let online_deliveries = pushed.accepted * members as u64 - lost_online;
 
@@ -98,7 +89,7 @@ pub async fn run(
             )
     };
     let push_outcome = {
-        let (p50_ms, p99_ms, max_ms) = percentiles(&latencies);
+        let (p50_ms, p99_ms, max_ms) = percentiles(&seen.latencies);
         let mut o = outcome(&pushed, "to connected", members, lost_online)
             .with(
                 online_deliveries,
@@ -106,10 +97,10 @@ pub async fn run(
                 push_seconds,
             )
             .latency(p50_ms, p99_ms, max_ms, "submit to push at each member");
-        o.duplicated = duplicated;
+        o.duplicated = seen.duplicated;
         o
     };
-    debug_assert!(delivered >= online_deliveries);
+    debug_assert!(seen.delivered >= online_deliveries);
     Ok(vec![queue_outcome, push_outcome])
 }
 

@@ -43,6 +43,22 @@ pub async fn connect(transport: &Transport) -> Result<DeliveryStream, BenchError
     }
 }
 
+/// Waits for every receiver (after `stop` was sent) and adds up what they saw.
+pub async fn gather(
+    listening: Vec<tokio::task::JoinHandle<Result<Seen, BenchError>>>,
+) -> Result<Seen, BenchError> {
+    let mut total = Seen::new();
+    for task in listening {
+        let seen = task
+            .await
+            .map_err(|e| BenchError::Server(e.to_string()))??;
+        total.delivered += seen.delivered;
+        total.duplicated += seen.duplicated;
+        let _ = total.latencies.add(&seen.latencies);
+    }
+    Ok(total)
+}
+
 /// Receives until `stop` turns true, then returns what it saw.
 pub async fn receive(
     mut stream: DeliveryStream,

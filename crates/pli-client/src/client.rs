@@ -11,8 +11,8 @@ use crate::mls::{self, Provider};
 use crate::transport::{Credentials, Transport};
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::RustCrypto;
-use pli_proto::api::{RegisterRequest, UploadKeyPackagesRequest};
-use pli_proto::{GroupId, Username, pow};
+use pli_proto::api::UploadKeyPackagesRequest;
+use pli_proto::{GroupId, Username};
 use rusqlite::{Connection, params};
 use std::path::Path;
 
@@ -76,22 +76,8 @@ impl Client {
         let transport = Transport::new(server, options.extra_ca_pem.as_deref())?;
         let crypto = RustCrypto::default();
         let signer = mls::new_signer()?;
-        let challenge = transport.challenge().await?;
-        let (text, user, difficulty) = (
-            challenge.challenge.clone(),
-            username.to_string(),
-            challenge.difficulty,
-        );
-        let nonce = tokio::task::spawn_blocking(move || pow::solve(&text, &user, difficulty))
-            .await
-            .map_err(|_| ClientError::Invalid("proof of work was interrupted".into()))?;
         let registered = transport
-            .register(&RegisterRequest {
-                username: username.clone(),
-                challenge: challenge.challenge,
-                nonce,
-                signature_key: signer.public().to_vec().into(),
-            })
+            .register_solving(username, signer.public())
             .await?;
         let me = Identity {
             server: transport.base().to_owned(),
@@ -100,14 +86,7 @@ impl Client {
             secret: registered.device_secret,
             signature_public: signer.public().to_vec(),
         };
-        {
-            let tx = conn.unchecked_transaction()?;
-            signer
-                .store(&mls::Storage::new(&tx))
-                .map_err(ClientError::mls)?;
-            local::save_identity(&tx, &me)?;
-            tx.commit()?;
-        }
+        save_device(&conn, &signer, &me)?;
         let transport = transport.with_credentials(Credentials {
             device_id: me.device_id,
             secret: me.secret.clone(),
@@ -304,4 +283,20 @@ impl Client {
         })
         .collect()
     }
+}
+
+/// Stores a new device: its signature key (in openmls's storage) and its identity, in one
+/// transaction.
+pub(crate) fn save_device(
+    conn: &Connection,
+    signer: &SignatureKeyPair,
+    me: &Identity,
+) -> Result<(), ClientError> {
+    let tx = conn.unchecked_transaction()?;
+    signer
+        .store(&mls::Storage::new(&tx))
+        .map_err(ClientError::mls)?;
+    local::save_identity(&tx, me)?;
+    tx.commit()?;
+    Ok(())
 }

@@ -41,14 +41,7 @@ impl LocalDevice {
             secret: String::new(),
             signature_public: signer.public().to_vec(),
         };
-        {
-            let tx = conn.unchecked_transaction()?;
-            signer
-                .store(&mls::Storage::new(&tx))
-                .map_err(ClientError::mls)?;
-            local::save_identity(&tx, &identity)?;
-            tx.commit()?;
-        }
+        crate::client::save_device(&conn, &signer, &identity)?;
         Ok(Self {
             conn,
             crypto: RustCrypto::default(),

@@ -159,6 +159,32 @@ impl Transport {
         self.post(paths::ACCOUNTS, request).await
     }
 
+    /// Registers `username` with the device key `signature_key`: fetches a challenge,
+    /// solves its proof of work off the async runtime, and submits the solution.
+    pub async fn register_solving(
+        &self,
+        username: &Username,
+        signature_key: &[u8],
+    ) -> Result<api::RegisterResponse, ClientError> {
+        let challenge = self.challenge().await?;
+        let (text, user, difficulty) = (
+            challenge.challenge.clone(),
+            username.to_string(),
+            challenge.difficulty,
+        );
+        let nonce =
+            tokio::task::spawn_blocking(move || pli_proto::pow::solve(&text, &user, difficulty))
+                .await
+                .map_err(|_| ClientError::Invalid("proof of work was interrupted".into()))?;
+        self.register(&api::RegisterRequest {
+            username: username.clone(),
+            challenge: challenge.challenge,
+            nonce,
+            signature_key: signature_key.to_vec().into(),
+        })
+        .await
+    }
+
     pub async fn self_device(&self) -> Result<api::SelfDeviceResponse, ClientError> {
         self.get(paths::SELF_DEVICE).await
     }
