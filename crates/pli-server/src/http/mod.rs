@@ -172,7 +172,9 @@ pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
         Surface::Public => routes::routes::<S>(),
         Surface::Admin => admin::routes::<S>(),
     };
-    let description = openapi::json(surface);
+    // Bytes, not String: the router (handlers included) is cloned for every connection,
+    // and a cloned String would copy the whole description each time.
+    let description = bytes::Bytes::from(openapi::json(surface));
     routes
         .route(
             openapi::PATH,

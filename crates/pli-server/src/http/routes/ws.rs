@@ -84,8 +84,11 @@ pub async fn upgrade<S: Store>(
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
-        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones.
-        .read_buffer_size(4 * 1024)
+        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones. Devices
+        // only send acks and pongs up this socket (a few bytes each; messages go up over
+        // HTTP), so a 1 KiB read buffer costs nothing in throughput: with it an idle socket
+        // costs ~7.5 KiB of server memory, with 4 KiB ~11 KiB (BENCHMARKS.md).
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(limits.ws_max_write_buffer)
         .on_upgrade(move |socket| async move {
