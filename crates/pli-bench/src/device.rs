@@ -81,7 +81,7 @@ impl Device {
     ) -> Result<Vec<Self>, BenchError> {
         let anonymous = Transport::new(server, None)?;
         let anonymous = &anonymous;
-        let mut devices: Vec<Self> = futures_util::stream::iter(0..count)
+        futures_util::stream::iter(0..count)
             .map(|i| async move {
                 Self::register(anonymous, &format!("{prefix}u{i}"), key_package).await
             })
@@ -90,9 +90,7 @@ impl Device {
             .collect::<Vec<_>>()
             .await
             .into_iter()
-            .collect::<Result<_, _>>()?;
-        devices.shrink_to_fit();
-        Ok(devices)
+            .collect()
     }
 
     /// Creates a group on the server with `members` (claiming a key package of each),

@@ -61,30 +61,42 @@ pub async fn run(
     target: &mut Target,
     bars: &indicatif::MultiProgress,
 ) -> Result<Vec<Outcome>, BenchError> {
+    let scenarios = options.scenarios();
+    // Refuse before any work, rather than after minutes of other scenarios.
+    if scenarios.contains(&Scenario::Kt) {
+        return Err(BenchError::Unsupported(
+            "the kt scenario needs key transparency, which this build does not have yet".into(),
+        ));
+    }
+    let steps: Vec<Step> = scenarios
+        .into_iter()
+        .flat_map(|scenario| match scenario {
+            Scenario::Delivery => options.windows().into_iter().map(Step::Delivery).collect(),
+            Scenario::Fanout => vec![Step::Fanout],
+            Scenario::Idle => vec![Step::Idle],
+            Scenario::Kt => vec![],
+        })
+        .collect();
     let mut outcomes = Vec::new();
-    for scenario in options.scenarios() {
-        match scenario {
-            Scenario::Delivery => {
-                for window in options.windows() {
-                    target.renew().await?;
-                    outcomes.push(delivery::run(options, target, window, bars).await?);
-                }
+    for (index, step) in steps.into_iter().enumerate() {
+        // The server a run starts is fresh for its first step already.
+        if index > 0 {
+            target.renew().await?;
+        }
+        match step {
+            Step::Delivery(window) => {
+                outcomes.push(delivery::run(options, target, window, bars).await?)
             }
-            Scenario::Fanout => {
-                target.renew().await?;
-                outcomes.extend(fanout::run(options, target, bars).await?);
-            }
-            Scenario::Idle => {
-                target.renew().await?;
-                outcomes.push(idle::run(options, target, bars).await?);
-            }
-            Scenario::Kt => {
-                return Err(BenchError::Unsupported(
-                    "the kt scenario needs key transparency, which this build does not have yet"
-                        .into(),
-                ));
-            }
+            Step::Fanout => outcomes.extend(fanout::run(options, target, bars).await?),
+            Step::Idle => outcomes.push(idle::run(options, target, bars).await?),
         }
     }
     Ok(outcomes)
+}
+
+/// One measured run: a scenario, and for delivery one window.
+enum Step {
+    Delivery(usize),
+    Fanout,
+    Idle,
 }

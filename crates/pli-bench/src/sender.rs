@@ -62,7 +62,7 @@ pub async fn send(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) 
                 if result.is_err() {
                     inbox.tracker.refused(&ciphertext);
                 }
-                (result.map(|_| started.elapsed()), ciphertext.len())
+                result.map(|_| started.elapsed())
             }
         })
         .buffer_unordered(window.max(1))
@@ -75,7 +75,7 @@ pub async fn send(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) 
         first_refusal: None,
         accept_latency: histogram(),
     };
-    for (result, _) in results {
+    for result in results {
         match result {
             Ok(elapsed) => {
                 sent.accepted += 1;

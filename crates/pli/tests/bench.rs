@@ -67,7 +67,11 @@ async fn every_scenario_delivers_everything_it_accepted_on_a_server_it_starts() 
         assert_eq!(number(fanout, "deliveries"), 360.0, "{fanout}");
     }
     // The server is a child process, so its memory per connection is known.
-    assert!(number(&rows[3], "rss_bytes_per_conn") >= 0.0);
+    assert!(
+        rows[3]["rss_bytes_per_conn"].as_u64().is_some(),
+        "{}",
+        rows[3]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,4 +98,17 @@ async fn it_runs_against_a_running_server_and_refuses_unknown_scenarios() {
 
     let (ok, _, stderr) = bench(&["--scenario", "nonsense"]).await;
     assert!(!ok && stderr.contains("unknown scenario"), "{stderr}");
+    // Refused before anything runs, not after the other scenarios.
+    let (ok, rows, stderr) = bench(&[
+        "--json",
+        "--server",
+        &server.url,
+        "--scenario",
+        "delivery,kt",
+    ])
+    .await;
+    assert!(
+        !ok && rows.is_empty() && stderr.contains("key transparency"),
+        "{stderr}"
+    );
 }
