@@ -7,8 +7,10 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Holds the SQLite database and the server's own secret key.
+    /// Holds the SQLite database and the server's own secret keys (unused with PostgreSQL).
     pub data_dir: PathBuf,
+    /// Where accounts, queues and the audit log live.
+    pub database: Database,
     pub tls: Option<TlsConfig>,
     /// Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
     pub allow_plain_http: bool,
@@ -22,6 +24,16 @@ pub struct Config {
     /// The lawful-request and reporting policy of this server's region.
     pub policy: crate::governance::rules::Policy,
     pub limits: Limits,
+}
+
+/// The storage backend, chosen once at start-up.
+#[derive(Clone, Debug, Default)]
+pub enum Database {
+    /// One SQLite file in the data directory: a single process, nothing else to run.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database that any number of nodes share.
+    Postgres(crate::store::PostgresConfig),
 }
 
 /// Resource limits: every one explicit, documented in the README's "Limits" table.
@@ -75,6 +87,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: Database::default(),
             tls: None,
             allow_plain_http: false,
             pow_difficulty: Self::DEFAULT_POW_DIFFICULTY,

@@ -2,11 +2,14 @@
 //!
 //! [`run`] takes a configuration, a bound listener and a shutdown future, so tests bind
 //! port 0 and connect without sleeping, and the binary is a thin wrapper. The storage
-//! backend is chosen once, here; everything below is generic over [`store::Store`].
+//! backend is chosen once, here, from [`config::Database`]; everything below is generic
+//! over [`store::Store`]. With PostgreSQL, any number of processes serve one database:
+//! wake-ups travel through it, background jobs run on the holder of their lease, and the
+//! server's secrets live in it, so nodes keep no state of their own.
 //!
 //! What lives where:
-//! - [`store`]: the `Store` trait of domain operations, the SQLite backend, the conformance
-//!   suite every backend passes.
+//! - [`store`]: the `Store` trait of domain operations, the SQLite and PostgreSQL backends,
+//!   the conformance suite every backend passes.
 //! - [`accounts`]: registration (proof of work, no phone or e-mail) and device credentials.
 //! - [`keys`]: MLS key package validation.
 //! - [`delivery`]: the MLS delivery service: epoch rule, per-device queues, WebSocket push.
@@ -28,23 +31,26 @@ pub mod ratelimit;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, Limits, TlsConfig};
+pub use config::{Config, Database, Limits, TlsConfig};
 
 use clock::{Clock, SystemClock};
 use std::future::Future;
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
-use store::{SqliteStore, Store};
+use store::{PostgresStore, RemoteWake, SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 /// The SQLite database's file name inside the data directory.
 pub const DATABASE_FILE: &str = "pli.db";
-/// The server's secret (challenge MACs), created at first start, readable by its owner only.
+/// The server's secret (challenge MACs), created at first start: a file beside the SQLite
+/// database (readable by its owner only), or a row in PostgreSQL shared by every node.
 pub const SERVER_KEY_FILE: &str = "server.key";
-/// The Ed25519 seed that signs audit checkpoints, reports and disclosure packages.
+/// The Ed25519 seed that signs audit checkpoints, reports and disclosure packages; kept
+/// like [`SERVER_KEY_FILE`].
 pub const AUDIT_KEY_FILE: &str = "audit.key";
+/// Background jobs hold a lease this many sweeps long, so a node that dies hands its jobs
+/// to another within a few minutes, and a slow tick does not lose it.
+const LEASE_SWEEPS: u32 = 3;
 /// How often held user notices are checked for release (they are also released when one of
 /// the user's devices connects).
 pub const NOTICE_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
@@ -58,6 +64,8 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] store::sqlite::OpenError),
     #[error(transparent)]
+    Postgres(#[from] store::postgres::ConnectError),
+    #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("the listener failed: {0}")]
     Listener(std::io::Error),
@@ -68,8 +76,8 @@ pub enum ServerError {
 }
 
 /// Runs the service on `listener` until `shutdown` resolves, with the backend the
-/// configuration names (today: embedded SQLite in the data directory). The admin API is
-/// served on the same listener.
+/// configuration names (embedded SQLite in the data directory, or PostgreSQL). The admin
+/// API is served on the same listener.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -86,21 +94,24 @@ pub async fn run_with_admin(
     admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let store = open_store(&config)?;
-    serve(
-        config,
-        store,
-        Arc::new(SystemClock),
-        Listeners {
-            public: listener,
-            admin,
-        },
-        shutdown,
-    )
-    .await
+    let listeners = Listeners {
+        public: listener,
+        admin,
+    };
+    let clock = Arc::new(SystemClock);
+    match &config.database {
+        Database::Sqlite => {
+            let store = open_sqlite(&config)?;
+            serve(config, store, clock, listeners, shutdown).await
+        }
+        Database::Postgres(postgres) => {
+            let store = PostgresStore::connect(postgres).await?;
+            serve(config, store, clock, listeners, shutdown).await
+        }
+    }
 }
 
-fn open_store(config: &Config) -> Result<SqliteStore, ServerError> {
+fn open_sqlite(config: &Config) -> Result<SqliteStore, ServerError> {
     std::fs::create_dir_all(&config.data_dir).map_err(ServerError::DataDir)?;
     Ok(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?)
 }
@@ -124,7 +135,7 @@ async fn load_governance<S: Store>(
     config: &Config,
     store: &S,
 ) -> Result<governance::Governance, ServerError> {
-    let seed = load_or_create_key(&config.data_dir, AUDIT_KEY_FILE)?;
+    let seed = store.server_secret(AUDIT_KEY_FILE).await?;
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
     Ok(
         governance::Governance::load(store, key, config.log_origin.clone(), config.policy.clone())
@@ -138,7 +149,20 @@ pub async fn init_first_operator(
     config: &Config,
     name: &str,
 ) -> Result<pli_proto::governance::StaffCredential, ServerError> {
-    let store = open_store(config)?;
+    match &config.database {
+        Database::Sqlite => init_operator_in(config, &open_sqlite(config)?, name).await,
+        Database::Postgres(postgres) => {
+            init_operator_in(config, &PostgresStore::connect(postgres).await?, name).await
+        }
+    }
+}
+
+async fn init_operator_in<S: Store>(
+    config: &Config,
+    store: &S,
+    name: &str,
+) -> Result<pli_proto::governance::StaffCredential, ServerError> {
+    let store = store.clone();
     let governance = load_governance(config, &store).await?;
     if !store.list_staff().await?.is_empty() {
         return Err(governance::GovernanceError::AlreadyInitialised.into());
@@ -184,7 +208,7 @@ pub async fn serve<S: Store>(
     if let Some(admin) = &admin {
         config.check(admin.local_addr().map_err(ServerError::Listener)?)?;
     }
-    let server_key = load_or_create_key(&config.data_dir, SERVER_KEY_FILE)?;
+    let server_key = store.server_secret(SERVER_KEY_FILE).await?;
     let governance = load_governance(&config, &store).await?;
     let tls = match &config.tls {
         Some(tls) => Some(tls::load(&tls.cert_pem, &tls.key_pem)?),
@@ -212,7 +236,8 @@ pub async fn serve<S: Store>(
     };
     let app = http::router(state.clone(), surface);
     let admin_app = http::router(state.clone(), http::Surface::Admin);
-    tokio::spawn(sweep_notices(state));
+    tokio::spawn(sweep_notices(state.clone()));
+    tokio::spawn(relay_wakeups(state));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -258,9 +283,20 @@ async fn sweep_notices<S: Store>(state: http::AppState<S>) {
     let stop = stopped(state.shutdown_signal());
     tokio::pin!(stop);
     let mut ticks = tokio::time::interval(NOTICE_SWEEP);
+    let holder: u64 = rand::random();
+    let lease_ms = (NOTICE_SWEEP * LEASE_SWEEPS).as_millis() as u64;
     loop {
         tokio::select! {
             _ = ticks.tick() => {
+                let now_ms = state.clock.now_ms();
+                match state.store.claim_lease("notice-sweep", holder, now_ms, lease_ms).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot take the notice-sweep lease");
+                        continue;
+                    }
+                }
                 let released = governance::requests::release_due(
                     &state.governance,
                     &state.store,
@@ -278,27 +314,15 @@ async fn sweep_notices<S: Store>(state: http::AppState<S>) {
     }
 }
 
-fn load_or_create_key(data_dir: &Path, file: &str) -> Result<[u8; 32], ServerError> {
-    let path = data_dir.join(file);
-    match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| {
-            ServerError::DataDir(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "a key file must hold exactly 32 bytes",
-            ))
-        }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let key: [u8; 32] = rand::random();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).map_err(ServerError::DataDir)?;
-            file.write_all(&key)
-                .and_then(|()| file.sync_all())
-                .map_err(ServerError::DataDir)?;
-            Ok(key)
-        }
-        Err(err) => Err(ServerError::DataDir(err)),
+/// Wakes connections here for messages other nodes accepted, until shutdown.
+async fn relay_wakeups<S: Store>(state: http::AppState<S>) {
+    let target = state.clone();
+    let sink: store::WakeSink = Arc::new(move |wake| match wake {
+        RemoteWake::Devices(devices) => target.hub.wake(devices),
+        RemoteWake::Everyone => target.hub.wake_all(),
+    });
+    tokio::select! {
+        () = state.store.relay_wakeups(sink) => {}
+        () = stopped(state.shutdown_signal()) => {}
     }
 }

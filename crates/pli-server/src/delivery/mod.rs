@@ -165,6 +165,14 @@ impl Hub {
         }
     }
 
+    /// Wakes every connection here (after wake-ups from other nodes may have been missed).
+    pub fn wake_all(&self) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in slots.values() {
+            slot.wake.notify_one();
+        }
+    }
+
     pub fn connected(&self) -> usize {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

@@ -7,10 +7,12 @@
 //! operation failed and changed nothing.
 //!
 //! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
+//! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
 //! - [`governance`]: the records of staff, audit log, lawful requests and notices.
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
 pub mod governance;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -18,13 +20,26 @@ pub mod conformance;
 
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use std::future::Future;
+use std::sync::Arc;
 
 pub use governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
     StaffRecord,
 };
 use pli_proto::governance::RequestView;
+pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::SqliteStore;
+
+/// Devices connected to this node whose queues grew through another node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteWake {
+    Devices(Vec<DeviceId>),
+    /// The channel was interrupted and wake-ups may have been missed: look at every queue.
+    Everyone,
+}
+
+/// Where a store delivers [`RemoteWake`]s (the delivery hub).
+pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
 
 /// Why a storage operation failed. Domain refusals are distinct variants so handlers can
 /// map them to stable API codes; `Backend` covers everything the engine itself reports.
@@ -237,6 +252,28 @@ pub trait Store: Clone + Send + Sync + 'static {
         device: DeviceId,
         ids: Vec<MessageId>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Takes or renews the lease on a background job for `ttl_ms`: true if `holder` now
+    /// holds it (it held it already, or the last holder's lease ran out). Several nodes on
+    /// one database run each job once, on the lease holder.
+    fn claim_lease(
+        &self,
+        job: &str,
+        holder: u64,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A 32-byte server secret by name, created at random on first use; every node on the
+    /// same store gets the same bytes.
+    fn server_secret(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
+
+    /// Relays wake-ups for messages other processes accepted into `sink`, for as long as
+    /// the future is polled. A backend only one process can use returns at once.
+    fn relay_wakeups(&self, sink: WakeSink) -> impl Future<Output = ()> + Send;
 
     // Governance. Reads return plain records; every write goes through
     // `governance_commit`, so no change escapes the audit log.

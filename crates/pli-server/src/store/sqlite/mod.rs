@@ -13,11 +13,12 @@
 mod governance;
 mod queries;
 pub mod schema;
+mod secrets;
 
 use crate::store::{
     Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
     InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
-    StoreError, Submission,
+    StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
@@ -297,6 +298,34 @@ impl Store for SqliteStore {
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
         self.write(move |c| queries::ack(c, device, &ids)).await
     }
+
+    async fn claim_lease(
+        &self,
+        job: &str,
+        holder: u64,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let job = job.to_owned();
+        self.write(move |c| queries::claim_lease(c, &job, holder, now_ms, ttl_ms))
+            .await
+    }
+
+    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        let dir = self
+            .inner
+            .path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .to_owned();
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || secrets::load_or_create(&dir, &name))
+            .await
+            .map_err(|_| StoreError::Backend("key file task failed".into()))?
+    }
+
+    /// One process owns the file: every wake-up is local, nothing to relay.
+    async fn relay_wakeups(&self, _sink: WakeSink) {}
 
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
         self.read(move |c| governance::staff(c, id)).await

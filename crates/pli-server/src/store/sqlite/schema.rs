@@ -107,6 +107,15 @@ CREATE TABLE pending_notices (
 );
 CREATE INDEX pending_notices_by_release ON pending_notices(release_ms);
 "#,
+    r#"
+-- Background jobs run on the holder of their lease (one process here, but the contract is
+-- the same as PostgreSQL's, where several nodes share one database).
+CREATE TABLE job_leases (
+    job      TEXT PRIMARY KEY,
+    holder   INTEGER NOT NULL,
+    until_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,300 @@
+//! SQL for the governance records on PostgreSQL: staff, the audit log, requests, holds and
+//! notices. Appends to the audit log take a transaction-scoped advisory lock, so nodes
+//! append one at a time and each checks the log's size under it.
+
+use super::queries::{self, backend, username};
+use crate::store::{
+    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffRecord, StoreError,
+};
+use pli_proto::Username;
+use pli_proto::frame::KIND_NOTICE;
+use pli_proto::governance::{RequestView, Role};
+use sqlx::Row as _;
+use sqlx::postgres::{PgConnection, PgRow};
+
+/// The advisory lock key that serialises audit log appends across nodes ("pli audit").
+const AUDIT_LOCK: i64 = 0x706c_6920_6175_6474;
+
+fn to_staff(row: &PgRow) -> Result<StaffRecord, StoreError> {
+    let corrupt = || StoreError::Backend("invalid staff row".into());
+    let role: String = row.try_get(2).map_err(backend)?;
+    let hash: Vec<u8> = row.try_get(3).map_err(backend)?;
+    Ok(StaffRecord {
+        id: row.try_get::<i64, _>(0).map_err(backend)? as u64,
+        name: row.try_get(1).map_err(backend)?,
+        role: Role::parse(&role).ok_or_else(corrupt)?,
+        secret_hash: hash.try_into().map_err(|_| corrupt())?,
+    })
+}
+
+pub(super) async fn staff(
+    conn: &mut PgConnection,
+    id: u64,
+) -> Result<Option<StaffRecord>, StoreError> {
+    sqlx::query("SELECT staff_id, name, role, secret_hash FROM staff WHERE staff_id = $1")
+        .bind(id as i64)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(to_staff)
+        .transpose()
+}
+
+pub(super) async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRecord>, StoreError> {
+    sqlx::query("SELECT staff_id, name, role, secret_hash FROM staff ORDER BY staff_id")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(to_staff)
+        .collect()
+}
+
+pub(super) async fn audit_leaves(conn: &mut PgConnection) -> Result<Vec<[u8; 32]>, StoreError> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT leaf_hash FROM audit_log ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|hash| {
+            hash.try_into()
+                .map_err(|_| StoreError::Backend("invalid leaf hash row".into()))
+        })
+        .collect()
+}
+
+pub(super) async fn audit_entries(
+    conn: &mut PgConnection,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    sqlx::query_scalar("SELECT entry FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2")
+        .bind(from as i64)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)
+}
+
+pub(super) async fn audit_checkpoints(
+    conn: &mut PgConnection,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar("SELECT note FROM audit_checkpoints WHERE size >= $1 ORDER BY size LIMIT $2")
+        .bind(from.min(i64::MAX as u64) as i64)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)
+}
+
+async fn save_request(tx: &mut PgConnection, request: &RequestView) -> Result<(), StoreError> {
+    let record = serde_json::to_string(request).map_err(|e| StoreError::Backend(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO legal_requests (request_id, record, created_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (request_id) DO UPDATE SET record = excluded.record",
+    )
+    .bind(&request.id)
+    .bind(record)
+    .bind(request.created_ms as i64)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) async fn governance_commit(
+    tx: &mut PgConnection,
+    node: u64,
+    append: &AuditAppend,
+    effect: &GovernanceEffect,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_log")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if size as u64 != append.seq {
+        return Err(StoreError::AuditConflict);
+    }
+    sqlx::query("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES ($1, $2, $3)")
+        .bind(append.seq as i64)
+        .bind(&append.entry)
+        .bind(&append.leaf_hash[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)")
+        .bind((append.seq + 1) as i64)
+        .bind(&append.checkpoint)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if let Some(staff) = &effect.staff {
+        sqlx::query(
+            "INSERT INTO staff (staff_id, name, role, secret_hash) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(staff.id as i64)
+        .bind(&staff.name)
+        .bind(staff.role.as_str())
+        .bind(&staff.secret_hash[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if queries::is_unique_violation(&e) {
+                StoreError::StaffNameTaken
+            } else {
+                backend(e)
+            }
+        })?;
+    }
+    if let Some(request) = &effect.request {
+        save_request(tx, request).await?;
+    }
+    for (user, until_ms) in &effect.holds {
+        sqlx::query(
+            "INSERT INTO preservation_holds (username, until_ms) VALUES ($1, $2)
+             ON CONFLICT (username) DO UPDATE
+             SET until_ms = GREATEST(preservation_holds.until_ms, excluded.until_ms)",
+        )
+        .bind(user.as_str())
+        .bind(*until_ms as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    for notice in &effect.new_notices {
+        sqlx::query(
+            "INSERT INTO pending_notices (request_id, username, payload, release_ms)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&notice.request_id)
+        .bind(notice.username.as_str())
+        .bind(&notice.payload)
+        .bind(notice.release_ms as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    if let Some(release) = &effect.release {
+        let row = sqlx::query(
+            "DELETE FROM pending_notices WHERE notice_id = $1 RETURNING username, payload",
+        )
+        .bind(release.notice_id as i64)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::AuditConflict)?;
+        let user = username(row.try_get(0).map_err(backend)?)?;
+        let payload: Vec<u8> = row.try_get(1).map_err(backend)?;
+        let devices = queries::list_devices(tx, &user).await?.unwrap_or_default();
+        let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
+        if !ids.is_empty() {
+            queries::enqueue_notice(
+                tx,
+                node,
+                KIND_NOTICE,
+                &payload,
+                &ids,
+                release.now_ms,
+                release.max_queue_depth,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_request(record: &str) -> Result<RequestView, StoreError> {
+    serde_json::from_str(record).map_err(|_| StoreError::Backend("invalid request row".into()))
+}
+
+pub(super) async fn request(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<Option<RequestView>, StoreError> {
+    let record: Option<String> =
+        sqlx::query_scalar("SELECT record FROM legal_requests WHERE request_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    record.as_deref().map(parse_request).transpose()
+}
+
+pub(super) async fn list_requests(conn: &mut PgConnection) -> Result<Vec<RequestView>, StoreError> {
+    let records: Vec<String> =
+        sqlx::query_scalar("SELECT record FROM legal_requests ORDER BY created_ms, request_id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+    records.iter().map(|r| parse_request(r)).collect()
+}
+
+pub(super) async fn inventory(
+    conn: &mut PgConnection,
+    user: &Username,
+) -> Result<Option<InventoryRecord>, StoreError> {
+    let account = sqlx::query(
+        "SELECT created_day, last_seen_day,
+                (SELECT COALESCE(SUM(queue_len), 0)::BIGINT FROM devices WHERE username = $1),
+                (SELECT until_ms FROM preservation_holds WHERE username = $1)
+         FROM accounts WHERE username = $1",
+    )
+    .bind(user.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let devices = queries::list_devices(conn, user).await?.unwrap_or_default();
+    let mut key_packages = Vec::with_capacity(devices.len());
+    for device in &devices {
+        let status = queries::key_package_status(conn, device.device_id).await?;
+        key_packages.push((device.device_id, status));
+    }
+    Ok(Some(InventoryRecord {
+        username: user.clone(),
+        created_day: account.try_get(0).map_err(backend)?,
+        last_seen_day: account.try_get(1).map_err(backend)?,
+        devices,
+        key_packages,
+        queued_messages: account.try_get::<i64, _>(2).map_err(backend)? as u64,
+        preserved_until_ms: account
+            .try_get::<Option<i64>, _>(3)
+            .map_err(backend)?
+            .map(|ms| ms as u64),
+    }))
+}
+
+pub(super) async fn due_notices(
+    conn: &mut PgConnection,
+    user: Option<&Username>,
+    now_ms: u64,
+) -> Result<Vec<PendingNotice>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT notice_id, request_id, username FROM pending_notices
+         WHERE release_ms <= $1 AND ($2::TEXT IS NULL OR username = $2) ORDER BY notice_id",
+    )
+    .bind(now_ms as i64)
+    .bind(user.map(Username::as_str))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingNotice {
+                notice_id: r.try_get::<i64, _>(0).map_err(backend)? as u64,
+                request_id: r.try_get(1).map_err(backend)?,
+                username: username(r.try_get(2).map_err(backend)?)?,
+            })
+        })
+        .collect()
+}

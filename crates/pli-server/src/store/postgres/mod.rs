@@ -1,0 +1,368 @@
+//! The PostgreSQL backend, for several `pli serve` nodes on one database (DESIGN.md §6).
+//!
+//! Every operation is one transaction on a pooled connection; PostgreSQL batches the WAL
+//! flushes of concurrent commits itself, and row locks (see [`queries`]) keep the delivery
+//! rules exact when nodes write at once. What one node accepts wakes the recipients'
+//! connections on every node through `LISTEN`/`NOTIFY` on [`WAKE_CHANNEL`], sent inside the
+//! accepting transaction so nobody is woken for a message that did not commit.
+//!
+//! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
+
+mod governance;
+mod queries;
+
+use crate::store::{
+    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
+    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, RemoteWake, StaffRecord,
+    Store, StoreError, Submission, WakeSink,
+};
+use pli_proto::governance::RequestView;
+use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use queries::{WAKE_CHANNEL, backend};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long the wake-up listener waits before reconnecting after the database went away.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Where the database is and how the pool behaves. Every field is a documented setting
+/// (README, "Running several nodes").
+#[derive(Clone)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database?sslmode=…`; never logged (it may hold a
+    /// password).
+    pub url: String,
+    /// Connections this node keeps at most (several nodes share the server's
+    /// `max_connections`).
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before failing with 503.
+    pub acquire_timeout: Duration,
+    /// An idle connection above `min_connections` is closed after this long.
+    pub idle_timeout: Duration,
+    /// A statement running longer is cancelled by the server.
+    pub statement_timeout: Duration,
+}
+
+impl PostgresConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 32,
+            min_connections: 2,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &"<redacted>")
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the PostgreSQL URL is not valid")]
+    Url,
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the PostgreSQL database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// This process's id in wake-up notices, so it skips its own.
+    node: u64,
+}
+
+impl PostgresStore {
+    /// Connects, migrates the schema to this build's version, and returns the store.
+    pub async fn connect(config: &PostgresConfig) -> Result<Self, ConnectError> {
+        // The URL's own parse error may quote it (and a password): say only that it failed.
+        let options = PgConnectOptions::from_str(&config.url)
+            .map_err(|_| ConnectError::Url)?
+            .application_name("pli")
+            .options([(
+                "statement_timeout",
+                format!("{}ms", config.statement_timeout.as_millis()),
+            )]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .min_connections(config.min_connections.min(config.max_connections))
+            .acquire_timeout(config.acquire_timeout)
+            .idle_timeout(Some(config.idle_timeout))
+            .connect_with(options)
+            .await
+            .map_err(ConnectError::Connect)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            node: rand::random(),
+        })
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        self.pool.acquire().await.map_err(backend)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(backend)
+    }
+}
+
+async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    tx.commit().await.map_err(backend)
+}
+
+/// `"<node hex> <device> <device> …"` → the sending node and the devices.
+fn parse_wake(payload: &str) -> Option<(u64, Vec<DeviceId>)> {
+    let mut words = payload.split(' ');
+    let node = u64::from_str_radix(words.next()?, 16).ok()?;
+    let devices = words
+        .map(|w| w.parse().ok().and_then(|id| DeviceId::new(id).ok()))
+        .collect::<Option<Vec<_>>>()?;
+    Some((node, devices))
+}
+
+impl Store for PostgresStore {
+    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        queries::create_account(&mut tx, &account).await?;
+        commit(tx).await
+    }
+
+    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
+        queries::device_auth(&mut *self.conn().await?, device).await
+    }
+
+    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
+        queries::touch_last_seen(&mut *self.conn().await?, username, day).await
+    }
+
+    async fn list_devices(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
+        queries::list_devices(&mut *self.conn().await?, username).await
+    }
+
+    async fn add_key_packages(
+        &self,
+        device: DeviceId,
+        one_time: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max_one_time: usize,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        let mut tx = self.begin().await?;
+        let status = queries::add_key_packages(
+            &mut tx,
+            device,
+            &one_time,
+            last_resort.as_deref(),
+            max_one_time,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(status)
+    }
+
+    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
+        queries::key_package_status(&mut *self.conn().await?, device).await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        let mut tx = self.begin().await?;
+        let claimed = queries::claim_key_packages(&mut tx, username).await?;
+        commit(tx).await?;
+        Ok(claimed)
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        let mut tx = self.begin().await?;
+        let accepted = queries::submit(&mut tx, self.node, &submission).await?;
+        commit(tx).await?;
+        Ok(accepted)
+    }
+
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        queries::group_epoch(&mut *self.conn().await?, group).await
+    }
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        queries::fetch_queue(&mut *self.conn().await?, device, after, limit).await
+    }
+
+    async fn create_ws_ticket(
+        &self,
+        device: DeviceId,
+        ticket_hash: [u8; 32],
+        expires_ms: u64,
+    ) -> Result<(), StoreError> {
+        queries::create_ws_ticket(&mut *self.conn().await?, device, &ticket_hash, expires_ms).await
+    }
+
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Option<DeviceId>, StoreError> {
+        let mut tx = self.begin().await?;
+        let device = queries::redeem_ws_ticket(&mut tx, &ticket_hash, now_ms).await?;
+        commit(tx).await?;
+        Ok(device)
+    }
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let removed = queries::ack(&mut tx, device, &ids).await?;
+        commit(tx).await?;
+        Ok(removed)
+    }
+
+    async fn claim_lease(
+        &self,
+        job: &str,
+        holder: u64,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        queries::claim_lease(&mut *self.conn().await?, job, holder, now_ms, ttl_ms).await
+    }
+
+    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        queries::server_secret(&mut *self.conn().await?, name).await
+    }
+
+    async fn relay_wakeups(&self, sink: WakeSink) {
+        loop {
+            let listening = async {
+                let mut listener = PgListener::connect_with(&self.pool).await?;
+                listener.listen(WAKE_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            let mut listener = match listening.await {
+                Ok(listener) => listener,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for wake-ups; retrying");
+                    tokio::time::sleep(LISTEN_RETRY).await;
+                    continue;
+                }
+            };
+            // Whatever was sent while nobody listened is in the queues: look again.
+            sink(RemoteWake::Everyone);
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notice)) => match parse_wake(notice.payload()) {
+                        Some((node, _)) if node == self.node => {}
+                        Some((_, devices)) => sink(RemoteWake::Devices(devices)),
+                        None => tracing::warn!("ignored a malformed wake-up notice"),
+                    },
+                    // The connection dropped; the next call reconnects and listens again.
+                    Ok(None) => sink(RemoteWake::Everyone),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "the wake-up listener failed; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
+        governance::staff(&mut *self.conn().await?, id).await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        governance::list_staff(&mut *self.conn().await?).await
+    }
+
+    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        governance::audit_leaves(&mut *self.conn().await?).await
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        governance::audit_entries(&mut *self.conn().await?, from, limit).await
+    }
+
+    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
+        governance::audit_checkpoints(&mut *self.conn().await?, from, limit).await
+    }
+
+    async fn governance_commit(
+        &self,
+        append: AuditAppend,
+        effect: GovernanceEffect,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        governance::governance_commit(&mut tx, self.node, &append, &effect).await?;
+        commit(tx).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
+        governance::request(&mut *self.conn().await?, id).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
+        governance::list_requests(&mut *self.conn().await?).await
+    }
+
+    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
+        governance::inventory(&mut *self.conn().await?, username).await
+    }
+
+    async fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        governance::due_notices(&mut *self.conn().await?, username, now_ms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PostgresConfig, PostgresStore, parse_wake};
+
+    crate::conformance_tests!({
+        let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
+        let mut config = PostgresConfig::new(url);
+        config.max_connections = 8;
+        let store = PostgresStore::connect(&config).await.expect("connect");
+        (store, ())
+    });
+
+    #[test]
+    fn wake_notices_parse_or_are_refused() {
+        let (node, devices) = parse_wake("ff 1 2 3").expect("valid");
+        assert_eq!(node, 255);
+        assert_eq!(devices.len(), 3);
+        assert!(parse_wake("zz 1").is_none());
+        assert!(parse_wake("ff 1 x").is_none());
+    }
+}
