@@ -139,10 +139,10 @@ rm -rf "$d"
 
     /// Stops the cluster now and waits for it to be gone.
     pub fn stop(&self) {
-        if let Ok(mut lifeline) = self.lifeline.lock() {
-            if let Some(mut pipe) = lifeline.take() {
-                let _ = pipe.write_all(b"stop\n");
-            }
+        if let Ok(mut lifeline) = self.lifeline.lock()
+            && let Some(mut pipe) = lifeline.take()
+        {
+            let _ = pipe.write_all(b"stop\n");
         }
         if let Ok(mut shell) = self.shell.lock() {
             let _ = shell.wait();

@@ -3,22 +3,28 @@
 //! `#[tokio::test]` per check for a backend, given an expression that makes a fresh store
 //! (and a guard that keeps its resources alive).
 
+mod cluster;
+mod records;
+
+pub use cluster::*;
+pub use records::*;
+
 use crate::store::{ClaimedPackage, EpochRule, NewAccount, Store, StoreError, Submission};
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 
-fn name(text: &str) -> Username {
+pub(crate) fn name(text: &str) -> Username {
     Username::parse(text).expect("test usernames are valid")
 }
 
-fn dev(id: u64) -> DeviceId {
+pub(crate) fn dev(id: u64) -> DeviceId {
     DeviceId::new(id).expect("test device ids are valid")
 }
 
-fn group(byte: u8) -> GroupId {
+pub(crate) fn group(byte: u8) -> GroupId {
     GroupId::from_bytes(&[byte; 16]).expect("16 bytes is a valid group id")
 }
 
-async fn register<S: Store>(store: &S, user: &str, device: u64) {
+pub(crate) async fn register<S: Store>(store: &S, user: &str, device: u64) {
     store
         .create_account(NewAccount {
             username: name(user),
@@ -31,7 +37,7 @@ async fn register<S: Store>(store: &S, user: &str, device: u64) {
         .expect("create account");
 }
 
-fn submission(g: &GroupId, rule: EpochRule, payload: &[u8], to: &[u64]) -> Submission {
+pub(crate) fn submission(g: &GroupId, rule: EpochRule, payload: &[u8], to: &[u64]) -> Submission {
     Submission {
         group: g.clone(),
         rule,
@@ -459,6 +465,12 @@ macro_rules! conformance_tests {
             queue_depth_is_enforced,
             fetch_pages_in_order_and_ack_removes_only_acked,
             ws_tickets_work_once_and_expire,
+            readers_paging_during_concurrent_writes_miss_nothing,
+            concurrent_claims_hand_each_package_out_once,
+            leases_run_each_job_on_one_holder,
+            server_secrets_are_created_once,
+            audit_appends_are_serial_and_apply_their_effect_or_nothing,
+            holds_keep_the_later_date_and_notices_release_once,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

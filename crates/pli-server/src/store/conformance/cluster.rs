@@ -1,0 +1,141 @@
+//! Checks for what several writers at once (several nodes, on PostgreSQL) must not break:
+//! per-device ordering as seen by a paging reader, one-time key packages, job leases and
+//! shared server secrets.
+
+use super::{dev, group, register, submission};
+use crate::store::{EpochRule, Store};
+use pli_proto::MessageId;
+use std::collections::BTreeSet;
+
+/// A reader that pages with `after = last id seen` while writers commit must see every
+/// message: a message id may never become visible below one the reader already passed.
+pub async fn readers_paging_during_concurrent_writes_miss_nothing<S: Store>(store: S) {
+    const WRITERS: u8 = 4;
+    const EACH: u8 = 40;
+    register(&store, "alice", 1).await;
+    let g = group(9);
+    store
+        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]))
+        .await
+        .expect("create");
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            let g = g.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let mut s = submission(&g, EpochRule::Application { epoch: 1 }, &[w, i], &[1]);
+                    s.max_queue_depth = 10_000;
+                    store.submit(s).await.expect("submit");
+                }
+            })
+        })
+        .collect();
+    let expected = 1 + usize::from(WRITERS) * usize::from(EACH);
+    let mut seen: Vec<MessageId> = Vec::new();
+    let mut after = None;
+    let mut writers_done = false;
+    loop {
+        let page = store.fetch_queue(dev(1), after, 16).await.expect("fetch");
+        if let Some(last) = page.last() {
+            after = Some(last.id);
+        }
+        let empty = page.is_empty();
+        seen.extend(page.iter().map(|q| q.id));
+        if empty && writers_done {
+            break;
+        }
+        if empty {
+            writers_done = writers.iter().all(|w| w.is_finished());
+            tokio::task::yield_now().await;
+        }
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let unique: BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no message paged twice");
+    assert_eq!(
+        seen.len(),
+        expected,
+        "the paging reader saw every message exactly once"
+    );
+}
+
+pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
+    register(&store, "bob", 2).await;
+    let packages: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 4]).collect();
+    store
+        .add_key_packages(dev(2), packages.clone(), Some(b"lr".to_vec()), 100)
+        .await
+        .expect("add");
+    let claims: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_key_packages(&super::name("bob"))
+                    .await
+                    .expect("claim")
+                    .expect("user")
+            })
+        })
+        .collect();
+    let mut handed_out = Vec::new();
+    for claim in claims {
+        let claimed = claim.await.expect("task");
+        assert_eq!(claimed.len(), 1);
+        assert!(!claimed[0].last_resort, "one-time packages were left");
+        handed_out.push(claimed[0].key_package.clone());
+    }
+    handed_out.sort();
+    assert_eq!(handed_out, packages, "each package handed out exactly once");
+}
+
+pub async fn leases_run_each_job_on_one_holder<S: Store>(store: S) {
+    assert!(store.claim_lease("sweep", 1, 0, 100).await.expect("lease"));
+    assert!(
+        !store.claim_lease("sweep", 2, 50, 100).await.expect("lease"),
+        "held by another"
+    );
+    assert!(
+        store.claim_lease("sweep", 1, 60, 100).await.expect("lease"),
+        "the holder renews"
+    );
+    assert!(
+        !store
+            .claim_lease("sweep", 2, 150, 100)
+            .await
+            .expect("lease"),
+        "the renewal moved the expiry to 160"
+    );
+    assert!(
+        store
+            .claim_lease("sweep", 2, 161, 100)
+            .await
+            .expect("lease"),
+        "an expired lease passes on"
+    );
+    assert!(
+        !store
+            .claim_lease("sweep", 1, 170, 100)
+            .await
+            .expect("lease")
+    );
+    assert!(
+        store
+            .claim_lease("other", 1, 170, 100)
+            .await
+            .expect("lease"),
+        "jobs are independent"
+    );
+}
+
+pub async fn server_secrets_are_created_once<S: Store>(store: S) {
+    let first = store.server_secret("server.key").await.expect("secret");
+    let again = store.server_secret("server.key").await.expect("secret");
+    let other = store.server_secret("audit.key").await.expect("secret");
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_ne!(first, [0; 32]);
+}
