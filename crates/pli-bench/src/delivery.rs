@@ -25,7 +25,8 @@ pub async fn run(
 
     let setup = progress::bar(bars, pairs as u64 * 2, &format!("delivery {label}: set-up"));
     let prefix = run_prefix();
-    let mut devices = Device::register_many(target.url(), &prefix, pairs * 2, true, &setup).await?;
+    let mut devices =
+        Device::register_many(&target.urls(), &prefix, pairs * 2, true, &setup).await?;
     let receivers = devices.split_off(pairs);
     let mut batches = Vec::with_capacity(pairs);
     for (sender, receiver) in devices.iter().zip(&receivers) {

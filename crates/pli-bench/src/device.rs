@@ -71,19 +71,24 @@ impl Device {
         })
     }
 
-    /// Registers `count` devices named `{prefix}u{i}`, a few at a time.
+    /// Registers `count` devices named `{prefix}u{i}`, a few at a time. With several
+    /// servers (nodes), devices are spread over them in contiguous blocks.
     pub async fn register_many(
-        server: &str,
+        servers: &[String],
         prefix: &str,
         count: usize,
         key_package: bool,
         bar: &indicatif::ProgressBar,
     ) -> Result<Vec<Self>, BenchError> {
-        let anonymous = Transport::new(server, None)?;
+        let anonymous = servers
+            .iter()
+            .map(|server| Transport::new(server, None))
+            .collect::<Result<Vec<_>, _>>()?;
         let anonymous = &anonymous;
         futures_util::stream::iter(0..count)
             .map(|i| async move {
-                Self::register(anonymous, &format!("{prefix}u{i}"), key_package).await
+                let node = &anonymous[i * anonymous.len() / count.max(1)];
+                Self::register(node, &format!("{prefix}u{i}"), key_package).await
             })
             .buffered(REGISTER_CONCURRENCY)
             .inspect(|_| bar.inc(1))

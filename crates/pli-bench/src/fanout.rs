@@ -26,7 +26,7 @@ pub async fn run(
     let setup = progress::bar(bars, members as u64 + 1, "fanout: set-up");
     let prefix = run_prefix();
     let mut devices =
-        Device::register_many(target.url(), &prefix, members + 1, true, &setup).await?;
+        Device::register_many(&target.urls(), &prefix, members + 1, true, &setup).await?;
     let member_devices = devices.split_off(1);
     let sender = &devices[0];
     let refs: Vec<&Device> = member_devices.iter().collect();

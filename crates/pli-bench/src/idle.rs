@@ -18,7 +18,8 @@ pub async fn run(
 ) -> Result<Outcome, BenchError> {
     let count = options.users.unwrap_or(DEFAULT_DEVICES).max(1);
     let setup = progress::bar(bars, count as u64, "idle: registering");
-    let devices = Device::register_many(target.url(), &run_prefix(), count, false, &setup).await?;
+    let devices =
+        Device::register_many(&target.urls(), &run_prefix(), count, false, &setup).await?;
     setup.finish_and_clear();
 
     // Memory is read after the first half of the devices connected and again after the

@@ -29,9 +29,10 @@ pub enum Target {
         _data: tempfile::TempDir,
         pli: std::path::PathBuf,
     },
-    Remote {
-        url: String,
-    },
+    /// Running nodes: simulated devices are spread over them in contiguous blocks, so in
+    /// `delivery` senders and receivers sit on different nodes, and in `fanout` the sender
+    /// and half the group do.
+    Remote { urls: Vec<String> },
 }
 
 impl Target {
@@ -88,15 +89,22 @@ impl Target {
         Ok(())
     }
 
-    pub fn remote(url: &str) -> Self {
+    /// One running server, or several nodes of one deployment, comma-separated.
+    pub fn remote(urls: &str) -> Self {
         Self::Remote {
-            url: url.trim_end_matches('/').to_owned(),
+            urls: urls
+                .split(',')
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty())
+                .collect(),
         }
     }
 
-    pub fn url(&self) -> &str {
+    /// The server URLs devices connect to (one, unless several nodes were given).
+    pub fn urls(&self) -> Vec<String> {
         match self {
-            Self::Spawned { url, .. } | Self::Remote { url } => url,
+            Self::Spawned { url, .. } => vec![url.clone()],
+            Self::Remote { urls } => urls.clone(),
         }
     }
 

@@ -137,33 +137,19 @@ async fn no_admin_route_returns_content_or_changes_devices_or_keys() {
         .expect("direct");
     alice.send(&direct, CANARY).await; // stays queued for bob: a ciphertext exists
     let staff = staff(&server).await;
-    let snapshot = |server: &TestServer| {
-        let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
-            .expect("open");
-        let devices: Vec<(i64, Vec<u8>)> = conn
-            .prepare("SELECT device_id, signature_key FROM devices ORDER BY device_id")
-            .expect("prepare")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let packages: Vec<Vec<u8>> = conn
-            .prepare("SELECT data FROM key_packages ORDER BY id")
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let payloads: Vec<Vec<u8>> = conn
-            .prepare("SELECT payload FROM messages")
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
+    let snapshot = async |server: &TestServer| {
+        let db = server.db();
+        let devices = (
+            db.integers("SELECT device_id FROM devices ORDER BY device_id")
+                .await,
+            db.bytes("SELECT signature_key FROM devices ORDER BY device_id")
+                .await,
+        );
+        let packages = db.bytes("SELECT data FROM key_packages ORDER BY id").await;
+        let payloads = db.bytes("SELECT payload FROM messages").await;
         (devices, packages, payloads)
     };
-    let (devices, packages, payloads) = snapshot(&server);
+    let (devices, packages, payloads) = snapshot(&server).await;
     assert!(!payloads.is_empty());
 
     let request: RequestView = staff.legal[0]
@@ -233,7 +219,7 @@ async fn no_admin_route_returns_content_or_changes_devices_or_keys() {
         );
         assert!(!everything.contains(&hex::encode(&payload[..20.min(payload.len())])));
     }
-    let (devices_after, packages_after, _) = snapshot(&server);
+    let (devices_after, packages_after, _) = snapshot(&server).await;
     assert_eq!(
         devices_after, devices,
         "no admin route adds, removes or rekeys a device"
@@ -259,7 +245,7 @@ async fn the_admin_api_can_have_its_own_listener() {
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(pli_server::run_with_admin(
-        pli_server::Config::new(data.path()),
+        common::test_config(data.path()),
         public,
         Some(admin),
         async {

@@ -21,10 +21,7 @@ fn public(server: &TestServer) -> AdminClient {
 
 async fn tamper(server: TestServer, sql: &str) -> TestServer {
     let data = server.stop().await;
-    let conn =
-        rusqlite::Connection::open(data.path().join(pli_server::DATABASE_FILE)).expect("open");
-    conn.execute_batch(sql).expect("tamper");
-    drop(conn);
+    common::TestDb::of(data.path()).execute(sql).await;
     TestServer::start_on(data).await
 }
 
@@ -90,11 +87,12 @@ async fn editing_or_deleting_an_audit_row_is_detected_and_named() {
     ));
 
     // Someone with database access rewrites entry 3 (a staff member's role).
-    let server = tamper(
-        server,
-        "UPDATE audit_log SET entry = CAST(replace(CAST(entry AS TEXT), '\"legal\"', '\"auditor\"') AS BLOB) WHERE seq = 3",
-    )
-    .await;
+    let rewrite = if common::on_postgres() {
+        "UPDATE audit_log SET entry = convert_to(replace(convert_from(entry, 'UTF8'), '\"legal\"', '\"auditor\"'), 'UTF8') WHERE seq = 3"
+    } else {
+        "UPDATE audit_log SET entry = CAST(replace(CAST(entry AS TEXT), '\"legal\"', '\"auditor\"') AS BLOB) WHERE seq = 3"
+    };
+    let server = tamper(server, rewrite).await;
     let edited = public(&server).export_log().await.expect("export");
     assert!(
         matches!(
@@ -281,10 +279,7 @@ async fn a_report_matches_the_log_and_a_doctored_one_is_refuted() {
     ));
 
     // A server that signs figures its own log does not support is refuted all the same.
-    let seed: [u8; 32] = std::fs::read(server.data.path().join(pli_server::AUDIT_KEY_FILE))
-        .expect("key")
-        .try_into()
-        .expect("32 bytes");
+    let seed = server.audit_seed().await;
     doctored.sign(&ed25519_dalek::SigningKey::from_bytes(&seed));
     match export.check_report(&doctored, None) {
         Err(AuditError::Refuted(why)) => assert!(why.contains("rejected"), "{why}"),

@@ -130,10 +130,30 @@ async fn canary_never_reaches_server_storage_or_logs() {
         .collect();
     let data = server.stop().await;
     let files = files_under(data.path());
-    assert!(
-        files.iter().any(|f| f.ends_with(pli_server::DATABASE_FILE)),
-        "the scan covers the database"
-    );
+    let db = common::TestDb::of(data.path());
+    if let common::TestDb::Postgres(_) = db {
+        let dump = db.dump();
+        assert!(
+            contains(&dump, b"alice"),
+            "the scan covers the database (usernames are in the inventory)"
+        );
+        assert!(
+            !contains(&dump, CANARY.as_bytes()),
+            "canary found in the dump"
+        );
+        for user in [&alice, &bob, &carol] {
+            let secret = user.identity().secret;
+            assert!(
+                !contains(&dump, secret.as_bytes()),
+                "a device secret is stored in clear"
+            );
+        }
+    } else {
+        assert!(
+            files.iter().any(|f| f.ends_with(pli_server::DATABASE_FILE)),
+            "the scan covers the database"
+        );
+    }
     for file in files {
         let bytes = std::fs::read(&file).expect("read");
         assert!(

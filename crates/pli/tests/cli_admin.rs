@@ -42,11 +42,20 @@ async fn staff_commands_from_init_to_a_confirmed_report() {
     .await
     .expect("register");
 
-    let operator = pli(&["admin", "init", "--data", path(&data)], &[])
+    // On PostgreSQL, `init` is pointed at the database the server uses.
+    let database_url = match common::database_for(&data) {
+        pli_server::Database::Postgres(postgres) => Some(postgres.url),
+        pli_server::Database::Sqlite => None,
+    };
+    let init_env: Vec<(&str, &str)> = database_url
+        .iter()
+        .map(|url| ("PLI_DATABASE_URL", url.as_str()))
+        .collect();
+    let operator = pli(&["admin", "init", "--data", path(&data)], &init_env)
         .await
         .expect("init");
     assert!(operator.ends_with("staff-operator.cred"), "{operator}");
-    let again = pli(&["admin", "init", "--data", path(&data)], &[]).await;
+    let again = pli(&["admin", "init", "--data", path(&data)], &init_env).await;
     assert!(
         again
             .expect_err("once only")

@@ -43,18 +43,11 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
         .await
         .expect("request");
 
-    let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
-        .expect("open");
-    let column = |sql: &str| -> Vec<Vec<u8>> {
-        conn.prepare(sql)
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
-    let messages = column("SELECT payload FROM messages ORDER BY id");
-    let key_packages = column("SELECT data FROM key_packages ORDER BY id LIMIT 4");
+    let db = server.db();
+    let messages = db.bytes("SELECT payload FROM messages ORDER BY id").await;
+    let key_packages = db
+        .bytes("SELECT data FROM key_packages ORDER BY id LIMIT 4")
+        .await;
     assert!(
         messages.len() >= 3,
         "welcome, commit, meta and text are queued for bob"

@@ -121,7 +121,7 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
         .expect("remove");
     alice.send(&group, "after carol left").await;
     // Keep the ciphertext for the replay below (bob's ack deletes it from the server).
-    let ciphertext = newest_server_message(&server);
+    let ciphertext = newest_server_message(&server).await;
     let bob_got = bob.receive().await;
     assert_eq!(
         bob_got
@@ -160,16 +160,14 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
     );
 }
 
-/// The payload of the newest message the server holds (read from its database file).
-fn newest_server_message(server: &TestServer) -> Vec<u8> {
-    let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
-        .expect("open");
-    conn.query_row(
-        "SELECT payload FROM messages ORDER BY id DESC LIMIT 1",
-        [],
-        |r| r.get(0),
-    )
-    .expect("a message")
+/// The payload of the newest message the server holds (read from its database).
+async fn newest_server_message(server: &TestServer) -> Vec<u8> {
+    server
+        .db()
+        .bytes("SELECT payload FROM messages ORDER BY id DESC LIMIT 1")
+        .await
+        .pop()
+        .expect("a message")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,18 +266,12 @@ async fn stale_commit_is_refused_and_racing_commits_leave_one_epoch() {
     carol.receive().await;
 
     // An old commit replayed to the server is refused with a stable code.
-    let first_commit = {
-        let conn = rusqlite::Connection::open(server.data.path().join(pli_server::DATABASE_FILE))
-            .expect("open");
-        let payload: Vec<u8> = conn
-            .query_row(
-                "SELECT payload FROM messages ORDER BY id LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .expect("the group's first commit is still queued for alice's own device");
-        payload
-    };
+    let first_commit = server
+        .db()
+        .bytes("SELECT payload FROM messages ORDER BY id LIMIT 1")
+        .await
+        .pop()
+        .expect("the group's first commit is still queued for alice's own device");
     let transport = bob.transport(&server);
     let refused = transport
         .submit(&pli_proto::api::SubmitRequest {

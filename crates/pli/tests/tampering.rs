@@ -32,11 +32,7 @@ fn texts(events: &[Event]) -> Vec<String> {
 /// Runs `sql` against the stopped server's database, then restarts it.
 async fn tamper(server: TestServer, sql: &str) -> TestServer {
     let data = server.stop().await;
-    let conn =
-        rusqlite::Connection::open(data.path().join(pli_server::DATABASE_FILE)).expect("open");
-    let changed = conn.execute_batch(sql);
-    changed.expect("tamper");
-    drop(conn);
+    common::TestDb::of(data.path()).execute(sql).await;
     TestServer::start_on(data).await
 }
 

@@ -61,6 +61,9 @@ impl Actor {
     }
 }
 
+/// Appends tried before giving up when other nodes keep appending first.
+const AUDIT_ATTEMPTS: u32 = 5;
+
 pub struct Governance {
     key: SigningKey,
     origin: String,
@@ -102,7 +105,8 @@ impl Governance {
     }
 
     /// Appends an audit entry and applies `effect` with it, atomically. Returns the
-    /// entry's position. If another process appended meanwhile, reloads and retries once.
+    /// entry's position. If another node appended meanwhile, reloads the log and retries (a
+    /// few times: nodes on one database append one at a time).
     // Each argument is one field of the entry or its context; bundling them would only
     // move the list into a struct built at every call site.
     #[allow(clippy::too_many_arguments)]
@@ -117,7 +121,7 @@ impl Governance {
         effect: GovernanceEffect,
     ) -> Result<u64, GovernanceError> {
         let mut leaves = self.leaves.lock().await;
-        for attempt in 0..2 {
+        for attempt in 1..=AUDIT_ATTEMPTS {
             let seq = leaves.len() as u64;
             let entry = AuditEntry {
                 seq,
@@ -150,15 +154,17 @@ impl Governance {
                 .await
             {
                 Ok(()) => return Ok(seq),
-                Err(StoreError::AuditConflict) if attempt == 0 => {
+                Err(StoreError::AuditConflict) if attempt < AUDIT_ATTEMPTS => {
                     *leaves = store.audit_leaves().await?;
                 }
                 Err(err) => {
+                    // The log did not take the entry: keep the tree as the store has it.
                     leaves.pop();
                     return Err(err.into());
                 }
             }
         }
+        // Not reached: the last attempt returns whatever it got.
         Err(StoreError::AuditConflict.into())
     }
 

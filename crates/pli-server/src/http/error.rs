@@ -104,6 +104,15 @@ impl From<StoreError> for ApiError {
             }
             StoreError::UnknownDevice => Self::new(S::UNAUTHORIZED, ErrorCode::Unauthorized, text),
             StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::StaffNameTaken, text),
+            StoreError::Unavailable => {
+                let mut error = Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    ErrorCode::OverCapacity,
+                    "the server is busy; retry shortly",
+                );
+                error.retry_after_secs = Some(1);
+                error
+            }
             StoreError::AuditConflict | StoreError::Backend(_) => Self::internal(&err),
         }
     }

@@ -64,6 +64,10 @@ pub enum StoreError {
     AuditConflict,
     #[error("a staff member with that name exists")]
     StaffNameTaken,
+    /// The database cannot be reached now (no free connection in time, connection lost):
+    /// nothing was changed, and retrying shortly is right.
+    #[error("the database is unavailable")]
+    Unavailable,
     /// The engine failed (I/O, corruption, a closed pool). The text comes from the engine and
     /// must be logged only in redacted form: it never reaches API callers.
     #[error("storage backend failure: {0}")]

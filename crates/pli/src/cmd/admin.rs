@@ -26,6 +26,9 @@ enum Command {
     Init {
         #[arg(long, env = "PLI_DATA", default_value = crate::cmd::serve::DEFAULT_DATA)]
         data: PathBuf,
+        /// The PostgreSQL database the nodes serve, if not SQLite in DATA.
+        #[arg(long, env = "PLI_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
         #[arg(long, default_value = "operator")]
         name: String,
         /// Where to write the credential [default: DATA/staff-NAME.cred].
@@ -253,10 +256,23 @@ fn show_request(view: &RequestView, json: bool) -> anyhow::Result<()> {
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let cred = args.cred.as_deref();
     match args.command {
-        Command::Init { data, name, out } => {
-            let config = pli_server::Config::new(&data);
+        Command::Init {
+            data,
+            database_url,
+            name,
+            out,
+        } => {
+            let mut config = pli_server::Config::new(&data);
+            if let Some(url) = database_url {
+                config.database =
+                    pli_server::Database::Postgres(pli_server::store::PostgresConfig::new(url));
+            }
             let credential = pli_server::init_first_operator(&config, &name).await?;
             let path = out.unwrap_or_else(|| data.join(format!("staff-{name}.cred")));
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
             write_private(&path, &serde_json::to_vec_pretty(&credential)?)?;
             println!("{}", path.display());
         }

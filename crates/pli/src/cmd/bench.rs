@@ -12,7 +12,7 @@ use std::time::Duration;
     after_help = "Without --server, starts `pli serve` on a temporary data directory \
     with generous rate limits (one source address holds every simulated device) and default \
     durability. Against a running server, its limits apply: raise `[limits]` in its \
-    configuration file, or messages will be refused (reported, not lost)."
+    configuration file, or messages will be refused (reported, not lost). Several nodes of     one deployment: --server http://node-a,http://node-b spreads the simulated devices over     them (senders on the first, receivers on the last)."
 )]
 pub struct Args {
     /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: delivery,
@@ -56,7 +56,11 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         duration: args.duration.map(Duration::from_secs),
     };
     let mut target = match &context.options.server {
-        Some(url) => Target::remote(url),
+        Some(urls) => {
+            let target = Target::remote(urls);
+            anyhow::ensure!(!target.urls().is_empty(), "--server names no URL");
+            target
+        }
         None => {
             let pli = std::env::current_exe().context("cannot find the pli binary")?;
             Target::spawn(&pli)

@@ -19,6 +19,11 @@ pub struct Args {
     /// Data directory: the SQLite database and the server's key [default: pli-data].
     #[arg(long, env = "PLI_DATA")]
     data: Option<PathBuf>,
+    /// Use PostgreSQL instead of SQLite (postgres://user:password@host/db). Several nodes
+    /// may serve one database. Prefer the environment or the config file for a password:
+    /// flags are visible to other local users.
+    #[arg(long, env = "PLI_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PLI_LISTEN")]
     listen: Option<SocketAddr>,
@@ -64,6 +69,47 @@ struct FileConfig {
     log: Option<String>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    database: FileDatabase,
+}
+
+/// `[database]`: PostgreSQL and its connection pool (README, "Running several nodes").
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: Option<String>,
+    max_connections: Option<u32>,
+    min_connections: Option<u32>,
+    acquire_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    statement_timeout_secs: Option<u64>,
+}
+
+impl FileDatabase {
+    /// The backend: PostgreSQL when a URL is given (the flag's wins), else SQLite.
+    fn resolve(self, flag_url: Option<String>) -> pli_server::Database {
+        use std::time::Duration;
+        let Some(url) = flag_url.or(self.url) else {
+            return pli_server::Database::Sqlite;
+        };
+        let mut postgres = pli_server::store::PostgresConfig::new(url);
+        if let Some(v) = self.max_connections {
+            postgres.max_connections = v;
+        }
+        if let Some(v) = self.min_connections {
+            postgres.min_connections = v;
+        }
+        if let Some(v) = self.acquire_timeout_secs {
+            postgres.acquire_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = self.idle_timeout_secs {
+            postgres.idle_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = self.statement_timeout_secs {
+            postgres.statement_timeout = Duration::from_secs(v);
+        }
+        pli_server::Database::Postgres(postgres)
+    }
 }
 
 /// `[limits]`: the documented limits (README), each optional.
@@ -135,6 +181,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
     let mut config = Config::new(data);
+    config.database = file.database.resolve(args.database_url);
     config.allow_plain_http = args.allow_plain_http || file.allow_plain_http.unwrap_or(false);
     config.tls = match (
         args.tls_cert.or(file.tls_cert),
@@ -173,10 +220,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    let storage = match &config.database {
+        pli_server::Database::Sqlite => format!("data in {}", config.data_dir.display()),
+        pli_server::Database::Postgres(_) => "data in PostgreSQL".to_owned(),
+    };
     eprintln!(
-        "pli serving on {scheme}://{} (data in {})",
+        "pli serving on {scheme}://{} ({storage})",
         listener.local_addr().context("listener address")?,
-        config.data_dir.display()
     );
     if let Some(admin) = &admin {
         eprintln!(
@@ -222,5 +272,26 @@ mod tests {
             pli_server::config::Limits::default().claims_per_minute
         );
         assert!(toml::from_str::<FileConfig>("[limits]\nsend_per_minute = 5\n").is_err());
+    }
+
+    #[test]
+    fn the_database_table_selects_postgres_and_sizes_its_pool() {
+        let file: FileConfig = toml::from_str(
+            "[database]\nurl = \"postgres://pli@db/pli\"\nmax_connections = 7\nacquire_timeout_secs = 2\n",
+        )
+        .expect("parses");
+        let pli_server::Database::Postgres(postgres) = file.database.resolve(None) else {
+            panic!("a URL selects PostgreSQL");
+        };
+        assert_eq!(postgres.url, "postgres://pli@db/pli");
+        assert_eq!(postgres.max_connections, 7);
+        assert_eq!(postgres.acquire_timeout, std::time::Duration::from_secs(2));
+        let flag = FileDatabase::default().resolve(Some("postgres://other/x".into()));
+        assert!(matches!(flag, pli_server::Database::Postgres(p) if p.url == "postgres://other/x"));
+        assert!(matches!(
+            FileDatabase::default().resolve(None),
+            pli_server::Database::Sqlite
+        ));
+        assert!(toml::from_str::<FileConfig>("[database]\nmax_conns = 5\n").is_err());
     }
 }

@@ -1,6 +1,10 @@
 //! Test harness: a real pli server on a loopback port chosen by the OS, real clients in
 //! temporary homes. Nothing sleeps: the listener is bound before the server task starts,
 //! so a client can connect as soon as it has the address.
+//!
+//! `PLI_TEST_DATABASE=postgres` runs the same tests on PostgreSQL: each server's data
+//! directory is given a fresh database on a throwaway cluster (`pli-pgtest`), remembered in
+//! the directory so that a restarted server finds the same database.
 
 #![allow(dead_code)]
 
@@ -11,6 +15,164 @@ use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Where a data directory remembers its test database.
+const DATABASE_URL_FILE: &str = "test-database-url";
+
+/// True when the suite runs on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("PLI_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// The database a server on `data` uses: SQLite in the directory, or (on PostgreSQL) the
+/// database recorded there, created on first use.
+pub fn database_for(data: &Path) -> pli_server::Database {
+    let recorded = data.join(DATABASE_URL_FILE);
+    let url = match std::fs::read_to_string(&recorded) {
+        Ok(url) => url,
+        Err(_) if on_postgres() => {
+            let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
+            std::fs::create_dir_all(data).expect("data dir");
+            std::fs::write(&recorded, &url).expect("record the database URL");
+            url
+        }
+        Err(_) => return pli_server::Database::Sqlite,
+    };
+    let mut postgres = pli_server::store::PostgresConfig::new(url);
+    postgres.max_connections = 8;
+    pli_server::Database::Postgres(postgres)
+}
+
+/// A test configuration on `data`: the chosen database, easy proof of work.
+pub fn test_config(data: &Path) -> pli_server::Config {
+    let mut config = pli_server::Config::new(data);
+    config.database = database_for(data);
+    config.pow_difficulty = 4;
+    config.registrations_per_hour = 10_000;
+    config
+}
+
+/// Points the data directory at an existing PostgreSQL database (several nodes, one
+/// database).
+pub fn share_database(data: &Path, url: &str) {
+    std::fs::create_dir_all(data).expect("data dir");
+    std::fs::write(data.join(DATABASE_URL_FILE), url).expect("record the database URL");
+}
+
+/// Raw access to a server's database, for tests that play a hostile operator (tamper with
+/// rows) or look at what is stored. The SQL must be valid on both engines.
+pub enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl TestDb {
+    pub fn of(data: &Path) -> Self {
+        match database_for(data) {
+            pli_server::Database::Sqlite => Self::Sqlite(data.join(pli_server::DATABASE_FILE)),
+            pli_server::Database::Postgres(postgres) => Self::Postgres(postgres.url),
+        }
+    }
+
+    /// The first column of every row, as bytes.
+    pub async fn bytes(&self, sql: &str) -> Vec<Vec<u8>> {
+        match self {
+            Self::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open");
+                conn.prepare(sql)
+                    .expect("prepare")
+                    .query_map([], |r| r.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows")
+            }
+            Self::Postgres(url) => {
+                use sqlx::Row as _;
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("query")
+                    .iter()
+                    .map(|row| row.try_get(0).expect("a bytes column"))
+                    .collect()
+            }
+        }
+    }
+
+    /// The first column of every row, as integers.
+    pub async fn integers(&self, sql: &str) -> Vec<i64> {
+        match self {
+            Self::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open");
+                conn.prepare(sql)
+                    .expect("prepare")
+                    .query_map([], |r| r.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows")
+            }
+            Self::Postgres(url) => {
+                use sqlx::Row as _;
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("query")
+                    .iter()
+                    .map(|row| row.try_get(0).expect("an integer column"))
+                    .collect()
+            }
+        }
+    }
+
+    /// Runs statements (separated by `;`) that change rows.
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            Self::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open");
+                conn.execute_batch(sql).expect("execute");
+            }
+            Self::Postgres(url) => {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("execute");
+            }
+        }
+    }
+
+    /// Everything the database holds, as bytes to scan: its files, or a `pg_dump`.
+    pub fn dump(&self) -> Vec<u8> {
+        match self {
+            Self::Sqlite(path) => {
+                let dir = path.parent().expect("a data directory");
+                let mut all = Vec::new();
+                for file in files_under(dir) {
+                    all.extend(std::fs::read(file).expect("read"));
+                }
+                all
+            }
+            Self::Postgres(url) => {
+                let bin = std::env::var("PLI_PG_BIN")
+                    .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+                let out = std::process::Command::new(Path::new(&bin).join("pg_dump"))
+                    .arg(url)
+                    .output()
+                    .expect("pg_dump");
+                assert!(out.status.success(), "pg_dump failed");
+                out.stdout
+            }
+        }
+    }
+}
 
 pub struct TestServer {
     pub url: String,
@@ -37,23 +199,28 @@ impl TestServer {
         let data = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        let mut config = pli_server::Config::new(data.path());
-        config.pow_difficulty = 4;
-        config.registrations_per_hour = 10_000;
+        let mut config = test_config(data.path());
         adjust(&mut config);
-        let store =
-            pli_server::store::SqliteStore::open(&data.path().join(pli_server::DATABASE_FILE))
-                .expect("store");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(pli_server::serve(
-            config,
-            store,
-            std::sync::Arc::new(clock),
-            listener,
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let clock = std::sync::Arc::new(clock);
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let task = match config.database.clone() {
+            pli_server::Database::Sqlite => {
+                let store = pli_server::store::SqliteStore::open(
+                    &data.path().join(pli_server::DATABASE_FILE),
+                )
+                .expect("store");
+                tokio::spawn(pli_server::serve(config, store, clock, listener, stopped))
+            }
+            pli_server::Database::Postgres(postgres) => {
+                let store = pli_server::store::PostgresStore::connect(&postgres)
+                    .await
+                    .expect("store");
+                tokio::spawn(pli_server::serve(config, store, clock, listener, stopped))
+            }
+        };
         Self {
             url,
             data,
@@ -65,9 +232,7 @@ impl TestServer {
     /// Starts a server whose test configuration `adjust` may change (TLS, limits).
     pub async fn start_with(data: TempDir, adjust: impl FnOnce(&mut pli_server::Config)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut config = pli_server::Config::new(data.path());
-        config.pow_difficulty = 4;
-        config.registrations_per_hour = 10_000;
+        let mut config = test_config(data.path());
         adjust(&mut config);
         let scheme = if config.tls.is_some() {
             "https"
@@ -85,6 +250,26 @@ impl TestServer {
             stop,
             task,
         }
+    }
+
+    /// Raw access to this server's database.
+    pub fn db(&self) -> TestDb {
+        TestDb::of(self.data.path())
+    }
+
+    /// The audit signing key's seed, as an operator with disk or database access has it.
+    pub async fn audit_seed(&self) -> [u8; 32] {
+        let bytes = match self.db() {
+            TestDb::Sqlite(_) => {
+                std::fs::read(self.data.path().join(pli_server::AUDIT_KEY_FILE)).expect("key")
+            }
+            db @ TestDb::Postgres(_) => db
+                .bytes("SELECT secret FROM server_keys WHERE name = 'audit.key'")
+                .await
+                .pop()
+                .expect("key"),
+        };
+        bytes.try_into().expect("32 bytes")
     }
 
     /// Stops the server, waits until it has fully shut down, and hands back its data.
@@ -106,16 +291,16 @@ pub struct TestUser {
 
 impl TestUser {
     pub async fn register(server: &TestServer, name: &str) -> Self {
+        Self::register_at(&server.url, name).await
+    }
+
+    /// Registers on the server (or node) at `url`.
+    pub async fn register_at(url: &str, name: &str) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let username = Username::parse(name).expect("valid test username");
-        let client = Client::register(
-            home.path(),
-            &server.url,
-            &username,
-            &ConnectOptions::default(),
-        )
-        .await
-        .expect("register");
+        let client = Client::register(home.path(), url, &username, &ConnectOptions::default())
+            .await
+            .expect("register");
         Self {
             client,
             home,
@@ -203,7 +388,7 @@ pub fn staff_client(
 
 pub async fn staff(server: &TestServer) -> Staff {
     use pli_proto::governance::{NewStaff, Role, StaffCredential};
-    let config = pli_server::Config::new(server.data.path());
+    let config = test_config(server.data.path());
     let root = pli_server::init_first_operator(&config, "root")
         .await
         .expect("init");
@@ -299,7 +484,11 @@ impl TestUser {
 /// read from the first line it prints (printed once the listener is bound).
 pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
+    if let pli_server::Database::Postgres(postgres) = database_for(data) {
+        command.env("PLI_DATABASE_URL", postgres.url);
+    }
+    let mut child = command
         .args([
             "serve",
             "--listen",

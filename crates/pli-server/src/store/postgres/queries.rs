@@ -24,8 +24,17 @@ pub(super) const WAKE_CHANNEL: &str = "pli_wake";
 /// NOTIFY payloads are limited to 8,000 bytes; device ids are sent in chunks well below it.
 const WAKE_CHUNK: usize = 300;
 
+/// Waiting for a connection, or losing one, is worth a retry; anything else is a failure.
+/// A commit whose connection dropped may or may not have landed: a client's retry is safe,
+/// since a repeated MLS message is shown once by its receivers and a repeated commit meets
+/// the moved epoch.
 pub(super) fn backend(err: sqlx::Error) -> StoreError {
-    StoreError::Backend(err.to_string())
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
 }
 
 pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {
