@@ -6,9 +6,9 @@ use super::queries::{self, backend, username};
 use crate::store::{
     AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffRecord, StoreError,
 };
-use pli_proto::Username;
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};
+use pli_proto::{DeviceId, Username};
 use sqlx::Row as _;
 use sqlx::postgres::{PgConnection, PgRow};
 
@@ -105,12 +105,12 @@ async fn save_request(tx: &mut PgConnection, request: &RequestView) -> Result<()
     Ok(())
 }
 
+/// Returns the devices a released notice was queued for (to wake once committed).
 pub(super) async fn governance_commit(
     tx: &mut PgConnection,
-    node: u64,
     append: &AuditAppend,
     effect: &GovernanceEffect,
-) -> Result<(), StoreError> {
+) -> Result<Vec<DeviceId>, StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK)
         .execute(&mut *tx)
@@ -198,7 +198,6 @@ pub(super) async fn governance_commit(
         if !ids.is_empty() {
             queries::enqueue_notice(
                 tx,
-                node,
                 KIND_NOTICE,
                 &payload,
                 &ids,
@@ -207,8 +206,9 @@ pub(super) async fn governance_commit(
             )
             .await?;
         }
+        return Ok(ids);
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 fn parse_request(record: &str) -> Result<RequestView, StoreError> {

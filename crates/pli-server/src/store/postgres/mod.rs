@@ -3,32 +3,30 @@
 //! Every operation is one transaction on a pooled connection; PostgreSQL batches the WAL
 //! flushes of concurrent commits itself, and row locks (see [`queries`]) keep the delivery
 //! rules exact when nodes write at once. What one node accepts wakes the recipients'
-//! connections on every node through `LISTEN`/`NOTIFY` on [`WAKE_CHANNEL`], sent inside the
-//! accepting transaction so nobody is woken for a message that did not commit.
+//! connections on every node through `LISTEN`/`NOTIFY` ([`wakeups`]), once committed.
 //!
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
 
 mod governance;
 mod queries;
+mod sweeper;
+mod wakeups;
 
 use crate::store::{
     Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
-    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, RemoteWake, StaffRecord,
-    Store, StoreError, Submission, WakeSink,
+    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
+    StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
-use queries::{WAKE_CHANNEL, backend};
+use queries::backend;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use std::str::FromStr as _;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// How long the wake-up listener waits before reconnecting after the database went away.
-const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// Where the database is and how the pool behaves. Every field is a documented setting
 /// (README, "Running several nodes").
@@ -91,6 +89,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// This process's id in wake-up notices, so it skips its own.
     node: u64,
+    notifier: wakeups::Notifier,
+    _sweeper: sweeper::Sweeper,
 }
 
 impl PostgresStore {
@@ -113,9 +113,12 @@ impl PostgresStore {
             .await
             .map_err(ConnectError::Connect)?;
         MIGRATOR.run(&pool).await?;
+        let node = rand::random();
         Ok(Self {
+            notifier: wakeups::Notifier::start(pool.clone(), node),
+            _sweeper: sweeper::Sweeper::start(pool.clone()),
             pool,
-            node: rand::random(),
+            node,
         })
     }
 
@@ -130,16 +133,6 @@ impl PostgresStore {
 
 async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
     tx.commit().await.map_err(backend)
-}
-
-/// `"<node hex> <device> <device> …"` → the sending node and the devices.
-fn parse_wake(payload: &str) -> Option<(u64, Vec<DeviceId>)> {
-    let mut words = payload.split(' ');
-    let node = u64::from_str_radix(words.next()?, 16).ok()?;
-    let devices = words
-        .map(|w| w.parse().ok().and_then(|id| DeviceId::new(id).ok()))
-        .collect::<Option<Vec<_>>>()?;
-    Some((node, devices))
 }
 
 impl Store for PostgresStore {
@@ -199,9 +192,11 @@ impl Store for PostgresStore {
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        let mut tx = self.begin().await?;
-        let accepted = queries::submit(&mut tx, self.node, &submission).await?;
-        commit(tx).await?;
+        // One statement, so its own transaction: no round trip while its locks are held.
+        let accepted = queries::submit(&mut *self.conn().await?, &submission).await?;
+        let mut woken = submission.recipients;
+        woken.extend(submission.welcome.into_iter().flat_map(|(_, to)| to));
+        self.notifier.wake(woken);
         Ok(accepted)
     }
 
@@ -239,10 +234,7 @@ impl Store for PostgresStore {
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let removed = queries::ack(&mut tx, device, &ids).await?;
-        commit(tx).await?;
-        Ok(removed)
+        queries::ack(&mut *self.conn().await?, device, &ids).await
     }
 
     async fn claim_lease(
@@ -260,38 +252,7 @@ impl Store for PostgresStore {
     }
 
     async fn relay_wakeups(&self, sink: WakeSink) {
-        loop {
-            let listening = async {
-                let mut listener = PgListener::connect_with(&self.pool).await?;
-                listener.listen(WAKE_CHANNEL).await?;
-                Ok::<_, sqlx::Error>(listener)
-            };
-            let mut listener = match listening.await {
-                Ok(listener) => listener,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot listen for wake-ups; retrying");
-                    tokio::time::sleep(LISTEN_RETRY).await;
-                    continue;
-                }
-            };
-            // Whatever was sent while nobody listened is in the queues: look again.
-            sink(RemoteWake::Everyone);
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(notice)) => match parse_wake(notice.payload()) {
-                        Some((node, _)) if node == self.node => {}
-                        Some((_, devices)) => sink(RemoteWake::Devices(devices)),
-                        None => tracing::warn!("ignored a malformed wake-up notice"),
-                    },
-                    // The connection dropped; the next call reconnects and listens again.
-                    Ok(None) => sink(RemoteWake::Everyone),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "the wake-up listener failed; reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
+        wakeups::relay(&self.pool, self.node, sink).await;
     }
 
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
@@ -320,8 +281,10 @@ impl Store for PostgresStore {
         effect: GovernanceEffect,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        governance::governance_commit(&mut tx, self.node, &append, &effect).await?;
-        commit(tx).await
+        let woken = governance::governance_commit(&mut tx, &append, &effect).await?;
+        commit(tx).await?;
+        self.notifier.wake(woken);
+        Ok(())
     }
 
     async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
@@ -347,7 +310,7 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{PostgresConfig, PostgresStore, parse_wake};
+    use super::{PostgresConfig, PostgresStore};
 
     crate::conformance_tests!({
         let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
@@ -357,12 +320,34 @@ mod tests {
         (store, ())
     });
 
-    #[test]
-    fn wake_notices_parse_or_are_refused() {
-        let (node, devices) = parse_wake("ff 1 2 3").expect("valid");
-        assert_eq!(node, 255);
-        assert_eq!(devices.len(), 3);
-        assert!(parse_wake("zz 1").is_none());
-        assert!(parse_wake("ff 1 x").is_none());
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweep_deletes_only_messages_no_queue_holds() {
+        use crate::store::conformance::{group, register, submission};
+        use crate::store::{EpochRule, Store};
+        let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
+        let store = PostgresStore::connect(&PostgresConfig::new(url))
+            .await
+            .expect("connect");
+        register(&store, "alice", 1).await;
+        store
+            .submit(submission(
+                &group(1),
+                EpochRule::Commit { epoch: 0 },
+                b"queued",
+                &[1],
+            ))
+            .await
+            .expect("submit");
+        // What two racing last acks can leave behind: a message without a queue row.
+        sqlx::query("INSERT INTO messages (kind, payload, created_ms) VALUES (0, 'orphan', 0)")
+            .execute(&store.pool)
+            .await
+            .expect("insert");
+        assert_eq!(super::sweeper::sweep(&store.pool).await.expect("sweep"), 1);
+        let left: Vec<Vec<u8>> = sqlx::query_scalar("SELECT payload FROM messages")
+            .fetch_all(&store.pool)
+            .await
+            .expect("select");
+        assert_eq!(left, vec![b"queued".to_vec()]);
     }
 }

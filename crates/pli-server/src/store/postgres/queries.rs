@@ -1,28 +1,23 @@
 //! The SQL behind each messaging operation on PostgreSQL, as functions on a transaction.
 //!
 //! Concurrency is the difference from SQLite, where one writer runs at a time. Here several
-//! transactions (and several nodes) run at once, so:
-//! - a group's row is locked before its epoch is read: commits to one group serialise on it
+//! transactions (and several nodes) run at once, so the delivery path (`pli_submit`,
+//! `pli_ack`, functions in the migrations, one statement each) locks what orders it:
+//! - a group's row before its epoch is read: commits to one group serialise on it
 //!   (`FOR UPDATE`), while application messages only keep it from moving (`FOR SHARE`);
-//! - the recipients' device rows are locked, in id order (no deadlocks), *before* a message
-//!   id is drawn, so a device's messages commit in id order and a reader that has seen id
-//!   `n` can never later find a smaller one appear in its queue;
-//! - a message row is locked before checking whether any queue still holds it, so two
-//!   devices acking the last two copies at once cannot both leave it behind.
+//! - the recipients' device rows, in id order (no deadlocks), *before* a message id is
+//!   drawn, so a device's messages commit in id order and a reader that has seen id `n`
+//!   never later finds a smaller one appear in its queue;
+//! - a message's row before checking whether any queue still holds it, so two devices
+//!   acking the last two copies at once cannot both leave it behind.
 
 use crate::store::{
-    ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount, Queued,
-    StoreError, Submission,
+    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
+    Queued, StoreError, Submission,
 };
-use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
-
-/// The channel that carries wake-ups between nodes.
-pub(super) const WAKE_CHANNEL: &str = "pli_wake";
-/// NOTIFY payloads are limited to 8,000 bytes; device ids are sent in chunks well below it.
-const WAKE_CHUNK: usize = 300;
 
 /// Waiting for a connection, or losing one, is worth a retry; anything else is a failure.
 /// A commit whose connection dropped may or may not have landed: a client's retry is safe,
@@ -282,212 +277,85 @@ pub(super) async fn group_epoch(
     Ok(epoch.map(|e| e as u64))
 }
 
-/// Applies the epoch rule with the group's row locked; returns the epoch after the message.
-async fn apply_epoch_rule(
-    tx: &mut PgConnection,
-    group: &GroupId,
-    rule: EpochRule,
-) -> Result<u64, StoreError> {
-    let lock = match rule {
-        EpochRule::Commit { .. } => "SELECT epoch FROM mls_groups WHERE group_id = $1 FOR UPDATE",
-        _ => "SELECT epoch FROM mls_groups WHERE group_id = $1 FOR SHARE",
-    };
-    let current: Option<i64> = sqlx::query_scalar(lock)
-        .bind(group.as_bytes())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-    let current = current.map(|e| e as u64);
-    match (rule, current) {
-        (EpochRule::Commit { epoch: 0 }, None) => {
-            // Two creators racing: the second finds the row and loses like a stale commit.
-            let created = sqlx::query(
-                "INSERT INTO mls_groups (group_id, epoch) VALUES ($1, 1) ON CONFLICT DO NOTHING",
-            )
-            .bind(group.as_bytes())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            if created.rows_affected() == 1 {
-                Ok(1)
-            } else {
-                Err(StoreError::StaleEpoch {
-                    submitted: 0,
-                    current: group_epoch(tx, group).await?.unwrap_or(1),
-                })
+/// Maps pli's own SQLSTATEs (raised by `pli_submit` and `pli_enqueue`) to domain refusals.
+fn refusal(err: sqlx::Error, submitted: u64) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        match db.code().as_deref() {
+            Some("PL001") => {
+                return match db.message().parse() {
+                    Ok(current) => StoreError::StaleEpoch { submitted, current },
+                    Err(_) => StoreError::Backend("invalid stale-epoch refusal".into()),
+                };
             }
+            Some("PL002") => return StoreError::UnknownGroup,
+            Some("PL003") => return StoreError::UnknownRecipient,
+            Some("PL004") => return StoreError::QueueFull,
+            _ => {}
         }
-        (EpochRule::Commit { epoch }, Some(current)) if epoch == current => {
-            sqlx::query("UPDATE mls_groups SET epoch = $2 WHERE group_id = $1")
-                .bind(group.as_bytes())
-                .bind((current + 1) as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            Ok(current + 1)
-        }
-        (EpochRule::Proposal { epoch } | EpochRule::Application { epoch }, Some(current))
-            if epoch == current =>
-        {
-            Ok(current)
-        }
-        (_, None) => Err(StoreError::UnknownGroup),
-        (
-            EpochRule::Commit { epoch }
-            | EpochRule::Proposal { epoch }
-            | EpochRule::Application { epoch },
-            Some(current),
-        ) => Err(StoreError::StaleEpoch {
-            submitted: epoch,
-            current,
-        }),
     }
+    backend(err)
 }
 
-/// Locks the devices' rows in id order; `devices` must be sorted and unique.
-async fn lock_devices(tx: &mut PgConnection, devices: &[DeviceId]) -> Result<(), StoreError> {
-    sqlx::query(
-        "SELECT device_id FROM devices WHERE device_id = ANY($1)
-         ORDER BY device_id FOR NO KEY UPDATE",
+/// Applies the epoch rule and queues the message and its welcome: one statement (see
+/// `migrations/postgres/0002_delivery_functions.sql` for why), run in its own transaction.
+pub(super) async fn submit(
+    conn: &mut PgConnection,
+    s: &Submission,
+) -> Result<Accepted, StoreError> {
+    let (rule, epoch) = match s.rule {
+        EpochRule::Commit { epoch } => (0i16, epoch),
+        EpochRule::Proposal { epoch } => (1, epoch),
+        EpochRule::Application { epoch } => (2, epoch),
+    };
+    let (welcome, welcome_to) = match &s.welcome {
+        Some((welcome, to)) => (Some(welcome.as_slice()), Some(ids(to))),
+        None => (None, None),
+    };
+    let row = sqlx::query(
+        "SELECT accepted_id, accepted_epoch FROM pli_submit($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(ids(devices))
-    .fetch_all(&mut *tx)
+    .bind(s.group.as_bytes())
+    .bind(rule)
+    .bind(epoch as i64)
+    .bind(&s.payload)
+    .bind(ids(&s.recipients))
+    .bind(welcome)
+    .bind(welcome_to)
+    .bind(s.now_ms as i64)
+    .bind(s.max_queue_depth as i64)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(backend)?;
-    Ok(())
+    .map_err(|e| refusal(e, epoch))?;
+    Ok(Accepted {
+        id: MessageId(row.try_get::<i64, _>(0).map_err(backend)? as u64),
+        epoch: row.try_get::<i64, _>(1).map_err(backend)? as u64,
+    })
 }
 
-/// Stores one payload and queues it for each device (sorted, unique, already locked),
-/// enforcing the depth limit, and tells every node to wake them once this commits.
-pub(super) async fn enqueue(
+/// Queues a service notice for devices, inside the caller's transaction.
+pub(super) async fn enqueue_notice(
     tx: &mut PgConnection,
-    node: u64,
     kind: u8,
     payload: &[u8],
-    recipients: &[DeviceId],
+    devices: &[DeviceId],
     now_ms: u64,
     max_depth: u64,
 ) -> Result<MessageId, StoreError> {
-    let recipient_ids = ids(recipients);
-    let bumped = sqlx::query(
-        "UPDATE devices SET queue_len = queue_len + 1
-         WHERE device_id = ANY($1) AND queue_len < $2",
-    )
-    .bind(&recipient_ids)
-    .bind(max_depth as i64)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    if bumped.rows_affected() != recipients.len() as u64 {
-        let known: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE device_id = ANY($1)")
-                .bind(&recipient_ids)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
-        return Err(if known as usize == recipients.len() {
-            StoreError::QueueFull
-        } else {
-            StoreError::UnknownRecipient
-        });
-    }
-    let message_id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (kind, payload, created_ms) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(i16::from(kind))
-    .bind(payload)
-    .bind(now_ms as i64)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(backend)?;
-    sqlx::query("INSERT INTO queue (device_id, message_id) SELECT UNNEST($1::bigint[]), $2")
-        .bind(&recipient_ids)
-        .bind(message_id)
+    sqlx::query("SELECT pli_lock_devices($1)")
+        .bind(ids(devices))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-    notify_wake(tx, node, recipients).await?;
-    Ok(MessageId(message_id as u64))
-}
-
-/// NOTIFY is transactional: other nodes hear of the message only once it is committed.
-async fn notify_wake(
-    tx: &mut PgConnection,
-    node: u64,
-    devices: &[DeviceId],
-) -> Result<(), StoreError> {
-    for chunk in devices.chunks(WAKE_CHUNK) {
-        let mut payload = format!("{node:x}");
-        for device in chunk {
-            payload.push(' ');
-            payload.push_str(&device.get().to_string());
-        }
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(WAKE_CHANNEL)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-    }
-    Ok(())
-}
-
-pub(super) fn unique(devices: &[DeviceId]) -> Vec<DeviceId> {
-    let mut devices = devices.to_vec();
-    devices.sort_unstable();
-    devices.dedup();
-    devices
-}
-
-pub(super) async fn submit(
-    tx: &mut PgConnection,
-    node: u64,
-    s: &Submission,
-) -> Result<crate::store::Accepted, StoreError> {
-    let epoch = apply_epoch_rule(tx, &s.group, s.rule).await?;
-    let recipients = unique(&s.recipients);
-    let new_members = s.welcome.as_ref().map(|(_, to)| unique(to));
-    let mut everyone = recipients.clone();
-    everyone.extend(new_members.iter().flatten().copied());
-    lock_devices(tx, &unique(&everyone)).await?;
-    let id = enqueue(
-        tx,
-        node,
-        KIND_MLS,
-        &s.payload,
-        &recipients,
-        s.now_ms,
-        s.max_queue_depth,
-    )
-    .await?;
-    if let (Some((welcome, _)), Some(new_members)) = (&s.welcome, &new_members) {
-        enqueue(
-            tx,
-            node,
-            KIND_MLS,
-            welcome,
-            new_members,
-            s.now_ms,
-            s.max_queue_depth,
-        )
-        .await?;
-    }
-    Ok(crate::store::Accepted { id, epoch })
-}
-
-/// Queues a service notice for devices that may not be locked yet.
-pub(super) async fn enqueue_notice(
-    tx: &mut PgConnection,
-    node: u64,
-    kind: u8,
-    payload: &[u8],
-    devices: &[DeviceId],
-    now_ms: u64,
-    max_depth: u64,
-) -> Result<MessageId, StoreError> {
-    let devices = unique(devices);
-    lock_devices(tx, &devices).await?;
-    enqueue(tx, node, kind, payload, &devices, now_ms, max_depth).await
+    let id: i64 = sqlx::query_scalar("SELECT pli_enqueue($1, $2, $3, $4, $5)")
+        .bind(i16::from(kind))
+        .bind(payload)
+        .bind(ids(devices))
+        .bind(now_ms as i64)
+        .bind(max_depth as i64)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| refusal(e, 0))?;
+    Ok(MessageId(id as u64))
 }
 
 pub(super) async fn fetch_queue(
@@ -518,45 +386,18 @@ pub(super) async fn fetch_queue(
 }
 
 pub(super) async fn ack(
-    tx: &mut PgConnection,
+    conn: &mut PgConnection,
     device: DeviceId,
     acked: &[MessageId],
 ) -> Result<u64, StoreError> {
-    let device = device.get() as i64;
-    let wanted: Vec<i64> = acked.iter().map(|id| id.0 as i64).collect();
-    let removed: Vec<i64> = sqlx::query_scalar(
-        "DELETE FROM queue WHERE device_id = $1 AND message_id = ANY($2) RETURNING message_id",
-    )
-    .bind(device)
-    .bind(&wanted)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(backend)?;
-    if removed.is_empty() {
-        return Ok(0);
-    }
-    // Lock the messages (in id order), then delete those no queue holds any more: a
-    // concurrent ack of another copy commits first or sees ours.
-    sqlx::query("SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&removed)
-        .fetch_all(&mut *tx)
+    let acked: Vec<i64> = acked.iter().map(|id| id.0 as i64).collect();
+    let removed: i64 = sqlx::query_scalar("SELECT pli_ack($1, $2)")
+        .bind(device.get() as i64)
+        .bind(&acked)
+        .fetch_one(&mut *conn)
         .await
         .map_err(backend)?;
-    sqlx::query(
-        "DELETE FROM messages m WHERE m.id = ANY($1)
-         AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
-    )
-    .bind(&removed)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    sqlx::query("UPDATE devices SET queue_len = queue_len - $2 WHERE device_id = $1")
-        .bind(device)
-        .bind(removed.len() as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    Ok(removed.len() as u64)
+    Ok(removed as u64)
 }
 
 pub(super) async fn create_ws_ticket(
