@@ -320,6 +320,7 @@ async fn relay_wakeups<S: Store>(state: http::AppState<S>) {
     let sink: store::WakeSink = Arc::new(move |wake| match wake {
         RemoteWake::Devices(devices) => target.hub.wake(devices),
         RemoteWake::Everyone => target.hub.wake_all(),
+        RemoteWake::Replaced(devices) => target.hub.replace(devices),
     });
     tokio::select! {
         () = state.store.relay_wakeups(sink) => {}

@@ -241,3 +241,32 @@ async fn a_killed_node_s_clients_move_to_the_other_with_nothing_lost() {
     assert!(invented.is_empty(), "invented: {invented:?}");
     assert_eq!(counts.len(), attempted.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_connecting_to_another_node_closes_its_older_connection() {
+    let (_dir, a, b) = two_nodes().await;
+    let alice = TestUser::register_at(&a.url, "alice").await;
+    let drained = async |url: &str| {
+        let mut stream = transport(&alice, url).connect().await.expect("connect");
+        loop {
+            match stream.next_frame().await.expect("frame") {
+                Some(ServerFrame::Drained) => return stream,
+                Some(_) => {}
+                None => panic!("closed before the backlog was drained"),
+            }
+        }
+    };
+    let mut on_a = drained(&a.url).await;
+    let _on_b = drained(&b.url).await;
+    // One consumer per device across the cluster: node a closes the older connection.
+    let closed = tokio::time::timeout(PUSH_DEADLINE, async {
+        loop {
+            match on_a.next_frame().await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "node a kept the replaced connection open");
+}

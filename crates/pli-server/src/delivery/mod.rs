@@ -165,6 +165,17 @@ impl Hub {
         }
     }
 
+    /// Tells the connections of these devices that they were replaced (by a connection to
+    /// another node); each closes.
+    pub fn replace(&self, devices: impl IntoIterator<Item = DeviceId>) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for device in devices {
+            if let Some(slot) = slots.get(&device) {
+                slot.replaced.notify_one();
+            }
+        }
+    }
+
     /// Wakes every connection here (after wake-ups from other nodes may have been missed).
     pub fn wake_all(&self) {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());

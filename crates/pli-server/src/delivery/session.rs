@@ -31,6 +31,7 @@ enum SessionError {
 pub async fn run<S: Store>(state: AppState<S>, device: DeviceId, socket: WebSocket) {
     let _session = state.session_guard();
     let attachment = state.hub.attach(device);
+    state.store.announce_connected(device);
     release_notices(&state, device).await;
     if let Err(err) = drive(&state, &attachment, socket).await {
         tracing::debug!(error = %err, "websocket session ended with an error");

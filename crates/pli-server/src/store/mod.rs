@@ -30,12 +30,16 @@ use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::SqliteStore;
 
-/// Devices connected to this node whose queues grew through another node.
+/// What another node says about devices that may be connected to this one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RemoteWake {
+    /// Their queues grew.
     Devices(Vec<DeviceId>),
     /// The channel was interrupted and wake-ups may have been missed: look at every queue.
     Everyone,
+    /// They connected to another node: a connection here is stale and must close, so a
+    /// device has one consumer of its queue across the cluster, as on one node.
+    Replaced(Vec<DeviceId>),
 }
 
 /// Where a store delivers [`RemoteWake`]s (the delivery hub).
@@ -278,6 +282,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Relays wake-ups for messages other processes accepted into `sink`, for as long as
     /// the future is polled. A backend only one process can use returns at once.
     fn relay_wakeups(&self, sink: WakeSink) -> impl Future<Output = ()> + Send;
+
+    /// Tells other processes on this store that `device` is now connected here (they close
+    /// any older connection of it: [`RemoteWake::Replaced`]).
+    fn announce_connected(&self, device: DeviceId);
 
     // Governance. Reads return plain records; every write goes through
     // `governance_commit`, so no change escapes the audit log.

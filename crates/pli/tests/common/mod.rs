@@ -76,34 +76,20 @@ impl TestDb {
 
     /// The first column of every row, as bytes.
     pub async fn bytes(&self, sql: &str) -> Vec<Vec<u8>> {
-        match self {
-            Self::Sqlite(path) => {
-                let conn = rusqlite::Connection::open(path).expect("open");
-                conn.prepare(sql)
-                    .expect("prepare")
-                    .query_map([], |r| r.get(0))
-                    .expect("query")
-                    .collect::<Result<_, _>>()
-                    .expect("rows")
-            }
-            Self::Postgres(url) => {
-                use sqlx::Row as _;
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .expect("connect");
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect("query")
-                    .iter()
-                    .map(|row| row.try_get(0).expect("a bytes column"))
-                    .collect()
-            }
-        }
+        self.column(sql).await
     }
 
     /// The first column of every row, as integers.
     pub async fn integers(&self, sql: &str) -> Vec<i64> {
+        self.column(sql).await
+    }
+
+    async fn column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: rusqlite::types::FromSql
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
         match self {
             Self::Sqlite(path) => {
                 let conn = rusqlite::Connection::open(path).expect("open");
@@ -124,7 +110,7 @@ impl TestDb {
                     .await
                     .expect("query")
                     .iter()
-                    .map(|row| row.try_get(0).expect("an integer column"))
+                    .map(|row| row.try_get(0).expect("a column of the asked type"))
                     .collect()
             }
         }

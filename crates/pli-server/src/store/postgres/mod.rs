@@ -255,6 +255,10 @@ impl Store for PostgresStore {
         wakeups::relay(&self.pool, self.node, sink).await;
     }
 
+    fn announce_connected(&self, device: DeviceId) {
+        self.notifier.connected(device);
+    }
+
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
         governance::staff(&mut *self.conn().await?, id).await
     }

@@ -1,4 +1,5 @@
-//! Wake-ups between nodes over PostgreSQL's `LISTEN`/`NOTIFY`.
+//! Wake-ups between nodes over PostgreSQL's `LISTEN`/`NOTIFY`, and word of which node a
+//! device is connected to (so an older connection elsewhere closes).
 //!
 //! A node that accepts a message tells the others which devices to wake, *after* the
 //! message committed. Not with `NOTIFY` inside the accepting transaction, though that
@@ -22,10 +23,18 @@ const WAKE_CHUNK: usize = 300;
 /// How long the listener waits before reconnecting after the database went away.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
-/// Hands accepted messages' devices to this node's notifier task.
+/// What the notifier tells other nodes.
+enum Signal {
+    /// These devices have new messages.
+    Wake(Vec<DeviceId>),
+    /// This device connected here.
+    Connected(DeviceId),
+}
+
+/// Hands accepted messages' devices (and new connections) to this node's notifier task.
 #[derive(Clone)]
 pub(super) struct Notifier {
-    queue: mpsc::UnboundedSender<Vec<DeviceId>>,
+    queue: mpsc::UnboundedSender<Signal>,
 }
 
 impl Notifier {
@@ -39,19 +48,37 @@ impl Notifier {
     /// Wakes `devices` on the other nodes; call once their messages are committed.
     pub(super) fn wake(&self, devices: Vec<DeviceId>) {
         if !devices.is_empty() {
-            let _ = self.queue.send(devices);
+            let _ = self.queue.send(Signal::Wake(devices));
         }
+    }
+
+    /// Tells the other nodes that `device` connected here.
+    pub(super) fn connected(&self, device: DeviceId) {
+        let _ = self.queue.send(Signal::Connected(device));
     }
 }
 
-async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiver<Vec<DeviceId>>) {
+async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiver<Signal>) {
     while let Some(first) = pending.recv().await {
-        let mut devices: BTreeSet<DeviceId> = first.into_iter().collect();
+        let (mut woken, mut connected) = (BTreeSet::new(), BTreeSet::new());
+        let mut gather = |signal| match signal {
+            Signal::Wake(devices) => woken.extend(devices),
+            Signal::Connected(device) => {
+                connected.insert(device);
+            }
+        };
+        gather(first);
         while let Ok(more) = pending.try_recv() {
-            devices.extend(more);
+            gather(more);
         }
-        let devices: Vec<_> = devices.into_iter().collect();
-        for payload in encode(node, &devices) {
+        let woken: Vec<_> = woken.into_iter().collect();
+        let connected: Vec<_> = connected.into_iter().collect();
+        let payloads = encode(node, Kind::Wake, &woken).into_iter().chain(encode(
+            node,
+            Kind::Connected,
+            &connected,
+        ));
+        for payload in payloads {
             let sent = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(WAKE_CHANNEL)
                 .bind(payload)
@@ -66,12 +93,27 @@ async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiv
     }
 }
 
-/// `"<node hex> <device> <device> …"`, in chunks that fit a NOTIFY payload.
-fn encode(node: u64, devices: &[DeviceId]) -> Vec<String> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Wake,
+    Connected,
+}
+
+impl Kind {
+    fn tag(self) -> &'static str {
+        match self {
+            Kind::Wake => "w",
+            Kind::Connected => "c",
+        }
+    }
+}
+
+/// `"<node hex> <w|c> <device> <device> …"`, in chunks that fit a NOTIFY payload.
+fn encode(node: u64, kind: Kind, devices: &[DeviceId]) -> Vec<String> {
     devices
         .chunks(WAKE_CHUNK)
         .map(|chunk| {
-            let mut payload = format!("{node:x}");
+            let mut payload = format!("{node:x} {}", kind.tag());
             for device in chunk {
                 payload.push(' ');
                 payload.push_str(&device.get().to_string());
@@ -81,14 +123,19 @@ fn encode(node: u64, devices: &[DeviceId]) -> Vec<String> {
         .collect()
 }
 
-/// The sending node and the devices of one notice.
-fn parse(payload: &str) -> Option<(u64, Vec<DeviceId>)> {
+/// The sending node, the kind and the devices of one notice.
+fn parse(payload: &str) -> Option<(u64, Kind, Vec<DeviceId>)> {
     let mut words = payload.split(' ');
     let node = u64::from_str_radix(words.next()?, 16).ok()?;
+    let kind = match words.next()? {
+        "w" => Kind::Wake,
+        "c" => Kind::Connected,
+        _ => return None,
+    };
     let devices = words
         .map(|w| w.parse().ok().and_then(|id| DeviceId::new(id).ok()))
         .collect::<Option<Vec<_>>>()?;
-    Some((node, devices))
+    Some((node, kind, devices))
 }
 
 /// Listens for other nodes' wake-ups and hands them to `sink`, reconnecting as needed,
@@ -113,8 +160,9 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
         loop {
             match listener.try_recv().await {
                 Ok(Some(notice)) => match parse(notice.payload()) {
-                    Some((from, _)) if from == node => {}
-                    Some((_, devices)) => sink(RemoteWake::Devices(devices)),
+                    Some((from, _, _)) if from == node => {}
+                    Some((_, Kind::Wake, devices)) => sink(RemoteWake::Devices(devices)),
+                    Some((_, Kind::Connected, devices)) => sink(RemoteWake::Replaced(devices)),
                     None => tracing::warn!("ignored a malformed wake-up notice"),
                 },
                 // The connection dropped; the next call reconnects and listens again.
@@ -137,19 +185,25 @@ mod tests {
         let devices: Vec<DeviceId> = (1..=700)
             .map(|id| DeviceId::new(id).expect("valid"))
             .collect();
-        let payloads = encode(0xabc, &devices);
+        let payloads = encode(0xabc, Kind::Wake, &devices);
         assert_eq!(payloads.len(), 3);
         assert!(payloads.iter().all(|p| p.len() < 8_000));
         let decoded: Vec<DeviceId> = payloads
             .iter()
             .flat_map(|p| {
-                let (node, devices) = parse(p).expect("valid");
-                assert_eq!(node, 0xabc);
+                let (node, kind, devices) = parse(p).expect("valid");
+                assert_eq!((node, kind), (0xabc, Kind::Wake));
                 devices
             })
             .collect();
         assert_eq!(decoded, devices);
-        assert!(parse("zz 1").is_none());
-        assert!(parse("ff 1 x").is_none());
+        let connected = encode(1, Kind::Connected, &devices[..1]);
+        assert_eq!(
+            parse(&connected[0]),
+            Some((1, Kind::Connected, devices[..1].to_vec()))
+        );
+        assert!(parse("zz w 1").is_none());
+        assert!(parse("ff w 1 x").is_none());
+        assert!(parse("ff q 1").is_none());
     }
 }

@@ -327,6 +327,9 @@ impl Store for SqliteStore {
     /// One process owns the file: every wake-up is local, nothing to relay.
     async fn relay_wakeups(&self, _sink: WakeSink) {}
 
+    /// One process: the hub already replaced any older connection.
+    fn announce_connected(&self, _device: DeviceId) {}
+
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
         self.read(move |c| governance::staff(c, id)).await
     }
