@@ -8,7 +8,6 @@ mod common;
 use common::{TestUser, serve_binary, share_database};
 use pli_client::transport::{Credentials, Transport};
 use pli_proto::frame::ServerFrame;
-use rand::Rng as _;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -187,10 +186,12 @@ async fn a_killed_node_s_clients_move_to_the_other_with_nothing_lost() {
     }
     bob.receive().await;
 
-    // Both senders write through node a while it is killed at a random moment.
+    // Both senders write through node a, which is killed once a fifth of the load is sent.
+    let (progress, mut watched) = tokio::sync::watch::channel(0usize);
     let tasks: Vec<_> = senders
         .into_iter()
         .map(|(mut user, chat)| {
+            let progress = progress.clone();
             tokio::spawn(async move {
                 let mut sent = Vec::new();
                 for n in 0..PER_SENDER {
@@ -202,15 +203,20 @@ async fn a_killed_node_s_clients_move_to_the_other_with_nothing_lost() {
                         "a send failed for good: {status:?}"
                     );
                     sent.push(text);
+                    progress.send_modify(|n| *n += 1);
                 }
                 (user, chat, sent)
             })
         })
         .collect();
-    let strike = rand::rng().random_range(50..600);
-    tokio::time::sleep(Duration::from_millis(strike)).await;
+    watched
+        .wait_for(|sent| *sent >= 2 * PER_SENDER / 5)
+        .await
+        .expect("senders running");
     a.process.start_kill().expect("SIGKILL node a");
+    let at_kill = *watched.borrow();
     let _ = a.process.wait().await;
+    assert!(at_kill < 2 * PER_SENDER, "the kill landed mid-load");
 
     let mut attempted = Vec::new();
     for task in tasks {

@@ -98,9 +98,18 @@ pub fn parse_submission(
     })
 }
 
+/// Milliseconds since the Unix epoch by this machine's clock: when connections were made,
+/// compared across nodes (whose clocks NTP keeps within milliseconds).
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The live connection of one device.
 struct Slot {
     generation: u64,
+    attached_ms: u64,
     wake: Arc<Notify>,
     replaced: Arc<Notify>,
 }
@@ -128,6 +137,7 @@ impl Hub {
         let replaced = Arc::new(Notify::new());
         let slot = Slot {
             generation,
+            attached_ms: wall_clock_ms(),
             wake: wake.clone(),
             replaced: replaced.clone(),
         };
@@ -165,12 +175,14 @@ impl Hub {
         }
     }
 
-    /// Tells the connections of these devices that they were replaced (by a connection to
-    /// another node); each closes.
-    pub fn replace(&self, devices: impl IntoIterator<Item = DeviceId>) {
+    /// Tells the connections of these devices made before the given times that they were
+    /// replaced (by a connection to another node); each closes.
+    pub fn replace(&self, devices: impl IntoIterator<Item = (DeviceId, u64)>) {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        for device in devices {
-            if let Some(slot) = slots.get(&device) {
+        for (device, connected_elsewhere_ms) in devices {
+            if let Some(slot) = slots.get(&device)
+                && slot.attached_ms < connected_elsewhere_ms
+            {
                 slot.replaced.notify_one();
             }
         }
@@ -239,5 +251,19 @@ mod tests {
         assert!(futures_util::FutureExt::now_or_never(second.wake.notified()).is_some());
         hub.detach(&second);
         assert_eq!(hub.connected(), 0);
+    }
+
+    #[test]
+    fn only_connections_older_than_one_elsewhere_are_replaced() {
+        let hub = Hub::default();
+        let device = DeviceId::new(5).expect("valid");
+        let here = hub.attach(device);
+        hub.replace([(device, 0)]);
+        assert!(
+            futures_util::FutureExt::now_or_never(here.replaced.notified()).is_none(),
+            "a connection made after the one elsewhere stays"
+        );
+        hub.replace([(device, wall_clock_ms() + 1)]);
+        assert!(futures_util::FutureExt::now_or_never(here.replaced.notified()).is_some());
     }
 }

@@ -7,7 +7,7 @@
 use super::inventory::{self, Package};
 use super::{Actor, Governance, GovernanceError, rules};
 use crate::clock::Clock;
-use crate::store::{GovernanceEffect, NewNotice, ReleaseNotice, Store};
+use crate::store::{GovernanceEffect, NewNotice, ReleaseNotice, Store, StoreError};
 use pli_proto::Username;
 use pli_proto::api::ServerNotice;
 use pli_proto::audit::target_commitment;
@@ -391,7 +391,7 @@ pub async fn release_due<S: Store>(
             "request_id": notice.request_id,
             "target": target_commitment(&notice.request_id, notice.username.as_str()),
         });
-        governance
+        let recorded = governance
             .record(
                 store,
                 clock,
@@ -401,7 +401,14 @@ pub async fn release_due<S: Store>(
                 details,
                 effect,
             )
-            .await?;
+            .await;
+        match recorded {
+            // Another node (or this one, on the user's connection) released it first.
+            Err(GovernanceError::Store(StoreError::NoticeReleased)) => {}
+            other => {
+                other?;
+            }
+        }
     }
     Ok(due.len())
 }

@@ -113,7 +113,9 @@ impl From<StoreError> for ApiError {
                 error.retry_after_secs = Some(1);
                 error
             }
-            StoreError::AuditConflict | StoreError::Backend(_) => Self::internal(&err),
+            StoreError::AuditConflict | StoreError::NoticeReleased | StoreError::Backend(_) => {
+                Self::internal(&err)
+            }
         }
     }
 }

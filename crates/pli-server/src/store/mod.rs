@@ -37,9 +37,11 @@ pub enum RemoteWake {
     Devices(Vec<DeviceId>),
     /// The channel was interrupted and wake-ups may have been missed: look at every queue.
     Everyone,
-    /// They connected to another node: a connection here is stale and must close, so a
-    /// device has one consumer of its queue across the cluster, as on one node.
-    Replaced(Vec<DeviceId>),
+    /// They connected to another node at these wall-clock times (ms): a connection here
+    /// made before then is stale and must close, so a device has one consumer of its queue
+    /// across the cluster, as on one node. (A connection made after the other node's, say
+    /// by a device that moved back quickly, stays.)
+    Replaced(Vec<(DeviceId, u64)>),
 }
 
 /// Where a store delivers [`RemoteWake`]s (the delivery hub).
@@ -68,8 +70,14 @@ pub enum StoreError {
     AuditConflict,
     #[error("a staff member with that name exists")]
     StaffNameTaken,
-    /// The database cannot be reached now (no free connection in time, connection lost):
-    /// nothing was changed, and retrying shortly is right.
+    /// The held notice was released already (by another node, or an earlier sweep).
+    #[error("the notice was released already")]
+    NoticeReleased,
+    /// The database cannot serve now (no free connection in time, connection lost, statement
+    /// timeout, deadlock victim): retrying shortly is right. Usually nothing was changed; a
+    /// connection lost during the commit leaves that open, which a retry tolerates (a
+    /// repeated MLS message is shown once by its receivers, a repeated commit meets the
+    /// moved epoch).
     #[error("the database is unavailable")]
     Unavailable,
     /// The engine failed (I/O, corruption, a closed pool). The text comes from the engine and

@@ -12,7 +12,9 @@ use std::time::Duration;
     after_help = "Without --server, starts `pli serve` on a temporary data directory \
     with generous rate limits (one source address holds every simulated device) and default \
     durability. Against a running server, its limits apply: raise `[limits]` in its \
-    configuration file, or messages will be refused (reported, not lost). Several nodes of     one deployment: --server http://node-a,http://node-b spreads the simulated devices over     them (senders on the first, receivers on the last)."
+    configuration file, or messages will be refused (reported, not lost). Several nodes of \
+    one deployment: --server http://node-a,http://node-b spreads the simulated devices over \
+    them (senders on the first, receivers on the last)."
 )]
 pub struct Args {
     /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: delivery,

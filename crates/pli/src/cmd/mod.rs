@@ -42,7 +42,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the pli server (embedded SQLite, no other process needed).
+    /// Run the pli server (embedded SQLite, or PostgreSQL for several nodes).
     Serve(serve::Args),
     /// Register a username and this device on a server (no phone number, no e-mail).
     Register(register::Args),

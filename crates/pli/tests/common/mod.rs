@@ -19,9 +19,14 @@ use tokio::task::JoinHandle;
 /// Where a data directory remembers its test database.
 const DATABASE_URL_FILE: &str = "test-database-url";
 
-/// True when the suite runs on PostgreSQL.
+/// True when the suite runs on PostgreSQL (`PLI_TEST_DATABASE=postgres`; `sqlite` or unset
+/// is SQLite, anything else a mistake worth stopping for).
 pub fn on_postgres() -> bool {
-    std::env::var("PLI_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+    match std::env::var("PLI_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("PLI_TEST_DATABASE={other:?}: use postgres or sqlite"),
+    }
 }
 
 /// The database a server on `data` uses: SQLite in the directory, or (on PostgreSQL) the

@@ -139,7 +139,7 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
     let (entry, effect) = release(4);
     assert!(matches!(
         store.governance_commit(entry, effect).await,
-        Err(StoreError::AuditConflict)
+        Err(StoreError::NoticeReleased)
     ));
     assert!(store.due_notices(None, 10).await.expect("due").is_empty());
     assert_eq!(store.audit_leaves().await.expect("leaves").len(), 4);

@@ -190,7 +190,7 @@ pub(super) async fn governance_commit(
         .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?
-        .ok_or(StoreError::AuditConflict)?;
+        .ok_or(StoreError::NoticeReleased)?;
         let user = username(row.try_get(0).map_err(backend)?)?;
         let payload: Vec<u8> = row.try_get(1).map_err(backend)?;
         let devices = queries::list_devices(tx, &user).await?.unwrap_or_default();

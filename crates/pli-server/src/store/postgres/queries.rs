@@ -8,8 +8,8 @@
 //! - the recipients' device rows, in id order (no deadlocks), *before* a message id is
 //!   drawn, so a device's messages commit in id order and a reader that has seen id `n`
 //!   never later finds a smaller one appear in its queue;
-//! - a message's row before checking whether any queue still holds it, so two devices
-//!   acking the last two copies at once cannot both leave it behind.
+//! - acks lock nothing shared: a message no queue holds any more is deleted by the ack that
+//!   sees so, and the rare one two racing last acks leave behind by the sweeper.
 
 use crate::store::{
     Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
@@ -28,8 +28,22 @@ pub(super) fn backend(err: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable
         }
+        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_transient) => {
+            StoreError::Unavailable
+        }
         other => StoreError::Backend(other.to_string()),
     }
+}
+
+/// SQLSTATEs that say "not now" rather than "wrong": connection exceptions (class 08),
+/// serialization failure and deadlock victim, too many connections, statement timeout
+/// (query canceled), and a server shutting down or starting.
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "53300" | "57014" | "57P01" | "57P03"
+        )
 }
 
 pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {

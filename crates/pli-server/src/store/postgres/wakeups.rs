@@ -12,7 +12,7 @@
 use crate::store::{RemoteWake, WakeSink};
 use pli_proto::DeviceId;
 use sqlx::postgres::{PgListener, PgPool};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -22,13 +22,16 @@ const WAKE_CHANNEL: &str = "pli_wake";
 const WAKE_CHUNK: usize = 300;
 /// How long the listener waits before reconnecting after the database went away.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
+/// Backoff between attempts to send a batch of notices.
+const NOTIFY_RETRY_FIRST: Duration = Duration::from_millis(50);
+const NOTIFY_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// What the notifier tells other nodes.
 enum Signal {
     /// These devices have new messages.
     Wake(Vec<DeviceId>),
-    /// This device connected here.
-    Connected(DeviceId),
+    /// This device connected here at this wall-clock time (ms).
+    Connected(DeviceId, u64),
 }
 
 /// Hands accepted messages' devices (and new connections) to this node's notifier task.
@@ -38,7 +41,8 @@ pub(super) struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the notifier task; it ends when the last `Notifier` is dropped.
+    /// Starts the notifier task on `pool` (the signalling pool, so a busy request pool never
+    /// delays or drops a notice); it ends when the last `Notifier` is dropped.
     pub(super) fn start(pool: PgPool, node: u64) -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
         tokio::spawn(notify_loop(pool, node, pending));
@@ -52,45 +56,78 @@ impl Notifier {
         }
     }
 
-    /// Tells the other nodes that `device` connected here.
+    /// Tells the other nodes that `device` connected here just now.
     pub(super) fn connected(&self, device: DeviceId) {
-        let _ = self.queue.send(Signal::Connected(device));
+        let _ = self
+            .queue
+            .send(Signal::Connected(device, crate::delivery::wall_clock_ms()));
+    }
+}
+
+/// Everything waiting to be said, merged.
+#[derive(Default)]
+struct Batch {
+    woken: BTreeSet<DeviceId>,
+    connected: BTreeMap<DeviceId, u64>,
+}
+
+impl Batch {
+    fn add(&mut self, signal: Signal) {
+        match signal {
+            Signal::Wake(devices) => self.woken.extend(devices),
+            Signal::Connected(device, at_ms) => {
+                let latest = self.connected.entry(device).or_default();
+                *latest = (*latest).max(at_ms);
+            }
+        }
+    }
+
+    fn payloads(&self, node: u64) -> Vec<String> {
+        let woken: Vec<String> = self.woken.iter().map(|d| d.get().to_string()).collect();
+        let connected: Vec<String> = self
+            .connected
+            .iter()
+            .map(|(d, at)| format!("{}@{at}", d.get()))
+            .collect();
+        let mut payloads = encode(node, Kind::Wake, &woken);
+        payloads.extend(encode(node, Kind::Connected, &connected));
+        payloads
     }
 }
 
 async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiver<Signal>) {
     while let Some(first) = pending.recv().await {
-        let (mut woken, mut connected) = (BTreeSet::new(), BTreeSet::new());
-        let mut gather = |signal| match signal {
-            Signal::Wake(devices) => woken.extend(devices),
-            Signal::Connected(device) => {
-                connected.insert(device);
+        let mut batch = Batch::default();
+        batch.add(first);
+        let mut backoff = NOTIFY_RETRY_FIRST;
+        loop {
+            while let Ok(more) = pending.try_recv() {
+                batch.add(more);
             }
-        };
-        gather(first);
-        while let Ok(more) = pending.try_recv() {
-            gather(more);
-        }
-        let woken: Vec<_> = woken.into_iter().collect();
-        let connected: Vec<_> = connected.into_iter().collect();
-        let payloads = encode(node, Kind::Wake, &woken).into_iter().chain(encode(
-            node,
-            Kind::Connected,
-            &connected,
-        ));
-        for payload in payloads {
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(WAKE_CHANNEL)
-                .bind(payload)
-                .execute(&pool)
-                .await;
-            if let Err(err) = sent {
-                // Other nodes' listeners lost the database too; they look at every queue
-                // when they reconnect.
-                tracing::warn!(error = %err, "cannot send a wake-up to other nodes");
+            match send(&pool, &batch.payloads(node)).await {
+                Ok(()) => break,
+                Err(err) => {
+                    // A lost wake-up would leave a device on another node unwoken until its
+                    // next message: keep the batch and try again.
+                    tracing::warn!(error = %err, "cannot send wake-ups to other nodes; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(NOTIFY_RETRY_MAX);
+                }
             }
         }
     }
+}
+
+async fn send(pool: &PgPool, payloads: &[String]) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    for payload in payloads {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(WAKE_CHANNEL)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,34 +145,43 @@ impl Kind {
     }
 }
 
-/// `"<node hex> <w|c> <device> <device> …"`, in chunks that fit a NOTIFY payload.
-fn encode(node: u64, kind: Kind, devices: &[DeviceId]) -> Vec<String> {
-    devices
+/// `"<node hex> <w|c> <item> <item> …"`, in chunks that fit a NOTIFY payload. An item is a
+/// device id, or for `c` a device id and its connection time, `id@ms`.
+fn encode(node: u64, kind: Kind, items: &[String]) -> Vec<String> {
+    items
         .chunks(WAKE_CHUNK)
-        .map(|chunk| {
-            let mut payload = format!("{node:x} {}", kind.tag());
-            for device in chunk {
-                payload.push(' ');
-                payload.push_str(&device.get().to_string());
-            }
-            payload
-        })
+        .map(|chunk| format!("{node:x} {} {}", kind.tag(), chunk.join(" ")))
         .collect()
 }
 
-/// The sending node, the kind and the devices of one notice.
-fn parse(payload: &str) -> Option<(u64, Kind, Vec<DeviceId>)> {
+/// What one notice says.
+#[derive(Debug, PartialEq, Eq)]
+enum Notice {
+    Wake(Vec<DeviceId>),
+    Connected(Vec<(DeviceId, u64)>),
+}
+
+fn device(word: &str) -> Option<DeviceId> {
+    word.parse().ok().and_then(|id| DeviceId::new(id).ok())
+}
+
+/// The sending node and what it says.
+fn parse(payload: &str) -> Option<(u64, Notice)> {
     let mut words = payload.split(' ');
     let node = u64::from_str_radix(words.next()?, 16).ok()?;
-    let kind = match words.next()? {
-        "w" => Kind::Wake,
-        "c" => Kind::Connected,
+    let notice = match words.next()? {
+        "w" => Notice::Wake(words.map(device).collect::<Option<_>>()?),
+        "c" => Notice::Connected(
+            words
+                .map(|w| {
+                    let (id, at) = w.split_once('@')?;
+                    Some((device(id)?, at.parse().ok()?))
+                })
+                .collect::<Option<_>>()?,
+        ),
         _ => return None,
     };
-    let devices = words
-        .map(|w| w.parse().ok().and_then(|id| DeviceId::new(id).ok()))
-        .collect::<Option<Vec<_>>>()?;
-    Some((node, kind, devices))
+    Some((node, notice))
 }
 
 /// Listens for other nodes' wake-ups and hands them to `sink`, reconnecting as needed,
@@ -160,9 +206,9 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
         loop {
             match listener.try_recv().await {
                 Ok(Some(notice)) => match parse(notice.payload()) {
-                    Some((from, _, _)) if from == node => {}
-                    Some((_, Kind::Wake, devices)) => sink(RemoteWake::Devices(devices)),
-                    Some((_, Kind::Connected, devices)) => sink(RemoteWake::Replaced(devices)),
+                    Some((from, _)) if from == node => {}
+                    Some((_, Notice::Wake(devices))) => sink(RemoteWake::Devices(devices)),
+                    Some((_, Notice::Connected(devices))) => sink(RemoteWake::Replaced(devices)),
                     None => tracing::warn!("ignored a malformed wake-up notice"),
                 },
                 // The connection dropped; the next call reconnects and listens again.
@@ -180,30 +226,40 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
 mod tests {
     use super::*;
 
+    fn dev(id: u64) -> DeviceId {
+        DeviceId::new(id).expect("valid")
+    }
+
     #[test]
     fn notices_round_trip_in_chunks_and_garbage_is_refused() {
-        let devices: Vec<DeviceId> = (1..=700)
-            .map(|id| DeviceId::new(id).expect("valid"))
-            .collect();
-        let payloads = encode(0xabc, Kind::Wake, &devices);
-        assert_eq!(payloads.len(), 3);
-        assert!(payloads.iter().all(|p| p.len() < 8_000));
-        let decoded: Vec<DeviceId> = payloads
-            .iter()
-            .flat_map(|p| {
-                let (node, kind, devices) = parse(p).expect("valid");
-                assert_eq!((node, kind), (0xabc, Kind::Wake));
-                devices
-            })
-            .collect();
-        assert_eq!(decoded, devices);
-        let connected = encode(1, Kind::Connected, &devices[..1]);
+        let mut batch = Batch::default();
+        batch.add(Signal::Wake((1..=700).map(dev).collect()));
+        batch.add(Signal::Connected(dev(9), 5));
+        batch.add(Signal::Connected(dev(9), 7));
+        let payloads = batch.payloads(0xabc);
         assert_eq!(
-            parse(&connected[0]),
-            Some((1, Kind::Connected, devices[..1].to_vec()))
+            payloads.len(),
+            4,
+            "three chunks of wake-ups, one of connections"
+        );
+        assert!(payloads.iter().all(|p| p.len() < 8_000));
+        let mut woken = Vec::new();
+        for payload in &payloads[..3] {
+            let (node, Notice::Wake(devices)) = parse(payload).expect("valid") else {
+                panic!("a wake-up");
+            };
+            assert_eq!(node, 0xabc);
+            woken.extend(devices);
+        }
+        assert_eq!(woken, (1..=700).map(dev).collect::<Vec<_>>());
+        assert_eq!(
+            parse(&payloads[3]),
+            Some((0xabc, Notice::Connected(vec![(dev(9), 7)]))),
+            "the latest connection time of a device is sent"
         );
         assert!(parse("zz w 1").is_none());
         assert!(parse("ff w 1 x").is_none());
         assert!(parse("ff q 1").is_none());
+        assert!(parse("ff c 1").is_none());
     }
 }

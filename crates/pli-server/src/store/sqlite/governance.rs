@@ -172,7 +172,7 @@ pub(super) fn governance_commit(
                     .optional()
             })
             .map_err(backend)?;
-        let (user, payload) = row.ok_or(StoreError::AuditConflict)?;
+        let (user, payload) = row.ok_or(StoreError::NoticeReleased)?;
         let devices = queries::list_devices(conn, &username(user)?)?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
