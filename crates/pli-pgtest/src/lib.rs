@@ -170,7 +170,8 @@ pub fn database() -> Result<String, PgTestError> {
     shared()?.create_database()
 }
 
-fn bin_dir() -> PathBuf {
+/// Where the PostgreSQL binaries are (see the crate documentation).
+pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("PLI_PG_BIN") {
         return dir.into();
     }

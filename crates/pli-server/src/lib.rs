@@ -150,19 +150,18 @@ pub async fn init_first_operator(
     name: &str,
 ) -> Result<pli_proto::governance::StaffCredential, ServerError> {
     match &config.database {
-        Database::Sqlite => init_operator_in(config, &open_sqlite(config)?, name).await,
+        Database::Sqlite => init_operator_in(config, open_sqlite(config)?, name).await,
         Database::Postgres(postgres) => {
-            init_operator_in(config, &PostgresStore::connect(postgres).await?, name).await
+            init_operator_in(config, PostgresStore::connect(postgres).await?, name).await
         }
     }
 }
 
 async fn init_operator_in<S: Store>(
     config: &Config,
-    store: &S,
+    store: S,
     name: &str,
 ) -> Result<pli_proto::governance::StaffCredential, ServerError> {
-    let store = store.clone();
     let governance = load_governance(config, &store).await?;
     if !store.list_staff().await?.is_empty() {
         return Err(governance::GovernanceError::AlreadyInitialised.into());

@@ -121,7 +121,8 @@ impl Governance {
         effect: GovernanceEffect,
     ) -> Result<u64, GovernanceError> {
         let mut leaves = self.leaves.lock().await;
-        for attempt in 1..=AUDIT_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let seq = leaves.len() as u64;
             let entry = AuditEntry {
                 seq,
@@ -156,6 +157,7 @@ impl Governance {
                 Ok(()) => return Ok(seq),
                 Err(StoreError::AuditConflict) if attempt < AUDIT_ATTEMPTS => {
                     *leaves = store.audit_leaves().await?;
+                    attempt += 1;
                 }
                 Err(err) => {
                     // The log did not take the entry: keep the tree as the store has it.
@@ -164,8 +166,6 @@ impl Governance {
                 }
             }
         }
-        // Not reached: the last attempt returns whatever it got.
-        Err(StoreError::AuditConflict.into())
     }
 
     /// Records a refused or denied attempt (no effect), then returns `error`.

@@ -402,12 +402,11 @@ pub async fn release_due<S: Store>(
                 effect,
             )
             .await;
-        match recorded {
-            // Another node (or this one, on the user's connection) released it first.
-            Err(GovernanceError::Store(StoreError::NoticeReleased)) => {}
-            other => {
-                other?;
-            }
+        // Another node (or this one, on the user's connection) may have released it first.
+        if let Err(err) = recorded
+            && !matches!(err, GovernanceError::Store(StoreError::NoticeReleased))
+        {
+            return Err(err);
         }
     }
     Ok(due.len())

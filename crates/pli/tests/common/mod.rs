@@ -64,6 +64,12 @@ pub fn share_database(data: &Path, url: &str) {
     std::fs::write(data.join(DATABASE_URL_FILE), url).expect("record the database URL");
 }
 
+async fn pg_connect(url: &str) -> sqlx::PgConnection {
+    <sqlx::PgConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("connect to the test database")
+}
+
 /// Raw access to a server's database, for tests that play a hostile operator (tamper with
 /// rows) or look at what is stored. The SQL must be valid on both engines.
 pub enum TestDb {
@@ -107,9 +113,7 @@ impl TestDb {
             }
             Self::Postgres(url) => {
                 use sqlx::Row as _;
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .expect("connect");
+                let mut conn = pg_connect(url).await;
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .fetch_all(&mut conn)
                     .await
@@ -129,9 +133,7 @@ impl TestDb {
                 conn.execute_batch(sql).expect("execute");
             }
             Self::Postgres(url) => {
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .expect("connect");
+                let mut conn = pg_connect(url).await;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&mut conn)
                     .await
@@ -152,9 +154,7 @@ impl TestDb {
                 all
             }
             Self::Postgres(url) => {
-                let bin = std::env::var("PLI_PG_BIN")
-                    .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
-                let out = std::process::Command::new(Path::new(&bin).join("pg_dump"))
+                let out = std::process::Command::new(pli_pgtest::bin_dir().join("pg_dump"))
                     .arg(url)
                     .output()
                     .expect("pg_dump");
