@@ -45,7 +45,7 @@ impl Device {
             .map_err(|e| BenchError::Server(format!("bad simulated username: {e}")))?;
         let signer = mls::new_signer()?;
         let registered = anonymous
-            .register_solving(&username, signer.public())
+            .register_solving(&username, signer.public(), None)
             .await?;
         let transport = anonymous.clone().with_credentials(Credentials {
             device_id: registered.device_id,

@@ -69,6 +69,21 @@ impl Client {
         username: &Username,
         options: &ConnectOptions,
     ) -> Result<Self, ClientError> {
+        Ok(Self::register_in(home, server, username, None, options)
+            .await?
+            .0)
+    }
+
+    /// Registers with the account homed in `region` (the server's default when `None`):
+    /// all of the account's data will live in that region's store. Returns the client and
+    /// the home region the server recorded.
+    pub async fn register_in(
+        home: &Path,
+        server: &str,
+        username: &Username,
+        region: Option<&pli_proto::Region>,
+        options: &ConnectOptions,
+    ) -> Result<(Self, pli_proto::Region), ClientError> {
         let conn = local::open(home)?;
         if local::load_identity(&conn)?.is_some() {
             return Err(ClientError::AlreadyRegistered);
@@ -77,8 +92,9 @@ impl Client {
         let crypto = RustCrypto::default();
         let signer = mls::new_signer()?;
         let registered = transport
-            .register_solving(username, signer.public())
+            .register_solving(username, signer.public(), region)
             .await?;
+        let home_region = registered.region;
         let me = Identity {
             server: transport.base().to_owned(),
             username: registered.username,
@@ -99,7 +115,7 @@ impl Client {
             needs_commit: Default::default(),
         };
         client.top_up_key_packages().await?;
-        Ok(client)
+        Ok((client, home_region))
     }
 
     /// Opens the device stored in `home`.

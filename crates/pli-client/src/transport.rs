@@ -148,6 +148,11 @@ impl Transport {
         self.get(paths::HEALTH).await
     }
 
+    /// Every region's published policy.
+    pub async fn policy(&self) -> Result<pli_proto::policy::PolicyResponse, ClientError> {
+        self.get(paths::POLICY).await
+    }
+
     pub async fn challenge(&self) -> Result<api::ChallengeResponse, ClientError> {
         self.get(paths::CHALLENGE).await
     }
@@ -165,6 +170,7 @@ impl Transport {
         &self,
         username: &Username,
         signature_key: &[u8],
+        region: Option<&pli_proto::Region>,
     ) -> Result<api::RegisterResponse, ClientError> {
         let challenge = self.challenge().await?;
         let (text, user, difficulty) = (
@@ -181,6 +187,7 @@ impl Transport {
             challenge: challenge.challenge,
             nonce,
             signature_key: signature_key.to_vec().into(),
+            region: region.cloned(),
         })
         .await
     }

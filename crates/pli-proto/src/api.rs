@@ -2,7 +2,7 @@
 //! and the client's transport both use these constants.
 
 use crate::b64::Bytes64;
-use crate::ids::{DeviceId, GroupId, MessageId, Username};
+use crate::ids::{DeviceId, GroupId, MessageId, Region, Username};
 use serde::{Deserialize, Serialize};
 
 /// URL paths of the API, version-prefixed.
@@ -23,6 +23,7 @@ pub mod paths {
     pub const AUDIT_CHECKPOINTS: &str = "/v1/audit/checkpoints";
     pub const AUDIT_CONSISTENCY: &str = "/v1/audit/consistency";
     pub const AUDIT_INCLUSION: &str = "/v1/audit/inclusion";
+    pub const POLICY: &str = "/v1/policy";
 
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)
@@ -54,6 +55,10 @@ pub struct RegisterRequest {
     pub nonce: u64,
     /// The device's MLS signature public key (Ed25519, raw bytes).
     pub signature_key: Bytes64,
+    /// The account's home region, where all of its data will live; the server's default
+    /// region when absent (`GET /v1/policy` lists them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
 }
 
 /// The new device's credentials. The secret is shown once; the server keeps only its hash.
@@ -63,6 +68,8 @@ pub struct RegisterResponse {
     pub username: Username,
     pub device_id: DeviceId,
     pub device_secret: String,
+    /// The home region the account was registered in.
+    pub region: Region,
 }
 
 impl std::fmt::Debug for RegisterResponse {

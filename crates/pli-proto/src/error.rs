@@ -34,6 +34,7 @@ error_codes! {
     BadRequest => "bad_request",
     InvalidUsername => "invalid_username",
     UsernameTaken => "username_taken",
+    UnknownRegion => "unknown_region",
     InvalidChallenge => "invalid_challenge",
     ProofOfWorkFailed => "proof_of_work_failed",
     Unauthorized => "unauthorized",

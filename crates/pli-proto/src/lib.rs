@@ -3,7 +3,8 @@
 //! Everything the server and its clients must agree on byte for byte lives here, so both
 //! sides (and outside tools) share one definition instead of two that drift:
 //!
-//! - [`ids`]: validated identifiers (`Username`, `DeviceId`, `GroupId`, `MessageId`).
+//! - [`ids`]: validated identifiers (`Username`, `DeviceId`, `GroupId`, `MessageId`,
+//!   `Region`).
 //! - [`api`]: HTTP + JSON request and response bodies of the control plane.
 //! - [`error`]: the stable error codes every API failure carries.
 //! - [`frame`]: the binary WebSocket frames of the data plane, with a decoder that never
@@ -17,6 +18,7 @@
 //!   the server, `pli audit` and outside auditors.
 //! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
 //! - [`report`]: transparency report periods, figures computed from the log, bands.
+//! - [`policy`]: each region's published policy, in figures and in plain words.
 //! - `openapi` (feature `openapi`): OpenAPI schemas of the identifiers and error codes, for
 //!   the server's `/openapi.json`; the bodies derive theirs where they are defined.
 //!
@@ -36,11 +38,12 @@ pub mod merkle;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod payload;
+pub mod policy;
 pub mod pow;
 pub mod report;
 
 pub use error::ErrorCode;
 pub use ids::{
-    CIPHERSUITE, DeviceId, GroupId, IdError, MessageId, Username, credential_identity,
+    CIPHERSUITE, DeviceId, GroupId, IdError, MessageId, Region, Username, credential_identity,
     parse_credential_identity,
 };

@@ -6,7 +6,7 @@
 
 use crate::b64::Bytes64;
 use crate::error::ErrorCode;
-use crate::ids::{DeviceId, GroupId, MessageId, Username};
+use crate::ids::{DeviceId, GroupId, MessageId, Region, Username};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
@@ -30,6 +30,21 @@ impl PartialSchema for Username {
     }
 }
 impl ToSchema for Username {}
+
+impl PartialSchema for Region {
+    fn schema() -> RefOr<Schema> {
+        string()
+            .description(Some(
+                "A region's name: 1–32 characters of lower-case letters, digits and `-`, \
+                 starting with a letter (`GET /v1/policy` lists the server's regions).",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(Region::MAX_LEN))
+            .pattern(Some("^[a-z][a-z0-9-]*$"))
+            .into()
+    }
+}
+impl ToSchema for Region {}
 
 impl PartialSchema for DeviceId {
     fn schema() -> RefOr<Schema> {

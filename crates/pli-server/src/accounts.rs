@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::store::{NewAccount, Store, StoreError};
 use hmac::{Hmac, Mac};
 use pli_proto::api::{AUTH_SCHEME, RegisterRequest, RegisterResponse};
-use pli_proto::{DeviceId, Username, pow};
+use pli_proto::{DeviceId, Region, Username, pow};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -89,6 +89,7 @@ pub async fn register<S: Store>(
     clock: &dyn Clock,
     difficulty: u8,
     request: RegisterRequest,
+    home: Region,
 ) -> Result<RegisterResponse, AccountError> {
     challenges.check(&request.challenge, clock.now_ms())?;
     if !pow::verify(
@@ -111,6 +112,7 @@ pub async fn register<S: Store>(
     };
     store
         .create_account(NewAccount {
+            region: home.clone(),
             username: request.username.clone(),
             device_id,
             secret_hash: hash_secret(&secret),
@@ -122,6 +124,7 @@ pub async fn register<S: Store>(
         username: request.username,
         device_id,
         device_secret: secret,
+        region: home,
     })
 }
 
@@ -197,7 +200,9 @@ mod tests {
             challenge: challenge.clone(),
             nonce: pow::solve(&challenge, "alice", 4),
             signature_key: vec![9; 32].into(),
+            region: None,
         };
+        let home = Region::parse("default").expect("region");
         let bad_pow = RegisterRequest {
             nonce: request.nonce + 1,
             ..request.clone()
@@ -205,13 +210,20 @@ mod tests {
         // A wrong nonce almost always fails; retry the check with the real difficulty.
         if !pow::verify(&challenge, "alice", bad_pow.nonce, 4) {
             assert!(matches!(
-                register(&store, &challenges, &clock, 4, bad_pow).await,
+                register(&store, &challenges, &clock, 4, bad_pow, home.clone()).await,
                 Err(AccountError::ProofOfWork)
             ));
         }
-        let done = register(&store, &challenges, &clock, 4, request.clone())
-            .await
-            .expect("ok");
+        let done = register(
+            &store,
+            &challenges,
+            &clock,
+            4,
+            request.clone(),
+            home.clone(),
+        )
+        .await
+        .expect("ok");
         let header = format!("Pli {}.{}", done.device_id, done.device_secret);
         let device = authenticate(&store, Some(&header))
             .await
@@ -222,7 +234,7 @@ mod tests {
         assert!(authenticate(&store, None).await.is_err());
         assert!(authenticate(&store, Some("Bearer x")).await.is_err());
         assert!(matches!(
-            register(&store, &challenges, &clock, 4, request).await,
+            register(&store, &challenges, &clock, 4, request, home).await,
             Err(AccountError::Store(StoreError::UsernameTaken))
         ));
     }

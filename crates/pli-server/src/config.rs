@@ -1,6 +1,8 @@
 //! Server configuration as the library sees it: already merged from file, environment and
 //! flags by the binary, and validated by [`Config::check`].
 
+use crate::governance::rules::Policy;
+use pli_proto::Region;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,9 +23,47 @@ pub struct Config {
     pub max_queue_depth: u64,
     /// The audit log's name, in its checkpoints (C2SP origin line) and reports.
     pub log_origin: String,
-    /// The lawful-request and reporting policy of this server's region.
-    pub policy: crate::governance::rules::Policy,
+    /// The regions accounts live in, each with its policy and store. Empty: one implicit
+    /// region, [`IMPLICIT_REGION`], whose store is the global one (the quickstart).
+    pub regions: Vec<RegionConfig>,
+    /// Where accounts that name no region go; the first configured region when unset.
+    pub default_region: Option<Region>,
+    /// Publish small counts in transparency reports as bands ("0–9").
+    pub report_bands: bool,
     pub limits: Limits,
+}
+
+/// The region every account is in when no regions are configured.
+pub const IMPLICIT_REGION: &str = "default";
+
+/// One region: its published policy and where its accounts' data lives.
+#[derive(Clone, Debug)]
+pub struct RegionConfig {
+    pub name: Region,
+    pub policy: Policy,
+    /// The region's own PostgreSQL database; required when the global store is PostgreSQL.
+    /// With SQLite, the region's store is a file under the data directory that names it
+    /// ([`RegionConfig::sqlite_path`]).
+    pub database: Option<crate::store::PostgresConfig>,
+}
+
+impl RegionConfig {
+    /// A region with the default policy.
+    pub fn named(name: Region) -> Self {
+        Self {
+            policy: Policy::for_region(&name),
+            name,
+            database: None,
+        }
+    }
+
+    /// The region's SQLite file: `<data>/regions/<name>/pli.db`.
+    pub fn sqlite_path(&self, data_dir: &std::path::Path) -> PathBuf {
+        data_dir
+            .join("regions")
+            .join(self.name.as_str())
+            .join(crate::DATABASE_FILE)
+    }
 }
 
 /// The storage backend, chosen once at start-up.
@@ -94,7 +134,9 @@ impl Config {
             registrations_per_hour: Self::DEFAULT_REGISTRATIONS_PER_HOUR,
             max_queue_depth: pli_proto::limits::MAX_QUEUE_DEPTH,
             log_origin: "pli.local/audit".into(),
-            policy: crate::governance::rules::Policy::default(),
+            regions: Vec::new(),
+            default_region: None,
+            report_bands: true,
             limits: Limits::default(),
         }
     }
@@ -114,7 +156,66 @@ impl Config {
         if self.max_queue_depth == 0 || self.max_queue_depth > pli_proto::limits::MAX_QUEUE_DEPTH {
             return Err(ConfigError::QueueDepth);
         }
-        Ok(())
+        self.check_regions()
+    }
+
+    /// Regions must be distinct, the default one of them, and each region's store of the
+    /// global store's kind, never the global database itself or another region's.
+    pub fn check_regions(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::BTreeSet::new();
+        let mut urls = std::collections::BTreeSet::new();
+        if let Database::Postgres(global) = &self.database {
+            urls.insert(global.url.clone());
+        }
+        for region in &self.regions {
+            if !names.insert(region.name.clone()) {
+                return Err(ConfigError::DuplicateRegion(region.name.clone()));
+            }
+            match (&self.database, &region.database) {
+                (Database::Sqlite, None) => {}
+                (Database::Postgres(_), Some(own)) if urls.insert(own.url.clone()) => {}
+                (Database::Postgres(_), Some(_)) => {
+                    return Err(ConfigError::SharedRegionDatabase(region.name.clone()));
+                }
+                (Database::Postgres(_), None) => {
+                    return Err(ConfigError::RegionDatabaseMissing(region.name.clone()));
+                }
+                (Database::Sqlite, Some(_)) => {
+                    return Err(ConfigError::RegionDatabaseMixed(region.name.clone()));
+                }
+            }
+        }
+        match &self.default_region {
+            Some(default) if !self.regions.iter().any(|r| &r.name == default) => {
+                Err(ConfigError::UnknownDefaultRegion(default.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The regions served: those configured, or the implicit one.
+    pub fn served_regions(&self) -> Vec<RegionConfig> {
+        if self.regions.is_empty() {
+            let implicit = Region::parse(IMPLICIT_REGION).expect("the implicit name is valid");
+            vec![RegionConfig::named(implicit)]
+        } else {
+            self.regions.clone()
+        }
+    }
+
+    /// Whether accounts may live in `region`.
+    pub fn serves(&self, region: &Region) -> bool {
+        match self.regions.is_empty() {
+            true => region.as_str() == IMPLICIT_REGION,
+            false => self.regions.iter().any(|r| &r.name == region),
+        }
+    }
+
+    /// The region of accounts that name none.
+    pub fn home_default(&self) -> Region {
+        self.default_region
+            .clone()
+            .unwrap_or_else(|| self.served_regions().remove(0).name)
     }
 }
 
@@ -133,6 +234,22 @@ pub enum ConfigError {
         pli_proto::limits::MAX_QUEUE_DEPTH
     )]
     QueueDepth,
+    #[error("region {0} is configured twice")]
+    DuplicateRegion(Region),
+    #[error("the default region {0} is not one of the configured regions")]
+    UnknownDefaultRegion(Region),
+    #[error(
+        "region {0} needs its own database_url: the global store is PostgreSQL, and a region's data lives in its own database"
+    )]
+    RegionDatabaseMissing(Region),
+    #[error(
+        "region {0} names the same database as the global store or another region: each region needs its own"
+    )]
+    SharedRegionDatabase(Region),
+    #[error(
+        "region {0} has a database_url but the global store is SQLite: set [database] url too, or drop the region's url"
+    )]
+    RegionDatabaseMixed(Region),
 }
 
 #[cfg(test)]

@@ -28,12 +28,14 @@ pub mod http;
 pub mod keys;
 pub mod listener;
 pub mod ratelimit;
+pub mod residency;
 pub mod store;
 pub mod tls;
 
 pub use config::{Config, Database, Limits, TlsConfig};
 
 use clock::{Clock, SystemClock};
+use residency::Regional;
 use std::future::Future;
 use std::sync::Arc;
 use store::{PostgresStore, RemoteWake, SqliteStore, Store};
@@ -98,14 +100,25 @@ pub async fn run_with_admin(
         public: listener,
         admin,
     };
-    let clock = Arc::new(SystemClock);
+    run_clocked(config, Arc::new(SystemClock), listeners, shutdown).await
+}
+
+/// Like [`run_with_admin`], on a clock the caller controls (tests move it to see retention
+/// and deadlines happen).
+pub async fn run_clocked(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    listeners: impl Into<Listeners>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    config.check_regions()?;
     match &config.database {
         Database::Sqlite => {
-            let store = open_sqlite(&config)?;
+            let store = open_sqlite_regions(&config)?;
             serve(config, store, clock, listeners, shutdown).await
         }
         Database::Postgres(postgres) => {
-            let store = PostgresStore::connect(postgres).await?;
+            let store = open_postgres_regions(&config, postgres).await?;
             serve(config, store, clock, listeners, shutdown).await
         }
     }
@@ -114,6 +127,45 @@ pub async fn run_with_admin(
 fn open_sqlite(config: &Config) -> Result<SqliteStore, ServerError> {
     std::fs::create_dir_all(&config.data_dir).map_err(ServerError::DataDir)?;
     Ok(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?)
+}
+
+/// The global SQLite store in the data directory and, when regions are configured, one
+/// file per region under `regions/<name>/`.
+pub fn open_sqlite_regions(config: &Config) -> Result<Regional<SqliteStore>, ServerError> {
+    let global = open_sqlite(config)?;
+    if config.regions.is_empty() {
+        return Ok(Regional::single(global, config.home_default()));
+    }
+    let mut regions = Vec::with_capacity(config.regions.len());
+    for region in &config.regions {
+        let path = region.sqlite_path(&config.data_dir);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(ServerError::DataDir)?;
+        }
+        regions.push((region.name.clone(), SqliteStore::open(&path)?));
+    }
+    Ok(Regional::new(global, regions))
+}
+
+/// The global PostgreSQL database and each region's own (checked present by
+/// [`Config::check_regions`]).
+pub async fn open_postgres_regions(
+    config: &Config,
+    global: &store::PostgresConfig,
+) -> Result<Regional<PostgresStore>, ServerError> {
+    let global = PostgresStore::connect(global).await?;
+    if config.regions.is_empty() {
+        return Ok(Regional::single(global, config.home_default()));
+    }
+    let mut regions = Vec::with_capacity(config.regions.len());
+    for region in &config.regions {
+        let own = region
+            .database
+            .as_ref()
+            .ok_or_else(|| config::ConfigError::RegionDatabaseMissing(region.name.clone()))?;
+        regions.push((region.name.clone(), PostgresStore::connect(own).await?));
+    }
+    Ok(Regional::new(global, regions))
 }
 
 /// Where the server listens: the user API, and optionally a separate admin API.
@@ -137,10 +189,13 @@ async fn load_governance<S: Store>(
 ) -> Result<governance::Governance, ServerError> {
     let seed = store.server_secret(AUDIT_KEY_FILE).await?;
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    Ok(
-        governance::Governance::load(store, key, config.log_origin.clone(), config.policy.clone())
-            .await?,
+    Ok(governance::Governance::load(
+        store,
+        key,
+        config.log_origin.clone(),
+        governance::rules::Policies::new(config),
     )
+    .await?)
 }
 
 /// Creates the first operator, on the server host (`pli admin init`). Refused once any

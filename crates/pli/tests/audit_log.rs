@@ -133,8 +133,7 @@ async fn editing_or_deleting_an_audit_row_is_detected_and_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_matches_the_log_and_a_doctored_one_is_refuted() {
     let clock = ManualClock::new(days_from_civil(2026, 11, 23) as u64 * 86_400_000);
-    let server =
-        TestServer::start_clocked(clock, |config| config.policy.report_bands = false).await;
+    let server = TestServer::start_clocked(clock, |config| config.report_bands = false).await;
     for name in ["alice", "bob", "carol", "dave"] {
         TestUser::register(&server, name).await;
     }

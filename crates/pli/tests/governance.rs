@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, TestUser, code, lawful_request, staff};
+use common::{TestServer, TestUser, code, lawful_request, staff, test_regions};
 use pli_client::Event;
 use pli_proto::ErrorCode;
 use pli_proto::governance::{
@@ -175,8 +175,10 @@ async fn two_reviewers_disclose_only_the_inventory_and_the_user_is_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_weak_bases_and_unrecognised_bases_are_refused_with_reasons() {
+    // Two regions: requests about an account follow its home region's policy.
     let server = TestServer::start_clocked(ManualClock::new(day(2026, 11, 23)), |config| {
-        config.policy.recognised_bases = vec![
+        config.regions = test_regions(&config.data_dir, &["eu", "us"]);
+        config.regions[0].policy.recognised_bases = vec![
             LegalBasis::Subpoena,
             LegalBasis::CourtOrder,
             LegalBasis::Emergency,
@@ -184,7 +186,8 @@ async fn content_weak_bases_and_unrecognised_bases_are_refused_with_reasons() {
         ];
     })
     .await;
-    TestUser::register(&server, "alice").await;
+    TestUser::register_in_region(&server.url, "alice", Some("eu")).await;
+    TestUser::register_in_region(&server.url, "bob", Some("us")).await;
     let staff = staff(&server).await;
     let legal = &staff.legal[0];
     let mut body = serde_json::to_value(lawful_request(
@@ -225,7 +228,33 @@ async fn content_weak_bases_and_unrecognised_bases_are_refused_with_reasons() {
     let pli_client::ClientError::Api { message, .. } = unrecognised.expect_err("refused") else {
         panic!("api error")
     };
-    assert!(message.contains("not recognised in region"), "{message}");
+    assert!(message.contains("not recognised in region eu"), "{message}");
+    // The same basis for an account homed in a region that recognises it is accepted, and
+    // a request naming accounts of both regions is held to the stricter policy.
+    legal
+        .post::<_, RequestView>(
+            "/admin/v1/requests",
+            &lawful_request(LegalBasis::Mlat, &["bob"], &[DataCategory::Subscriber]),
+        )
+        .await
+        .expect("mlat is recognised in region us");
+    let both = legal
+        .post::<_, RequestView>(
+            "/admin/v1/requests",
+            &lawful_request(
+                LegalBasis::Mlat,
+                &["bob", "alice"],
+                &[DataCategory::Subscriber],
+            ),
+        )
+        .await;
+    let pli_client::ClientError::Api { message, .. } = both.expect_err("refused") else {
+        panic!("api error")
+    };
+    assert!(
+        message.contains("not recognised in region us+eu"),
+        "{message}"
+    );
 
     let ip = legal
         .post::<_, RequestView>(

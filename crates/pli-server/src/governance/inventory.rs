@@ -1,7 +1,8 @@
 //! What the server holds about one account (DESIGN.md §3), printed for staff and the only
 //! source of disclosure packages, so a package can never hold more than the printout.
 
-use super::{GovernanceError, rules::Policy};
+use super::GovernanceError;
+use super::rules::{Policies, Policy};
 use crate::store::{InventoryRecord, Store};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -57,7 +58,7 @@ impl Inventory {
             "contacts and group memberships: the server keeps no membership lists".to_owned(),
             "encrypted profile: none stored".to_owned(),
         ];
-        if !policy.keeps_ip {
+        if !policy.keeps_ip() {
             not_held.push(format!(
                 "IP addresses: not kept (region {} policy)",
                 policy.region
@@ -78,15 +79,20 @@ impl Inventory {
     }
 }
 
+/// The account's inventory, under its home region's policy.
 pub async fn load<S: Store>(
     store: &S,
     user: &Username,
-    policy: &Policy,
+    policies: &Policies,
 ) -> Result<Option<Inventory>, GovernanceError> {
-    Ok(store
-        .inventory(user)
-        .await?
-        .map(|record| Inventory::from_record(record, policy)))
+    let Some(record) = store.inventory(user).await? else {
+        return Ok(None);
+    };
+    let region = store.home_region(user).await?;
+    Ok(Some(Inventory::from_record(
+        record,
+        policies.of(region.as_ref()),
+    )))
 }
 
 /// One account's share of a disclosure: only the approved categories.
@@ -160,7 +166,7 @@ impl Package {
 pub async fn package<S: Store>(
     store: &S,
     view: &RequestView,
-    policy: &Policy,
+    policies: &Policies,
     origin: &str,
     key: &SigningKey,
     now_ms: u64,
@@ -168,7 +174,7 @@ pub async fn package<S: Store>(
     let categories = &view.request.categories;
     let mut accounts = Vec::with_capacity(view.request.targets.len());
     for target in &view.request.targets {
-        let inventory = load(store, target, policy).await?;
+        let inventory = load(store, target, policies).await?;
         accounts.push(match inventory {
             None => DisclosedAccount {
                 username: target.clone(),

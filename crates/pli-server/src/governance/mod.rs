@@ -21,6 +21,7 @@ pub mod rules;
 use crate::clock::Clock;
 use crate::store::{AuditAppend, GovernanceEffect, Store, StoreError};
 use ed25519_dalek::SigningKey;
+use pli_proto::Username;
 use pli_proto::audit::AuditEntry;
 use pli_proto::checkpoint::{Checkpoint, LogKey};
 use pli_proto::governance::Role;
@@ -69,7 +70,7 @@ pub struct Governance {
     origin: String,
     /// The log's leaf hashes; guarded so appends are serial and each checkpoint is exact.
     leaves: Mutex<Vec<Hash>>,
-    pub policy: rules::Policy,
+    pub policies: rules::Policies,
 }
 
 impl Governance {
@@ -77,15 +78,30 @@ impl Governance {
         store: &S,
         key: SigningKey,
         origin: String,
-        policy: rules::Policy,
+        policies: rules::Policies,
     ) -> Result<Self, StoreError> {
         let leaves = store.audit_leaves().await?;
         Ok(Self {
             key,
             origin,
             leaves: Mutex::new(leaves),
-            policy,
+            policies,
         })
+    }
+
+    /// The policy a request about `targets` is held to: the strictest of their home
+    /// regions' (the default region's for a name no account has).
+    pub async fn policy_for<S: Store>(
+        &self,
+        store: &S,
+        targets: &[Username],
+    ) -> Result<rules::Policy, StoreError> {
+        let mut policies = Vec::with_capacity(targets.len());
+        for target in targets {
+            let region = store.home_region(target).await?;
+            policies.push(self.policies.of(region.as_ref()));
+        }
+        Ok(rules::Policy::strictest(policies).unwrap_or_else(|| self.policies.of(None).clone()))
     }
 
     /// The public key and name that verify this server's checkpoints, reports and packages.
@@ -144,12 +160,12 @@ impl Governance {
             .sign(&self.origin, &self.key);
             match store
                 .governance_commit(
-                    AuditAppend {
+                    Some(AuditAppend {
                         seq,
                         entry,
                         leaf_hash,
                         checkpoint,
-                    },
+                    }),
                     effect.clone(),
                 )
                 .await

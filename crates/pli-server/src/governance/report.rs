@@ -37,7 +37,7 @@ pub async fn build<S: Store>(
         period,
         log_size: leaves.len() as u64,
         log_root: hex::encode(merkle::root(&leaves)),
-        bands: governance.policy.report_bands,
+        bands: governance.policies.report_bands,
         generated_ms: now_ms,
         signature: String::new(),
     };

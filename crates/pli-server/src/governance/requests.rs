@@ -40,7 +40,7 @@ async fn step<S: Store>(
     actor: Actor,
     action: &str,
     id: &str,
-    step: impl FnOnce(&mut RequestView) -> Result<(), rules::RuleError>,
+    step: impl FnOnce(&mut RequestView, &rules::Policy) -> Result<(), rules::RuleError>,
 ) -> Result<RequestView, GovernanceError> {
     let Some(mut view) = store.request(id).await? else {
         return Err(governance
@@ -54,7 +54,8 @@ async fn step<S: Store>(
             )
             .await);
     };
-    if let Err(err) = step(&mut view) {
+    let policy = governance.policy_for(store, &view.request.targets).await?;
+    if let Err(err) = step(&mut view, &policy) {
         return Err(governance
             .refuse(store, clock, actor, action, err.into(), summary(&view))
             .await);
@@ -68,7 +69,7 @@ async fn step<S: Store>(
         && view.request.basis == LegalBasis::Preservation
         && view.state == RequestState::Approved
     {
-        let until = clock.now_ms() + governance.policy.preservation_ms;
+        let until = clock.now_ms() + policy.preservation_ms;
         effect.holds = view
             .request
             .targets
@@ -104,7 +105,8 @@ pub async fn create<S: Store>(
         package_sha256: None,
         narrowed_from: None,
     };
-    if let Err(err) = rules::check_request(&view.request, &governance.policy) {
+    let policy = governance.policy_for(store, &view.request.targets).await?;
+    if let Err(err) = rules::check_request(&view.request, &policy) {
         return Err(governance
             .refuse(
                 store,
@@ -142,7 +144,8 @@ pub async fn edit<S: Store>(
     id: &str,
     request: NewRequest,
 ) -> Result<RequestView, GovernanceError> {
-    let policy = governance.policy.clone();
+    // The edited request is held to its own targets' regions.
+    let policy = governance.policy_for(store, &request.targets).await?;
     step(
         governance,
         store,
@@ -150,7 +153,7 @@ pub async fn edit<S: Store>(
         actor,
         "request.edit",
         id,
-        |view| rules::edit(view, request, &policy),
+        |view, _| rules::edit(view, request, &policy),
     )
     .await
 }
@@ -162,7 +165,7 @@ pub async fn approve<S: Store>(
     actor: Actor,
     id: &str,
 ) -> Result<RequestView, GovernanceError> {
-    let (policy, now) = (governance.policy.clone(), clock.now_ms());
+    let now = clock.now_ms();
     step(
         governance,
         store,
@@ -170,7 +173,7 @@ pub async fn approve<S: Store>(
         actor,
         "request.approve",
         id,
-        |view| rules::approve(view, actor.staff_id, now, &policy),
+        |view, policy| rules::approve(view, actor.staff_id, now, policy),
     )
     .await
 }
@@ -190,7 +193,7 @@ pub async fn reject<S: Store>(
         actor,
         "request.reject",
         id,
-        |view| rules::reject(view, reason),
+        |view, _| rules::reject(view, reason),
     )
     .await
 }
@@ -209,7 +212,7 @@ pub async fn close<S: Store>(
         actor,
         "request.close",
         id,
-        rules::close,
+        |view, _| rules::close(view),
     )
     .await
 }
@@ -266,7 +269,7 @@ pub async fn disclose<S: Store>(
     let package = inventory::package(
         store,
         &view,
-        &governance.policy,
+        &governance.policies,
         governance.origin(),
         governance.signing_key(),
         now,
@@ -382,6 +385,7 @@ pub async fn release_due<S: Store>(
             request: view,
             release: Some(ReleaseNotice {
                 notice_id: notice.notice_id,
+                username: notice.username.clone(),
                 now_ms: now,
                 max_queue_depth,
             }),

@@ -93,6 +93,9 @@ impl From<StoreError> for ApiError {
         let text = err.to_string();
         match err {
             StoreError::UsernameTaken => Self::new(S::CONFLICT, ErrorCode::UsernameTaken, text),
+            StoreError::UnknownRegion => {
+                Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::UnknownRegion, text)
+            }
             StoreError::UnknownRecipient => {
                 Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::UnknownRecipient, text)
             }

@@ -46,6 +46,8 @@ pub struct PendingNotice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseNotice {
     pub notice_id: u64,
+    /// Whose notice it is: it lives in that user's home region.
+    pub username: Username,
     pub now_ms: u64,
     pub max_queue_depth: u64,
 }

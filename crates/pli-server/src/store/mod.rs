@@ -18,7 +18,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod conformance;
 
-use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -53,6 +53,8 @@ pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
 pub enum StoreError {
     #[error("the username is already registered")]
     UsernameTaken,
+    #[error("the server has no such region")]
+    UnknownRegion,
     #[error("a recipient device does not exist")]
     UnknownRecipient,
     #[error("a recipient's queue is full")]
@@ -90,6 +92,9 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct NewAccount {
     pub username: Username,
+    /// The home region. Backends ignore it: the residency layer routes the account to the
+    /// region's store.
+    pub region: Region,
     pub device_id: DeviceId,
     pub secret_hash: [u8; 32],
     pub signature_key: Vec<u8>,
@@ -224,6 +229,54 @@ pub trait Store: Clone + Send + Sync + 'static {
         username: &Username,
     ) -> impl Future<Output = Result<Option<Vec<ClaimedPackage>>, StoreError>> + Send;
 
+    // Residency: the global index lives in the global store; `advance_epoch` runs there
+    // for groups whose members' queues live in other stores, `queue_lengths` and
+    // `deliver` run on those (`crate::residency`).
+
+    /// Records `username`'s home region in the global index, or
+    /// [`StoreError::UsernameTaken`] if it has one.
+    fn claim_username(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's home region from the global index, or `None`.
+    fn home_region(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Region>, StoreError>> + Send;
+
+    /// Removes the user's index entry (a registration that failed in its region).
+    fn release_username(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies the epoch rule alone, queueing nothing; returns the group's epoch after it.
+    fn advance_epoch(
+        &self,
+        group: &GroupId,
+        rule: EpochRule,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Which of `devices` live in this store, with the length of each one's queue.
+    fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> impl Future<Output = Result<Vec<(DeviceId, u64)>, StoreError>> + Send;
+
+    /// Queues one payload of `kind` for those of `devices` that live in this store, with no
+    /// depth limit (the caller checked it at admission), in one transaction. `None` if none
+    /// of them is here any more.
+    fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Option<MessageId>, StoreError>> + Send;
+
     /// Applies the epoch rule and queues the message (and any welcome) for every recipient,
     /// all in one transaction. When this returns `Ok`, the message is durable.
     fn submit(
@@ -323,10 +376,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Appends `append` (whose `seq` must be the log's current size, else
-    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction.
+    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction. Without an
+    /// append, applies the effect alone: the part of an audited action that lands in the
+    /// target's home region after its entry landed in the global store.
     fn governance_commit(
         &self,
-        append: AuditAppend,
+        append: Option<AuditAppend>,
         effect: GovernanceEffect,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod conversations;
 mod group;
+mod policy;
 mod register;
 mod send;
 pub(crate) mod serve;
@@ -46,6 +47,8 @@ enum Command {
     Serve(serve::Args),
     /// Register a username and this device on a server (no phone number, no e-mail).
     Register(register::Args),
+    /// Show each region's data policy in plain words (`--server`, or this device's server).
+    Policy,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
     /// Create group conversations and change who is in them.
@@ -71,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Register(args) => register::run(&context, args).await,
+        Command::Policy => policy::run(&context).await,
         Command::Send(args) => send::run(&context, args).await,
         Command::Group(command) => group::run(&context, command).await,
         Command::Conversations => conversations::run(&context),

@@ -6,6 +6,10 @@ use pli_client::Client;
 pub struct Args {
     /// The username: 3–32 of a-z 0-9 _ . (case-insensitive), starting with a letter.
     name: String,
+    /// The home region, where all of the account's data will live (`pli policy` lists
+    /// them) [default: the server's].
+    #[arg(long)]
+    region: Option<pli_proto::Region>,
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
@@ -15,20 +19,27 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         .server
         .as_deref()
         .context("register needs --server URL")?;
-    let client = Client::register(&context.home, server, &username, &context.options)
-        .await
-        .context("registration failed")?;
+    let (client, region) = Client::register_in(
+        &context.home,
+        server,
+        &username,
+        args.region.as_ref(),
+        &context.options,
+    )
+    .await
+    .context("registration failed")?;
     if context.json {
         println!(
             "{}",
-            serde_json::json!({ "username": client.username(), "device_id": client.device_id(), "server": client.server() })
+            serde_json::json!({ "username": client.username(), "device_id": client.device_id(), "server": client.server(), "region": region })
         );
     } else {
         println!(
-            "registered @{} (device {}) on {}",
+            "registered @{} (device {}) on {}, home region {}",
             client.username(),
             client.device_id(),
-            client.server()
+            client.server(),
+            region
         );
     }
     Ok(())

@@ -50,6 +50,14 @@ pub struct Args {
     /// Log filter (tracing syntax) [default: info].
     #[arg(long, env = "PLI_LOG")]
     log: Option<String>,
+    /// Define a region with the default policy (repeatable; e.g. --region eu --region us).
+    /// Each region's data lives in its own store: regions/NAME/pli.db under the data
+    /// directory. Without regions, one implicit region `default` shares the main database.
+    #[arg(long = "region", value_name = "NAME")]
+    regions: Vec<pli_proto::Region>,
+    /// The region of accounts that name none [default: the first region].
+    #[arg(long, env = "PLI_DEFAULT_REGION")]
+    default_region: Option<pli_proto::Region>,
 }
 
 /// The configuration file's shape.
@@ -71,6 +79,55 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     database: FileDatabase,
+    default_region: Option<pli_proto::Region>,
+    /// `[regions.NAME]`: one table per region, in name order.
+    #[serde(default)]
+    regions: std::collections::BTreeMap<pli_proto::Region, FileRegion>,
+}
+
+/// `[regions.NAME]`: a region's policy and, with PostgreSQL, its own database (README,
+/// "Regions").
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileRegion {
+    queue_ttl_days: Option<u32>,
+    deleted_retention_days: Option<u32>,
+    ip_retention_days: Option<u32>,
+    recognised_bases: Option<Vec<String>>,
+    notes: Option<String>,
+    #[serde(default)]
+    database: FileDatabase,
+}
+
+impl FileRegion {
+    fn resolve(self, name: pli_proto::Region) -> anyhow::Result<pli_server::config::RegionConfig> {
+        let mut region = pli_server::config::RegionConfig::named(name);
+        let policy = &mut region.policy;
+        if let Some(days) = self.queue_ttl_days {
+            anyhow::ensure!(days > 0, "queue_ttl_days must be at least 1");
+            policy.queue_ttl_days = days;
+        }
+        if let Some(days) = self.deleted_retention_days {
+            policy.deleted_retention_days = days;
+        }
+        policy.ip_retention_days = self.ip_retention_days.filter(|days| *days > 0);
+        if let Some(bases) = self.recognised_bases {
+            policy.recognised_bases = bases
+                .iter()
+                .map(|b| {
+                    pli_proto::governance::LegalBasis::parse(b)
+                        .with_context(|| format!("unknown legal basis {b:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(notes) = self.notes {
+            policy.notes = notes;
+        }
+        if let pli_server::Database::Postgres(own) = self.database.resolve(None) {
+            region.database = Some(own);
+        }
+        Ok(region)
+    }
 }
 
 /// `[database]`: PostgreSQL and its connection pool (README, "Running several nodes").
@@ -201,6 +258,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         config.max_queue_depth = depth;
     }
     file.limits.apply(&mut config.limits);
+    for (name, region) in file.regions {
+        let region = region
+            .resolve(name.clone())
+            .with_context(|| format!("invalid [regions.{name}]"))?;
+        config.regions.push(region);
+    }
+    for name in args.regions {
+        if !config.regions.iter().any(|r| r.name == name) {
+            config
+                .regions
+                .push(pli_server::config::RegionConfig::named(name));
+        }
+    }
+    config.default_region = args.default_region.or(file.default_region);
+    config.check_regions()?;
     if let Some(origin) = args.log_origin.or(file.log_origin) {
         config.log_origin = origin;
     }

@@ -48,6 +48,26 @@ pub fn database_for(data: &Path) -> pli_server::Database {
     pli_server::Database::Postgres(postgres)
 }
 
+/// Regions named `names` with default policies, each with its own store: a file under
+/// `data` on SQLite, a throwaway database each on PostgreSQL (its URL recorded in `data`,
+/// so a restart finds the same one).
+pub fn test_regions(data: &Path, names: &[&str]) -> Vec<pli_server::config::RegionConfig> {
+    names
+        .iter()
+        .map(|name| {
+            let region = pli_proto::Region::parse(name).expect("valid test region");
+            let mut config = pli_server::config::RegionConfig::named(region);
+            if let pli_server::Database::Postgres(mut own) =
+                database_for(&data.join("test-regions").join(name))
+            {
+                own.max_connections = 4;
+                config.database = Some(own);
+            }
+            config
+        })
+        .collect()
+}
+
 /// A test configuration on `data`: the chosen database, easy proof of work.
 pub fn test_config(data: &Path) -> pli_server::Config {
     let mut config = pli_server::Config::new(data);
@@ -81,6 +101,19 @@ impl TestDb {
     pub fn of(data: &Path) -> Self {
         match database_for(data) {
             pli_server::Database::Sqlite => Self::Sqlite(data.join(pli_server::DATABASE_FILE)),
+            pli_server::Database::Postgres(postgres) => Self::Postgres(postgres.url),
+        }
+    }
+
+    /// A region's own store (configured by [`test_regions`]).
+    pub fn region(data: &Path, name: &str) -> Self {
+        let region_data = data.join("test-regions").join(name);
+        match database_for(&region_data) {
+            pli_server::Database::Sqlite => Self::Sqlite(
+                data.join("regions")
+                    .join(name)
+                    .join(pli_server::DATABASE_FILE),
+            ),
             pli_server::Database::Postgres(postgres) => Self::Postgres(postgres.url),
         }
     }
@@ -197,21 +230,7 @@ impl TestServer {
         let stopped = async {
             let _ = stopped.await;
         };
-        let task = match config.database.clone() {
-            pli_server::Database::Sqlite => {
-                let store = pli_server::store::SqliteStore::open(
-                    &data.path().join(pli_server::DATABASE_FILE),
-                )
-                .expect("store");
-                tokio::spawn(pli_server::serve(config, store, clock, listener, stopped))
-            }
-            pli_server::Database::Postgres(postgres) => {
-                let store = pli_server::store::PostgresStore::connect(&postgres)
-                    .await
-                    .expect("store");
-                tokio::spawn(pli_server::serve(config, store, clock, listener, stopped))
-            }
-        };
+        let task = tokio::spawn(pli_server::run_clocked(config, clock, listener, stopped));
         Self {
             url,
             data,
@@ -287,11 +306,29 @@ impl TestUser {
 
     /// Registers on the server (or node) at `url`.
     pub async fn register_at(url: &str, name: &str) -> Self {
+        Self::register_in_region(url, name, None).await
+    }
+
+    /// Registers with the account homed in `region` (the server's default for `None`).
+    pub async fn register_in_region(url: &str, name: &str, region: Option<&str>) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let username = Username::parse(name).expect("valid test username");
-        let client = Client::register(home.path(), url, &username, &ConnectOptions::default())
-            .await
-            .expect("register");
+        let region = region.map(|r| pli_proto::Region::parse(r).expect("valid test region"));
+        let (client, home_region) = Client::register_in(
+            home.path(),
+            url,
+            &username,
+            region.as_ref(),
+            &ConnectOptions::default(),
+        )
+        .await
+        .expect("register");
+        if let Some(asked) = region {
+            assert_eq!(
+                home_region, asked,
+                "the server homed the account where asked"
+            );
+        }
         Self {
             client,
             home,

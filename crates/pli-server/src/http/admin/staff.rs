@@ -143,7 +143,7 @@ pub async fn inventory<S: Store>(
     // The log commits to the name without revealing it.
     let details = json!({ "target": target_commitment("inventory", user.as_str()) });
     state.log_action(actor, "inventory.show", details).await?;
-    let inventory = inventory::load(&state.store, &user, &state.governance.policy)
+    let inventory = inventory::load(&state.store, &user, &state.governance.policies)
         .await?
         .ok_or(crate::governance::GovernanceError::UnknownUser)?;
     Ok(Json(inventory))

@@ -5,6 +5,7 @@ mod claim;
 mod devices;
 mod health;
 mod key_packages;
+mod policy;
 mod register;
 mod submit;
 mod ws;
@@ -18,6 +19,7 @@ use pli_proto::api::paths;
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route(paths::HEALTH, get(health::health))
+        .route(paths::POLICY, get(policy::policy::<S>))
         .route(paths::CHALLENGE, get(register::challenge::<S>))
         .route(paths::ACCOUNTS, post(register::register::<S>))
         .route(paths::SELF_DEVICE, get(key_packages::self_device::<S>))
@@ -39,6 +41,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 #[openapi(
     paths(
         health::health,
+        policy::policy,
         register::challenge,
         register::register,
         key_packages::self_device,
@@ -60,7 +63,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         (name = "messages", description = "Submitting MLS messages"),
         (name = "delivery", description = "The delivery WebSocket"),
         (name = "audit", description = "The public, verifiable audit log of staff actions"),
-        (name = "service", description = "Liveness"),
+        (name = "service", description = "Liveness and the regions' data policies"),
     )
 )]
 pub struct PublicApi;

@@ -5,7 +5,7 @@ use crate::accounts;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::ratelimit::source_key;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -30,6 +30,7 @@ pub async fn challenge<S: Store>(State(state): State<AppState<S>>) -> Json<Chall
     responses(
         (status = 201, body = RegisterResponse, description = "Registered; the secret is shown once"),
         (status = 409, body = ErrorBody, description = "`username_taken`"),
+        (status = 422, body = ErrorBody, description = "`unknown_region`: the server has no such region"),
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn register<S: Store>(
@@ -41,12 +42,18 @@ pub async fn register<S: Store>(
         .registrations
         .check(&source_key(peer.ip()), state.clock.now_ms())
         .map_err(ApiError::rate_limited)?;
+    let home = match &request.region {
+        Some(region) if state.config.serves(region) => region.clone(),
+        Some(_) => return Err(StoreError::UnknownRegion.into()),
+        None => state.config.home_default(),
+    };
     let response = accounts::register(
         &state.store,
         &state.challenges,
         state.clock.as_ref(),
         state.config.pow_difficulty,
         request,
+        home,
     )
     .await?;
     tracing::info!("account registered");

@@ -27,6 +27,7 @@ pub(crate) fn group(byte: u8) -> GroupId {
 pub(crate) async fn register<S: Store>(store: &S, user: &str, device: u64) {
     store
         .create_account(NewAccount {
+            region: pli_proto::Region::parse("default").expect("region"),
             username: name(user),
             device_id: dev(device),
             secret_hash: [device as u8; 32],
@@ -53,6 +54,7 @@ pub async fn accounts_are_unique_and_authenticate<S: Store>(store: S) {
     register(&store, "alice", 1).await;
     let again = store
         .create_account(NewAccount {
+            region: pli_proto::Region::parse("default").expect("region"),
             username: name("alice"),
             device_id: dev(2),
             secret_hash: [0; 32],

@@ -31,14 +31,20 @@ fn staff(id: u64, staff_name: &str) -> GovernanceEffect {
 
 pub async fn audit_appends_are_serial_and_apply_their_effect_or_nothing<S: Store>(store: S) {
     store
-        .governance_commit(append(0), staff(10, "ana"))
+        .governance_commit(Some(append(0)), staff(10, "ana"))
         .await
         .expect("first append");
-    let replay = store.governance_commit(append(0), staff(11, "ben")).await;
+    let replay = store
+        .governance_commit(Some(append(0)), staff(11, "ben"))
+        .await;
     assert!(matches!(replay, Err(StoreError::AuditConflict)));
-    let gap = store.governance_commit(append(2), staff(11, "ben")).await;
+    let gap = store
+        .governance_commit(Some(append(2)), staff(11, "ben"))
+        .await;
     assert!(matches!(gap, Err(StoreError::AuditConflict)));
-    let taken = store.governance_commit(append(1), staff(12, "ana")).await;
+    let taken = store
+        .governance_commit(Some(append(1)), staff(12, "ana"))
+        .await;
     assert!(matches!(taken, Err(StoreError::StaffNameTaken)));
     // None of the refused appends left an entry or a staff member behind.
     assert_eq!(store.audit_leaves().await.expect("leaves"), vec![[0; 32]]);
@@ -50,7 +56,7 @@ pub async fn audit_appends_are_serial_and_apply_their_effect_or_nothing<S: Store
     );
     assert_eq!(store.staff(11).await.expect("staff"), None);
     store
-        .governance_commit(append(1), GovernanceEffect::default())
+        .governance_commit(Some(append(1)), GovernanceEffect::default())
         .await
         .expect("second append");
     assert_eq!(
@@ -70,11 +76,11 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
         ..Default::default()
     };
     store
-        .governance_commit(append(0), hold(100))
+        .governance_commit(Some(append(0)), hold(100))
         .await
         .expect("hold");
     store
-        .governance_commit(append(1), hold(50))
+        .governance_commit(Some(append(1)), hold(50))
         .await
         .expect("shorter hold");
     let inventory = store
@@ -97,7 +103,7 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
         ..Default::default()
     };
     store
-        .governance_commit(append(2), notice)
+        .governance_commit(Some(append(2)), notice)
         .await
         .expect("notice");
     assert!(store.due_notices(None, 9).await.expect("due").is_empty());
@@ -120,6 +126,7 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
             GovernanceEffect {
                 release: Some(ReleaseNotice {
                     notice_id: due[0].notice_id,
+                    username: due[0].username.clone(),
                     now_ms: 10,
                     max_queue_depth: 100,
                 }),
@@ -129,7 +136,7 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
     };
     let (entry, effect) = release(3);
     store
-        .governance_commit(entry, effect)
+        .governance_commit(Some(entry), effect)
         .await
         .expect("release");
     let queued = store.fetch_queue(dev(1), None, 10).await.expect("fetch");
@@ -138,7 +145,7 @@ pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store:
     assert_eq!(queued[0].payload, b"your data was requested");
     let (entry, effect) = release(4);
     assert!(matches!(
-        store.governance_commit(entry, effect).await,
+        store.governance_commit(Some(entry), effect).await,
         Err(StoreError::NoticeReleased)
     ));
     assert!(store.due_notices(None, 10).await.expect("due").is_empty());

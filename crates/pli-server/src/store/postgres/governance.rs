@@ -108,9 +108,17 @@ async fn save_request(tx: &mut PgConnection, request: &RequestView) -> Result<()
 /// Returns the devices a released notice was queued for (to wake once committed).
 pub(super) async fn governance_commit(
     tx: &mut PgConnection,
-    append: &AuditAppend,
+    append: Option<&AuditAppend>,
     effect: &GovernanceEffect,
 ) -> Result<Vec<DeviceId>, StoreError> {
+    if let Some(append) = append {
+        append_audit(tx, append).await?;
+    }
+    apply_effect(tx, effect).await
+}
+
+/// Appends the audit entry and its checkpoint, refusing a stale position.
+async fn append_audit(tx: &mut PgConnection, append: &AuditAppend) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK)
         .execute(&mut *tx)
@@ -136,6 +144,14 @@ pub(super) async fn governance_commit(
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+    Ok(())
+}
+
+/// What the action changes; returns the devices whose queues grew.
+async fn apply_effect(
+    tx: &mut PgConnection,
+    effect: &GovernanceEffect,
+) -> Result<Vec<DeviceId>, StoreError> {
     if let Some(staff) = &effect.staff {
         sqlx::query(
             "INSERT INTO staff (staff_id, name, role, secret_hash) VALUES ($1, $2, $3, $4)",

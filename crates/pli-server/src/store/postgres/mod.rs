@@ -9,16 +9,17 @@
 
 mod governance;
 mod queries;
+mod residency;
 mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
+    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
     InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
     StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
-use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use queries::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -201,6 +202,44 @@ impl Store for PostgresStore {
         Ok(claimed)
     }
 
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        residency::claim_username(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        residency::home_region(&mut *self.conn().await?, username).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        residency::release_username(&mut *self.conn().await?, username).await
+    }
+
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        residency::advance_epoch(&mut *self.conn().await?, group, rule).await
+    }
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        residency::queue_lengths(&mut *self.conn().await?, devices).await
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let id =
+            residency::deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?;
+        if id.is_some() {
+            self.notifier.wake(devices);
+        }
+        Ok(id)
+    }
+
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
         // One statement, so its own transaction: no round trip while its locks are held.
         let accepted = queries::submit(&mut *self.conn().await?, &submission).await?;
@@ -291,11 +330,11 @@ impl Store for PostgresStore {
 
     async fn governance_commit(
         &self,
-        append: AuditAppend,
+        append: Option<AuditAppend>,
         effect: GovernanceEffect,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let woken = governance::governance_commit(&mut tx, &append, &effect).await?;
+        let woken = governance::governance_commit(&mut tx, append.as_ref(), &effect).await?;
         commit(tx).await?;
         self.notifier.wake(woken);
         Ok(())

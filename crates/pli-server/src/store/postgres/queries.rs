@@ -58,7 +58,7 @@ pub(super) fn username(raw: String) -> Result<Username, StoreError> {
     Username::parse(&raw).map_err(|_| StoreError::Backend("invalid username row".into()))
 }
 
-fn ids(devices: &[DeviceId]) -> Vec<i64> {
+pub(super) fn ids(devices: &[DeviceId]) -> Vec<i64> {
     devices.iter().map(|d| d.get() as i64).collect()
 }
 
@@ -292,7 +292,7 @@ pub(super) async fn group_epoch(
 }
 
 /// Maps pli's own SQLSTATEs (raised by `pli_submit` and `pli_enqueue`) to domain refusals.
-fn refusal(err: sqlx::Error, submitted: u64) -> StoreError {
+pub(super) fn refusal(err: sqlx::Error, submitted: u64) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
         match db.code().as_deref() {
             Some("PL001") => {

@@ -100,9 +100,17 @@ fn save_request(conn: &Connection, request: &RequestView) -> Result<(), StoreErr
 
 pub(super) fn governance_commit(
     conn: &Connection,
-    append: &AuditAppend,
+    append: Option<&AuditAppend>,
     effect: &GovernanceEffect,
 ) -> Result<(), StoreError> {
+    if let Some(append) = append {
+        append_audit(conn, append)?;
+    }
+    apply_effect(conn, effect)
+}
+
+/// Appends the audit entry and its checkpoint, refusing a stale position.
+fn append_audit(conn: &Connection, append: &AuditAppend) -> Result<(), StoreError> {
     let size: i64 = conn
         .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
         .map_err(backend)?;
@@ -121,6 +129,10 @@ pub(super) fn governance_commit(
     conn.prepare_cached("INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2)")
         .and_then(|mut st| st.execute(params![(append.seq + 1) as i64, append.checkpoint]))
         .map_err(backend)?;
+    Ok(())
+}
+
+fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), StoreError> {
     if let Some(staff) = &effect.staff {
         conn.prepare_cached(
             "INSERT INTO staff (staff_id, name, role, secret_hash) VALUES (?1, ?2, ?3, ?4)",

@@ -12,16 +12,17 @@
 
 mod governance;
 mod queries;
+mod residency;
 pub mod schema;
 mod secrets;
 
 use crate::store::{
-    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, GovernanceEffect,
+    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
     InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
     StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
-use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use queries::backend;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -257,6 +258,50 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| residency::claim_username(c, &username, &region))
+            .await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| residency::home_region(c, &username))
+            .await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| residency::release_username(c, &username))
+            .await
+    }
+
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        let group = group.clone();
+        self.write(move |c| queries::apply_epoch_rule(c, &group, rule))
+            .await
+    }
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        let devices = devices.to_vec();
+        self.read(move |c| residency::queue_lengths(c, &devices))
+            .await
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.write(move |c| residency::deliver(c, kind, &payload, &devices, now_ms))
+            .await
+    }
+
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
         self.write(move |c| queries::submit(c, &submission)).await
     }
@@ -354,10 +399,10 @@ impl Store for SqliteStore {
 
     async fn governance_commit(
         &self,
-        append: AuditAppend,
+        append: Option<AuditAppend>,
         effect: GovernanceEffect,
     ) -> Result<(), StoreError> {
-        self.write(move |c| governance::governance_commit(c, &append, &effect))
+        self.write(move |c| governance::governance_commit(c, append.as_ref(), &effect))
             .await
     }
 

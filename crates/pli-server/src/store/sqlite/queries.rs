@@ -232,7 +232,7 @@ pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u
 }
 
 /// Applies the epoch rule; returns the group's epoch after the message.
-fn apply_epoch_rule(
+pub(super) fn apply_epoch_rule(
     conn: &Connection,
     group: &GroupId,
     rule: EpochRule,

@@ -116,6 +116,16 @@ CREATE TABLE job_leases (
     until_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The global index: each username's home region and nothing else. It lives in the global
+-- store; a region's store holds the accounts themselves. Accounts from before regions
+-- existed are in the one implicit region, `default`.
+CREATE TABLE home_regions (
+    username TEXT PRIMARY KEY,
+    region   TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO home_regions (username, region) SELECT username, 'default' FROM accounts;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,335 @@
+//! [`Regional`] as a [`Store`]: each operation on the store that holds its data.
+
+use super::Regional;
+use crate::store::{
+    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
+    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
+    StoreError, Submission, WakeSink,
+};
+use pli_proto::governance::RequestView;
+use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
+use std::collections::BTreeMap;
+
+impl<S: Store> Regional<S> {
+    /// Applies the account-side part of a governance action (holds, notices) in each
+    /// target's home region, after the action's audit entry landed in the global store.
+    /// Holds and notices for names no account has are dropped: a preservation order
+    /// preserves nothing that does not exist.
+    async fn apply_in_regions(&self, effect: GovernanceEffect) -> Result<(), StoreError> {
+        let mut parts: BTreeMap<usize, GovernanceEffect> = BTreeMap::new();
+        for (user, until) in effect.holds {
+            if let Some(index) = self.user_region(&user).await? {
+                parts.entry(index).or_default().holds.push((user, until));
+            }
+        }
+        for notice in effect.new_notices {
+            if let Some(index) = self.user_region(&notice.username).await? {
+                parts.entry(index).or_default().new_notices.push(notice);
+            }
+        }
+        if let Some(release) = effect.release
+            && let Some(index) = self.user_region(&release.username).await?
+        {
+            parts.entry(index).or_default().release = Some(release);
+        }
+        for (index, part) in parts {
+            self.store(index).governance_commit(None, part).await?;
+        }
+        Ok(())
+    }
+
+    async fn user_region(&self, user: &Username) -> Result<Option<usize>, StoreError> {
+        let region = self.global().home_region(user).await?;
+        Ok(region.and_then(|r| self.index_of(&r)))
+    }
+}
+
+impl<S: Store> Store for Regional<S> {
+    /// The index entry first: it is what makes a name taken across every region. A
+    /// registration that then fails in its region gives the name back.
+    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
+        let index = self
+            .index_of(&account.region)
+            .ok_or(StoreError::UnknownRegion)?;
+        let username = account.username.clone();
+        self.global()
+            .claim_username(&username, &account.region)
+            .await?;
+        let device = account.device_id;
+        match self.store(index).create_account(account).await {
+            Ok(()) => {
+                self.remember_device(device, index);
+                Ok(())
+            }
+            Err(err) => {
+                self.global().release_username(&username).await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
+        match self.device_store(device).await? {
+            Some(store) => store.device_auth(device).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.touch_last_seen(username, day).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn list_devices(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.list_devices(username).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn add_key_packages(
+        &self,
+        device: DeviceId,
+        one_time: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max_one_time: usize,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        let store = self
+            .device_store(device)
+            .await?
+            .ok_or(StoreError::UnknownDevice)?;
+        store
+            .add_key_packages(device, one_time, last_resort, max_one_time)
+            .await
+    }
+
+    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
+        let store = self
+            .device_store(device)
+            .await?
+            .ok_or(StoreError::UnknownDevice)?;
+        store.key_package_status(device).await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.claim_key_packages(username).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        self.global().claim_username(username, region).await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        self.global().home_region(username).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        self.global().release_username(username).await
+    }
+
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        self.global().advance_epoch(group, rule).await
+    }
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        let mut found = Vec::new();
+        for (_, store) in &self.inner.regions {
+            found.extend(store.queue_lengths(devices).await?);
+        }
+        Ok(found)
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let mut first = None;
+        for (_, store) in &self.inner.regions {
+            let id = store
+                .deliver(kind, payload.clone(), devices.clone(), now_ms)
+                .await?;
+            first = first.or(id);
+        }
+        Ok(first)
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        if self.inner.single {
+            return self.global().submit(submission).await;
+        }
+        self.submit_across(submission).await
+    }
+
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        self.global().group_epoch(group).await
+    }
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        match self.device_store(device).await? {
+            Some(store) => store.fetch_queue(device, after, limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn create_ws_ticket(
+        &self,
+        device: DeviceId,
+        ticket_hash: [u8; 32],
+        expires_ms: u64,
+    ) -> Result<(), StoreError> {
+        let store = self
+            .device_store(device)
+            .await?
+            .ok_or(StoreError::UnknownDevice)?;
+        store
+            .create_ws_ticket(device, ticket_hash, expires_ms)
+            .await
+    }
+
+    /// A ticket names no region, so each is asked in turn (a handful of lookups per
+    /// WebSocket connection).
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now_ms: u64,
+    ) -> Result<Option<DeviceId>, StoreError> {
+        for (index, (_, store)) in self.inner.regions.iter().enumerate() {
+            if let Some(device) = store.redeem_ws_ticket(ticket_hash, now_ms).await? {
+                self.remember_device(device, index);
+                return Ok(Some(device));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        match self.device_store(device).await? {
+            Some(store) => store.ack(device, ids).await,
+            None => Ok(0),
+        }
+    }
+
+    async fn claim_lease(
+        &self,
+        job: &str,
+        holder: u64,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.global().claim_lease(job, holder, now_ms, ttl_ms).await
+    }
+
+    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        self.global().server_secret(name).await
+    }
+
+    async fn relay_wakeups(&self, sink: WakeSink) {
+        let relays = self
+            .all_stores()
+            .into_iter()
+            .map(|store| store.relay_wakeups(sink.clone()));
+        futures_util::future::join_all(relays).await;
+    }
+
+    fn announce_connected(&self, device: DeviceId) {
+        match self.cached_device(device) {
+            Some(index) if !self.inner.single => self.store(index).announce_connected(device),
+            _ => self.global().announce_connected(device),
+        }
+    }
+
+    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
+        self.global().staff(id).await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        self.global().list_staff().await
+    }
+
+    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        self.global().audit_leaves().await
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.global().audit_entries(from, limit).await
+    }
+
+    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
+        self.global().audit_checkpoints(from, limit).await
+    }
+
+    /// The audit entry and the staff-side records land in the global store first (staff
+    /// actions are logged before they take effect); the account-side part then lands in
+    /// each target's region.
+    async fn governance_commit(
+        &self,
+        append: Option<AuditAppend>,
+        effect: GovernanceEffect,
+    ) -> Result<(), StoreError> {
+        if self.inner.single {
+            return self.global().governance_commit(append, effect).await;
+        }
+        let global = GovernanceEffect {
+            staff: effect.staff.clone(),
+            request: effect.request.clone(),
+            ..Default::default()
+        };
+        self.global().governance_commit(append, global).await?;
+        self.apply_in_regions(effect).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
+        self.global().request(id).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
+        self.global().list_requests().await
+    }
+
+    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.inventory(username).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        if let Some(user) = username {
+            return match self.user_store(user).await? {
+                Some(store) => store.due_notices(Some(user), now_ms).await,
+                None => Ok(Vec::new()),
+            };
+        }
+        let mut due = Vec::new();
+        for (_, store) in &self.inner.regions {
+            due.extend(store.due_notices(None, now_ms).await?);
+        }
+        Ok(due)
+    }
+}
