@@ -323,3 +323,33 @@ mod tests {
         assert_eq!(DataCategory::parse("content"), None);
     }
 }
+
+/// `POST /admin/v1/accounts/{username}/region`: move the account's data to another region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoveRequest {
+    pub region: crate::ids::Region,
+}
+
+/// What a move carried (no username: the caller named it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoveResponse {
+    pub from: crate::ids::Region,
+    pub to: crate::ids::Region,
+    pub devices: u64,
+    pub queued_messages: u64,
+}
+
+/// `POST /admin/v1/retention`: what a retention sweep removed, every region together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetentionResponse {
+    /// Queued copies (one per device and message) deleted undelivered past their region's
+    /// time-to-live.
+    pub expired_queue_entries: u64,
+    /// Copies past their time kept because their account is under a preservation order.
+    pub held_queue_entries: u64,
+    /// Preservation orders that ran out.
+    pub expired_holds: u64,
+}

@@ -15,6 +15,8 @@
 //! - [`delivery`]: the MLS delivery service: epoch rule, per-device queues, WebSocket push.
 //! - [`http`]: router, error codes, extractors, one file per endpoint.
 //! - [`tls`]: the rustls accept loop.
+//! - [`residency`]: each account's data in its home region's store (a `Store` of stores).
+//! - [`retention`]: each region's policy applied on a timer and on demand.
 //! - [`config`], [`clock`], [`ratelimit`]: settings, injected time, token buckets.
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
@@ -29,6 +31,7 @@ pub mod keys;
 pub mod listener;
 pub mod ratelimit;
 pub mod residency;
+pub mod retention;
 pub mod store;
 pub mod tls;
 
@@ -53,6 +56,8 @@ pub const AUDIT_KEY_FILE: &str = "audit.key";
 /// Background jobs hold a lease this many sweeps long, so a node that dies hands its jobs
 /// to another within a few minutes, and a slow tick does not lose it.
 const LEASE_SWEEPS: u32 = 3;
+/// How often each region's retention policy is applied.
+pub const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(600);
 /// How often held user notices are checked for release (they are also released when one of
 /// the user's devices connects).
 pub const NOTICE_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
@@ -291,6 +296,7 @@ pub async fn serve<S: Store>(
     let app = http::router(state.clone(), surface);
     let admin_app = http::router(state.clone(), http::Surface::Admin);
     tokio::spawn(sweep_notices(state.clone()));
+    tokio::spawn(retention::run(state.clone(), RETENTION_SWEEP));
     tokio::spawn(relay_wakeups(state));
     tokio::spawn(async move {
         shutdown.await;
@@ -328,7 +334,7 @@ pub async fn serve<S: Store>(
 }
 
 /// Resolves once shutdown has begun (or its sender is gone).
-async fn stopped(mut stop: watch::Receiver<bool>) {
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 

@@ -87,6 +87,18 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         path: "/admin/v1/reports",
         roles: &[Operator, Auditor],
     },
+    AdminRoute {
+        action: "account.move",
+        method: "POST",
+        path: "/admin/v1/accounts/{username}/region",
+        roles: &[Operator],
+    },
+    AdminRoute {
+        action: "retention.run",
+        method: "POST",
+        path: "/admin/v1/retention",
+        roles: &[Operator],
+    },
 ];
 
 pub fn route(action: &str) -> &'static AdminRoute {

@@ -93,6 +93,7 @@ impl From<StoreError> for ApiError {
         let text = err.to_string();
         match err {
             StoreError::UsernameTaken => Self::new(S::CONFLICT, ErrorCode::UsernameTaken, text),
+            StoreError::UnknownAccount => Self::new(S::NOT_FOUND, ErrorCode::UnknownUser, text),
             StoreError::UnknownRegion => {
                 Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::UnknownRegion, text)
             }

@@ -13,7 +13,9 @@
 //! store, and every operation passes straight through (the single-machine quickstart).
 //!
 //! - [`submit`]: a message whose recipients live in other stores than its group's epoch.
+//! - [`moving`]: an account moving to another region; each region's retention sweep.
 
+mod moving;
 mod store_impl;
 mod submit;
 
@@ -50,6 +52,9 @@ struct Inner<S> {
     /// One lock per group with a submission in flight: a group's messages reach the
     /// regions' queues in the order its epoch allows (see [`submit`]).
     groups: Mutex<HashMap<GroupId, Weak<tokio::sync::Mutex<()>>>>,
+    /// Held shared by every operation that writes or reads an account's region data, and
+    /// alone by a move, so nothing lands in the old store after it was copied.
+    moving: tokio::sync::RwLock<()>,
 }
 
 impl<S: Store> Regional<S> {
@@ -71,6 +76,7 @@ impl<S: Store> Regional<S> {
                 single,
                 devices: Mutex::new(HashMap::new()),
                 groups: Mutex::new(HashMap::new()),
+                moving: tokio::sync::RwLock::new(()),
             }),
         }
     }
@@ -158,6 +164,15 @@ impl<S: Store> Regional<S> {
 
     async fn device_store(&self, device: DeviceId) -> Result<Option<&S>, StoreError> {
         Ok(self.device_region(device).await?.map(|i| self.store(i)))
+    }
+
+    /// Keeps moves out while the caller works on region data (nothing to keep out when
+    /// there is one region).
+    async fn no_move(&self) -> Option<tokio::sync::RwLockReadGuard<'_, ()>> {
+        match self.inner.single {
+            true => None,
+            false => Some(self.inner.moving.read().await),
+        }
     }
 
     /// The lock that orders one group's submissions.

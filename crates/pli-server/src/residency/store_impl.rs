@@ -2,9 +2,9 @@
 
 use super::Regional;
 use crate::store::{
-    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
-    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, MoveReport, NewAccount, PendingNotice,
+    Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -16,6 +16,7 @@ impl<S: Store> Regional<S> {
     /// Holds and notices for names no account has are dropped: a preservation order
     /// preserves nothing that does not exist.
     async fn apply_in_regions(&self, effect: GovernanceEffect) -> Result<(), StoreError> {
+        let _no_move = self.no_move().await;
         let mut parts: BTreeMap<usize, GovernanceEffect> = BTreeMap::new();
         for (user, until) in effect.holds {
             if let Some(index) = self.user_region(&user).await? {
@@ -99,6 +100,7 @@ impl<S: Store> Store for Regional<S> {
         last_resort: Option<Vec<u8>>,
         max_one_time: usize,
     ) -> Result<KeyPackageStatus, StoreError> {
+        let _no_move = self.no_move().await;
         let store = self
             .device_store(device)
             .await?
@@ -120,6 +122,7 @@ impl<S: Store> Store for Regional<S> {
         &self,
         username: &Username,
     ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        let _no_move = self.no_move().await;
         match self.user_store(username).await? {
             Some(store) => store.claim_key_packages(username).await,
             None => Ok(None),
@@ -136,6 +139,54 @@ impl<S: Store> Store for Regional<S> {
 
     async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
         self.global().release_username(username).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        self.global().set_home_region(username, region).await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.export_account(username).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Into the account's home region (by the index).
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        let store = self
+            .user_store(&account.username)
+            .await?
+            .ok_or(StoreError::UnknownAccount)?;
+        store.import_account(account).await
+    }
+
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let _no_move = self.no_move().await;
+        for store in self.all_stores() {
+            store.erase_account(username).await?;
+        }
+        self.global().release_username(username).await
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        let _no_move = self.no_move().await;
+        self.expire_regions(retention).await
+    }
+
+    async fn move_account(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<MoveReport, StoreError> {
+        self.move_to(username, region).await
     }
 
     async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
@@ -160,6 +211,7 @@ impl<S: Store> Store for Regional<S> {
         devices: Vec<DeviceId>,
         now_ms: u64,
     ) -> Result<Option<MessageId>, StoreError> {
+        let _no_move = self.no_move().await;
         let mut first = None;
         for (_, store) in &self.inner.regions {
             let id = store
@@ -174,6 +226,7 @@ impl<S: Store> Store for Regional<S> {
         if self.inner.single {
             return self.global().submit(submission).await;
         }
+        let _no_move = self.no_move().await;
         self.submit_across(submission).await
     }
 
@@ -187,6 +240,7 @@ impl<S: Store> Store for Regional<S> {
         after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
+        let _no_move = self.no_move().await;
         match self.device_store(device).await? {
             Some(store) => store.fetch_queue(device, after, limit).await,
             None => Ok(Vec::new()),
@@ -225,6 +279,7 @@ impl<S: Store> Store for Regional<S> {
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        let _no_move = self.no_move().await;
         match self.device_store(device).await? {
             Some(store) => store.ack(device, ids).await,
             None => Ok(0),

@@ -12,6 +12,7 @@
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
 pub mod governance;
+pub mod moving;
 pub mod postgres;
 pub mod sqlite;
 
@@ -25,6 +26,9 @@ use std::sync::Arc;
 pub use governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
     StaffRecord,
+};
+pub use moving::{
+    AccountExport, ExportedDevice, ExportedMessage, MoveReport, Retention, RetentionReport,
 };
 use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
@@ -55,6 +59,8 @@ pub enum StoreError {
     UsernameTaken,
     #[error("the server has no such region")]
     UnknownRegion,
+    #[error("no such account")]
+    UnknownAccount,
     #[error("a recipient device does not exist")]
     UnknownRecipient,
     #[error("a recipient's queue is full")]
@@ -252,6 +258,51 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         username: &Username,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Points the user's index entry at `region` (an account moved).
+    fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every row this store holds about the account, or `None` if it holds none.
+    fn export_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<AccountExport>, StoreError>> + Send;
+
+    /// Writes an exported account in one transaction, replacing whatever this store held
+    /// about it (an earlier, interrupted move); queued messages keep their order.
+    fn import_account(
+        &self,
+        account: AccountExport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes every row about the account (and messages no other queue holds).
+    fn erase_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes what the region's policy no longer allows keeping, sparing accounts under a
+    /// preservation order.
+    fn expire(
+        &self,
+        retention: Retention,
+    ) -> impl Future<Output = Result<RetentionReport, StoreError>> + Send;
+
+    /// Moves every row about the account to `region`'s store and leaves none behind.
+    /// Only a store of several regions can: a single store answers
+    /// [`StoreError::UnknownRegion`].
+    fn move_account(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<MoveReport, StoreError>> + Send {
+        let _ = (username, region);
+        async { Err(StoreError::UnknownRegion) }
+    }
 
     /// Applies the epoch rule alone, queueing nothing; returns the group's epoch after it.
     fn advance_epoch(

@@ -6,8 +6,8 @@ use crate::output;
 use anyhow::Context as _;
 use pli_client::admin::AdminClient;
 use pli_proto::governance::{
-    DataCategory, LegalBasis, NewRequest, NewStaff, RejectRequest, ReportRequest, RequestView,
-    Role, StaffCredential, StaffInfo,
+    DataCategory, LegalBasis, MoveRequest, MoveResponse, NewRequest, NewStaff, RejectRequest,
+    ReportRequest, RequestView, RetentionResponse, Role, StaffCredential, StaffInfo,
 };
 use std::path::{Path, PathBuf};
 
@@ -43,12 +43,26 @@ enum Command {
     Request(RequestCommand),
     /// Print everything the server holds about an account (DESIGN.md §3).
     Inventory { user: String },
+    /// Regions (operators only): move an account's data to another region.
+    #[command(subcommand)]
+    Region(RegionCommand),
+    /// Apply every region's retention policy now (operators only; it also runs on its own).
+    Retention,
     /// Produce a transparency report (JSON and HTML) for a quarter or half-year.
     Report {
         #[arg(long)]
         period: String,
         #[arg(long, default_value = ".")]
         out: PathBuf,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum RegionCommand {
+    /// Move all of @user's data to REGION's store, leaving nothing in the old one (logged).
+    Move {
+        user: String,
+        region: pli_proto::Region,
     },
 }
 
@@ -308,6 +322,36 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
                     serde_json::to_string_pretty(&inventory)?
                 }
             );
+        }
+        Command::Region(RegionCommand::Move { user, region }) => {
+            let user = super::username(&user)?;
+            let moved: MoveResponse = client(context, cred)?
+                .post(
+                    &format!("/admin/v1/accounts/{user}/region"),
+                    &MoveRequest { region },
+                )
+                .await?;
+            if context.json {
+                println!("{}", serde_json::to_string(&moved)?);
+            } else {
+                println!(
+                    "moved @{user} from {} to {}: {} device(s), {} queued message(s)",
+                    moved.from, moved.to, moved.devices, moved.queued_messages
+                );
+            }
+        }
+        Command::Retention => {
+            let swept: RetentionResponse = client(context, cred)?
+                .post("/admin/v1/retention", &serde_json::json!({}))
+                .await?;
+            if context.json {
+                println!("{}", serde_json::to_string(&swept)?);
+            } else {
+                println!(
+                    "expired {} queued message copies; kept {} under preservation orders; {} preservation order(s) ended",
+                    swept.expired_queue_entries, swept.held_queue_entries, swept.expired_holds
+                );
+            }
         }
         Command::Report { period, out } => {
             let report: pli_proto::report::Report = client(context, cred)?

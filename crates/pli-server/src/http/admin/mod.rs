@@ -4,6 +4,7 @@
 //! No route here can add a member or a device, publish a key for a user, or return
 //! message content: there is no store operation that would let it.
 
+mod regions;
 mod requests;
 mod staff;
 
@@ -49,6 +50,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/v1/requests/{id}/close", post(requests::close::<S>))
         .route("/admin/v1/inventory/{username}", get(staff::inventory::<S>))
         .route("/admin/v1/reports", post(staff::report::<S>))
+        .route(
+            "/admin/v1/accounts/{username}/region",
+            post(regions::move_account::<S>),
+        )
+        .route("/admin/v1/retention", post(regions::retention::<S>))
 }
 
 /// The admin API's description; [`crate::http::openapi`] completes it.
@@ -67,6 +73,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         requests::reject,
         requests::disclose,
         requests::close,
+        regions::move_account,
+        regions::retention,
     ),
     tags((name = "admin", description = "Staff only: every call is checked against the role table and logged"))
 )]

@@ -5,9 +5,11 @@
 
 mod cluster;
 mod records;
+mod residency;
 
 pub use cluster::*;
 pub use records::*;
+pub use residency::*;
 
 use crate::store::{ClaimedPackage, EpochRule, NewAccount, Store, StoreError, Submission};
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
@@ -473,6 +475,10 @@ macro_rules! conformance_tests {
             server_secrets_are_created_once,
             audit_appends_are_serial_and_apply_their_effect_or_nothing,
             holds_keep_the_later_date_and_notices_release_once,
+            the_index_gives_each_name_one_region,
+            epoch_and_queues_as_separate_steps,
+            an_exported_account_imports_whole_and_erases_without_trace,
+            retention_expires_old_queues_except_held_accounts,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

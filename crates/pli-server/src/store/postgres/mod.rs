@@ -8,15 +8,16 @@
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
 
 mod governance;
+mod moving;
 mod queries;
 mod residency;
 mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
-    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued,
+    Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -212,6 +213,46 @@ impl Store for PostgresStore {
 
     async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
         residency::release_username(&mut *self.conn().await?, username).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        residency::set_home_region(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let mut tx = self.begin().await?;
+        let export = moving::export_account(&mut tx, username).await?;
+        commit(tx).await?;
+        Ok(export)
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        moving::import_account(&mut tx, &account).await?;
+        commit(tx).await?;
+        self.notifier
+            .wake(account.devices.iter().map(|d| d.device_id).collect());
+        Ok(())
+    }
+
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        moving::erase_account(&mut tx, username).await?;
+        commit(tx).await
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        let mut tx = self.begin().await?;
+        let report = moving::expire(&mut tx, &retention).await?;
+        commit(tx).await?;
+        Ok(report)
     }
 
     async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {

@@ -26,6 +26,23 @@ pub(super) async fn claim_username(
     Ok(())
 }
 
+pub(super) async fn set_home_region(
+    conn: &mut PgConnection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO home_regions (username, region) VALUES ($1, $2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .bind(username.as_str())
+    .bind(region.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(super) async fn home_region(
     conn: &mut PgConnection,
     username: &Username,

@@ -11,15 +11,16 @@
 //! the process. Group commit is what makes that affordable.
 
 mod governance;
+mod moving;
 mod queries;
 mod residency;
 pub mod schema;
 mod secrets;
 
 use crate::store::{
-    Accepted, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, GovernanceEffect,
-    InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued,
+    Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -74,12 +75,15 @@ pub enum OpenError {
     Thread(#[from] std::io::Error),
 }
 
+/// `secure_delete`: what is deleted (an acked message, an account moved to another region)
+/// is overwritten in the file, not merely unlinked from its pages.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;",
     )
 }
 
@@ -274,6 +278,53 @@ impl Store for SqliteStore {
         let username = username.clone();
         self.write(move |c| residency::release_username(c, &username))
             .await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| residency::set_home_region(c, &username, &region))
+            .await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let username = username.clone();
+        // On the writer: one transaction, so a consistent snapshot.
+        self.write(move |c| moving::export_account(c, &username))
+            .await
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        self.write(move |c| moving::import_account(c, &account))
+            .await
+    }
+
+    /// Then copies the write-ahead log into the database and empties it, so the erased
+    /// rows' old page images do not linger there either.
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| moving::erase_account(c, &username))
+            .await?;
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(backend)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(backend)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        self.write(move |c| moving::expire(c, &retention)).await
     }
 
     async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {

@@ -25,6 +25,20 @@ pub(super) fn claim_username(
     Ok(())
 }
 
+pub(super) fn set_home_region(
+    conn: &Connection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO home_regions (username, region) VALUES (?1, ?2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .and_then(|mut st| st.execute(params![username.as_str(), region.as_str()]))
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(super) fn home_region(
     conn: &Connection,
     username: &Username,

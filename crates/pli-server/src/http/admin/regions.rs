@@ -1,0 +1,78 @@
+//! Operator routes for regions: moving an account, and running the retention sweep now
+//! (it also runs on its own, [`crate::retention`]).
+
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::{ApiError, AppState};
+use crate::store::Store;
+use axum::Json;
+use axum::extract::State;
+use pli_proto::audit::target_commitment;
+use pli_proto::governance::{MoveRequest, MoveResponse, RetentionResponse};
+use pli_proto::{ErrorCode, Username};
+use serde_json::json;
+
+use super::StaffActor;
+
+/// Moves all of the account's data to another region's store, leaving nothing behind.
+/// Logged first; the account's connections close, so its devices resume from the new store.
+#[utoipa::path(post, path = "/admin/v1/accounts/{username}/region", tag = "admin",
+    security(("staff" = [])),
+    params(("username" = pli_proto::Username, Path, description = "The account")),
+    request_body = MoveRequest,
+    responses(
+        (status = 200, body = MoveResponse, description = "Moved"),
+        (status = 404, body = pli_proto::error::ErrorBody, description = "`unknown_user`"),
+        (status = 422, body = pli_proto::error::ErrorBody, description = "`unknown_region`"),
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn move_account<S: Store>(
+    State(state): State<AppState<S>>,
+    StaffActor(actor): StaffActor,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> Result<Json<MoveResponse>, ApiError> {
+    let user = Username::parse(&raw).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidUsername,
+            e.to_string(),
+        )
+    })?;
+    let details = json!({
+        "target": target_commitment("account.move", user.as_str()),
+        "to": request.region,
+    });
+    state.log_action(actor, "account.move", details).await?;
+    let report = state.store.move_account(&user, &request.region).await?;
+    // Connections made before now close; a device that reconnects reads the new store.
+    let now = crate::delivery::wall_clock_ms() + 1;
+    for device in &report.devices {
+        state.store.announce_connected(*device);
+    }
+    state.hub.replace(report.devices.iter().map(|d| (*d, now)));
+    tracing::info!(devices = report.devices.len(), "account moved");
+    Ok(Json(MoveResponse {
+        from: report.from,
+        to: report.to,
+        devices: report.devices.len() as u64,
+        queued_messages: report.queued_messages,
+    }))
+}
+
+/// Runs the retention sweep now, in every region, under each region's policy.
+#[utoipa::path(post, path = "/admin/v1/retention", tag = "admin",
+    security(("staff" = [])),
+    responses((status = 200, body = RetentionResponse, description = "What the sweep removed")))]
+#[tracing::instrument(skip_all)]
+pub async fn retention<S: Store>(
+    State(state): State<AppState<S>>,
+    StaffActor(actor): StaffActor,
+) -> Result<Json<RetentionResponse>, ApiError> {
+    state.log_action(actor, "retention.run", json!({})).await?;
+    let report = crate::retention::sweep(&state).await?;
+    Ok(Json(RetentionResponse {
+        expired_queue_entries: report.expired_queue_entries,
+        held_queue_entries: report.held_queue_entries,
+        expired_holds: report.expired_holds,
+    }))
+}

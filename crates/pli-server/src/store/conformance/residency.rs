@@ -1,0 +1,227 @@
+//! Checks for the operations residency builds on: the username → region index, the epoch
+//! rule and queue writes as separate steps, an account's export / import / erase, and the
+//! retention sweep.
+
+use super::{dev, group, name, register, submission};
+use crate::store::{EpochRule, GovernanceEffect, Retention, Store, StoreError};
+use pli_proto::frame::KIND_MLS;
+use pli_proto::{MessageId, Region};
+use std::collections::BTreeMap;
+
+fn region(text: &str) -> Region {
+    Region::parse(text).expect("test regions are valid")
+}
+
+pub async fn the_index_gives_each_name_one_region<S: Store>(store: S) {
+    let alice = name("alice");
+    assert_eq!(store.home_region(&alice).await.expect("read"), None);
+    store
+        .claim_username(&alice, &region("eu"))
+        .await
+        .expect("claim");
+    assert!(matches!(
+        store.claim_username(&alice, &region("us")).await,
+        Err(StoreError::UsernameTaken)
+    ));
+    store
+        .set_home_region(&alice, &region("us"))
+        .await
+        .expect("move");
+    assert_eq!(
+        store.home_region(&alice).await.expect("read"),
+        Some(region("us"))
+    );
+    store.release_username(&alice).await.expect("release");
+    assert_eq!(store.home_region(&alice).await.expect("read"), None);
+}
+
+pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    register(&store, "bob", 2).await;
+    let g = group(1);
+    assert_eq!(
+        store
+            .advance_epoch(&g, EpochRule::Commit { epoch: 0 })
+            .await
+            .expect("create"),
+        1
+    );
+    assert!(matches!(
+        store
+            .advance_epoch(&g, EpochRule::Application { epoch: 0 })
+            .await,
+        Err(StoreError::StaleEpoch {
+            submitted: 0,
+            current: 1
+        })
+    ));
+    assert_eq!(
+        store
+            .advance_epoch(&g, EpochRule::Application { epoch: 1 })
+            .await
+            .expect("current"),
+        1
+    );
+    assert_eq!(store.group_epoch(&g).await.expect("read"), Some(1));
+    let lengths = store
+        .queue_lengths(&[dev(1), dev(2), dev(9)])
+        .await
+        .expect("lengths");
+    assert_eq!(
+        lengths,
+        vec![(dev(1), 0), (dev(2), 0)],
+        "device 9 is not here"
+    );
+    let id = store
+        .deliver(KIND_MLS, b"hello".to_vec(), vec![dev(2), dev(9)], 5)
+        .await
+        .expect("deliver")
+        .expect("bob is here");
+    let queue = store.fetch_queue(dev(2), None, 10).await.expect("fetch");
+    assert_eq!(
+        (queue[0].id, queue[0].payload.as_slice()),
+        (id, &b"hello"[..])
+    );
+    assert_eq!(
+        store
+            .deliver(KIND_MLS, b"x".to_vec(), vec![dev(9)], 5)
+            .await
+            .expect("none"),
+        None
+    );
+    assert_eq!(
+        store.queue_lengths(&[dev(2)]).await.expect("len"),
+        vec![(dev(2), 1)]
+    );
+}
+
+pub async fn an_exported_account_imports_whole_and_erases_without_trace<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    register(&store, "bob", 2).await;
+    store
+        .add_key_packages(dev(2), vec![b"kp1".to_vec()], Some(b"last".to_vec()), 10)
+        .await
+        .expect("packages");
+    for payload in [&b"one"[..], b"two", b"three"] {
+        store
+            .submit(submission(
+                &group(1),
+                EpochRule::Commit { epoch: 0 },
+                payload,
+                &[1, 2],
+            ))
+            .await
+            .ok();
+        store
+            .deliver(KIND_MLS, payload.to_vec(), vec![dev(2)], 7)
+            .await
+            .expect("deliver");
+    }
+    let hold = GovernanceEffect {
+        holds: vec![(name("bob"), 99)],
+        ..Default::default()
+    };
+    store.governance_commit(None, hold).await.expect("hold");
+    let export = store
+        .export_account(&name("bob"))
+        .await
+        .expect("export")
+        .expect("bob exists");
+    assert_eq!(export.devices.len(), 1);
+    assert_eq!(export.key_packages.len(), 2);
+    assert_eq!(export.preserved_until_ms, Some(99));
+    store.erase_account(&name("bob")).await.expect("erase");
+    assert!(
+        store
+            .export_account(&name("bob"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(store.device_auth(dev(2)).await.expect("auth").is_none());
+    // Alice's copies of the shared messages stay; bob's alone are gone.
+    let alice_queue = store.fetch_queue(dev(1), None, 10).await.expect("alice");
+    assert_eq!(alice_queue.len(), 1, "the one accepted commit");
+    store.import_account(export.clone()).await.expect("import");
+    let again = store
+        .export_account(&name("bob"))
+        .await
+        .expect("export")
+        .expect("bob");
+    assert_eq!(again, export, "the import is the export, whole");
+    let payloads: Vec<Vec<u8>> = store
+        .fetch_queue(dev(2), None, 10)
+        .await
+        .expect("bob's queue")
+        .into_iter()
+        .map(|q| q.payload)
+        .collect();
+    let expected: Vec<Vec<u8>> = export.queued.iter().map(|m| m.payload.clone()).collect();
+    assert_eq!(payloads, expected, "in the same order");
+    // Importing again replaces, never duplicates.
+    store.import_account(export.clone()).await.expect("again");
+    assert_eq!(
+        store.fetch_queue(dev(2), None, 10).await.expect("q").len(),
+        expected.len()
+    );
+}
+
+pub async fn retention_expires_old_queues_except_held_accounts<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    register(&store, "bob", 2).await;
+    for (payload, at) in [(&b"old"[..], 100), (b"new", 5_000)] {
+        store
+            .deliver(KIND_MLS, payload.to_vec(), vec![dev(1), dev(2)], at)
+            .await
+            .expect("deliver");
+    }
+    let hold = GovernanceEffect {
+        holds: vec![(name("bob"), 10_000)],
+        ..Default::default()
+    };
+    store.governance_commit(None, hold).await.expect("hold");
+    let sweep = |now_ms| Retention {
+        now_ms,
+        queue_before_ms: 1_000,
+        queue_before_by_region: BTreeMap::new(),
+    };
+    let report = store.expire(sweep(2_000)).await.expect("sweep");
+    assert_eq!(
+        (report.expired_queue_entries, report.held_queue_entries),
+        (1, 1)
+    );
+    let alice: Vec<MessageId> = store
+        .fetch_queue(dev(1), None, 10)
+        .await
+        .expect("alice")
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(
+        alice.len(),
+        1,
+        "alice's old copy expired, the new one stays"
+    );
+    assert_eq!(
+        store.queue_lengths(&[dev(1)]).await.expect("len"),
+        vec![(dev(1), 1)]
+    );
+    assert_eq!(
+        store
+            .fetch_queue(dev(2), None, 10)
+            .await
+            .expect("bob")
+            .len(),
+        2
+    );
+    let report = store.expire(sweep(20_000)).await.expect("after the hold");
+    assert_eq!((report.expired_queue_entries, report.expired_holds), (1, 1));
+    assert_eq!(
+        store
+            .fetch_queue(dev(2), None, 10)
+            .await
+            .expect("bob")
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,94 @@
+//! What a region's store hands over when an account moves to another region, and what its
+//! retention sweep removes. Both are whole-account or whole-region operations, each one
+//! transaction on its store.
+
+use pli_proto::{DeviceId, Region, Username};
+use std::collections::BTreeMap;
+
+/// Every row a region's store holds about one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountExport {
+    pub username: Username,
+    pub created_day: i64,
+    pub last_seen_day: Option<i64>,
+    pub devices: Vec<ExportedDevice>,
+    /// (device, package, last resort), in upload order.
+    pub key_packages: Vec<(DeviceId, Vec<u8>, bool)>,
+    /// Queued messages in queue order, each with the account's devices it waits for.
+    pub queued: Vec<ExportedMessage>,
+    pub preserved_until_ms: Option<u64>,
+    /// Held notices: (request id, payload, release time).
+    pub notices: Vec<(String, Vec<u8>, u64)>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportedDevice {
+    pub device_id: DeviceId,
+    pub secret_hash: [u8; 32],
+    pub signature_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ExportedDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExportedDevice({})", self.device_id)
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportedMessage {
+    pub kind: u8,
+    pub payload: Vec<u8>,
+    pub created_ms: u64,
+    pub devices: Vec<DeviceId>,
+}
+
+impl std::fmt::Debug for ExportedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExportedMessage(<{} bytes>)", self.payload.len())
+    }
+}
+
+/// What a move carried from one region's store to another's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveReport {
+    pub from: Region,
+    pub to: Region,
+    pub devices: Vec<DeviceId>,
+    pub queued_messages: u64,
+}
+
+/// One retention sweep, under the regions' policies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub now_ms: u64,
+    /// Queued messages created before this are deleted undelivered: what one store applies.
+    pub queue_before_ms: u64,
+    /// Each region's own cutoff, which the residency layer hands to that region's store.
+    pub queue_before_by_region: BTreeMap<Region, u64>,
+}
+
+impl Retention {
+    /// The sweep for one region's store.
+    pub fn for_region(&self, region: &Region) -> Self {
+        Self {
+            now_ms: self.now_ms,
+            queue_before_ms: self
+                .queue_before_by_region
+                .get(region)
+                .copied()
+                .unwrap_or(self.queue_before_ms),
+            queue_before_by_region: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a sweep removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Queue entries (one per device and message) removed as expired.
+    pub expired_queue_entries: u64,
+    /// Entries kept past their time because their account is under a preservation order.
+    pub held_queue_entries: u64,
+    /// Preservation holds that ran out and were removed.
+    pub expired_holds: u64,
+}

@@ -1,0 +1,288 @@
+//! Moving an account between regions' databases, and the retention sweep, on PostgreSQL.
+//! Each runs inside the caller's transaction.
+
+use super::queries::{backend, device_id, enqueue_notice};
+use crate::store::{
+    AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
+};
+use pli_proto::Username;
+use sqlx::postgres::PgConnection;
+
+type MessageRow = (i64, i16, Vec<u8>, i64, i64);
+
+pub(super) async fn export_account(
+    tx: &mut PgConnection,
+    user: &Username,
+) -> Result<Option<AccountExport>, StoreError> {
+    let account: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT created_day, last_seen_day FROM accounts WHERE username = $1")
+            .bind(user.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+    let Some((created_day, last_seen_day)) = account else {
+        return Ok(None);
+    };
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT device_id, secret_hash, signature_key FROM devices
+         WHERE username = $1 ORDER BY device_id",
+    )
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut devices = Vec::with_capacity(rows.len());
+    for (id, secret, signature_key) in rows {
+        devices.push(ExportedDevice {
+            device_id: device_id(id)?,
+            secret_hash: secret
+                .try_into()
+                .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?,
+            signature_key,
+        });
+    }
+    let rows: Vec<(i64, Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT k.device_id, k.data, k.last_resort FROM key_packages k
+         JOIN devices d ON d.device_id = k.device_id WHERE d.username = $1 ORDER BY k.id",
+    )
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut key_packages = Vec::with_capacity(rows.len());
+    for (id, data, last_resort) in rows {
+        key_packages.push((device_id(id)?, data, last_resort));
+    }
+    let rows: Vec<MessageRow> = sqlx::query_as(
+        "SELECT m.id, m.kind, m.payload, m.created_ms, q.device_id FROM queue q
+         JOIN messages m ON m.id = q.message_id
+         JOIN devices d ON d.device_id = q.device_id
+         WHERE d.username = $1 ORDER BY m.id, q.device_id",
+    )
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut queued: Vec<ExportedMessage> = Vec::new();
+    let mut last_id = None;
+    for (id, kind, payload, created_ms, device) in rows {
+        match queued.last_mut() {
+            Some(message) if last_id == Some(id) => message.devices.push(device_id(device)?),
+            _ => queued.push(ExportedMessage {
+                kind: kind as u8,
+                payload,
+                created_ms: created_ms as u64,
+                devices: vec![device_id(device)?],
+            }),
+        }
+        last_id = Some(id);
+    }
+    let preserved_until_ms: Option<i64> =
+        sqlx::query_scalar("SELECT until_ms FROM preservation_holds WHERE username = $1")
+            .bind(user.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+    let rows: Vec<(String, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT request_id, payload, release_ms FROM pending_notices
+         WHERE username = $1 ORDER BY notice_id",
+    )
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    Ok(Some(AccountExport {
+        username: user.clone(),
+        created_day,
+        last_seen_day,
+        devices,
+        key_packages,
+        queued,
+        preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
+        notices: rows
+            .into_iter()
+            .map(|(id, payload, release)| (id, payload, release as u64))
+            .collect(),
+    }))
+}
+
+async fn run(tx: &mut PgConnection, sql: &'static str, user: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(sql)
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn import_account(
+    tx: &mut PgConnection,
+    a: &AccountExport,
+) -> Result<(), StoreError> {
+    erase_account(tx, &a.username).await?;
+    let user = a.username.as_str();
+    sqlx::query("INSERT INTO accounts (username, created_day, last_seen_day) VALUES ($1, $2, $3)")
+        .bind(user)
+        .bind(a.created_day)
+        .bind(a.last_seen_day)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    for d in &a.devices {
+        sqlx::query(
+            "INSERT INTO devices (device_id, username, secret_hash, signature_key)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(d.device_id.get() as i64)
+        .bind(user)
+        .bind(&d.secret_hash[..])
+        .bind(&d.signature_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    for (device, data, last_resort) in &a.key_packages {
+        sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, $3)")
+            .bind(device.get() as i64)
+            .bind(data)
+            .bind(last_resort)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    for m in &a.queued {
+        // Stamped with its original time: the message keeps its age, and so its expiry.
+        enqueue_notice(
+            tx,
+            m.kind,
+            &m.payload,
+            &m.devices,
+            m.created_ms,
+            i64::MAX as u64,
+        )
+        .await?;
+    }
+    if let Some(until) = a.preserved_until_ms {
+        sqlx::query("INSERT INTO preservation_holds (username, until_ms) VALUES ($1, $2)")
+            .bind(user)
+            .bind(until as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    for (request_id, payload, release_ms) in &a.notices {
+        sqlx::query(
+            "INSERT INTO pending_notices (request_id, username, payload, release_ms)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(request_id)
+        .bind(user)
+        .bind(payload)
+        .bind(*release_ms as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn erase_account(
+    tx: &mut PgConnection,
+    user: &Username,
+) -> Result<(), StoreError> {
+    let user = user.as_str();
+    let messages: Vec<i64> = sqlx::query_scalar(
+        "SELECT q.message_id FROM queue q JOIN devices d ON d.device_id = q.device_id
+         WHERE d.username = $1",
+    )
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    run(
+        tx,
+        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)",
+        user,
+    )
+    .await?;
+    run(tx, "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
+    run(tx, "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
+    run(tx, "DELETE FROM devices WHERE username = $1", user).await?;
+    run(tx, "DELETE FROM accounts WHERE username = $1", user).await?;
+    run(
+        tx,
+        "DELETE FROM preservation_holds WHERE username = $1",
+        user,
+    )
+    .await?;
+    run(tx, "DELETE FROM pending_notices WHERE username = $1", user).await?;
+    sqlx::query(
+        "DELETE FROM messages m WHERE m.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
+    )
+    .bind(&messages)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) async fn expire(
+    tx: &mut PgConnection,
+    r: &Retention,
+) -> Result<RetentionReport, StoreError> {
+    let (now, before) = (r.now_ms as i64, r.queue_before_ms as i64);
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM queue q JOIN messages m ON m.id = q.message_id
+         JOIN devices d ON d.device_id = q.device_id
+         JOIN preservation_holds h ON h.username = d.username AND h.until_ms > $1
+         WHERE m.created_ms < $2",
+    )
+    .bind(now)
+    .bind(before)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let expired: Vec<(i64, i64)> = sqlx::query_as(
+        "DELETE FROM queue q USING messages m, devices d
+          WHERE m.id = q.message_id AND d.device_id = q.device_id AND m.created_ms < $2
+            AND NOT EXISTS (SELECT 1 FROM preservation_holds h
+                             WHERE h.username = d.username AND h.until_ms > $1)
+         RETURNING q.device_id, q.message_id",
+    )
+    .bind(now)
+    .bind(before)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let devices: Vec<i64> = expired.iter().map(|(d, _)| *d).collect();
+    let messages: Vec<i64> = expired.iter().map(|(_, m)| *m).collect();
+    sqlx::query(
+        "UPDATE devices d SET queue_len = d.queue_len - e.n
+           FROM (SELECT x AS device_id, COUNT(*) AS n FROM unnest($1::BIGINT[]) AS x GROUP BY x) e
+          WHERE d.device_id = e.device_id",
+    )
+    .bind(&devices)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "DELETE FROM messages m WHERE m.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
+    )
+    .bind(&messages)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let expired_holds = sqlx::query("DELETE FROM preservation_holds WHERE until_ms <= $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+    Ok(RetentionReport {
+        expired_queue_entries: expired.len() as u64,
+        held_queue_entries: held as u64,
+        expired_holds,
+    })
+}

@@ -1,0 +1,271 @@
+//! Moving an account between regions' stores, and the retention sweep.
+
+use super::queries::{backend, enqueue, username};
+use crate::store::{
+    AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
+};
+use pli_proto::{DeviceId, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+
+fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
+    DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
+}
+
+fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    raw.try_into()
+        .map_err(|_| StoreError::Backend("invalid secret hash row".into()))
+}
+
+pub(super) fn export_account(
+    conn: &Connection,
+    user: &Username,
+) -> Result<Option<AccountExport>, StoreError> {
+    let account: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT created_day, last_seen_day FROM accounts WHERE username = ?1",
+            [user.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((created_day, last_seen_day)) = account else {
+        return Ok(None);
+    };
+    let mut devices = Vec::new();
+    let mut st = conn
+        .prepare(
+            "SELECT device_id, secret_hash, signature_key FROM devices
+             WHERE username = ?1 ORDER BY device_id",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map([user.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (id, secret, signature_key) = row.map_err(backend)?;
+        devices.push(ExportedDevice {
+            device_id: device_id(id)?,
+            secret_hash: hash(secret)?,
+            signature_key,
+        });
+    }
+    let mut key_packages = Vec::new();
+    let mut st = conn
+        .prepare(
+            "SELECT k.device_id, k.data, k.last_resort FROM key_packages k
+             JOIN devices d ON d.device_id = k.device_id WHERE d.username = ?1 ORDER BY k.id",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map([user.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (id, data, last_resort) = row.map_err(backend)?;
+        key_packages.push((device_id(id)?, data, last_resort));
+    }
+    let mut queued: Vec<ExportedMessage> = Vec::new();
+    let mut last_id = None;
+    let mut st = conn
+        .prepare(
+            "SELECT m.id, m.kind, m.payload, m.created_ms, q.device_id FROM queue q
+             JOIN messages m ON m.id = q.message_id
+             JOIN devices d ON d.device_id = q.device_id
+             WHERE d.username = ?1 ORDER BY m.id, q.device_id",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map([user.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u8>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (id, kind, payload, created_ms, device) = row.map_err(backend)?;
+        match queued.last_mut() {
+            Some(message) if last_id == Some(id) => message.devices.push(device_id(device)?),
+            _ => queued.push(ExportedMessage {
+                kind,
+                payload,
+                created_ms: created_ms as u64,
+                devices: vec![device_id(device)?],
+            }),
+        }
+        last_id = Some(id);
+    }
+    let preserved_until_ms: Option<i64> = conn
+        .query_row(
+            "SELECT until_ms FROM preservation_holds WHERE username = ?1",
+            [user.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    let mut notices = Vec::new();
+    let mut st = conn
+        .prepare(
+            "SELECT request_id, payload, release_ms FROM pending_notices
+             WHERE username = ?1 ORDER BY notice_id",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map([user.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        notices.push(row.map_err(backend)?);
+    }
+    Ok(Some(AccountExport {
+        username: username(user.to_string())?,
+        created_day,
+        last_seen_day,
+        devices,
+        key_packages,
+        queued,
+        preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
+        notices,
+    }))
+}
+
+pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(), StoreError> {
+    erase_account(conn, &a.username)?;
+    let user = a.username.as_str();
+    conn.execute(
+        "INSERT INTO accounts (username, created_day, last_seen_day) VALUES (?1, ?2, ?3)",
+        params![user, a.created_day, a.last_seen_day],
+    )
+    .map_err(backend)?;
+    for d in &a.devices {
+        conn.execute(
+            "INSERT INTO devices (device_id, username, secret_hash, signature_key)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                d.device_id.get() as i64,
+                user,
+                &d.secret_hash[..],
+                d.signature_key
+            ],
+        )
+        .map_err(backend)?;
+    }
+    for (device, data, last_resort) in &a.key_packages {
+        conn.execute(
+            "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
+            params![device.get() as i64, data, last_resort],
+        )
+        .map_err(backend)?;
+    }
+    for m in &a.queued {
+        // Stamped with its original time: the message keeps its age, and so its expiry.
+        enqueue(
+            conn,
+            m.kind,
+            &m.payload,
+            &m.devices,
+            m.created_ms,
+            i64::MAX as u64,
+        )?;
+    }
+    if let Some(until) = a.preserved_until_ms {
+        conn.execute(
+            "INSERT INTO preservation_holds (username, until_ms) VALUES (?1, ?2)",
+            params![user, until as i64],
+        )
+        .map_err(backend)?;
+    }
+    for (request_id, payload, release_ms) in &a.notices {
+        conn.execute(
+            "INSERT INTO pending_notices (request_id, username, payload, release_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![request_id, user, payload, *release_ms as i64],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), StoreError> {
+    let user = user.as_str();
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS erased_messages (id INTEGER PRIMARY KEY)")
+        .map_err(backend)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO temp.erased_messages (id) SELECT q.message_id FROM queue q
+         JOIN devices d ON d.device_id = q.device_id WHERE d.username = ?1",
+        [user],
+    )
+    .map_err(backend)?;
+    for sql in [
+        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
+        "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
+        "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
+        "DELETE FROM devices WHERE username = ?1",
+        "DELETE FROM accounts WHERE username = ?1",
+        "DELETE FROM preservation_holds WHERE username = ?1",
+        "DELETE FROM pending_notices WHERE username = ?1",
+    ] {
+        conn.execute(sql, [user]).map_err(backend)?;
+    }
+    conn.execute_batch(
+        "DELETE FROM messages WHERE id IN (SELECT id FROM temp.erased_messages)
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = messages.id);
+         DELETE FROM temp.erased_messages;",
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport, StoreError> {
+    let (now, before) = (r.now_ms as i64, r.queue_before_ms as i64);
+    let held_devices = "SELECT d.device_id FROM devices d JOIN preservation_holds h
+                        ON h.username = d.username WHERE h.until_ms > ?1";
+    let held: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE m.created_ms < ?2 AND q.device_id IN ({held_devices})"
+            ),
+            params![now, before],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS expired (device_id INTEGER, message_id INTEGER)",
+    )
+    .map_err(backend)?;
+    let expired = conn
+        .execute(
+            &format!(
+                "INSERT INTO temp.expired (device_id, message_id)
+                 SELECT q.device_id, q.message_id FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE m.created_ms < ?2 AND q.device_id NOT IN ({held_devices})"
+            ),
+            params![now, before],
+        )
+        .map_err(backend)?;
+    conn.execute_batch(
+        "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.expired);
+         UPDATE devices SET queue_len = queue_len - (SELECT COUNT(*) FROM temp.expired e WHERE e.device_id = devices.device_id)
+          WHERE device_id IN (SELECT device_id FROM temp.expired);
+         DELETE FROM messages WHERE id IN (SELECT message_id FROM temp.expired)
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = messages.id);
+         DELETE FROM temp.expired;",
+    )
+    .map_err(backend)?;
+    let expired_holds = conn
+        .execute("DELETE FROM preservation_holds WHERE until_ms <= ?1", [now])
+        .map_err(backend)?;
+    Ok(RetentionReport {
+        expired_queue_entries: expired as u64,
+        held_queue_entries: held as u64,
+        expired_holds: expired_holds as u64,
+    })
+}
