@@ -150,6 +150,13 @@ impl Client {
         self.transport.base()
     }
 
+    /// Deletes the account on the server, every device of it; returns how many days the
+    /// server keeps its remaining facts (name, days) under the home region's policy. This
+    /// device's local history stays where it is, for the user to keep or remove.
+    pub async fn delete_account(&self) -> Result<u32, ClientError> {
+        Ok(self.transport.delete_account().await?.facts_kept_days)
+    }
+
     pub(crate) fn signer(&self) -> Result<SignatureKeyPair, ClientError> {
         mls::load_signer(&mls::Storage::new(&self.conn), &self.me.signature_public)
     }

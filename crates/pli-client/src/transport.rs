@@ -148,6 +148,15 @@ impl Transport {
         self.get(paths::HEALTH).await
     }
 
+    /// Deletes this device's account, every device of it.
+    pub async fn delete_account(&self) -> Result<api::DeleteAccountResponse, ClientError> {
+        self.call(
+            self.http
+                .delete(format!("{}{}", self.base, paths::ACCOUNT_SELF)),
+        )
+        .await
+    }
+
     /// Every region's published policy.
     pub async fn policy(&self) -> Result<pli_proto::policy::PolicyResponse, ClientError> {
         self.get(paths::POLICY).await

@@ -10,6 +10,7 @@ pub mod paths {
     pub const HEALTH: &str = "/v1/health";
     pub const CHALLENGE: &str = "/v1/register/challenge";
     pub const ACCOUNTS: &str = "/v1/accounts";
+    pub const ACCOUNT_SELF: &str = "/v1/accounts/self";
     pub const SELF_DEVICE: &str = "/v1/devices/self";
     pub const KEY_PACKAGES: &str = "/v1/key-packages";
     /// `{username}` is filled in by the caller.
@@ -78,6 +79,15 @@ impl std::fmt::Debug for RegisterResponse {
             .field("device_id", &self.device_id)
             .finish_non_exhaustive()
     }
+}
+
+/// The answer to deleting one's account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteAccountResponse {
+    /// Days the account's remaining facts (username, creation and last-connection days) are
+    /// kept under the home region's policy before they are erased; 0: erased already.
+    pub facts_kept_days: u32,
 }
 
 /// What the server knows about the calling device.

@@ -345,6 +345,8 @@ pub struct MoveResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionResponse {
+    /// Deleted accounts whose remaining facts were erased (their names are free again).
+    pub erased_accounts: u64,
     /// Queued copies (one per device and message) deleted undelivered past their region's
     /// time-to-live.
     pub expired_queue_entries: u64,

@@ -2,13 +2,15 @@
 //! and on demand (`POST /admin/v1/retention`). Time comes from the server's clock, so
 //! tests move it instead of waiting. With several nodes, one holds the lease and sweeps.
 //!
-//! Today a sweep deletes queued messages older than their region's time-to-live (except
-//! those of accounts under a preservation order) and preservation orders that ran out.
-//! The server keeps no IP addresses and has no account deletion yet, so the policies'
-//! IP and deleted-account periods have nothing to act on.
+//! A sweep deletes queued messages older than their region's time-to-live, erases what is
+//! left of accounts deleted longer ago than their region keeps them (their names become
+//! free), and drops preservation orders that ran out; an account under a preservation
+//! order keeps both its queue and its facts. The server keeps no IP addresses in any
+//! region today, so the policies' IP periods have nothing to act on.
 
+use crate::governance::rules::Policy;
 use crate::http::AppState;
-use crate::store::{Retention, RetentionReport, Store, StoreError};
+use crate::store::{Cutoffs, Retention, RetentionReport, Store, StoreError};
 use std::time::Duration;
 
 const DAY_MS: u64 = 86_400_000;
@@ -16,20 +18,25 @@ const DAY_MS: u64 = 86_400_000;
 /// Sweeps every region once, each under its own policy.
 pub async fn sweep<S: Store>(state: &AppState<S>) -> Result<RetentionReport, StoreError> {
     let now_ms = state.clock.now_ms();
-    let before = |days: u32| now_ms.saturating_sub(u64::from(days) * DAY_MS);
+    let today = state.clock.today();
+    let cutoffs = |policy: &Policy| Cutoffs {
+        queue_before_ms: now_ms.saturating_sub(u64::from(policy.queue_ttl_days) * DAY_MS),
+        deleted_through_day: today - i64::from(policy.deleted_retention_days),
+    };
     let policies = &state.governance.policies;
     let retention = Retention {
         now_ms,
-        queue_before_ms: before(policies.of(None).queue_ttl_days),
-        queue_before_by_region: policies
+        cutoffs: cutoffs(policies.of(None)),
+        by_region: policies
             .by_region
             .iter()
-            .map(|(region, policy)| (region.clone(), before(policy.queue_ttl_days)))
+            .map(|(region, policy)| (region.clone(), cutoffs(policy)))
             .collect(),
     };
     let report = state.store.expire(retention).await?;
     if report != RetentionReport::default() {
         tracing::info!(
+            erased = report.erased_accounts.len(),
             expired = report.expired_queue_entries,
             held = report.held_queue_entries,
             holds = report.expired_holds,

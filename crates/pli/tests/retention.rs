@@ -221,3 +221,78 @@ async fn a_move_keeps_undelivered_messages_and_leaves_no_trace_behind() {
     };
     assert_eq!(code, pli_proto::ErrorCode::UnknownRegion);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_accounts_facts_are_kept_for_its_regions_period_then_erased() {
+    let clock = ManualClock::new(START_MS);
+    let server = TestServer::start_clocked(clock.clone(), |config| {
+        config.regions = test_regions(&config.data_dir, &["eu", "us"]);
+        config.regions[0].policy.deleted_retention_days = 0;
+        config.regions[1].policy.deleted_retention_days = 30;
+    })
+    .await;
+    let alice = TestUser::register_in_region(&server.url, "alice", Some("eu")).await;
+    let mut bob = TestUser::register_in_region(&server.url, "bob", Some("us")).await;
+    let mut carol = TestUser::register_in_region(&server.url, "carol", Some("us")).await;
+    write(&mut carol, &bob, "for bob").await;
+    let staff = staff(&server).await;
+    let inventory = async |name: &str| -> Option<serde_json::Value> {
+        staff.legal[0]
+            .get(&format!("/admin/v1/inventory/{name}"))
+            .await
+            .ok()
+    };
+
+    // us keeps a deleted account's facts for thirty days: its devices and queue go now.
+    assert_eq!(bob.client.delete_account().await.expect("delete"), 30);
+    let facts = inventory("bob").await.expect("facts kept");
+    assert!(facts["deleted_day"].is_string(), "{facts}");
+    assert_eq!(facts["devices"], json!([]));
+    assert_eq!(facts["queued_ciphertexts"], 0);
+    assert!(
+        bob.client.sync().await.is_err(),
+        "bob's device no longer authenticates"
+    );
+    let mut dave = TestUser::register_in_region(&server.url, "dave", Some("eu")).await;
+    let claim = dave.client.direct_conversation(&bob.name).await;
+    assert!(
+        claim.is_err(),
+        "nobody can start a chat with a deleted account"
+    );
+    let home = tempfile::tempdir().expect("home");
+    let taken =
+        pli_client::Client::register(home.path(), &server.url, &bob.name, &Default::default())
+            .await;
+    assert!(
+        taken.is_err(),
+        "the name stays taken while its facts are kept"
+    );
+
+    // eu keeps nothing: alice's account is erased at once, and her name is free.
+    assert_eq!(alice.client.delete_account().await.expect("delete"), 0);
+    assert!(inventory("alice").await.is_none());
+    let eu = TestDb::region(server.data.path(), "eu");
+    assert_eq!(
+        eu.integers("SELECT COUNT(*) FROM accounts WHERE username = 'alice'")
+            .await,
+        vec![0]
+    );
+    TestUser::register_in_region(&server.url, "alice", Some("us")).await;
+
+    // Thirty-one days on, the sweep erases bob's facts and frees his name.
+    clock.advance(31 * DAY_MS);
+    let swept: RetentionResponse = staff
+        .operator
+        .post("/admin/v1/retention", &json!({}))
+        .await
+        .expect("sweep");
+    assert_eq!(swept.erased_accounts, 1);
+    assert!(inventory("bob").await.is_none());
+    let us = TestDb::region(server.data.path(), "us");
+    assert_eq!(
+        us.integers("SELECT COUNT(*) FROM accounts").await,
+        vec![2],
+        "carol and the new alice"
+    );
+    TestUser::register_in_region(&server.url, "bob", Some("eu")).await;
+}

@@ -29,6 +29,10 @@ pub struct Inventory {
     pub devices: Vec<DeviceKey>,
     pub queued_ciphertexts: u64,
     pub preserved_until: Option<String>,
+    /// The day the user deleted the account; its remaining facts are erased after the
+    /// region's retention period.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub deleted_day: Option<String>,
     /// Items of the data inventory this server does not hold, stated so the printout is
     /// complete.
     pub not_held: Vec<String>,
@@ -74,6 +78,7 @@ impl Inventory {
             preserved_until: record
                 .preserved_until_ms
                 .map(|ms| format_day((ms / 86_400_000) as i64)),
+            deleted_day: record.deleted_day.map(format_day),
             not_held,
         }
     }

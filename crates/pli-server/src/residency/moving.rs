@@ -58,6 +58,10 @@ impl<S: Store> Regional<S> {
         let mut total = RetentionReport::default();
         for (name, store) in &self.inner.regions {
             let report = store.expire(retention.for_region(name)).await?;
+            for user in &report.erased_accounts {
+                self.global().release_username(user).await?;
+            }
+            total.erased_accounts.extend(report.erased_accounts);
             total.expired_queue_entries += report.expired_queue_entries;
             total.held_queue_entries += report.held_queue_entries;
             total.expired_holds += report.expired_holds;

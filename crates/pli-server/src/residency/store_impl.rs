@@ -168,6 +168,14 @@ impl<S: Store> Store for Regional<S> {
         store.import_account(account).await
     }
 
+    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
+        let _no_move = self.no_move().await;
+        match self.user_store(username).await? {
+            Some(store) => store.delete_account(username, day).await,
+            None => Ok(false),
+        }
+    }
+
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
         let _no_move = self.no_move().await;
         for store in self.all_stores() {

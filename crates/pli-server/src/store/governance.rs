@@ -74,4 +74,7 @@ pub struct InventoryRecord {
     pub key_packages: Vec<(DeviceId, KeyPackageStatus)>,
     pub queued_messages: u64,
     pub preserved_until_ms: Option<u64>,
+    /// The day the user deleted the account, if they did: what is listed is what the
+    /// region's policy keeps until retention erases it.
+    pub deleted_day: Option<i64>,
 }

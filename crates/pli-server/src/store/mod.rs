@@ -28,7 +28,7 @@ pub use governance::{
     StaffRecord,
 };
 pub use moving::{
-    AccountExport, ExportedDevice, ExportedMessage, MoveReport, Retention, RetentionReport,
+    AccountExport, Cutoffs, ExportedDevice, ExportedMessage, MoveReport, Retention, RetentionReport,
 };
 use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
@@ -278,6 +278,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountExport,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes a live account at the user's request: its devices, key packages, queues and
+    /// tickets at once; its row (name and days) stays, marked deleted on `day`, until
+    /// retention erases it after the region's period. False if there is no live account.
+    fn delete_account(
+        &self,
+        username: &Username,
+        day: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes every row about the account (and messages no other queue holds).
     fn erase_account(

@@ -61,10 +61,19 @@ pub struct MoveReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retention {
     pub now_ms: u64,
-    /// Queued messages created before this are deleted undelivered: what one store applies.
+    /// What one store applies.
+    pub cutoffs: Cutoffs,
+    /// Each region's own, which the residency layer hands to that region's store.
+    pub by_region: BTreeMap<Region, Cutoffs>,
+}
+
+/// Where a region's policy draws its lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Queued messages created before this are deleted undelivered.
     pub queue_before_ms: u64,
-    /// Each region's own cutoff, which the residency layer hands to that region's store.
-    pub queue_before_by_region: BTreeMap<Region, u64>,
+    /// Accounts deleted on or before this day are erased (their remaining facts too).
+    pub deleted_through_day: i64,
 }
 
 impl Retention {
@@ -72,19 +81,17 @@ impl Retention {
     pub fn for_region(&self, region: &Region) -> Self {
         Self {
             now_ms: self.now_ms,
-            queue_before_ms: self
-                .queue_before_by_region
-                .get(region)
-                .copied()
-                .unwrap_or(self.queue_before_ms),
-            queue_before_by_region: BTreeMap::new(),
+            cutoffs: self.by_region.get(region).copied().unwrap_or(self.cutoffs),
+            by_region: BTreeMap::new(),
         }
     }
 }
 
 /// What a sweep removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RetentionReport {
+    /// Deleted accounts whose facts were erased: their names are free again.
+    pub erased_accounts: Vec<Username>,
     /// Queue entries (one per device and message) removed as expired.
     pub expired_queue_entries: u64,
     /// Entries kept past their time because their account is under a preservation order.

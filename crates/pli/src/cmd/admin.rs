@@ -348,8 +348,11 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&swept)?);
             } else {
                 println!(
-                    "expired {} queued message copies; kept {} under preservation orders; {} preservation order(s) ended",
-                    swept.expired_queue_entries, swept.held_queue_entries, swept.expired_holds
+                    "expired {} queued message copies; kept {} under preservation orders; {} preservation order(s) ended; erased {} deleted account(s)",
+                    swept.expired_queue_entries,
+                    swept.held_queue_entries,
+                    swept.expired_holds,
+                    swept.erased_accounts
                 );
             }
         }

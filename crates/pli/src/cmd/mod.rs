@@ -1,5 +1,6 @@
 //! The command line: global options, the command tree, and dispatch.
 
+mod account;
 mod admin;
 mod audit;
 mod bench;
@@ -47,6 +48,9 @@ enum Command {
     Serve(serve::Args),
     /// Register a username and this device on a server (no phone number, no e-mail).
     Register(register::Args),
+    /// The account itself: delete it.
+    #[command(subcommand)]
+    Account(account::Command),
     /// Show each region's data policy in plain words (`--server`, or this device's server).
     Policy,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
@@ -75,6 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Register(args) => register::run(&context, args).await,
         Command::Policy => policy::run(&context).await,
+        Command::Account(command) => account::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
         Command::Group(command) => group::run(&context, command).await,
         Command::Conversations => conversations::run(&context),

@@ -71,6 +71,7 @@ pub async fn retention<S: Store>(
     state.log_action(actor, "retention.run", json!({})).await?;
     let report = crate::retention::sweep(&state).await?;
     Ok(Json(RetentionResponse {
+        erased_accounts: report.erased_accounts.len() as u64,
         expired_queue_entries: report.expired_queue_entries,
         held_queue_entries: report.held_queue_entries,
         expired_holds: report.expired_holds,

@@ -1,5 +1,6 @@
 //! One file per endpoint: its handler and the checks specific to it.
 
+mod account;
 mod audit;
 mod claim;
 mod devices;
@@ -13,7 +14,7 @@ mod ws;
 use super::AppState;
 use crate::store::Store;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use pli_proto::api::paths;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
@@ -22,6 +23,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::POLICY, get(policy::policy::<S>))
         .route(paths::CHALLENGE, get(register::challenge::<S>))
         .route(paths::ACCOUNTS, post(register::register::<S>))
+        .route(paths::ACCOUNT_SELF, delete(account::delete::<S>))
         .route(paths::SELF_DEVICE, get(key_packages::self_device::<S>))
         .route(paths::KEY_PACKAGES, post(key_packages::upload::<S>))
         .route(paths::USER_DEVICES, get(devices::list::<S>))
@@ -44,6 +46,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         policy::policy,
         register::challenge,
         register::register,
+        account::delete,
         key_packages::self_device,
         key_packages::upload,
         devices::list,

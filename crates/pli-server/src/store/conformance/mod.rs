@@ -479,6 +479,7 @@ macro_rules! conformance_tests {
             epoch_and_queues_as_separate_steps,
             an_exported_account_imports_whole_and_erases_without_trace,
             retention_expires_old_queues_except_held_accounts,
+            a_deleted_account_keeps_only_its_facts_until_erased,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

@@ -3,7 +3,7 @@
 //! retention sweep.
 
 use super::{dev, group, name, register, submission};
-use crate::store::{EpochRule, GovernanceEffect, Retention, Store, StoreError};
+use crate::store::{Cutoffs, EpochRule, GovernanceEffect, Retention, Store, StoreError};
 use pli_proto::frame::KIND_MLS;
 use pli_proto::{MessageId, Region};
 use std::collections::BTreeMap;
@@ -182,8 +182,11 @@ pub async fn retention_expires_old_queues_except_held_accounts<S: Store>(store: 
     store.governance_commit(None, hold).await.expect("hold");
     let sweep = |now_ms| Retention {
         now_ms,
-        queue_before_ms: 1_000,
-        queue_before_by_region: BTreeMap::new(),
+        cutoffs: Cutoffs {
+            queue_before_ms: 1_000,
+            deleted_through_day: 0,
+        },
+        by_region: BTreeMap::new(),
     };
     let report = store.expire(sweep(2_000)).await.expect("sweep");
     assert_eq!(
@@ -223,5 +226,68 @@ pub async fn retention_expires_old_queues_except_held_accounts<S: Store>(store: 
             .expect("bob")
             .len(),
         1
+    );
+}
+
+pub async fn a_deleted_account_keeps_only_its_facts_until_erased<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    register(&store, "bob", 2).await;
+    store
+        .deliver(KIND_MLS, b"hi".to_vec(), vec![dev(1), dev(2)], 5)
+        .await
+        .expect("deliver");
+    assert!(
+        store
+            .delete_account(&name("alice"), 20_001)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_account(&name("alice"), 20_002)
+            .await
+            .expect("twice"),
+        "once"
+    );
+    assert!(store.device_auth(dev(1)).await.expect("auth").is_none());
+    assert!(
+        store
+            .list_devices(&name("alice"))
+            .await
+            .expect("list")
+            .is_none()
+    );
+    let facts = store
+        .inventory(&name("alice"))
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!((facts.deleted_day, facts.devices.len()), (Some(20_001), 0));
+    assert_eq!(
+        store
+            .fetch_queue(dev(2), None, 10)
+            .await
+            .expect("bob")
+            .len(),
+        1
+    );
+    let sweep = |deleted_through_day| Retention {
+        now_ms: 10,
+        cutoffs: Cutoffs {
+            queue_before_ms: 0,
+            deleted_through_day,
+        },
+        by_region: BTreeMap::new(),
+    };
+    let report = store.expire(sweep(20_000)).await.expect("too early");
+    assert!(report.erased_accounts.is_empty());
+    let report = store.expire(sweep(20_001)).await.expect("due");
+    assert_eq!(report.erased_accounts, vec![name("alice")]);
+    assert!(
+        store
+            .inventory(&name("alice"))
+            .await
+            .expect("read")
+            .is_none()
     );
 }

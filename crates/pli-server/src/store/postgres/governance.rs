@@ -260,7 +260,8 @@ pub(super) async fn inventory(
     let account = sqlx::query(
         "SELECT created_day, last_seen_day,
                 (SELECT COALESCE(SUM(queue_len), 0)::BIGINT FROM devices WHERE username = $1),
-                (SELECT until_ms FROM preservation_holds WHERE username = $1)
+                (SELECT until_ms FROM preservation_holds WHERE username = $1),
+                deleted_day
          FROM accounts WHERE username = $1",
     )
     .bind(user.as_str())
@@ -287,6 +288,7 @@ pub(super) async fn inventory(
             .try_get::<Option<i64>, _>(3)
             .map_err(backend)?
             .map(|ms| ms as u64),
+        deleted_day: account.try_get(4).map_err(backend)?,
     }))
 }
 

@@ -242,6 +242,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = moving::delete_account(&mut tx, username, day).await?;
+        commit(tx).await?;
+        Ok(deleted)
+    }
+
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         moving::erase_account(&mut tx, username).await?;

@@ -190,6 +190,43 @@ pub(super) async fn erase_account(
     tx: &mut PgConnection,
     user: &Username,
 ) -> Result<(), StoreError> {
+    erase_devices(tx, user).await?;
+    let user = user.as_str();
+    run(tx, "DELETE FROM accounts WHERE username = $1", user).await?;
+    run(
+        tx,
+        "DELETE FROM preservation_holds WHERE username = $1",
+        user,
+    )
+    .await?;
+    run(tx, "DELETE FROM pending_notices WHERE username = $1", user).await?;
+    Ok(())
+}
+
+/// Deletes a live account: its devices go with their keys, packages and queues; the
+/// account row stays, marked, until retention erases it. False if no live account.
+pub(super) async fn delete_account(
+    tx: &mut PgConnection,
+    user: &Username,
+    day: i64,
+) -> Result<bool, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE accounts SET deleted_day = $2 WHERE username = $1 AND deleted_day IS NULL",
+    )
+    .bind(user.as_str())
+    .bind(day)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if marked.rows_affected() == 0 {
+        return Ok(false);
+    }
+    erase_devices(tx, user).await?;
+    Ok(true)
+}
+
+/// Deletes the account's devices and everything hanging off them.
+async fn erase_devices(tx: &mut PgConnection, user: &Username) -> Result<(), StoreError> {
     let user = user.as_str();
     let messages: Vec<i64> = sqlx::query_scalar(
         "SELECT q.message_id FROM queue q JOIN devices d ON d.device_id = q.device_id
@@ -208,14 +245,6 @@ pub(super) async fn erase_account(
     run(tx, "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
     run(tx, "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
     run(tx, "DELETE FROM devices WHERE username = $1", user).await?;
-    run(tx, "DELETE FROM accounts WHERE username = $1", user).await?;
-    run(
-        tx,
-        "DELETE FROM preservation_holds WHERE username = $1",
-        user,
-    )
-    .await?;
-    run(tx, "DELETE FROM pending_notices WHERE username = $1", user).await?;
     sqlx::query(
         "DELETE FROM messages m WHERE m.id = ANY($1)
            AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
@@ -231,7 +260,22 @@ pub(super) async fn expire(
     tx: &mut PgConnection,
     r: &Retention,
 ) -> Result<RetentionReport, StoreError> {
-    let (now, before) = (r.now_ms as i64, r.queue_before_ms as i64);
+    let (now, before) = (r.now_ms as i64, r.cutoffs.queue_before_ms as i64);
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT username FROM accounts WHERE deleted_day <= $2 AND username NOT IN
+           (SELECT username FROM preservation_holds WHERE until_ms > $1)",
+    )
+    .bind(now)
+    .bind(r.cutoffs.deleted_through_day)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut erased_accounts = Vec::with_capacity(names.len());
+    for name in names {
+        let user = super::queries::username(name)?;
+        erase_account(tx, &user).await?;
+        erased_accounts.push(user);
+    }
     let held: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM queue q JOIN messages m ON m.id = q.message_id
          JOIN devices d ON d.device_id = q.device_id
@@ -281,6 +325,7 @@ pub(super) async fn expire(
         .map_err(backend)?
         .rows_affected();
     Ok(RetentionReport {
+        erased_accounts,
         expired_queue_entries: expired.len() as u64,
         held_queue_entries: held as u64,
         expired_holds,

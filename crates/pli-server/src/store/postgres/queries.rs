@@ -138,7 +138,7 @@ pub(super) async fn list_devices(
     conn: &mut PgConnection,
     user: &Username,
 ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
-    let exists = sqlx::query("SELECT 1 FROM accounts WHERE username = $1")
+    let exists = sqlx::query("SELECT 1 FROM accounts WHERE username = $1 AND deleted_day IS NULL")
         .bind(user.as_str())
         .fetch_optional(&mut *conn)
         .await

@@ -231,14 +231,16 @@ pub(super) fn inventory(
     conn: &Connection,
     user: &Username,
 ) -> Result<Option<InventoryRecord>, StoreError> {
-    let account: Option<(i64, Option<i64>)> = conn
-        .prepare_cached("SELECT created_day, last_seen_day FROM accounts WHERE username = ?1")
+    let account: Option<(i64, Option<i64>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT created_day, last_seen_day, deleted_day FROM accounts WHERE username = ?1",
+        )
         .and_then(|mut st| {
-            st.query_row([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            st.query_row([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
         })
         .map_err(backend)?;
-    let Some((created_day, last_seen_day)) = account else {
+    let Some((created_day, last_seen_day, deleted_day)) = account else {
         return Ok(None);
     };
     let devices = queries::list_devices(conn, user)?.unwrap_or_default();
@@ -263,6 +265,7 @@ pub(super) fn inventory(
         key_packages,
         queued_messages: queued_messages as u64,
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
+        deleted_day,
     }))
 }
 

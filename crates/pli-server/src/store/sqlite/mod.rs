@@ -305,6 +305,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
+        let username = username.clone();
+        self.write(move |c| moving::delete_account(c, &username, day))
+            .await
+    }
+
     /// Then copies the write-ahead log into the database and empties it, so the erased
     /// rows' old page images do not linger there either.
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {

@@ -194,6 +194,39 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
 }
 
 pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), StoreError> {
+    erase_devices(conn, user)?;
+    for sql in [
+        "DELETE FROM accounts WHERE username = ?1",
+        "DELETE FROM preservation_holds WHERE username = ?1",
+        "DELETE FROM pending_notices WHERE username = ?1",
+    ] {
+        conn.execute(sql, [user.as_str()]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Deletes a live account: its devices go with their keys, packages and queues; the
+/// account row stays, marked, until retention erases it. False if no live account.
+pub(super) fn delete_account(
+    conn: &Connection,
+    user: &Username,
+    day: i64,
+) -> Result<bool, StoreError> {
+    let marked = conn
+        .execute(
+            "UPDATE accounts SET deleted_day = ?2 WHERE username = ?1 AND deleted_day IS NULL",
+            params![user.as_str(), day],
+        )
+        .map_err(backend)?;
+    if marked == 0 {
+        return Ok(false);
+    }
+    erase_devices(conn, user)?;
+    Ok(true)
+}
+
+/// Deletes the account's devices and everything hanging off them.
+fn erase_devices(conn: &Connection, user: &Username) -> Result<(), StoreError> {
     let user = user.as_str();
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS erased_messages (id INTEGER PRIMARY KEY)")
         .map_err(backend)?;
@@ -208,9 +241,6 @@ pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), St
         "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
         "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
         "DELETE FROM devices WHERE username = ?1",
-        "DELETE FROM accounts WHERE username = ?1",
-        "DELETE FROM preservation_holds WHERE username = ?1",
-        "DELETE FROM pending_notices WHERE username = ?1",
     ] {
         conn.execute(sql, [user]).map_err(backend)?;
     }
@@ -224,7 +254,26 @@ pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), St
 }
 
 pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport, StoreError> {
-    let (now, before) = (r.now_ms as i64, r.queue_before_ms as i64);
+    let (now, before) = (r.now_ms as i64, r.cutoffs.queue_before_ms as i64);
+    let mut st = conn
+        .prepare(
+            "SELECT username FROM accounts WHERE deleted_day <= ?2 AND username NOT IN
+               (SELECT username FROM preservation_holds WHERE until_ms > ?1)",
+        )
+        .map_err(backend)?;
+    let names = st
+        .query_map(params![now, r.cutoffs.deleted_through_day], |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let mut erased_accounts = Vec::with_capacity(names.len());
+    for name in names {
+        let user = username(name)?;
+        erase_account(conn, &user)?;
+        erased_accounts.push(user);
+    }
     let held_devices = "SELECT d.device_id FROM devices d JOIN preservation_holds h
                         ON h.username = d.username WHERE h.until_ms > ?1";
     let held: i64 = conn
@@ -264,6 +313,7 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         .execute("DELETE FROM preservation_holds WHERE until_ms <= ?1", [now])
         .map_err(backend)?;
     Ok(RetentionReport {
+        erased_accounts,
         expired_queue_entries: expired as u64,
         held_queue_entries: held as u64,
         expired_holds: expired_holds as u64,

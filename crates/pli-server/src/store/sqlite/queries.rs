@@ -98,7 +98,7 @@ pub(super) fn touch_last_seen(
 }
 
 fn account_exists(conn: &Connection, user: &Username) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT 1 FROM accounts WHERE username = ?1")
+    conn.prepare_cached("SELECT 1 FROM accounts WHERE username = ?1 AND deleted_day IS NULL")
         .and_then(|mut st| st.exists([user.as_str()]))
         .map_err(backend)
 }

@@ -126,6 +126,11 @@ CREATE TABLE home_regions (
 ) WITHOUT ROWID;
 INSERT INTO home_regions (username, region) SELECT username, 'default' FROM accounts;
 "#,
+    r#"
+-- A deleted account keeps its row (username, days) until its region's retention period
+-- ends; its devices, keys and queues go at once.
+ALTER TABLE accounts ADD COLUMN deleted_day INTEGER;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
