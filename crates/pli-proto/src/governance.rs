@@ -354,4 +354,6 @@ pub struct RetentionResponse {
     pub held_queue_entries: u64,
     /// Preservation orders that ran out.
     pub expired_holds: u64,
+    /// Connection IP records past their region's period (only regions that keep any).
+    pub expired_ips: u64,
 }

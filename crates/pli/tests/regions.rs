@@ -15,11 +15,12 @@ const REGIONS: [&str; 3] = ["eu", "us", "ru"];
 
 /// Tables of a region store that name an account (`username`) or one of its devices
 /// (`device_id`).
-const BY_USERNAME: [&str; 4] = [
+const BY_USERNAME: [&str; 5] = [
     "accounts",
     "devices",
     "preservation_holds",
     "pending_notices",
+    "connection_ips",
 ];
 const BY_DEVICE: [&str; 4] = [
     "SELECT device_id FROM devices",
@@ -127,7 +128,11 @@ fn scenario() -> impl Strategy<Value = (usize, Vec<usize>, Vec<(usize, usize)>)>
 async fn run_scenario(regions: usize, homes: Vec<usize>, messages: Vec<(usize, usize)>) {
     let server = TestServer::start_clocked(
         pli_server::clock::ManualClock::new(1_800_000_000_000),
-        |config| config.regions = test_regions(&config.data_dir, &REGIONS[..regions]),
+        |config| {
+            config.regions = test_regions(&config.data_dir, &REGIONS[..regions]);
+            // One region keeps connection addresses: those rows must stay home too.
+            config.regions[0].policy.ip_retention_days = Some(7);
+        },
     )
     .await;
     let mut users = Vec::new();

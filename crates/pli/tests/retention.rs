@@ -296,3 +296,62 @@ async fn a_deleted_accounts_facts_are_kept_for_its_regions_period_then_erased() 
     );
     TestUser::register_in_region(&server.url, "bob", Some("eu")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_addresses_are_kept_only_where_the_policy_says_and_only_as_long() {
+    let clock = ManualClock::new(START_MS);
+    let server = TestServer::start_clocked(clock.clone(), |config| {
+        config.regions = test_regions(&config.data_dir, &["eu", "us"]);
+        config.regions[1].policy.ip_retention_days = Some(7);
+    })
+    .await;
+    let mut alice = TestUser::register_in_region(&server.url, "alice", Some("eu")).await;
+    let mut bob = TestUser::register_in_region(&server.url, "bob", Some("us")).await;
+    alice.receive().await;
+    bob.receive().await;
+    let staff = staff(&server).await;
+    let inventory = async |name: &str| -> serde_json::Value {
+        staff.legal[0]
+            .get(&format!("/admin/v1/inventory/{name}"))
+            .await
+            .expect("inventory")
+    };
+    let bob_facts = inventory("bob").await;
+    assert_eq!(
+        bob_facts["ip_addresses"][0]["address"], "127.0.0.1",
+        "{bob_facts}"
+    );
+    let alice_facts = inventory("alice").await;
+    assert!(alice_facts.get("ip_addresses").is_none(), "{alice_facts}");
+    let eu = TestDb::region(server.data.path(), "eu");
+    assert_eq!(
+        eu.integers("SELECT COUNT(*) FROM connection_ips").await,
+        vec![0]
+    );
+    assert!(
+        !contains(&eu.dump(), b"127.0.0.1"),
+        "eu never stores an address"
+    );
+
+    // A court order may ask for bob's addresses; alice's region keeps none to ask for.
+    let ip_request =
+        |target: &str| lawful_request(LegalBasis::CourtOrder, &[target], &[DataCategory::Ip]);
+    let _: RequestView = staff.legal[0]
+        .post("/admin/v1/requests", &ip_request("bob"))
+        .await
+        .expect("us keeps IP data");
+    let refused: Result<RequestView, _> = staff.legal[0]
+        .post("/admin/v1/requests", &ip_request("alice"))
+        .await;
+    assert!(refused.is_err(), "eu keeps none");
+
+    // Eight days on, bob's address is past us's seven.
+    clock.advance(8 * DAY_MS);
+    let swept: RetentionResponse = staff
+        .operator
+        .post("/admin/v1/retention", &json!({}))
+        .await
+        .expect("sweep");
+    assert_eq!(swept.expired_ips, 1);
+    assert!(inventory("bob").await.get("ip_addresses").is_none());
+}

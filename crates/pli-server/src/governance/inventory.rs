@@ -11,6 +11,13 @@ use pli_proto::governance::{DataCategory, RequestView, format_day};
 use pli_proto::{DeviceId, Username};
 use serde::{Deserialize, Serialize};
 
+/// A connection IP address, kept only where the home region's policy says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IpSeen {
+    pub day: String,
+    pub address: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceKey {
     pub device_id: DeviceId,
@@ -33,6 +40,9 @@ pub struct Inventory {
     /// region's retention period.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub deleted_day: Option<String>,
+    /// Connection IP addresses, where the home region's policy keeps them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ip_addresses: Vec<IpSeen>,
     /// Items of the data inventory this server does not hold, stated so the printout is
     /// complete.
     pub not_held: Vec<String>,
@@ -79,6 +89,14 @@ impl Inventory {
                 .preserved_until_ms
                 .map(|ms| format_day((ms / 86_400_000) as i64)),
             deleted_day: record.deleted_day.map(format_day),
+            ip_addresses: record
+                .ips
+                .into_iter()
+                .map(|(day, address)| IpSeen {
+                    day: format_day(day),
+                    address,
+                })
+                .collect(),
             not_held,
         }
     }
@@ -109,6 +127,8 @@ pub struct DisclosedAccount {
     pub subscriber: Option<SubscriberFacts>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub devices: Option<Vec<DeviceKey>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ip_addresses: Option<Vec<IpSeen>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -186,6 +206,7 @@ pub async fn package<S: Store>(
                 found: false,
                 subscriber: None,
                 devices: None,
+                ip_addresses: None,
             },
             Some(inv) => DisclosedAccount {
                 username: target.clone(),
@@ -201,6 +222,9 @@ pub async fn package<S: Store>(
                 devices: categories
                     .contains(&DataCategory::Devices)
                     .then(|| inv.devices.clone()),
+                ip_addresses: categories
+                    .contains(&DataCategory::Ip)
+                    .then(|| inv.ip_addresses.clone()),
             },
         });
     }

@@ -65,6 +65,7 @@ impl<S: Store> Regional<S> {
             total.expired_queue_entries += report.expired_queue_entries;
             total.held_queue_entries += report.held_queue_entries;
             total.expired_holds += report.expired_holds;
+            total.expired_ips += report.expired_ips;
         }
         Ok(total)
     }

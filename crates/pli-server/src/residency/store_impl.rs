@@ -168,6 +168,14 @@ impl<S: Store> Store for Regional<S> {
         store.import_account(account).await
     }
 
+    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
+        let _no_move = self.no_move().await;
+        match self.user_store(username).await? {
+            Some(store) => store.record_ip(username, ip, day).await,
+            None => Ok(()),
+        }
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let _no_move = self.no_move().await;
         match self.user_store(username).await? {

@@ -77,4 +77,6 @@ pub struct InventoryRecord {
     /// The day the user deleted the account, if they did: what is listed is what the
     /// region's policy keeps until retention erases it.
     pub deleted_day: Option<i64>,
+    /// Connection IP addresses kept under the region's policy: (day, address), oldest first.
+    pub ips: Vec<(i64, String)>,
 }

@@ -279,6 +279,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         account: AccountExport,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Records that the account connected from `ip` on `day` (only called for regions
+    /// whose policy keeps IP addresses).
+    fn record_ip(
+        &self,
+        username: &Username,
+        ip: &str,
+        day: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Deletes a live account at the user's request: its devices, key packages, queues and
     /// tickets at once; its row (name and days) stays, marked deleted on `day`, until
     /// retention erases it after the region's period. False if there is no live account.

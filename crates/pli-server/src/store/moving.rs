@@ -19,6 +19,8 @@ pub struct AccountExport {
     pub preserved_until_ms: Option<u64>,
     /// Held notices: (request id, payload, release time).
     pub notices: Vec<(String, Vec<u8>, u64)>,
+    /// Connection IP addresses kept under the region's policy: (day, address).
+    pub ips: Vec<(i64, String)>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -74,6 +76,9 @@ pub struct Cutoffs {
     pub queue_before_ms: u64,
     /// Accounts deleted on or before this day are erased (their remaining facts too).
     pub deleted_through_day: i64,
+    /// Connection IP addresses seen before this day are deleted (all of them, for a region
+    /// that keeps none).
+    pub ip_before_day: i64,
 }
 
 impl Retention {
@@ -98,4 +103,6 @@ pub struct RetentionReport {
     pub held_queue_entries: u64,
     /// Preservation holds that ran out and were removed.
     pub expired_holds: u64,
+    /// Connection IP records past their region's period, removed.
+    pub expired_ips: u64,
 }

@@ -75,5 +75,6 @@ pub async fn retention<S: Store>(
         expired_queue_entries: report.expired_queue_entries,
         held_queue_entries: report.held_queue_entries,
         expired_holds: report.expired_holds,
+        expired_ips: report.expired_ips,
     }))
 }

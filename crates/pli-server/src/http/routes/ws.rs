@@ -12,14 +12,15 @@ use crate::http::extract::{self, ApiQuery, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use pli_proto::api::TicketResponse;
 use pli_proto::limits::MAX_WS_MESSAGE_BYTES;
 use rand::Rng;
+use std::net::SocketAddr;
 
 pub const TICKET_TTL_MS: u64 = 60_000;
 
@@ -63,6 +64,7 @@ pub async fn ticket<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiQuery(query): ApiQuery<TicketQuery>,
     headers: HeaderMap,
     permit: Option<axum::Extension<crate::listener::ConnectionPermit>>,
@@ -80,6 +82,7 @@ pub async fn upgrade<S: Store>(
             .ok_or(accounts::AccountError::Unauthorized)?,
         None => extract::authenticate(&state, &headers).await?.device_id,
     };
+    crate::retention::record_connection(&state, device, peer.ip()).await?;
     let limits = state.config.limits;
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)

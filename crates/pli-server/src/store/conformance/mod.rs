@@ -480,6 +480,7 @@ macro_rules! conformance_tests {
             an_exported_account_imports_whole_and_erases_without_trace,
             retention_expires_old_queues_except_held_accounts,
             a_deleted_account_keeps_only_its_facts_until_erased,
+            connection_ips_are_kept_until_their_period_ends,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

@@ -185,6 +185,7 @@ pub async fn retention_expires_old_queues_except_held_accounts<S: Store>(store: 
         cutoffs: Cutoffs {
             queue_before_ms: 1_000,
             deleted_through_day: 0,
+            ip_before_day: 0,
         },
         by_region: BTreeMap::new(),
     };
@@ -276,6 +277,7 @@ pub async fn a_deleted_account_keeps_only_its_facts_until_erased<S: Store>(store
         cutoffs: Cutoffs {
             queue_before_ms: 0,
             deleted_through_day,
+            ip_before_day: 0,
         },
         by_region: BTreeMap::new(),
     };
@@ -290,4 +292,43 @@ pub async fn a_deleted_account_keeps_only_its_facts_until_erased<S: Store>(store
             .expect("read")
             .is_none()
     );
+}
+
+pub async fn connection_ips_are_kept_until_their_period_ends<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    for (ip, day) in [("192.0.2.1", 100), ("192.0.2.1", 100), ("2001:db8::1", 105)] {
+        store
+            .record_ip(&name("alice"), ip, day)
+            .await
+            .expect("record");
+    }
+    let facts = store
+        .inventory(&name("alice"))
+        .await
+        .expect("read")
+        .expect("alice");
+    assert_eq!(
+        facts.ips,
+        vec![
+            (100, "192.0.2.1".to_owned()),
+            (105, "2001:db8::1".to_owned())
+        ],
+        "one record per address and day"
+    );
+    let sweep = Retention {
+        now_ms: 10,
+        cutoffs: Cutoffs {
+            queue_before_ms: 0,
+            deleted_through_day: i64::MIN,
+            ip_before_day: 101,
+        },
+        by_region: BTreeMap::new(),
+    };
+    assert_eq!(store.expire(sweep).await.expect("sweep").expired_ips, 1);
+    let facts = store
+        .inventory(&name("alice"))
+        .await
+        .expect("read")
+        .expect("alice");
+    assert_eq!(facts.ips, vec![(105, "2001:db8::1".to_owned())]);
 }

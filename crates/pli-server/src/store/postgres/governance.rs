@@ -289,6 +289,7 @@ pub(super) async fn inventory(
             .map_err(backend)?
             .map(|ms| ms as u64),
         deleted_day: account.try_get(4).map_err(backend)?,
+        ips: super::moving::ips_of(conn, user).await?,
     }))
 }
 

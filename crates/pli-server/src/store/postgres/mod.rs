@@ -242,6 +242,10 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
+        moving::record_ip(&mut *self.conn().await?, username, ip, day).await
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let deleted = moving::delete_account(&mut tx, username, day).await?;

@@ -92,6 +92,7 @@ pub(super) async fn export_account(
     .await
     .map_err(backend)?;
     Ok(Some(AccountExport {
+        ips: ips_of(tx, user).await?,
         username: user.clone(),
         created_day,
         last_seen_day,
@@ -113,6 +114,36 @@ async fn run(tx: &mut PgConnection, sql: &'static str, user: &str) -> Result<u64
         .await
         .map_err(backend)?;
     Ok(done.rows_affected())
+}
+
+/// The account's connection IP addresses, oldest first.
+pub(super) async fn ips_of(
+    conn: &mut PgConnection,
+    user: &Username,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    sqlx::query_as("SELECT day, ip FROM connection_ips WHERE username = $1 ORDER BY day, ip")
+        .bind(user.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)
+}
+
+pub(super) async fn record_ip(
+    conn: &mut PgConnection,
+    user: &Username,
+    ip: &str,
+    day: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO connection_ips (username, ip, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(user.as_str())
+    .bind(ip)
+    .bind(day)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn import_account(
@@ -170,6 +201,15 @@ pub(super) async fn import_account(
             .await
             .map_err(backend)?;
     }
+    for (day, ip) in &a.ips {
+        sqlx::query("INSERT INTO connection_ips (username, ip, day) VALUES ($1, $2, $3)")
+            .bind(user)
+            .bind(ip)
+            .bind(day)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
     for (request_id, payload, release_ms) in &a.notices {
         sqlx::query(
             "INSERT INTO pending_notices (request_id, username, payload, release_ms)
@@ -200,6 +240,7 @@ pub(super) async fn erase_account(
     )
     .await?;
     run(tx, "DELETE FROM pending_notices WHERE username = $1", user).await?;
+    run(tx, "DELETE FROM connection_ips WHERE username = $1", user).await?;
     Ok(())
 }
 
@@ -318,6 +359,16 @@ pub(super) async fn expire(
     .execute(&mut *tx)
     .await
     .map_err(backend)?;
+    let expired_ips = sqlx::query(
+        "DELETE FROM connection_ips WHERE day < $2 AND username NOT IN
+           (SELECT username FROM preservation_holds WHERE until_ms > $1)",
+    )
+    .bind(now)
+    .bind(r.cutoffs.ip_before_day)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
     let expired_holds = sqlx::query("DELETE FROM preservation_holds WHERE until_ms <= $1")
         .bind(now)
         .execute(&mut *tx)
@@ -329,5 +380,6 @@ pub(super) async fn expire(
         expired_queue_entries: expired.len() as u64,
         held_queue_entries: held as u64,
         expired_holds,
+        expired_ips,
     })
 }

@@ -266,6 +266,7 @@ pub(super) fn inventory(
         queued_messages: queued_messages as u64,
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
         deleted_day,
+        ips: super::moving::ips_of(conn, user)?,
     }))
 }
 

@@ -305,6 +305,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
+        let (username, ip) = (username.clone(), ip.to_owned());
+        self.write(move |c| moving::record_ip(c, &username, &ip, day))
+            .await
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let username = username.clone();
         self.write(move |c| moving::delete_account(c, &username, day))

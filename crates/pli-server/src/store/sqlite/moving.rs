@@ -125,6 +125,7 @@ pub(super) fn export_account(
         notices.push(row.map_err(backend)?);
     }
     Ok(Some(AccountExport {
+        ips: ips_of(conn, user)?,
         username: username(user.to_string())?,
         created_day,
         last_seen_day,
@@ -134,6 +135,31 @@ pub(super) fn export_account(
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
         notices,
     }))
+}
+
+/// The account's connection IP addresses, oldest first.
+pub(super) fn ips_of(conn: &Connection, user: &Username) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT day, ip FROM connection_ips WHERE username = ?1 ORDER BY day, ip")
+        .map_err(backend)?;
+    st.query_map([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)
+}
+
+pub(super) fn record_ip(
+    conn: &Connection,
+    user: &Username,
+    ip: &str,
+    day: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO connection_ips (username, ip, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut st| st.execute(params![user.as_str(), ip, day]))
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(), StoreError> {
@@ -182,6 +208,13 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
         )
         .map_err(backend)?;
     }
+    for (day, ip) in &a.ips {
+        conn.execute(
+            "INSERT INTO connection_ips (username, ip, day) VALUES (?1, ?2, ?3)",
+            params![user, ip, day],
+        )
+        .map_err(backend)?;
+    }
     for (request_id, payload, release_ms) in &a.notices {
         conn.execute(
             "INSERT INTO pending_notices (request_id, username, payload, release_ms)
@@ -199,6 +232,7 @@ pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), St
         "DELETE FROM accounts WHERE username = ?1",
         "DELETE FROM preservation_holds WHERE username = ?1",
         "DELETE FROM pending_notices WHERE username = ?1",
+        "DELETE FROM connection_ips WHERE username = ?1",
     ] {
         conn.execute(sql, [user.as_str()]).map_err(backend)?;
     }
@@ -309,6 +343,13 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
          DELETE FROM temp.expired;",
     )
     .map_err(backend)?;
+    let expired_ips = conn
+        .execute(
+            "DELETE FROM connection_ips WHERE day < ?2 AND username NOT IN
+               (SELECT username FROM preservation_holds WHERE until_ms > ?1)",
+            params![now, r.cutoffs.ip_before_day],
+        )
+        .map_err(backend)?;
     let expired_holds = conn
         .execute("DELETE FROM preservation_holds WHERE until_ms <= ?1", [now])
         .map_err(backend)?;
@@ -317,5 +358,6 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         expired_queue_entries: expired as u64,
         held_queue_entries: held as u64,
         expired_holds: expired_holds as u64,
+        expired_ips: expired_ips as u64,
     })
 }

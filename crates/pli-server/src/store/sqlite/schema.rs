@@ -131,6 +131,16 @@ INSERT INTO home_regions (username, region) SELECT username, 'default' FROM acco
 -- ends; its devices, keys and queues go at once.
 ALTER TABLE accounts ADD COLUMN deleted_day INTEGER;
 "#,
+    r#"
+-- Connection IP addresses, only for accounts whose region's policy keeps them (none by
+-- default), by day, until that policy's period ends.
+CREATE TABLE connection_ips (
+    username TEXT NOT NULL,
+    ip       TEXT NOT NULL,
+    day      INTEGER NOT NULL,
+    PRIMARY KEY (username, day, ip)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
