@@ -292,10 +292,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "http"
     };
-    let storage = match &config.database {
+    let mut storage = match &config.database {
         pli_server::Database::Sqlite => format!("data in {}", config.data_dir.display()),
         pli_server::Database::Postgres(_) => "data in PostgreSQL".to_owned(),
     };
+    if !config.regions.is_empty() {
+        let names: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
+        storage.push_str(&format!("; regions {}", names.join(", ")));
+    }
     eprintln!(
         "pli serving on {scheme}://{} ({storage})",
         listener.local_addr().context("listener address")?,

@@ -511,11 +511,26 @@ impl TestUser {
 /// Starts the real `pli serve` binary on a free loopback port and returns it with its URL,
 /// read from the first line it prints (printed once the listener is bound).
 pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
-    use tokio::io::AsyncBufReadExt;
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
     if let pli_server::Database::Postgres(postgres) = database_for(data) {
         command.env("PLI_DATABASE_URL", postgres.url);
     }
+    serve_command(command, data, &[]).await
+}
+
+/// `pli serve` on embedded SQLite in `data` with `extra` flags, whatever the test
+/// database: for contracts that name SQLite files.
+pub async fn serve_binary_sqlite(data: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
+    serve_command(command, data, extra).await
+}
+
+async fn serve_command(
+    mut command: tokio::process::Command,
+    data: &Path,
+    extra: &[&str],
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
     let mut child = command
         .args([
             "serve",
@@ -528,6 +543,7 @@ pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
             "--data",
         ])
         .arg(data)
+        .args(extra)
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
