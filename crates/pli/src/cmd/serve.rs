@@ -214,6 +214,27 @@ impl FileLimits {
     }
 }
 
+/// The `[regions.NAME]` tables, in name order, then any `--region` the file lacks (with the
+/// default policy).
+fn regions(
+    tables: std::collections::BTreeMap<pli_proto::Region, FileRegion>,
+    flags: Vec<pli_proto::Region>,
+) -> anyhow::Result<Vec<pli_server::config::RegionConfig>> {
+    let mut regions = Vec::with_capacity(tables.len() + flags.len());
+    for (name, table) in tables {
+        let region = table
+            .resolve(name.clone())
+            .with_context(|| format!("invalid [regions.{name}]"))?;
+        regions.push(region);
+    }
+    for name in flags {
+        if !regions.iter().any(|r| r.name == name) {
+            regions.push(pli_server::config::RegionConfig::named(name));
+        }
+    }
+    Ok(regions)
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let file: FileConfig = match &args.config {
         Some(path) => {
@@ -258,19 +279,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         config.max_queue_depth = depth;
     }
     file.limits.apply(&mut config.limits);
-    for (name, region) in file.regions {
-        let region = region
-            .resolve(name.clone())
-            .with_context(|| format!("invalid [regions.{name}]"))?;
-        config.regions.push(region);
-    }
-    for name in args.regions {
-        if !config.regions.iter().any(|r| r.name == name) {
-            config
-                .regions
-                .push(pli_server::config::RegionConfig::named(name));
-        }
-    }
+    config.regions = regions(file.regions, args.regions)?;
     config.default_region = args.default_region.or(file.default_region);
     config.check_regions()?;
     if let Some(origin) = args.log_origin.or(file.log_origin) {
@@ -348,6 +357,81 @@ mod tests {
             pli_server::config::Limits::default().claims_per_minute
         );
         assert!(toml::from_str::<FileConfig>("[limits]\nsend_per_minute = 5\n").is_err());
+    }
+
+    #[test]
+    fn region_tables_set_each_policy_and_their_own_databases() {
+        let file: FileConfig = toml::from_str(
+            r#"
+default_region = "us"
+[database]
+url = "postgres://pli@db/global"
+[regions.eu]
+queue_ttl_days = 14
+deleted_retention_days = 30
+ip_retention_days = 7
+recognised_bases = ["court-order", "search-warrant"]
+notes = "Operated under the GDPR."
+[regions.eu.database]
+url = "postgres://pli@db-eu/pli"
+max_connections = 4
+[regions.us.database]
+url = "postgres://pli@db-us/pli"
+"#,
+        )
+        .expect("parses");
+        let mut config = Config::new("/tmp/pli-test");
+        config.database = file.database.resolve(None);
+        let eu = pli_proto::Region::parse("eu").expect("region");
+        config.regions = regions(file.regions, vec![eu.clone()]).expect("regions");
+        config.default_region = file.default_region;
+        config.check_regions().expect("valid");
+        let names: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["eu", "us"], "a flag naming a table adds nothing");
+        let policy = &config.regions[0].policy;
+        assert_eq!(
+            (
+                policy.queue_ttl_days,
+                policy.deleted_retention_days,
+                policy.ip_retention_days
+            ),
+            (14, 30, Some(7))
+        );
+        assert_eq!(
+            policy.recognised_bases,
+            [
+                pli_proto::governance::LegalBasis::CourtOrder,
+                pli_proto::governance::LegalBasis::SearchWarrant
+            ]
+        );
+        assert_eq!(policy.notes, "Operated under the GDPR.");
+        let own = config.regions[0]
+            .database
+            .as_ref()
+            .expect("eu's own database");
+        assert_eq!(
+            (own.url.as_str(), own.max_connections),
+            ("postgres://pli@db-eu/pli", 4)
+        );
+        assert_eq!(config.home_default().as_str(), "us");
+        // A region without a database of its own, beside a PostgreSQL global store, is
+        // refused: its data would have nowhere to live.
+        let ru = pli_proto::Region::parse("ru").expect("region");
+        config
+            .regions
+            .push(pli_server::config::RegionConfig::named(ru));
+        assert!(config.check_regions().is_err());
+        let bad: FileConfig =
+            toml::from_str("[regions.eu]\nrecognised_bases = [\"hearsay\"]\n").expect("parses");
+        assert!(
+            regions(bad.regions, vec![]).is_err(),
+            "an unknown basis is refused"
+        );
+        assert!(toml::from_str::<FileConfig>("[regions.eu]\nqueue_ttl = 3\n").is_err());
+        assert!(
+            toml::from_str::<FileConfig>("[regions.EU]\n").is_err(),
+            "names are checked"
+        );
     }
 
     #[test]
