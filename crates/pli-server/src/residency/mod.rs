@@ -136,6 +136,14 @@ impl<S: Store> Regional<S> {
         cache.insert(device, index);
     }
 
+    /// Forgets where these devices live.
+    fn forget(&self, devices: impl IntoIterator<Item = DeviceId>) {
+        let mut cache = self.inner.devices.lock().expect("device cache lock");
+        for device in devices {
+            cache.remove(&device);
+        }
+    }
+
     /// Forgets where devices live (after accounts moved between regions).
     pub fn forget_devices(&self) {
         self.inner

@@ -6,6 +6,11 @@
 //! every device-routed operation shares a lock the move holds alone. A move interrupted
 //! midway is finished by asking again: the copy replaces any earlier partial one, and a
 //! move to where the index already points erases leftovers in every other region.
+//!
+//! The lock is per process. Other nodes forget the moved devices' region when the move
+//! announces them, but one of them can still queue a message in the old store between the
+//! copy and the erase, and the erase takes it (README, "Regions"). Closing that needs the
+//! old store's transaction held, its device rows locked, across the copy.
 
 use super::Regional;
 use crate::store::{MoveReport, Retention, RetentionReport, Store, StoreError};

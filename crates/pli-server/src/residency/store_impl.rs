@@ -4,7 +4,8 @@ use super::Regional;
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
     GovernanceEffect, InventoryRecord, KeyPackageStatus, MoveReport, NewAccount, PendingNotice,
-    Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    Queued, RemoteWake, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
+    WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -316,7 +317,21 @@ impl<S: Store> Store for Regional<S> {
         self.global().server_secret(name).await
     }
 
+    /// A device announced by another node (it connected there, or its account moved
+    /// region) is forgotten here too, so the next lookup finds where it lives now.
     async fn relay_wakeups(&self, sink: WakeSink) {
+        let sink: WakeSink = match self.inner.single {
+            true => sink,
+            false => {
+                let regional = self.clone();
+                std::sync::Arc::new(move |wake| {
+                    if let RemoteWake::Replaced(devices) = &wake {
+                        regional.forget(devices.iter().map(|(device, _)| *device));
+                    }
+                    sink(wake)
+                })
+            }
+        };
         let relays = self
             .all_stores()
             .into_iter()
