@@ -4,29 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-use tokio::process::Command;
-
-const PLI: &str = env!("CARGO_BIN_EXE_pli");
-
-async fn pli(args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
-    let output = Command::new(PLI)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .expect("run pli");
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::{path_str as path, run_pli as pli};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regions_from_the_command_line() {

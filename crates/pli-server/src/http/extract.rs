@@ -107,3 +107,14 @@ pub async fn authenticate<S: Store>(
     }
     Ok(device)
 }
+
+/// Parses a username from a path segment with the API's stable error.
+pub(crate) fn path_username(raw: &str) -> Result<pli_proto::Username, ApiError> {
+    pli_proto::Username::parse(raw).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            pli_proto::ErrorCode::InvalidUsername,
+            e.to_string(),
+        )
+    })
+}

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use pli_proto::audit::target_commitment;
 use pli_proto::governance::{MoveRequest, MoveResponse, RetentionResponse};
-use pli_proto::{ErrorCode, Username};
 use serde_json::json;
 
 use super::StaffActor;
@@ -31,13 +30,7 @@ pub async fn move_account<S: Store>(
     ApiPath(raw): ApiPath<String>,
     ApiJson(request): ApiJson<MoveRequest>,
 ) -> Result<Json<MoveResponse>, ApiError> {
-    let user = Username::parse(&raw).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidUsername,
-            e.to_string(),
-        )
-    })?;
+    let user = crate::http::extract::path_username(&raw)?;
     let details = json!({
         "target": target_commitment("account.move", user.as_str()),
         "to": request.region,

@@ -14,7 +14,6 @@ use pli_proto::audit::target_commitment;
 use pli_proto::error::ErrorBody;
 use pli_proto::governance::{NewStaff, ReportRequest, StaffCredential, StaffInfo};
 use pli_proto::report::{Period, Report};
-use pli_proto::{ErrorCode, Username};
 use rand::Rng;
 use serde_json::json;
 
@@ -133,13 +132,7 @@ pub async fn inventory<S: Store>(
     StaffActor(actor): StaffActor,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Inventory>, ApiError> {
-    let user = Username::parse(&raw).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidUsername,
-            e.to_string(),
-        )
-    })?;
+    let user = crate::http::extract::path_username(&raw)?;
     // The log commits to the name without revealing it.
     let details = json!({ "target": target_commitment("inventory", user.as_str()) });
     state.log_action(actor, "inventory.show", details).await?;

@@ -1,9 +1,9 @@
 //! `POST /v1/users/{username}/key-packages/claim`: one key package per device of the user,
 //! each one-time package handed out once (the last-resort one when none is left).
 
-use super::path_username;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
+use crate::http::extract::path_username;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;

@@ -2,9 +2,9 @@
 //! clients checking who they are about to encrypt to. Authenticated, so it is not an open
 //! directory for scrapers.
 
-use super::path_username;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
+use crate::http::extract::path_username;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;

@@ -70,14 +70,3 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     )
 )]
 pub struct PublicApi;
-
-/// Parses a username from a path segment with the API's stable error.
-fn path_username(raw: &str) -> Result<pli_proto::Username, super::ApiError> {
-    pli_proto::Username::parse(raw).map_err(|e| {
-        super::ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            pli_proto::ErrorCode::InvalidUsername,
-            e.to_string(),
-        )
-    })
-}
