@@ -234,6 +234,10 @@ pub enum ConfigError {
         pli_proto::limits::MAX_QUEUE_DEPTH
     )]
     QueueDepth,
+    #[error(
+        "accounts live in region {0}, which this configuration does not serve: they would be unreachable (accounts from before regions were configured are in region `default`, in the main database; moving them into regions is not supported yet)"
+    )]
+    UnservedRegion(Region),
     #[error("region {0} is configured twice")]
     DuplicateRegion(Region),
     #[error("the default region {0} is not one of the configured regions")]

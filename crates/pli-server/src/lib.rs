@@ -120,13 +120,29 @@ pub async fn run_clocked(
     match &config.database {
         Database::Sqlite => {
             let store = open_sqlite_regions(&config)?;
+            check_no_stranded_accounts(&config, &store).await?;
             serve(config, store, clock, listeners, shutdown).await
         }
         Database::Postgres(postgres) => {
             let store = open_postgres_regions(&config, postgres).await?;
+            check_no_stranded_accounts(&config, &store).await?;
             serve(config, store, clock, listeners, shutdown).await
         }
     }
+}
+
+/// Refuses to start when the index names a region the configuration does not serve (a
+/// region dropped from the file, or regions turned on for accounts made before them).
+async fn check_no_stranded_accounts<S: Store>(
+    config: &Config,
+    store: &S,
+) -> Result<(), ServerError> {
+    for region in store.regions_in_use().await? {
+        if !config.serves(&region) {
+            return Err(config::ConfigError::UnservedRegion(region).into());
+        }
+    }
+    Ok(())
 }
 
 fn open_sqlite(config: &Config) -> Result<SqliteStore, ServerError> {

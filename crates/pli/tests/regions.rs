@@ -280,3 +280,26 @@ async fn unknown_regions_are_refused_and_the_policy_lists_each_region() {
         .expect("inventory");
     assert_eq!(inventory["home_region"], "eu");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_that_would_strand_existing_accounts_are_refused_at_start() {
+    let server = TestServer::start().await;
+    TestUser::register(&server, "alice").await;
+    let data = server.stop().await;
+    let mut config = common::test_config(data.path());
+    config.regions = test_regions(data.path(), &["eu"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let refused = pli_server::run(config, listener, async {}).await;
+    let Err(err) = refused else {
+        panic!("a configuration that strands accounts must not start")
+    };
+    assert!(err.to_string().contains("region default"), "{err}");
+    // Unchanged, the server starts again and alice is still there.
+    let server = TestServer::start_on(data).await;
+    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
+    assert_eq!(transport.policy().await.expect("policy").regions.len(), 1);
+    let db = server.db();
+    assert_eq!(db.integers("SELECT COUNT(*) FROM accounts").await, vec![1]);
+}

@@ -138,6 +138,10 @@ impl<S: Store> Store for Regional<S> {
         self.global().home_region(username).await
     }
 
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        self.global().regions_in_use().await
+    }
+
     async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
         self.global().release_username(username).await
     }

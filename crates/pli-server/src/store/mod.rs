@@ -253,6 +253,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         username: &Username,
     ) -> impl Future<Output = Result<Option<Region>, StoreError>> + Send;
 
+    /// The regions the index names (to refuse a configuration that would strand accounts).
+    fn regions_in_use(&self) -> impl Future<Output = Result<Vec<Region>, StoreError>> + Send;
+
     /// Removes the user's index entry (a registration that failed in its region).
     fn release_username(
         &self,

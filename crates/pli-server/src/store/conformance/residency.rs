@@ -31,6 +31,10 @@ pub async fn the_index_gives_each_name_one_region<S: Store>(store: S) {
         store.home_region(&alice).await.expect("read"),
         Some(region("us"))
     );
+    assert_eq!(
+        store.regions_in_use().await.expect("read"),
+        vec![region("us")]
+    );
     store.release_username(&alice).await.expect("release");
     assert_eq!(store.home_region(&alice).await.expect("read"), None);
 }

@@ -211,6 +211,10 @@ impl Store for PostgresStore {
         residency::home_region(&mut *self.conn().await?, username).await
     }
 
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        residency::regions_in_use(&mut *self.conn().await?).await
+    }
+
     async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
         residency::release_username(&mut *self.conn().await?, username).await
     }

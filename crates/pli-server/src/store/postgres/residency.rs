@@ -57,6 +57,18 @@ pub(super) async fn home_region(
         .transpose()
 }
 
+pub(super) async fn regions_in_use(conn: &mut PgConnection) -> Result<Vec<Region>, StoreError> {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT region FROM home_regions ORDER BY region")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
 pub(super) async fn release_username(
     conn: &mut PgConnection,
     username: &Username,

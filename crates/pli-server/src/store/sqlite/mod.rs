@@ -274,6 +274,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        self.read(residency::regions_in_use).await
+    }
+
     async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
         let username = username.clone();
         self.write(move |c| residency::release_username(c, &username))

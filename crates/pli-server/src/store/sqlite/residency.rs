@@ -51,6 +51,21 @@ pub(super) fn home_region(
         .transpose()
 }
 
+pub(super) fn regions_in_use(conn: &Connection) -> Result<Vec<Region>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT DISTINCT region FROM home_regions ORDER BY region")
+        .map_err(backend)?;
+    let names = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
 pub(super) fn release_username(conn: &Connection, username: &Username) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM home_regions WHERE username = ?1")
         .and_then(|mut st| st.execute([username.as_str()]))
