@@ -56,6 +56,8 @@ async fn queues_expire_per_region_and_a_preservation_order_holds_them() {
         queued(&server, "eu", &erin).await,
     );
     assert!(bob_before > 0 && carol_before > 0 && erin_before > 0);
+    // Alice's own copies of her commits wait in eu too (she has not synced).
+    let alice_before = queued(&server, "eu", &alice).await;
 
     // Erin's account is placed under a preservation order (one approval suffices).
     let staff = staff(&server).await;
@@ -105,7 +107,11 @@ async fn queues_expire_per_region_and_a_preservation_order_holds_them() {
         "the preservation order holds erin's queue"
     );
     assert_eq!(swept.held_queue_entries, erin_before as u64);
-    assert!(swept.expired_queue_entries >= bob_before as u64);
+    assert_eq!(
+        swept.expired_queue_entries,
+        (bob_before + alice_before) as u64,
+        "bob's queue and alice's own copies, exactly"
+    );
     let mut bob = bob;
     assert!(bob.receive().await.is_empty(), "expired messages are gone");
 

@@ -105,6 +105,17 @@ impl<S: Store> AppState<S> {
         }
     }
 
+    /// Closes the devices' connections on every node (their account moved or was
+    /// deleted): a device that reconnects is looked up afresh.
+    pub fn disconnect(&self, devices: impl IntoIterator<Item = pli_proto::DeviceId>) {
+        let now = crate::delivery::wall_clock_ms() + 1;
+        let devices: Vec<_> = devices.into_iter().collect();
+        for device in &devices {
+            self.store.announce_connected(*device);
+        }
+        self.hub.replace(devices.into_iter().map(|d| (d, now)));
+    }
+
     /// Resolves when the server begins shutting down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()

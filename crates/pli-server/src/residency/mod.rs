@@ -114,13 +114,18 @@ impl<S: Store> Regional<S> {
         stores
     }
 
-    /// The store holding the user's account, by the global index.
-    async fn user_store(&self, user: &Username) -> Result<Option<&S>, StoreError> {
+    /// The index of the region holding the user's account, by the global index.
+    async fn user_region(&self, user: &Username) -> Result<Option<usize>, StoreError> {
         if self.inner.single {
-            return Ok(Some(&self.inner.global));
+            return Ok(Some(0));
         }
         let region = self.inner.global.home_region(user).await?;
-        Ok(region.and_then(|r| self.region_store(&r)))
+        Ok(region.and_then(|r| self.index_of(&r)))
+    }
+
+    /// The store holding the user's account.
+    async fn user_store(&self, user: &Username) -> Result<Option<&S>, StoreError> {
+        Ok(self.user_region(user).await?.map(|i| self.store(i)))
     }
 
     fn cached_device(&self, device: DeviceId) -> Option<usize> {

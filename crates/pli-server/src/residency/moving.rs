@@ -48,7 +48,7 @@ impl<S: Store> Regional<S> {
             }
         }
         for (index, (_, store)) in self.inner.regions.iter().enumerate() {
-            if index != target && store.export_account(user).await?.is_some() {
+            if index != target {
                 store.erase_account(user).await?;
             }
         }

@@ -39,11 +39,6 @@ impl<S: Store> Regional<S> {
         }
         Ok(())
     }
-
-    async fn user_region(&self, user: &Username) -> Result<Option<usize>, StoreError> {
-        let region = self.global().home_region(user).await?;
-        Ok(region.and_then(|r| self.index_of(&r)))
-    }
 }
 
 impl<S: Store> Store for Regional<S> {

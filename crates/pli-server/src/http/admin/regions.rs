@@ -37,12 +37,7 @@ pub async fn move_account<S: Store>(
     });
     state.log_action(actor, "account.move", details).await?;
     let report = state.store.move_account(&user, &request.region).await?;
-    // Connections made before now close; a device that reconnects reads the new store.
-    let now = crate::delivery::wall_clock_ms() + 1;
-    for device in &report.devices {
-        state.store.announce_connected(*device);
-    }
-    state.hub.replace(report.devices.iter().map(|d| (*d, now)));
+    state.disconnect(report.devices.iter().copied());
     tracing::info!(devices = report.devices.len(), "account moved");
     Ok(Json(MoveResponse {
         from: report.from,

@@ -31,10 +31,7 @@ pub async fn delete<S: Store>(
     {
         return Err(StoreError::UnknownAccount.into());
     }
-    let now = crate::delivery::wall_clock_ms() + 1;
-    state
-        .hub
-        .replace(devices.iter().map(|d| (d.device_id, now)));
+    state.disconnect(devices.iter().map(|d| d.device_id));
     let region = state.store.home_region(&user).await?;
     let facts_kept_days = state
         .governance
@@ -42,9 +39,17 @@ pub async fn delete<S: Store>(
         .of(region.as_ref())
         .deleted_retention_days;
     if facts_kept_days == 0 {
-        // Nothing is to be kept: erase now rather than at the next sweep (an account under
-        // a preservation order is kept all the same).
-        crate::retention::sweep(&state).await?;
+        // Nothing is to be kept: erase this account now rather than at the next sweep,
+        // unless a preservation order holds it (the sweep erases it when the order ends).
+        let held = state
+            .store
+            .inventory(&user)
+            .await?
+            .and_then(|facts| facts.preserved_until_ms)
+            .is_some_and(|until| until > state.clock.now_ms());
+        if !held {
+            state.store.erase_account(&user).await?;
+        }
     }
     tracing::info!("account deleted");
     Ok(Json(DeleteAccountResponse { facts_kept_days }))

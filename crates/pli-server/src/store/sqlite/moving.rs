@@ -1,15 +1,11 @@
 //! Moving an account between regions' stores, and the retention sweep.
 
-use super::queries::{backend, enqueue, username};
+use super::queries::{backend, device_id, enqueue, username};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
 };
-use pli_proto::{DeviceId, Username};
+use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
-
-fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
-    DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
-}
 
 fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
     raw.try_into()

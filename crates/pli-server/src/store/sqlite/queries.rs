@@ -22,7 +22,7 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
     )
 }
 
-fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
+pub(super) fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
     DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
 }
 
