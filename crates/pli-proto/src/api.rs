@@ -25,6 +25,15 @@ pub mod paths {
     pub const AUDIT_CONSISTENCY: &str = "/v1/audit/consistency";
     pub const AUDIT_INCLUSION: &str = "/v1/audit/inclusion";
     pub const POLICY: &str = "/v1/policy";
+    pub const DIRECTORY_KEYS: &str = "/v1/directory/keys";
+    pub const DIRECTORY_ROOTS: &str = "/v1/directory/roots";
+    pub const DIRECTORY_AUDIT: &str = "/v1/directory/audit";
+    pub const DIRECTORY_HISTORY: &str = "/v1/directory/self/history";
+    pub const USER_DIRECTORY: &str = "/v1/users/{username}/directory";
+
+    pub fn user_directory(username: &str) -> String {
+        USER_DIRECTORY.replace("{username}", username)
+    }
 
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)

@@ -59,6 +59,9 @@ error_codes! {
     AlreadyInitialised => "already_initialised",
     StaffNameTaken => "staff_name_taken",
     OverCapacity => "over_capacity",
+    NotInDirectory => "not_in_directory",
+    InvalidEpochRange => "invalid_epoch_range",
+    DirectoryBusy => "directory_busy",
     Internal => "internal",
 }
 

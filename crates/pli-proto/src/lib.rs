@@ -16,6 +16,8 @@
 //! - [`merkle`], [`checkpoint`], [`audit`]: the verify-only core of the audit log (RFC 6962
 //!   tree, C2SP signed-note checkpoints, entry format, whole-log verification), shared by
 //!   the server, `pli audit` and outside auditors.
+//! - [`kt`]: key transparency: the directory's value format, akd proof checks against
+//!   signed roots, and the directory API bodies.
 //! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
 //! - [`report`]: transparency report periods, figures computed from the log, bands.
 //! - [`policy`]: each region's published policy, in figures and in plain words.
@@ -33,6 +35,7 @@ pub mod error;
 pub mod frame;
 pub mod governance;
 pub mod ids;
+pub mod kt;
 pub mod limits;
 pub mod merkle;
 #[cfg(feature = "openapi")]

@@ -120,6 +120,8 @@ pub async fn register<S: Store>(
             created_day: clock.today(),
         })
         .await?;
+    // The next directory epoch publishes the first device (a lookup publishes it at once).
+    store.kt_mark(vec![request.username.clone()]).await?;
     Ok(RegisterResponse {
         username: request.username,
         device_id,

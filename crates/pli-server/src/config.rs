@@ -30,6 +30,9 @@ pub struct Config {
     pub default_region: Option<Region>,
     /// Publish small counts in transparency reports as bands ("0–9").
     pub report_bands: bool,
+    /// How often the key directory publishes an epoch of pending device changes (lookups
+    /// of a user with a pending change, and operators, publish at once).
+    pub kt_publish_interval: std::time::Duration,
     pub limits: Limits,
 }
 
@@ -123,6 +126,7 @@ pub struct TlsConfig {
 impl Config {
     pub const DEFAULT_POW_DIFFICULTY: u8 = 20;
     pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
+    pub const DEFAULT_KT_PUBLISH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -137,6 +141,7 @@ impl Config {
             regions: Vec::new(),
             default_region: None,
             report_bands: true,
+            kt_publish_interval: Self::DEFAULT_KT_PUBLISH_INTERVAL,
             limits: Limits::default(),
         }
     }

@@ -12,6 +12,8 @@
 //!   the conformance suite every backend passes.
 //! - [`accounts`]: registration (proof of work, no phone or e-mail) and device credentials.
 //! - [`keys`]: MLS key package validation.
+//! - [`directory`]: key transparency: the akd directory of device keys, its epochs and
+//!   signed roots.
 //! - [`delivery`]: the MLS delivery service: epoch rule, per-device queues, WebSocket push.
 //! - [`http`]: router, error codes, extractors, one file per endpoint.
 //! - [`tls`]: the rustls accept loop.
@@ -25,6 +27,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod governance;
 pub mod http;
 pub mod keys;
@@ -80,6 +83,8 @@ pub enum ServerError {
     StoreOp(#[from] store::StoreError),
     #[error(transparent)]
     Governance(#[from] governance::GovernanceError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
 }
 
 /// Runs the service on `listener` until `shutdown` resolves, with the backend the
@@ -285,6 +290,7 @@ pub async fn serve<S: Store>(
     }
     let server_key = store.server_secret(SERVER_KEY_FILE).await?;
     let governance = load_governance(&config, &store).await?;
+    let directory = directory::KeyDirectory::open(store.clone(), &config.log_origin).await?;
     let tls = match &config.tls {
         Some(tls) => Some(tls::load(&tls.cert_pem, &tls.key_pem)?),
         None => None,
@@ -301,6 +307,7 @@ pub async fn serve<S: Store>(
         clock,
         server_key,
         governance,
+        directory.clone(),
         stop_rx.clone(),
         sessions_tx,
     );
@@ -313,6 +320,12 @@ pub async fn serve<S: Store>(
     let admin_app = http::router(state.clone(), http::Surface::Admin);
     tokio::spawn(sweep_notices(state.clone()));
     tokio::spawn(retention::run(state.clone(), RETENTION_SWEEP));
+    tokio::spawn(directory::publish::run(
+        directory,
+        state.clock.clone(),
+        state.config.kt_publish_interval,
+        stopped(state.shutdown_signal()),
+    ));
     tokio::spawn(relay_wakeups(state));
     tokio::spawn(async move {
         shutdown.await;

@@ -99,6 +99,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         path: "/admin/v1/retention",
         roles: &[Operator],
     },
+    AdminRoute {
+        action: "directory.publish",
+        method: "POST",
+        path: "/admin/v1/directory/publish",
+        roles: &[Operator],
+    },
 ];
 
 pub fn route(action: &str) -> &'static AdminRoute {

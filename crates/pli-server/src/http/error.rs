@@ -87,6 +87,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::directory::DirectoryError> for ApiError {
+    fn from(err: crate::directory::DirectoryError) -> Self {
+        use crate::directory::DirectoryError as E;
+        use StatusCode as S;
+        let text = err.to_string();
+        match err {
+            E::Store(err) => err.into(),
+            E::NotInDirectory => Self::new(S::NOT_FOUND, ErrorCode::NotInDirectory, text),
+            E::InvalidEpochRange => Self::new(S::BAD_REQUEST, ErrorCode::InvalidEpochRange, text),
+            E::NotYetPublished => {
+                let mut busy = Self::new(S::SERVICE_UNAVAILABLE, ErrorCode::DirectoryBusy, text);
+                busy.retry_after_secs = Some(1);
+                busy
+            }
+            E::Akd(_) => Self::internal(&err),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         use StatusCode as S;

@@ -37,11 +37,11 @@ use tracing::Instrument;
 pub use error::ApiError;
 
 /// Shared by every handler and WebSocket session.
-pub struct AppState<S> {
+pub struct AppState<S: Store> {
     inner: Arc<Shared<S>>,
 }
 
-impl<S> Clone for AppState<S> {
+impl<S: Store> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -49,15 +49,17 @@ impl<S> Clone for AppState<S> {
     }
 }
 
-impl<S> std::ops::Deref for AppState<S> {
+impl<S: Store> std::ops::Deref for AppState<S> {
     type Target = Shared<S>;
     fn deref(&self) -> &Shared<S> {
         &self.inner
     }
 }
 
-pub struct Shared<S> {
+pub struct Shared<S: Store> {
     pub store: S,
+    /// The key transparency directory.
+    pub directory: Arc<crate::directory::KeyDirectory<S>>,
     pub hub: Hub,
     pub challenges: Challenges,
     pub config: Config,
@@ -79,6 +81,7 @@ impl<S: Store> AppState<S> {
         clock: Arc<dyn Clock>,
         server_key: [u8; 32],
         governance: Governance,
+        directory: Arc<crate::directory::KeyDirectory<S>>,
         shutdown: watch::Receiver<bool>,
         sessions: mpsc::Sender<()>,
     ) -> Self {
@@ -89,6 +92,7 @@ impl<S: Store> AppState<S> {
         Self {
             inner: Arc::new(Shared {
                 store,
+                directory,
                 hub: Hub::default(),
                 challenges: Challenges::new(server_key),
                 config,

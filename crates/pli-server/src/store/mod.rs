@@ -8,9 +8,11 @@
 //!
 //! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
 //! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
+//! - [`directory`]: the key directory's records (akd's tree, value states, roots).
 //! - [`governance`]: the records of staff, audit log, lawful requests and notices.
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
+pub mod directory;
 pub mod governance;
 pub mod moving;
 pub mod postgres;
@@ -23,6 +25,9 @@ use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use std::future::Future;
 use std::sync::Arc;
 
+pub use directory::{
+    KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
+};
 pub use governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
     StaffRecord,
@@ -120,6 +125,8 @@ pub struct DeviceAuth {
 pub struct DeviceRecord {
     pub device_id: DeviceId,
     pub signature_key: Vec<u8>,
+    /// The signature of the device that added this one (`None` for the first device).
+    pub endorsement: Option<pli_proto::kt::Endorsement>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -419,6 +426,61 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Tells other processes on this store that `device` is now connected here (they close
     /// any older connection of it: [`RemoteWake::Replaced`]).
     fn announce_connected(&self, device: DeviceId);
+
+    // Key directory (global store): akd's records, the users whose devices changed since
+    // the last epoch, and each epoch's signed root.
+
+    /// Writes akd's records in one transaction, replacing records with the same id.
+    fn kt_write(
+        &self,
+        records: Vec<KtRecord>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stored `Node` records among `ids`, as (id, data); absent ids are left out.
+    fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> impl Future<Output = Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>> + Send;
+
+    /// Every value state of `label`, oldest epoch first.
+    fn kt_states(
+        &self,
+        label: Vec<u8>,
+    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
+
+    /// For each of `labels`, its newest value state at or before `max_epoch`, if any.
+    fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
+
+    /// Notes that these users' device sets changed (published at the next epoch).
+    fn kt_mark(&self, users: Vec<Username>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The users noted since the last published epoch.
+    fn kt_pending(&self) -> impl Future<Output = Result<KtPending, StoreError>> + Send;
+
+    /// True if `user`'s latest change awaits publication.
+    fn kt_is_pending(
+        &self,
+        user: &Username,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a published epoch's root (once; a repeat is ignored) and forgets the changes
+    /// up to `through`, in one transaction.
+    fn kt_published(
+        &self,
+        through: u64,
+        root: KtRoot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Published roots of epochs `from..from + limit`, in order.
+    fn kt_roots(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<KtRoot>, StoreError>> + Send;
 
     // Governance. Reads return plain records; every write goes through
     // `governance_commit`, so no change escapes the audit log.

@@ -55,6 +55,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             post(regions::move_account::<S>),
         )
         .route("/admin/v1/retention", post(regions::retention::<S>))
+        .route(
+            "/admin/v1/directory/publish",
+            post(regions::publish_directory::<S>),
+        )
 }
 
 /// The admin API's description; [`crate::http::openapi`] completes it.
@@ -75,6 +79,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         requests::close,
         regions::move_account,
         regions::retention,
+        regions::publish_directory,
     ),
     tags((name = "admin", description = "Staff only: every call is checked against the role table and logged"))
 )]

@@ -1,5 +1,6 @@
-//! Operator routes for regions: moving an account, and running the retention sweep now
-//! (it also runs on its own, [`crate::retention`]).
+//! Operator routes for regions and the key directory: moving an account, running the
+//! retention sweep now (it also runs on its own, [`crate::retention`]), publishing the
+//! directory's pending changes now (also on an interval, [`crate::directory::publish`]).
 
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
@@ -45,6 +46,32 @@ pub async fn move_account<S: Store>(
         devices: report.devices.len() as u64,
         queued_messages: report.queued_messages,
     }))
+}
+
+/// Publishes the key directory's pending changes as an epoch now (they are also published
+/// on an interval, and when a lookup needs them).
+#[utoipa::path(post, path = "/admin/v1/directory/publish", tag = "admin",
+    security(("staff" = [])),
+    responses(
+        (status = 200, body = pli_proto::kt::PublishResponse, description = "The epoch now"),
+        (status = 503, body = pli_proto::error::ErrorBody, description = "`directory_busy`: another node publishes"),
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn publish_directory<S: Store>(
+    State(state): State<AppState<S>>,
+    StaffActor(actor): StaffActor,
+) -> Result<Json<pli_proto::kt::PublishResponse>, ApiError> {
+    state
+        .log_action(actor, "directory.publish", json!({}))
+        .await?;
+    match state
+        .directory
+        .publish_pending(state.clock.now_ms())
+        .await?
+    {
+        Some(published) => Ok(Json(published)),
+        None => Err(crate::directory::DirectoryError::NotYetPublished.into()),
+    }
 }
 
 /// Runs the retention sweep now, in every region, under each region's policy.

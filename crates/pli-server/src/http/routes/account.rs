@@ -31,6 +31,8 @@ pub async fn delete<S: Store>(
     {
         return Err(StoreError::UnknownAccount.into());
     }
+    // The directory publishes that the user has no devices any more.
+    state.store.kt_mark(vec![user.clone()]).await?;
     state.disconnect(devices.iter().map(|d| d.device_id));
     let region = state.store.home_region(&user).await?;
     let facts_kept_days = state

@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod claim;
 mod devices;
+mod directory;
 mod health;
 mod key_packages;
 mod policy;
@@ -36,6 +37,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::AUDIT_CHECKPOINTS, get(audit::checkpoints::<S>))
         .route(paths::AUDIT_CONSISTENCY, get(audit::consistency::<S>))
         .route(paths::AUDIT_INCLUSION, get(audit::inclusion::<S>))
+        .route(paths::DIRECTORY_KEYS, get(directory::keys::<S>))
+        .route(paths::DIRECTORY_ROOTS, get(directory::roots::<S>))
+        .route(paths::DIRECTORY_AUDIT, get(directory::audit::<S>))
+        .route(paths::DIRECTORY_HISTORY, get(directory::history::<S>))
+        .route(paths::USER_DIRECTORY, get(directory::lookup::<S>))
 }
 
 /// The user API's description; [`crate::http::openapi`] completes it.
@@ -59,12 +65,18 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         audit::checkpoints,
         audit::consistency,
         audit::inclusion,
+        directory::keys,
+        directory::roots,
+        directory::audit,
+        directory::lookup,
+        directory::history,
     ),
     tags(
         (name = "accounts", description = "Registration with a proof of work"),
         (name = "keys", description = "MLS key packages and device keys"),
         (name = "messages", description = "Submitting MLS messages"),
         (name = "delivery", description = "The delivery WebSocket"),
+        (name = "directory", description = "The key transparency directory: keys, signed roots, proofs"),
         (name = "audit", description = "The public, verifiable audit log of staff actions"),
         (name = "service", description = "Liveness and the regions' data policies"),
     )

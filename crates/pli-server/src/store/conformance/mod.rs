@@ -4,10 +4,12 @@
 //! (and a guard that keeps its resources alive).
 
 mod cluster;
+mod directory;
 mod records;
 mod residency;
 
 pub use cluster::*;
+pub use directory::*;
 pub use records::*;
 pub use residency::*;
 
@@ -481,6 +483,9 @@ macro_rules! conformance_tests {
             retention_expires_old_queues_except_held_accounts,
             a_deleted_account_keeps_only_its_facts_until_erased,
             connection_ips_are_kept_until_their_period_ends,
+            akd_storage_test_cases_pass,
+            directory_changes_wait_until_published,
+            a_directory_reopens_with_the_same_roots_and_proofs,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

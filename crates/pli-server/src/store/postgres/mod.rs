@@ -7,6 +7,7 @@
 //!
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
 
+mod directory;
 mod governance;
 mod moving;
 mod queries;
@@ -16,8 +17,9 @@ mod wakeups;
 
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued,
-    Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
+    NewAccount, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError,
+    Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -354,6 +356,50 @@ impl Store for PostgresStore {
 
     async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
         queries::server_secret(&mut *self.conn().await?, name).await
+    }
+
+    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        directory::write(&mut tx, &records).await?;
+        commit(tx).await
+    }
+
+    async fn kt_nodes(&self, ids: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        directory::nodes(&mut *self.conn().await?, &ids).await
+    }
+
+    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
+        directory::states(&mut *self.conn().await?, &label).await
+    }
+
+    async fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> Result<Vec<KtState>, StoreError> {
+        directory::latest_states(&mut *self.conn().await?, &labels, max_epoch).await
+    }
+
+    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
+        directory::mark(&mut *self.conn().await?, &users).await
+    }
+
+    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
+        directory::pending(&mut *self.conn().await?).await
+    }
+
+    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
+        directory::is_pending(&mut *self.conn().await?, user).await
+    }
+
+    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        directory::published(&mut tx, through, &root).await?;
+        commit(tx).await
+    }
+
+    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
+        directory::roots(&mut *self.conn().await?, from, limit).await
     }
 
     async fn relay_wakeups(&self, sink: WakeSink) {

@@ -147,7 +147,8 @@ pub(super) async fn list_devices(
         return Ok(None);
     }
     let rows = sqlx::query(
-        "SELECT device_id, signature_key FROM devices WHERE username = $1 ORDER BY device_id",
+        "SELECT device_id, signature_key, endorsement FROM devices WHERE username = $1
+         ORDER BY device_id",
     )
     .bind(user.as_str())
     .fetch_all(&mut *conn)
@@ -158,6 +159,7 @@ pub(super) async fn list_devices(
             Ok(DeviceRecord {
                 device_id: device_id(r.try_get(0).map_err(backend)?)?,
                 signature_key: r.try_get(1).map_err(backend)?,
+                endorsement: crate::store::endorsement_from_row(r.try_get(2).map_err(backend)?)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()

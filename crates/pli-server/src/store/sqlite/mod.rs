@@ -10,6 +10,7 @@
 //! Durability: `synchronous = FULL`, so "accepted" survives power loss, not just a crash of
 //! the process. Group commit is what makes that affordable.
 
+mod directory;
 mod governance;
 mod moving;
 mod queries;
@@ -19,8 +20,9 @@ mod secrets;
 
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, NewAccount, PendingNotice, Queued,
-    Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
+    NewAccount, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError,
+    Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -441,6 +443,52 @@ impl Store for SqliteStore {
 
     /// One process: the hub already replaced any older connection.
     fn announce_connected(&self, _device: DeviceId) {}
+
+    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
+        self.write(move |conn| directory::write(conn, &records))
+            .await
+    }
+
+    async fn kt_nodes(&self, ids: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.read(move |conn| directory::nodes(conn, &ids)).await
+    }
+
+    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
+        self.read(move |conn| directory::states(conn, &label)).await
+    }
+
+    async fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> Result<Vec<KtState>, StoreError> {
+        self.read(move |conn| directory::latest_states(conn, &labels, max_epoch))
+            .await
+    }
+
+    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
+        self.write(move |conn| directory::mark(conn, &users)).await
+    }
+
+    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
+        self.read(directory::pending).await
+    }
+
+    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.read(move |conn| directory::is_pending(conn, &user))
+            .await
+    }
+
+    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
+        self.write(move |conn| directory::published(conn, through, &root))
+            .await
+    }
+
+    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
+        self.read(move |conn| directory::roots(conn, from, limit))
+            .await
+    }
 
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
         self.read(move |c| governance::staff(c, id)).await

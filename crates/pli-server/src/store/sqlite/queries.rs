@@ -112,18 +112,26 @@ pub(super) fn list_devices(
     }
     let mut st = conn
         .prepare_cached(
-            "SELECT device_id, signature_key FROM devices WHERE username = ?1 ORDER BY device_id",
+            "SELECT device_id, signature_key, endorsement FROM devices WHERE username = ?1
+             ORDER BY device_id",
         )
         .map_err(backend)?;
     let rows = st
-        .query_map([user.as_str()], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))
+        .query_map([user.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
+        })
         .map_err(backend)?;
     let mut devices = Vec::new();
     for row in rows {
-        let (id, signature_key) = row.map_err(backend)?;
+        let (id, signature_key, endorsement) = row.map_err(backend)?;
         devices.push(DeviceRecord {
             device_id: device_id(id)?,
             signature_key,
+            endorsement: crate::store::endorsement_from_row(endorsement)?,
         });
     }
     Ok(Some(devices))

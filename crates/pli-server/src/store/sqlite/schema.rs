@@ -141,6 +141,33 @@ CREATE TABLE connection_ips (
     PRIMARY KEY (username, day, ip)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The key directory (akd): its header and tree nodes by id, the value states by label and
+-- epoch, the users whose devices changed since the last epoch, and every epoch's root.
+CREATE TABLE kt_nodes (
+    id   BLOB PRIMARY KEY,
+    data BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE kt_states (
+    label   BLOB NOT NULL,
+    epoch   INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    data    BLOB NOT NULL,
+    PRIMARY KEY (label, epoch)
+) WITHOUT ROWID;
+CREATE TABLE kt_changes (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL
+);
+CREATE INDEX kt_changes_by_user ON kt_changes (username);
+CREATE TABLE kt_roots (
+    epoch INTEGER PRIMARY KEY,
+    root  BLOB NOT NULL,
+    note  TEXT NOT NULL
+);
+-- A device added by another carries that device's endorsement (its id and signature).
+ALTER TABLE devices ADD COLUMN endorsement BLOB;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,356 @@
+//! Key transparency: what the directory says about a user, and how a client checks it.
+//!
+//! The server publishes one `akd` directory mapping each username to the set of its
+//! devices' signature keys. Every published epoch has a root hash, signed as a checkpoint in
+//! the same signed-note format as the audit log (origin `<host>/kt`, size = epoch). This
+//! module is the verify-only core shared by the server, clients and outside auditors:
+//! - the directory's value format ([`DirectoryDevice`], [`encode_devices`],
+//!   [`decode_devices`]) and the endorsement a device signs when it adds another;
+//! - [`verify_lookup`] and [`verify_history`]: akd proofs checked against a verified root;
+//! - the API bodies of `/v1/directory/…`.
+//!
+//! Proofs travel as akd's protobuf encodings, base64 in JSON, so any akd client can check
+//! them without pli's code.
+
+use crate::b64::Bytes64;
+use crate::checkpoint::Checkpoint;
+use crate::ids::{DeviceId, Username};
+use akd_core::verify::history::HistoryParams;
+use akd_core::verify::{HistoryVerificationParams, key_history_verify, lookup_verify};
+use akd_core::{AkdLabel, DomainLabel, ExperimentalConfiguration};
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use protobuf::Message as _;
+use serde::{Deserialize, Serialize};
+
+/// The domain separator of pli's directories: changing it changes every hash.
+#[derive(Clone)]
+pub struct PliDirectory;
+
+impl DomainLabel for PliDirectory {
+    fn domain_label() -> &'static [u8] {
+        b"pli key directory v1"
+    }
+}
+
+/// The akd configuration every pli directory and client uses.
+pub type KtConfig = ExperimentalConfiguration<PliDirectory>;
+
+/// Most devices one user may have listed (bounds the value a client decodes).
+pub const MAX_DIRECTORY_DEVICES: usize = 64;
+const VALUE_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KtError {
+    #[error("the directory value is malformed")]
+    MalformedValue,
+    #[error("the proof is malformed")]
+    MalformedProof,
+    #[error("the proof does not verify against the signed root")]
+    ProofFailed,
+    #[error("the proof is for another epoch than the signed root")]
+    WrongEpoch,
+}
+
+/// A device that added another signs this: it binds the new device's id and key to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endorsement {
+    pub by: DeviceId,
+    pub signature: [u8; 64],
+}
+
+/// One device as the directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryDevice {
+    pub device_id: DeviceId,
+    pub signature_key: Vec<u8>,
+    /// `None` for the device the account was registered with.
+    pub endorsement: Option<Endorsement>,
+}
+
+/// The bytes a device signs to endorse `device` with `key` for `user`.
+pub fn endorsement_message(user: &Username, device: DeviceId, key: &[u8]) -> Vec<u8> {
+    let mut message = b"pli device endorsement v1\n".to_vec();
+    message.extend_from_slice(user.as_str().as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(&device.get().to_be_bytes());
+    message.extend_from_slice(key);
+    message
+}
+
+impl Endorsement {
+    /// True if `signature` is `by_key`'s signature over the endorsement of `device`.
+    pub fn verifies(&self, user: &Username, device: &DirectoryDevice, by_key: &[u8]) -> bool {
+        let Ok(key) = <[u8; 32]>::try_from(by_key) else {
+            return false;
+        };
+        let Ok(key) = VerifyingKey::from_bytes(&key) else {
+            return false;
+        };
+        let message = endorsement_message(user, device.device_id, &device.signature_key);
+        key.verify(&message, &Signature::from_bytes(&self.signature))
+            .is_ok()
+    }
+}
+
+/// The directory value for a device set: a version byte, then per device its id, key and
+/// optional endorsement, sorted by device id so equal sets encode equally.
+pub fn encode_devices(devices: &[DirectoryDevice]) -> Vec<u8> {
+    let mut sorted: Vec<&DirectoryDevice> = devices.iter().collect();
+    sorted.sort_by_key(|d| d.device_id);
+    let mut out = vec![VALUE_VERSION, sorted.len() as u8];
+    for device in sorted {
+        out.extend_from_slice(&device.device_id.get().to_be_bytes());
+        out.push(device.signature_key.len() as u8);
+        out.extend_from_slice(&device.signature_key);
+        match &device.endorsement {
+            None => out.push(0),
+            Some(e) => {
+                out.push(1);
+                out.extend_from_slice(&e.by.get().to_be_bytes());
+                out.extend_from_slice(&e.signature);
+            }
+        }
+    }
+    out
+}
+
+/// Reads a value written by [`encode_devices`]; refuses anything else.
+pub fn decode_devices(bytes: &[u8]) -> Result<Vec<DirectoryDevice>, KtError> {
+    let mut input = Reader(bytes);
+    if input.byte()? != VALUE_VERSION {
+        return Err(KtError::MalformedValue);
+    }
+    let count = input.byte()? as usize;
+    if count > MAX_DIRECTORY_DEVICES {
+        return Err(KtError::MalformedValue);
+    }
+    let mut devices = Vec::with_capacity(count);
+    for _ in 0..count {
+        let device_id = input.device()?;
+        let key_len = input.byte()? as usize;
+        let signature_key = input.take(key_len)?.to_vec();
+        let endorsement = match input.byte()? {
+            0 => None,
+            1 => Some(Endorsement {
+                by: input.device()?,
+                signature: input
+                    .take(64)?
+                    .try_into()
+                    .map_err(|_| KtError::MalformedValue)?,
+            }),
+            _ => return Err(KtError::MalformedValue),
+        };
+        devices.push(DirectoryDevice {
+            device_id,
+            signature_key,
+            endorsement,
+        });
+    }
+    if !input.0.is_empty() {
+        return Err(KtError::MalformedValue);
+    }
+    Ok(devices)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], KtError> {
+        if self.0.len() < n {
+            return Err(KtError::MalformedValue);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> Result<u8, KtError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn device(&mut self) -> Result<DeviceId, KtError> {
+        let bytes: [u8; 8] = self
+            .take(8)?
+            .try_into()
+            .map_err(|_| KtError::MalformedValue)?;
+        DeviceId::new(u64::from_be_bytes(bytes)).map_err(|_| KtError::MalformedValue)
+    }
+}
+
+/// The directory's label for a user.
+pub fn label(user: &Username) -> AkdLabel {
+    AkdLabel::from(user.as_str())
+}
+
+/// What a verified lookup says: the user's devices as of `epoch` (none if the account was
+/// deleted), and the version of the user's entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLookup {
+    pub epoch: u64,
+    pub version: u64,
+    pub devices: Vec<DirectoryDevice>,
+}
+
+/// Checks a lookup proof (akd protobuf bytes) for `user` against a verified root.
+pub fn verify_lookup(
+    vrf_public_key: &[u8],
+    root: &Checkpoint,
+    user: &Username,
+    proof: &[u8],
+) -> Result<VerifiedLookup, KtError> {
+    let proto = akd_core::proto::specs::types::LookupProof::parse_from_bytes(proof)
+        .map_err(|_| KtError::MalformedProof)?;
+    let proof = akd_core::LookupProof::try_from(&proto).map_err(|_| KtError::MalformedProof)?;
+    let result =
+        lookup_verify::<KtConfig>(vrf_public_key, root.root, root.size, label(user), proof)
+            .map_err(|_| KtError::ProofFailed)?;
+    Ok(VerifiedLookup {
+        epoch: result.epoch,
+        version: result.version,
+        devices: decode_devices(&result.value.0)?,
+    })
+}
+
+/// Checks a complete key-history proof for `user` against a verified root; returns every
+/// version, newest first.
+pub fn verify_history(
+    vrf_public_key: &[u8],
+    root: &Checkpoint,
+    user: &Username,
+    proof: &[u8],
+) -> Result<Vec<VerifiedLookup>, KtError> {
+    let proto = akd_core::proto::specs::types::HistoryProof::parse_from_bytes(proof)
+        .map_err(|_| KtError::MalformedProof)?;
+    let proof = akd_core::HistoryProof::try_from(&proto).map_err(|_| KtError::MalformedProof)?;
+    let params = HistoryVerificationParams::Default {
+        history_params: HistoryParams::Complete,
+    };
+    let results = key_history_verify::<KtConfig>(
+        vrf_public_key,
+        root.root,
+        root.size,
+        label(user),
+        proof,
+        params,
+    )
+    .map_err(|_| KtError::ProofFailed)?;
+    results
+        .into_iter()
+        .map(|r| {
+            Ok(VerifiedLookup {
+                epoch: r.epoch,
+                version: r.version,
+                devices: decode_devices(&r.value.0)?,
+            })
+        })
+        .collect()
+}
+
+/// The origin of the directory's checkpoints, and the name of the key that signs them: the
+/// audit log origin's host part, then `/kt`.
+pub fn origin(log_origin: &str) -> String {
+    let host = log_origin.split('/').next().unwrap_or(log_origin);
+    format!("{host}/kt")
+}
+
+/// `GET /v1/directory/keys`: what a client pins the first time it meets the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DirectoryKeysResponse {
+    /// The checkpoints' origin line, which is also the signing key's name.
+    pub origin: String,
+    /// The Ed25519 key that signs directory checkpoints.
+    pub signing_key: Bytes64,
+    /// The directory's VRF public key (hides usernames in the tree).
+    pub vrf_public_key: Bytes64,
+}
+
+/// `GET /v1/users/{username}/directory`: the user's devices as the directory lists them,
+/// with the proof and the signed root it verifies against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LookupResponse {
+    /// The signed checkpoint of the epoch the proof is for.
+    pub root: String,
+    /// akd `LookupProof`, protobuf.
+    pub proof: Bytes64,
+}
+
+/// `GET /v1/directory/self/history`: the calling user's complete key history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryResponse {
+    pub root: String,
+    /// akd `HistoryProof`, protobuf.
+    pub proof: Bytes64,
+}
+
+/// `GET /v1/directory/roots`: signed checkpoints of epochs `from..`, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RootsResponse {
+    pub roots: Vec<String>,
+}
+
+/// `GET /v1/directory/audit`: append-only proofs for each epoch step in
+/// `from..to`, as akd `SingleAppendOnlyProof` protobufs (proof `i` leads from epoch
+/// `from + i` to `from + i + 1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditProofResponse {
+    pub from: u64,
+    pub to: u64,
+    pub proofs: Vec<Bytes64>,
+}
+
+/// Most epoch steps one audit response covers.
+pub const MAX_AUDIT_STEPS: u64 = 64;
+/// Most roots one roots response lists.
+pub const MAX_ROOTS: u64 = 1000;
+
+/// `POST /admin/v1/directory/publish`: the directory's epoch after publishing what was
+/// pending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishResponse {
+    pub epoch: u64,
+    /// Users whose device set changed in this publication (0: nothing was pending).
+    pub changes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: u64, endorsed: bool) -> DirectoryDevice {
+        DirectoryDevice {
+            device_id: DeviceId::new(id).expect("id"),
+            signature_key: vec![id as u8; 32],
+            endorsement: endorsed.then(|| Endorsement {
+                by: DeviceId::new(1).expect("id"),
+                signature: [id as u8; 64],
+            }),
+        }
+    }
+
+    #[test]
+    fn values_round_trip_sorted_and_refuse_garbage() {
+        let set = vec![device(5, true), device(1, false)];
+        let bytes = encode_devices(&set);
+        assert_eq!(bytes, encode_devices(&[device(1, false), device(5, true)]));
+        let decoded = decode_devices(&bytes).expect("decode");
+        assert_eq!(decoded, vec![device(1, false), device(5, true)]);
+        assert_eq!(decode_devices(&encode_devices(&[])), Ok(vec![]));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_devices(&bytes[..cut]), Err(KtError::MalformedValue));
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert_eq!(decode_devices(&extra), Err(KtError::MalformedValue));
+    }
+
+    #[test]
+    fn the_origin_uses_the_log_host() {
+        assert_eq!(origin("pli.example/audit"), "pli.example/kt");
+    }
+}

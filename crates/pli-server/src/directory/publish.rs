@@ -1,0 +1,136 @@
+//! Publishing epochs: every change noted since the last epoch, as one batch, on the holder
+//! of the `kt-publish` lease — on an interval, on an operator's demand, and when a lookup
+//! asks for a user whose change is still pending (so a new device is reachable at once,
+//! not an interval later).
+
+use super::{DirectoryError, KeyDirectory, akd_failed};
+use crate::clock::Clock;
+use crate::store::{KtRoot, Store};
+use akd::AkdValue;
+use pli_proto::Username;
+use pli_proto::kt::{self, DirectoryDevice, PublishResponse};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The background job's lease name.
+const LEASE_JOB: &str = "kt-publish";
+/// The lease outlives a few missed ticks, so a node that dies hands publishing on quickly.
+const LEASE: Duration = Duration::from_secs(30);
+/// How long a lookup waits for another node to publish a pending change.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a waiting lookup looks again.
+const SETTLE_POLL: Duration = Duration::from_millis(50);
+
+impl<S: Store> KeyDirectory<S> {
+    /// Publishes every pending change as one epoch. `None` if another node holds the lease.
+    pub async fn publish_pending(
+        &self,
+        now_ms: u64,
+    ) -> Result<Option<PublishResponse>, DirectoryError> {
+        let _one = self.publishing.lock().await;
+        let lease_ms = LEASE.as_millis() as u64;
+        if !self
+            .store
+            .claim_lease(LEASE_JOB, self.holder, now_ms, lease_ms)
+            .await?
+        {
+            return Ok(None);
+        }
+        let current = self.record_current_root().await?;
+        let pending = self.store.kt_pending().await?;
+        if pending.users.is_empty() {
+            return Ok(Some(PublishResponse {
+                epoch: current,
+                changes: 0,
+            }));
+        }
+        let mut updates = Vec::with_capacity(pending.users.len());
+        for user in &pending.users {
+            if let Some(value) = self.value_of(user).await? {
+                updates.push((kt::label(user), AkdValue(value)));
+            }
+        }
+        let changes = updates.len() as u64;
+        let (epoch, root) = if updates.is_empty() {
+            let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?;
+            (current.0, current.1)
+        } else {
+            let published = self.akd.publish(updates).await.map_err(akd_failed)?;
+            (published.0, published.1)
+        };
+        let note = self.sign(epoch, root);
+        self.store
+            .kt_published(pending.through, KtRoot { epoch, root, note })
+            .await?;
+        self.latest.send_if_modified(|latest| {
+            let newer = epoch > *latest;
+            *latest = (*latest).max(epoch);
+            newer
+        });
+        tracing::info!(epoch, changes, "key directory epoch published");
+        Ok(Some(PublishResponse { epoch, changes }))
+    }
+
+    /// The directory value for the user's devices now; `None` for a user who has no account
+    /// and was never published (a registration that failed).
+    async fn value_of(&self, user: &Username) -> Result<Option<Vec<u8>>, DirectoryError> {
+        let devices = match self.store.list_devices(user).await? {
+            Some(devices) => devices,
+            None if self.store.kt_states(kt::label(user).0).await?.is_empty() => return Ok(None),
+            // A deleted or moved-away account: published as having no devices.
+            None => Vec::new(),
+        };
+        let listed: Vec<DirectoryDevice> = devices
+            .into_iter()
+            .map(|d| DirectoryDevice {
+                device_id: d.device_id,
+                signature_key: d.signature_key,
+                endorsement: d.endorsement,
+            })
+            .collect();
+        Ok(Some(kt::encode_devices(&listed)))
+    }
+
+    /// Returns once `user` has no change awaiting publication: publishes it here if this
+    /// node holds the lease, else waits (bounded) for the node that does.
+    pub(super) async fn settle(
+        self: &Arc<Self>,
+        user: &Username,
+        clock: &dyn Clock,
+    ) -> Result<(), DirectoryError> {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        while self.store.kt_is_pending(user).await? {
+            if self.publish_pending(clock.now_ms()).await?.is_some() {
+                continue;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DirectoryError::NotYetPublished);
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+        Ok(())
+    }
+}
+
+/// Publishes pending changes every `interval` until `stop` resolves.
+pub async fn run<S: Store>(
+    directory: Arc<KeyDirectory<S>>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    stop: impl Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(err) = directory.publish_pending(clock.now_ms()).await {
+                    tracing::warn!(error = %err, "publishing a key directory epoch failed");
+                }
+            }
+            () = &mut stop => return,
+        }
+    }
+}
