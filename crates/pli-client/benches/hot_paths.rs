@@ -121,6 +121,7 @@ impl Creator {
             body: Body::Text {
                 text: "x".repeat(MESSAGE_BYTES),
             },
+            kt: None,
         }
         .encode();
         self.prev = Some(Envelope::chain_hash(&envelope));

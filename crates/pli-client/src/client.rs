@@ -114,6 +114,8 @@ impl Client {
             me,
             needs_commit: Default::default(),
         };
+        // Pinned now, on first contact: every later root must verify against these keys.
+        client.pin_directory_keys().await?;
         client.top_up_key_packages().await?;
         Ok((client, home_region))
     }

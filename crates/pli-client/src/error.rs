@@ -34,6 +34,20 @@ pub enum ClientError {
     Storage(String),
     #[error("MLS operation failed: {0}")]
     Mls(String),
+    /// A key the server handed out is not the one the key directory lists: refused.
+    #[error("the key directory does not list {0}'s key: refused")]
+    NotInDirectory(String),
+    /// The key directory's proofs or signed roots did not check out.
+    #[error("the key directory did not verify: {0}")]
+    Directory(String),
+    /// The server showed this device two different roots for one epoch.
+    #[error("the key directory showed two different roots for epoch {0}")]
+    SplitView(u64),
+    /// A member of the conversation has a key the directory does not list.
+    #[error(
+        "a member of this conversation has a key the directory does not list; nothing was sent"
+    )]
+    UntrustedMember,
 }
 
 impl ClientError {

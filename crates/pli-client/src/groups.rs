@@ -34,7 +34,7 @@ impl Client {
             }
             other => other?,
         };
-        claimed
+        let packages = claimed
             .key_packages
             .into_iter()
             .filter(|c| c.device_id != self.me.device_id)
@@ -43,7 +43,19 @@ impl Client {
                     mls::verify_claimed(&self.crypto, c.key_package.as_slice(), user, c.device_id)?;
                 Ok((c.device_id, package))
             })
-            .collect()
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        // Every key must be the one the key directory lists for its device.
+        let keys: Vec<_> = packages
+            .iter()
+            .map(|(device, package)| {
+                (
+                    *device,
+                    package.leaf_node().signature_key().as_slice().to_vec(),
+                )
+            })
+            .collect();
+        self.check_listed(user, &keys).await?;
+        Ok(packages)
     }
 
     /// Key packages for every device of `users`, plus this user's other devices.

@@ -8,6 +8,8 @@
 //! What lives where:
 //! - [`client`]: opening and registering a device, key package upkeep, reading events.
 //! - [`sync`]: `sync`, `send_text`, `listen`: what front ends call.
+//! - [`kt`]: key verification against the key transparency directory: pinned keys,
+//!   verified roots, lookups, monitoring this user's keys, members' keys, split views.
 //! - [`groups`]: creating conversations and changing membership (the commit protocol).
 //! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
 //! - `outbox`: the durable send queue.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod groups;
 #[doc(hidden)]
 pub mod hot_paths;
+pub mod kt;
 pub mod local;
 pub mod mls;
 mod outbox;

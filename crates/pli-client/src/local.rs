@@ -14,7 +14,8 @@ use std::path::Path;
 
 pub const DATABASE_FILE: &str = "client.db";
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE device (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     server           TEXT NOT NULL,
@@ -71,7 +72,40 @@ CREATE TABLE notices (
     created_ms INTEGER NOT NULL,
     shown      INTEGER NOT NULL DEFAULT 0
 );
-"#];
+"#,
+    r#"
+-- Key transparency: the directory keys pinned at first contact, every root this device
+-- verified (to check the directory only grows, and to catch a split view), the versions of
+-- its own user's key history already checked, members whose keys still need checking
+-- against the directory, and roots other members' messages carried, to compare.
+CREATE TABLE kt_keys (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    origin      TEXT NOT NULL,
+    signing_key BLOB NOT NULL,
+    vrf_key     BLOB NOT NULL
+);
+CREATE TABLE kt_roots (
+    epoch INTEGER PRIMARY KEY,
+    root  BLOB NOT NULL
+);
+CREATE TABLE kt_checked_versions (version INTEGER PRIMARY KEY);
+CREATE TABLE kt_unverified (
+    group_id      BLOB NOT NULL,
+    username      TEXT NOT NULL,
+    device_id     INTEGER NOT NULL,
+    signature_key BLOB NOT NULL,
+    PRIMARY KEY (group_id, device_id)
+);
+CREATE TABLE kt_heard (
+    epoch    INTEGER NOT NULL,
+    root     BLOB NOT NULL,
+    group_id BLOB NOT NULL,
+    PRIMARY KEY (epoch, root)
+);
+CREATE TABLE kt_split (epoch INTEGER PRIMARY KEY);
+ALTER TABLE conversations ADD COLUMN untrusted INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.
 pub fn open(home: &Path) -> Result<Connection, ClientError> {
@@ -258,6 +292,18 @@ pub fn set_active(conn: &Connection, id: &GroupId, active: bool) -> Result<(), C
         params![id.as_bytes(), active],
     )?;
     Ok(())
+}
+
+/// True once a member's key failed the directory check (nothing more is sent there).
+pub fn is_untrusted(conn: &Connection, id: &GroupId) -> Result<bool, ClientError> {
+    Ok(conn
+        .query_row(
+            "SELECT untrusted FROM conversations WHERE group_id = ?1",
+            [id.as_bytes()],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
 }
 
 pub fn notice(

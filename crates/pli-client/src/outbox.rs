@@ -12,7 +12,7 @@ use crate::local;
 use crate::mls::{self, Provider};
 use openmls::prelude::MlsGroup;
 use pli_proto::api::SubmitRequest;
-use pli_proto::payload::{Body, ENVELOPE_VERSION, Envelope};
+use pli_proto::payload::{Body, ENVELOPE_VERSION, Envelope, RootRef};
 use pli_proto::{ErrorCode, GroupId};
 use rusqlite::{OptionalExtension, params};
 
@@ -44,6 +44,7 @@ impl Client {
             prev: last.map(|(_, h)| h),
             sent_at: local::now_ms(),
             body,
+            kt: crate::kt::newest_root(&tx)?.map(|(epoch, root)| RootRef::new(epoch, &root)),
         };
         let encoded = envelope.encode();
         tx.execute(

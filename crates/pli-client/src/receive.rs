@@ -218,6 +218,18 @@ fn handle(
                 ProcessedMessageContent::StagedCommitMessage(staged) => {
                     let removed_me = staged.self_removed();
                     let changes = describe_commit(&group, &staged);
+                    for add in staged.add_proposals() {
+                        let leaf = add.add_proposal().key_package().leaf_node();
+                        if let Some((user, device)) = mls::member_identity(leaf.credential()) {
+                            crate::kt::monitor::note_member(
+                                tx,
+                                &pli_id,
+                                &user,
+                                device,
+                                leaf.signature_key().as_slice(),
+                            )?;
+                        }
+                    }
                     group
                         .merge_staged_commit(&provider, *staged)
                         .map_err(ClientError::mls)?;
@@ -274,6 +286,11 @@ fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<()
         .and_then(|leaf| mls::member_identity(leaf.credential()));
     let group = staged.into_group(provider).map_err(ClientError::mls)?;
     let id = pli_group(group.group_id())?;
+    for member in group.members() {
+        if let Some((user, device)) = mls::member_identity(&member.credential) {
+            crate::kt::monitor::note_member(tx, &id, &user, device, &member.signature_key)?;
+        }
+    }
     local::insert_conversation(
         tx,
         &Conversation {
@@ -336,6 +353,9 @@ fn application(
 ) -> Result<(), ClientError> {
     let envelope = Envelope::decode(plaintext).map_err(|e| ClientError::Protocol(e.to_string()))?;
     let hash = Envelope::chain_hash(plaintext);
+    if let Some(root) = &envelope.kt {
+        crate::kt::monitor::note_root(tx, group, root)?;
+    }
     let device_raw = device.get() as i64;
     let duplicate: bool = tx
         .query_row(

@@ -31,8 +31,11 @@ impl Client {
     /// stocked. New messages and notices are then available from [`Client::take_new`].
     pub async fn sync(&mut self) -> Result<(), ClientError> {
         self.sync_inbound().await?;
+        // Checked after the queue is drained: members and roots it brought are checked now.
+        let directory = self.check_directory().await;
         self.flush_outbox().await?;
-        self.top_up_key_packages().await
+        self.top_up_key_packages().await?;
+        directory
     }
 
     /// Sends a text message to a conversation. Offline, the message is kept and
@@ -50,6 +53,9 @@ impl Client {
             return Err(ClientError::Invalid(
                 "you are no longer a member of this conversation".into(),
             ));
+        }
+        if local::is_untrusted(&self.conn, conversation)? {
+            return Err(ClientError::UntrustedMember);
         }
         self.queue_envelope(
             conversation,

@@ -7,6 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use pli_proto::api::{self, paths};
 use pli_proto::error::ErrorBody;
 use pli_proto::frame::{ClientFrame, ServerFrame};
+use pli_proto::kt;
 use pli_proto::{DeviceId, MessageId, Username};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -217,6 +218,47 @@ impl Transport {
         user: &Username,
     ) -> Result<api::UserDevicesResponse, ClientError> {
         self.get(&paths::user_devices(user.as_str())).await
+    }
+
+    /// The key directory's signing and VRF keys.
+    pub async fn directory_keys(&self) -> Result<kt::DirectoryKeysResponse, ClientError> {
+        self.get(paths::DIRECTORY_KEYS).await
+    }
+
+    /// `user`'s devices in the key directory, with a lookup proof and its signed root.
+    pub async fn directory_lookup(
+        &self,
+        user: &Username,
+    ) -> Result<kt::LookupResponse, ClientError> {
+        self.get(&paths::user_directory(user.as_str())).await
+    }
+
+    /// This device's user's complete key history, with its proof and signed root.
+    pub async fn directory_history(&self) -> Result<kt::HistoryResponse, ClientError> {
+        self.get(paths::DIRECTORY_HISTORY).await
+    }
+
+    /// Signed roots of epochs `from..from + limit`.
+    pub async fn directory_roots(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> Result<kt::RootsResponse, ClientError> {
+        self.get(&format!(
+            "{}?from={from}&limit={limit}",
+            paths::DIRECTORY_ROOTS
+        ))
+        .await
+    }
+
+    /// Append-only proofs from epoch `from` to `to` (at most [`kt::MAX_AUDIT_STEPS`] apart).
+    pub async fn directory_audit(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<kt::AuditProofResponse, ClientError> {
+        self.get(&format!("{}?from={from}&to={to}", paths::DIRECTORY_AUDIT))
+            .await
     }
 
     pub async fn claim(&self, user: &Username) -> Result<api::ClaimResponse, ClientError> {

@@ -246,6 +246,114 @@ pub fn verify_history(
         .collect()
 }
 
+/// The devices in a user's key history (`history` in ascending version order) that none of
+/// the user's devices added, as (version, device): a device is explained if it was there in
+/// the version before with the same key, or it is the one device the account was registered
+/// with (version 1, no endorsement), or an explained device of this version or the one
+/// before endorsed it. Anything else was put there by someone else — the server.
+pub fn unexplained_devices(user: &Username, history: &[VerifiedLookup]) -> Vec<(u64, DeviceId)> {
+    let mut unexplained = Vec::new();
+    let mut previous: &[DirectoryDevice] = &[];
+    for (index, version) in history.iter().enumerate() {
+        let first_version = index == 0;
+        let unendorsed = version
+            .devices
+            .iter()
+            .filter(|d| d.endorsement.is_none())
+            .count();
+        let mut explained: Vec<&DirectoryDevice> = version
+            .devices
+            .iter()
+            .filter(|d| {
+                previous.contains(d)
+                    || (first_version && unendorsed == 1 && d.endorsement.is_none())
+            })
+            .collect();
+        loop {
+            let before = explained.len();
+            for device in &version.devices {
+                if explained.contains(&device) {
+                    continue;
+                }
+                let Some(endorsement) = &device.endorsement else {
+                    continue;
+                };
+                let endorser = explained
+                    .iter()
+                    .copied()
+                    .chain(previous.iter())
+                    .find(|e| e.device_id == endorsement.by);
+                if endorser.is_some_and(|e| endorsement.verifies(user, device, &e.signature_key)) {
+                    explained.push(device);
+                }
+            }
+            if explained.len() == before {
+                break;
+            }
+        }
+        for device in &version.devices {
+            if !explained.contains(&device) {
+                unexplained.push((version.version, device.device_id));
+            }
+        }
+        previous = &version.devices;
+    }
+    unexplained
+}
+
+/// Hash rounds per fingerprint (as Signal's safety numbers): makes searching for a device
+/// set with a colliding code expensive.
+const FINGERPRINT_ROUNDS: usize = 5200;
+
+/// 30 digits naming `user` and the device keys the directory lists for them.
+fn fingerprint(user: &Username, devices: &[DirectoryDevice]) -> String {
+    use sha2::{Digest, Sha512};
+    let mut keys: Vec<&[u8]> = devices.iter().map(|d| d.signature_key.as_slice()).collect();
+    keys.sort();
+    let mut material = b"pli safety number v1\n".to_vec();
+    material.extend_from_slice(user.as_str().as_bytes());
+    material.push(b'\n');
+    for key in keys {
+        material.push(key.len() as u8);
+        material.extend_from_slice(key);
+    }
+    let mut hash = Sha512::digest(&material).to_vec();
+    for _ in 1..FINGERPRINT_ROUNDS {
+        let mut round = Sha512::new();
+        round.update(&hash);
+        round.update(&material);
+        hash = round.finalize().to_vec();
+    }
+    hash[..30]
+        .chunks(5)
+        .map(|chunk| {
+            let value = chunk.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            format!("{:05}", value % 100_000)
+        })
+        .collect()
+}
+
+/// The safety code two users compare: 60 digits in groups of five, the same on both sides
+/// (each user's fingerprint of their own directory-listed keys, in name order). It changes
+/// whenever either user's devices change.
+pub fn safety_code(
+    a: (&Username, &[DirectoryDevice]),
+    b: (&Username, &[DirectoryDevice]),
+) -> String {
+    let (first, second) = if a.0.as_str() <= b.0.as_str() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let digits = fingerprint(first.0, first.1) + &fingerprint(second.0, second.1);
+    digits
+        .as_bytes()
+        .chunks(5)
+        .map(|group| String::from_utf8_lossy(group).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The origin of the directory's checkpoints, and the name of the key that signs them: the
 /// audit log origin's host part, then `/kt`.
 pub fn origin(log_origin: &str) -> String {
@@ -352,5 +460,106 @@ mod tests {
     #[test]
     fn the_origin_uses_the_log_host() {
         assert_eq!(origin("pli.example/audit"), "pli.example/kt");
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn user() -> Username {
+        Username::parse("alice").expect("name")
+    }
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn listed(id: u64, seed: u8, by: Option<(u64, u8)>) -> DirectoryDevice {
+        let device_id = DeviceId::new(id).expect("id");
+        let signature_key = key(seed).verifying_key().to_bytes().to_vec();
+        let endorsement = by.map(|(by, by_seed)| Endorsement {
+            by: DeviceId::new(by).expect("id"),
+            signature: key(by_seed)
+                .sign(&endorsement_message(&user(), device_id, &signature_key))
+                .to_bytes(),
+        });
+        DirectoryDevice {
+            device_id,
+            signature_key,
+            endorsement,
+        }
+    }
+
+    fn version(version: u64, devices: Vec<DirectoryDevice>) -> VerifiedLookup {
+        VerifiedLookup {
+            epoch: version,
+            version,
+            devices,
+        }
+    }
+
+    #[test]
+    fn safety_codes_match_on_both_sides_and_change_with_the_keys() {
+        let bob = Username::parse("bob").expect("name");
+        let alice_devices = vec![listed(1, 1, None)];
+        let bob_devices = vec![listed(2, 2, None)];
+        let code = safety_code((&user(), &alice_devices), (&bob, &bob_devices));
+        assert_eq!(
+            code,
+            safety_code((&bob, &bob_devices), (&user(), &alice_devices))
+        );
+        let groups: Vec<&str> = code.split(' ').collect();
+        assert_eq!(groups.len(), 12);
+        assert!(
+            groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
+        );
+        let swapped = vec![listed(2, 3, None)];
+        assert_ne!(
+            code,
+            safety_code((&user(), &alice_devices), (&bob, &swapped))
+        );
+    }
+
+    #[test]
+    fn devices_the_user_added_are_explained_and_others_are_not() {
+        let honest = vec![
+            version(1, vec![listed(1, 1, None)]),
+            version(2, vec![listed(1, 1, None), listed(2, 2, Some((1, 1)))]),
+            // Device 3 endorsed by device 2 in the same epoch as device 4 endorsed by 3.
+            version(
+                3,
+                vec![
+                    listed(2, 2, Some((1, 1))),
+                    listed(3, 3, Some((2, 2))),
+                    listed(4, 4, Some((3, 3))),
+                ],
+            ),
+            version(4, vec![]),
+        ];
+        assert_eq!(unexplained_devices(&user(), &honest), vec![]);
+
+        // A device slipped in with no endorsement, one endorsed by a stranger's key, and a
+        // known device whose key was swapped.
+        let forged = vec![
+            version(1, vec![listed(1, 1, None)]),
+            version(2, vec![listed(1, 1, None), listed(9, 9, None)]),
+            version(3, vec![listed(1, 1, None), listed(8, 8, Some((1, 7)))]),
+            version(4, vec![listed(1, 5, None)]),
+        ];
+        assert_eq!(
+            unexplained_devices(&user(), &forged),
+            vec![
+                (2, DeviceId::new(9).expect("id")),
+                (3, DeviceId::new(8).expect("id")),
+                (4, DeviceId::new(1).expect("id")),
+            ]
+        );
+        // Two unendorsed devices at registration: neither can be told from a forgery.
+        let twins = vec![version(1, vec![listed(1, 1, None), listed(2, 2, None)])];
+        assert_eq!(unexplained_devices(&user(), &twins).len(), 2);
     }
 }

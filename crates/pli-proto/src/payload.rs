@@ -54,6 +54,32 @@ pub struct Envelope {
     /// Sender's clock, milliseconds since the Unix epoch.
     pub sent_at: u64,
     pub body: Body,
+    /// The newest key directory root the sender has verified, so members shown different
+    /// roots for one epoch (a split view) find out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kt: Option<RootRef>,
+}
+
+/// A key directory root as a message carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootRef {
+    pub epoch: u64,
+    /// Hex of the 32-byte root hash.
+    pub root: String,
+}
+
+impl RootRef {
+    pub fn new(epoch: u64, root: &[u8; 32]) -> Self {
+        Self {
+            epoch,
+            root: hex::encode(root),
+        }
+    }
+
+    /// The root hash, if well-formed.
+    pub fn hash(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.root).ok()?.try_into().ok()
+    }
 }
 
 impl Envelope {
@@ -107,6 +133,7 @@ mod tests {
             prev: Some("00".repeat(32)),
             sent_at: 1_700_000_000_000,
             body: Body::Text { text: "hi".into() },
+            kt: Some(RootRef::new(3, &[7; 32])),
         };
         let bytes = envelope.encode();
         assert_eq!(Envelope::decode(&bytes), Ok(envelope));
@@ -124,6 +151,7 @@ mod tests {
             body: Body::Text {
                 text: String::new(),
             },
+            kt: None,
         };
         assert_eq!(
             Envelope::decode(&envelope.encode()),

@@ -306,8 +306,10 @@ pub async fn serve<S: Store>(
         config,
         clock,
         server_key,
-        governance,
-        directory.clone(),
+        http::Transparency {
+            governance,
+            directory: directory.clone(),
+        },
         stop_rx.clone(),
         sessions_tx,
     );

@@ -91,6 +91,7 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
         body: payload::Body::Text {
             text: "a message for the corpus".into(),
         },
+        kt: Some(payload::RootRef::new(4, &[9; 32])),
     }
     .encode();
     let export = pli_client::admin::AdminClient::new(&server.url, None, None)

@@ -74,17 +74,27 @@ pub struct Shared<S: Store> {
     request_ids: AtomicU64,
 }
 
+/// The service's two public, verifiable records: the audit log of staff actions (with the
+/// rules it enforces) and the key directory.
+pub struct Transparency<S: Store> {
+    pub governance: Governance,
+    pub directory: Arc<crate::directory::KeyDirectory<S>>,
+}
+
 impl<S: Store> AppState<S> {
     pub fn new(
         store: S,
         config: Config,
         clock: Arc<dyn Clock>,
         server_key: [u8; 32],
-        governance: Governance,
-        directory: Arc<crate::directory::KeyDirectory<S>>,
+        transparency: Transparency<S>,
         shutdown: watch::Receiver<bool>,
         sessions: mpsc::Sender<()>,
     ) -> Self {
+        let Transparency {
+            governance,
+            directory,
+        } = transparency;
         let registrations = RateLimiter::new(config.registrations_per_hour, 3_600_000);
         let sends = RateLimiter::new(config.limits.sends_per_minute, 60_000);
         let claims = RateLimiter::new(config.limits.claims_per_minute, 60_000);

@@ -322,7 +322,10 @@ impl<S: Store> Store for Regional<S> {
         self.global().kt_write(records).await
     }
 
-    async fn kt_nodes(&self, ids: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
         self.global().kt_nodes(ids).await
     }
 

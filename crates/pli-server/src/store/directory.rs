@@ -43,6 +43,9 @@ pub struct KtState {
     pub data: Vec<u8>,
 }
 
+/// A tree record as stored: (akd binary id, encoded record).
+pub type KtNodeRow = (Vec<u8>, Vec<u8>);
+
 /// A record akd writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KtRecord {

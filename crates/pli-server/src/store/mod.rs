@@ -26,7 +26,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use directory::{
-    KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
+    KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
 };
 pub use governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
@@ -440,7 +440,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn kt_nodes(
         &self,
         ids: Vec<Vec<u8>>,
-    ) -> impl Future<Output = Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<KtNodeRow>, StoreError>> + Send;
 
     /// Every value state of `label`, oldest epoch first.
     fn kt_states(

@@ -1,5 +1,6 @@
 //! `pli audit …`: checks anyone can run against a server's public audit log, with no
-//! account: verify the log and its signed checkpoints, export it, confirm a report.
+//! account: verify the log and its signed checkpoints, export it, confirm a report, and
+//! verify the key directory's append-only history.
 
 use super::Context;
 use anyhow::Context as _;
@@ -21,6 +22,19 @@ pub enum Command {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Verify the key directory's history: every signed root, and each epoch growing
+    /// append-only from the one before.
+    Kt {
+        /// The first epoch (default 0).
+        #[arg(long)]
+        from: Option<u64>,
+        /// The last epoch (default: the newest).
+        #[arg(long)]
+        to: Option<u64>,
+        /// The directory signing key (base64) you expect; refuses another.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Recompute a published transparency report from the log; confirm or refute it.
     Report {
@@ -72,6 +86,28 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             let export = fetch(context).await?;
             std::fs::write(&out, serde_json::to_vec_pretty(&export)?)?;
             println!("{}", out.display());
+        }
+        Command::Kt { from, to, key } => {
+            let server = context
+                .options
+                .server
+                .as_deref()
+                .context("this needs --server URL")?;
+            let transport = pli_client::transport::Transport::new(
+                server,
+                context.options.extra_ca_pem.as_deref(),
+            )?;
+            let audit =
+                pli_client::kt::audit::audit_directory(&transport, from, to, key.as_deref())
+                    .await?;
+            if context.json {
+                println!("{}", serde_json::to_string(&audit)?);
+            } else {
+                println!(
+                    "verified: key directory {} grew append-only from epoch {} to {}, root {}, signed by {}",
+                    audit.origin, audit.from, audit.to, audit.root, audit.key
+                );
+            }
         }
         Command::Report { report, key } => {
             let text = std::fs::read(&report)

@@ -11,6 +11,7 @@ mod register;
 mod send;
 pub(crate) mod serve;
 mod sync;
+mod verify;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -64,9 +65,12 @@ enum Command {
     Sync,
     /// Stay connected and print messages as they arrive (Ctrl-C to stop).
     Listen,
+    /// Show the safety code to compare with @user, and the devices the key directory lists.
+    Verify(verify::Args),
     /// Staff commands: staff, lawful requests, inventory, transparency reports.
     Admin(admin::Args),
-    /// Verify a server's public audit log and its transparency reports (no account needed).
+    /// Verify a server's public audit log, transparency reports and key directory (no
+    /// account needed).
     #[command(subcommand)]
     Audit(audit::Command),
     /// Load-test a server: simulated devices, real MLS ciphertexts, real WebSockets.
@@ -86,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => sync::sync(&context).await,
         Command::Listen => sync::listen(&context).await,
         Command::Admin(args) => admin::run(&context, args).await,
+        Command::Verify(args) => verify::run(&context, args).await,
         Command::Audit(command) => audit::run(&context, command).await,
         Command::Bench(args) => bench::run(&context, args).await,
     }

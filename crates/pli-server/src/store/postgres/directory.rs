@@ -59,7 +59,7 @@ pub(super) async fn write(conn: &mut PgConnection, records: &[KtRecord]) -> Resu
 pub(super) async fn nodes(
     conn: &mut PgConnection,
     ids: &[Vec<u8>],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let rows = sqlx::query("SELECT id, data FROM kt_nodes WHERE id = ANY($1)")

@@ -364,7 +364,10 @@ impl Store for PostgresStore {
         commit(tx).await
     }
 
-    async fn kt_nodes(&self, ids: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
         directory::nodes(&mut *self.conn().await?, &ids).await
     }
 

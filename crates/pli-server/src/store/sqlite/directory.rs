@@ -30,7 +30,7 @@ pub(super) fn write(conn: &Connection, records: &[KtRecord]) -> Result<(), Store
 pub(super) fn nodes(
     conn: &Connection,
     ids: &[Vec<u8>],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
     let mut get = conn
         .prepare_cached("SELECT data FROM kt_nodes WHERE id = ?1")
         .map_err(backend)?;

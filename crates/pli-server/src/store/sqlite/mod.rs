@@ -449,7 +449,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn kt_nodes(&self, ids: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
         self.read(move |conn| directory::nodes(conn, &ids)).await
     }
 
