@@ -7,6 +7,8 @@
 //!
 //! What lives where:
 //! - [`client`]: opening and registering a device, key package upkeep, reading events.
+//! - [`devices`]: linking a new device with a code an existing one approves, listing,
+//!   removing.
 //! - [`sync`]: `sync`, `send_text`, `listen`: what front ends call.
 //! - [`kt`]: key verification against the key transparency directory: pinned keys,
 //!   verified roots, lookups, monitoring this user's keys, members' keys, split views.
@@ -24,6 +26,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod devices;
 pub mod error;
 pub mod groups;
 #[doc(hidden)]

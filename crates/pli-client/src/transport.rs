@@ -220,6 +220,26 @@ impl Transport {
         self.get(&paths::user_devices(user.as_str())).await
     }
 
+    /// Adds a device (endorsed by this one) to this device's account.
+    pub async fn add_device(
+        &self,
+        request: &api::AddDeviceRequest,
+    ) -> Result<api::AddDeviceResponse, ClientError> {
+        self.post(paths::DEVICES, request).await
+    }
+
+    /// Removes one of this account's devices.
+    pub async fn remove_device(
+        &self,
+        device: DeviceId,
+    ) -> Result<api::RemoveDeviceResponse, ClientError> {
+        self.call(
+            self.http
+                .delete(format!("{}{}", self.base, paths::device(device))),
+        )
+        .await
+    }
+
     /// The key directory's signing and VRF keys.
     pub async fn directory_keys(&self) -> Result<kt::DirectoryKeysResponse, ClientError> {
         self.get(paths::DIRECTORY_KEYS).await

@@ -12,6 +12,8 @@ pub mod paths {
     pub const ACCOUNTS: &str = "/v1/accounts";
     pub const ACCOUNT_SELF: &str = "/v1/accounts/self";
     pub const SELF_DEVICE: &str = "/v1/devices/self";
+    pub const DEVICES: &str = "/v1/devices";
+    pub const DEVICE: &str = "/v1/devices/{device_id}";
     pub const KEY_PACKAGES: &str = "/v1/key-packages";
     /// `{username}` is filled in by the caller.
     pub const USER_DEVICES: &str = "/v1/users/{username}/devices";
@@ -37,6 +39,10 @@ pub mod paths {
 
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)
+    }
+
+    pub fn device(device: crate::DeviceId) -> String {
+        DEVICE.replace("{device_id}", &device.to_string())
     }
 
     pub fn user_claim(username: &str) -> String {
@@ -107,6 +113,34 @@ pub struct SelfDeviceResponse {
     /// Unclaimed one-time key packages left; the client tops up when it runs low.
     pub key_packages_available: u64,
     pub has_last_resort: bool,
+}
+
+/// Adds a device to the caller's account. The new device chose its id and secret (only the
+/// secret's SHA-256 travels); the calling device endorses the new key by signing
+/// `pli_proto::kt::endorsement_message` with its own signature key, so the user's other
+/// devices can tell a device they added from one the server slipped in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddDeviceRequest {
+    pub device_id: DeviceId,
+    /// The new device's MLS signature public key (Ed25519, raw bytes).
+    pub signature_key: Bytes64,
+    /// SHA-256 of the new device's secret.
+    pub secret_hash: Bytes64,
+    /// The calling device's Ed25519 signature over the endorsement message.
+    pub endorsement: Bytes64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddDeviceResponse {
+    pub device_id: DeviceId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoveDeviceResponse {
+    pub removed: DeviceId,
 }
 
 /// Uploads MLS key packages (RFC 9420 `MLSMessage` bytes of type key package).

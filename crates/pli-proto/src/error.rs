@@ -62,6 +62,11 @@ error_codes! {
     NotInDirectory => "not_in_directory",
     InvalidEpochRange => "invalid_epoch_range",
     DirectoryBusy => "directory_busy",
+    InvalidEndorsement => "invalid_endorsement",
+    DeviceIdTaken => "device_id_taken",
+    TooManyDevices => "too_many_devices",
+    LastDevice => "last_device",
+    UnknownDevice => "unknown_device",
     Internal => "internal",
 }
 

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 /// How long a registration challenge stays valid.
 pub const CHALLENGE_TTL_MS: u64 = 10 * 60 * 1000;
 /// Ed25519 public keys are 32 bytes.
-const SIGNATURE_KEY_BYTES: usize = 32;
+pub const SIGNATURE_KEY_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {

@@ -11,9 +11,9 @@ use akd::storage::types::{DbRecord, ValueState, ValueStateRetrievalFlag};
 use akd::{AkdValue, Azks, AzksElement, AzksParallelismConfig, VersionFreshness};
 use akd_core::Configuration;
 use common::{TestDb, TestServer, TestUser, on_postgres, test_config};
-use pli_client::ClientError;
 use pli_client::Event;
 use pli_client::kt::audit::audit_directory;
+use pli_client::{Client, ClientError, ConnectOptions};
 use pli_proto::Username;
 use pli_proto::checkpoint::Checkpoint;
 use pli_proto::kt::{self, DirectoryDevice, KtConfig};
@@ -442,4 +442,148 @@ async fn the_directory_survives_a_restart_with_the_same_roots_and_proofs() {
     let expected: Vec<DirectoryDevice> = before.devices;
     assert_eq!(expected.len(), 1);
     assert_eq!(expected[0].device_id, bob.client.device_id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+
+    // A second device for Alice: it shows a code, her first device approves it.
+    let home = tempfile::tempdir().expect("temp dir");
+    let (mut second, code) = Client::prepare_link(
+        home.path(),
+        &server.url,
+        &alice.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    let added = alice.client.approve_link(&code).await.expect("approve");
+    assert_eq!(added, second.device_id());
+    second.sync().await.expect("the new device works");
+    let listed = alice.client.devices().await.expect("devices");
+    assert_eq!(listed.devices.len(), 2);
+    let endorsed = listed
+        .devices
+        .iter()
+        .find(|d| d.device_id == added)
+        .expect("listed");
+    assert_eq!(
+        endorsed.endorsement.as_ref().map(|e| e.by),
+        Some(alice.client.device_id())
+    );
+    alice.client.sync().await.expect("sync");
+    assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
+    assert!(alerts(&second.take_new().expect("events")).is_empty());
+
+    // Bob's new conversation reaches both of Alice's devices.
+    let chat = bob
+        .client
+        .direct_conversation(&alice.name)
+        .await
+        .expect("chat");
+    bob.send(&chat, "to both of you").await;
+    assert_eq!(alice.receive().await[0].2, "to both of you");
+    second.sync().await.expect("sync");
+    let on_second = common::texts(second.take_new().expect("events"));
+    assert_eq!(on_second[0].2, "to both of you");
+
+    // A code for another account, or an endorsement that does not verify, is refused.
+    let other_home = tempfile::tempdir().expect("temp dir");
+    let (_, bobs_code) = Client::prepare_link(
+        other_home.path(),
+        &server.url,
+        &bob.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    assert!(matches!(
+        alice.client.approve_link(&bobs_code).await,
+        Err(ClientError::Invalid(_))
+    ));
+    let request = pli_client::devices::LinkRequest::decode(&bobs_code).expect("code");
+    let forged = alice
+        .transport(&server)
+        .add_device(&pli_proto::api::AddDeviceRequest {
+            device_id: request.device_id,
+            signature_key: request.signature_key,
+            secret_hash: request.secret_hash,
+            endorsement: vec![7; 64].into(),
+        })
+        .await;
+    assert_eq!(
+        common::code(forged),
+        pli_proto::ErrorCode::InvalidEndorsement
+    );
+
+    // Removing the second device: the directory lists one again, nobody is alarmed, and
+    // the removed device can no longer reach the account.
+    alice
+        .client
+        .remove_device(second.device_id())
+        .await
+        .expect("remove");
+    assert_eq!(
+        alice.client.devices().await.expect("devices").devices.len(),
+        1
+    );
+    let last = alice.client.remove_device(alice.client.device_id()).await;
+    assert_eq!(common::code(last), pli_proto::ErrorCode::LastDevice);
+    assert!(
+        second.sync().await.is_err(),
+        "the removed device is shut out"
+    );
+    alice.client.sync().await.expect("sync");
+    assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
+    let seen_by_bob = bob.client.verify_user(&alice.name).await.expect("verify");
+    assert_eq!(seen_by_bob.peer_devices.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_key_the_directory_does_not_list_makes_the_conversation_untrusted() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let carol = TestUser::register(&server, "carol").await;
+    let group = alice
+        .client
+        .create_group("plans", std::slice::from_ref(&carol.name))
+        .await
+        .expect("group");
+
+    // The directory now lists another key for Carol's device than the one in the group.
+    let db = server.db();
+    let other = ed25519_dalek::SigningKey::from_bytes(&[77; 32])
+        .verifying_key()
+        .to_bytes();
+    db.execute(&format!(
+        "UPDATE devices SET signature_key = {} WHERE username = 'carol'",
+        sql_bytes(&db, &other)
+    ))
+    .await;
+    db.execute("INSERT INTO kt_changes (username) VALUES ('carol')")
+        .await;
+
+    // Bob joins: the Welcome shows Carol with a key the directory does not list.
+    alice
+        .client
+        .add_member(&group, &bob.name)
+        .await
+        .expect("add bob");
+    bob.client.sync().await.expect("sync");
+    let raised = alerts(&bob.client.take_new().expect("events"));
+    assert!(
+        raised
+            .iter()
+            .any(|a| a.contains("@carol") && a.contains("does not list")),
+        "{raised:?}"
+    );
+    let refused = bob.client.send_text(&group, "is this safe?").await;
+    assert!(
+        matches!(refused, Err(ClientError::UntrustedMember)),
+        "{refused:?}"
+    );
 }

@@ -126,6 +126,7 @@ impl From<StoreError> for ApiError {
                 Self::new(S::CONFLICT, ErrorCode::TooManyKeyPackages, text)
             }
             StoreError::UnknownDevice => Self::new(S::UNAUTHORIZED, ErrorCode::Unauthorized, text),
+            StoreError::DeviceIdTaken => Self::new(S::CONFLICT, ErrorCode::DeviceIdTaken, text),
             StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::StaffNameTaken, text),
             StoreError::Unavailable => {
                 let mut error = Self::new(

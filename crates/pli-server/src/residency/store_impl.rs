@@ -4,8 +4,8 @@ use super::Regional;
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
     GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    MoveReport, NewAccount, PendingNotice, Queued, RemoteWake, Retention, RetentionReport,
-    StaffRecord, Store, StoreError, Submission, WakeSink,
+    MoveReport, NewAccount, NewDevice, PendingNotice, Queued, RemoteWake, Retention,
+    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -77,6 +77,32 @@ impl<S: Store> Store for Regional<S> {
             Some(store) => store.touch_last_seen(username, day).await,
             None => Ok(()),
         }
+    }
+
+    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
+        let _no_move = self.no_move().await;
+        let index = self
+            .user_region(username)
+            .await?
+            .ok_or(StoreError::UnknownAccount)?;
+        let id = device.device_id;
+        self.store(index).add_device(username, device).await?;
+        self.remember_device(id, index);
+        Ok(())
+    }
+
+    async fn remove_device(
+        &self,
+        username: &Username,
+        device: DeviceId,
+    ) -> Result<bool, StoreError> {
+        let _no_move = self.no_move().await;
+        let removed = match self.user_store(username).await? {
+            Some(store) => store.remove_device(username, device).await?,
+            None => false,
+        };
+        self.forget([device]);
+        Ok(removed)
     }
 
     async fn list_devices(

@@ -78,6 +78,8 @@ pub enum StoreError {
     TooManyKeyPackages,
     #[error("the device does not exist")]
     UnknownDevice,
+    #[error("a device with that id exists")]
+    DeviceIdTaken,
     /// Another writer appended to the audit log first: reload and retry.
     #[error("the audit log moved on since it was read")]
     AuditConflict,
@@ -111,6 +113,15 @@ pub struct NewAccount {
     pub signature_key: Vec<u8>,
     /// Days since the Unix epoch; only the day is kept (data inventory).
     pub created_day: i64,
+}
+
+/// A device added to an existing account by one of its devices.
+#[derive(Clone)]
+pub struct NewDevice {
+    pub device_id: DeviceId,
+    pub secret_hash: [u8; 32],
+    pub signature_key: Vec<u8>,
+    pub endorsement: pli_proto::kt::Endorsement,
 }
 
 /// What authentication needs to know about a device.
@@ -212,6 +223,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         username: &Username,
         day: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Adds a device to a live account ([`StoreError::UnknownAccount`] otherwise;
+    /// [`StoreError::DeviceIdTaken`] if the id is in use anywhere in this store).
+    fn add_device(
+        &self,
+        username: &Username,
+        device: NewDevice,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes one of the user's devices with its key packages, queue and tickets, in one
+    /// transaction. False if the user has no such device.
+    fn remove_device(
+        &self,
+        username: &Username,
+        device: DeviceId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The user's devices, or `None` if the user does not exist.
     fn list_devices(

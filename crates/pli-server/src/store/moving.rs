@@ -28,6 +28,7 @@ pub struct ExportedDevice {
     pub device_id: DeviceId,
     pub secret_hash: [u8; 32],
     pub signature_key: Vec<u8>,
+    pub endorsement: Option<pli_proto::kt::Endorsement>,
 }
 
 impl std::fmt::Debug for ExportedDevice {

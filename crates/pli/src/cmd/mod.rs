@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod conversations;
+mod device;
 mod group;
 mod policy;
 mod register;
@@ -52,6 +53,9 @@ enum Command {
     /// The account itself: delete it.
     #[command(subcommand)]
     Account(account::Command),
+    /// This account's devices: link a new one, list them, remove one.
+    #[command(subcommand)]
+    Device(device::Command),
     /// Show each region's data policy in plain words (`--server`, or this device's server).
     Policy,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
@@ -84,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Register(args) => register::run(&context, args).await,
         Command::Policy => policy::run(&context).await,
         Command::Account(command) => account::run(&context, command).await,
+        Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
         Command::Group(command) => group::run(&context, command).await,
         Command::Conversations => conversations::run(&context),

@@ -28,6 +28,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::SELF_DEVICE, get(key_packages::self_device::<S>))
         .route(paths::KEY_PACKAGES, post(key_packages::upload::<S>))
         .route(paths::USER_DEVICES, get(devices::list::<S>))
+        .route(paths::DEVICES, post(devices::add::<S>))
+        .route(paths::DEVICE, delete(devices::remove::<S>))
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
         .route(paths::WEBSOCKET, get(ws::upgrade::<S>))
@@ -56,6 +58,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         key_packages::self_device,
         key_packages::upload,
         devices::list,
+        devices::add,
+        devices::remove,
         claim::claim,
         submit::submit,
         ws::upgrade,

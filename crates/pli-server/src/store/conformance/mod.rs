@@ -486,6 +486,7 @@ macro_rules! conformance_tests {
             akd_storage_test_cases_pass,
             directory_changes_wait_until_published,
             a_directory_reopens_with_the_same_roots_and_proofs,
+            devices_are_added_with_their_endorsement_and_removed_alone,
         );
     };
     (@each $make:block; $($check:ident),* $(,)?) => {

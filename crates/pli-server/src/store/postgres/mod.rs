@@ -18,8 +18,8 @@ mod wakeups;
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
     GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    NewAccount, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError,
-    Submission, WakeSink,
+    NewAccount, NewDevice, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store,
+    StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -150,6 +150,23 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
 }
 
 impl Store for PostgresStore {
+    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        queries::add_device(&mut tx, username, &device).await?;
+        commit(tx).await
+    }
+
+    async fn remove_device(
+        &self,
+        username: &Username,
+        device: DeviceId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let removed = queries::remove_device(&mut tx, username, device).await?;
+        commit(tx).await?;
+        Ok(removed)
+    }
+
     async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         queries::create_account(&mut tx, &account).await?;

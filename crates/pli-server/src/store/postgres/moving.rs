@@ -5,7 +5,7 @@ use super::queries::{backend, device_id, enqueue_notice};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
 };
-use pli_proto::Username;
+use pli_proto::{DeviceId, Username};
 use sqlx::postgres::PgConnection;
 
 type MessageRow = (i64, i16, Vec<u8>, i64, i64);
@@ -23,8 +23,9 @@ pub(super) async fn export_account(
     let Some((created_day, last_seen_day)) = account else {
         return Ok(None);
     };
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT device_id, secret_hash, signature_key FROM devices
+    type DeviceRow = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+    let rows: Vec<DeviceRow> = sqlx::query_as(
+        "SELECT device_id, secret_hash, signature_key, endorsement FROM devices
          WHERE username = $1 ORDER BY device_id",
     )
     .bind(user.as_str())
@@ -32,13 +33,14 @@ pub(super) async fn export_account(
     .await
     .map_err(backend)?;
     let mut devices = Vec::with_capacity(rows.len());
-    for (id, secret, signature_key) in rows {
+    for (id, secret, signature_key, endorsement) in rows {
         devices.push(ExportedDevice {
             device_id: device_id(id)?,
             secret_hash: secret
                 .try_into()
                 .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?,
             signature_key,
+            endorsement: crate::store::endorsement_from_row(endorsement)?,
         });
     }
     let rows: Vec<(i64, Vec<u8>, bool)> = sqlx::query_as(
@@ -161,13 +163,14 @@ pub(super) async fn import_account(
         .map_err(backend)?;
     for d in &a.devices {
         sqlx::query(
-            "INSERT INTO devices (device_id, username, secret_hash, signature_key)
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(d.device_id.get() as i64)
         .bind(user)
         .bind(&d.secret_hash[..])
         .bind(&d.signature_key)
+        .bind(d.endorsement.as_ref().map(crate::store::endorsement_to_row))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -230,7 +233,7 @@ pub(super) async fn erase_account(
     tx: &mut PgConnection,
     user: &Username,
 ) -> Result<(), StoreError> {
-    erase_devices(tx, user).await?;
+    erase_devices(tx, user, None).await?;
     let user = user.as_str();
     run(tx, "DELETE FROM accounts WHERE username = $1", user).await?;
     run(
@@ -262,30 +265,43 @@ pub(super) async fn delete_account(
     if marked.rows_affected() == 0 {
         return Ok(false);
     }
-    erase_devices(tx, user).await?;
+    erase_devices(tx, user, None).await?;
     Ok(true)
 }
 
 /// Deletes the account's devices and everything hanging off them.
-async fn erase_devices(tx: &mut PgConnection, user: &Username) -> Result<(), StoreError> {
+pub(super) async fn erase_devices(
+    tx: &mut PgConnection,
+    user: &Username,
+    only: Option<DeviceId>,
+) -> Result<(), StoreError> {
     let user = user.as_str();
+    let only = only.map(|d| d.get() as i64);
     let messages: Vec<i64> = sqlx::query_scalar(
         "SELECT q.message_id FROM queue q JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = $1",
+         WHERE d.username = $1 AND ($2::bigint IS NULL OR d.device_id = $2)",
     )
     .bind(user)
+    .bind(only)
     .fetch_all(&mut *tx)
     .await
     .map_err(backend)?;
-    run(
-        tx,
-        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)",
-        user,
-    )
-    .await?;
-    run(tx, "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
-    run(tx, "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = $1)", user).await?;
-    run(tx, "DELETE FROM devices WHERE username = $1", user).await?;
+    for sql in [
+        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices
+           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
+        "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices
+           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
+        "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices
+           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
+        "DELETE FROM devices WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2)",
+    ] {
+        sqlx::query(sql)
+            .bind(user)
+            .bind(only)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
     sqlx::query(
         "DELETE FROM messages m WHERE m.id = ANY($1)
            AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",

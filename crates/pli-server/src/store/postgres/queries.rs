@@ -13,7 +13,7 @@
 
 use crate::store::{
     Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
-    Queued, StoreError, Submission,
+    NewDevice, Queued, StoreError, Submission,
 };
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use sqlx::Row as _;
@@ -90,6 +90,60 @@ pub(super) async fn create_account(
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+pub(super) async fn add_device(
+    tx: &mut PgConnection,
+    user: &Username,
+    d: &NewDevice,
+) -> Result<(), StoreError> {
+    let live: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM accounts WHERE username = $1 AND deleted_day IS NULL FOR UPDATE",
+    )
+    .bind(user.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if live.is_none() {
+        return Err(StoreError::UnknownAccount);
+    }
+    sqlx::query(
+        "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(d.device_id.get() as i64)
+    .bind(user.as_str())
+    .bind(&d.secret_hash[..])
+    .bind(&d.signature_key)
+    .bind(crate::store::endorsement_to_row(&d.endorsement))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::DeviceIdTaken
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+pub(super) async fn remove_device(
+    tx: &mut PgConnection,
+    user: &Username,
+    device: DeviceId,
+) -> Result<bool, StoreError> {
+    let owned: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM devices WHERE device_id = $1 AND username = $2")
+            .bind(device.get() as i64)
+            .bind(user.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+    if owned.is_some() {
+        super::moving::erase_devices(tx, user, Some(device)).await?;
+    }
+    Ok(owned.is_some())
 }
 
 pub(super) async fn device_auth(

@@ -21,8 +21,8 @@ mod secrets;
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
     GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    NewAccount, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError,
-    Submission, WakeSink,
+    NewAccount, NewDevice, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store,
+    StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -215,6 +215,22 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
 impl Store for SqliteStore {
     async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
         self.write(move |c| queries::create_account(c, &account))
+            .await
+    }
+
+    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |conn| queries::add_device(conn, &username, &device))
+            .await
+    }
+
+    async fn remove_device(
+        &self,
+        username: &Username,
+        device: DeviceId,
+    ) -> Result<bool, StoreError> {
+        let username = username.clone();
+        self.write(move |conn| queries::remove_device(conn, &username, device))
             .await
     }
 

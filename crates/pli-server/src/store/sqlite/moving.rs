@@ -4,7 +4,7 @@ use super::queries::{backend, device_id, enqueue, username};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
 };
-use pli_proto::Username;
+use pli_proto::{DeviceId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
 
 fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
@@ -30,21 +30,27 @@ pub(super) fn export_account(
     let mut devices = Vec::new();
     let mut st = conn
         .prepare(
-            "SELECT device_id, secret_hash, signature_key FROM devices
+            "SELECT device_id, secret_hash, signature_key, endorsement FROM devices
              WHERE username = ?1 ORDER BY device_id",
         )
         .map_err(backend)?;
     let rows = st
         .query_map([user.as_str()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
         })
         .map_err(backend)?;
     for row in rows {
-        let (id, secret, signature_key) = row.map_err(backend)?;
+        let (id, secret, signature_key, endorsement) = row.map_err(backend)?;
         devices.push(ExportedDevice {
             device_id: device_id(id)?,
             secret_hash: hash(secret)?,
             signature_key,
+            endorsement: crate::store::endorsement_from_row(endorsement)?,
         });
     }
     let mut key_packages = Vec::new();
@@ -168,13 +174,14 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
     .map_err(backend)?;
     for d in &a.devices {
         conn.execute(
-            "INSERT INTO devices (device_id, username, secret_hash, signature_key)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 d.device_id.get() as i64,
                 user,
                 &d.secret_hash[..],
-                d.signature_key
+                d.signature_key,
+                d.endorsement.as_ref().map(crate::store::endorsement_to_row)
             ],
         )
         .map_err(backend)?;
@@ -223,7 +230,7 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
 }
 
 pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), StoreError> {
-    erase_devices(conn, user)?;
+    erase_devices(conn, user, None)?;
     for sql in [
         "DELETE FROM accounts WHERE username = ?1",
         "DELETE FROM preservation_holds WHERE username = ?1",
@@ -251,28 +258,36 @@ pub(super) fn delete_account(
     if marked == 0 {
         return Ok(false);
     }
-    erase_devices(conn, user)?;
+    erase_devices(conn, user, None)?;
     Ok(true)
 }
 
 /// Deletes the account's devices and everything hanging off them.
-fn erase_devices(conn: &Connection, user: &Username) -> Result<(), StoreError> {
+pub(super) fn erase_devices(
+    conn: &Connection,
+    user: &Username,
+    only: Option<DeviceId>,
+) -> Result<(), StoreError> {
     let user = user.as_str();
+    let only = only.map(|d| d.get() as i64);
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS erased_messages (id INTEGER PRIMARY KEY)")
         .map_err(backend)?;
     conn.execute(
         "INSERT OR IGNORE INTO temp.erased_messages (id) SELECT q.message_id FROM queue q
-         JOIN devices d ON d.device_id = q.device_id WHERE d.username = ?1",
-        [user],
+         JOIN devices d ON d.device_id = q.device_id
+         WHERE d.username = ?1 AND (?2 IS NULL OR d.device_id = ?2)",
+        params![user, only],
     )
     .map_err(backend)?;
+    const CHOSEN: &str =
+        "SELECT device_id FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)";
     for sql in [
-        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
-        "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
-        "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices WHERE username = ?1)",
-        "DELETE FROM devices WHERE username = ?1",
+        format!("DELETE FROM queue WHERE device_id IN ({CHOSEN})"),
+        format!("DELETE FROM key_packages WHERE device_id IN ({CHOSEN})"),
+        format!("DELETE FROM ws_tickets WHERE device_id IN ({CHOSEN})"),
+        "DELETE FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)".to_owned(),
     ] {
-        conn.execute(sql, [user]).map_err(backend)?;
+        conn.execute(&sql, params![user, only]).map_err(backend)?;
     }
     conn.execute_batch(
         "DELETE FROM messages WHERE id IN (SELECT id FROM temp.erased_messages)

@@ -3,7 +3,7 @@
 
 use crate::store::{
     Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
-    Queued, StoreError, Submission,
+    NewDevice, Queued, StoreError, Submission,
 };
 use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
@@ -54,6 +54,52 @@ pub(super) fn create_account(conn: &Connection, a: &NewAccount) -> Result<(), St
     })
     .map_err(backend)?;
     Ok(())
+}
+
+pub(super) fn add_device(
+    conn: &Connection,
+    user: &Username,
+    d: &NewDevice,
+) -> Result<(), StoreError> {
+    if !account_exists(conn, user)? {
+        return Err(StoreError::UnknownAccount);
+    }
+    conn.prepare_cached(
+        "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            d.device_id.get() as i64,
+            user.as_str(),
+            &d.secret_hash[..],
+            &d.signature_key,
+            crate::store::endorsement_to_row(&d.endorsement)
+        ])
+    })
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::DeviceIdTaken
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+pub(super) fn remove_device(
+    conn: &Connection,
+    user: &Username,
+    device: DeviceId,
+) -> Result<bool, StoreError> {
+    let owned = conn
+        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1 AND username = ?2")
+        .and_then(|mut st| st.exists(params![device.get() as i64, user.as_str()]))
+        .map_err(backend)?;
+    if owned {
+        super::moving::erase_devices(conn, user, Some(device))?;
+    }
+    Ok(owned)
 }
 
 pub(super) fn device_auth(

@@ -1,0 +1,145 @@
+//! A user's devices: linking a new one, listing them as the key directory does, removing one.
+//!
+//! Linking takes two steps and carries no secret between devices. The new device makes its
+//! keys, id and secret and shows a link code (its username, id, public key and the secret's
+//! hash). An existing device of the user approves the code: it signs an endorsement of the
+//! new key and asks the server to add the device. From then on the new device authenticates
+//! with its own secret; the endorsement is what lets the user's other devices tell it from
+//! a device the server slipped in ([`pli_proto::kt::unexplained_devices`]).
+
+use crate::client::{Client, ConnectOptions, save_device};
+use crate::error::ClientError;
+use crate::local::{self, Identity};
+use crate::mls;
+use crate::transport::{Credentials, Transport};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openmls_rust_crypto::RustCrypto;
+use openmls_traits::signatures::Signer as _;
+use pli_proto::api::AddDeviceRequest;
+use pli_proto::b64::Bytes64;
+use pli_proto::kt::{self, VerifiedLookup};
+use pli_proto::{DeviceId, Username};
+use rand::Rng as _;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// What a link code starts with (and its format version).
+pub const LINK_PREFIX: &str = "pli-link-1:";
+
+/// The content of a link code: nothing secret.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkRequest {
+    pub username: Username,
+    pub device_id: DeviceId,
+    pub signature_key: Bytes64,
+    pub secret_hash: Bytes64,
+}
+
+impl LinkRequest {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a link request always serialises");
+        format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+    }
+
+    pub fn decode(code: &str) -> Result<Self, ClientError> {
+        let bad = || ClientError::Invalid("not a pli link code".into());
+        let body = code.trim().strip_prefix(LINK_PREFIX).ok_or_else(bad)?;
+        let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
+        serde_json::from_slice(&json).map_err(|_| bad())
+    }
+}
+
+impl Client {
+    /// On a new device: makes its keys and credentials in `home` and returns the device with
+    /// the link code to approve on an existing device of `username`. Until then the server
+    /// does not know this device.
+    pub async fn prepare_link(
+        home: &Path,
+        server: &str,
+        username: &Username,
+        options: &ConnectOptions,
+    ) -> Result<(Self, String), ClientError> {
+        let conn = local::open(home)?;
+        if local::load_identity(&conn)?.is_some() {
+            return Err(ClientError::AlreadyRegistered);
+        }
+        let transport = Transport::new(server, options.extra_ca_pem.as_deref())?;
+        let signer = mls::new_signer()?;
+        let (device_id, secret) = {
+            let mut rng = rand::rng();
+            let id = DeviceId::new(rng.random_range(1..=DeviceId::MAX))
+                .expect("drawn inside the valid range");
+            (id, hex::encode(rng.random::<[u8; 32]>()))
+        };
+        let me = Identity {
+            server: transport.base().to_owned(),
+            username: username.clone(),
+            device_id,
+            secret: secret.clone(),
+            signature_public: signer.public().to_vec(),
+        };
+        save_device(&conn, &signer, &me)?;
+        let code = LinkRequest {
+            username: username.clone(),
+            device_id,
+            signature_key: signer.public().to_vec().into(),
+            secret_hash: Sha256::digest(secret.as_bytes()).to_vec().into(),
+        }
+        .encode();
+        let transport = transport.with_credentials(Credentials {
+            device_id,
+            secret: me.secret.clone(),
+        });
+        let client = Self {
+            conn,
+            crypto: RustCrypto::default(),
+            transport,
+            me,
+            needs_commit: Default::default(),
+        };
+        client.pin_directory_keys().await?;
+        Ok((client, code))
+    }
+
+    /// On an existing device: approves a link code for this user, endorsing the new key.
+    pub async fn approve_link(&self, code: &str) -> Result<DeviceId, ClientError> {
+        let request = LinkRequest::decode(code)?;
+        if request.username != self.me.username {
+            return Err(ClientError::Invalid(format!(
+                "the code links a device of @{}, not of @{}",
+                request.username, self.me.username
+            )));
+        }
+        let message = kt::endorsement_message(
+            &self.me.username,
+            request.device_id,
+            request.signature_key.as_slice(),
+        );
+        let signature = self
+            .signer()?
+            .sign(&message)
+            .map_err(|e| ClientError::Mls(format!("{e:?}")))?;
+        let added = self
+            .transport
+            .add_device(&AddDeviceRequest {
+                device_id: request.device_id,
+                signature_key: request.signature_key,
+                secret_hash: request.secret_hash,
+                endorsement: signature.into(),
+            })
+            .await?;
+        Ok(added.device_id)
+    }
+
+    /// This user's devices as the key directory lists them (proof verified).
+    pub async fn devices(&self) -> Result<VerifiedLookup, ClientError> {
+        self.directory_devices(&self.me.username).await
+    }
+
+    /// Removes one of this user's devices (not the last one: delete the account instead).
+    pub async fn remove_device(&self, device: DeviceId) -> Result<(), ClientError> {
+        self.transport.remove_device(device).await?;
+        Ok(())
+    }
+}
