@@ -21,6 +21,12 @@ pub struct Args {
 }
 
 #[derive(clap::Subcommand)]
+pub enum DirectoryCommand {
+    /// Publish every pending device change now.
+    Publish,
+}
+
+#[derive(clap::Subcommand)]
 enum Command {
     /// On the server host: create the first operator's credential file and print its path.
     Init {
@@ -48,6 +54,10 @@ enum Command {
     Region(RegionCommand),
     /// Apply every region's retention policy now (operators only; it also runs on its own).
     Retention,
+    /// The key directory (operators only): publish pending device changes as an epoch now
+    /// (it also publishes on an interval, and when a lookup needs a pending change).
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Produce a transparency report (JSON and HTML) for a quarter or half-year.
     Report {
         #[arg(long)]
@@ -337,6 +347,19 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
                 println!(
                     "moved @{user} from {} to {}: {} device(s), {} queued message(s)",
                     moved.from, moved.to, moved.devices, moved.queued_messages
+                );
+            }
+        }
+        Command::Directory(DirectoryCommand::Publish) => {
+            let published: pli_proto::kt::PublishResponse = client(context, cred)?
+                .post("/admin/v1/directory/publish", &serde_json::json!({}))
+                .await?;
+            if context.json {
+                println!("{}", serde_json::to_string(&published)?);
+            } else {
+                println!(
+                    "key directory at epoch {}: {} user(s) changed in this publication",
+                    published.epoch, published.changes
                 );
             }
         }

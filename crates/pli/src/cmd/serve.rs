@@ -58,6 +58,11 @@ pub struct Args {
     /// The region of accounts that name none [default: the first region].
     #[arg(long, env = "PLI_DEFAULT_REGION")]
     default_region: Option<pli_proto::Region>,
+    /// Seconds between key directory epochs, each publishing every device change since the
+    /// last (a lookup of a changed user, or `pli admin directory publish`, publishes at
+    /// once) [default: 5].
+    #[arg(long, env = "PLI_KT_PUBLISH_INTERVAL")]
+    kt_publish_interval: Option<u64>,
 }
 
 /// The configuration file's shape.
@@ -74,6 +79,7 @@ struct FileConfig {
     pow_difficulty: Option<u8>,
     registrations_per_hour: Option<u32>,
     max_queue_depth: Option<u64>,
+    kt_publish_interval: Option<u64>,
     log: Option<String>,
     #[serde(default)]
     limits: FileLimits,
@@ -277,6 +283,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(depth) = file.max_queue_depth {
         config.max_queue_depth = depth;
+    }
+    if let Some(secs) = args.kt_publish_interval.or(file.kt_publish_interval) {
+        anyhow::ensure!(
+            secs > 0,
+            "the key directory interval must be at least 1 second"
+        );
+        config.kt_publish_interval = std::time::Duration::from_secs(secs);
     }
     file.limits.apply(&mut config.limits);
     config.regions = regions(file.regions, args.regions)?;
