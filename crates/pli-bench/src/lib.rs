@@ -12,7 +12,7 @@
 //! - [`target`]: the server under test, started here (`pli serve` as a child process, so
 //!   its memory can be read) or already running.
 //! - `device`: a simulated device: registration, key packages, its MLS groups.
-//! - `delivery`, `fanout`, `idle`: one scenario each.
+//! - `delivery`, `fanout`, `idle`, `kt`: one scenario each.
 //! - `sender`, `receiver`: submitting with a window in flight; holding a socket and acking.
 //! - `tracker`: which submitted message was delivered when, for latency and loss.
 //! - [`outcome`]: one result per scenario, as a table row or a JSON object.
@@ -21,6 +21,7 @@ mod delivery;
 mod device;
 mod fanout;
 mod idle;
+mod kt;
 pub mod options;
 pub mod outcome;
 mod progress;
@@ -42,8 +43,6 @@ pub enum BenchError {
     Mls(String),
     #[error("the server under test: {0}")]
     Server(String),
-    #[error("{0}")]
-    Unsupported(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -62,19 +61,13 @@ pub async fn run(
     bars: &indicatif::MultiProgress,
 ) -> Result<Vec<Outcome>, BenchError> {
     let scenarios = options.scenarios();
-    // Refuse before any work, rather than after minutes of other scenarios.
-    if scenarios.contains(&Scenario::Kt) {
-        return Err(BenchError::Unsupported(
-            "the kt scenario needs key transparency, which this build does not have yet".into(),
-        ));
-    }
     let steps: Vec<Step> = scenarios
         .into_iter()
         .flat_map(|scenario| match scenario {
             Scenario::Delivery => options.windows().into_iter().map(Step::Delivery).collect(),
             Scenario::Fanout => vec![Step::Fanout],
             Scenario::Idle => vec![Step::Idle],
-            Scenario::Kt => vec![],
+            Scenario::Kt => vec![Step::Kt],
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -89,6 +82,7 @@ pub async fn run(
             }
             Step::Fanout => outcomes.extend(fanout::run(options, target, bars).await?),
             Step::Idle => outcomes.push(idle::run(options, target, bars).await?),
+            Step::Kt => outcomes.push(kt::run(options, target, bars).await?),
         }
     }
     Ok(outcomes)
@@ -99,4 +93,5 @@ enum Step {
     Delivery(usize),
     Fanout,
     Idle,
+    Kt,
 }

@@ -15,7 +15,12 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::Delivery, Scenario::Fanout, Scenario::Idle];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Delivery,
+        Scenario::Fanout,
+        Scenario::Idle,
+        Scenario::Kt,
+    ];
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -45,9 +50,10 @@ pub struct Options {
     /// Messages in flight per sender; delivery runs 1, 64 and 256 by default.
     pub window: Option<usize>,
     /// Simulated users: delivery pairs them up (default 32), fanout's group size (1,000),
-    /// idle's connected devices (10,000).
+    /// idle's connected devices (10,000), kt's users to look up (100).
     pub users: Option<usize>,
-    /// Messages sent in all: delivery 20,000 per window, fanout 200 per phase.
+    /// Messages sent in all: delivery 20,000 per window, fanout 200 per phase; kt's lookups
+    /// (2,000).
     pub messages: Option<usize>,
     /// Plaintext bytes per message before MLS encryption (default 256).
     pub size: Option<usize>,

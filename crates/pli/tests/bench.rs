@@ -98,17 +98,23 @@ async fn it_runs_against_a_running_server_and_refuses_unknown_scenarios() {
 
     let (ok, _, stderr) = bench(&["--scenario", "nonsense"]).await;
     assert!(!ok && stderr.contains("unknown scenario"), "{stderr}");
-    // Refused before anything runs, not after the other scenarios.
+    // Key transparency: every lookup's proof verified, with its latency.
     let (ok, rows, stderr) = bench(&[
         "--json",
         "--server",
         &server.url,
         "--scenario",
-        "delivery,kt",
+        "kt",
+        "--users",
+        "3",
+        "--messages",
+        "12",
     ])
     .await;
-    assert!(
-        !ok && rows.is_empty() && stderr.contains("key transparency"),
-        "{stderr}"
-    );
+    assert!(ok, "{stderr}");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["scenario"], "kt");
+    assert_eq!(number(&rows[0], "messages"), 12.0);
+    assert!(number(&rows[0], "p50_ms") > 0.0, "{}", rows[0]);
+    assert_eq!(number(&rows[0], "lost"), 0.0);
 }

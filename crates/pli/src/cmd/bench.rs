@@ -17,18 +17,18 @@ use std::time::Duration;
     them (senders on the first, receivers on the last)."
 )]
 pub struct Args {
-    /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: delivery,
-    /// fanout, idle].
+    /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: all].
     #[arg(long, value_delimiter = ',')]
     scenario: Vec<String>,
     /// Messages in flight per sender [default: delivery runs 1, 64 and 256; fanout 8].
     #[arg(long)]
     window: Option<usize>,
     /// Simulated users: delivery pairs them up [32], fanout's group size [1000], idle's
-    /// connected devices [10000].
+    /// connected devices [10000], kt's users to look up [100].
     #[arg(long)]
     users: Option<usize>,
-    /// Messages to send: delivery in all per window [20000], fanout per phase [200].
+    /// Messages to send: delivery in all per window [20000], fanout per phase [200]; kt's
+    /// lookups [2000].
     #[arg(long)]
     messages: Option<usize>,
     /// Plaintext bytes per message, before MLS encryption [default: 256].
