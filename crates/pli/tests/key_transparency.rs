@@ -350,6 +350,11 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
         matches!(caught, Err(ClientError::Directory(_))),
         "the unmarked version is caught: {caught:?}"
     );
+    let raised = alerts(&alice.client.take_new().expect("events"));
+    assert!(
+        raised.iter().any(|a| a.contains("does not verify")),
+        "and Alice is told: {raised:?}"
+    );
     // The tree itself only grew, so the append-only audit holds: the history proof is what
     // exposes a version swapped without its trail.
     let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");

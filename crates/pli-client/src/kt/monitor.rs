@@ -93,13 +93,24 @@ impl Client {
         };
         let root = self.accept_root(&response.root).await?;
         let keys = self.pin_directory_keys().await?;
-        let mut history = kt::verify_history(
+        let mut history = match kt::verify_history(
             &keys.vrf_key,
             &root,
             &self.me.username,
             response.proof.as_slice(),
-        )
-        .map_err(|e| ClientError::Directory(e.to_string()))?;
+        ) {
+            Ok(history) => history,
+            Err(err) => {
+                local::notice(
+                    &self.conn,
+                    None,
+                    true,
+                    "your key history in the key directory does not verify: the server may be hiding a change to your keys",
+                    local::now_ms(),
+                )?;
+                return Err(ClientError::Directory(err.to_string()));
+            }
+        };
         history.sort_by_key(|v| v.version);
         let mut suspicious = kt::unexplained_devices(&self.me.username, &history);
         if let Some(latest) = history.last() {

@@ -29,7 +29,6 @@ use pli_proto::kt::{
 use protobuf::Message as _;
 use std::sync::Arc;
 use storage::KtDatabase;
-use tokio::sync::watch;
 
 /// The VRF private key's server secret.
 pub const VRF_KEY_FILE: &str = "kt-vrf.key";
@@ -40,9 +39,10 @@ pub const SIGNING_KEY_FILE: &str = "kt-sign.key";
 pub enum DirectoryError {
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
-    /// akd refused or failed; its text names no user (labels are hashed by then).
-    #[error("the key directory failed: {0}")]
-    Akd(String),
+    /// akd refused or failed. Only the kind of failure is kept: akd's own messages can
+    /// quote a username, and this error is logged.
+    #[error("the key directory failed ({0})")]
+    Akd(&'static str),
     #[error("the user is not in the directory")]
     NotInDirectory,
     #[error("the epoch range is not within the published epochs")]
@@ -51,8 +51,21 @@ pub enum DirectoryError {
     NotYetPublished,
 }
 
-fn akd_failed(err: impl std::fmt::Display) -> DirectoryError {
-    DirectoryError::Akd(err.to_string())
+fn akd_failed(err: akd::errors::AkdError) -> DirectoryError {
+    use akd::errors::AkdError as E;
+    DirectoryError::Akd(match err {
+        E::TreeNode(_) | E::AzksErr(_) => "tree",
+        E::Directory(_) => "directory",
+        E::Vrf(_) => "vrf",
+        E::Storage(_) => "storage",
+        E::AuditErr(_) => "audit",
+        E::Parallelism(_) => "parallelism",
+        E::TestErr(_) => "test",
+    })
+}
+
+fn encoding_failed(_: protobuf::Error) -> DirectoryError {
+    DirectoryError::Akd("encoding")
 }
 
 /// The VRF key, held in memory for the life of the process (akd's advice).
@@ -79,8 +92,6 @@ pub struct KeyDirectory<S: Store> {
     origin: String,
     /// One publication at a time in this process (the lease makes it one in the cluster).
     publishing: tokio::sync::Mutex<()>,
-    /// The newest epoch this process published or saw.
-    latest: watch::Sender<u64>,
     /// This process's lease holder id.
     holder: u64,
 }
@@ -93,7 +104,7 @@ impl<S: Store> KeyDirectory<S> {
         let vrf_public = vrf
             .get_vrf_public_key()
             .await
-            .map_err(akd_failed)?
+            .map_err(|_| DirectoryError::Akd("vrf"))?
             .to_bytes()
             .to_vec();
         let manager = StorageManager::new_no_cache(KtDatabase::new(store.clone()));
@@ -107,7 +118,6 @@ impl<S: Store> KeyDirectory<S> {
             vrf_public,
             origin: kt::origin(log_origin),
             publishing: tokio::sync::Mutex::new(()),
-            latest: watch::channel(0).0,
             holder: rand::random(),
         };
         directory.record_current_root().await?;
@@ -135,11 +145,6 @@ impl<S: Store> KeyDirectory<S> {
                 .kt_published(0, KtRoot { epoch, root, note })
                 .await?;
         }
-        self.latest.send_if_modified(|latest| {
-            let newer = epoch > *latest;
-            *latest = (*latest).max(epoch);
-            newer
-        });
         Ok(epoch)
     }
 
@@ -169,7 +174,7 @@ impl<S: Store> KeyDirectory<S> {
         let proto = akd_core::proto::specs::types::LookupProof::from(&proof);
         Ok(LookupResponse {
             root: self.sign(epoch.0, epoch.1),
-            proof: proto.write_to_bytes().map_err(akd_failed)?.into(),
+            proof: proto.write_to_bytes().map_err(encoding_failed)?.into(),
         })
     }
 
@@ -191,7 +196,7 @@ impl<S: Store> KeyDirectory<S> {
         let proto = akd_core::proto::specs::types::HistoryProof::from(&proof);
         Ok(HistoryResponse {
             root: self.sign(epoch.0, epoch.1),
-            proof: proto.write_to_bytes().map_err(akd_failed)?.into(),
+            proof: proto.write_to_bytes().map_err(encoding_failed)?.into(),
         })
     }
 
@@ -212,7 +217,7 @@ impl<S: Store> KeyDirectory<S> {
                 akd_core::proto::specs::types::SingleAppendOnlyProof::from(step)
                     .write_to_bytes()
                     .map(Bytes64::from)
-                    .map_err(akd_failed)
+                    .map_err(encoding_failed)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AuditProofResponse { from, to, proofs })

@@ -63,11 +63,6 @@ impl<S: Store> KeyDirectory<S> {
         self.store
             .kt_published(pending.through, KtRoot { epoch, root, note })
             .await?;
-        self.latest.send_if_modified(|latest| {
-            let newer = epoch > *latest;
-            *latest = (*latest).max(epoch);
-            newer
-        });
         tracing::info!(epoch, changes, "key directory epoch published");
         Ok(Some(PublishResponse { epoch, changes }))
     }
