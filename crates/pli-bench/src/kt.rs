@@ -5,7 +5,7 @@
 use crate::device::{Device, run_prefix};
 use crate::outcome::{Outcome, percentiles};
 use crate::{BenchError, Options, Target, progress, sender};
-use pli_proto::checkpoint::{LogKey, UnverifiedCheckpoint};
+use pli_proto::checkpoint::UnverifiedCheckpoint;
 use pli_proto::kt;
 use std::time::Instant;
 
@@ -29,17 +29,7 @@ pub async fn run(
     setup.finish_and_clear();
     let looker = &devices[0].transport;
     let keys = looker.directory_keys().await?;
-    let log_key = LogKey {
-        name: keys.origin.clone(),
-        key: ed25519_dalek::VerifyingKey::from_bytes(
-            &keys
-                .signing_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| failed("the signing key is not 32 bytes"))?,
-        )
-        .map_err(failed)?,
-    };
+    let log_key = keys.log_key().map_err(failed)?;
     // The first lookup publishes every registration still pending, as one epoch.
     looker.directory_lookup(&devices[0].username).await?;
 

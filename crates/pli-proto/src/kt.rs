@@ -47,8 +47,8 @@ pub enum KtError {
     MalformedProof,
     #[error("the proof does not verify against the signed root")]
     ProofFailed,
-    #[error("the proof is for another epoch than the signed root")]
-    WrongEpoch,
+    #[error("the directory's signing key is malformed")]
+    MalformedKey,
 }
 
 /// A device that added another signs this: it binds the new device's id and key to the user.
@@ -371,6 +371,21 @@ pub struct DirectoryKeysResponse {
     pub signing_key: Bytes64,
     /// The directory's VRF public key (hides usernames in the tree).
     pub vrf_public_key: Bytes64,
+}
+
+impl DirectoryKeysResponse {
+    /// The key that verifies the directory's checkpoints.
+    pub fn log_key(&self) -> Result<crate::checkpoint::LogKey, KtError> {
+        let bytes: [u8; 32] = self
+            .signing_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| KtError::MalformedKey)?;
+        Ok(crate::checkpoint::LogKey {
+            name: self.origin.clone(),
+            key: VerifyingKey::from_bytes(&bytes).map_err(|_| KtError::MalformedKey)?,
+        })
+    }
 }
 
 /// `GET /v1/users/{username}/directory`: the user's devices as the directory lists them,

@@ -10,8 +10,7 @@ use akd::storage::StorageManager;
 use akd::storage::types::{DbRecord, ValueState, ValueStateRetrievalFlag};
 use akd::{AkdValue, Azks, AzksElement, AzksParallelismConfig, VersionFreshness};
 use akd_core::Configuration;
-use common::{TestDb, TestServer, TestUser, on_postgres, test_config};
-use pli_client::Event;
+use common::{TestDb, TestServer, TestUser, alerts, on_postgres, test_config};
 use pli_client::kt::audit::audit_directory;
 use pli_client::{Client, ClientError, ConnectOptions};
 use pli_proto::Username;
@@ -20,18 +19,6 @@ use pli_proto::kt::{self, DirectoryDevice, KtConfig};
 use pli_server::directory::storage::KtDatabase;
 use pli_server::directory::{SIGNING_KEY_FILE, VRF_KEY_FILE};
 use pli_server::store::{KtRoot, Store};
-
-fn alerts(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Notice {
-                alert: true, text, ..
-            } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 fn sql_bytes(db: &TestDb, bytes: &[u8]) -> String {
     match db {

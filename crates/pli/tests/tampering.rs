@@ -4,20 +4,8 @@
 
 mod common;
 
-use common::{TestServer, TestUser};
+use common::{TestServer, TestUser, alerts};
 use pli_client::Event;
-
-fn alerts(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Notice {
-                alert: true, text, ..
-            } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 fn texts(events: &[Event]) -> Vec<String> {
     events

@@ -7,7 +7,7 @@ use super::failed;
 use crate::error::ClientError;
 use crate::transport::Transport;
 use base64::Engine as _;
-use pli_proto::checkpoint::{LogKey, UnverifiedCheckpoint};
+use pli_proto::checkpoint::UnverifiedCheckpoint;
 use pli_proto::kt::{self, KtConfig};
 use protobuf::Message as _;
 
@@ -74,17 +74,7 @@ pub async fn audit_directory(
             "the directory is signed by another key than expected",
         ));
     }
-    let log_key = LogKey {
-        name: keys.origin.clone(),
-        key: ed25519_dalek::VerifyingKey::from_bytes(
-            &keys
-                .signing_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| failed("the signing key is not 32 bytes"))?,
-        )
-        .map_err(failed)?,
-    };
+    let log_key = keys.log_key().map_err(failed)?;
     let from = from.unwrap_or(0);
     let mut roots: Vec<[u8; 32]> = Vec::new();
     loop {

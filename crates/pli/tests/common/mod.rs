@@ -361,6 +361,19 @@ impl TestUser {
     }
 }
 
+/// The texts of alert notices (things that may be an attack).
+pub fn alerts(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice {
+                alert: true, text, ..
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn texts(events: Vec<Event>) -> Vec<(GroupId, String, String)> {
     events
         .into_iter()
