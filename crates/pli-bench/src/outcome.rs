@@ -51,7 +51,7 @@ pub fn percentiles(histogram: &Histogram<u64>) -> (f64, f64, f64) {
 /// The table of results, one row per outcome.
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut out = format!(
-        "{:<10} {:<16} {:>7} {:>10} {:>12} {:>9} {:>9} {:>9} {:>6} {:>9}\n",
+        "{:<10} {:<26} {:>7} {:>10} {:>12} {:>9} {:>9} {:>9} {:>6} {:>9}\n",
         "scenario",
         "variant",
         "devices",
@@ -68,7 +68,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             .rss_bytes_per_conn
             .map_or("-".to_owned(), |b| format!("{:.1}", b as f64 / 1024.0));
         out.push_str(&format!(
-            "{:<10} {:<16} {:>7} {:>10} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>6} {:>9}\n",
+            "{:<10} {:<26} {:>7} {:>10} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>6} {:>9}\n",
             o.scenario,
             o.variant,
             o.devices,
