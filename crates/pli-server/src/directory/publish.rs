@@ -96,13 +96,13 @@ impl<S: Store> KeyDirectory<S> {
     ) -> Result<(), DirectoryError> {
         let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
         while self.store.kt_is_pending(user).await? {
-            if self.publish_pending(clock.now_ms()).await?.is_some() {
-                continue;
-            }
+            // Bounded even here: a user whose devices keep changing must not hold a lookup.
             if tokio::time::Instant::now() >= deadline {
                 return Err(DirectoryError::NotYetPublished);
             }
-            tokio::time::sleep(SETTLE_POLL).await;
+            if self.publish_pending(clock.now_ms()).await?.is_none() {
+                tokio::time::sleep(SETTLE_POLL).await;
+            }
         }
         Ok(())
     }
