@@ -110,18 +110,21 @@ pub async fn register<S: Store>(
             .expect("drawn inside the valid range");
         (id, hex::encode(rng.random::<[u8; 32]>()))
     };
-    store
-        .create_account(NewAccount {
-            region: home.clone(),
-            username: request.username.clone(),
-            device_id,
-            secret_hash: hash_secret(&secret),
-            signature_key: request.signature_key.into_inner(),
-            created_day: clock.today(),
-        })
-        .await?;
     // The next directory epoch publishes the first device (a lookup publishes it at once).
-    store.kt_mark(vec![request.username.clone()]).await?;
+    let account = NewAccount {
+        region: home.clone(),
+        username: request.username.clone(),
+        device_id,
+        secret_hash: hash_secret(&secret),
+        signature_key: request.signature_key.into_inner(),
+        created_day: clock.today(),
+    };
+    crate::directory::publish::changing_devices(
+        store,
+        &request.username,
+        store.create_account(account),
+    )
+    .await?;
     Ok(RegisterResponse {
         username: request.username,
         device_id,

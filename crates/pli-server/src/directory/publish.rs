@@ -108,6 +108,22 @@ impl<S: Store> KeyDirectory<S> {
     }
 }
 
+/// Runs `write`, a change to `user`'s devices, so that the directory cannot miss it: the
+/// user is noted as changed before the write (so a crash after it still leaves the note;
+/// the directory lives in the global store, the devices in the user's region, so the two
+/// cannot share a transaction) and again after it (a publication that ran between the two
+/// saw the devices as they were).
+pub async fn changing_devices<S: Store, T, E: From<crate::store::StoreError>>(
+    store: &S,
+    user: &Username,
+    write: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    store.kt_mark(vec![user.clone()]).await?;
+    let outcome = write.await?;
+    store.kt_mark(vec![user.clone()]).await?;
+    Ok(outcome)
+}
+
 /// Publishes pending changes every `interval` until `stop` resolves.
 pub async fn run<S: Store>(
     directory: Arc<KeyDirectory<S>>,

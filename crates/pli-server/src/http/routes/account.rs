@@ -24,15 +24,16 @@ pub async fn delete<S: Store>(
 ) -> Result<Json<DeleteAccountResponse>, ApiError> {
     let user = device.username;
     let devices = state.store.list_devices(&user).await?.unwrap_or_default();
-    if !state
-        .store
-        .delete_account(&user, state.clock.today())
-        .await?
-    {
+    // The directory publishes that the user has no devices any more.
+    let deleted = crate::directory::publish::changing_devices(
+        &state.store,
+        &user,
+        state.store.delete_account(&user, state.clock.today()),
+    )
+    .await?;
+    if !deleted {
         return Err(StoreError::UnknownAccount.into());
     }
-    // The directory publishes that the user has no devices any more.
-    state.store.kt_mark(vec![user.clone()]).await?;
     state.disconnect(devices.iter().map(|d| d.device_id));
     let region = state.store.home_region(&user).await?;
     let facts_kept_days = state

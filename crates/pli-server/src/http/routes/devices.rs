@@ -3,6 +3,7 @@
 //! adds one to the caller's account, endorsed by the calling device; `DELETE
 //! /v1/devices/{device_id}` removes one. Every change is published in the key directory.
 
+use crate::directory::publish::changing_devices;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
@@ -123,19 +124,13 @@ pub async fn add<S: Store>(
             "the endorsement does not verify with the calling device's key",
         ));
     }
-    state
-        .store
-        .add_device(
-            &user,
-            NewDevice {
-                device_id: request.device_id,
-                secret_hash,
-                signature_key: listed.signature_key,
-                endorsement,
-            },
-        )
-        .await?;
-    state.store.kt_mark(vec![user]).await?;
+    let device = NewDevice {
+        device_id: request.device_id,
+        secret_hash,
+        signature_key: listed.signature_key,
+        endorsement,
+    };
+    changing_devices(&state.store, &user, state.store.add_device(&user, device)).await?;
     tracing::info!("device added");
     Ok(Json(AddDeviceResponse {
         device_id: request.device_id,
@@ -181,10 +176,15 @@ pub async fn remove<S: Store>(
             "this is the account's last device: delete the account instead",
         ));
     }
-    if !state.store.remove_device(&user, device).await? {
+    let removed = changing_devices(
+        &state.store,
+        &user,
+        state.store.remove_device(&user, device),
+    )
+    .await?;
+    if !removed {
         return Err(unknown());
     }
-    state.store.kt_mark(vec![user]).await?;
     state.disconnect([device]);
     tracing::info!("device removed");
     Ok(Json(RemoveDeviceResponse { removed: device }))
