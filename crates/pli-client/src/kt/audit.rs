@@ -7,9 +7,45 @@ use super::failed;
 use crate::error::ClientError;
 use crate::transport::Transport;
 use base64::Engine as _;
-use pli_proto::checkpoint::UnverifiedCheckpoint;
+use pli_proto::checkpoint::{LogKey, UnverifiedCheckpoint};
 use pli_proto::kt::{self, KtConfig};
 use protobuf::Message as _;
+
+/// The signed roots of epochs `from..=to` (to the newest when `to` is `None`), each
+/// checked for its signature, its origin and its place in order; fewer if the server has
+/// fewer.
+pub(crate) async fn fetch_roots(
+    transport: &Transport,
+    log_key: &LogKey,
+    from: u64,
+    to: Option<u64>,
+) -> Result<Vec<[u8; 32]>, ClientError> {
+    let mut roots: Vec<[u8; 32]> = Vec::new();
+    loop {
+        let next = from + roots.len() as u64;
+        if to.is_some_and(|to| next > to) {
+            return Ok(roots);
+        }
+        let limit = to.map_or(kt::MAX_ROOTS, |to| kt::MAX_ROOTS.min(to - next + 1));
+        let page = transport.directory_roots(next, limit).await?;
+        if page.roots.is_empty() {
+            return Ok(roots);
+        }
+        for note in &page.roots {
+            let root = UnverifiedCheckpoint::parse(note)
+                .map_err(failed)?
+                .verify(log_key)
+                .map_err(failed)?;
+            if root.origin != log_key.name || root.size != from + roots.len() as u64 {
+                return Err(failed("the server's roots are out of order"));
+            }
+            roots.push(root.root);
+            if to.is_some_and(|to| from + roots.len() as u64 > to) {
+                return Ok(roots);
+            }
+        }
+    }
+}
 
 /// Proves that each root in `roots` (the roots of epochs `from`, `from + 1`, …) follows from
 /// the one before by the server's append-only proofs.
@@ -76,27 +112,7 @@ pub async fn audit_directory(
     }
     let log_key = keys.log_key().map_err(failed)?;
     let from = from.unwrap_or(0);
-    let mut roots: Vec<[u8; 32]> = Vec::new();
-    loop {
-        let next = from + roots.len() as u64;
-        if to.is_some_and(|to| next > to) {
-            break;
-        }
-        let page = transport.directory_roots(next, kt::MAX_ROOTS).await?;
-        if page.roots.is_empty() {
-            break;
-        }
-        for note in &page.roots {
-            let root = UnverifiedCheckpoint::parse(note)
-                .map_err(failed)?
-                .verify(&log_key)
-                .map_err(failed)?;
-            if root.origin != keys.origin || root.size != from + roots.len() as u64 {
-                return Err(failed("the roots are out of order"));
-            }
-            roots.push(root.root);
-        }
-    }
+    let roots = fetch_roots(transport, &log_key, from, to).await?;
     let Some(last) = roots.last().copied() else {
         return Err(failed("the server has no signed root in that range"));
     };

@@ -25,8 +25,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Roots fetched per request while walking a span of epochs.
-const ROOTS_PAGE: u64 = kt::MAX_ROOTS;
 /// Tries of a lookup the server answers with `directory_busy` (another node publishing).
 const BUSY_TRIES: u32 = 20;
 const BUSY_PAUSE: Duration = Duration::from_millis(250);
@@ -223,31 +221,9 @@ impl Client {
         to: u64,
         claimed: &Checkpoint,
     ) -> Result<(), ClientError> {
-        let log_key = keys.log_key()?;
-        let mut roots: Vec<[u8; 32]> = Vec::with_capacity((to - from + 1) as usize);
-        while (roots.len() as u64) < to - from + 1 {
-            let next = from + roots.len() as u64;
-            let page = self
-                .transport
-                .directory_roots(next, ROOTS_PAGE.min(to - next + 1))
-                .await?;
-            if page.roots.is_empty() {
-                return Err(failed("the server withheld roots it had signed"));
-            }
-            for note in &page.roots {
-                let root = UnverifiedCheckpoint::parse(note)
-                    .map_err(failed)?
-                    .verify(&log_key)
-                    .map_err(failed)?;
-                let expected = from + roots.len() as u64;
-                if root.origin != keys.origin || root.size != expected {
-                    return Err(failed("the server's roots are out of order"));
-                }
-                roots.push(root.root);
-                if roots.len() as u64 == to - from + 1 {
-                    break;
-                }
-            }
+        let roots = audit::fetch_roots(&self.transport, &keys.log_key()?, from, Some(to)).await?;
+        if (roots.len() as u64) < to - from + 1 {
+            return Err(failed("the server withheld roots it had signed"));
         }
         let known = known_roots(&self.conn, from, to)?;
         for (epoch, root) in known {

@@ -47,7 +47,8 @@ pub enum DirectoryError {
     NotInDirectory,
     #[error("the epoch range is not within the published epochs")]
     InvalidEpochRange,
-    #[error("the user's change is not published yet")]
+    /// Another node holds the publishing lease and has not published yet.
+    #[error("the key directory is being published by another node; retry shortly")]
     NotYetPublished,
 }
 

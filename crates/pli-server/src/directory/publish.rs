@@ -37,14 +37,17 @@ impl<S: Store> KeyDirectory<S> {
         {
             return Ok(None);
         }
-        let current = self.record_current_root().await?;
         let pending = self.store.kt_pending().await?;
         if pending.users.is_empty() {
+            let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?;
             return Ok(Some(PublishResponse {
-                epoch: current,
+                epoch: current.0,
                 changes: 0,
             }));
         }
+        // An earlier publication that failed between akd's commit and ours left its root
+        // unrecorded: record it before the next epoch, so the list of roots has no gap.
+        self.record_current_root().await?;
         let mut updates = Vec::with_capacity(pending.users.len());
         for user in &pending.users {
             if let Some(value) = self.value_of(user).await? {
