@@ -1,5 +1,6 @@
-//! `delivery`: 1:1 messages between pairs of users, end to end: submitted over HTTP,
-//! committed ("accepted"), pushed over the recipient's WebSocket, acked.
+//! `delivery`: 1:1 messages between pairs of users, end to end: submitted (over the
+//! sender's delivery socket, or HTTP), committed ("accepted"), pushed over the recipient's
+//! WebSocket, acked.
 
 use crate::device::{Device, run_prefix};
 use crate::outcome::{Outcome, percentiles};
@@ -21,7 +22,7 @@ pub async fn run(
     let pairs = (options.users.unwrap_or(DEFAULT_USERS) / 2).max(1);
     let total = options.messages.unwrap_or(DEFAULT_MESSAGES).max(1);
     let per_sender = total.div_ceil(pairs);
-    let label = format!("window {window}");
+    let label = format!("window {window}{}", options.submit_label());
 
     let setup = progress::bar(bars, pairs as u64 * 2, &format!("delivery {label}: set-up"));
     let prefix = run_prefix();
@@ -37,6 +38,7 @@ pub async fn run(
             address: group.address(),
             ciphertexts,
             window,
+            over: options.submit_over,
             timed: true,
             deadline: None,
         });

@@ -39,6 +39,7 @@ pub async fn run(
         address: group.address(),
         ciphertexts,
         window,
+        over: options.submit_over,
         timed,
         deadline: options.duration.map(|d| Instant::now() + d),
     };
@@ -80,24 +81,34 @@ pub async fn run(
     let queue_outcome = {
         let (p50_ms, p99_ms, max_ms) = percentiles(&queued.accept_latency);
         let entries = queued.accepted * members as u64;
-        outcome(&queued, "into queues", members, lost_offline)
-            .with(entries, entries as f64 / queue_seconds, queue_seconds)
-            .latency(
-                p50_ms,
-                p99_ms,
-                max_ms,
-                "submit to accepted (all queues written)",
-            )
+        outcome(
+            &queued,
+            &format!("into queues{}", options.submit_label()),
+            members,
+            lost_offline,
+        )
+        .with(entries, entries as f64 / queue_seconds, queue_seconds)
+        .latency(
+            p50_ms,
+            p99_ms,
+            max_ms,
+            "submit to accepted (all queues written)",
+        )
     };
     let push_outcome = {
         let (p50_ms, p99_ms, max_ms) = percentiles(&seen.latencies);
-        let mut o = outcome(&pushed, "to connected", members, lost_online)
-            .with(
-                online_deliveries,
-                online_deliveries as f64 / push_seconds,
-                push_seconds,
-            )
-            .latency(p50_ms, p99_ms, max_ms, "submit to push at each member");
+        let mut o = outcome(
+            &pushed,
+            &format!("to connected{}", options.submit_label()),
+            members,
+            lost_online,
+        )
+        .with(
+            online_deliveries,
+            online_deliveries as f64 / push_seconds,
+            push_seconds,
+        )
+        .latency(p50_ms, p99_ms, max_ms, "submit to push at each member");
         o.duplicated = seen.duplicated;
         o
     };

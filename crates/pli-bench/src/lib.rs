@@ -30,7 +30,7 @@ mod sender;
 pub mod target;
 mod tracker;
 
-pub use options::{Options, Scenario};
+pub use options::{Options, Scenario, SubmitOver};
 pub use outcome::Outcome;
 pub use target::Target;
 

@@ -42,6 +42,16 @@ impl Scenario {
     }
 }
 
+/// How simulated senders submit messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SubmitOver {
+    /// `Submit` frames on the sender's delivery WebSocket, a window of them in flight.
+    #[default]
+    Socket,
+    /// `POST /v1/messages`, a window of requests in flight.
+    Http,
+}
+
 /// What to run. `None` means "the scenario's own default".
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -59,6 +69,8 @@ pub struct Options {
     pub size: Option<usize>,
     /// Stop sending after this long; what was accepted is still checked.
     pub duration: Option<Duration>,
+    /// How senders submit (delivery and fanout).
+    pub submit_over: SubmitOver,
 }
 
 impl Options {
@@ -79,5 +91,13 @@ impl Options {
 
     pub fn size(&self) -> usize {
         self.size.unwrap_or(256)
+    }
+
+    /// What a variant's label adds for the way messages were submitted.
+    pub fn submit_label(&self) -> &'static str {
+        match self.submit_over {
+            SubmitOver::Socket => "",
+            SubmitOver::Http => ", http",
+        }
     }
 }

@@ -37,10 +37,18 @@ pub async fn connect(transport: &Transport) -> Result<DeliveryStream, BenchError
                 stream.ack(items.iter().map(|d| d.id).collect()).await?;
             }
             Some(ServerFrame::Drained) => return Ok(stream),
+            Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
+                return Err(unasked_answer());
+            }
             Some(ServerFrame::Error(code)) => return Err(BenchError::Server(code)),
             None => return Err(BenchError::Server("closed the socket during set-up".into())),
         }
     }
+}
+
+/// Receivers submit nothing, so an answer to a submission is the server's mistake.
+fn unasked_answer() -> BenchError {
+    BenchError::Server("answered a submission never made".into())
 }
 
 /// Waits for every receiver (after `stop` was sent) and adds up what they saw.
@@ -87,6 +95,9 @@ pub async fn receive(
                 inbox.progress.notify_waiters();
             }
             Some(ServerFrame::Drained) => {}
+            Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
+                return Err(unasked_answer());
+            }
             Some(ServerFrame::Error(code)) => return Err(BenchError::Server(code)),
             None => return Err(BenchError::Server("closed a delivery socket".into())),
         }

@@ -1,11 +1,15 @@
-//! Submitting pre-encrypted messages with a window of requests in flight, and waiting for
-//! their deliveries to settle.
+//! Submitting pre-encrypted messages with a window in flight, over the sender's delivery
+//! socket or one HTTP request each, and waiting for their deliveries to settle.
 
+use crate::SubmitOver;
 use crate::device::Address;
-use crate::receiver::Inbox;
+use crate::receiver::{self, Inbox};
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use pli_client::transport::Transport;
+use pli_proto::frame::{ServerFrame, Submit};
+use pli_proto::limits::MAX_WS_SUBMITS_IN_FLIGHT;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,14 +37,48 @@ pub struct Batch {
     pub ciphertexts: Vec<Vec<u8>>,
     /// Submissions in flight at once.
     pub window: usize,
+    pub over: SubmitOver,
     /// Whether deliveries' latency counts (not when they wait in queues on purpose).
     pub timed: bool,
     pub deadline: Option<Instant>,
 }
 
+impl Sent {
+    fn new() -> Self {
+        Self {
+            accepted: 0,
+            refused: 0,
+            first_refusal: None,
+            accept_latency: histogram(),
+        }
+    }
+
+    fn accepted(&mut self, elapsed: Duration) {
+        self.accepted += 1;
+        let _ = self
+            .accept_latency
+            .record((elapsed.as_micros() as u64).clamp(1, 600_000_000));
+    }
+
+    fn refused(&mut self, why: impl FnOnce() -> String) {
+        self.refused += 1;
+        if self.first_refusal.is_none() {
+            self.first_refusal = Some(why());
+        }
+    }
+}
+
 /// Submits the batch's ciphertexts, `window` at a time, until done or the deadline. Each
 /// is registered with the tracker first, for one delivery per recipient.
 pub async fn send(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) -> Sent {
+    match batch.over {
+        SubmitOver::Socket => send_over_socket(batch, inbox, bar).await,
+        SubmitOver::Http => send_over_http(batch, inbox, bar).await,
+    }
+}
+
+/// One `POST /v1/messages` per message.
+async fn send_over_http(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) -> Sent {
     let Batch {
         transport,
         address,
@@ -48,6 +86,7 @@ pub async fn send(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) 
         window,
         timed,
         deadline,
+        ..
     } = batch;
     let copies = address.recipients.len();
     let results: Vec<_> = futures_util::stream::iter(ciphertexts)
@@ -69,27 +108,107 @@ pub async fn send(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) 
         .inspect(|_| bar.inc(1))
         .collect()
         .await;
-    let mut sent = Sent {
-        accepted: 0,
-        refused: 0,
-        first_refusal: None,
-        accept_latency: histogram(),
-    };
+    let mut sent = Sent::new();
     for result in results {
         match result {
-            Ok(elapsed) => {
-                sent.accepted += 1;
-                let _ = sent
-                    .accept_latency
-                    .record((elapsed.as_micros() as u64).clamp(1, 600_000_000));
-            }
-            Err(err) => {
-                sent.refused += 1;
-                sent.first_refusal.get_or_insert_with(|| err.to_string());
-            }
+            Ok(elapsed) => sent.accepted(elapsed),
+            Err(err) => sent.refused(|| err.to_string()),
         }
     }
     sent
+}
+
+/// `Submit` frames on the sender's own delivery socket: the window is topped up in one
+/// write whenever answers come back.
+async fn send_over_socket(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::ProgressBar) -> Sent {
+    let mut sent = Sent::new();
+    let mut stream = match receiver::connect(&batch.transport).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            for _ in &batch.ciphertexts {
+                sent.refused(|| err.to_string());
+            }
+            return sent;
+        }
+    };
+    let window = batch.window.clamp(1, MAX_WS_SUBMITS_IN_FLIGHT);
+    let copies = batch.address.recipients.len();
+    // Reference → (when submitted, the ciphertext).
+    let mut pending: HashMap<u32, (Instant, Vec<u8>)> = HashMap::new();
+    let mut queue = batch.ciphertexts.into_iter().zip(0u32..);
+    loop {
+        let mut frames = Vec::new();
+        while pending.len() + frames.len() < window
+            && batch.deadline.is_none_or(|d| Instant::now() < d)
+            && let Some((ciphertext, reference)) = queue.next()
+        {
+            inbox.tracker.sent(&ciphertext, copies, batch.timed);
+            frames.push(Submit {
+                reference,
+                group: batch.address.id.clone(),
+                recipients: batch.address.recipients.clone(),
+                message: ciphertext.clone(),
+            });
+            pending.insert(reference, (Instant::now(), ciphertext));
+        }
+        if !frames.is_empty()
+            && let Err(err) = stream.submit_all(frames).await
+        {
+            give_up(&mut sent, &mut pending, &inbox, &err.to_string());
+            return sent;
+        }
+        if pending.is_empty() {
+            break;
+        }
+        let frame = match stream.next_frame().await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => ServerFrame::Error("closed the socket".into()),
+            Err(err) => ServerFrame::Error(err.to_string()),
+        };
+        match frame {
+            ServerFrame::Accepted { reference, .. } => {
+                if let Some((started, _)) = pending.remove(&reference) {
+                    sent.accepted(started.elapsed());
+                    bar.inc(1);
+                }
+            }
+            ServerFrame::Refused { reference, code } => {
+                if let Some((_, ciphertext)) = pending.remove(&reference) {
+                    inbox.tracker.refused(&ciphertext);
+                    sent.refused(|| code);
+                    bar.inc(1);
+                }
+            }
+            ServerFrame::Deliver(items) => {
+                let ids = items.iter().map(|d| d.id).collect();
+                if let Err(err) = stream.ack(ids).await {
+                    give_up(&mut sent, &mut pending, &inbox, &err.to_string());
+                    return sent;
+                }
+            }
+            ServerFrame::Drained => {}
+            ServerFrame::Error(code) => {
+                give_up(&mut sent, &mut pending, &inbox, &code);
+                return sent;
+            }
+        }
+    }
+    let _ = stream.close().await;
+    sent
+}
+
+/// The socket failed: what was unanswered counts as refused and is no longer expected
+/// (should the server have committed some, their deliveries are ignored, not lost).
+fn give_up(
+    sent: &mut Sent,
+    pending: &mut HashMap<u32, (Instant, Vec<u8>)>,
+    inbox: &Inbox,
+    why: &str,
+) {
+    for (_, (_, ciphertext)) in pending.drain() {
+        inbox.tracker.refused(&ciphertext);
+        sent.refused(|| why.to_owned());
+    }
 }
 
 /// Waits until every accepted message was delivered, or nothing arrived for
@@ -112,12 +231,7 @@ pub async fn settle(inbox: &Inbox) -> Instant {
 
 /// Adds up what several senders saw.
 pub fn merge(all: Vec<Sent>) -> Sent {
-    let mut total = Sent {
-        accepted: 0,
-        refused: 0,
-        first_refusal: None,
-        accept_latency: histogram(),
-    };
+    let mut total = Sent::new();
     for sent in all {
         total.accepted += sent.accepted;
         total.refused += sent.refused;

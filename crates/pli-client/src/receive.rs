@@ -19,6 +19,12 @@ use pli_proto::{DeviceId, GroupId as PliGroupId, MessageId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
 
+/// The client submits over HTTP (its outbox needs each answer tied to a request), so an
+/// answer to a socket submission is the server breaking the protocol.
+pub(crate) fn unasked_answer() -> ClientError {
+    ClientError::Protocol("an answer to a submission this client did not make".into())
+}
+
 impl Client {
     /// Processes everything queued for this device, until the server marks the queue
     /// drained. Commits of ours still unconfirmed after that were never accepted and are
@@ -32,6 +38,9 @@ impl Client {
                     stream.ack(ids).await?;
                 }
                 Some(ServerFrame::Drained) => break,
+                Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
+                    return Err(unasked_answer());
+                }
                 Some(ServerFrame::Error(code)) => {
                     return Err(ClientError::Protocol(format!(
                         "server closed the stream: {code}"

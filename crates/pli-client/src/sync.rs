@@ -106,6 +106,9 @@ impl Client {
                         }
                     }
                     Some(ServerFrame::Drained) => self.discard_unconfirmed_commits()?,
+                    Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
+                        return Err(crate::receive::unasked_answer());
+                    }
                     Some(ServerFrame::Error(code)) => {
                         return Err(ClientError::Protocol(format!(
                             "server closed the stream: {code}"

@@ -6,7 +6,7 @@ use crate::error::ClientError;
 use futures_util::{SinkExt, StreamExt};
 use pli_proto::api::{self, paths};
 use pli_proto::error::ErrorBody;
-use pli_proto::frame::{ClientFrame, ServerFrame};
+use pli_proto::frame::{ClientFrame, ServerFrame, Submit};
 use pli_proto::kt;
 use pli_proto::{DeviceId, MessageId, Username};
 use serde::Serialize;
@@ -364,6 +364,22 @@ impl DeliveryStream {
             let frame = ClientFrame::Ack(chunk.to_vec()).encode();
             self.socket.send(Message::Binary(frame.into())).await?;
         }
+        Ok(())
+    }
+
+    /// Submits messages over the socket, all in one write. Each is answered by an
+    /// `Accepted` or `Refused` frame with its reference, read with [`Self::next_frame`];
+    /// at most `MAX_WS_SUBMITS_IN_FLIGHT` should be unanswered at once (the server stops
+    /// reading past that).
+    pub async fn submit_all(
+        &mut self,
+        submissions: impl IntoIterator<Item = Submit>,
+    ) -> Result<(), ClientError> {
+        for submit in submissions {
+            let frame = ClientFrame::Submit(submit).encode();
+            self.socket.feed(Message::Binary(frame.into())).await?;
+        }
+        self.socket.flush().await?;
         Ok(())
     }
 

@@ -10,19 +10,35 @@
 //!                 kind 0: an MLS message; kind 1: a notice from the service (JSON)
 //!   0x02 Drained                      the queue as of connection time has been sent
 //!   0x03 Error    code:utf8…          then the server closes
+//!   0x04 Accepted ref:u32 id:u64 epoch:u64       a Submit is committed for every recipient
+//!   0x05 Refused  ref:u32 code:utf8…             a Submit was refused (stable error code);
+//!                                                the socket stays open
 //! client → server
 //!   0x10 Ack      count:u16 { id:u64 } × count
+//!   0x11 Submit   ref:u32 glen:u8 group[glen] count:u16 { device:u64 } × count
+//!                 len:u32 message[len]
 //! ```
+//!
+//! `Submit` is `POST /v1/messages` without a Welcome, over the socket a device already
+//! holds: no HTTP request, JSON or base64 per message, and many submissions in flight on
+//! one connection (at most [`MAX_WS_SUBMITS_IN_FLIGHT`]; past that the server stops
+//! reading until some are answered). `ref` is the client's own number for matching
+//! answers, which come in the order submissions commit, not the order they were sent.
 //!
 //! Decoding never panics and never allocates more than the input's own size.
 
-use crate::ids::MessageId;
-use crate::limits::{MAX_ACK_IDS, MAX_MLS_MESSAGE_BYTES};
+use crate::ids::{DeviceId, GroupId, MessageId};
+#[cfg(doc)]
+use crate::limits::MAX_WS_SUBMITS_IN_FLIGHT;
+use crate::limits::{MAX_ACK_IDS, MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
 
 const TAG_DELIVER: u8 = 0x01;
 const TAG_DRAINED: u8 = 0x02;
 const TAG_ERROR: u8 = 0x03;
+const TAG_ACCEPTED: u8 = 0x04;
+const TAG_REFUSED: u8 = 0x05;
 const TAG_ACK: u8 = 0x10;
+const TAG_SUBMIT: u8 = 0x11;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -38,6 +54,8 @@ pub enum FrameError {
     TooLarge,
     #[error("frame text is not UTF-8")]
     NotUtf8,
+    #[error("frame holds an invalid group or device id")]
+    InvalidId,
 }
 
 /// What a delivered payload is.
@@ -65,11 +83,44 @@ pub enum ServerFrame {
     Deliver(Vec<Delivery>),
     Drained,
     Error(String),
+    /// The submission numbered `reference` is committed for every recipient.
+    Accepted {
+        reference: u32,
+        id: MessageId,
+        epoch: u64,
+    },
+    /// The submission numbered `reference` was refused with this error code.
+    Refused {
+        reference: u32,
+        code: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     Ack(Vec<MessageId>),
+    Submit(Submit),
+}
+
+/// One MLS message for a group, as `POST /v1/messages` takes it but without a Welcome.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Submit {
+    pub reference: u32,
+    pub group: GroupId,
+    pub recipients: Vec<DeviceId>,
+    pub message: Vec<u8>,
+}
+
+impl std::fmt::Debug for Submit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Submit({}, {} recipients, <{} bytes>)",
+            self.reference,
+            self.recipients.len(),
+            self.message.len()
+        )
+    }
 }
 
 /// A cursor over untrusted bytes whose reads fail instead of panicking.
@@ -104,6 +155,14 @@ impl<'a> Reader<'a> {
         Ok(u64::from_be_bytes(buf))
     }
 
+    /// The rest of the frame, as UTF-8.
+    fn text(&mut self) -> Result<String, FrameError> {
+        let bytes = self.take(self.rest.len())?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| FrameError::NotUtf8)
+    }
+
     fn finish(self) -> Result<(), FrameError> {
         if self.rest.is_empty() {
             Ok(())
@@ -135,6 +194,25 @@ impl ServerFrame {
                 out.extend_from_slice(code.as_bytes());
                 out
             }
+            ServerFrame::Accepted {
+                reference,
+                id,
+                epoch,
+            } => {
+                let mut out = Vec::with_capacity(21);
+                out.push(TAG_ACCEPTED);
+                out.extend_from_slice(&reference.to_be_bytes());
+                out.extend_from_slice(&id.0.to_be_bytes());
+                out.extend_from_slice(&epoch.to_be_bytes());
+                out
+            }
+            ServerFrame::Refused { reference, code } => {
+                let mut out = Vec::with_capacity(5 + code.len());
+                out.push(TAG_REFUSED);
+                out.extend_from_slice(&reference.to_be_bytes());
+                out.extend_from_slice(code.as_bytes());
+                out
+            }
         }
     }
 
@@ -160,11 +238,16 @@ impl ServerFrame {
                 ServerFrame::Deliver(items)
             }
             TAG_DRAINED => ServerFrame::Drained,
-            TAG_ERROR => {
-                let text = std::str::from_utf8(reader.take(reader.rest.len())?)
-                    .map_err(|_| FrameError::NotUtf8)?;
-                ServerFrame::Error(text.to_owned())
-            }
+            TAG_ERROR => ServerFrame::Error(reader.text()?),
+            TAG_ACCEPTED => ServerFrame::Accepted {
+                reference: reader.u32()?,
+                id: MessageId(reader.u64()?),
+                epoch: reader.u64()?,
+            },
+            TAG_REFUSED => ServerFrame::Refused {
+                reference: reader.u32()?,
+                code: reader.text()?,
+            },
             _ => return Err(FrameError::UnknownTag),
         };
         reader.finish()?;
@@ -184,6 +267,24 @@ impl ClientFrame {
                 }
                 out
             }
+            ClientFrame::Submit(submit) => {
+                let mut out = Vec::with_capacity(
+                    12 + submit.group.as_bytes().len()
+                        + 8 * submit.recipients.len()
+                        + submit.message.len(),
+                );
+                out.push(TAG_SUBMIT);
+                out.extend_from_slice(&submit.reference.to_be_bytes());
+                out.push(submit.group.as_bytes().len() as u8);
+                out.extend_from_slice(submit.group.as_bytes());
+                out.extend_from_slice(&(submit.recipients.len() as u16).to_be_bytes());
+                for device in &submit.recipients {
+                    out.extend_from_slice(&device.get().to_be_bytes());
+                }
+                out.extend_from_slice(&(submit.message.len() as u32).to_be_bytes());
+                out.extend_from_slice(&submit.message);
+                out
+            }
         }
     }
 
@@ -191,6 +292,7 @@ impl ClientFrame {
         let (&tag, body) = bytes.split_first().ok_or(FrameError::Empty)?;
         let mut reader = Reader { rest: body };
         let frame = match tag {
+            TAG_SUBMIT => ClientFrame::Submit(decode_submit(&mut reader)?),
             TAG_ACK => {
                 let count = reader.u16()? as usize;
                 if count > MAX_ACK_IDS {
@@ -207,6 +309,31 @@ impl ClientFrame {
         reader.finish()?;
         Ok(frame)
     }
+}
+
+fn decode_submit(reader: &mut Reader<'_>) -> Result<Submit, FrameError> {
+    let reference = reader.u32()?;
+    let group_len = reader.take(1)?[0] as usize;
+    let group = GroupId::from_bytes(reader.take(group_len)?).map_err(|_| FrameError::InvalidId)?;
+    let count = reader.u16()? as usize;
+    if count > MAX_RECIPIENTS {
+        return Err(FrameError::TooLarge);
+    }
+    let mut recipients = Vec::with_capacity(count.min(reader.rest.len() / 8));
+    for _ in 0..count {
+        recipients.push(DeviceId::new(reader.u64()?).map_err(|_| FrameError::InvalidId)?);
+    }
+    let len = reader.u32()? as usize;
+    if len > MAX_MLS_MESSAGE_BYTES {
+        return Err(FrameError::TooLarge);
+    }
+    let message = reader.take(len)?.to_vec();
+    Ok(Submit {
+        reference,
+        group,
+        recipients,
+        message,
+    })
 }
 
 #[cfg(test)]
@@ -240,6 +367,55 @@ mod tests {
         let frame = ClientFrame::Ack(vec![MessageId(3), MessageId(9)]);
         assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame));
         let too_many = ClientFrame::Ack(vec![MessageId(1); MAX_ACK_IDS + 1]).encode();
+        assert_eq!(ClientFrame::decode(&too_many), Err(FrameError::TooLarge));
+    }
+
+    fn submit() -> Submit {
+        Submit {
+            reference: 7,
+            group: GroupId::from_bytes(&[3; 16]).expect("valid"),
+            recipients: vec![
+                DeviceId::new(1).expect("valid"),
+                DeviceId::new(DeviceId::MAX).expect("valid"),
+            ],
+            message: b"ciphertext".to_vec(),
+        }
+    }
+
+    #[test]
+    fn submit_and_its_answers_round_trip() {
+        let frame = ClientFrame::Submit(submit());
+        assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame));
+        for answer in [
+            ServerFrame::Accepted {
+                reference: u32::MAX,
+                id: MessageId(9),
+                epoch: 4,
+            },
+            ServerFrame::Refused {
+                reference: 1,
+                code: "stale_epoch".into(),
+            },
+        ] {
+            assert_eq!(ServerFrame::decode(&answer.encode()), Ok(answer));
+        }
+    }
+
+    #[test]
+    fn submits_with_bad_ids_or_sizes_are_refused() {
+        let mut short_group = ClientFrame::Submit(submit()).encode();
+        short_group[5] = 15; // claims a 15-byte group id, under the minimum
+        assert!(ClientFrame::decode(&short_group).is_err());
+        let mut bad_device = submit();
+        bad_device.recipients = vec![];
+        let mut bytes = ClientFrame::Submit(bad_device).encode();
+        // Splice in one recipient above DeviceId::MAX.
+        let at = 1 + 4 + 1 + 16;
+        bytes[at..at + 2].copy_from_slice(&1u16.to_be_bytes());
+        bytes.splice(at + 2..at + 2, u64::MAX.to_be_bytes());
+        assert_eq!(ClientFrame::decode(&bytes), Err(FrameError::InvalidId));
+        let mut too_many = ClientFrame::Submit(submit()).encode();
+        too_many[at..at + 2].copy_from_slice(&((MAX_RECIPIENTS + 1) as u16).to_be_bytes());
         assert_eq!(ClientFrame::decode(&too_many), Err(FrameError::TooLarge));
     }
 

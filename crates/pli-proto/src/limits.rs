@@ -30,6 +30,10 @@ pub const MAX_KEY_PACKAGES_PER_UPLOAD: usize = 100;
 /// Largest single key package, in bytes.
 pub const MAX_KEY_PACKAGE_BYTES: usize = 16 * 1024;
 
+/// Most `Submit` frames one delivery socket may have unanswered; past it the server reads
+/// nothing more from the socket until some are answered (back-pressure, not refusal).
+pub const MAX_WS_SUBMITS_IN_FLIGHT: usize = 256;
+
 /// Most message ids one `Ack` frame may carry.
 pub const MAX_ACK_IDS: usize = 1_024;
 

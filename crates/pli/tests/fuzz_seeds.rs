@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestServer, TestUser, lawful_request, staff};
-use pli_proto::frame::{ClientFrame, Delivery, KIND_MLS, ServerFrame};
+use pli_proto::frame::{ClientFrame, Delivery, KIND_MLS, ServerFrame, Submit};
 use pli_proto::governance::{DataCategory, LegalBasis, RequestView};
 use pli_proto::{MessageId, payload};
 
@@ -79,6 +79,24 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
         .encode(),
         ServerFrame::Drained.encode(),
         ClientFrame::Ack(vec![MessageId(1), MessageId(2)]).encode(),
+        ClientFrame::Submit(Submit {
+            reference: 1,
+            group: group.clone(),
+            recipients: vec![bob.client.device_id()],
+            message: messages[messages.len() - 1].clone(),
+        })
+        .encode(),
+        ServerFrame::Accepted {
+            reference: 1,
+            id: MessageId(5),
+            epoch: 1,
+        }
+        .encode(),
+        ServerFrame::Refused {
+            reference: 2,
+            code: "stale_epoch".into(),
+        }
+        .encode(),
     ];
     for frame in &frames {
         assert!(ServerFrame::decode(frame).is_ok() || ClientFrame::decode(frame).is_ok());

@@ -1,17 +1,23 @@
 //! One device's WebSocket: push what is queued, say when the backlog is drained, then push
-//! new messages as they land; delete each message when the device acks it.
+//! new messages as they land; delete each message when the device acks it. Messages the
+//! device submits over the socket go through the same path as `POST /v1/messages`, many
+//! at once; each is answered as soon as it is committed.
 //!
 //! The device attaches to the [`Hub`](super::Hub) *before* reading its queue, so a message
 //! accepted at any moment is either in that first read or wakes the connection afterwards.
 
 use super::Attachment;
 use crate::http::AppState;
+use crate::http::routes::submit;
 use crate::store::{Store, StoreError};
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
-use pli_proto::frame::{ClientFrame, Delivery, ServerFrame};
-use pli_proto::limits::MAX_WS_MESSAGE_BYTES;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use pli_proto::api::SubmitRequest;
+use pli_proto::frame::{ClientFrame, Delivery, ServerFrame, Submit};
+use pli_proto::limits::{MAX_WS_MESSAGE_BYTES, MAX_WS_SUBMITS_IN_FLIGHT};
 use pli_proto::{DeviceId, MessageId};
+use std::net::IpAddr;
 
 /// Messages read from the store and sent per WebSocket message.
 const PAGE: usize = 256;
@@ -28,12 +34,17 @@ enum SessionError {
 
 /// Serves the socket until the device leaves, a newer connection replaces it, or the server
 /// shuts down. Holding `state`'s session guard keeps shutdown waiting for this to finish.
-pub async fn run<S: Store>(state: AppState<S>, device: DeviceId, socket: WebSocket) {
+pub async fn run<S: Store>(
+    state: AppState<S>,
+    device: DeviceId,
+    source: IpAddr,
+    socket: WebSocket,
+) {
     let _session = state.session_guard();
     let attachment = state.hub.attach(device);
     state.store.announce_connected(device);
     release_notices(&state, device).await;
-    if let Err(err) = drive(&state, &attachment, socket).await {
+    if let Err(err) = drive(&state, &attachment, source, socket).await {
         tracing::debug!(error = %err, "websocket session ended with an error");
     }
     state.hub.detach(&attachment);
@@ -77,9 +88,85 @@ impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
             .map_err(SessionError::Socket)
     }
 
+    /// Sends several messages with one flush (one socket write for all of them).
+    async fn send_all(&mut self, messages: Vec<Message>) -> Result<(), SessionError> {
+        let sink = &mut self.sink;
+        let all = async move {
+            for message in messages {
+                sink.feed(message).await?;
+            }
+            sink.flush().await
+        };
+        tokio::time::timeout(self.deadline, all)
+            .await
+            .map_err(|_| SessionError::SlowReader)?
+            .map_err(SessionError::Socket)
+    }
+
     async fn close(&mut self) {
         let _ = tokio::time::timeout(self.deadline, self.sink.close()).await;
     }
+}
+
+/// Takes one submission from the socket through `POST /v1/messages`'s path; the answer
+/// names it by the device's reference.
+async fn answer<S: Store>(
+    state: &AppState<S>,
+    device: DeviceId,
+    source: IpAddr,
+    frame: Submit,
+) -> ServerFrame {
+    let reference = frame.reference;
+    let request = SubmitRequest {
+        group_id: frame.group,
+        message: frame.message.into(),
+        recipients: frame.recipients,
+        welcome: None,
+    };
+    match submit::accept(state, device, source, request).await {
+        Ok(accepted) => ServerFrame::Accepted {
+            reference,
+            id: accepted.id,
+            epoch: accepted.epoch,
+        },
+        Err(err) => ServerFrame::Refused {
+            reference,
+            code: err.code.as_str().to_owned(),
+        },
+    }
+}
+
+/// Sends the answer that is ready and every other one already ready with it, in one write.
+async fn send_answers<K, F>(
+    first: ServerFrame,
+    in_flight: &mut FuturesUnordered<F>,
+    out: &mut Outbound<K>,
+) -> Result<(), SessionError>
+where
+    K: SinkExt<Message, Error = axum::Error> + Unpin,
+    F: std::future::Future<Output = ServerFrame>,
+{
+    let mut answers = vec![binary(&first)];
+    while let Some(Some(answer)) = in_flight.next().now_or_never() {
+        answers.push(binary(&answer));
+    }
+    out.send_all(answers).await
+}
+
+/// Waits for every submission still in flight and sends its answer, so a device whose
+/// socket closes in order (shutdown, replacement) learns what was committed.
+async fn finish_answers<K, F>(
+    in_flight: &mut FuturesUnordered<F>,
+    out: &mut Outbound<K>,
+) -> Result<(), SessionError>
+where
+    K: SinkExt<Message, Error = axum::Error> + Unpin,
+    F: std::future::Future<Output = ServerFrame>,
+{
+    while let Some(answer) = in_flight.next().await {
+        send_answers(answer, in_flight, out).await?;
+    }
+    Ok(())
 }
 
 /// Packs queued messages into Deliver frames no larger than a WebSocket message may be
@@ -134,6 +221,7 @@ async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin
 async fn drive<S: Store>(
     state: &AppState<S>,
     attachment: &Attachment,
+    source: IpAddr,
     socket: WebSocket,
 ) -> Result<(), SessionError> {
     let device = attachment.device;
@@ -149,17 +237,23 @@ async fn drive<S: Store>(
     let mut last_heard = tokio::time::Instant::now();
     let mut cursor = push_pending(&state.store, device, None, &mut out).await?;
     out.send(binary(&ServerFrame::Drained)).await?;
+    let mut in_flight = FuturesUnordered::new();
     loop {
         tokio::select! {
+            Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                send_answers(answer, &mut in_flight, &mut out).await?;
+            }
             _ = attachment.wake.notified() => {
                 cursor = push_pending(&state.store, device, cursor, &mut out).await?;
             }
             _ = attachment.replaced.notified() => {
+                finish_answers(&mut in_flight, &mut out).await?;
                 out.send(binary(&ServerFrame::Error("replaced".into()))).await?;
                 out.close().await;
                 return Ok(());
             }
             _ = shutdown.changed() => {
+                finish_answers(&mut in_flight, &mut out).await?;
                 out.close().await;
                 return Ok(());
             }
@@ -171,7 +265,8 @@ async fn drive<S: Store>(
                 }
                 out.send(Message::Ping(Default::default())).await?;
             }
-            incoming = stream.next() => {
+            // Back-pressure: with too many submissions unanswered, stop reading.
+            incoming = stream.next(), if in_flight.len() < MAX_WS_SUBMITS_IN_FLIGHT => {
                 last_heard = tokio::time::Instant::now();
                 let message = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
@@ -182,6 +277,9 @@ async fn drive<S: Store>(
                     Message::Binary(bytes) => match ClientFrame::decode(&bytes) {
                         Ok(ClientFrame::Ack(ids)) => {
                             state.store.ack(device, ids).await?;
+                        }
+                        Ok(ClientFrame::Submit(frame)) => {
+                            in_flight.push(answer(state, device, source, frame));
                         }
                         Err(_) => {
                             out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;

@@ -4,7 +4,7 @@
 
 use super::Context;
 use anyhow::Context as _;
-use pli_bench::{Options, Scenario, Target};
+use pli_bench::{Options, Scenario, SubmitOver, Target};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -37,6 +37,16 @@ pub struct Args {
     /// Stop sending after this many seconds; what was accepted is still checked.
     #[arg(long)]
     duration: Option<u64>,
+    /// How senders submit: `Submit` frames on their delivery socket, or one
+    /// `POST /v1/messages` each.
+    #[arg(long, value_enum, default_value = "socket")]
+    submit_over: SubmitArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SubmitArg {
+    Socket,
+    Http,
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
@@ -56,6 +66,10 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         messages: args.messages,
         size: args.size,
         duration: args.duration.map(Duration::from_secs),
+        submit_over: match args.submit_over {
+            SubmitArg::Socket => SubmitOver::Socket,
+            SubmitArg::Http => SubmitOver::Http,
+        },
     };
     let mut target = match &context.options.server {
         Some(urls) => {

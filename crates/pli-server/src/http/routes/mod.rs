@@ -9,7 +9,7 @@ mod health;
 mod key_packages;
 mod policy;
 mod register;
-mod submit;
+pub(crate) mod submit;
 mod ws;
 
 use super::AppState;

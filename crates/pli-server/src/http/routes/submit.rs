@@ -7,9 +7,10 @@ use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
+use pli_proto::DeviceId;
 use pli_proto::api::{SubmitRequest, SubmitResponse};
 use pli_proto::error::ErrorBody;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Submits one MLS message for a group. 200 means committed to storage for every
 /// recipient.
@@ -29,7 +30,21 @@ pub async fn submit<S: Store>(
     AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
-    state.rate_limit(&state.sends, device.device_id, peer.ip())?;
+    accept(&state, device.device_id, peer.ip(), request)
+        .await
+        .map(Json)
+}
+
+/// What a submission goes through, over HTTP or the delivery socket alike: the sender's
+/// rate limits, the boundary checks, the durable write for every recipient, then the
+/// recipients' wake-up.
+pub async fn accept<S: Store>(
+    state: &AppState<S>,
+    sender: DeviceId,
+    source: IpAddr,
+    request: SubmitRequest,
+) -> Result<SubmitResponse, ApiError> {
+    state.rate_limit(&state.sends, sender, source)?;
     let submission =
         delivery::parse_submission(request, state.clock.now_ms(), state.config.max_queue_depth)?;
     let mut woken = submission.recipients.clone();
@@ -38,8 +53,8 @@ pub async fn submit<S: Store>(
     }
     let accepted = state.store.submit(submission).await?;
     state.hub.wake(woken);
-    Ok(Json(SubmitResponse {
+    Ok(SubmitResponse {
         id: accepted.id,
         epoch: accepted.epoch,
-    }))
+    })
 }

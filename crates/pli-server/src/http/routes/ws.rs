@@ -87,15 +87,15 @@ pub async fn upgrade<S: Store>(
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
-        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones. Devices
-        // only send acks and pongs up this socket (a few bytes each; messages go up over
-        // HTTP), so a 1 KiB read buffer costs nothing in throughput: with it an idle socket
-        // costs ~7.5 KiB of server memory, with 4 KiB ~11 KiB (BENCHMARKS.md).
+        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones. An idle
+        // device sends only pongs and acks up this socket, so a 1 KiB read buffer (the
+        // chunk read at once; the buffer grows for a larger message) keeps an idle socket
+        // at ~7.5 KiB of server memory, against ~11 KiB with 4 KiB (BENCHMARKS.md).
         .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(limits.ws_max_write_buffer)
         .on_upgrade(move |socket| async move {
-            session::run(state, device, socket).await;
+            session::run(state, device, peer.ip(), socket).await;
             drop(slot);
         }))
 }
