@@ -365,6 +365,52 @@ pub async fn queue_depth_is_enforced<S: Store>(store: S) {
     store.submit(s).await.expect("room again after an ack");
 }
 
+/// A group large enough for a backend to queue its messages in bulk keeps the same rules:
+/// one unknown or full recipient refuses the message for everyone, counters included.
+pub async fn a_large_group_is_queued_all_or_nothing<S: Store>(store: S) {
+    let members: Vec<u64> = (1..=40).collect();
+    for &m in &members {
+        register(&store, &format!("member{m}"), m).await;
+    }
+    let g = group(12);
+    let mut with_stranger = members.clone();
+    with_stranger.push(404);
+    let mut s = submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &with_stranger);
+    s.max_queue_depth = 1;
+    assert!(matches!(
+        store.submit(s.clone()).await,
+        Err(StoreError::UnknownRecipient)
+    ));
+    s.recipients = members.iter().map(|m| dev(*m)).collect();
+    store
+        .submit(s.clone())
+        .await
+        .expect("the refusal left no count behind: depth 1 still has room");
+    for &m in &members {
+        let queued = store.fetch_queue(dev(m), None, 10).await.expect("fetch");
+        assert_eq!(queued.len(), 1, "device {m} has the commit once");
+    }
+    s.rule = EpochRule::Application { epoch: 1 };
+    assert!(matches!(
+        store.submit(s.clone()).await,
+        Err(StoreError::QueueFull)
+    ));
+    let first = store.fetch_queue(dev(1), None, 10).await.expect("fetch")[0].id;
+    store.ack(dev(1), vec![first]).await.expect("ack");
+    assert!(
+        matches!(store.submit(s.clone()).await, Err(StoreError::QueueFull)),
+        "the others are still full"
+    );
+    assert!(
+        store
+            .fetch_queue(dev(1), None, 10)
+            .await
+            .expect("fetch")
+            .is_empty(),
+        "nothing of the refused messages reached the one with room"
+    );
+}
+
 pub async fn fetch_pages_in_order_and_ack_removes_only_acked<S: Store>(store: S) {
     register(&store, "alice", 1).await;
     register(&store, "bob", 2).await;
@@ -469,6 +515,7 @@ macro_rules! conformance_tests {
             application_messages_need_a_known_group_and_current_epoch,
             submit_is_all_or_nothing,
             queue_depth_is_enforced,
+            a_large_group_is_queued_all_or_nothing,
             fetch_pages_in_order_and_ack_removes_only_acked,
             ws_tickets_work_once_and_expire,
             readers_paging_during_concurrent_writes_miss_nothing,

@@ -321,7 +321,13 @@ pub(super) fn apply_epoch_rule(
     }
 }
 
-/// Stores one payload and queues it for each device, enforcing the depth limit.
+/// From this many recipients on, a message is queued with one statement per step for all
+/// of them (the ids as a JSON array) instead of one per recipient: a large group's
+/// fan-out is then bound by the B-tree writes, not by stepping statements.
+const SET_BASED_FROM: usize = 16;
+
+/// Stores one payload and queues it for each device, enforcing the depth limit. A refusal
+/// leaves bumped counters behind: the caller's savepoint rolls the job back.
 pub(super) fn enqueue(
     conn: &Connection,
     kind: u8,
@@ -330,6 +336,9 @@ pub(super) fn enqueue(
     now_ms: u64,
     max_depth: u64,
 ) -> Result<MessageId, StoreError> {
+    if recipients.len() >= SET_BASED_FROM {
+        return enqueue_set(conn, kind, payload, recipients, now_ms, max_depth);
+    }
     let mut bump = conn
         .prepare_cached(
             "UPDATE devices SET queue_len = queue_len + 1
@@ -367,6 +376,52 @@ pub(super) fn enqueue(
             .execute(params![device.get() as i64, message_id])
             .map_err(backend)?;
     }
+    Ok(MessageId(message_id as u64))
+}
+
+/// [`enqueue`] for many recipients: each step is one statement over all of them.
+fn enqueue_set(
+    conn: &Connection,
+    kind: u8,
+    payload: &[u8],
+    recipients: &[DeviceId],
+    now_ms: u64,
+    max_depth: u64,
+) -> Result<MessageId, StoreError> {
+    let recipients = unique(recipients);
+    let ids = serde_json::to_string(&recipients.iter().map(|d| d.get()).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bumped = conn
+        .prepare_cached(
+            "UPDATE devices SET queue_len = queue_len + 1
+             WHERE device_id IN (SELECT value FROM json_each(?1)) AND queue_len < ?2",
+        )
+        .and_then(|mut st| st.execute(params![ids, max_depth as i64]))
+        .map_err(backend)?;
+    if bumped < recipients.len() {
+        let known: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM devices WHERE device_id IN (SELECT value FROM json_each(?1))",
+            )
+            .and_then(|mut st| st.query_row([&ids], |r| r.get(0)))
+            .map_err(backend)?;
+        return Err(if known as usize == recipients.len() {
+            StoreError::QueueFull
+        } else {
+            StoreError::UnknownRecipient
+        });
+    }
+    let message_id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
+        )
+        .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
+        .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO queue (device_id, message_id) SELECT value, ?2 FROM json_each(?1)",
+    )
+    .and_then(|mut st| st.execute(params![ids, message_id]))
+    .map_err(backend)?;
     Ok(MessageId(message_id as u64))
 }
 
