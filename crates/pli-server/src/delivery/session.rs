@@ -11,6 +11,7 @@ use crate::http::AppState;
 use crate::http::routes::submit;
 use crate::store::{Store, StoreError};
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use pli_proto::api::SubmitRequest;
@@ -43,7 +44,7 @@ pub async fn run<S: Store>(
     let _session = state.session_guard();
     let attachment = state.hub.attach(device);
     state.store.announce_connected(device);
-    release_notices(&state, device).await;
+    Box::pin(release_notices(&state, device)).await;
     if let Err(err) = drive(&state, &attachment, source, socket).await {
         tracing::debug!(error = %err, "websocket session ended with an error");
     }
@@ -225,6 +226,8 @@ async fn drive<S: Store>(
     socket: WebSocket,
 ) -> Result<(), SessionError> {
     let device = attachment.device;
+    // The futures this session waits on now and then (a push, answers, notices) are boxed:
+    // kept inline, the largest of them would size every idle socket's task (DESIGN.md §7).
     let (sink, mut stream) = socket.split();
     let limits = state.config.limits;
     let mut out = Outbound {
@@ -235,25 +238,27 @@ async fn drive<S: Store>(
     let mut pings = tokio::time::interval(limits.ws_idle_timeout / 3);
     pings.tick().await;
     let mut last_heard = tokio::time::Instant::now();
-    let mut cursor = push_pending(&state.store, device, None, &mut out).await?;
+    let mut cursor = Box::pin(push_pending(&state.store, device, None, &mut out)).await?;
     out.send(binary(&ServerFrame::Drained)).await?;
-    let mut in_flight = FuturesUnordered::new();
+    // Boxed: FuturesUnordered allocates one task slot the size of its future up front, and
+    // an unboxed submission future is kilobytes, which every idle socket would pay for.
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, ServerFrame>> = FuturesUnordered::new();
     loop {
         tokio::select! {
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
-                send_answers(answer, &mut in_flight, &mut out).await?;
+                Box::pin(send_answers(answer, &mut in_flight, &mut out)).await?;
             }
             _ = attachment.wake.notified() => {
-                cursor = push_pending(&state.store, device, cursor, &mut out).await?;
+                cursor = Box::pin(push_pending(&state.store, device, cursor, &mut out)).await?;
             }
             _ = attachment.replaced.notified() => {
-                finish_answers(&mut in_flight, &mut out).await?;
+                Box::pin(finish_answers(&mut in_flight, &mut out)).await?;
                 out.send(binary(&ServerFrame::Error("replaced".into()))).await?;
                 out.close().await;
                 return Ok(());
             }
             _ = shutdown.changed() => {
-                finish_answers(&mut in_flight, &mut out).await?;
+                Box::pin(finish_answers(&mut in_flight, &mut out)).await?;
                 out.close().await;
                 return Ok(());
             }
@@ -279,7 +284,7 @@ async fn drive<S: Store>(
                             state.store.ack(device, ids).await?;
                         }
                         Ok(ClientFrame::Submit(frame)) => {
-                            in_flight.push(answer(state, device, source, frame));
+                            in_flight.push(answer(state, device, source, frame).boxed());
                         }
                         Err(_) => {
                             out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;
