@@ -81,7 +81,10 @@ pub enum OpenError {
 /// is overwritten in the file, not merely unlinked from its pages. `temp_store = MEMORY`
 /// keeps the sub-journal of each job's savepoint in memory instead of a temporary file
 /// (one `pwrite` per first-touched page otherwise; it only ever serves a rollback to the
-/// savepoint, never recovery, which is the WAL's job).
+/// savepoint, never recovery, which is the WAL's job). The writer's page cache is 32 MiB
+/// instead of SQLite's 2 MiB: a large group's fan-out touches the queue's table and index
+/// all over, and with 2 MiB the writer spent a tenth of its time re-reading pages from the
+/// OS (`pread`, BENCHMARKS.md).
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // The writer runs every kind of write; rusqlite's default cache of 16 statements
@@ -92,7 +95,8 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA secure_delete = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;",
     )
 }
 
