@@ -17,6 +17,7 @@ mod queries;
 mod residency;
 pub mod schema;
 mod secrets;
+mod writer;
 
 use crate::store::{
     Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
@@ -32,16 +33,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
+use writer::{Job, WriteJob, configure, run_in_savepoint, writer_loop};
 
-/// Most jobs folded into one transaction; bounds the latency a single batch can add.
-const MAX_BATCH: usize = 1024;
 const READERS: usize = 4;
-
-/// Runs once the batch's commit is known, with its outcome.
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A write job: runs inside the batch transaction and returns how to answer its caller.
-type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
-
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -50,7 +44,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     /// `None` only while dropping.
-    writer: Option<mpsc::Sender<Job>>,
+    writer: Option<mpsc::Sender<WriteJob>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -77,29 +71,6 @@ pub enum OpenError {
     Thread(#[from] std::io::Error),
 }
 
-/// `secure_delete`: what is deleted (an acked message, an account moved to another region)
-/// is overwritten in the file, not merely unlinked from its pages. `temp_store = MEMORY`
-/// keeps the sub-journal of each job's savepoint in memory instead of a temporary file
-/// (one `pwrite` per first-touched page otherwise; it only ever serves a rollback to the
-/// savepoint, never recovery, which is the WAL's job). The writer's page cache is 32 MiB
-/// instead of SQLite's 2 MiB: a large group's fan-out touches the queue's table and index
-/// all over, and with 2 MiB the writer spent a tenth of its time re-reading pages from the
-/// OS (`pread`, BENCHMARKS.md).
-fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // The writer runs every kind of write; rusqlite's default cache of 16 statements
-    // would evict hot ones whenever a rarer write passes through.
-    conn.set_prepared_statement_cache_capacity(128);
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA secure_delete = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32768;",
-    )
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, migrates it and starts its writer.
     pub fn open(path: &Path) -> Result<Self, OpenError> {
@@ -116,7 +87,7 @@ impl SqliteStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()?;
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let (sender, receiver) = mpsc::channel::<WriteJob>();
         let writer_thread = std::thread::Builder::new()
             .name("pli-sqlite-writer".into())
             .spawn(move || writer_loop(conn, receiver))?;
@@ -141,6 +112,24 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
+        self.write_job(op, false).await
+    }
+
+    /// [`Self::write`] for a job whose commit may be held back by [`writer::DEFER`] to share
+    /// another job's fsync.
+    async fn write_deferrable<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.write_job(op, true).await
+    }
+
+    async fn write_job<R, F>(&self, op: F, deferrable: bool) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = run_in_savepoint(conn, op);
@@ -153,7 +142,10 @@ impl SqliteStore {
             .writer
             .as_ref()
             .ok_or_else(|| StoreError::Backend("store is closing".into()))?
-            .send(job)
+            .send(WriteJob {
+                run: job,
+                deferrable,
+            })
             .map_err(|_| StoreError::Backend("writer thread stopped".into()))?;
         answer
             .await
@@ -176,53 +168,6 @@ impl SqliteStore {
         })
         .await
         .map_err(|_| StoreError::Backend("reader task failed".into()))?
-    }
-}
-
-/// Runs one job inside its own savepoint. The statements are prepared once (cached):
-/// parsing them again for every job was a visible share of the writer's time.
-fn run_in_savepoint<R>(
-    conn: &Connection,
-    op: impl FnOnce(&Connection) -> Result<R, StoreError>,
-) -> Result<R, StoreError> {
-    let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut st| st.execute([]));
-    run("SAVEPOINT job").map_err(backend)?;
-    let outcome = op(conn);
-    let close = if outcome.is_ok() {
-        run("RELEASE job")
-    } else {
-        run("ROLLBACK TO job").and_then(|_| run("RELEASE job"))
-    };
-    close.map_err(backend)?;
-    outcome
-}
-
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let message = err.to_string();
-            for job in batch {
-                // Answer every caller: the job itself never ran.
-                let completion = job(&conn);
-                completion(Err(message.clone()));
-            }
-            continue;
-        }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for completion in completions {
-            completion(commit.clone());
-        }
     }
 }
 
@@ -440,7 +385,8 @@ impl Store for SqliteStore {
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        self.write(move |c| queries::ack(c, device, &ids)).await
+        self.write_deferrable(move |c| queries::ack(c, device, &ids))
+            .await
     }
 
     async fn claim_lease(
