@@ -362,12 +362,7 @@ pub(super) fn enqueue(
             });
         }
     }
-    let message_id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
-        )
-        .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
-        .map_err(backend)?;
+    let message_id = insert_message(conn, kind, payload, now_ms)?;
     let mut queue = conn
         .prepare_cached("INSERT INTO queue (device_id, message_id) VALUES (?1, ?2)")
         .map_err(backend)?;
@@ -377,6 +372,20 @@ pub(super) fn enqueue(
             .map_err(backend)?;
     }
     Ok(MessageId(message_id as u64))
+}
+
+/// Stores a payload once; queue rows point at it.
+fn insert_message(
+    conn: &Connection,
+    kind: u8,
+    payload: &[u8],
+    now_ms: u64,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
+    )
+    .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
+    .map_err(backend)
 }
 
 /// [`enqueue`] for many recipients: each step is one statement over all of them.
@@ -411,12 +420,7 @@ fn enqueue_set(
             StoreError::UnknownRecipient
         });
     }
-    let message_id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
-        )
-        .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
-        .map_err(backend)?;
+    let message_id = insert_message(conn, kind, payload, now_ms)?;
     conn.prepare_cached(
         "INSERT INTO queue (device_id, message_id) SELECT value, ?2 FROM json_each(?1)",
     )
