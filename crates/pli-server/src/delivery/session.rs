@@ -19,7 +19,6 @@ use pli_proto::frame::{ClientFrame, Delivery, ServerFrame, Submit};
 use pli_proto::limits::{MAX_WS_MESSAGE_BYTES, MAX_WS_SUBMITS_IN_FLIGHT};
 use pli_proto::{DeviceId, MessageId};
 use std::net::IpAddr;
-use tokio::task::JoinHandle;
 
 /// Messages read from the store and sent per WebSocket message.
 const PAGE: usize = 256;
@@ -155,16 +154,6 @@ where
     out.send_all(answers).await
 }
 
-/// Waits for the acks still being written.
-async fn finish_acks(
-    acking: &mut FuturesUnordered<JoinHandle<Result<u64, StoreError>>>,
-) -> Result<(), SessionError> {
-    while let Some(acked) = acking.next().await {
-        acked.map_err(|_| StoreError::Backend("an ack task failed".into()))??;
-    }
-    Ok(())
-}
-
 /// Waits for every submission still in flight and sends its answer, so a device whose
 /// socket closes in order (shutdown, replacement) learns what was committed.
 async fn finish_answers<K, F>(
@@ -254,30 +243,21 @@ async fn drive<S: Store>(
     // Boxed: FuturesUnordered allocates one task slot the size of its future up front, and
     // an unboxed submission future is kilobytes, which every idle socket would pay for.
     let mut in_flight: FuturesUnordered<BoxFuture<'_, ServerFrame>> = FuturesUnordered::new();
-    // Acks run as their own tasks: awaited here, each would hold the next push back behind
-    // its commit. They finish even if the socket dies; a polite close waits for them, so a
-    // device that closed in order finds its acks applied.
-    let mut acking: FuturesUnordered<JoinHandle<Result<u64, StoreError>>> = FuturesUnordered::new();
     loop {
         tokio::select! {
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
                 Box::pin(send_answers(answer, &mut in_flight, &mut out)).await?;
             }
-            Some(acked) = acking.next(), if !acking.is_empty() => {
-                acked.map_err(|_| StoreError::Backend("an ack task failed".into()))??;
-            }
             _ = attachment.wake.notified() => {
                 cursor = Box::pin(push_pending(&state.store, device, cursor, &mut out)).await?;
             }
             _ = attachment.replaced.notified() => {
-                finish_acks(&mut acking).await?;
                 Box::pin(finish_answers(&mut in_flight, &mut out)).await?;
                 out.send(binary(&ServerFrame::Error("replaced".into()))).await?;
                 out.close().await;
                 return Ok(());
             }
             _ = shutdown.changed() => {
-                finish_acks(&mut acking).await?;
                 Box::pin(finish_answers(&mut in_flight, &mut out)).await?;
                 out.close().await;
                 return Ok(());
@@ -290,23 +270,18 @@ async fn drive<S: Store>(
                 }
                 out.send(Message::Ping(Default::default())).await?;
             }
-            // Back-pressure: with too many submissions or acks unanswered, stop reading.
-            incoming = stream.next(),
-                if in_flight.len() + acking.len() < MAX_WS_SUBMITS_IN_FLIGHT => {
+            // Back-pressure: with too many submissions unanswered, stop reading.
+            incoming = stream.next(), if in_flight.len() < MAX_WS_SUBMITS_IN_FLIGHT => {
                 last_heard = tokio::time::Instant::now();
                 let message = match incoming {
-                    None | Some(Ok(Message::Close(_))) => {
-                        finish_acks(&mut acking).await?;
-                        return Ok(());
-                    }
+                    None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(err)) => return Err(err.into()),
                     Some(Ok(message)) => message,
                 };
                 match message {
                     Message::Binary(bytes) => match ClientFrame::decode(&bytes) {
                         Ok(ClientFrame::Ack(ids)) => {
-                            let store = state.store.clone();
-                            acking.push(tokio::spawn(async move { store.ack(device, ids).await }));
+                            state.store.ack(device, ids).await?;
                         }
                         Ok(ClientFrame::Submit(frame)) => {
                             in_flight.push(answer(state, device, source, frame).boxed());
