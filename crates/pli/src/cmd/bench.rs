@@ -20,7 +20,8 @@ pub struct Args {
     /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: all].
     #[arg(long, value_delimiter = ',')]
     scenario: Vec<String>,
-    /// Messages in flight per sender [default: delivery runs 1, 64 and 256; fanout 8].
+    /// Messages in flight per sender [default: delivery runs 1, 64 and 256; fanout 8]; at
+    /// most 256 over the socket (the server's limit of unanswered submissions).
     #[arg(long)]
     window: Option<usize>,
     /// Simulated users: delivery pairs them up [32], fanout's group size [1000], idle's
