@@ -21,15 +21,13 @@
 //!
 //! `Submit` is `POST /v1/messages` without a Welcome, over the socket a device already
 //! holds: no HTTP request, JSON or base64 per message, and many submissions in flight on
-//! one connection (at most [`MAX_WS_SUBMITS_IN_FLIGHT`]; past that the server stops
+//! one connection (at most [`crate::limits::MAX_WS_SUBMITS_IN_FLIGHT`]; past that the server stops
 //! reading until some are answered). `ref` is the client's own number for matching
 //! answers, which come in the order submissions commit, not the order they were sent.
 //!
 //! Decoding never panics and never allocates more than the input's own size.
 
 use crate::ids::{DeviceId, GroupId, MessageId};
-#[cfg(doc)]
-use crate::limits::MAX_WS_SUBMITS_IN_FLIGHT;
 use crate::limits::{MAX_ACK_IDS, MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
 
 const TAG_DELIVER: u8 = 0x01;

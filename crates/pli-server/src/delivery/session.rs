@@ -83,10 +83,7 @@ struct Outbound<K> {
 
 impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
     async fn send(&mut self, message: Message) -> Result<(), SessionError> {
-        tokio::time::timeout(self.deadline, self.sink.send(message))
-            .await
-            .map_err(|_| SessionError::SlowReader)?
-            .map_err(SessionError::Socket)
+        self.send_all(vec![message]).await
     }
 
     /// Sends several messages with one flush (one socket write for all of them).
@@ -137,16 +134,17 @@ async fn answer<S: Store>(
     }
 }
 
+/// Submissions of one socket not answered yet. Boxed: `FuturesUnordered` allocates a task
+/// slot the size of its future up front, and an unboxed submission future is kilobytes,
+/// which every idle socket would pay for.
+type InFlight<'a> = FuturesUnordered<BoxFuture<'a, ServerFrame>>;
+
 /// Sends the answer that is ready and every other one already ready with it, in one write.
-async fn send_answers<K, F>(
+async fn send_answers<K: SinkExt<Message, Error = axum::Error> + Unpin>(
     first: ServerFrame,
-    in_flight: &mut FuturesUnordered<F>,
+    in_flight: &mut InFlight<'_>,
     out: &mut Outbound<K>,
-) -> Result<(), SessionError>
-where
-    K: SinkExt<Message, Error = axum::Error> + Unpin,
-    F: std::future::Future<Output = ServerFrame>,
-{
+) -> Result<(), SessionError> {
     let mut answers = vec![binary(&first)];
     while let Some(Some(answer)) = in_flight.next().now_or_never() {
         answers.push(binary(&answer));
@@ -156,14 +154,10 @@ where
 
 /// Waits for every submission still in flight and sends its answer, so a device whose
 /// socket closes in order (shutdown, replacement) learns what was committed.
-async fn finish_answers<K, F>(
-    in_flight: &mut FuturesUnordered<F>,
+async fn finish_answers<K: SinkExt<Message, Error = axum::Error> + Unpin>(
+    in_flight: &mut InFlight<'_>,
     out: &mut Outbound<K>,
-) -> Result<(), SessionError>
-where
-    K: SinkExt<Message, Error = axum::Error> + Unpin,
-    F: std::future::Future<Output = ServerFrame>,
-{
+) -> Result<(), SessionError> {
     while let Some(answer) = in_flight.next().await {
         send_answers(answer, in_flight, out).await?;
     }
@@ -240,9 +234,7 @@ async fn drive<S: Store>(
     let mut last_heard = tokio::time::Instant::now();
     let mut cursor = Box::pin(push_pending(&state.store, device, None, &mut out)).await?;
     out.send(binary(&ServerFrame::Drained)).await?;
-    // Boxed: FuturesUnordered allocates one task slot the size of its future up front, and
-    // an unboxed submission future is kilobytes, which every idle socket would pay for.
-    let mut in_flight: FuturesUnordered<BoxFuture<'_, ServerFrame>> = FuturesUnordered::new();
+    let mut in_flight = InFlight::new();
     loop {
         tokio::select! {
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
