@@ -325,6 +325,11 @@ fn hot_paths(c: &mut Criterion) {
             Some(epoch + commits),
             "every commit was processed"
         );
+        let (served, decoded) = s.pli.group_cache_stats();
+        assert!(
+            served > decoded,
+            "the group cache served most messages ({served} served, {decoded} decoded)"
+        );
         group.finish();
     }
 }

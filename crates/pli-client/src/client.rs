@@ -36,6 +36,8 @@ pub struct Client {
     pub(crate) me: Identity,
     /// Groups with queued proposals this device may have to commit.
     pub(crate) needs_commit: std::collections::BTreeSet<GroupId>,
+    /// Recently used MLS groups, kept decoded between messages.
+    pub(crate) groups: crate::group_cache::GroupCache,
 }
 
 /// Something new for the user, handed out once by [`Client::take_new`].
@@ -113,6 +115,7 @@ impl Client {
             transport,
             me,
             needs_commit: Default::default(),
+            groups: Default::default(),
         };
         // Pinned now, on first contact: every later root must verify against these keys.
         client.pin_directory_keys().await?;
@@ -137,6 +140,7 @@ impl Client {
             transport,
             me,
             needs_commit: Default::default(),
+            groups: Default::default(),
         })
     }
 

@@ -97,6 +97,7 @@ impl Client {
             transport,
             me,
             needs_commit: Default::default(),
+            groups: Default::default(),
         };
         client.pin_directory_keys().await?;
         Ok((client, code))

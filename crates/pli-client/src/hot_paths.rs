@@ -5,6 +5,7 @@
 //! front ends.
 
 use crate::error::ClientError;
+use crate::group_cache::GroupCache;
 use crate::local::{self, Identity};
 use crate::mls::{self, Provider};
 use crate::{outbox, receive};
@@ -23,6 +24,7 @@ pub struct LocalDevice {
     device_id: DeviceId,
     signature_public: Vec<u8>,
     needs_commit: BTreeSet<GroupId>,
+    groups: GroupCache,
 }
 
 impl LocalDevice {
@@ -49,6 +51,7 @@ impl LocalDevice {
             device_id,
             signature_public: identity.signature_public,
             needs_commit: BTreeSet::new(),
+            groups: GroupCache::default(),
         })
     }
 
@@ -78,6 +81,7 @@ impl LocalDevice {
             &self.conn,
             &self.crypto,
             &mut self.needs_commit,
+            &mut self.groups,
             MessageId(id),
             0,
             bytes,
@@ -87,7 +91,7 @@ impl LocalDevice {
     /// Encrypts an envelope for `group` as [`crate::Client`] does before submitting it
     /// (loading its signer, as it does for each message). `None` if not a member.
     pub fn encrypt(
-        &self,
+        &mut self,
         group: &GroupId,
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, ClientError> {
@@ -95,6 +99,7 @@ impl LocalDevice {
         let request = outbox::encrypt_for_group(
             &self.conn,
             &self.crypto,
+            &mut self.groups,
             &signer,
             self.device_id,
             group,
@@ -117,6 +122,11 @@ impl LocalDevice {
             .conn
             .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))?
             as u64)
+    }
+
+    /// Groups served from the client's group cache, and groups decoded from the database.
+    pub fn group_cache_stats(&self) -> (u64, u64) {
+        self.groups.stats()
     }
 
     fn signer(&self) -> Result<SignatureKeyPair, ClientError> {

@@ -15,6 +15,8 @@
 //! - [`groups`]: creating conversations and changing membership (the commit protocol).
 //! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
 //! - `outbox`: the durable send queue.
+//! - `group_cache`: decoded MLS groups kept between messages, checked against the
+//!   database's version of each group before use.
 //! - [`local`]: the local database schema and queries.
 //! - [`mls`]: openmls glue (provider, configuration, key packages, credentials).
 //! - [`transport`]: HTTP and WebSocket to the server.
@@ -28,6 +30,7 @@ pub mod admin;
 pub mod client;
 pub mod devices;
 pub mod error;
+mod group_cache;
 pub mod groups;
 #[doc(hidden)]
 pub mod hot_paths;

@@ -120,7 +120,8 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4096;",
     )?;
     crate::mls::migrate(&mut conn)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -130,6 +131,7 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
         tx.commit()?;
     }
+    conn.execute_batch(crate::group_cache::TRIGGERS)?;
     Ok(conn)
 }
 

@@ -8,9 +8,9 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
+use crate::group_cache::GroupCache;
 use crate::local;
 use crate::mls::{self, Provider};
-use openmls::prelude::MlsGroup;
 use pli_proto::api::SubmitRequest;
 use pli_proto::payload::{Body, ENVELOPE_VERSION, Envelope, RootRef};
 use pli_proto::{ErrorCode, GroupId};
@@ -86,6 +86,7 @@ impl Client {
         encrypt_for_group(
             &self.conn,
             &self.crypto,
+            &mut self.groups,
             &signer,
             self.me.device_id,
             group,
@@ -156,6 +157,7 @@ impl Client {
 pub(crate) fn encrypt_for_group(
     conn: &rusqlite::Connection,
     crypto: &openmls_rust_crypto::RustCrypto,
+    groups: &mut GroupCache,
     signer: &openmls_basic_credential::SignatureKeyPair,
     me: pli_proto::DeviceId,
     group: &GroupId,
@@ -163,7 +165,8 @@ pub(crate) fn encrypt_for_group(
 ) -> Result<Option<SubmitRequest>, ClientError> {
     let tx = conn.unchecked_transaction()?;
     let provider = Provider::new(crypto, &tx);
-    let Some(mut mls_group) = MlsGroup::load(
+    let Some(mut mls_group) = groups.take(
+        &tx,
         openmls::prelude::OpenMlsProvider::storage(&provider),
         &mls::group_id(group),
     )?
@@ -185,8 +188,10 @@ pub(crate) fn encrypt_for_group(
         .create_message(&provider, signer, envelope)
         .map_err(ClientError::mls)?;
     let message = mls::serialize(&message)?;
+    let keep = GroupCache::stamp(&tx, mls_group)?;
     // The ratchet moved: persist that before the ciphertext leaves the device.
     tx.commit()?;
+    groups.put(keep);
     Ok(Some(SubmitRequest {
         group_id: group.clone(),
         message: message.into(),

@@ -8,6 +8,7 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
+use crate::group_cache::GroupCache;
 use crate::local::{self, Conversation};
 use crate::mls::{self, Provider};
 use openmls::prelude::tls_codec::Deserialize as _;
@@ -82,6 +83,7 @@ impl Client {
             &self.conn,
             &self.crypto,
             &mut self.needs_commit,
+            &mut self.groups,
             id,
             kind,
             bytes,
@@ -115,16 +117,14 @@ pub(crate) fn process_one(
     conn: &Connection,
     crypto: &openmls_rust_crypto::RustCrypto,
     needs_commit: &mut BTreeSet<PliGroupId>,
+    groups: &mut GroupCache,
     id: MessageId,
     kind: u8,
     bytes: &[u8],
 ) -> Result<(), ClientError> {
     let seen: bool = conn
-        .query_row(
-            "SELECT 1 FROM processed WHERE server_id = ?1",
-            [id.0 as i64],
-            |_| Ok(true),
-        )
+        .prepare_cached("SELECT 1 FROM processed WHERE server_id = ?1")?
+        .query_row([id.0 as i64], |_| Ok(true))
         .optional()?
         .unwrap_or(false);
     if seen {
@@ -137,29 +137,27 @@ pub(crate) fn process_one(
         if let Some(notice) = notice {
             local::notice(&tx, None, true, &notice.text, local::now_ms())?;
         }
-        tx.execute(
-            "INSERT INTO processed (server_id) VALUES (?1)",
-            [id.0 as i64],
-        )?;
+        tx.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
+            .execute([id.0 as i64])?;
         tx.commit()?;
         return Ok(());
     }
-    match handle(&tx, crypto, id, bytes, needs_commit) {
-        Ok(()) => {
-            tx.execute(
-                "INSERT INTO processed (server_id) VALUES (?1)",
-                [id.0 as i64],
-            )?;
+    match handle(&tx, crypto, groups, id, bytes, needs_commit) {
+        Ok(group) => {
+            tx.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
+                .execute([id.0 as i64])?;
+            let keep = group.map(|g| GroupCache::stamp(&tx, g)).transpose()?;
             tx.commit()?;
+            if let Some(keep) = keep {
+                groups.put(keep);
+            }
         }
         Err(ClientError::Storage(err)) => return Err(ClientError::Storage(err)),
         Err(err) => {
             drop(tx);
             tracing::debug!(error = %err, "dropped an unprocessable delivery");
-            conn.execute(
-                "INSERT INTO processed (server_id) VALUES (?1)",
-                [id.0 as i64],
-            )?;
+            conn.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
+                .execute([id.0 as i64])?;
         }
     }
     Ok(())
@@ -170,118 +168,130 @@ fn pli_group(id: &GroupId) -> Result<PliGroupId, ClientError> {
         .map_err(|_| ClientError::Protocol("group id out of range".into()))
 }
 
+/// Handles one MLS delivery inside `tx`; returns the group it was for, to keep in the
+/// cache once `tx` has committed.
 fn handle(
     tx: &Connection,
     crypto: &openmls_rust_crypto::RustCrypto,
+    groups: &mut GroupCache,
     id: MessageId,
     bytes: &[u8],
     needs_commit: &mut BTreeSet<PliGroupId>,
-) -> Result<(), ClientError> {
+) -> Result<Option<MlsGroup>, ClientError> {
     let provider = Provider::new(crypto, tx);
     let message = MlsMessageIn::tls_deserialize_exact(bytes)
         .map_err(|_| ClientError::Protocol("delivery is not an MLS message".into()))?;
     match message.extract() {
-        MlsMessageBodyIn::Welcome(welcome) => join(tx, &provider, welcome),
+        MlsMessageBodyIn::Welcome(welcome) => join(tx, &provider, welcome).map(|()| None),
         MlsMessageBodyIn::PrivateMessage(private) => {
             let group_id = private.group_id().clone();
-            let Some(mut group) = MlsGroup::load(provider.storage(), &group_id)? else {
+            let Some(mut group) = groups.take(tx, provider.storage(), &group_id)? else {
                 return Err(ClientError::Protocol("message for an unknown group".into()));
             };
-            let pli_id = pli_group(&group_id)?;
-            let pending: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT message FROM pending_commits WHERE group_id = ?1",
-                    [group_id.as_slice()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if pending.as_deref() == Some(bytes) {
-                // Our own commit, queued back to us: the server accepted it.
-                group
-                    .merge_pending_commit(&provider)
-                    .map_err(ClientError::mls)?;
-                tx.execute(
-                    "DELETE FROM pending_commits WHERE group_id = ?1",
-                    [group_id.as_slice()],
-                )?;
-                return Ok(());
-            }
-            if private.content_type() == ContentType::Commit && private.epoch() < group.epoch() {
-                // The echo of a commit of ours already merged when the server accepted it.
-                return Ok(());
-            }
-            let processed = group
-                .process_message(&provider, private)
-                .map_err(ClientError::mls)?;
-            let sender = mls::member_identity(processed.credential())
-                .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
-            match processed.into_content() {
-                ProcessedMessageContent::ApplicationMessage(app) => {
-                    application(tx, &pli_id, &sender, id, &app.into_bytes())
-                }
-                ProcessedMessageContent::ProposalMessage(proposal) => {
-                    group.store_pending_proposal(provider.storage(), *proposal)?;
-                    needs_commit.insert(pli_id);
-                    Ok(())
-                }
-                ProcessedMessageContent::StagedCommitMessage(staged) => {
-                    let removed_me = staged.self_removed();
-                    let changes = describe_commit(&group, &staged);
-                    for add in staged.add_proposals() {
-                        let leaf = add.add_proposal().key_package().leaf_node();
-                        if let Some((user, device)) = mls::member_identity(leaf.credential()) {
-                            crate::kt::monitor::note_member(
-                                tx,
-                                &pli_id,
-                                &user,
-                                device,
-                                leaf.signature_key().as_slice(),
-                            )?;
-                        }
-                    }
-                    group
-                        .merge_staged_commit(&provider, *staged)
-                        .map_err(ClientError::mls)?;
-                    tx.execute(
-                        "DELETE FROM pending_commits WHERE group_id = ?1",
-                        [group_id.as_slice()],
-                    )?;
-                    let now = local::now_ms();
-                    if removed_me {
-                        local::set_active(tx, &pli_id, false)?;
-                        local::notice(
-                            tx,
-                            Some(&pli_id),
-                            false,
-                            &format!("@{} removed you from the conversation", sender.0),
-                            now,
-                        )?;
-                    } else if !changes.is_empty() {
-                        local::notice(
-                            tx,
-                            Some(&pli_id),
-                            false,
-                            &format!("@{} {changes}", sender.0),
-                            now,
-                        )?;
-                    }
-                    Ok(())
-                }
-                ProcessedMessageContent::OwnPendingCommit => {
-                    group
-                        .merge_pending_commit(&provider)
-                        .map_err(ClientError::mls)?;
-                    tx.execute(
-                        "DELETE FROM pending_commits WHERE group_id = ?1",
-                        [group_id.as_slice()],
-                    )?;
-                    Ok(())
-                }
-                ProcessedMessageContent::ExternalJoinProposalMessage(_)
-                | ProcessedMessageContent::OwnPrivateMessage => Ok(()),
-            }
+            handle_private(tx, &provider, &mut group, id, bytes, private, needs_commit)?;
+            Ok(Some(group))
         }
         _ => Err(ClientError::Protocol("unexpected MLS message type".into())),
+    }
+}
+
+/// An application message, proposal or commit for `group`.
+fn handle_private(
+    tx: &Connection,
+    provider: &Provider<'_>,
+    group: &mut MlsGroup,
+    id: MessageId,
+    bytes: &[u8],
+    private: PrivateMessageIn,
+    needs_commit: &mut BTreeSet<PliGroupId>,
+) -> Result<(), ClientError> {
+    let group_id = group.group_id().clone();
+    let pli_id = pli_group(&group_id)?;
+    let pending: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT message FROM pending_commits WHERE group_id = ?1",
+            [group_id.as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if pending.as_deref() == Some(bytes) {
+        // Our own commit, queued back to us: the server accepted it.
+        group
+            .merge_pending_commit(provider)
+            .map_err(ClientError::mls)?;
+        tx.prepare_cached("DELETE FROM pending_commits WHERE group_id = ?1")?
+            .execute([group_id.as_slice()])?;
+        return Ok(());
+    }
+    if private.content_type() == ContentType::Commit && private.epoch() < group.epoch() {
+        // The echo of a commit of ours already merged when the server accepted it.
+        return Ok(());
+    }
+    let processed = group
+        .process_message(provider, private)
+        .map_err(ClientError::mls)?;
+    let sender = mls::member_identity(processed.credential())
+        .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
+    match processed.into_content() {
+        ProcessedMessageContent::ApplicationMessage(app) => {
+            application(tx, &pli_id, &sender, id, &app.into_bytes())
+        }
+        ProcessedMessageContent::ProposalMessage(proposal) => {
+            group.store_pending_proposal(provider.storage(), *proposal)?;
+            needs_commit.insert(pli_id);
+            Ok(())
+        }
+        ProcessedMessageContent::StagedCommitMessage(staged) => {
+            let removed_me = staged.self_removed();
+            let changes = describe_commit(group, &staged);
+            for add in staged.add_proposals() {
+                let leaf = add.add_proposal().key_package().leaf_node();
+                if let Some((user, device)) = mls::member_identity(leaf.credential()) {
+                    crate::kt::monitor::note_member(
+                        tx,
+                        &pli_id,
+                        &user,
+                        device,
+                        leaf.signature_key().as_slice(),
+                    )?;
+                }
+            }
+            group
+                .merge_staged_commit(provider, *staged)
+                .map_err(ClientError::mls)?;
+            tx.prepare_cached("DELETE FROM pending_commits WHERE group_id = ?1")?
+                .execute([group_id.as_slice()])?;
+            let now = local::now_ms();
+            if removed_me {
+                local::set_active(tx, &pli_id, false)?;
+                local::notice(
+                    tx,
+                    Some(&pli_id),
+                    false,
+                    &format!("@{} removed you from the conversation", sender.0),
+                    now,
+                )?;
+            } else if !changes.is_empty() {
+                local::notice(
+                    tx,
+                    Some(&pli_id),
+                    false,
+                    &format!("@{} {changes}", sender.0),
+                    now,
+                )?;
+            }
+            Ok(())
+        }
+        ProcessedMessageContent::OwnPendingCommit => {
+            group
+                .merge_pending_commit(provider)
+                .map_err(ClientError::mls)?;
+            tx.prepare_cached("DELETE FROM pending_commits WHERE group_id = ?1")?
+                .execute([group_id.as_slice()])?;
+            Ok(())
+        }
+        ProcessedMessageContent::ExternalJoinProposalMessage(_)
+        | ProcessedMessageContent::OwnPrivateMessage => Ok(()),
     }
 }
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{TestServer, TestUser};
-use pli_client::SendStatus;
+use common::{TestServer, TestUser, alerts, texts};
+use pli_client::{Client, ConnectOptions, SendStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_users_chat_one_to_one_and_in_a_group_each_message_once() {
@@ -344,4 +344,35 @@ async fn leaving_member_is_committed_out_by_a_remaining_member() {
         vec![(group.clone(), "bob".into(), "just us".into())]
     );
     assert!(carol.receive().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_home_never_reuse_a_ratchet_step() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
+    alice.send(&direct, "one").await;
+    // A second process on alice's home (the CLI while a front end runs): it advances the
+    // group's ratchet behind the first client's cached copy of the group.
+    let options = ConnectOptions {
+        server: Some(server.url.clone()),
+        ..Default::default()
+    };
+    let mut other = Client::open(alice.home.path(), &options).expect("open again");
+    other.send_text(&direct, "two").await.expect("send");
+    alice.send(&direct, "three").await;
+    bob.client.sync().await.expect("sync");
+    let events = bob.client.take_new().expect("events");
+    assert!(alerts(&events).is_empty(), "{:?}", alerts(&events));
+    let got: Vec<String> = texts(events).into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(
+        got,
+        ["one", "two", "three"],
+        "a stale group would reuse a key"
+    );
 }
