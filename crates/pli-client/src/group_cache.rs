@@ -26,51 +26,36 @@ use std::collections::HashMap;
 /// user is in.
 pub const CAPACITY: usize = 8;
 
-/// Creates the version triggers if they are missing. Run at every open, not as a
-/// one-time migration: an openmls storage migration that rebuilds one of its tables
+/// openmls's tables that hold a group's state (what `MlsGroup::load` reads), each keyed by
+/// a `group_id` column.
+const GROUP_TABLES: [&str; 3] = [
+    "openmls_group_data",
+    "openmls_own_leaf_nodes",
+    "openmls_proposals",
+];
+
+/// Creates the version table and triggers if they are missing. Run at every open, not as
+/// a one-time migration: an openmls storage migration that rebuilds one of its tables
 /// drops the triggers on it, and a cache that missed changes would reuse ratchet keys.
-pub(crate) const TRIGGERS: &str = r#"
-CREATE TABLE IF NOT EXISTS mls_group_versions (
-    group_key BLOB PRIMARY KEY,
-    version   INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS group_data_inserted AFTER INSERT ON openmls_group_data BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS group_data_updated AFTER UPDATE ON openmls_group_data BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS group_data_deleted AFTER DELETE ON openmls_group_data BEGIN
-    INSERT INTO mls_group_versions VALUES (OLD.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS own_leaf_inserted AFTER INSERT ON openmls_own_leaf_nodes BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS own_leaf_updated AFTER UPDATE ON openmls_own_leaf_nodes BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS own_leaf_deleted AFTER DELETE ON openmls_own_leaf_nodes BEGIN
-    INSERT INTO mls_group_versions VALUES (OLD.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS proposal_inserted AFTER INSERT ON openmls_proposals BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS proposal_updated AFTER UPDATE ON openmls_proposals BEGIN
-    INSERT INTO mls_group_versions VALUES (NEW.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS proposal_deleted AFTER DELETE ON openmls_proposals BEGIN
-    INSERT INTO mls_group_versions VALUES (OLD.group_id, 1)
-    ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
-END;
-"#;
+pub(crate) fn ensure_version_triggers(conn: &Connection) -> rusqlite::Result<()> {
+    let mut sql = String::from(
+        "CREATE TABLE IF NOT EXISTS mls_group_versions (
+             group_key BLOB PRIMARY KEY,
+             version   INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    );
+    for table in GROUP_TABLES {
+        for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+            sql.push_str(&format!(
+                "CREATE TRIGGER IF NOT EXISTS {table}_{event} AFTER {event} ON {table} BEGIN
+                     INSERT INTO mls_group_versions VALUES ({row}.group_id, 1)
+                     ON CONFLICT (group_key) DO UPDATE SET version = version + 1;
+                 END;"
+            ));
+        }
+    }
+    conn.execute_batch(&sql)
+}
 
 struct Entry {
     group: MlsGroup,
@@ -322,8 +307,10 @@ mod tests {
         };
         assert_eq!(triggers(&conn), 9);
         // What rebuilding a table in an openmls storage migration would do.
-        conn.execute_batch("DROP TRIGGER group_data_updated; DROP TRIGGER proposal_deleted;")
-            .expect("drop");
+        conn.execute_batch(
+            "DROP TRIGGER openmls_group_data_UPDATE; DROP TRIGGER openmls_proposals_DELETE;",
+        )
+        .expect("drop");
         assert_eq!(triggers(&home.open()), 9);
     }
 }

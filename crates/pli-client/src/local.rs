@@ -131,7 +131,7 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
         tx.commit()?;
     }
-    conn.execute_batch(crate::group_cache::TRIGGERS)?;
+    crate::group_cache::ensure_version_triggers(&conn)?;
     Ok(conn)
 }
 
