@@ -57,13 +57,7 @@ async fn disclose(
 async fn two_reviewers_disclose_only_the_inventory_and_the_user_is_told() {
     let server =
         TestServer::start_clocked(ManualClock::new(day(2026, 11, 23) + 12 * HOUR), |_| {}).await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     alice.send(&direct, "private words").await;
     let staff = staff(&server).await;
     let (entering, second, third) = (&staff.legal[0], &staff.legal[1], &staff.legal[2]);

@@ -173,13 +173,7 @@ async fn newest_server_message(server: &TestServer) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_recipient_gets_everything_on_reconnect_in_order() {
     let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     // Bob is not connected while alice writes.
     for i in 0..5 {
         alice.send(&direct, &format!("message {i}")).await;
@@ -195,13 +189,7 @@ async fn offline_recipient_gets_everything_on_reconnect_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_sender_queues_and_sends_at_next_sync() {
     let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     let data = server.stop().await;
     let status = alice
         .client
@@ -349,13 +337,7 @@ async fn leaving_member_is_committed_out_by_a_remaining_member() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_home_never_reuse_a_ratchet_step() {
     let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     alice.send(&direct, "one").await;
     // A second process on alice's home (the CLI while a front end runs): it advances the
     // group's ratchet behind the first client's cached copy of the group.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, TestUser, alerts};
+use common::{TestServer, alerts};
 use pli_client::Event;
 
 fn texts(events: &[Event]) -> Vec<String> {
@@ -27,13 +27,7 @@ async fn tamper(server: TestServer, sql: &str) -> TestServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_message_is_reported_to_the_recipient() {
     let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     alice.send(&direct, "one").await;
     bob.receive().await;
     alice.send(&direct, "two").await;
@@ -61,13 +55,7 @@ async fn a_dropped_message_is_reported_to_the_recipient() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reordered_messages_are_reported_to_the_recipient() {
     let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let direct = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("direct");
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
     alice.send(&direct, "one").await;
     bob.receive().await;
     alice.send(&direct, "two").await;

@@ -361,6 +361,18 @@ impl TestUser {
     }
 }
 
+/// Alice and Bob registered on `server`, and the direct conversation alice opened with bob.
+pub async fn alice_and_bob(server: &TestServer) -> (TestUser, TestUser, GroupId) {
+    let mut alice = TestUser::register(server, "alice").await;
+    let bob = TestUser::register(server, "bob").await;
+    let direct = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("direct");
+    (alice, bob, direct)
+}
+
 /// The texts of alert notices (things that may be an attack).
 pub fn alerts(events: &[Event]) -> Vec<String> {
     events
