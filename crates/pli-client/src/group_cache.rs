@@ -156,26 +156,22 @@ mod tests {
     use pli_proto::{DeviceId, Username};
 
     struct Home {
-        _dir: tempfile::TempDir,
-        path: std::path::PathBuf,
+        dir: tempfile::TempDir,
         crypto: RustCrypto,
         signer: SignatureKeyPair,
     }
 
     impl Home {
         fn new() -> Self {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let path = dir.path().to_path_buf();
             Self {
-                _dir: dir,
-                path,
+                dir: tempfile::tempdir().expect("temp dir"),
                 crypto: RustCrypto::default(),
                 signer: mls::new_signer().expect("signer"),
             }
         }
 
         fn open(&self) -> Connection {
-            crate::local::open(&self.path).expect("open")
+            crate::local::open(self.dir.path()).expect("open")
         }
 
         /// A new group of one, committed; returns its id.
@@ -219,11 +215,16 @@ mod tests {
             let mut group = MlsGroup::load(provider.storage(), id)
                 .expect("load")
                 .expect("a group");
-            group
-                .self_update(&provider, &self.signer, LeafNodeParameters::default())
-                .expect("self update");
-            group.merge_pending_commit(&provider).expect("merge");
+            self.next_epoch(&provider, &mut group);
             tx.commit().expect("commit");
+        }
+
+        /// Commits an update of this device's own leaf and merges it.
+        fn next_epoch(&self, provider: &Provider<'_>, group: &mut MlsGroup) {
+            group
+                .self_update(provider, &self.signer, LeafNodeParameters::default())
+                .expect("self update");
+            group.merge_pending_commit(provider).expect("merge");
         }
     }
 
@@ -263,10 +264,7 @@ mod tests {
             .take(&tx, provider.storage(), &id)
             .expect("take")
             .expect("a group");
-        group
-            .self_update(&provider, &home.signer, LeafNodeParameters::default())
-            .expect("self update");
-        group.merge_pending_commit(&provider).expect("merge");
+        home.next_epoch(&provider, &mut group);
         drop(tx);
 
         assert_eq!(home.use_cached(&mut cache, &conn, &id), 0);
