@@ -17,6 +17,7 @@ mod queries;
 mod residency;
 pub mod schema;
 mod secrets;
+mod stored;
 mod writer;
 
 use crate::store::{

@@ -1,6 +1,7 @@
 //! Moving an account between regions' stores, and the retention sweep.
 
 use super::queries::{backend, device_id, enqueue, username};
+use super::stored::{prepare_release_all, release_all};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
 };
@@ -270,12 +271,11 @@ pub(super) fn erase_devices(
 ) -> Result<(), StoreError> {
     let user = user.as_str();
     let only = only.map(|d| d.get() as i64);
-    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS erased_messages (id INTEGER PRIMARY KEY)")
-        .map_err(backend)?;
+    prepare_release_all(conn)?;
     conn.execute(
-        "INSERT OR IGNORE INTO temp.erased_messages (id) SELECT q.message_id FROM queue q
+        "INSERT INTO temp.released (id, entries) SELECT q.message_id, COUNT(*) FROM queue q
          JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = ?1 AND (?2 IS NULL OR d.device_id = ?2)",
+         WHERE d.username = ?1 AND (?2 IS NULL OR d.device_id = ?2) GROUP BY q.message_id",
         params![user, only],
     )
     .map_err(backend)?;
@@ -289,13 +289,7 @@ pub(super) fn erase_devices(
     ] {
         conn.execute(&sql, params![user, only]).map_err(backend)?;
     }
-    conn.execute_batch(
-        "DELETE FROM messages WHERE id IN (SELECT id FROM temp.erased_messages)
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = messages.id);
-         DELETE FROM temp.erased_messages;",
-    )
-    .map_err(backend)?;
-    Ok(())
+    release_all(conn)
 }
 
 pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport, StoreError> {
@@ -335,6 +329,7 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         "CREATE TEMP TABLE IF NOT EXISTS expired (device_id INTEGER, message_id INTEGER)",
     )
     .map_err(backend)?;
+    prepare_release_all(conn)?;
     let expired = conn
         .execute(
             &format!(
@@ -349,11 +344,12 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.expired);
          UPDATE devices SET queue_len = queue_len - (SELECT COUNT(*) FROM temp.expired e WHERE e.device_id = devices.device_id)
           WHERE device_id IN (SELECT device_id FROM temp.expired);
-         DELETE FROM messages WHERE id IN (SELECT message_id FROM temp.expired)
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = messages.id);
+         INSERT INTO temp.released (id, entries)
+           SELECT message_id, COUNT(*) FROM temp.expired GROUP BY message_id;
          DELETE FROM temp.expired;",
     )
     .map_err(backend)?;
+    release_all(conn)?;
     let expired_ips = conn
         .execute(
             "DELETE FROM connection_ips WHERE day < ?2 AND username NOT IN

@@ -1,6 +1,7 @@
 //! The SQL behind each store operation, as plain functions on a connection. The engine in
 //! `mod.rs` decides which connection and transaction they run in.
 
+use super::stored::{insert_message, release};
 use crate::store::{
     Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
     NewDevice, Queued, StoreError, Submission,
@@ -362,7 +363,7 @@ pub(super) fn enqueue(
             });
         }
     }
-    let message_id = insert_message(conn, kind, payload, now_ms)?;
+    let message_id = insert_message(conn, kind, payload, now_ms, recipients.len())?;
     let mut queue = conn
         .prepare_cached("INSERT INTO queue (device_id, message_id) VALUES (?1, ?2)")
         .map_err(backend)?;
@@ -372,20 +373,6 @@ pub(super) fn enqueue(
             .map_err(backend)?;
     }
     Ok(MessageId(message_id as u64))
-}
-
-/// Stores a payload once; queue rows point at it.
-fn insert_message(
-    conn: &Connection,
-    kind: u8,
-    payload: &[u8],
-    now_ms: u64,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO messages (payload, created_ms, kind) VALUES (?1, ?2, ?3) RETURNING id",
-    )
-    .and_then(|mut st| st.query_row(params![payload, now_ms as i64, kind], |r| r.get(0)))
-    .map_err(backend)
 }
 
 /// [`enqueue`] for many recipients: each step is one statement over all of them.
@@ -420,7 +407,7 @@ fn enqueue_set(
             StoreError::UnknownRecipient
         });
     }
-    let message_id = insert_message(conn, kind, payload, now_ms)?;
+    let message_id = insert_message(conn, kind, payload, now_ms, recipients.len())?;
     conn.prepare_cached(
         "INSERT INTO queue (device_id, message_id) SELECT value, ?2 FROM json_each(?1)",
     )
@@ -494,18 +481,12 @@ pub(super) fn ack(
     let mut remove = conn
         .prepare_cached("DELETE FROM queue WHERE device_id = ?1 AND message_id = ?2")
         .map_err(backend)?;
-    let mut collect = conn
-        .prepare_cached(
-            "DELETE FROM messages WHERE id = ?1
-             AND NOT EXISTS (SELECT 1 FROM queue WHERE message_id = ?1)",
-        )
-        .map_err(backend)?;
     let mut removed = 0u64;
     for id in ids {
         let id = id.0 as i64;
         if remove.execute(params![device, id]).map_err(backend)? > 0 {
             removed += 1;
-            collect.execute([id]).map_err(backend)?;
+            release(conn, id, 1)?;
         }
     }
     if removed > 0 {

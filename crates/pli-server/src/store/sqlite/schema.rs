@@ -168,6 +168,27 @@ CREATE TABLE kt_roots (
 -- A device added by another carries that device's endorsement (its id and signature).
 ALTER TABLE devices ADD COLUMN endorsement BLOB;
 "#,
+    r#"
+-- Each message counts the queue entries that still hold it, so the entry that takes it to
+-- zero deletes it at once. This replaces an index of the queue by message, which cost a
+-- B-tree insert and delete per recipient (half of a large group's fan-out) only to answer
+-- "does any queue still hold it?". The queue's foreign key to `messages` goes with it: it
+-- needs that index (without it, every deleted message scans the whole queue), and the
+-- count is what keeps a queued message from being deleted now. One writer runs at a time
+-- here, so the count is never contended (PostgreSQL, where acks run concurrently, keeps
+-- the index instead).
+ALTER TABLE messages ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET pending = (SELECT COUNT(*) FROM queue WHERE queue.message_id = messages.id);
+DELETE FROM messages WHERE pending = 0;
+CREATE TABLE queue_counted (
+    device_id  INTEGER NOT NULL REFERENCES devices(device_id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (device_id, message_id)
+) WITHOUT ROWID;
+INSERT INTO queue_counted (device_id, message_id) SELECT device_id, message_id FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_counted RENAME TO queue;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -209,5 +230,49 @@ mod tests {
             migrate(&mut conn),
             Err(SchemaError::TooNew { found: 99, .. })
         ));
+    }
+
+    /// A store from before messages counted their queue entries (version 8) keeps every
+    /// queued message with the right count, loses the ones no queue held, and no longer
+    /// maintains the index or the foreign key the count replaced.
+    #[test]
+    fn queue_entries_are_counted_when_the_index_goes() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 8;
+             INSERT INTO accounts (username, created_day) VALUES ('alice', 1);
+             INSERT INTO devices (device_id, username, secret_hash, signature_key, queue_len)
+               VALUES (1, 'alice', x'00', x'00', 1), (2, 'alice', x'00', x'00', 2);
+             INSERT INTO messages (id, payload, created_ms) VALUES (10, x'aa', 0), (11, x'bb', 0),
+               (12, x'cc', 0);
+             INSERT INTO queue (device_id, message_id) VALUES (1, 10), (2, 10), (2, 12);",
+        )
+        .expect("old rows");
+        migrate(&mut conn).expect("migrate");
+        let counts: Vec<(i64, i64)> = conn
+            .prepare("SELECT id, pending FROM messages ORDER BY id")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("counts");
+        assert_eq!(counts, vec![(10, 2), (12, 1)], "11 was held by no queue");
+        let queued: i64 = conn
+            .query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))
+            .expect("queue");
+        assert_eq!(queued, 3);
+        let leftovers: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'queue_by_message')
+                      + (SELECT COUNT(*) FROM pragma_foreign_key_list('queue')
+                         WHERE \"table\" = 'messages')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(leftovers, 0);
     }
 }
