@@ -340,10 +340,11 @@ pub(super) fn enqueue(
     if recipients.len() >= SET_BASED_FROM {
         return enqueue_set(conn, kind, payload, recipients, now_ms, max_depth);
     }
+    // Counted by `execute` rather than `RETURNING`, which costs a temporary B-tree per row.
     let mut bump = conn
         .prepare_cached(
             "UPDATE devices SET queue_len = queue_len + 1
-             WHERE device_id = ?1 AND queue_len < ?2 RETURNING queue_len",
+             WHERE device_id = ?1 AND queue_len < ?2",
         )
         .map_err(backend)?;
     let mut exists = conn
@@ -351,11 +352,10 @@ pub(super) fn enqueue(
         .map_err(backend)?;
     for device in recipients {
         let id = device.get() as i64;
-        let bumped: Option<i64> = bump
-            .query_row(params![id, max_depth as i64], |r| r.get(0))
-            .optional()
+        let bumped = bump
+            .execute(params![id, max_depth as i64])
             .map_err(backend)?;
-        if bumped.is_none() {
+        if bumped == 0 {
             return Err(if exists.exists([id]).map_err(backend)? {
                 StoreError::QueueFull
             } else {

@@ -12,7 +12,9 @@ use super::queries::backend;
 use crate::store::StoreError;
 use rusqlite::{Connection, params};
 
-/// Stores a payload once, counting the `queued` queue rows about to point at it.
+/// Stores a payload once, counting the `queued` queue rows about to point at it. The id is
+/// read back with `last_insert_rowid` rather than `RETURNING`, which makes SQLite open and
+/// close a temporary B-tree for every row (a tenth of the writer's time, by profile).
 pub(super) fn insert_message(
     conn: &Connection,
     kind: u8,
@@ -21,15 +23,11 @@ pub(super) fn insert_message(
     queued: usize,
 ) -> Result<i64, StoreError> {
     conn.prepare_cached(
-        "INSERT INTO messages (payload, created_ms, kind, pending) VALUES (?1, ?2, ?3, ?4)
-         RETURNING id",
+        "INSERT INTO messages (payload, created_ms, kind, pending) VALUES (?1, ?2, ?3, ?4)",
     )
-    .and_then(|mut st| {
-        st.query_row(params![payload, now_ms as i64, kind, queued as i64], |r| {
-            r.get(0)
-        })
-    })
-    .map_err(backend)
+    .and_then(|mut st| st.execute(params![payload, now_ms as i64, kind, queued as i64]))
+    .map_err(backend)?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// Takes `entries` removed queue rows off a message's count and deletes the message once
