@@ -347,16 +347,17 @@ pub(super) fn enqueue(
              WHERE device_id = ?1 AND queue_len < ?2",
         )
         .map_err(backend)?;
-    let mut exists = conn
-        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
-        .map_err(backend)?;
     for device in recipients {
         let id = device.get() as i64;
         let bumped = bump
             .execute(params![id, max_depth as i64])
             .map_err(backend)?;
         if bumped == 0 {
-            return Err(if exists.exists([id]).map_err(backend)? {
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
+                .and_then(|mut st| st.exists([id]))
+                .map_err(backend)?;
+            return Err(if exists {
                 StoreError::QueueFull
             } else {
                 StoreError::UnknownRecipient
