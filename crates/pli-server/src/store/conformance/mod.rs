@@ -336,7 +336,11 @@ pub async fn submit_is_all_or_nothing<S: Store>(store: S) {
     );
     s.recipients = vec![dev(2)];
     s.welcome = Some((b"welcome".to_vec(), vec![dev(1)]));
-    store.submit(s).await.expect("accepted");
+    s.max_queue_depth = 1;
+    store
+        .submit(s)
+        .await
+        .expect("the refusal left no count behind: depth 1 still has room");
     let welcome = store.fetch_queue(dev(1), None, 10).await.expect("fetch");
     assert_eq!(welcome.len(), 1);
     assert_eq!(welcome[0].payload, b"welcome".to_vec());

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
-use writer::{Job, WriteJob, configure, run_in_savepoint, writer_loop};
+use writer::{Undo, WriteJob, configure, writer_loop};
 
 const READERS: usize = 4;
 #[derive(Clone)]
@@ -107,37 +107,27 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Runs `op` in the next write batch and waits for that batch to commit.
+    /// Runs `op` in the next write batch, in its own savepoint, and waits for that batch to
+    /// commit.
     async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        self.write_job(op, false).await
+        self.write_job(op, Undo::Savepoint, false).await
     }
 
-    /// [`Self::write`] for a job whose commit may be held back by [`writer::DEFER`] to share
-    /// another job's fsync.
-    async fn write_deferrable<R, F>(&self, op: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        self.write_job(op, true).await
-    }
-
-    async fn write_job<R, F>(&self, op: F, deferrable: bool) -> Result<R, StoreError>
+    /// Runs `op` in the next write batch and waits for that batch to commit. `undo` says
+    /// whether `op` needs a savepoint ([`Undo`]); `deferrable` lets its commit wait up to
+    /// [`writer::DEFER`] to share another job's fsync.
+    async fn write_job<R, F>(&self, op: F, undo: Undo, deferrable: bool) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let outcome = run_in_savepoint(conn, op);
-            Box::new(move |commit| {
-                let result = commit.map_err(StoreError::Backend).and(outcome);
-                let _ = reply.send(result);
-            })
+        let job = writer::job(op, undo, move |result| {
+            let _ = reply.send(result);
         });
         self.inner
             .writer
@@ -348,7 +338,15 @@ impl Store for SqliteStore {
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        self.write(move |c| queries::submit(c, &submission)).await
+        // A submission refuses before it writes unless it also carries a welcome or goes
+        // to a large group (`queries::submit_refuses_first`).
+        let undo = if queries::submit_refuses_first(&submission) {
+            Undo::RefusesFirst
+        } else {
+            Undo::Savepoint
+        };
+        self.write_job(move |c| queries::submit(c, &submission), undo, false)
+            .await
     }
 
     async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
@@ -386,8 +384,13 @@ impl Store for SqliteStore {
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        self.write_deferrable(move |c| queries::ack(c, device, &ids))
-            .await
+        // An ack never refuses: it only removes what is there.
+        self.write_job(
+            move |c| queries::ack(c, device, &ids),
+            Undo::RefusesFirst,
+            true,
+        )
+        .await
     }
 
     async fn claim_lease(

@@ -286,31 +286,34 @@ pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u
         .map_err(backend)
 }
 
-/// Applies the epoch rule; returns the group's epoch after the message.
-pub(super) fn apply_epoch_rule(
+/// What a message does to its group's epoch, once the rule has allowed it.
+#[derive(Clone, Copy)]
+pub(super) enum EpochStep {
+    /// The group's first commit: the server starts keeping its epoch, at 1.
+    Create,
+    /// A commit: the epoch moves on to this.
+    Advance(u64),
+    /// A proposal or application message in the current epoch.
+    Stay(u64),
+}
+
+/// Checks the epoch rule without writing: a refusal comes before any write.
+pub(super) fn check_epoch_rule(
     conn: &Connection,
     group: &GroupId,
     rule: EpochRule,
-) -> Result<u64, StoreError> {
+) -> Result<EpochStep, StoreError> {
     let current = group_epoch(conn, group)?;
     let stale = |submitted, current| StoreError::StaleEpoch { submitted, current };
     match (rule, current) {
-        (EpochRule::Commit { epoch: 0 }, None) => {
-            conn.prepare_cached("INSERT INTO mls_groups (group_id, epoch) VALUES (?1, 1)")
-                .and_then(|mut st| st.execute([group.as_bytes()]))
-                .map_err(backend)?;
-            Ok(1)
-        }
+        (EpochRule::Commit { epoch: 0 }, None) => Ok(EpochStep::Create),
         (EpochRule::Commit { epoch }, Some(current)) if epoch == current => {
-            conn.prepare_cached("UPDATE mls_groups SET epoch = ?2 WHERE group_id = ?1")
-                .and_then(|mut st| st.execute(params![group.as_bytes(), (current + 1) as i64]))
-                .map_err(backend)?;
-            Ok(current + 1)
+            Ok(EpochStep::Advance(current + 1))
         }
         (EpochRule::Proposal { epoch } | EpochRule::Application { epoch }, Some(current))
             if epoch == current =>
         {
-            Ok(current)
+            Ok(EpochStep::Stay(current))
         }
         (_, None) => Err(StoreError::UnknownGroup),
         (
@@ -322,13 +325,44 @@ pub(super) fn apply_epoch_rule(
     }
 }
 
+/// Writes what [`check_epoch_rule`] allowed; returns the group's epoch after the message.
+fn take_epoch_step(conn: &Connection, group: &GroupId, step: EpochStep) -> Result<u64, StoreError> {
+    match step {
+        EpochStep::Create => {
+            conn.prepare_cached("INSERT INTO mls_groups (group_id, epoch) VALUES (?1, 1)")
+                .and_then(|mut st| st.execute([group.as_bytes()]))
+                .map_err(backend)?;
+            Ok(1)
+        }
+        EpochStep::Advance(to) => {
+            conn.prepare_cached("UPDATE mls_groups SET epoch = ?2 WHERE group_id = ?1")
+                .and_then(|mut st| st.execute(params![group.as_bytes(), to as i64]))
+                .map_err(backend)?;
+            Ok(to)
+        }
+        EpochStep::Stay(epoch) => Ok(epoch),
+    }
+}
+
+/// Applies the epoch rule; returns the group's epoch after the message.
+pub(super) fn apply_epoch_rule(
+    conn: &Connection,
+    group: &GroupId,
+    rule: EpochRule,
+) -> Result<u64, StoreError> {
+    let step = check_epoch_rule(conn, group, rule)?;
+    take_epoch_step(conn, group, step)
+}
+
 /// From this many recipients on, a message is queued with one statement per step for all
 /// of them (the ids as a JSON array) instead of one per recipient: a large group's
 /// fan-out is then bound by the B-tree writes, not by stepping statements.
 const SET_BASED_FROM: usize = 16;
 
-/// Stores one payload and queues it for each device, enforcing the depth limit. A refusal
-/// leaves bumped counters behind: the caller's savepoint rolls the job back.
+/// Stores one payload and queues it for each device, enforcing the depth limit. Below
+/// [`SET_BASED_FROM`] recipients a refusal leaves nothing behind (counters already bumped
+/// are put back); from there on it leaves bumped counters, and the caller's savepoint rolls
+/// the job back.
 pub(super) fn enqueue(
     conn: &Connection,
     kind: u8,
@@ -353,6 +387,12 @@ pub(super) fn enqueue(
             .execute(params![id, max_depth as i64])
             .map_err(backend)?;
         if bumped == 0 {
+            let mut unbump = conn
+                .prepare_cached("UPDATE devices SET queue_len = queue_len - 1 WHERE device_id = ?1")
+                .map_err(backend)?;
+            for earlier in recipients.iter().take_while(|earlier| *earlier != device) {
+                unbump.execute([earlier.get() as i64]).map_err(backend)?;
+            }
             let exists = conn
                 .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
                 .and_then(|mut st| st.exists([id]))
@@ -424,8 +464,17 @@ fn unique(devices: &[DeviceId]) -> Vec<DeviceId> {
     devices
 }
 
+/// Whether [`submit`] refuses before it writes, so that it needs no savepoint: without a
+/// welcome (whose refusal would come after the message is queued) and below
+/// [`SET_BASED_FROM`] recipients (whose refusal comes after the counters are bumped).
+pub(super) fn submit_refuses_first(s: &Submission) -> bool {
+    s.welcome.is_none() && unique(&s.recipients).len() < SET_BASED_FROM
+}
+
+/// Checks the epoch rule, queues the message (and any welcome), then moves the epoch: the
+/// refusals come in that order, each before anything after it is written.
 pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, StoreError> {
-    let epoch = apply_epoch_rule(conn, &s.group, s.rule)?;
+    let step = check_epoch_rule(conn, &s.group, s.rule)?;
     let recipients = unique(&s.recipients);
     let id = enqueue(
         conn,
@@ -445,6 +494,7 @@ pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, Stor
             s.max_queue_depth,
         )?;
     }
+    let epoch = take_epoch_step(conn, &s.group, step)?;
     Ok(Accepted { id, epoch })
 }
 

@@ -1,7 +1,13 @@
 //! The writer thread: one connection, every write job of the process, group commit.
 //!
 //! Jobs wait in a channel; the writer takes all that are waiting (up to [`MAX_BATCH`]), runs
-//! each in its own savepoint of one transaction, commits once and then answers each caller.
+//! them in one transaction, commits once and then answers each caller. A job normally runs
+//! in its own savepoint, so its refusal or failure undoes only its own writes. The two jobs
+//! every message runs (a submission without a welcome, an ack) are written to refuse before
+//! they write, and skip the savepoint: its sub-journal (each page the job first touches,
+//! copied) and its two statements were a quarter of the writer's time (BENCHMARKS.md). If
+//! such a job fails part-way (a storage error, not a refusal), nothing can undo its writes
+//! alone, so the whole batch rolls back and every caller in it is told so.
 
 use super::queries::backend;
 use crate::store::StoreError;
@@ -18,8 +24,59 @@ pub(super) const DEFER: std::time::Duration = std::time::Duration::from_millis(2
 
 /// Runs once the batch's commit is known, with its outcome.
 pub(super) type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A write job: runs inside the batch transaction and returns how to answer its caller.
-pub(super) type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+/// A write job: runs inside the batch transaction (`None`: the transaction could not be
+/// begun, so it must not run) and returns what the writer needs from it.
+pub(super) type Job = Box<dyn FnOnce(Option<&Connection>) -> Ran + Send>;
+
+/// What a job leaves the writer.
+pub(super) struct Ran {
+    /// How to answer its caller once the batch's fate is known.
+    pub(super) answer: Completion,
+    /// It failed part-way without a savepoint: the batch must not commit.
+    pub(super) spoiled: bool,
+}
+
+/// How a job's writes are undone if it refuses or fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undo {
+    /// Its own savepoint: any error undoes exactly its writes.
+    Savepoint,
+    /// None needed for a refusal: the job refuses before its first write (or puts back what
+    /// it wrote before refusing). A storage error part-way spoils the batch.
+    RefusesFirst,
+}
+
+/// Wraps `op` into a job that answers through `reply`.
+pub(super) fn job<R, F>(
+    op: F,
+    undo: Undo,
+    reply: impl FnOnce(Result<R, StoreError>) + Send + 'static,
+) -> Job
+where
+    R: Send + 'static,
+    F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+{
+    Box::new(move |conn| {
+        let (outcome, spoiled) = match (conn, undo) {
+            (None, _) => (Err(StoreError::Unavailable), false),
+            (Some(conn), Undo::Savepoint) => (run_in_savepoint(conn, op), false),
+            (Some(conn), Undo::RefusesFirst) => {
+                let outcome = op(conn);
+                let spoiled = matches!(
+                    outcome,
+                    Err(StoreError::Backend(_) | StoreError::Unavailable)
+                );
+                (outcome, spoiled)
+            }
+        };
+        Ran {
+            answer: Box::new(move |commit| {
+                reply(commit.map_err(StoreError::Backend).and(outcome));
+            }),
+            spoiled,
+        }
+    })
+}
 
 /// A job as the writer receives it.
 pub(super) struct WriteJob {
@@ -53,7 +110,7 @@ pub(super) fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 
 /// Runs one job inside its own savepoint. The statements are prepared once (cached):
 /// parsing them again for every job was a visible share of the writer's time.
-pub(super) fn run_in_savepoint<R>(
+fn run_in_savepoint<R>(
     conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
@@ -93,19 +150,134 @@ pub(super) fn writer_loop(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
         if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
             let message = err.to_string();
             for job in batch {
-                // Answer every caller: the job itself never ran.
-                let completion = job(&conn);
-                completion(Err(message.clone()));
+                // Answer every caller without running its job: outside a transaction its
+                // writes would commit on their own while its caller is told it failed.
+                (job(None).answer)(Err(message.clone()));
             }
             continue;
         }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if commit.is_err() {
+        let ran: Vec<Ran> = batch.into_iter().map(|job| job(Some(&conn))).collect();
+        let outcome = if ran.iter().any(|ran| ran.spoiled) {
             let _ = conn.execute_batch("ROLLBACK");
+            Err("a write in this batch failed part-way; the batch was rolled back".to_owned())
+        } else {
+            let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            if commit.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            commit
+        };
+        for ran in ran {
+            (ran.answer)(outcome.clone());
         }
-        for completion in completions {
-            completion(commit.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job's name and its caller's answer.
+    type Answer = (&'static str, Result<(), StoreError>);
+    /// A job's name, how it is undone, and what it does.
+    type TestJob = (
+        &'static str,
+        Undo,
+        fn(&Connection) -> Result<(), StoreError>,
+    );
+
+    /// Runs `jobs` (name, undo, what it does) as one batch of a writer over a fresh
+    /// database with a table `t(x)`; returns each job's answer and the rows of `t`.
+    fn one_batch(jobs: Vec<TestJob>) -> (Vec<Answer>, Vec<i64>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).expect("open");
+        configure(&conn).expect("configure");
+        conn.execute_batch("CREATE TABLE t (x INTEGER)")
+            .expect("table");
+        let (sender, receiver) = mpsc::channel();
+        let (answered, answers) = mpsc::channel::<Answer>();
+        // Queued before the writer starts, so that they share one batch.
+        for (name, undo, op) in jobs {
+            let answered = answered.clone();
+            let run = job(op, undo, move |result| {
+                let _ = answered.send((name, result));
+            });
+            sender
+                .send(WriteJob {
+                    run,
+                    deferrable: false,
+                })
+                .expect("send");
         }
+        drop(sender);
+        std::thread::spawn(move || writer_loop(conn, receiver))
+            .join()
+            .expect("writer");
+        drop(answered);
+        let reader = Connection::open(&path).expect("reopen");
+        let rows = reader
+            .prepare("SELECT x FROM t ORDER BY x")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .expect("rows");
+        (answers.iter().collect(), rows)
+    }
+
+    fn insert(conn: &Connection, x: i64) -> Result<(), StoreError> {
+        conn.execute("INSERT INTO t (x) VALUES (?1)", [x])
+            .map(|_| ())
+            .map_err(super::backend)
+    }
+
+    #[test]
+    fn a_refusal_without_a_savepoint_leaves_the_batch_alone() {
+        let (answers, rows) = one_batch(vec![
+            ("refuses", Undo::RefusesFirst, |_| {
+                Err(StoreError::QueueFull)
+            }),
+            ("guarded", Undo::Savepoint, |c| {
+                insert(c, 1)?;
+                Err(StoreError::UnknownRecipient)
+            }),
+            ("writes", Undo::RefusesFirst, |c| insert(c, 2)),
+        ]);
+        assert!(matches!(
+            answers[0],
+            ("refuses", Err(StoreError::QueueFull))
+        ));
+        assert!(matches!(
+            answers[1],
+            ("guarded", Err(StoreError::UnknownRecipient))
+        ));
+        assert!(matches!(answers[2], ("writes", Ok(()))));
+        assert_eq!(
+            rows,
+            vec![2],
+            "the savepoint undid only its own job's write"
+        );
+    }
+
+    #[test]
+    fn a_failure_part_way_without_a_savepoint_rolls_back_the_whole_batch() {
+        let (answers, rows) = one_batch(vec![
+            ("before", Undo::Savepoint, |c| insert(c, 1)),
+            ("fails", Undo::RefusesFirst, |c| {
+                insert(c, 2)?;
+                Err(StoreError::Backend("disk I/O error".into()))
+            }),
+            ("after", Undo::RefusesFirst, |c| insert(c, 3)),
+        ]);
+        assert_eq!(answers.len(), 3);
+        for (name, answer) in &answers {
+            assert!(
+                matches!(answer, Err(StoreError::Backend(_))),
+                "{name} was told the batch failed"
+            );
+        }
+        assert_eq!(
+            rows,
+            Vec::<i64>::new(),
+            "nothing of the batch was committed"
+        );
     }
 }
