@@ -250,7 +250,10 @@ pub(super) fn inventory(
         key_packages.push((device.device_id, status));
     }
     let queued_messages: i64 = conn
-        .prepare_cached("SELECT COALESCE(SUM(queue_len), 0) FROM devices WHERE username = ?1")
+        .prepare_cached(
+            "SELECT COALESCE(SUM(l.len), 0) FROM queue_lens l
+             JOIN devices d ON d.device_id = l.device_id WHERE d.username = ?1",
+        )
         .and_then(|mut st| st.query_row([user.as_str()], |r| r.get(0)))
         .map_err(backend)?;
     let preserved_until_ms: Option<i64> = conn

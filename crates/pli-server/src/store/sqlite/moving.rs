@@ -342,7 +342,7 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         .map_err(backend)?;
     conn.execute_batch(
         "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.expired);
-         UPDATE devices SET queue_len = queue_len - (SELECT COUNT(*) FROM temp.expired e WHERE e.device_id = devices.device_id)
+         UPDATE queue_lens SET len = len - (SELECT COUNT(*) FROM temp.expired e WHERE e.device_id = queue_lens.device_id)
           WHERE device_id IN (SELECT device_id FROM temp.expired);
          INSERT INTO temp.released (id, entries)
            SELECT message_id, COUNT(*) FROM temp.expired GROUP BY message_id;

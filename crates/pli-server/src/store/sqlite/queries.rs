@@ -376,10 +376,7 @@ pub(super) fn enqueue(
     }
     // Counted by `execute` rather than `RETURNING`, which costs a temporary B-tree per row.
     let mut bump = conn
-        .prepare_cached(
-            "UPDATE devices SET queue_len = queue_len + 1
-             WHERE device_id = ?1 AND queue_len < ?2",
-        )
+        .prepare_cached("UPDATE queue_lens SET len = len + 1 WHERE device_id = ?1 AND len < ?2")
         .map_err(backend)?;
     for device in recipients {
         let id = device.get() as i64;
@@ -388,7 +385,7 @@ pub(super) fn enqueue(
             .map_err(backend)?;
         if bumped == 0 {
             let mut unbump = conn
-                .prepare_cached("UPDATE devices SET queue_len = queue_len - 1 WHERE device_id = ?1")
+                .prepare_cached("UPDATE queue_lens SET len = len - 1 WHERE device_id = ?1")
                 .map_err(backend)?;
             for earlier in recipients.iter().take_while(|earlier| *earlier != device) {
                 unbump.execute([earlier.get() as i64]).map_err(backend)?;
@@ -430,8 +427,8 @@ fn enqueue_set(
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let bumped = conn
         .prepare_cached(
-            "UPDATE devices SET queue_len = queue_len + 1
-             WHERE device_id IN (SELECT value FROM json_each(?1)) AND queue_len < ?2",
+            "UPDATE queue_lens SET len = len + 1
+             WHERE device_id IN (SELECT value FROM json_each(?1)) AND len < ?2",
         )
         .and_then(|mut st| st.execute(params![ids, max_depth as i64]))
         .map_err(backend)?;
@@ -541,7 +538,7 @@ pub(super) fn ack(
         }
     }
     if removed > 0 {
-        conn.prepare_cached("UPDATE devices SET queue_len = queue_len - ?2 WHERE device_id = ?1")
+        conn.prepare_cached("UPDATE queue_lens SET len = len - ?2 WHERE device_id = ?1")
             .and_then(|mut st| st.execute(params![device, removed as i64]))
             .map_err(backend)?;
     }

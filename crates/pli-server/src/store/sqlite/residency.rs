@@ -78,7 +78,7 @@ pub(super) fn queue_lengths(
     devices: &[DeviceId],
 ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
     let mut lookup = conn
-        .prepare_cached("SELECT queue_len FROM devices WHERE device_id = ?1")
+        .prepare_cached("SELECT len FROM queue_lens WHERE device_id = ?1")
         .map_err(backend)?;
     let mut found = Vec::new();
     for device in devices {

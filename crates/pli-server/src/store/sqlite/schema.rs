@@ -189,6 +189,22 @@ INSERT INTO queue_counted (device_id, message_id) SELECT device_id, message_id F
 DROP TABLE queue;
 ALTER TABLE queue_counted RENAME TO queue;
 "#,
+    r#"
+-- Each device's queue depth, kept in step with `queue` so the depth limit costs no
+-- COUNT(*), moves out of the device's row into a narrow table of its own: a large group's
+-- message bumps a counter per member, and in `devices` (keys, endorsements) 1,000 counters
+-- spread over dozens of pages, each read and copied per message; here they fill a few.
+CREATE TABLE queue_lens (
+    device_id INTEGER PRIMARY KEY REFERENCES devices(device_id) ON DELETE CASCADE,
+    len       INTEGER NOT NULL
+);
+INSERT INTO queue_lens (device_id, len) SELECT device_id, queue_len FROM devices;
+ALTER TABLE devices DROP COLUMN queue_len;
+-- Every device has its counter from the moment it exists, whichever path creates it.
+CREATE TRIGGER devices_get_a_queue_len AFTER INSERT ON devices BEGIN
+    INSERT INTO queue_lens (device_id, len) VALUES (NEW.device_id, 0);
+END;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +280,18 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))
             .expect("queue");
         assert_eq!(queued, 3);
+        let depths: Vec<(i64, i64)> = conn
+            .prepare("SELECT device_id, len FROM queue_lens ORDER BY device_id")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("depths");
+        assert_eq!(
+            depths,
+            vec![(1, 1), (2, 2)],
+            "the counters moved with their values"
+        );
         let leftovers: i64 = conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'queue_by_message')
