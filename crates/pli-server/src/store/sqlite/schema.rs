@@ -248,11 +248,22 @@ mod tests {
         ));
     }
 
+    /// Every row of a two-column integer query, in order.
+    fn pairs(conn: &Connection, sql: &str) -> Vec<(i64, i64)> {
+        conn.prepare(sql)
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect(sql)
+    }
+
     /// A store from before messages counted their queue entries (version 8) keeps every
-    /// queued message with the right count, loses the ones no queue held, and no longer
-    /// maintains the index or the foreign key the count replaced.
+    /// queued message with the right count, loses the ones no queue held, no longer
+    /// maintains the index or the foreign key the count replaced, and keeps each device's
+    /// queue depth in `queue_lens` (new devices included).
     #[test]
-    fn queue_entries_are_counted_when_the_index_goes() {
+    fn queue_entries_and_depths_survive_the_counting_migrations() {
         let mut conn = Connection::open_in_memory().expect("open");
         for sql in &MIGRATIONS[..8] {
             conn.execute_batch(sql).expect("old migration");
@@ -268,29 +279,27 @@ mod tests {
         )
         .expect("old rows");
         migrate(&mut conn).expect("migrate");
-        let counts: Vec<(i64, i64)> = conn
-            .prepare("SELECT id, pending FROM messages ORDER BY id")
-            .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()
-            })
-            .expect("counts");
-        assert_eq!(counts, vec![(10, 2), (12, 1)], "11 was held by no queue");
+        assert_eq!(
+            pairs(&conn, "SELECT id, pending FROM messages ORDER BY id"),
+            vec![(10, 2), (12, 1)],
+            "11 was held by no queue"
+        );
         let queued: i64 = conn
             .query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))
             .expect("queue");
         assert_eq!(queued, 3);
-        let depths: Vec<(i64, i64)> = conn
-            .prepare("SELECT device_id, len FROM queue_lens ORDER BY device_id")
-            .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()
-            })
-            .expect("depths");
+        conn.execute_batch(
+            "INSERT INTO devices (device_id, username, secret_hash, signature_key)
+               VALUES (3, 'alice', x'00', x'00')",
+        )
+        .expect("a new device");
         assert_eq!(
-            depths,
-            vec![(1, 1), (2, 2)],
-            "the counters moved with their values"
+            pairs(
+                &conn,
+                "SELECT device_id, len FROM queue_lens ORDER BY device_id"
+            ),
+            vec![(1, 1), (2, 2), (3, 0)],
+            "the counters moved with their values, and a new device has one"
         );
         let leftovers: i64 = conn
             .query_row(
