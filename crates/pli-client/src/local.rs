@@ -119,9 +119,13 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     }
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // `journal_size_limit`: one large transaction (a big group's ratchet tree is several MB)
+    // grows the WAL file, and SQLite otherwise keeps it at that size for good; after each
+    // checkpoint it is cut back to the 16 MiB a checkpoint cycle normally uses.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4096;",
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4096;
+         PRAGMA journal_size_limit = 16777216;",
     )?;
     crate::mls::migrate(&mut conn)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -332,4 +336,34 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After one transaction far larger than a checkpoint cycle, the WAL file shrinks back
+    /// once that transaction is checkpointed instead of keeping its size on the device.
+    #[test]
+    fn a_large_transaction_does_not_leave_a_large_wal_behind() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let conn = open(home.path()).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE big (b BLOB);
+             INSERT INTO big (b) VALUES (zeroblob(24 * 1024 * 1024));",
+        )
+        .expect("large write");
+        let wal = home.path().join(format!("{DATABASE_FILE}-wal"));
+        let size = || std::fs::metadata(&wal).expect("wal").len();
+        assert!(
+            size() > 24 * 1024 * 1024,
+            "the transaction went through the WAL"
+        );
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        conn.execute_batch("DELETE FROM big").expect("small write");
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        assert!(size() <= 16 * 1024 * 1024, "WAL left at {} bytes", size());
+    }
 }
