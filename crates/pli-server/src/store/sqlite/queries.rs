@@ -359,10 +359,10 @@ pub(super) fn apply_epoch_rule(
 /// fan-out is then bound by the B-tree writes, not by stepping statements.
 const SET_BASED_FROM: usize = 16;
 
-/// Stores one payload and queues it for each device, enforcing the depth limit. Below
-/// [`SET_BASED_FROM`] recipients a refusal leaves nothing behind (counters already bumped
-/// are put back); from there on it leaves bumped counters, and the caller's savepoint rolls
-/// the job back.
+/// Stores one payload and queues it for each of `recipients` (distinct devices), enforcing
+/// the depth limit. Below [`SET_BASED_FROM`] recipients a refusal leaves nothing behind
+/// (counters already bumped are put back); from there on it leaves bumped counters, and the
+/// caller's savepoint rolls the job back.
 pub(super) fn enqueue(
     conn: &Connection,
     kind: u8,
@@ -464,8 +464,10 @@ fn unique(devices: &[DeviceId]) -> Vec<DeviceId> {
 /// Whether [`submit`] refuses before it writes, so that it needs no savepoint: without a
 /// welcome (whose refusal would come after the message is queued) and below
 /// [`SET_BASED_FROM`] recipients (whose refusal comes after the counters are bumped).
+/// Counted before duplicates are dropped: a list that only dedups below the threshold
+/// keeps its savepoint, which is merely slower.
 pub(super) fn submit_refuses_first(s: &Submission) -> bool {
-    s.welcome.is_none() && unique(&s.recipients).len() < SET_BASED_FROM
+    s.welcome.is_none() && s.recipients.len() < SET_BASED_FROM
 }
 
 /// Checks the epoch rule, queues the message (and any welcome), then moves the epoch: the
