@@ -15,9 +15,7 @@
 //! returns to the cache.
 
 use crate::error::ClientError;
-use crate::mls::JsonCodec;
 use openmls::prelude::{GroupId, MlsGroup};
-use openmls_sqlite_storage::Codec;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
@@ -138,7 +136,7 @@ impl GroupCache {
 
 /// The group's state version in `conn`'s view: 0 for a group no trigger has seen.
 fn version(conn: &Connection, id: &GroupId) -> Result<i64, ClientError> {
-    let key = JsonCodec::to_vec(id).map_err(|e| ClientError::Storage(e.to_string()))?;
+    let key = crate::mls_store::key(id)?;
     Ok(conn
         .prepare_cached("SELECT version FROM mls_group_versions WHERE group_key = ?1")?
         .query_row([key], |r| r.get(0))

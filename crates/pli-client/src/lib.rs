@@ -19,6 +19,8 @@
 //!   database's version of each group before use.
 //! - [`local`]: the local database schema and queries.
 //! - [`mls`]: openmls glue (provider, configuration, key packages, credentials).
+//! - [`mls_store`]: openmls's state in the local database (pli's own storage provider over
+//!   `openmls_sqlite_storage`'s tables: cached statements, values in MessagePack).
 //! - [`transport`]: HTTP and WebSocket to the server.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
 //! - [`admin`]: staff tools: the admin API client, audit log export and verification.
@@ -37,6 +39,7 @@ pub mod hot_paths;
 pub mod kt;
 pub mod local;
 pub mod mls;
+pub mod mls_store;
 mod outbox;
 mod receive;
 pub mod sync;

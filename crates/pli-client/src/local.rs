@@ -119,6 +119,9 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     }
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // openmls's storage (`mls_store`) alone keeps about thirty statements prepared; with
+    // rusqlite's default of 16 they would evict each other on every commit.
+    conn.set_prepared_statement_cache_capacity(128);
     // `journal_size_limit`: one large transaction (a big group's ratchet tree is several MB)
     // grows the WAL file, and SQLite otherwise keeps it at that size for good; after each
     // checkpoint it is cut back to the 16 MiB a checkpoint cycle normally uses.

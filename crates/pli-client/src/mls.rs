@@ -19,6 +19,8 @@ use rusqlite::Connection;
 /// Small, because every kept epoch weakens forward secrecy a little.
 pub const MAX_PAST_EPOCHS: usize = 5;
 
+/// The codec `openmls_sqlite_storage` is given for its migrations (and was given for
+/// its provider before `mls_store` replaced it): keys are still JSON.
 #[derive(Default)]
 pub struct JsonCodec;
 
@@ -34,7 +36,8 @@ impl Codec for JsonCodec {
     }
 }
 
-pub type Storage<'a> = SqliteStorageProvider<JsonCodec, &'a Connection>;
+/// openmls's storage on the device's database (pli's own provider, `mls_store`).
+pub type Storage<'a> = crate::mls_store::MlsStore<'a>;
 
 /// An openmls provider whose storage writes go into the caller's transaction.
 pub struct Provider<'a> {
@@ -46,7 +49,7 @@ impl<'a> Provider<'a> {
     pub fn new(crypto: &'a RustCrypto, conn: &'a Connection) -> Self {
         Self {
             crypto,
-            storage: SqliteStorageProvider::new(conn),
+            storage: Storage::new(conn),
         }
     }
 }
