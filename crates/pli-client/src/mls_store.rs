@@ -13,10 +13,18 @@
 //!   openmls rewrites it in the new form the next time it stores it.
 //!
 //! Keys stay JSON: rows are found by comparing key bytes, so a key must encode exactly as
-//! it always has. Values keep field names (`to_vec_named`), so a later openmls that adds a
-//! defaulted field still reads what an earlier one wrote, as it would from JSON.
+//! it always has. Values keep field names (a later openmls that adds a defaulted field
+//! still reads what an earlier one wrote, as it would from JSON), and byte vectors are
+//! written as MessagePack binaries (`BytesMode::ForceIterables`) rather than arrays of
+//! numbers: the past epochs' member lists alone made the per-byte encoding a fifth of a
+//! 100-member commit. A binary reads back into a `Vec<u8>` through `deserialize_seq`; it
+//! would not through serde's buffered (`untagged`, `flatten`) paths, which openmls uses
+//! only for `PastEpochDeletionPolicy`, a number or a unit variant. A group's values are
+//! rewritten with `ON CONFLICT DO UPDATE`, in place, rather than `INSERT OR REPLACE`
+//! (a delete and an insert, each in the table and in its key index).
 
 use openmls_traits::storage::CURRENT_VERSION;
+use rmp_serde::config::BytesMode;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Params, params};
 use serde::Serialize;
@@ -48,7 +56,10 @@ pub fn key<K: Serialize + ?Sized>(key: &K) -> rusqlite::Result<Vec<u8>> {
 pub fn pack<V: Serialize + ?Sized>(value: &V) -> rusqlite::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
     out.push(PACKED);
-    rmp_serde::encode::write_named(&mut out, value).map_err(encode_failed)?;
+    let mut packer = rmp_serde::Serializer::new(&mut out)
+        .with_struct_map()
+        .with_bytes(BytesMode::ForceIterables);
+    value.serialize(&mut packer).map_err(encode_failed)?;
     Ok(out)
 }
 
@@ -103,8 +114,10 @@ const PSKS: Keyed = Keyed {
 const GROUP_DATA: Keyed = Keyed {
     get: "SELECT group_data FROM openmls_group_data
           WHERE group_id = ?1 AND data_type = ?2 AND provider_version = ?3",
-    put: "INSERT OR REPLACE INTO openmls_group_data (group_id, data_type, group_data, provider_version)
-          VALUES (?1, ?2, ?3, ?4)",
+    put: "INSERT INTO openmls_group_data (group_id, data_type, group_data, provider_version)
+          VALUES (?1, ?2, ?3, ?4)
+          ON CONFLICT (group_id, data_type) DO UPDATE
+          SET group_data = excluded.group_data, provider_version = excluded.provider_version",
     delete: "DELETE FROM openmls_group_data
              WHERE group_id = ?1 AND data_type = ?2 AND provider_version = ?3",
 };
