@@ -422,7 +422,6 @@ fn enqueue_set(
     now_ms: u64,
     max_depth: u64,
 ) -> Result<MessageId, StoreError> {
-    let recipients = unique(recipients);
     let ids = serde_json::to_string(&recipients.iter().map(|d| d.get()).collect::<Vec<_>>())
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let bumped = conn
