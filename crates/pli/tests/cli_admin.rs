@@ -22,19 +22,9 @@ async fn staff_commands_from_init_to_a_confirmed_report() {
     .expect("register");
 
     // On PostgreSQL, `init` is pointed at the database the server uses.
-    let database_url = match common::database_for(&data) {
-        pli_server::Database::Postgres(postgres) => Some(postgres.url),
-        pli_server::Database::Sqlite => None,
-    };
-    let init_env: Vec<(&str, &str)> = database_url
-        .iter()
-        .map(|url| ("PLI_DATABASE_URL", url.as_str()))
-        .collect();
-    let operator = pli(&["admin", "init", "--data", path(&data)], &init_env)
-        .await
-        .expect("init");
+    let operator = common::init_operator_cli(&data).await.expect("init");
     assert!(operator.ends_with("staff-operator.cred"), "{operator}");
-    let again = pli(&["admin", "init", "--data", path(&data)], &init_env).await;
+    let again = common::init_operator_cli(&data).await;
     assert!(
         again
             .expect_err("once only")

@@ -1,6 +1,7 @@
 //! The key transparency contract with the real binary: `pli verify @user` (the same safety
 //! code on both sides, a new one when a device changes), `pli device link / approve / list
-//! / remove`, and `pli audit kt` from a server URL with no account.
+//! / remove`, `pli audit kt` from a server URL with no account (and `--mine` with one), and
+//! `pli admin directory publish`.
 
 mod common;
 
@@ -143,5 +144,69 @@ async fn verification_devices_and_audit_from_the_command_line() {
     .await
     .expect_err("another key is refused");
     assert!(wrong_key.contains("another key"), "{wrong_key}");
+
+    // Alice audits her own key history too: registered, a device added, one removed.
+    let mine = pli(
+        &[
+            "--home",
+            path(&home("a")),
+            "--json",
+            "audit",
+            "kt",
+            "--mine",
+        ],
+        &[],
+    )
+    .await
+    .expect("audit --mine");
+    let mine: serde_json::Value = serde_json::from_str(&mine).expect("json");
+    let own = &mine["own_keys"];
+    assert!(own["versions"].as_u64().expect("versions") >= 2, "{mine}");
+    assert_eq!(own["devices"], 1, "{mine}");
+    assert_eq!(own["unexplained"], serde_json::json!([]), "{mine}");
+    assert!(mine["to"].as_u64().expect("to") >= own["epoch"].as_u64().expect("epoch"));
+    let anonymous = pli(&["--home", path(&home("none")), "audit", "kt"], &[])
+        .await
+        .expect_err("no server, no account");
+    assert!(anonymous.contains("--server"), "{anonymous}");
+
+    // The operator publishes on demand; the audit reaches that epoch.
+    let operator = common::init_operator_cli(&data).await.expect("init");
+    let as_operator = [
+        ("PLI_STAFF_CRED", operator.as_str()),
+        ("PLI_ADMIN_URL", url.as_str()),
+    ];
+    pli(
+        &[
+            "--home",
+            path(&home("c")),
+            "register",
+            "carol",
+            "--server",
+            &url,
+        ],
+        &[],
+    )
+    .await
+    .expect("register");
+    let published = pli(&["--json", "admin", "directory", "publish"], &as_operator)
+        .await
+        .expect("publish");
+    let published: serde_json::Value = serde_json::from_str(&published).expect("json");
+    let epoch = published["epoch"].as_u64().expect("epoch");
+    let audit = pli(&["--server", &url, "--json", "audit", "kt"], &[])
+        .await
+        .expect("audit");
+    let audit: serde_json::Value = serde_json::from_str(&audit).expect("json");
+    assert_eq!(audit["to"].as_u64(), Some(epoch), "{audit}");
+    let readable = pli(&["admin", "directory", "publish"], &as_operator)
+        .await
+        .expect("publish");
+    assert!(
+        readable.contains(&format!(
+            "key directory at epoch {epoch}: 0 user(s) changed"
+        )),
+        "{readable}"
+    );
     server.kill().await.expect("stop");
 }

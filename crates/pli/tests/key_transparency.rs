@@ -235,6 +235,13 @@ async fn a_device_key_none_of_the_users_devices_added_is_reported_at_the_next_sy
     // Told once, not at every sync.
     alice.client.sync().await.expect("sync");
     assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
+    // Her own audit still lists it, as long as the history holds it.
+    let own = alice.client.audit_own_keys().await.expect("audit");
+    assert_eq!(
+        own.unexplained,
+        vec![pli_proto::DeviceId::new(4242).expect("id")]
+    );
+    assert_eq!(own.devices, 2);
     // Bob, looking Alice up, sees the ghost too: his safety code with Alice changes.
     let bob = TestUser::register(&server, "bob").await;
     let verified = bob.client.verify_user(&alice.name).await.expect("verify");
@@ -325,7 +332,9 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
         .await
         .expect("honest history passes the audit");
     assert!(honest.to >= 1, "epochs were published: {honest:?}");
-    alice.client.monitor_own_keys().await.expect("honest keys");
+    let own = alice.client.audit_own_keys().await.expect("honest keys");
+    assert_eq!((own.versions, own.devices), (1, 1));
+    assert!(own.unexplained.is_empty());
     let data = server.stop().await;
 
     // akd's first malicious case: a new version, the old one never marked stale.
@@ -354,7 +363,7 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
     with_store(data.path(), &alice.name, Corruption::MarkStaleLate(1)).await;
     let server = TestServer::start_on(data).await;
     alice.reopen(&server.url);
-    let caught = alice.client.monitor_own_keys().await;
+    let caught = alice.client.audit_own_keys().await;
     assert!(
         matches!(caught, Err(ClientError::Directory(_))),
         "the late mark is caught: {caught:?}"
@@ -578,4 +587,75 @@ async fn a_member_whose_key_the_directory_does_not_list_makes_the_conversation_u
         matches!(refused, Err(ClientError::UntrustedMember)),
         "{refused:?}"
     );
+}
+
+/// The newest epoch the server has signed, as anyone sees it.
+async fn newest_epoch(server: &TestServer) -> u64 {
+    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
+    transport
+        .directory_roots(0, kt::MAX_ROOTS)
+        .await
+        .expect("roots")
+        .roots
+        .len() as u64
+        - 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
+    // An interval no test outlasts: only the operator publishes here.
+    let server = TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
+        config.kt_publish_interval = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let before = newest_epoch(&server).await;
+    for name in ["alice", "bob", "carol"] {
+        TestUser::register(&server, name).await;
+    }
+    assert_eq!(newest_epoch(&server).await, before, "nothing published yet");
+    let db = server.db();
+    let pending = "SELECT COUNT(DISTINCT username) FROM kt_changes";
+    assert_eq!(db.integers(pending).await, vec![3]);
+
+    let operator = common::staff_client(
+        &server,
+        pli_server::init_first_operator(&test_config(server.data.path()), "root")
+            .await
+            .expect("init"),
+    );
+    let publish = async || -> kt::PublishResponse {
+        operator
+            .post("/admin/v1/directory/publish", &serde_json::json!({}))
+            .await
+            .expect("publish")
+    };
+    let published = publish().await;
+    assert_eq!(
+        (published.epoch, published.changes),
+        (before + 1, 3),
+        "three registrations, one epoch"
+    );
+    assert_eq!(db.integers(pending).await, vec![0]);
+    assert_eq!(newest_epoch(&server).await, before + 1);
+    let again = publish().await;
+    assert_eq!((again.epoch, again.changes), (before + 1, 0), "nothing new");
+    drop(server.stop().await);
+
+    // A one-second interval publishes a registration with nobody asking.
+    let server = TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
+        config.kt_publish_interval = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let before = newest_epoch(&server).await;
+    TestUser::register(&server, "dave").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while newest_epoch(&server).await == before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the interval never published"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(newest_epoch(&server).await, before + 1);
+    assert_eq!(server.db().integers(pending).await, vec![0]);
 }

@@ -63,6 +63,20 @@ pub(crate) fn note_root(
     }
 }
 
+/// What a check of the user's own key history found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OwnKeys {
+    /// The epoch of the signed root the history was verified against.
+    pub epoch: u64,
+    /// How many versions of the user's entry the history holds (one per published change).
+    pub versions: u64,
+    /// Devices the newest version lists.
+    pub devices: u64,
+    /// Device keys that none of the user's devices added, or this device listed with a key
+    /// it does not have: empty when the history is the user's own.
+    pub unexplained: Vec<DeviceId>,
+}
+
 /// A member's key as noted at receive time, awaiting its directory check.
 struct NotedMember {
     group: Vec<u8>,
@@ -78,19 +92,28 @@ impl Client {
         self.check_heard_roots().await
     }
 
-    /// Checks this user's whole key history against the directory.
+    /// Checks this user's whole key history against the directory, as every sync does: a
+    /// directory that is busy or does not list the user yet is left for the next sync.
     pub async fn monitor_own_keys(&self) -> Result<(), ClientError> {
-        let response = match self.transport.directory_history().await {
+        match self.audit_own_keys().await {
             Err(err)
                 if matches!(
                     err.code(),
                     Some(ErrorCode::DirectoryBusy | ErrorCode::NotInDirectory)
                 ) =>
             {
-                return Ok(());
+                Ok(())
             }
-            other => other?,
-        };
+            other => other.map(drop),
+        }
+    }
+
+    /// Checks this user's whole key history against the directory and says what it found
+    /// (`pli audit kt --mine`). A history that does not verify is an error and is reported
+    /// to the user; each device key none of the user's devices added is reported once, and
+    /// every such key in the history is listed in the answer.
+    pub async fn audit_own_keys(&self) -> Result<OwnKeys, ClientError> {
+        let response = self.transport.directory_history().await?;
         let root = self.accept_root(&response.root).await?;
         let keys = self.pin_directory_keys().await?;
         let mut history = match kt::verify_history(
@@ -112,6 +135,7 @@ impl Client {
             }
         };
         history.sort_by_key(|v| v.version);
+        let epoch = root.size;
         let mut suspicious = kt::unexplained_devices(&self.me.username, &history);
         if let Some(latest) = history.last() {
             let listed = latest.devices.iter().any(|d| {
@@ -142,7 +166,12 @@ impl Client {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(OwnKeys {
+            epoch,
+            versions: history.len() as u64,
+            devices: history.last().map_or(0, |v| v.devices.len() as u64),
+            unexplained: suspicious.into_iter().map(|(_, device)| device).collect(),
+        })
     }
 
     /// Checks members noted from Welcomes and commits against the directory.

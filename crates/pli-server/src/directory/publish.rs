@@ -127,7 +127,9 @@ pub async fn changing_devices<S: Store, T, E: From<crate::store::StoreError>>(
     Ok(outcome)
 }
 
-/// Publishes pending changes every `interval` until `stop` resolves.
+/// Publishes pending changes every `interval` until `stop` resolves. The first publication
+/// comes one interval after start, like every other: a change left pending by a restart
+/// waits no longer than that, and a lookup that needs it publishes it at once.
 pub async fn run<S: Store>(
     directory: Arc<KeyDirectory<S>>,
     clock: Arc<dyn Clock>,
@@ -135,7 +137,7 @@ pub async fn run<S: Store>(
     stop: impl Future<Output = ()>,
 ) {
     tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(interval);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

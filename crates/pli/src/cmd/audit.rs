@@ -1,6 +1,7 @@
 //! `pli audit …`: checks anyone can run against a server's public audit log, with no
 //! account: verify the log and its signed checkpoints, export it, confirm a report, and
-//! verify the key directory's append-only history.
+//! verify the key directory's append-only history (with `--mine`, also this device's own
+//! account's key history, which only its owner can ask for and judge).
 
 use super::Context;
 use anyhow::Context as _;
@@ -35,6 +36,11 @@ pub enum Command {
         /// The directory signing key (base64) you expect; refuses another.
         #[arg(long)]
         key: Option<String>,
+        /// Also verify your own account's key history (needs this device's home; the
+        /// server defaults to the home's): fails if it does not verify, or if it lists a
+        /// device key none of your devices added.
+        #[arg(long)]
+        mine: bool,
     },
     /// Recompute a published transparency report from the log; confirm or refute it.
     Report {
@@ -87,28 +93,12 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             std::fs::write(&out, serde_json::to_vec_pretty(&export)?)?;
             println!("{}", out.display());
         }
-        Command::Kt { from, to, key } => {
-            let server = context
-                .options
-                .server
-                .as_deref()
-                .context("this needs --server URL")?;
-            let transport = pli_client::transport::Transport::new(
-                server,
-                context.options.extra_ca_pem.as_deref(),
-            )?;
-            let audit =
-                pli_client::kt::audit::audit_directory(&transport, from, to, key.as_deref())
-                    .await?;
-            if context.json {
-                println!("{}", serde_json::to_string(&audit)?);
-            } else {
-                println!(
-                    "verified: key directory {} grew append-only from epoch {} to {}, root {}, signed by {}",
-                    audit.origin, audit.from, audit.to, audit.root, audit.key
-                );
-            }
-        }
+        Command::Kt {
+            from,
+            to,
+            key,
+            mine,
+        } => audit_kt(context, from, to, key.as_deref(), mine).await?,
         Command::Report { report, key } => {
             let text = std::fs::read(&report)
                 .with_context(|| format!("cannot read {}", report.display()))?;
@@ -121,6 +111,73 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 report.period.label, report.log_size
             );
         }
+    }
+    Ok(())
+}
+
+/// `pli audit kt`'s answer with `--json`.
+#[derive(serde::Serialize)]
+struct KtAudit {
+    #[serde(flatten)]
+    directory: pli_client::kt::audit::DirectoryAudit,
+    /// With `--mine`: what the account's own key history holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_keys: Option<pli_client::kt::monitor::OwnKeys>,
+}
+
+async fn audit_kt(
+    context: &Context,
+    from: Option<u64>,
+    to: Option<u64>,
+    key: Option<&str>,
+    mine: bool,
+) -> anyhow::Result<()> {
+    let client = mine.then(|| context.open()).transpose()?;
+    let server = match (&context.options.server, &client) {
+        (Some(server), _) => server.clone(),
+        (None, Some(client)) => client.server().to_owned(),
+        (None, None) => anyhow::bail!("this needs --server URL (or --mine on a registered home)"),
+    };
+    let transport =
+        pli_client::transport::Transport::new(&server, context.options.extra_ca_pem.as_deref())?;
+    let directory = pli_client::kt::audit::audit_directory(&transport, from, to, key).await?;
+    let own_keys = match &client {
+        Some(client) => Some(
+            client
+                .audit_own_keys()
+                .await
+                .context("your own key history failed its check")?,
+        ),
+        None => None,
+    };
+    if context.json {
+        let answer = KtAudit {
+            directory,
+            own_keys: own_keys.clone(),
+        };
+        println!("{}", serde_json::to_string(&answer)?);
+    } else {
+        println!(
+            "verified: key directory {} grew append-only from epoch {} to {}, root {}, signed by {}",
+            directory.origin, directory.from, directory.to, directory.root, directory.key
+        );
+        if let Some(own) = &own_keys {
+            println!(
+                "verified: your key history at epoch {}: {} version(s), {} device(s) listed now",
+                own.epoch, own.versions, own.devices
+            );
+        }
+    }
+    if let Some(unexplained) = own_keys.filter(|own| !own.unexplained.is_empty()) {
+        let devices: Vec<String> = unexplained
+            .unexplained
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        anyhow::bail!(
+            "your key history lists device keys none of your devices added: device(s) {}",
+            devices.join(", ")
+        );
     }
     Ok(())
 }

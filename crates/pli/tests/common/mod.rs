@@ -589,6 +589,20 @@ async fn serve_command(
     (child, url)
 }
 
+/// `pli admin init` for the server whose data is in `data` (pointed at its database on
+/// PostgreSQL): the first operator's credential file, or the command's error.
+pub async fn init_operator_cli(data: &Path) -> Result<String, String> {
+    let database_url = match database_for(data) {
+        pli_server::Database::Postgres(postgres) => Some(postgres.url),
+        pli_server::Database::Sqlite => None,
+    };
+    let env: Vec<(&str, &str)> = database_url
+        .iter()
+        .map(|url| ("PLI_DATABASE_URL", url.as_str()))
+        .collect();
+    run_pli(&["admin", "init", "--data", path_str(data)], &env).await
+}
+
 /// Runs the `pli` binary with `args` and extra environment; its trimmed stdout, or its
 /// stderr when it fails.
 pub async fn run_pli(args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
