@@ -13,6 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 pub const DATABASE_FILE: &str = "client.db";
+/// Held while a process opens and migrates the home (see [`open`]).
+const MIGRATION_LOCK_FILE: &str = "open.lock";
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -117,6 +119,12 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
         // The home holds the device secret and message history: owner only.
         let _ = std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700));
     }
+    // Two processes on one home (a listener and a send, after an upgrade or on a new home)
+    // must not run one migration twice: openmls's storage migrations record themselves in a
+    // table of their own, so opening runs under a lock file.
+    let lock = std::fs::File::create(home.join(MIGRATION_LOCK_FILE))
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(|e| ClientError::Storage(format!("cannot lock the home for its set-up: {e}")))?;
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // openmls's storage (`mls_store`) alone keeps about thirty statements prepared; with
@@ -139,6 +147,7 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
         tx.commit()?;
     }
     crate::group_cache::ensure_version_triggers(&conn)?;
+    drop(lock);
     Ok(conn)
 }
 
@@ -344,6 +353,30 @@ pub fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_opening_a_new_home_at_once_migrate_it_once() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        open(home.path()).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener.join().expect("thread").expect("opened");
+            }
+        });
+        let conn = open(home.path()).expect("open");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
 
     /// After one transaction far larger than a checkpoint cycle, the WAL file shrinks back
     /// once that transaction is checkpointed instead of keeping its size on the device.

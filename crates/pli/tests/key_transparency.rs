@@ -601,13 +601,33 @@ async fn newest_epoch(server: &TestServer) -> u64 {
         - 1
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
-    // An interval no test outlasts: only the operator publishes here.
-    let server = TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
+/// The first operator, as `pli admin init` makes them.
+async fn operator(server: &TestServer) -> pli_client::admin::AdminClient {
+    let credential = pli_server::init_first_operator(&test_config(server.data.path()), "root")
+        .await
+        .expect("init");
+    common::staff_client(server, credential)
+}
+
+/// `pli admin directory publish`.
+async fn publish(operator: &pli_client::admin::AdminClient) -> kt::PublishResponse {
+    operator
+        .post("/admin/v1/directory/publish", &serde_json::json!({}))
+        .await
+        .expect("publish")
+}
+
+/// A server that publishes only when asked.
+async fn start_publishing_on_demand() -> TestServer {
+    TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
         config.kt_publish_interval = std::time::Duration::from_secs(3600);
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
+    let server = start_publishing_on_demand().await;
     let before = newest_epoch(&server).await;
     for name in ["alice", "bob", "carol"] {
         TestUser::register(&server, name).await;
@@ -617,19 +637,8 @@ async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
     let pending = "SELECT COUNT(DISTINCT username) FROM kt_changes";
     assert_eq!(db.integers(pending).await, vec![3]);
 
-    let operator = common::staff_client(
-        &server,
-        pli_server::init_first_operator(&test_config(server.data.path()), "root")
-            .await
-            .expect("init"),
-    );
-    let publish = async || -> kt::PublishResponse {
-        operator
-            .post("/admin/v1/directory/publish", &serde_json::json!({}))
-            .await
-            .expect("publish")
-    };
-    let published = publish().await;
+    let operator = operator(&server).await;
+    let published = publish(&operator).await;
     assert_eq!(
         (published.epoch, published.changes),
         (before + 1, 3),
@@ -637,7 +646,7 @@ async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
     );
     assert_eq!(db.integers(pending).await, vec![0]);
     assert_eq!(newest_epoch(&server).await, before + 1);
-    let again = publish().await;
+    let again = publish(&operator).await;
     assert_eq!((again.epoch, again.changes), (before + 1, 0), "nothing new");
     drop(server.stop().await);
 
@@ -658,4 +667,48 @@ async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
     }
     assert_eq!(newest_epoch(&server).await, before + 1);
     assert_eq!(server.db().integers(pending).await, vec![0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_covers_a_range_of_epochs_or_all_of_them_across_proof_pages() {
+    let server = start_publishing_on_demand().await;
+    let first = newest_epoch(&server).await;
+    let operator = operator(&server).await;
+    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
+    // More epochs than one audit answer holds, so the auditor asks page by page.
+    let epochs = kt::MAX_AUDIT_STEPS + 2;
+    for i in 0..epochs {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[i as u8 + 1; 32]).verifying_key();
+        let name = Username::parse(&format!("user{i}")).expect("name");
+        transport
+            .register_solving(&name, key.as_bytes(), None)
+            .await
+            .expect("register");
+        assert_eq!(publish(&operator).await.changes, 1);
+    }
+    let newest = newest_epoch(&server).await;
+    assert_eq!(newest, first + epochs);
+
+    let all = audit_directory(&transport, None, None, None)
+        .await
+        .expect("the whole history");
+    assert_eq!((all.from, all.to), (0, newest));
+    let range = audit_directory(&transport, Some(3), Some(newest - 1), None)
+        .await
+        .expect("a range");
+    assert_eq!((range.from, range.to), (3, newest - 1));
+    assert_ne!(range.root, all.root, "the range ends an epoch earlier");
+    let beyond = audit_directory(&transport, Some(3), Some(newest + 5), None).await;
+    assert!(
+        matches!(&beyond, Err(ClientError::Directory(why)) if why.contains(&format!("only up to epoch {newest}"))),
+        "{beyond:?}"
+    );
+    let keys = transport.directory_keys().await.expect("keys");
+    let key = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        keys.signing_key.as_slice(),
+    );
+    audit_directory(&transport, Some(newest - 1), None, Some(&key))
+        .await
+        .expect("the published key is the one expected");
 }

@@ -3,7 +3,7 @@
 //! and nothing else: no IP addresses, no timestamps finer than a day for people, no
 //! membership lists.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -215,20 +215,24 @@ pub enum SchemaError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Brings the database to the newest schema, one transaction per migration.
+/// Brings the database to the newest schema, one transaction per migration. Each step
+/// reads the version inside a write transaction: two processes opening a new data directory
+/// at once (`pli serve` and `pli admin init`) must not both run the same migration.
 pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
     let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if found > known {
-        return Err(SchemaError::TooNew { found, known });
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > known {
+            return Err(SchemaError::TooNew { found, known });
+        }
+        let Some(sql) = MIGRATIONS.get(found as usize) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", found + 1))?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -246,6 +250,34 @@ mod tests {
             migrate(&mut conn),
             Err(SchemaError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_migrate_it_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pli.db");
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut conn = Connection::open(&path).expect("open");
+                        conn.busy_timeout(std::time::Duration::from_secs(10))
+                            .expect("timeout");
+                        start.wait();
+                        migrate(&mut conn)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener.join().expect("thread").expect("migrated");
+            }
+        });
+        let conn = Connection::open(&path).expect("open");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 
     /// Every row of a two-column integer query, in order.
