@@ -49,6 +49,9 @@ pub enum KtError {
     ProofFailed,
     #[error("the directory's signing key is malformed")]
     MalformedKey,
+    /// Only an ended account's old versions may be forgotten (see [`KeyHistory`]).
+    #[error("the directory forgot keys of an account that has not ended")]
+    ForgottenTooSoon,
 }
 
 /// A device that added another signs this: it binds the new device's id and key to the user.
@@ -211,18 +214,33 @@ pub fn verify_lookup(
     })
 }
 
-/// Checks a complete key-history proof for `user` against a verified root; returns every
-/// version, newest first.
+/// A user's verified key history.
+///
+/// An entry published with no devices marks an account that ended (deleted; the last device
+/// of a live account cannot be removed). Once it is published, the directory forgets the
+/// device keys of that account's earlier versions (akd's tombstones: the tree keeps their
+/// commitments, the store drops the values), so a removed device's key does not outlive the
+/// account and the next owner of the name does not see the last one's devices. A forgotten
+/// version anywhere else does not verify: a server may not hide a live account's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHistory {
+    /// The versions whose values are kept, oldest first.
+    pub versions: Vec<VerifiedLookup>,
+    /// The version numbers whose device keys the directory forgot.
+    pub forgotten: Vec<u64>,
+}
+
+/// Checks a complete key-history proof for `user` against a verified root.
 pub fn verify_history(
     vrf_public_key: &[u8],
     root: &Checkpoint,
     user: &Username,
     proof: &[u8],
-) -> Result<Vec<VerifiedLookup>, KtError> {
+) -> Result<KeyHistory, KtError> {
     let proto = akd_core::proto::specs::types::HistoryProof::parse_from_bytes(proof)
         .map_err(|_| KtError::MalformedProof)?;
     let proof = akd_core::HistoryProof::try_from(&proto).map_err(|_| KtError::MalformedProof)?;
-    let params = HistoryVerificationParams::Default {
+    let params = HistoryVerificationParams::AllowMissingValues {
         history_params: HistoryParams::Complete,
     };
     let results = key_history_verify::<KtConfig>(
@@ -234,28 +252,50 @@ pub fn verify_history(
         params,
     )
     .map_err(|_| KtError::ProofFailed)?;
-    results
-        .into_iter()
-        .map(|r| {
-            Ok(VerifiedLookup {
-                epoch: r.epoch,
-                version: r.version,
-                devices: decode_devices(&r.value.0)?,
-            })
-        })
-        .collect()
+    let mut history = KeyHistory {
+        versions: Vec::new(),
+        forgotten: Vec::new(),
+    };
+    for result in results {
+        if result.value.0 == akd_core::TOMBSTONE {
+            history.forgotten.push(result.version);
+        } else {
+            history.versions.push(VerifiedLookup {
+                epoch: result.epoch,
+                version: result.version,
+                devices: decode_devices(&result.value.0)?,
+            });
+        }
+    }
+    history.versions.sort_by_key(|v| v.version);
+    let last_end = history
+        .versions
+        .iter()
+        .filter(|v| v.devices.is_empty())
+        .map(|v| v.version)
+        .max();
+    if history
+        .forgotten
+        .iter()
+        .any(|&forgotten| last_end.is_none_or(|end| forgotten >= end))
+    {
+        return Err(KtError::ForgottenTooSoon);
+    }
+    Ok(history)
 }
 
 /// The devices in a user's key history (`history` in ascending version order) that none of
 /// the user's devices added, as (version, device): a device is explained if it was there in
 /// the version before with the same key, or it is the one device the account was registered
-/// with (version 1, no endorsement), or an explained device of this version or the one
-/// before endorsed it. Anything else was put there by someone else — the server.
+/// with (the first version, or the first after an account with the name ended, with no
+/// endorsement), or an explained device of this version or the one before endorsed it.
+/// Anything else was put there by someone else — the server. (Whether an account really
+/// ended is for its own devices to judge: see `pli_client`'s monitor.)
 pub fn unexplained_devices(user: &Username, history: &[VerifiedLookup]) -> Vec<(u64, DeviceId)> {
     let mut unexplained = Vec::new();
     let mut previous: &[DirectoryDevice] = &[];
-    for (index, version) in history.iter().enumerate() {
-        let first_version = index == 0;
+    for version in history {
+        let first_version = previous.is_empty();
         let unendorsed = version
             .devices
             .iter()
@@ -576,5 +616,29 @@ mod history_tests {
         // Two unendorsed devices at registration: neither can be told from a forgery.
         let twins = vec![version(1, vec![listed(1, 1, None), listed(2, 2, None)])];
         assert_eq!(unexplained_devices(&user(), &twins).len(), 2);
+    }
+
+    #[test]
+    fn after_an_account_ends_the_name_starts_again_with_one_device() {
+        let taken_again = vec![
+            version(1, vec![listed(1, 1, None)]),
+            version(2, vec![]),
+            version(3, vec![listed(5, 5, None)]),
+            version(4, vec![listed(5, 5, None), listed(6, 6, Some((5, 5)))]),
+        ];
+        assert_eq!(unexplained_devices(&user(), &taken_again), vec![]);
+        // The new account's first version is held to the registration rule too, and an old
+        // device reappearing without the new one's endorsement is a stranger.
+        let crowded = vec![
+            version(1, vec![listed(1, 1, None)]),
+            version(2, vec![]),
+            version(3, vec![listed(5, 5, None), listed(6, 6, None)]),
+            version(4, vec![listed(5, 5, None), listed(1, 1, None)]),
+        ];
+        let id = |n| DeviceId::new(n).expect("id");
+        assert_eq!(
+            unexplained_devices(&user(), &crowded),
+            vec![(3, id(5)), (3, id(6)), (4, id(1))]
+        );
     }
 }

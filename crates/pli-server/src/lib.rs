@@ -322,7 +322,7 @@ pub async fn serve<S: Store>(
     let admin_app = http::router(state.clone(), http::Surface::Admin);
     tokio::spawn(sweep_notices(state.clone()));
     tokio::spawn(retention::run(state.clone(), RETENTION_SWEEP));
-    tokio::spawn(directory::publish::run(
+    let publisher = tokio::spawn(directory::publish::run(
         directory,
         state.clock.clone(),
         state.config.kt_publish_interval,
@@ -360,6 +360,8 @@ pub async fn serve<S: Store>(
     tokio::join!(public, admin);
     // Every WebSocket session holds a sender; all are gone once the last session closed.
     let _ = sessions_rx.recv().await;
+    // The publisher gives up its lease as it stops: a restarted node publishes at once.
+    let _ = publisher.await;
     tracing::info!("pli server stopped");
     Ok(())
 }

@@ -12,10 +12,10 @@ use akd::{AkdValue, Azks, AzksElement, AzksParallelismConfig, VersionFreshness};
 use akd_core::Configuration;
 use common::{TestDb, TestServer, TestUser, alerts, on_postgres, test_config};
 use pli_client::kt::audit::audit_directory;
-use pli_client::{Client, ClientError, ConnectOptions};
+use pli_client::ClientError;
 use pli_proto::Username;
 use pli_proto::checkpoint::Checkpoint;
-use pli_proto::kt::{self, DirectoryDevice, KtConfig};
+use pli_proto::kt::{self, KtConfig};
 use pli_server::directory::storage::KtDatabase;
 use pli_server::directory::{SIGNING_KEY_FILE, VRF_KEY_FILE};
 use pli_server::store::{KtRoot, Store};
@@ -44,6 +44,11 @@ enum Corruption {
     UnmarkedStaleVersion,
     /// The user's version `n` marked stale now, an epoch after its successor appeared.
     MarkStaleLate(u64),
+    /// The live account published with no devices (as if deleted) and its earlier keys
+    /// forgotten, so that the server's publisher lists its devices next as a new account.
+    EndAccount,
+    /// Every version's keys forgotten, the newest too.
+    ForgetAll,
 }
 
 /// Publishes one corrupt epoch straight into the server's store (while it is stopped), as
@@ -54,10 +59,36 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
         &store.server_secret(SIGNING_KEY_FILE).await.expect("key"),
     );
     let db = StorageManager::new_no_cache(KtDatabase::new(store.clone()));
+    let label = kt::label(user);
+    match corruption {
+        Corruption::EndAccount => {
+            let directory = akd::directory::Directory::<KtConfig, _, _>::new(
+                StorageManager::new_no_cache(KtDatabase::new(store.clone())),
+                vrf,
+                AzksParallelismConfig::default(),
+            )
+            .await
+            .expect("directory");
+            let ended = directory
+                .publish(vec![(label.clone(), AkdValue(kt::encode_devices(&[])))])
+                .await
+                .expect("publish");
+            db.tombstone_value_states(&label, ended.0 - 1)
+                .await
+                .expect("forget");
+            return sign_root(&store, &signer, ended.0, ended.1).await;
+        }
+        Corruption::ForgetAll => {
+            db.tombstone_value_states(&label, u64::MAX)
+                .await
+                .expect("forget");
+            return;
+        }
+        _ => {}
+    }
     let DbRecord::Azks(mut azks) = db.get::<Azks>(&DEFAULT_AZKS_KEY).await.expect("azks") else {
         panic!("not an azks record");
     };
-    let label = kt::label(user);
     let latest = db
         .get_user_state(&label, ValueStateRetrievalFlag::MaxEpoch)
         .await
@@ -97,6 +128,7 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
                 .expect("vrf"),
             value: KtConfig::stale_azks_value(),
         },
+        Corruption::EndAccount | Corruption::ForgetAll => unreachable!("published above"),
     };
     assert!(db.begin_transaction());
     azks.batch_insert_nodes::<KtConfig, _>(
@@ -111,13 +143,23 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
     db.batch_set(records).await.expect("records");
     db.commit_transaction().await.expect("commit");
     let root = azks.get_root_hash::<KtConfig, _>(&db).await.expect("root");
+    sign_root(&store, &signer, epoch, root).await;
+}
+
+/// Signs and records the root of `epoch` as the server's publisher would.
+async fn sign_root<S: Store>(
+    store: &S,
+    signer: &ed25519_dalek::SigningKey,
+    epoch: u64,
+    root: [u8; 32],
+) {
     let origin = kt::origin("pli.local/audit");
     let note = Checkpoint {
         origin: origin.clone(),
         size: epoch,
         root,
     }
-    .sign(&origin, &signer);
+    .sign(&origin, signer);
     store
         .kt_published(0, KtRoot { epoch, root, note })
         .await
@@ -408,142 +450,6 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_directory_survives_a_restart_with_the_same_roots_and_proofs() {
-    let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let bob = TestUser::register(&server, "bob").await;
-    let before = alice
-        .client
-        .directory_devices(&bob.name)
-        .await
-        .expect("lookup");
-    let transport = bob.transport(&server);
-    let lookup_before = transport.directory_lookup(&bob.name).await.expect("lookup");
-    let roots_before = transport.directory_roots(0, 100).await.expect("roots");
-    let data = server.stop().await;
-
-    let server = TestServer::start_on(data).await;
-    alice.reopen(&server.url);
-    let after = alice
-        .client
-        .directory_devices(&bob.name)
-        .await
-        .expect("lookup after restart");
-    assert_eq!(after, before);
-    let transport = bob.transport(&server);
-    assert_eq!(
-        transport.directory_lookup(&bob.name).await.expect("lookup"),
-        lookup_before,
-        "the same signed root and the same proof"
-    );
-    assert_eq!(
-        transport.directory_roots(0, 100).await.expect("roots"),
-        roots_before
-    );
-    let expected: Vec<DirectoryDevice> = before.devices;
-    assert_eq!(expected.len(), 1);
-    assert_eq!(expected[0].device_id, bob.client.device_id());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
-    let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-
-    // A second device for Alice: it shows a code, her first device approves it.
-    let home = tempfile::tempdir().expect("temp dir");
-    let (mut second, code) = Client::prepare_link(
-        home.path(),
-        &server.url,
-        &alice.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    let added = alice.client.approve_link(&code).await.expect("approve");
-    assert_eq!(added, second.device_id());
-    second.sync().await.expect("the new device works");
-    let listed = alice.client.devices().await.expect("devices");
-    assert_eq!(listed.devices.len(), 2);
-    let endorsed = listed
-        .devices
-        .iter()
-        .find(|d| d.device_id == added)
-        .expect("listed");
-    assert_eq!(
-        endorsed.endorsement.as_ref().map(|e| e.by),
-        Some(alice.client.device_id())
-    );
-    alice.client.sync().await.expect("sync");
-    assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
-    assert!(alerts(&second.take_new().expect("events")).is_empty());
-
-    // Bob's new conversation reaches both of Alice's devices.
-    let chat = bob
-        .client
-        .direct_conversation(&alice.name)
-        .await
-        .expect("chat");
-    bob.send(&chat, "to both of you").await;
-    assert_eq!(alice.receive().await[0].2, "to both of you");
-    second.sync().await.expect("sync");
-    let on_second = common::texts(second.take_new().expect("events"));
-    assert_eq!(on_second[0].2, "to both of you");
-
-    // A code for another account, or an endorsement that does not verify, is refused.
-    let other_home = tempfile::tempdir().expect("temp dir");
-    let (_, bobs_code) = Client::prepare_link(
-        other_home.path(),
-        &server.url,
-        &bob.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    assert!(matches!(
-        alice.client.approve_link(&bobs_code).await,
-        Err(ClientError::Invalid(_))
-    ));
-    let request = pli_client::devices::LinkRequest::decode(&bobs_code).expect("code");
-    let forged = alice
-        .transport(&server)
-        .add_device(&pli_proto::api::AddDeviceRequest {
-            device_id: request.device_id,
-            signature_key: request.signature_key,
-            secret_hash: request.secret_hash,
-            endorsement: vec![7; 64].into(),
-        })
-        .await;
-    assert_eq!(
-        common::code(forged),
-        pli_proto::ErrorCode::InvalidEndorsement
-    );
-
-    // Removing the second device: the directory lists one again, nobody is alarmed, and
-    // the removed device can no longer reach the account.
-    alice
-        .client
-        .remove_device(second.device_id())
-        .await
-        .expect("remove");
-    assert_eq!(
-        alice.client.devices().await.expect("devices").devices.len(),
-        1
-    );
-    let last = alice.client.remove_device(alice.client.device_id()).await;
-    assert_eq!(common::code(last), pli_proto::ErrorCode::LastDevice);
-    assert!(
-        second.sync().await.is_err(),
-        "the removed device is shut out"
-    );
-    alice.client.sync().await.expect("sync");
-    assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
-    let seen_by_bob = bob.client.verify_user(&alice.name).await.expect("verify");
-    assert_eq!(seen_by_bob.peer_devices.len(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_whose_key_the_directory_does_not_list_makes_the_conversation_untrusted() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
@@ -589,126 +495,41 @@ async fn a_member_whose_key_the_directory_does_not_list_makes_the_conversation_u
     );
 }
 
-/// The newest epoch the server has signed, as anyone sees it.
-async fn newest_epoch(server: &TestServer) -> u64 {
-    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
-    transport
-        .directory_roots(0, kt::MAX_ROOTS)
-        .await
-        .expect("roots")
-        .roots
-        .len() as u64
-        - 1
-}
-
-/// The first operator, as `pli admin init` makes them.
-async fn operator(server: &TestServer) -> pli_client::admin::AdminClient {
-    let credential = pli_server::init_first_operator(&test_config(server.data.path()), "root")
-        .await
-        .expect("init");
-    common::staff_client(server, credential)
-}
-
-/// `pli admin directory publish`.
-async fn publish(operator: &pli_client::admin::AdminClient) -> kt::PublishResponse {
-    operator
-        .post("/admin/v1/directory/publish", &serde_json::json!({}))
-        .await
-        .expect("publish")
-}
-
-/// A server that publishes only when asked.
-async fn start_publishing_on_demand() -> TestServer {
-    TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
-        config.kt_publish_interval = std::time::Duration::from_secs(3600);
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_are_published_as_one_epoch_on_demand_and_on_the_interval() {
-    let server = start_publishing_on_demand().await;
-    let before = newest_epoch(&server).await;
-    for name in ["alice", "bob", "carol"] {
-        TestUser::register(&server, name).await;
-    }
-    assert_eq!(newest_epoch(&server).await, before, "nothing published yet");
-    let db = server.db();
-    let pending = "SELECT COUNT(DISTINCT username) FROM kt_changes";
-    assert_eq!(db.integers(pending).await, vec![3]);
+async fn a_live_account_shown_as_deleted_and_created_again_is_reported() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    alice.client.sync().await.expect("sync");
+    assert!(alerts(&alice.client.take_new().expect("events")).is_empty());
+    let data = server.stop().await;
 
-    let operator = operator(&server).await;
-    let published = publish(&operator).await;
-    assert_eq!(
-        (published.epoch, published.changes),
-        (before + 1, 3),
-        "three registrations, one epoch"
-    );
-    assert_eq!(db.integers(pending).await, vec![0]);
-    assert_eq!(newest_epoch(&server).await, before + 1);
-    let again = publish(&operator).await;
-    assert_eq!((again.epoch, again.changes), (before + 1, 0), "nothing new");
-    drop(server.stop().await);
-
-    // A one-second interval publishes a registration with nobody asking.
-    let server = TestServer::start_with(tempfile::tempdir().expect("temp dir"), |config| {
-        config.kt_publish_interval = std::time::Duration::from_secs(1);
-    })
-    .await;
-    let before = newest_epoch(&server).await;
-    TestUser::register(&server, "dave").await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while newest_epoch(&server).await == before {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the interval never published"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(newest_epoch(&server).await, before + 1);
-    assert_eq!(server.db().integers(pending).await, vec![0]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_audit_covers_a_range_of_epochs_or_all_of_them_across_proof_pages() {
-    let server = start_publishing_on_demand().await;
-    let first = newest_epoch(&server).await;
-    let operator = operator(&server).await;
-    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
-    // More epochs than one audit answer holds, so the auditor asks page by page.
-    let epochs = kt::MAX_AUDIT_STEPS + 2;
-    for i in 0..epochs {
-        let key = ed25519_dalek::SigningKey::from_bytes(&[i as u8 + 1; 32]).verifying_key();
-        let name = Username::parse(&format!("user{i}")).expect("name");
-        transport
-            .register_solving(&name, key.as_bytes(), None)
-            .await
-            .expect("register");
-        assert_eq!(publish(&operator).await.changes, 1);
-    }
-    let newest = newest_epoch(&server).await;
-    assert_eq!(newest, first + epochs);
-
-    let all = audit_directory(&transport, None, None, None)
-        .await
-        .expect("the whole history");
-    assert_eq!((all.from, all.to), (0, newest));
-    let range = audit_directory(&transport, Some(3), Some(newest - 1), None)
-        .await
-        .expect("a range");
-    assert_eq!((range.from, range.to), (3, newest - 1));
-    assert_ne!(range.root, all.root, "the range ends an epoch earlier");
-    let beyond = audit_directory(&transport, Some(3), Some(newest + 5), None).await;
+    // The operator makes Alice's name look deleted and taken again by her own device key:
+    // her old versions forgotten, then her device listed anew as a new account's first.
+    with_store(data.path(), &alice.name, Corruption::EndAccount).await;
+    let server = TestServer::start_on(data).await;
+    server
+        .db()
+        .execute("INSERT INTO kt_changes (username) VALUES ('alice')")
+        .await;
+    alice.reopen(&server.url);
+    let own = alice.client.audit_own_keys().await.expect("the history verifies");
+    assert!(own.unexplained.is_empty(), "every device looks explained");
+    assert_eq!(own.ended.len(), 1, "but her account never ended: {own:?}");
+    assert_eq!(own.forgotten, 1);
+    let raised = alerts(&alice.client.take_new().expect("events"));
     assert!(
-        matches!(&beyond, Err(ClientError::Directory(why)) if why.contains(&format!("only up to epoch {newest}"))),
-        "{beyond:?}"
+        raised.iter().any(|a| a.contains("deleted and created again")),
+        "{raised:?}"
     );
-    let keys = transport.directory_keys().await.expect("keys");
-    let key = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        keys.signing_key.as_slice(),
+    let data = server.stop().await;
+
+    // Forgetting the keys of a version no ended account explains: the history fails.
+    with_store(data.path(), &alice.name, Corruption::ForgetAll).await;
+    let server = TestServer::start_on(data).await;
+    alice.reopen(&server.url);
+    let caught = alice.client.audit_own_keys().await;
+    assert!(
+        matches!(&caught, Err(ClientError::Directory(why)) if why.contains("has not ended")),
+        "{caught:?}"
     );
-    audit_directory(&transport, Some(newest - 1), None, Some(&key))
-        .await
-        .expect("the published key is the one expected");
 }

@@ -70,11 +70,17 @@ pub struct OwnKeys {
     pub epoch: u64,
     /// How many versions of the user's entry the history holds (one per published change).
     pub versions: u64,
+    /// Of those, the versions whose keys the directory forgot: an earlier account with this
+    /// name, which ended before this one began.
+    pub forgotten: u64,
     /// Devices the newest version lists.
     pub devices: u64,
     /// Device keys that none of the user's devices added, or this device listed with a key
     /// it does not have: empty when the history is the user's own.
     pub unexplained: Vec<DeviceId>,
+    /// Versions, new since this device last checked, that show the account as ended (as
+    /// if deleted) while this device lives: empty when the history is the user's own.
+    pub ended: Vec<u64>,
 }
 
 /// A member's key as noted at receive time, awaiting its directory check.
@@ -116,7 +122,7 @@ impl Client {
         let response = self.transport.directory_history().await?;
         let root = self.accept_root(&response.root).await?;
         let keys = self.pin_directory_keys().await?;
-        let mut history = match kt::verify_history(
+        let history = match kt::verify_history(
             &keys.vrf_key,
             &root,
             &self.me.username,
@@ -134,10 +140,9 @@ impl Client {
                 return Err(ClientError::Directory(err.to_string()));
             }
         };
-        history.sort_by_key(|v| v.version);
         let epoch = root.size;
-        let mut suspicious = kt::unexplained_devices(&self.me.username, &history);
-        if let Some(latest) = history.last() {
+        let mut suspicious = kt::unexplained_devices(&self.me.username, &history.versions);
+        if let Some(latest) = history.versions.last() {
             let listed = latest.devices.iter().any(|d| {
                 d.device_id == self.me.device_id && d.signature_key == self.me.signature_public
             });
@@ -146,13 +151,38 @@ impl Client {
             }
         }
         let tx = self.conn.unchecked_transaction()?;
-        for version in &history {
+        // An account with this name ending after this device began checking is a takeover
+        // dressed as a new registration: this device's account never ended.
+        let first_checked: Option<i64> =
+            tx.query_row("SELECT MIN(version) FROM kt_checked_versions", [], |r| {
+                r.get(0)
+            })?;
+        let mut ended = Vec::new();
+        for &version in &history.forgotten {
+            tx.execute(
+                "INSERT OR IGNORE INTO kt_checked_versions (version) VALUES (?1)",
+                [version as i64],
+            )?;
+        }
+        for version in &history.versions {
             let new = tx.execute(
                 "INSERT OR IGNORE INTO kt_checked_versions (version) VALUES (?1)",
                 [version.version as i64],
             )?;
             if new == 0 {
                 continue;
+            }
+            if version.devices.is_empty()
+                && first_checked.is_some_and(|first| first < version.version as i64)
+            {
+                ended.push(version.version);
+                local::notice(
+                    &tx,
+                    None,
+                    true,
+                    "the key directory shows your account as deleted and created again: someone may be taking over your name",
+                    local::now_ms(),
+                )?;
             }
             for (_, device) in suspicious.iter().filter(|(v, _)| *v == version.version) {
                 let text = if *device == self.me.device_id {
@@ -168,9 +198,11 @@ impl Client {
         tx.commit()?;
         Ok(OwnKeys {
             epoch,
-            versions: history.len() as u64,
-            devices: history.last().map_or(0, |v| v.devices.len() as u64),
+            versions: (history.versions.len() + history.forgotten.len()) as u64,
+            forgotten: history.forgotten.len() as u64,
+            devices: history.versions.last().map_or(0, |v| v.devices.len() as u64),
             unexplained: suspicious.into_iter().map(|(_, device)| device).collect(),
+            ended,
         })
     }
 

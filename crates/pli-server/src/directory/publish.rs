@@ -6,7 +6,10 @@
 use super::{DirectoryError, KeyDirectory, akd_failed};
 use crate::clock::Clock;
 use crate::store::{KtRoot, Store};
-use akd::AkdValue;
+use super::storage::KtDatabase;
+use akd::storage::StorageManager;
+use akd::storage::types::ValueStateRetrievalFlag;
+use akd::{AkdLabel, AkdValue};
 use pli_proto::Username;
 use pli_proto::kt::{self, DirectoryDevice, PublishResponse};
 use std::future::Future;
@@ -55,6 +58,12 @@ impl<S: Store> KeyDirectory<S> {
             }
         }
         let changes = updates.len() as u64;
+        let no_devices = kt::encode_devices(&[]);
+        let ended: Vec<AkdLabel> = updates
+            .iter()
+            .filter(|(_, value)| value.0 == no_devices)
+            .map(|(label, _)| label.clone())
+            .collect();
         let (epoch, root) = if updates.is_empty() {
             let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?;
             (current.0, current.1)
@@ -62,12 +71,41 @@ impl<S: Store> KeyDirectory<S> {
             let published = self.akd.publish(updates).await.map_err(akd_failed)?;
             (published.0, published.1)
         };
+        // Before the changes are marked done, so a crash in between forgets them next time.
+        for label in &ended {
+            self.forget_ended_account(label, &no_devices).await?;
+        }
         let note = self.sign(epoch, root);
         self.store
             .kt_published(pending.through, KtRoot { epoch, root, note })
             .await?;
         tracing::info!(epoch, changes, "key directory epoch published");
         Ok(Some(PublishResponse { epoch, changes }))
+    }
+
+    /// Forgets the device keys of an ended account's earlier versions (akd's tombstones: the
+    /// tree keeps their commitments, the values leave the store), so a removed device's key
+    /// does not outlive its account and the next owner of the name does not see them.
+    /// Clients accept forgotten versions only before a version with no devices
+    /// ([`pli_proto::kt::KeyHistory`]), which stays.
+    async fn forget_ended_account(
+        &self,
+        label: &AkdLabel,
+        no_devices: &[u8],
+    ) -> Result<(), DirectoryError> {
+        let storage = StorageManager::new_no_cache(KtDatabase::new(self.store.clone()));
+        let failed = |err| akd_failed(akd::errors::AkdError::Storage(err));
+        let latest = storage
+            .get_user_state(label, ValueStateRetrievalFlag::MaxEpoch)
+            .await
+            .map_err(failed)?;
+        if latest.value.0 == no_devices && latest.epoch > 0 {
+            storage
+                .tombstone_value_states(label, latest.epoch - 1)
+                .await
+                .map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// The directory value for the user's devices now; `None` for a user who has no account
@@ -146,7 +184,11 @@ pub async fn run<S: Store>(
                     tracing::warn!(error = %err, "publishing a key directory epoch failed");
                 }
             }
-            () = &mut stop => return,
+            () = &mut stop => break,
         }
+    }
+    let _one = directory.publishing.lock().await;
+    if let Err(err) = directory.store.release_lease(LEASE_JOB, directory.holder).await {
+        tracing::warn!(error = %err, "giving up the key directory's lease failed");
     }
 }

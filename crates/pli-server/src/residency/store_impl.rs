@@ -338,6 +338,10 @@ impl<S: Store> Store for Regional<S> {
         self.global().claim_lease(job, holder, now_ms, ttl_ms).await
     }
 
+    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
+        self.global().release_lease(job, holder).await
+    }
+
     async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
         self.global().server_secret(name).await
     }

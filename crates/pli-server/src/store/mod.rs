@@ -439,6 +439,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         ttl_ms: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Gives up `holder`'s lease on `job` (a node shutting down), so the next node — or this
+    /// one restarted — takes the job at once instead of when the lease runs out. Another
+    /// holder's lease is left alone.
+    fn release_lease(
+        &self,
+        job: &str,
+        holder: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A 32-byte server secret by name, created at random on first use; every node on the
     /// same store gets the same bytes.
     fn server_secret(

@@ -163,20 +163,24 @@ async fn audit_kt(
         );
         if let Some(own) = &own_keys {
             println!(
-                "verified: your key history at epoch {}: {} version(s), {} device(s) listed now",
-                own.epoch, own.versions, own.devices
+                "verified: your key history at epoch {}: {} version(s) ({} forgotten, of an earlier account with this name), {} device(s) listed now",
+                own.epoch, own.versions, own.forgotten, own.devices
             );
         }
     }
-    if let Some(unexplained) = own_keys.filter(|own| !own.unexplained.is_empty()) {
-        let devices: Vec<String> = unexplained
-            .unexplained
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+    let Some(own) = own_keys else {
+        return Ok(());
+    };
+    if !own.unexplained.is_empty() {
+        let devices: Vec<String> = own.unexplained.iter().map(|d| d.to_string()).collect();
         anyhow::bail!(
             "your key history lists device keys none of your devices added: device(s) {}",
             devices.join(", ")
+        );
+    }
+    if !own.ended.is_empty() {
+        anyhow::bail!(
+            "your key history shows your account as deleted and created again since this device last checked"
         );
     }
     Ok(())

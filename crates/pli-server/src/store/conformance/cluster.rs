@@ -129,6 +129,22 @@ pub async fn leases_run_each_job_on_one_holder<S: Store>(store: S) {
             .expect("lease"),
         "jobs are independent"
     );
+    store.release_lease("sweep", 1).await.expect("release");
+    assert!(
+        !store
+            .claim_lease("sweep", 1, 175, 100)
+            .await
+            .expect("lease"),
+        "only the holder's own lease is given up"
+    );
+    store.release_lease("sweep", 2).await.expect("release");
+    assert!(
+        store
+            .claim_lease("sweep", 1, 175, 100)
+            .await
+            .expect("lease"),
+        "a released lease is free before it runs out"
+    );
 }
 
 pub async fn server_secrets_are_created_once<S: Store>(store: S) {

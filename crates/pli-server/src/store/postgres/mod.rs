@@ -371,6 +371,10 @@ impl Store for PostgresStore {
         queries::claim_lease(&mut *self.conn().await?, job, holder, now_ms, ttl_ms).await
     }
 
+    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
+        queries::release_lease(&mut *self.conn().await?, job, holder).await
+    }
+
     async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
         queries::server_secret(&mut *self.conn().await?, name).await
     }

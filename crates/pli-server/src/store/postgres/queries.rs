@@ -512,6 +512,20 @@ pub(super) async fn redeem_ws_ticket(
     }
 }
 
+pub(super) async fn release_lease(
+    conn: &mut PgConnection,
+    job: &str,
+    holder: u64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+        .bind(job)
+        .bind(holder as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
 pub(super) async fn claim_lease(
     conn: &mut PgConnection,
     job: &str,

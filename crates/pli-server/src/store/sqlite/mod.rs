@@ -405,6 +405,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
+        let job = job.to_owned();
+        self.write(move |c| queries::release_lease(c, &job, holder))
+            .await
+    }
+
     async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
         let dir = self
             .inner

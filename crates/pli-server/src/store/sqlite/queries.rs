@@ -583,6 +583,13 @@ pub(super) fn redeem_ws_ticket(
     }
 }
 
+pub(super) fn release_lease(conn: &Connection, job: &str, holder: u64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM job_leases WHERE job = ?1 AND holder = ?2")
+        .and_then(|mut st| st.execute(params![job, holder as i64]))
+        .map_err(backend)?;
+    Ok(())
+}
+
 pub(super) fn claim_lease(
     conn: &Connection,
     job: &str,
