@@ -91,7 +91,7 @@ impl Client {
             device_id,
             secret: me.secret.clone(),
         });
-        let client = Self {
+        let mut client = Self {
             conn,
             crypto: RustCrypto::default(),
             transport,
@@ -134,13 +134,27 @@ impl Client {
     }
 
     /// This user's devices as the key directory lists them (proof verified).
-    pub async fn devices(&self) -> Result<VerifiedLookup, ClientError> {
-        self.directory_devices(&self.me.username).await
+    pub async fn devices(&mut self) -> Result<VerifiedLookup, ClientError> {
+        let me = self.me.username.clone();
+        self.directory_devices(&me).await
     }
 
-    /// Removes one of this user's devices (not the last one: delete the account instead).
-    pub async fn remove_device(&self, device: DeviceId) -> Result<(), ClientError> {
+    /// Removes one of this user's devices (not the last one: delete the account instead),
+    /// then takes it out of every conversation this device shares with it, so it reads
+    /// nothing more and the others can still send. Those commits are best effort: one that
+    /// fails now (offline) is made by the first member whose send the server refuses
+    /// (`departed`).
+    pub async fn remove_device(&mut self, device: DeviceId) -> Result<(), ClientError> {
         self.transport.remove_device(device).await?;
+        if device == self.me.device_id {
+            return Ok(());
+        }
+        for conversation in self.conversations()? {
+            if conversation.active {
+                // Best effort, as above.
+                let _ = self.remove_departed(&conversation.id, vec![device]).await;
+            }
+        }
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ type Built = (MlsMessageOut, Option<(MlsMessageOut, Vec<DeviceId>)>);
 impl Client {
     /// Claims a key package for each of `user`'s devices and verifies each one.
     async fn claim_verified(
-        &self,
+        &mut self,
         user: &Username,
     ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
         let claimed = match self.transport.claim(user).await {
@@ -60,7 +60,7 @@ impl Client {
 
     /// Key packages for every device of `users`, plus this user's other devices.
     async fn packages_for(
-        &self,
+        &mut self,
         users: &[Username],
     ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
         let mut packages = Vec::new();
@@ -80,7 +80,7 @@ impl Client {
     }
 
     /// Builds, submits and settles one commit on `group`, retrying on lost races.
-    async fn commit<F>(&mut self, group: &GroupId, mut build: F) -> Result<(), ClientError>
+    async fn commit<F>(&mut self, group: &GroupId, build: F) -> Result<(), ClientError>
     where
         F: FnMut(
             &mut MlsGroup,
@@ -88,6 +88,27 @@ impl Client {
             &SignatureKeyPair,
         ) -> Result<Option<Built>, ClientError>,
     {
+        self.commit_without(group, &[], build).await
+    }
+
+    /// [`Self::commit`], sent to every member but the devices in `gone` (which no longer
+    /// exist). A commit refused because some member device no longer exists takes the
+    /// devices the key directory no longer lists out of the group first (`departed`), then
+    /// is built again.
+    pub(crate) async fn commit_without<F>(
+        &mut self,
+        group: &GroupId,
+        gone: &[DeviceId],
+        mut build: F,
+    ) -> Result<(), ClientError>
+    where
+        F: FnMut(
+            &mut MlsGroup,
+            &Provider<'_>,
+            &SignatureKeyPair,
+        ) -> Result<Option<Built>, ClientError>,
+    {
+        let mut pruned = false;
         for _ in 0..MAX_ATTEMPTS {
             let signer = self.signer()?;
             let request = {
@@ -105,6 +126,7 @@ impl Client {
                 let recipients: Vec<DeviceId> = mls::members(&mls_group)
                     .into_iter()
                     .map(|(_, _, d)| d)
+                    .filter(|d| !gone.contains(d))
                     .collect();
                 let Some((commit, welcome)) = build(&mut mls_group, &provider, &signer)? else {
                     return Ok(());
@@ -135,6 +157,17 @@ impl Client {
                 Err(err) if err.code() == Some(ErrorCode::StaleEpoch) => {
                     self.settle_commit(group, false)?;
                     self.drain_queue().await?;
+                }
+                Err(err)
+                    if err.code() == Some(ErrorCode::UnknownRecipient)
+                        && gone.is_empty()
+                        && !pruned =>
+                {
+                    self.settle_commit(group, false)?;
+                    pruned = true;
+                    if !Box::pin(self.prune_departed(group)).await? {
+                        return Err(err);
+                    }
                 }
                 Err(err) if err.is_transport() => return Err(err),
                 Err(err) => {

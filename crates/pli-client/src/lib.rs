@@ -13,6 +13,8 @@
 //! - [`kt`]: key verification against the key transparency directory: pinned keys,
 //!   verified roots, lookups, monitoring this user's keys, members' keys, split views.
 //! - [`groups`]: creating conversations and changing membership (the commit protocol).
+//! - `departed`: removed devices and deleted accounts taken out of conversations, so the
+//!   remaining members can still send.
 //! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
 //! - `outbox`: the durable send queue.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
@@ -30,6 +32,7 @@
 
 pub mod admin;
 pub mod client;
+mod departed;
 pub mod devices;
 pub mod error;
 mod group_cache;

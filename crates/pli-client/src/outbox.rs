@@ -132,6 +132,16 @@ impl Client {
                         attempts += 1;
                         self.drain_queue().await?;
                     }
+                    // A member device is gone (removed, or its account deleted): take what
+                    // the key directory no longer lists out of the group, then encrypt for
+                    // the new epoch.
+                    Err(err)
+                        if err.code() == Some(ErrorCode::UnknownRecipient)
+                            && attempts < MAX_ATTEMPTS
+                            && self.prune_departed(&group).await? =>
+                    {
+                        attempts += 1;
+                    }
                     Err(err) if err.is_retryable() => return Err(err),
                     Err(err) => {
                         self.conn

@@ -280,7 +280,7 @@ async fn an_ended_account_is_forgotten_and_its_name_starts_a_clean_history() {
     })
     .await;
     let alice = TestUser::register(&server, "alice").await;
-    let bob = TestUser::register(&server, "bob").await;
+    let mut bob = TestUser::register(&server, "bob").await;
     let old_key = alice.identity().signature_public;
     let db = server.db();
     let states = "SELECT data FROM kt_states";
@@ -319,8 +319,15 @@ async fn an_ended_account_is_forgotten_and_its_name_starts_a_clean_history() {
     let own = new_alice.client.audit_own_keys().await.expect("audit");
     assert_eq!(own.devices, 1);
     assert!(own.forgotten >= 1, "{own:?}");
-    assert!(own.unexplained.is_empty() && own.ended.is_empty(), "{own:?}");
-    let seen = bob.client.verify_user(&new_alice.name).await.expect("verify");
+    assert!(
+        own.unexplained.is_empty() && own.ended.is_empty(),
+        "{own:?}"
+    );
+    let seen = bob
+        .client
+        .verify_user(&new_alice.name)
+        .await
+        .expect("verify");
     let listed: Vec<DirectoryDevice> = seen.peer_devices;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].device_id, new_alice.client.device_id());
@@ -329,4 +336,59 @@ async fn an_ended_account_is_forgotten_and_its_name_starts_a_clean_history() {
     audit_directory(&transport, None, None, None)
         .await
         .expect("append-only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_devices_and_deleted_accounts_leave_their_conversations() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let carol = TestUser::register(&server, "carol").await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let (mut second, code) = Client::prepare_link(
+        home.path(),
+        &server.url,
+        &alice.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    alice.client.approve_link(&code).await.expect("approve");
+    second.sync().await.expect("sync");
+    let chat = bob
+        .client
+        .direct_conversation(&alice.name)
+        .await
+        .expect("chat");
+    let group = bob
+        .client
+        .create_group("plans", &[alice.name.clone(), carol.name.clone()])
+        .await
+        .expect("group");
+    bob.send(&chat, "to both of you").await;
+    assert_eq!(alice.receive().await.len(), 1);
+
+    // Alice removes her second device from her first: it leaves both conversations at once,
+    // and everyone can still write to them.
+    alice
+        .client
+        .remove_device(second.device_id())
+        .await
+        .expect("remove");
+    bob.send(&chat, "after the removal").await;
+    bob.send(&group, "the group too").await;
+    let got: Vec<String> = alice.receive().await.into_iter().map(|m| m.2).collect();
+    assert_eq!(got, ["after the removal", "the group too"]);
+
+    // Carol deletes her account. Nobody was told; the group's next sender finds her devices
+    // gone from the directory, takes them out, and the message goes through.
+    carol.client.delete_account().await.expect("delete");
+    alice.send(&group, "without carol").await;
+    let got: Vec<String> = bob.receive().await.into_iter().map(|m| m.2).collect();
+    assert_eq!(got, ["without carol"]);
+    assert_eq!(
+        bob.client.members(&group).expect("members"),
+        [alice.name.clone(), bob.name.clone()]
+    );
+    assert!(alerts(&bob.client.take_new().expect("events")).is_empty());
 }

@@ -11,8 +11,8 @@ use akd::storage::types::{DbRecord, ValueState, ValueStateRetrievalFlag};
 use akd::{AkdValue, Azks, AzksElement, AzksParallelismConfig, VersionFreshness};
 use akd_core::Configuration;
 use common::{TestDb, TestServer, TestUser, alerts, on_postgres, test_config};
-use pli_client::kt::audit::audit_directory;
 use pli_client::ClientError;
+use pli_client::kt::audit::audit_directory;
 use pli_proto::Username;
 use pli_proto::checkpoint::Checkpoint;
 use pli_proto::kt::{self, KtConfig};
@@ -285,7 +285,7 @@ async fn a_device_key_none_of_the_users_devices_added_is_reported_at_the_next_sy
     );
     assert_eq!(own.devices, 2);
     // Bob, looking Alice up, sees the ghost too: his safety code with Alice changes.
-    let bob = TestUser::register(&server, "bob").await;
+    let mut bob = TestUser::register(&server, "bob").await;
     let verified = bob.client.verify_user(&alice.name).await.expect("verify");
     assert_eq!(verified.peer_devices.len(), 2);
 }
@@ -364,7 +364,7 @@ async fn two_clients_shown_different_roots_for_one_epoch_detect_it() {
 async fn corrupt_publications_fail_verification_and_honest_history_passes() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
-    let bob = TestUser::register(&server, "bob").await;
+    let mut bob = TestUser::register(&server, "bob").await;
     bob.client
         .directory_devices(&alice.name)
         .await
@@ -512,13 +512,19 @@ async fn a_live_account_shown_as_deleted_and_created_again_is_reported() {
         .execute("INSERT INTO kt_changes (username) VALUES ('alice')")
         .await;
     alice.reopen(&server.url);
-    let own = alice.client.audit_own_keys().await.expect("the history verifies");
+    let own = alice
+        .client
+        .audit_own_keys()
+        .await
+        .expect("the history verifies");
     assert!(own.unexplained.is_empty(), "every device looks explained");
     assert_eq!(own.ended.len(), 1, "but her account never ended: {own:?}");
     assert_eq!(own.forgotten, 1);
     let raised = alerts(&alice.client.take_new().expect("events"));
     assert!(
-        raised.iter().any(|a| a.contains("deleted and created again")),
+        raised
+            .iter()
+            .any(|a| a.contains("deleted and created again")),
         "{raised:?}"
     );
     let data = server.stop().await;

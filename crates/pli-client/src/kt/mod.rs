@@ -140,7 +140,7 @@ pub(crate) fn report_split(conn: &Connection, epoch: u64) -> Result<(), ClientEr
 
 impl Client {
     /// Fetches the server's directory keys and pins them in this home (first contact).
-    pub(crate) async fn pin_directory_keys(&self) -> Result<PinnedKeys, ClientError> {
+    pub(crate) async fn pin_directory_keys(&mut self) -> Result<PinnedKeys, ClientError> {
         if let Some(keys) = pinned(&self.conn)? {
             return Ok(keys);
         }
@@ -164,7 +164,7 @@ impl Client {
 
     /// Checks a signed root (signature, origin) and that it extends, or is part of, the
     /// history this device has seen. A root that contradicts a known one is a split view.
-    pub(crate) async fn accept_root(&self, note: &str) -> Result<Checkpoint, ClientError> {
+    pub(crate) async fn accept_root(&mut self, note: &str) -> Result<Checkpoint, ClientError> {
         let keys = self.pin_directory_keys().await?;
         let root = UnverifiedCheckpoint::parse(note)
             .map_err(failed)?
@@ -215,7 +215,7 @@ impl Client {
     /// Fetches the signed roots of `from..=to`, checks each against what this device knows
     /// (and `claimed` among them), proves each step append-only, and keeps them all.
     async fn verify_span(
-        &self,
+        &mut self,
         keys: &PinnedKeys,
         from: u64,
         to: u64,
@@ -250,7 +250,10 @@ impl Client {
 
     /// `user`'s devices as the directory lists them, after checking the lookup proof against
     /// a root this device verified.
-    pub async fn directory_devices(&self, user: &Username) -> Result<VerifiedLookup, ClientError> {
+    pub async fn directory_devices(
+        &mut self,
+        user: &Username,
+    ) -> Result<VerifiedLookup, ClientError> {
         let mut tries = 0;
         let response = loop {
             match self.transport.directory_lookup(user).await {
@@ -272,7 +275,7 @@ impl Client {
     /// Checks that every claimed key is the one the directory lists for its device; refuses
     /// the lot otherwise.
     pub(crate) async fn check_listed(
-        &self,
+        &mut self,
         user: &Username,
         keys: &[(pli_proto::DeviceId, Vec<u8>)],
     ) -> Result<(), ClientError> {
@@ -308,9 +311,10 @@ pub struct Verification {
 impl Client {
     /// Looks up `peer` and this user in the directory (both proofs verified) and derives the
     /// safety code; the same code shows on the peer's side when nobody's keys were swapped.
-    pub async fn verify_user(&self, peer: &Username) -> Result<Verification, ClientError> {
+    pub async fn verify_user(&mut self, peer: &Username) -> Result<Verification, ClientError> {
         let theirs = self.directory_devices(peer).await?;
-        let mine = self.directory_devices(&self.me.username).await?;
+        let me = self.me.username.clone();
+        let mine = self.directory_devices(&me).await?;
         let code = kt::safety_code((peer, &theirs.devices), (&self.me.username, &mine.devices));
         Ok(Verification {
             peer: peer.clone(),

@@ -100,7 +100,7 @@ impl Client {
 
     /// Checks this user's whole key history against the directory, as every sync does: a
     /// directory that is busy or does not list the user yet is left for the next sync.
-    pub async fn monitor_own_keys(&self) -> Result<(), ClientError> {
+    pub async fn monitor_own_keys(&mut self) -> Result<(), ClientError> {
         match self.audit_own_keys().await {
             Err(err)
                 if matches!(
@@ -118,7 +118,7 @@ impl Client {
     /// (`pli audit kt --mine`). A history that does not verify is an error and is reported
     /// to the user; each device key none of the user's devices added is reported once, and
     /// every such key in the history is listed in the answer.
-    pub async fn audit_own_keys(&self) -> Result<OwnKeys, ClientError> {
+    pub async fn audit_own_keys(&mut self) -> Result<OwnKeys, ClientError> {
         let response = self.transport.directory_history().await?;
         let root = self.accept_root(&response.root).await?;
         let keys = self.pin_directory_keys().await?;
@@ -200,7 +200,10 @@ impl Client {
             epoch,
             versions: (history.versions.len() + history.forgotten.len()) as u64,
             forgotten: history.forgotten.len() as u64,
-            devices: history.versions.last().map_or(0, |v| v.devices.len() as u64),
+            devices: history
+                .versions
+                .last()
+                .map_or(0, |v| v.devices.len() as u64),
             unexplained: suspicious.into_iter().map(|(_, device)| device).collect(),
             ended,
         })

@@ -3,10 +3,10 @@
 //! asks for a user whose change is still pending (so a new device is reachable at once,
 //! not an interval later).
 
+use super::storage::KtDatabase;
 use super::{DirectoryError, KeyDirectory, akd_failed};
 use crate::clock::Clock;
 use crate::store::{KtRoot, Store};
-use super::storage::KtDatabase;
 use akd::storage::StorageManager;
 use akd::storage::types::ValueStateRetrievalFlag;
 use akd::{AkdLabel, AkdValue};
@@ -188,7 +188,11 @@ pub async fn run<S: Store>(
         }
     }
     let _one = directory.publishing.lock().await;
-    if let Err(err) = directory.store.release_lease(LEASE_JOB, directory.holder).await {
+    if let Err(err) = directory
+        .store
+        .release_lease(LEASE_JOB, directory.holder)
+        .await
+    {
         tracing::warn!(error = %err, "giving up the key directory's lease failed");
     }
 }

@@ -132,7 +132,7 @@ async fn audit_kt(
     key: Option<&str>,
     mine: bool,
 ) -> anyhow::Result<()> {
-    let client = mine.then(|| context.open()).transpose()?;
+    let mut client = mine.then(|| context.open()).transpose()?;
     let server = match (&context.options.server, &client) {
         (Some(server), _) => server.clone(),
         (None, Some(client)) => client.server().to_owned(),
@@ -141,7 +141,7 @@ async fn audit_kt(
     let transport =
         pli_client::transport::Transport::new(&server, context.options.extra_ca_pem.as_deref())?;
     let directory = pli_client::kt::audit::audit_directory(&transport, from, to, key).await?;
-    let own_keys = match &client {
+    let own_keys = match &mut client {
         Some(client) => Some(
             client
                 .audit_own_keys()

@@ -66,7 +66,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::List => {
-            let client = context.open()?;
+            let mut client = context.open()?;
             let listed = client.devices().await?;
             if context.json {
                 let devices: Vec<_> = listed
@@ -95,7 +95,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Remove { device } => {
-            let client = context.open()?;
+            let mut client = context.open()?;
             client
                 .remove_device(device)
                 .await

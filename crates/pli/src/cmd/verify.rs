@@ -34,7 +34,7 @@ fn describe(devices: &[DirectoryDevice]) -> Vec<String> {
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let name = args.user.trim_start_matches('@');
     let peer = Username::parse(name).context("not a valid username")?;
-    let client = context.open()?;
+    let mut client = context.open()?;
     let verified = client.verify_user(&peer).await?;
     if context.json {
         println!(
