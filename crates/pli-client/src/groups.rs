@@ -22,6 +22,18 @@ use rand::Rng;
 /// A commit and, when it adds members, their Welcome and devices.
 type Built = (MlsMessageOut, Option<(MlsMessageOut, Vec<DeviceId>)>);
 
+/// Builds a commit on the group as it is now (`None`: nothing to commit any more); called
+/// again after a lost race, on the newer epoch.
+pub(crate) trait BuildCommit:
+    FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>
+{
+}
+
+impl<F> BuildCommit for F where
+    F: FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>
+{
+}
+
 impl Client {
     /// Claims a key package for each of `user`'s devices and verifies each one.
     async fn claim_verified(
@@ -80,14 +92,11 @@ impl Client {
     }
 
     /// Builds, submits and settles one commit on `group`, retrying on lost races.
-    async fn commit<F>(&mut self, group: &GroupId, build: F) -> Result<(), ClientError>
-    where
-        F: FnMut(
-            &mut MlsGroup,
-            &Provider<'_>,
-            &SignatureKeyPair,
-        ) -> Result<Option<Built>, ClientError>,
-    {
+    async fn commit(
+        &mut self,
+        group: &GroupId,
+        build: impl BuildCommit,
+    ) -> Result<(), ClientError> {
         self.commit_without(group, &[], build).await
     }
 
@@ -95,19 +104,12 @@ impl Client {
     /// exist). A commit refused because some member device no longer exists takes the
     /// devices the key directory no longer lists out of the group first (`departed`), then
     /// is built again.
-    pub(crate) async fn commit_without<F>(
+    pub(crate) async fn commit_without(
         &mut self,
         group: &GroupId,
         gone: &[DeviceId],
-        mut build: F,
-    ) -> Result<(), ClientError>
-    where
-        F: FnMut(
-            &mut MlsGroup,
-            &Provider<'_>,
-            &SignatureKeyPair,
-        ) -> Result<Option<Built>, ClientError>,
-    {
+        mut build: impl BuildCommit,
+    ) -> Result<(), ClientError> {
         let mut pruned = false;
         for _ in 0..MAX_ATTEMPTS {
             let signer = self.signer()?;

@@ -49,6 +49,27 @@ async fn the_directory_survives_a_restart_with_the_same_roots_and_proofs() {
     assert_eq!(expected[0].device_id, bob.client.device_id());
 }
 
+/// Links a second device to `user`'s account (its code approved by the first), synced once;
+/// its home goes with it.
+async fn link_second_device(
+    server: &TestServer,
+    user: &mut TestUser,
+) -> (tempfile::TempDir, Client) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (mut second, code) = Client::prepare_link(
+        home.path(),
+        &server.url,
+        &user.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    let added = user.client.approve_link(&code).await.expect("approve");
+    assert_eq!(added, second.device_id());
+    second.sync().await.expect("the new device works");
+    (home, second)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
     let server = TestServer::start().await;
@@ -56,18 +77,8 @@ async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
     let mut bob = TestUser::register(&server, "bob").await;
 
     // A second device for Alice: it shows a code, her first device approves it.
-    let home = tempfile::tempdir().expect("temp dir");
-    let (mut second, code) = Client::prepare_link(
-        home.path(),
-        &server.url,
-        &alice.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    let added = alice.client.approve_link(&code).await.expect("approve");
-    assert_eq!(added, second.device_id());
-    second.sync().await.expect("the new device works");
+    let (_second_home, mut second) = link_second_device(&server, &mut alice).await;
+    let added = second.device_id();
     let listed = alice.client.devices().await.expect("devices");
     assert_eq!(listed.devices.len(), 2);
     let endorsed = listed
@@ -344,17 +355,7 @@ async fn removed_devices_and_deleted_accounts_leave_their_conversations() {
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
     let carol = TestUser::register(&server, "carol").await;
-    let home = tempfile::tempdir().expect("temp dir");
-    let (mut second, code) = Client::prepare_link(
-        home.path(),
-        &server.url,
-        &alice.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    alice.client.approve_link(&code).await.expect("approve");
-    second.sync().await.expect("sync");
+    let (_second_home, second) = link_second_device(&server, &mut alice).await;
     let chat = bob
         .client
         .direct_conversation(&alice.name)
