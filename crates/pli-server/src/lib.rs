@@ -244,6 +244,11 @@ async fn init_operator_in<S: Store>(
     name: &str,
 ) -> Result<pli_proto::governance::StaffCredential, ServerError> {
     let governance = load_governance(config, &store).await?;
+    // The key directory's keys are made here too, so the keys that will sign and hide the
+    // directory exist (and can be backed up) before the first user registers.
+    for secret in [directory::VRF_KEY_FILE, directory::SIGNING_KEY_FILE] {
+        store.server_secret(secret).await?;
+    }
     if !store.list_staff().await?.is_empty() {
         return Err(governance::GovernanceError::AlreadyInitialised.into());
     }

@@ -393,3 +393,37 @@ async fn removed_devices_and_deleted_accounts_leave_their_conversations() {
     );
     assert!(alerts(&bob.client.take_new().expect("events")).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_keys_made_at_init_are_the_ones_the_server_signs_with() {
+    let data = tempfile::tempdir().expect("temp dir");
+    pli_server::init_first_operator(&test_config(data.path()), "root")
+        .await
+        .expect("init");
+    let db = common::TestDb::of(data.path());
+    let seed: [u8; 32] = match &db {
+        common::TestDb::Sqlite(_) => {
+            std::fs::read(data.path().join(pli_server::directory::SIGNING_KEY_FILE))
+                .expect("the signing key is in the data directory")
+        }
+        common::TestDb::Postgres(_) => db
+            .bytes(&format!(
+                "SELECT secret FROM server_keys WHERE name = '{}'",
+                pli_server::directory::SIGNING_KEY_FILE
+            ))
+            .await
+            .pop()
+            .expect("the signing key is in the database"),
+    }
+    .try_into()
+    .expect("32 bytes");
+    let server = TestServer::start_on(data).await;
+    let transport = pli_client::transport::Transport::new(&server.url, None).expect("transport");
+    let keys = transport.directory_keys().await.expect("keys");
+    assert_eq!(
+        keys.signing_key.as_slice(),
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes()
+    );
+}

@@ -114,7 +114,8 @@ impl<S: Store> KeyDirectory<S> {
         let devices = match self.store.list_devices(user).await? {
             Some(devices) => devices,
             None if self.store.kt_states(kt::label(user).0).await?.is_empty() => return Ok(None),
-            // A deleted or moved-away account: published as having no devices.
+            // A deleted account (its facts may be kept a while, its devices are gone): published
+            // as having no devices, which ends it in the directory.
             None => Vec::new(),
         };
         let listed: Vec<DirectoryDevice> = devices
