@@ -338,14 +338,26 @@ fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
         })
         .map(|(u, _)| format!("@{u}"))
         .collect();
-    let removed: BTreeSet<String> = staged
+    let removed_leaves: Vec<_> = staged
         .remove_proposals()
-        .filter_map(|p| {
-            group
-                .member(p.remove_proposal().removed())
-                .and_then(mls::member_identity)
+        .map(|p| p.remove_proposal().removed())
+        .collect();
+    // A user who keeps other devices in the group lost one device, not their place in it.
+    let stays = |user: &Username| {
+        mls::members(group)
+            .into_iter()
+            .any(|(leaf, u, _)| u == *user && !removed_leaves.contains(&leaf))
+    };
+    let removed: BTreeSet<String> = removed_leaves
+        .iter()
+        .filter_map(|leaf| group.member(*leaf).and_then(mls::member_identity))
+        .map(|(u, _)| {
+            if stays(&u) {
+                format!("a device of @{u}")
+            } else {
+                format!("@{u}")
+            }
         })
-        .map(|(u, _)| format!("@{u}"))
         .collect();
     if !added.is_empty() {
         parts.push(format!(

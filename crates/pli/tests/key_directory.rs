@@ -376,6 +376,25 @@ async fn removed_devices_and_deleted_accounts_leave_their_conversations() {
         .remove_device(second.device_id())
         .await
         .expect("remove");
+    bob.client.sync().await.expect("sync");
+    let notices: Vec<String> = bob
+        .client
+        .take_new()
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e {
+            pli_client::Event::Notice { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains("a device of @alice")),
+        "{notices:?}"
+    );
+    assert!(
+        !notices.iter().any(|n| n.contains("removed @alice")),
+        "alice is still in both conversations: {notices:?}"
+    );
     bob.send(&chat, "after the removal").await;
     bob.send(&group, "the group too").await;
     let got: Vec<String> = alice.receive().await.into_iter().map(|m| m.2).collect();
