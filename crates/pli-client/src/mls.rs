@@ -39,25 +39,32 @@ impl Codec for JsonCodec {
 /// openmls's storage on the device's database (pli's own provider, `mls_store`).
 pub type Storage<'a> = crate::mls_store::MlsStore<'a>;
 
-/// An openmls provider whose storage writes go into the caller's transaction.
-pub struct Provider<'a> {
+/// An openmls provider whose storage writes go into the caller's transaction. `S` is pli's
+/// own store ([`Storage`]); tests put `openmls_sqlite_storage`'s provider there to write
+/// groups as earlier versions of pli did.
+pub struct Provider<'a, S = Storage<'a>> {
     crypto: &'a RustCrypto,
-    storage: Storage<'a>,
+    storage: S,
 }
 
 impl<'a> Provider<'a> {
     pub fn new(crypto: &'a RustCrypto, conn: &'a Connection) -> Self {
-        Self {
-            crypto,
-            storage: Storage::new(conn),
-        }
+        Self::with_storage(crypto, Storage::new(conn))
     }
 }
 
-impl<'a> OpenMlsProvider for Provider<'a> {
+impl<'a, S> Provider<'a, S> {
+    pub fn with_storage(crypto: &'a RustCrypto, storage: S) -> Self {
+        Self { crypto, storage }
+    }
+}
+
+impl<S: openmls_traits::storage::StorageProvider<{ openmls_traits::storage::CURRENT_VERSION }>>
+    OpenMlsProvider for Provider<'_, S>
+{
     type CryptoProvider = RustCrypto;
     type RandProvider = RustCrypto;
-    type StorageProvider = Storage<'a>;
+    type StorageProvider = S;
 
     fn storage(&self) -> &Self::StorageProvider {
         &self.storage

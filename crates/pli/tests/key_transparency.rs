@@ -39,11 +39,16 @@ impl VRFKeyStorage for StolenVrf {
 }
 
 /// akd's malicious-publish corruptions, written with akd's own tree code.
-enum Corruption {
+enum TreeCorruption {
     /// A new version of the user's entry, the old version never marked stale.
     UnmarkedStaleVersion,
     /// The user's version `n` marked stale now, an epoch after its successor appeared.
     MarkStaleLate(u64),
+}
+
+/// What an operator with the store and the directory's keys does to a user's entry.
+enum Corruption {
+    Tree(TreeCorruption),
     /// The live account published with no devices (as if deleted) and its earlier keys
     /// forgotten, so that the server's publisher lists its devices next as a new account.
     EndAccount,
@@ -60,7 +65,7 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
     );
     let db = StorageManager::new_no_cache(KtDatabase::new(store.clone()));
     let label = kt::label(user);
-    match corruption {
+    let corruption = match corruption {
         Corruption::EndAccount => {
             let directory = akd::directory::Directory::<KtConfig, _, _>::new(
                 StorageManager::new_no_cache(KtDatabase::new(store.clone())),
@@ -84,8 +89,8 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
                 .expect("forget");
             return;
         }
-        _ => {}
-    }
+        Corruption::Tree(tree) => tree,
+    };
     let DbRecord::Azks(mut azks) = db.get::<Azks>(&DEFAULT_AZKS_KEY).await.expect("azks") else {
         panic!("not an azks record");
     };
@@ -96,7 +101,7 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
     let epoch = azks.latest_epoch + 1;
     let mut records = Vec::new();
     let element = match corruption {
-        Corruption::UnmarkedStaleVersion => {
+        TreeCorruption::UnmarkedStaleVersion => {
             let version = latest.version + 1;
             let value = AkdValue(kt::encode_devices(&[]));
             let node_label = vrf
@@ -121,14 +126,13 @@ async fn publish_corrupt<S: Store>(store: S, user: &Username, corruption: Corrup
                 ),
             }
         }
-        Corruption::MarkStaleLate(version) => AzksElement {
+        TreeCorruption::MarkStaleLate(version) => AzksElement {
             label: vrf
                 .get_node_label::<KtConfig>(&label, VersionFreshness::Stale, version)
                 .await
                 .expect("vrf"),
             value: KtConfig::stale_azks_value(),
         },
-        Corruption::EndAccount | Corruption::ForgetAll => unreachable!("published above"),
     };
     assert!(db.begin_transaction());
     azks.batch_insert_nodes::<KtConfig, _>(
@@ -380,7 +384,12 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
     let data = server.stop().await;
 
     // akd's first malicious case: a new version, the old one never marked stale.
-    with_store(data.path(), &alice.name, Corruption::UnmarkedStaleVersion).await;
+    with_store(
+        data.path(),
+        &alice.name,
+        Corruption::Tree(TreeCorruption::UnmarkedStaleVersion),
+    )
+    .await;
     let server = TestServer::start_on(data).await;
     alice.reopen(&server.url);
     let caught = alice.client.monitor_own_keys().await;
@@ -402,7 +411,12 @@ async fn corrupt_publications_fail_verification_and_honest_history_passes() {
     let data = server.stop().await;
 
     // akd's second case: the old version marked stale one epoch late.
-    with_store(data.path(), &alice.name, Corruption::MarkStaleLate(1)).await;
+    with_store(
+        data.path(),
+        &alice.name,
+        Corruption::Tree(TreeCorruption::MarkStaleLate(1)),
+    )
+    .await;
     let server = TestServer::start_on(data).await;
     alice.reopen(&server.url);
     let caught = alice.client.audit_own_keys().await;

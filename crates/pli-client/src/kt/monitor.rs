@@ -158,18 +158,13 @@ impl Client {
                 r.get(0)
             })?;
         let mut ended = Vec::new();
+        let mut checked =
+            tx.prepare_cached("INSERT OR IGNORE INTO kt_checked_versions (version) VALUES (?1)")?;
         for &version in &history.forgotten {
-            tx.execute(
-                "INSERT OR IGNORE INTO kt_checked_versions (version) VALUES (?1)",
-                [version as i64],
-            )?;
+            checked.execute([version as i64])?;
         }
         for version in &history.versions {
-            let new = tx.execute(
-                "INSERT OR IGNORE INTO kt_checked_versions (version) VALUES (?1)",
-                [version.version as i64],
-            )?;
-            if new == 0 {
+            if checked.execute([version.version as i64])? == 0 {
                 continue;
             }
             if version.devices.is_empty()
@@ -195,6 +190,7 @@ impl Client {
                 local::notice(&tx, None, true, &text, local::now_ms())?;
             }
         }
+        drop(checked);
         tx.commit()?;
         Ok(OwnKeys {
             epoch,

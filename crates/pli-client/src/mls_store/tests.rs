@@ -13,37 +13,7 @@ use pli_proto::{DeviceId, Username};
 use rusqlite::Connection;
 
 /// openmls on `openmls_sqlite_storage`'s provider: how pli stored groups before `mls_store`.
-struct Legacy<'a> {
-    crypto: &'a RustCrypto,
-    storage: SqliteStorageProvider<JsonCodec, &'a Connection>,
-}
-
-impl<'a> Legacy<'a> {
-    fn new(crypto: &'a RustCrypto, conn: &'a Connection) -> Self {
-        Self {
-            crypto,
-            storage: SqliteStorageProvider::new(conn),
-        }
-    }
-}
-
-impl<'a> OpenMlsProvider for Legacy<'a> {
-    type CryptoProvider = RustCrypto;
-    type RandProvider = RustCrypto;
-    type StorageProvider = SqliteStorageProvider<JsonCodec, &'a Connection>;
-
-    fn storage(&self) -> &Self::StorageProvider {
-        &self.storage
-    }
-
-    fn crypto(&self) -> &Self::CryptoProvider {
-        self.crypto
-    }
-
-    fn rand(&self) -> &Self::RandProvider {
-        self.crypto
-    }
-}
+type Legacy<'a> = Provider<'a, SqliteStorageProvider<JsonCodec, &'a Connection>>;
 
 /// One device: its database with openmls's tables, its signer and credential.
 struct Member {
@@ -69,7 +39,7 @@ impl Member {
     }
 
     fn legacy(&self) -> Legacy<'_> {
-        Legacy::new(&self.crypto, &self.conn)
+        Legacy::with_storage(&self.crypto, SqliteStorageProvider::new(&self.conn))
     }
 
     fn provider(&self) -> Provider<'_> {
@@ -160,7 +130,7 @@ fn a_group_stored_by_openmls_sqlite_storage_carries_on() {
         .expect("key package");
     alice
         .signer
-        .store(&alice.legacy().storage)
+        .store(alice.legacy().storage())
         .expect("store signer");
     let mut group = MlsGroup::new(
         &alice.legacy(),

@@ -117,12 +117,12 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
 
 /// `pli audit kt`'s answer with `--json`.
 #[derive(serde::Serialize)]
-struct KtAudit {
+struct KtAudit<'a> {
     #[serde(flatten)]
-    directory: pli_client::kt::audit::DirectoryAudit,
+    directory: &'a pli_client::kt::audit::DirectoryAudit,
     /// With `--mine`: what the account's own key history holds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    own_keys: Option<pli_client::kt::monitor::OwnKeys>,
+    own_keys: Option<&'a pli_client::kt::monitor::OwnKeys>,
 }
 
 async fn audit_kt(
@@ -152,8 +152,8 @@ async fn audit_kt(
     };
     if context.json {
         let answer = KtAudit {
-            directory,
-            own_keys: own_keys.clone(),
+            directory: &directory,
+            own_keys: own_keys.as_ref(),
         };
         println!("{}", serde_json::to_string(&answer)?);
     } else {
