@@ -59,6 +59,7 @@ impl Device {
                 .upload_key_packages(&pli_proto::api::UploadKeyPackagesRequest {
                     key_packages: made.one_time.into_iter().map(Into::into).collect(),
                     last_resort: None,
+                    replace_expiring: false,
                 })
                 .await?;
         }

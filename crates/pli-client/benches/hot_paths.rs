@@ -234,6 +234,7 @@ impl Setup {
         let (pli_creator, welcome) = Creator::new(members, pli_package, &dummies);
         pli.process(1, &welcome).expect("join");
         let pli_group = pli_creator.id();
+        pli.trust_members(&pli_group).expect("trust members");
         assert!(
             pli.epoch(&pli_group).expect("epoch").is_some(),
             "the pli member joined"

@@ -11,7 +11,7 @@ use crate::mls::{self, Provider};
 use crate::transport::{Credentials, Transport};
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::RustCrypto;
-use pli_proto::api::UploadKeyPackagesRequest;
+use pli_proto::api::{SelfDeviceResponse, UploadKeyPackagesRequest};
 use pli_proto::{GroupId, Username};
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -19,6 +19,40 @@ use std::path::Path;
 /// One-time key packages a device keeps on the server, and the level that triggers a top-up.
 pub const KEY_PACKAGE_TARGET: u64 = 30;
 pub const KEY_PACKAGE_LOW: u64 = 10;
+
+/// What a top-up uploads, from the server's count of this device's packages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TopUp {
+    one_time: usize,
+    last_resort: bool,
+    replace_expiring: bool,
+}
+
+impl TopUp {
+    /// Packages that expire soon are replaced now, while they still work: the upload brings
+    /// the packages that do not expire soon back to the target, and the server deletes the
+    /// others. Otherwise the device tops up when it runs low, as before. The last-resort
+    /// package is replaced when missing or expiring.
+    fn plan(status: &SelfDeviceResponse) -> Self {
+        let available = status.key_packages_available;
+        let expiring = status.key_packages_expiring.min(available);
+        let last_resort = !status.has_last_resort || status.last_resort_expiring;
+        let replace_expiring = expiring > 0;
+        let lasting = available - expiring;
+        let one_time = if replace_expiring {
+            KEY_PACKAGE_TARGET.saturating_sub(lasting)
+        } else if available < KEY_PACKAGE_LOW || last_resort {
+            KEY_PACKAGE_TARGET.saturating_sub(available)
+        } else {
+            0
+        };
+        Self {
+            one_time: one_time as usize,
+            last_resort,
+            replace_expiring,
+        }
+    }
+}
 
 /// How to reach the server.
 #[derive(Clone, Debug, Default)]
@@ -168,23 +202,36 @@ impl Client {
     }
 
     /// Keeps enough one-time key packages (and a last-resort one) on the server that others
-    /// can always start a conversation with this device.
+    /// can always start a conversation with this device, and replaces those that expire
+    /// within [`KEY_PACKAGE_RENEWAL_SECS`](pli_proto::limits::KEY_PACKAGE_RENEWAL_SECS)
+    /// before they do (the server, which hands none out once expired, says which).
     pub async fn top_up_key_packages(&mut self) -> Result<(), ClientError> {
+        self.top_up_key_packages_valid_for(pli_proto::limits::KEY_PACKAGE_LIFETIME_SECS)
+            .await
+    }
+
+    /// [`Self::top_up_key_packages`], making packages valid for `lifetime_secs` (tests make
+    /// short-lived ones).
+    pub async fn top_up_key_packages_valid_for(
+        &mut self,
+        lifetime_secs: u64,
+    ) -> Result<(), ClientError> {
         let status = self.transport.self_device().await?;
-        if status.key_packages_available >= KEY_PACKAGE_LOW && status.has_last_resort {
+        let plan = TopUp::plan(&status);
+        if plan.one_time == 0 && !plan.last_resort {
             return Ok(());
         }
-        let count = KEY_PACKAGE_TARGET.saturating_sub(status.key_packages_available) as usize;
         let signer = self.signer()?;
         let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
         let made = {
             let tx = self.conn.unchecked_transaction()?;
-            let made = mls::key_packages(
+            let made = mls::key_packages_valid_for(
                 &Provider::new(&self.crypto, &tx),
                 &signer,
                 &credential,
-                count,
-                !status.has_last_resort,
+                plan.one_time,
+                plan.last_resort,
+                lifetime_secs,
             )?;
             tx.commit()?;
             made
@@ -193,6 +240,7 @@ impl Client {
             .upload_key_packages(&UploadKeyPackagesRequest {
                 key_packages: made.one_time.into_iter().map(Into::into).collect(),
                 last_resort: made.last_resort.map(Into::into),
+                replace_expiring: plan.replace_expiring,
             })
             .await?;
         Ok(())
@@ -226,7 +274,10 @@ impl Client {
         {
             let mut st = tx.prepare(
                 "SELECT m.group_id, m.sender, m.text, m.sent_at, m.server_id, m.received_ms
-                 FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 ORDER BY m.local_id",
+                 FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 AND m.held = 0
+                 AND NOT EXISTS (SELECT 1 FROM conversations c
+                                 WHERE c.group_id = m.group_id AND c.pending = 1)
+                 ORDER BY m.local_id",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
@@ -259,7 +310,10 @@ impl Client {
                 ));
             }
             let mut st = tx.prepare(
-                "SELECT group_id, alert, text, created_ms FROM notices WHERE shown = 0 ORDER BY id",
+                "SELECT n.group_id, n.alert, n.text, n.created_ms FROM notices n WHERE n.shown = 0
+                 AND NOT EXISTS (SELECT 1 FROM conversations c
+                                 WHERE c.group_id = n.group_id AND c.pending = 1)
+                 ORDER BY n.id",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
@@ -281,8 +335,17 @@ impl Client {
                 ));
             }
         }
-        tx.execute("UPDATE messages SET shown = 1 WHERE shown = 0", params![])?;
-        tx.execute("UPDATE notices SET shown = 1 WHERE shown = 0", params![])?;
+        // What is held (an unverified sender, a conversation not checked yet) stays unshown.
+        tx.execute(
+            "UPDATE messages SET shown = 1 WHERE shown = 0 AND held = 0 AND NOT EXISTS (
+                 SELECT 1 FROM conversations c WHERE c.group_id = messages.group_id AND c.pending = 1)",
+            params![],
+        )?;
+        tx.execute(
+            "UPDATE notices SET shown = 1 WHERE shown = 0 AND NOT EXISTS (
+                 SELECT 1 FROM conversations c WHERE c.group_id = notices.group_id AND c.pending = 1)",
+            params![],
+        )?;
         tx.commit()?;
         // One timeline: a stable sort keeps each table's own order within a millisecond.
         events.sort_by_key(|(at, _)| *at);
@@ -295,7 +358,8 @@ impl Client {
         conversation: &GroupId,
     ) -> Result<Vec<(Username, String, u64)>, ClientError> {
         let mut st = self.conn.prepare(
-            "SELECT sender, text, sent_at FROM messages WHERE group_id = ?1 ORDER BY local_id",
+            "SELECT sender, text, sent_at FROM messages WHERE group_id = ?1 AND held = 0
+             ORDER BY local_id",
         )?;
         let rows = st.query_map([conversation.as_bytes()], |r| {
             Ok((
@@ -328,4 +392,54 @@ pub(crate) fn save_device(
     local::save_identity(&tx, me)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(available: u64, expiring: u64, last_resort: bool, lr_expiring: bool) -> TopUp {
+        TopUp::plan(&SelfDeviceResponse {
+            device_id: pli_proto::DeviceId::new(1).expect("id"),
+            key_packages_available: available,
+            has_last_resort: last_resort,
+            key_packages_expiring: expiring,
+            last_resort_expiring: lr_expiring,
+        })
+    }
+
+    fn plan(one_time: usize, last_resort: bool, replace_expiring: bool) -> TopUp {
+        TopUp {
+            one_time,
+            last_resort,
+            replace_expiring,
+        }
+    }
+
+    #[test]
+    fn top_ups_replace_expiring_packages_and_fill_up_when_low() {
+        assert_eq!(status(30, 0, true, false), plan(0, false, false), "stocked");
+        assert_eq!(status(5, 0, true, false), plan(25, false, false), "low");
+        assert_eq!(
+            status(20, 0, false, false),
+            plan(10, true, false),
+            "no last resort"
+        );
+        assert_eq!(
+            status(20, 0, true, true),
+            plan(10, true, false),
+            "it expires"
+        );
+        assert_eq!(
+            status(30, 30, true, true),
+            plan(30, true, true),
+            "everything expires soon"
+        );
+        assert_eq!(status(25, 5, true, false), plan(10, false, true), "some do");
+        assert_eq!(
+            status(0, 0, false, false),
+            plan(30, true, false),
+            "all expired"
+        );
+    }
 }

@@ -130,6 +130,7 @@ impl Client {
                 endorsement: signature.into(),
             })
             .await?;
+        crate::rotation::rotate_all_soon(&self.conn)?;
         Ok(added.device_id)
     }
 

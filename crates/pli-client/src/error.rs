@@ -48,6 +48,10 @@ pub enum ClientError {
         "a member of this conversation has a key the directory does not list; nothing was sent"
     )]
     UntrustedMember,
+    /// The public audit log does not extend what this party verified before: rewritten or
+    /// cut back by its operator.
+    #[error(transparent)]
+    AuditLog(#[from] crate::audit_state::WatchError),
 }
 
 impl ClientError {
@@ -68,7 +72,7 @@ impl ClientError {
         self.is_transport()
             || matches!(
                 self.code(),
-                Some(ErrorCode::RateLimited | ErrorCode::OverCapacity)
+                Some(ErrorCode::RateLimited | ErrorCode::OverCapacity | ErrorCode::DirectoryBusy)
             )
     }
 

@@ -9,6 +9,7 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
+use crate::kt::members::{self, MemberCheck};
 use crate::local::{self, Conversation};
 use crate::mls::{self, Provider};
 use crate::outbox::MAX_ATTEMPTS;
@@ -18,6 +19,7 @@ use pli_proto::api::{SubmitRequest, WelcomeOut};
 use pli_proto::payload::Body;
 use pli_proto::{DeviceId, ErrorCode, GroupId, Username};
 use rand::Rng;
+use std::collections::BTreeSet;
 
 /// A commit and, when it adds members, their Welcome and devices.
 type Built = (MlsMessageOut, Option<(MlsMessageOut, Vec<DeviceId>)>);
@@ -85,14 +87,17 @@ impl Client {
         }
         match self.claim_verified(&self.me.username.clone()).await {
             Ok(own) => packages.extend(own),
+            // This user's other devices have no package (or only expired ones, after a long
+            // absence): the conversation starts without them.
             Err(ClientError::NoKeyPackage) => {}
+            Err(err) if err.code() == Some(ErrorCode::KeyPackageExpired) => {}
             Err(err) => return Err(err),
         }
         Ok(packages)
     }
 
     /// Builds, submits and settles one commit on `group`, retrying on lost races.
-    async fn commit(
+    pub(crate) async fn commit(
         &mut self,
         group: &GroupId,
         build: impl BuildCommit,
@@ -111,18 +116,41 @@ impl Client {
         mut build: impl BuildCommit,
     ) -> Result<(), ClientError> {
         let mut pruned = false;
-        for _ in 0..MAX_ATTEMPTS {
+        let mut looked_up = BTreeSet::new();
+        let mut attempts = 0;
+        while attempts < MAX_ATTEMPTS {
             let signer = self.signer()?;
-            let request = {
-                let tx = self.conn.unchecked_transaction()?;
-                let provider = Provider::new(&self.crypto, &tx);
-                let mut mls_group = MlsGroup::load(provider.storage(), &mls::group_id(group))?
+            // The check and the commit see one group state: nothing between them can
+            // change it (this device processes no delivery in between).
+            let checked = {
+                let storage = mls::Storage::new(&self.conn);
+                let mls_group = MlsGroup::load(&storage, &mls::group_id(group))?
                     .ok_or_else(|| ClientError::UnknownConversation(group.to_hex()))?;
                 if !mls_group.is_active() {
                     return Err(ClientError::Invalid(
                         "you are no longer a member of this conversation".into(),
                     ));
                 }
+                // Nothing is committed to a group holding a key the directory does not list
+                // (but the devices this commit removes because they are gone).
+                let check = members::check(&self.conn, &mls_group, gone)?;
+                if !matches!(check, MemberCheck::Verified(_)) {
+                    Err(check)
+                } else {
+                    attempts += 1;
+                    Ok(())
+                }
+            };
+            if let Err(check) = checked {
+                self.resolve_unverified(group, check, &mut looked_up)
+                    .await?;
+                continue;
+            }
+            let request = {
+                let tx = self.conn.unchecked_transaction()?;
+                let provider = Provider::new(&self.crypto, &tx);
+                let mut mls_group = MlsGroup::load(provider.storage(), &mls::group_id(group))?
+                    .ok_or_else(|| ClientError::UnknownConversation(group.to_hex()))?;
                 // Everyone in the group now, this device included: its own copy is the
                 // server's receipt.
                 let recipients: Vec<DeviceId> = mls::members(&mls_group)
@@ -301,11 +329,35 @@ impl Client {
             ));
         }
         self.sync_inbound().await?;
-        if let Some(id) = local::direct_with(&self.conn, peer)? {
-            return Ok(id);
+        for id in local::direct_candidates(&self.conn, peer)? {
+            if self.is_direct_with(&id, peer).await? {
+                return Ok(id);
+            }
         }
         self.start_conversation("", std::slice::from_ref(peer), true)
             .await
+    }
+
+    /// True if the group's members are exactly this user's and `peer`'s devices, each with
+    /// the key the directory lists for it. Saying "direct" in a message proves nothing: any
+    /// user can make a group whose other leaf claims to be `peer`. A member whose key the
+    /// directory does not list marks the group untrusted.
+    async fn is_direct_with(&mut self, id: &GroupId, peer: &Username) -> Result<bool, ClientError> {
+        {
+            let storage = mls::Storage::new(&self.conn);
+            let Some(group) = MlsGroup::load(&storage, &mls::group_id(id))? else {
+                return Ok(false);
+            };
+            let users: BTreeSet<Username> = mls::members(&group)
+                .into_iter()
+                .map(|(_, u, _)| u)
+                .collect();
+            let expected: BTreeSet<Username> = [self.me.username.clone(), peer.clone()].into();
+            if !group.is_active() || users != expected {
+                return Ok(false);
+            }
+        }
+        self.verify_group(id).await
     }
 
     /// Adds every device of `user` to the conversation and tells them its name.
@@ -368,8 +420,22 @@ impl Client {
     /// it) and stops using the conversation at once.
     pub async fn leave(&mut self, conversation: &GroupId) -> Result<(), ClientError> {
         self.sync_inbound().await?;
-        for _ in 0..MAX_ATTEMPTS {
+        let mut looked_up = BTreeSet::new();
+        let mut attempts = 0;
+        while attempts < MAX_ATTEMPTS {
             let signer = self.signer()?;
+            let check = {
+                let storage = mls::Storage::new(&self.conn);
+                let group = MlsGroup::load(&storage, &mls::group_id(conversation))?
+                    .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
+                members::check(&self.conn, &group, &[])?
+            };
+            if !matches!(check, MemberCheck::Verified(_)) {
+                self.resolve_unverified(conversation, check, &mut looked_up)
+                    .await?;
+                continue;
+            }
+            attempts += 1;
             let request = {
                 let tx = self.conn.unchecked_transaction()?;
                 let provider = Provider::new(&self.crypto, &tx);

@@ -55,6 +55,21 @@ impl LocalDevice {
         })
     }
 
+    /// The device whose home is `home`, as registration (or a copy of it) left it.
+    pub fn open(home: &Path) -> Result<Self, ClientError> {
+        let conn = local::open(home)?;
+        let identity = local::load_identity(&conn)?.ok_or(ClientError::NotRegistered)?;
+        Ok(Self {
+            conn,
+            crypto: RustCrypto::default(),
+            username: identity.username,
+            device_id: identity.device_id,
+            signature_public: identity.signature_public,
+            needs_commit: BTreeSet::new(),
+            groups: GroupCache::default(),
+        })
+    }
+
     /// One one-time key package, its private parts stored in the device's database.
     pub fn key_package(&self) -> Result<Vec<u8>, ClientError> {
         let signer = self.signer()?;
@@ -96,7 +111,7 @@ impl LocalDevice {
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, ClientError> {
         let signer = self.signer()?;
-        let request = outbox::encrypt_for_group(
+        let sealed = outbox::encrypt_for_group(
             &self.conn,
             &self.crypto,
             &mut self.groups,
@@ -105,7 +120,29 @@ impl LocalDevice {
             group,
             envelope,
         )?;
-        Ok(request.map(|r| r.message.into_inner()))
+        match sealed {
+            outbox::Sealed::Ready(request) => Ok(Some(request.message.into_inner())),
+            outbox::Sealed::Nobody => Ok(None),
+            outbox::Sealed::Unchecked(_) => Err(ClientError::UntrustedMember),
+        }
+    }
+
+    /// Takes every member key of `group` as verified, as a directory lookup of each member
+    /// would (benchmarks have no directory). The send path refuses to encrypt otherwise.
+    pub fn trust_members(&self, group: &GroupId) -> Result<(), ClientError> {
+        let provider = Provider::new(&self.crypto, &self.conn);
+        let loaded = openmls::prelude::MlsGroup::load(provider.storage(), &mls::group_id(group))?
+            .ok_or_else(|| ClientError::UnknownConversation(group.to_hex()))?;
+        for member in loaded.members() {
+            if let Some((user, device)) = mls::member_identity(&member.credential) {
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO kt_verified_keys (username, device_id, signature_key)
+                     VALUES (?1, ?2, ?3)",
+                    rusqlite::params![user.as_str(), device.get() as i64, member.signature_key],
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// The group's epoch in this device's state, to check that processing did its work

@@ -16,6 +16,8 @@
 //! - `departed`: removed devices and deleted accounts taken out of conversations, so the
 //!   remaining members can still send.
 //! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
+//! - [`rotation`]: this device's leaf replaced on a schedule and after device changes
+//!   (post-compromise healing).
 //! - `outbox`: the durable send queue.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
@@ -25,12 +27,16 @@
 //!   `openmls_sqlite_storage`'s tables: cached statements, values in MessagePack).
 //! - [`transport`]: HTTP and WebSocket to the server.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
+//! - [`audit_state`]: audit checkpoints kept by auditors, witnesses and every device, so a
+//!   rewritten or cut-back log is caught.
+//! - [`witness`]: `pli audit witness`: co-signs only checkpoints that extend what it saw.
 //! - [`admin`]: staff tools: the admin API client, audit log export and verification.
 //! - `hot_paths`: the encrypt and receive paths without a server, for benchmarks.
 //!
 //! Depends on `pli-proto`, never on `pli-server`.
 
 pub mod admin;
+pub mod audit_state;
 pub mod client;
 mod departed;
 pub mod devices;
@@ -45,10 +51,13 @@ pub mod mls;
 pub mod mls_store;
 mod outbox;
 mod receive;
+pub mod rotation;
 pub mod sync;
 pub mod transport;
+pub mod witness;
 
 pub use client::{Client, ConnectOptions, Event};
 pub use error::ClientError;
 pub use local::Conversation;
+pub use receive::UNSUPPORTED_TEXT;
 pub use sync::SendStatus;

@@ -107,6 +107,40 @@ CREATE TABLE kt_heard (
 CREATE TABLE kt_split (epoch INTEGER PRIMARY KEY);
 ALTER TABLE conversations ADD COLUMN untrusted INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Member keys as the newest verified directory lookup of each user listed them (what every
+-- outgoing message is checked against, `kt::members`); conversations joined but whose
+-- members are not checked yet (hidden until they are); messages held until their sender's
+-- key is verified (with that key, to match it), and messages of a kind this version cannot
+-- display.
+CREATE TABLE kt_verified_keys (
+    username      TEXT NOT NULL,
+    device_id     INTEGER NOT NULL,
+    signature_key BLOB NOT NULL,
+    PRIMARY KEY (username, device_id)
+);
+ALTER TABLE conversations ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN sender_key BLOB;
+ALTER TABLE messages ADD COLUMN unsupported INTEGER NOT NULL DEFAULT 0;
+-- When this device last replaced its own leaf in each conversation, and how many messages
+-- it sent there since (`rotation`).
+-- The newest public audit checkpoint this device verified: the next one must extend it.
+CREATE TABLE audit_seen (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    origin  TEXT NOT NULL,
+    log_key TEXT NOT NULL,
+    size    INTEGER NOT NULL,
+    root    TEXT NOT NULL
+);
+-- The witnesses whose cosignature an audit checkpoint needs before this device keeps it.
+CREATE TABLE audit_witnesses (vkey TEXT PRIMARY KEY);
+CREATE TABLE leaf_rotations (
+    group_id   BLOB PRIMARY KEY,
+    rotated_ms INTEGER NOT NULL,
+    sent       INTEGER NOT NULL DEFAULT 0
+);
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.
@@ -248,7 +282,8 @@ fn to_conversation(
 
 pub fn conversations(conn: &Connection) -> Result<Vec<Conversation>, ClientError> {
     let mut st = conn.prepare(
-        "SELECT group_id, name, direct, peer, active FROM conversations ORDER BY created_ms, group_id",
+        "SELECT group_id, name, direct, peer, active FROM conversations WHERE pending = 0
+         ORDER BY created_ms, group_id",
     )?;
     let rows = st
         .query_map([], conversation_row)?
@@ -267,21 +302,34 @@ pub fn conversation(conn: &Connection, id: &GroupId) -> Result<Option<Conversati
     .transpose()
 }
 
-/// The direct conversation with `peer`. If both sides started one at once there are two;
-/// both sides pick the smallest id, so they converge on one.
-pub fn direct_with(conn: &Connection, peer: &Username) -> Result<Option<GroupId>, ClientError> {
-    let id: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT group_id FROM conversations WHERE direct = 1 AND active = 1 AND peer = ?1
-             ORDER BY group_id LIMIT 1",
-            [peer.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    id.map(|id| {
-        GroupId::from_bytes(&id).map_err(|_| ClientError::Storage("corrupt group id".into()))
-    })
-    .transpose()
+/// Conversations that say they are the direct one with `peer` (active, checked, trusted),
+/// smallest id first: if both sides started one at once there are two, and both sides pick
+/// the smallest, so they converge on one. Saying so is not enough: the caller checks each
+/// one's members (`Client::direct_conversation`).
+pub fn direct_candidates(conn: &Connection, peer: &Username) -> Result<Vec<GroupId>, ClientError> {
+    let mut st = conn.prepare(
+        "SELECT group_id FROM conversations
+         WHERE direct = 1 AND active = 1 AND peer = ?1 AND untrusted = 0 AND pending = 0
+         ORDER BY group_id",
+    )?;
+    let ids = st
+        .query_map([peer.as_str()], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.iter()
+        .map(|id| {
+            GroupId::from_bytes(id).map_err(|_| ClientError::Storage("corrupt group id".into()))
+        })
+        .collect()
+}
+
+/// Marks a conversation just joined as not yet checked: hidden, and not picked as anyone's
+/// direct conversation, until its members' keys verify (`kt::monitor`).
+pub fn set_pending(conn: &Connection, id: &GroupId) -> Result<(), ClientError> {
+    conn.execute(
+        "UPDATE conversations SET pending = 1 WHERE group_id = ?1",
+        [id.as_bytes()],
+    )?;
+    Ok(())
 }
 
 pub fn insert_conversation(
@@ -339,6 +387,23 @@ pub fn notice(
             text,
             now_ms as i64
         ],
+    )?;
+    Ok(())
+}
+
+/// An alert the user has not seen yet, unless the same one is already waiting (a step
+/// retried at every sync tells the user once, not at every try).
+pub fn notice_once(
+    conn: &Connection,
+    group: Option<&GroupId>,
+    text: &str,
+) -> Result<(), ClientError> {
+    let group = group.map(|g| g.as_bytes().to_vec());
+    conn.execute(
+        "INSERT INTO notices (group_id, alert, text, created_ms)
+         SELECT ?1, 1, ?2, ?3 WHERE NOT EXISTS (
+             SELECT 1 FROM notices WHERE group_id IS ?1 AND text = ?2 AND shown = 0)",
+        params![group, text, now_ms() as i64],
     )?;
     Ok(())
 }

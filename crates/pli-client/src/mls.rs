@@ -8,9 +8,11 @@
 use crate::error::ClientError;
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::*;
+use openmls::treesync::errors::LifetimeError;
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::RustCrypto;
 use openmls_sqlite_storage::{Codec, SqliteStorageProvider};
+use pli_proto::limits::{KEY_PACKAGE_LIFETIME_SECS, MAX_KEY_PACKAGE_LIFETIME_SECS};
 use pli_proto::{DeviceId, Username, credential_identity, parse_credential_identity};
 use rusqlite::Connection;
 
@@ -149,7 +151,8 @@ pub struct NewKeyPackages {
 }
 
 /// Makes `count` one-time key packages and, if asked, one last-resort package, stored in
-/// the provider's storage; returns their wire encodings.
+/// the provider's storage, valid for pli's [`KEY_PACKAGE_LIFETIME_SECS`]; returns their
+/// wire encodings.
 pub fn key_packages(
     provider: &impl OpenMlsProvider,
     signer: &SignatureKeyPair,
@@ -157,8 +160,30 @@ pub fn key_packages(
     count: usize,
     last_resort: bool,
 ) -> Result<NewKeyPackages, ClientError> {
+    key_packages_valid_for(
+        provider,
+        signer,
+        credential,
+        count,
+        last_resort,
+        KEY_PACKAGE_LIFETIME_SECS,
+    )
+}
+
+/// [`key_packages`] valid for `lifetime_secs` from now (openmls dates them an hour back,
+/// for skewed clocks). Tests make short-lived or over-long ones.
+pub fn key_packages_valid_for(
+    provider: &impl OpenMlsProvider,
+    signer: &SignatureKeyPair,
+    credential: &CredentialWithKey,
+    count: usize,
+    last_resort: bool,
+    lifetime_secs: u64,
+) -> Result<NewKeyPackages, ClientError> {
     let make = |resort: bool| -> Result<Vec<u8>, ClientError> {
-        let mut builder = KeyPackage::builder().leaf_node_capabilities(capabilities());
+        let mut builder = KeyPackage::builder()
+            .leaf_node_capabilities(capabilities())
+            .key_package_lifetime(Lifetime::new(lifetime_secs));
         if resort {
             builder = builder.mark_as_last_resort();
         }
@@ -179,8 +204,9 @@ pub fn key_packages(
     })
 }
 
-/// Checks a key package the server handed out for `user`'s `device`: a valid signature,
-/// pli's ciphersuite, and a credential naming exactly that device.
+/// Checks a key package the server handed out for `user`'s `device`: a valid signature, a
+/// lifetime that covers now and is no longer than pli's maximum (RFC 9420 §7.2), pli's
+/// ciphersuite, and a credential naming exactly that device.
 pub fn verify_claimed(
     crypto: &RustCrypto,
     bytes: &[u8],
@@ -195,7 +221,19 @@ pub fn verify_claimed(
     };
     let package = package
         .validate(crypto, ProtocolVersion::Mls10)
-        .map_err(|_| bad("invalid signature"))?;
+        .map_err(|err| match err {
+            KeyPackageVerifyError::LifetimeError(LifetimeError::Expired { .. }) => {
+                bad("its lifetime has ended")
+            }
+            KeyPackageVerifyError::LifetimeError(LifetimeError::NotValidYet { .. }) => {
+                bad("its lifetime has not begun")
+            }
+            _ => bad("invalid signature"),
+        })?;
+    let lifetime = package.life_time();
+    if lifetime.not_after().saturating_sub(lifetime.not_before()) > MAX_KEY_PACKAGE_LIFETIME_SECS {
+        return Err(bad("its lifetime is longer than pli allows"));
+    }
     if package.ciphersuite() != ciphersuite() {
         return Err(bad("wrong ciphersuite"));
     }

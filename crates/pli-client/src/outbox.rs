@@ -9,10 +9,11 @@
 use crate::client::Client;
 use crate::error::ClientError;
 use crate::group_cache::GroupCache;
+use crate::kt::members::{self, MemberCheck, VerifiedMembers};
 use crate::local;
 use crate::mls::{self, Provider};
 use pli_proto::api::SubmitRequest;
-use pli_proto::payload::{Body, ENVELOPE_VERSION, Envelope, RootRef};
+use pli_proto::payload::{self, Body, ENVELOPE_VERSION, Envelope, RootRef};
 use pli_proto::{ErrorCode, GroupId};
 use rusqlite::{OptionalExtension, params};
 
@@ -26,6 +27,9 @@ impl Client {
         group: &GroupId,
         body: Body,
     ) -> Result<(), ClientError> {
+        if body == Body::Unknown {
+            return Err(ClientError::Invalid("a message of no known kind".into()));
+        }
         body.check_limits()
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
         let device = self.me.device_id.get() as i64;
@@ -76,12 +80,7 @@ impl Client {
     }
 
     /// Encrypts one envelope for the group's current members (other than this device).
-    /// `None` when this device is no longer in the group, or nobody else is.
-    fn encrypt(
-        &mut self,
-        group: &GroupId,
-        envelope: &[u8],
-    ) -> Result<Option<SubmitRequest>, ClientError> {
+    fn encrypt(&mut self, group: &GroupId, envelope: &[u8]) -> Result<Sealed, ClientError> {
         let signer = self.signer()?;
         encrypt_for_group(
             &self.conn,
@@ -95,14 +94,19 @@ impl Client {
     }
 
     /// Submits the outbox in order. Stops at the first network failure, keeping the rest
-    /// for the next attempt.
+    /// for the next attempt. Messages to an untrusted conversation stay held; a member key
+    /// that cannot be checked against the directory right now holds the rest (fail closed)
+    /// and the user is told why.
     pub(crate) async fn flush_outbox(&mut self) -> Result<usize, ClientError> {
         let mut sent = 0;
         loop {
             let next: Option<(i64, Vec<u8>, Vec<u8>)> = self
                 .conn
                 .query_row(
-                    "SELECT id, group_id, envelope FROM outbox ORDER BY id LIMIT 1",
+                    "SELECT o.id, o.group_id, o.envelope FROM outbox o
+                     WHERE NOT EXISTS (SELECT 1 FROM conversations c
+                                       WHERE c.group_id = o.group_id AND c.untrusted = 1)
+                     ORDER BY o.id LIMIT 1",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
@@ -113,16 +117,38 @@ impl Client {
             let group = GroupId::from_bytes(&group)
                 .map_err(|_| ClientError::Storage("corrupt outbox row".into()))?;
             let mut attempts = 0;
+            let mut looked_up = std::collections::BTreeSet::new();
             loop {
-                let Some(request) = self.encrypt(&group, &envelope)? else {
-                    self.conn
-                        .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
-                    break;
+                let request = match self.encrypt(&group, &envelope)? {
+                    Sealed::Ready(request) => request,
+                    Sealed::Nobody => {
+                        self.conn
+                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        break;
+                    }
+                    Sealed::Unchecked(check) => {
+                        match self.resolve_unverified(&group, check, &mut looked_up).await {
+                            Ok(()) => continue,
+                            // The conversation is now untrusted: its messages stay held.
+                            Err(ClientError::UntrustedMember) => break,
+                            Err(err) => {
+                                local::notice_once(
+                                    &self.conn,
+                                    Some(&group),
+                                    &format!(
+                                        "messages to this conversation wait until the key directory confirms its members' keys ({err})"
+                                    ),
+                                )?;
+                                return Err(err);
+                            }
+                        }
+                    }
                 };
                 match self.transport.submit(&request).await {
                     Ok(_) => {
                         self.conn
                             .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        crate::rotation::count_sent(&self.conn, &group)?;
                         sent += 1;
                         break;
                     }
@@ -161,9 +187,21 @@ impl Client {
     }
 }
 
+/// What [`encrypt_for_group`] made of an envelope.
+pub(crate) enum Sealed {
+    /// Encrypted for every current member: ready to submit.
+    Ready(SubmitRequest),
+    /// This device is no longer in the group, or nobody else is.
+    Nobody,
+    /// Some member key is not verified against the directory: nothing was encrypted.
+    Unchecked(MemberCheck),
+}
+
 /// Encrypts one envelope for the group's current members (other than device `me`), in a
 /// local transaction that persists the ratchet before the ciphertext can leave: the
-/// client's send hot path (also driven by `hot_paths` in benchmarks).
+/// client's send hot path (also driven by `hot_paths` in benchmarks). Every member's key
+/// is checked against the verified directory keys first, on the group state it encrypts
+/// with; the envelope is padded to its size bucket.
 pub(crate) fn encrypt_for_group(
     conn: &rusqlite::Connection,
     crypto: &openmls_rust_crypto::RustCrypto,
@@ -172,7 +210,7 @@ pub(crate) fn encrypt_for_group(
     me: pli_proto::DeviceId,
     group: &GroupId,
     envelope: &[u8],
-) -> Result<Option<SubmitRequest>, ClientError> {
+) -> Result<Sealed, ClientError> {
     let tx = conn.unchecked_transaction()?;
     let provider = Provider::new(crypto, &tx);
     let Some(mut mls_group) = groups.take(
@@ -181,10 +219,10 @@ pub(crate) fn encrypt_for_group(
         &mls::group_id(group),
     )?
     else {
-        return Ok(None);
+        return Ok(Sealed::Nobody);
     };
     if !mls_group.is_active() {
-        return Ok(None);
+        return Ok(Sealed::Nobody);
     }
     let recipients: Vec<_> = mls::members(&mls_group)
         .into_iter()
@@ -192,20 +230,37 @@ pub(crate) fn encrypt_for_group(
         .filter(|device| *device != me)
         .collect();
     if recipients.is_empty() {
-        return Ok(None);
+        return Ok(Sealed::Nobody);
     }
-    let message = mls_group
-        .create_message(&provider, signer, envelope)
-        .map_err(ClientError::mls)?;
+    let verified = match members::check(&tx, &mls_group, &[])? {
+        MemberCheck::Verified(verified) => verified,
+        unchecked => return Ok(Sealed::Unchecked(unchecked)),
+    };
+    members::checked(&tx, group, &verified)?;
+    let message = seal(&mut mls_group, &provider, signer, envelope, &verified)?;
     let message = mls::serialize(&message)?;
     let keep = GroupCache::stamp(&tx, mls_group)?;
     // The ratchet moved: persist that before the ciphertext leaves the device.
     tx.commit()?;
     groups.put(keep);
-    Ok(Some(SubmitRequest {
+    Ok(Sealed::Ready(SubmitRequest {
         group_id: group.clone(),
         message: message.into(),
         recipients,
         welcome: None,
     }))
+}
+
+/// The one place an application message is encrypted: it takes the proof that the members
+/// it encrypts to were verified.
+fn seal(
+    group: &mut openmls::prelude::MlsGroup,
+    provider: &Provider<'_>,
+    signer: &openmls_basic_credential::SignatureKeyPair,
+    envelope: &[u8],
+    _members: &VerifiedMembers,
+) -> Result<openmls::prelude::MlsMessageOut, ClientError> {
+    group
+        .create_message(provider, signer, &payload::pad(envelope))
+        .map_err(ClientError::mls)
 }

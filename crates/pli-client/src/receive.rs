@@ -232,9 +232,19 @@ fn handle_private(
         .map_err(ClientError::mls)?;
     let sender = mls::member_identity(processed.credential())
         .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
+    let sender_key = match processed.sender() {
+        Sender::Member(leaf) => group.member_at(*leaf).map(|m| m.signature_key),
+        _ => None,
+    };
     match processed.into_content() {
         ProcessedMessageContent::ApplicationMessage(app) => {
-            application(tx, &pli_id, &sender, id, &app.into_bytes())
+            let from = From {
+                user: &sender.0,
+                device: sender.1,
+                key: sender_key.as_deref().unwrap_or_default(),
+                direct_peer: direct_peer(group, &sender.0),
+            };
+            application(tx, &pli_id, &from, id, &app.into_bytes())
         }
         ProcessedMessageContent::ProposalMessage(proposal) => {
             group.store_pending_proposal(provider.storage(), *proposal)?;
@@ -321,6 +331,9 @@ fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<()
         },
         local::now_ms(),
     )?;
+    // Hidden, and never anyone's direct conversation, until every member's key verifies
+    // against the directory (at this sync's directory check).
+    local::set_pending(tx, &id)?;
     let text = match inviter {
         Some((user, _)) => format!("@{user} added you to a conversation"),
         None => "you were added to a conversation".to_owned(),
@@ -374,20 +387,48 @@ fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
     parts.join(", ")
 }
 
-/// Stores a decrypted envelope after checking the sender's hash chain.
+/// The sender of an application message, as its leaf in the group shows it.
+struct From<'a> {
+    user: &'a Username,
+    device: DeviceId,
+    key: &'a [u8],
+    /// The user a `Meta` marking the conversation direct may name as its peer: the other
+    /// user, when the group holds exactly two users and the sender is one of them.
+    direct_peer: Option<Username>,
+}
+
+/// The other user of a group that holds exactly two users, `sender` among them.
+fn direct_peer(group: &MlsGroup, sender: &Username) -> Option<Username> {
+    let users: BTreeSet<Username> = mls::members(group).into_iter().map(|(_, u, _)| u).collect();
+    let (own, _) = group
+        .member(group.own_leaf_index())
+        .and_then(mls::member_identity)?;
+    (users.len() == 2 && users.contains(sender) && users.contains(&own))
+        .then(|| users.into_iter().find(|u| *u != own))
+        .flatten()
+}
+
+/// What an earlier pli shows for a body kind it does not know.
+pub const UNSUPPORTED_TEXT: &str = "a message this version cannot display";
+
+/// Stores a decrypted envelope after checking the sender's hash chain. A message whose
+/// sender's key is not (yet) verified against the directory is stored held: never shown as
+/// from that user until a verified lookup lists that key.
 fn application(
     tx: &Connection,
     group: &PliGroupId,
-    (sender, device): &(Username, DeviceId),
+    from: &From<'_>,
     id: MessageId,
     plaintext: &[u8],
 ) -> Result<(), ClientError> {
-    let envelope = Envelope::decode(plaintext).map_err(|e| ClientError::Protocol(e.to_string()))?;
-    let hash = Envelope::chain_hash(plaintext);
+    let sender = from.user;
+    let (envelope, encoded) =
+        Envelope::decode_padded(plaintext).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let hash = Envelope::chain_hash(encoded);
     if let Some(root) = &envelope.kt {
         crate::kt::monitor::note_root(tx, group, root)?;
     }
-    let device_raw = device.get() as i64;
+    let device_raw = from.device.get() as i64;
     let duplicate: bool = tx
         .query_row(
             "SELECT 1 FROM messages WHERE group_id = ?1 AND sender_device = ?2 AND seq = ?3",
@@ -439,21 +480,37 @@ fn application(
             params![group.as_bytes(), device_raw, envelope.seq as i64, hash],
         )?;
     }
-    match envelope.body {
-        Body::Text { text } => {
-            tx.execute(
-                "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text, sent_at, outgoing, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
-                params![group.as_bytes(), id.0 as i64, sender.as_str(), device_raw, envelope.seq as i64, text, envelope.sent_at as i64, now as i64],
-            )?;
-        }
+    let held = !crate::kt::members::is_verified(tx, sender, from.device, from.key)?;
+    let (text, unsupported) = match envelope.body {
+        Body::Text { text } => (text, false),
+        Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
         Body::Meta { name, direct } => {
-            let peer = direct.then(|| sender.as_str().to_owned());
+            let peer = direct.then_some(from.direct_peer.as_ref()).flatten();
+            let direct = direct && peer.is_some();
             tx.execute(
                 "UPDATE conversations SET name = ?2, direct = ?3, peer = COALESCE(?4, peer) WHERE group_id = ?1",
-                params![group.as_bytes(), name, direct, peer],
+                params![group.as_bytes(), name, direct, peer.map(Username::as_str)],
             )?;
+            return Ok(());
         }
-    }
+    };
+    tx.prepare_cached(
+        "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text, sent_at, outgoing,
+                               received_ms, held, sender_key, unsupported)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        group.as_bytes(),
+        id.0 as i64,
+        sender.as_str(),
+        device_raw,
+        envelope.seq as i64,
+        text,
+        envelope.sent_at as i64,
+        now as i64,
+        held,
+        held.then_some(from.key),
+        unsupported
+    ])?;
     Ok(())
 }

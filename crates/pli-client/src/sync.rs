@@ -32,10 +32,20 @@ impl Client {
     pub async fn sync(&mut self) -> Result<(), ClientError> {
         self.sync_inbound().await?;
         // Checked after the queue is drained: members and roots it brought are checked now.
-        let directory = self.check_directory().await;
+        // A check that failed or could not run sends nothing (fail closed): the outbox
+        // waits for the next sync.
+        self.check_directory().await?;
         self.flush_outbox().await?;
+        self.rotate_due_leaves().await?;
         self.top_up_key_packages().await?;
-        directory
+        // The audit log's past is watched like the key directory's: a rewrite is an alert
+        // (told once, and again at each sync until seen); messaging goes on. A network
+        // failure leaves the check for the next sync.
+        match self.watch_audit_log().await {
+            Err(ClientError::AuditLog(_)) => Ok(()),
+            Err(err) if err.is_retryable() => Ok(()),
+            other => other,
+        }
     }
 
     /// Sends a text message to a conversation. Offline, the message is kept and
@@ -68,6 +78,11 @@ impl Client {
             other => other?,
         }
         match self.flush_outbox().await {
+            // The check before encrypting found a member key the directory does not list:
+            // the message is held in the outbox, and the user told.
+            Ok(_) if local::is_untrusted(&self.conn, conversation)? => {
+                Err(ClientError::UntrustedMember)
+            }
             Ok(_) => Ok(SendStatus::Sent),
             Err(err) if err.is_retryable() => Ok(SendStatus::Queued),
             Err(err) => Err(err),

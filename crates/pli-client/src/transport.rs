@@ -35,6 +35,9 @@ impl Credentials {
     }
 }
 
+/// The largest page of audit checkpoints the server returns.
+pub const AUDIT_PAGE: u64 = 1_000;
+
 #[derive(Clone)]
 pub struct Transport {
     base: String,
@@ -143,6 +146,64 @@ impl Transport {
     ) -> Result<T, ClientError> {
         self.call(self.http.post(format!("{}{path}", self.base)).json(body))
             .await
+    }
+
+    /// The audit log's public key.
+    pub async fn audit_key(&self) -> Result<pli_proto::governance::AuditKey, ClientError> {
+        self.get(paths::AUDIT_KEY).await
+    }
+
+    /// Signed audit checkpoints for log sizes from `from`, at most [`AUDIT_PAGE`].
+    pub async fn audit_checkpoints(
+        &self,
+        from: u64,
+    ) -> Result<pli_proto::governance::AuditCheckpoints, ClientError> {
+        self.get(&format!(
+            "{}?from={from}&limit={AUDIT_PAGE}",
+            paths::AUDIT_CHECKPOINTS
+        ))
+        .await
+    }
+
+    /// The proof that the audit log at size `to` extends the log at size `from`.
+    pub async fn audit_consistency(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<pli_proto::merkle::Hash>, ClientError> {
+        let proof: pli_proto::governance::AuditProof = self
+            .get(&format!("{}?from={from}&to={to}", paths::AUDIT_CONSISTENCY))
+            .await?;
+        proof
+            .proof
+            .iter()
+            .map(|h| {
+                hex::decode(h)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| ClientError::Protocol("a malformed audit proof".into()))
+            })
+            .collect()
+    }
+
+    /// Hands the server a witness's cosignature of its checkpoint of size `size`.
+    pub async fn submit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        cosignature: &str,
+    ) -> Result<(), ClientError> {
+        let _: serde_json::Value = self
+            .post(
+                paths::AUDIT_COSIGNATURES,
+                &pli_proto::witness::Cosignature {
+                    size,
+                    witness: witness.to_owned(),
+                    cosignature: cosignature.to_owned(),
+                },
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn health(&self) -> Result<api::HealthResponse, ClientError> {

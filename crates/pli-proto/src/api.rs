@@ -26,6 +26,7 @@ pub mod paths {
     pub const AUDIT_CHECKPOINTS: &str = "/v1/audit/checkpoints";
     pub const AUDIT_CONSISTENCY: &str = "/v1/audit/consistency";
     pub const AUDIT_INCLUSION: &str = "/v1/audit/inclusion";
+    pub const AUDIT_COSIGNATURES: &str = "/v1/audit/cosignatures";
     pub const POLICY: &str = "/v1/policy";
     pub const DIRECTORY_KEYS: &str = "/v1/directory/keys";
     pub const DIRECTORY_ROOTS: &str = "/v1/directory/roots";
@@ -110,9 +111,20 @@ pub struct DeleteAccountResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SelfDeviceResponse {
     pub device_id: DeviceId,
-    /// Unclaimed one-time key packages left; the client tops up when it runs low.
+    /// Unclaimed one-time key packages left that have not expired; the client tops up when
+    /// it runs low.
     pub key_packages_available: u64,
+    /// True if the device has a last-resort key package that has not expired.
     pub has_last_resort: bool,
+    /// How many of the available one-time packages expire within
+    /// `limits::KEY_PACKAGE_RENEWAL_SECS` (or were stored before the server recorded
+    /// lifetimes): the client replaces them (`replace_expiring` on upload).
+    #[serde(default)]
+    pub key_packages_expiring: u64,
+    /// True if the last-resort package expires within `limits::KEY_PACKAGE_RENEWAL_SECS`
+    /// (or was stored before the server recorded lifetimes): the client uploads a new one.
+    #[serde(default)]
+    pub last_resort_expiring: bool,
 }
 
 /// Adds a device to the caller's account. The new device chose its id and secret (only the
@@ -153,6 +165,11 @@ pub struct UploadKeyPackagesRequest {
     /// one-time package is left, so a device can always be added to a conversation.
     #[serde(default)]
     pub last_resort: Option<Bytes64>,
+    /// Deletes the device's one-time packages that expire within
+    /// `limits::KEY_PACKAGE_RENEWAL_SECS` before storing these (their replacements).
+    /// Expired packages are deleted at every upload.
+    #[serde(default)]
+    pub replace_expiring: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,4 +274,8 @@ pub struct ServerNotice {
     pub basis: String,
     pub categories: Vec<String>,
     pub disclosed_day: String,
+    /// The salt of the request's target commitments, so the person told can find the
+    /// audit entries that name them (`audit::target_commitment`).
+    #[serde(default)]
+    pub commitment_salt: String,
 }

@@ -2,7 +2,8 @@
 //!
 //! Every staff action is one entry: who (staff id and role, never a name), what, when, the
 //! outcome, and details that hold no personal data: targets appear only as commitments
-//! (`SHA-256(request id ‖ username)`), documents only as hashes. So the log can be public,
+//! under a secret per-request salt ([`target_commitment`]), non-disclosure dates as
+//! commitments until they end ([`date_commitment`]), documents only as hashes. So the log can be public,
 //! and anyone can verify it and recompute the transparency reports from it.
 //! The server signs a checkpoint after every append, so verification names the first entry
 //! that was edited, deleted, inserted or moved.
@@ -36,14 +37,54 @@ impl AuditEntry {
     }
 }
 
-/// A commitment to a username within a request: lets a holder of the name check the
-/// entry names them, without the log revealing whom it names.
-pub fn target_commitment(request_id: &str, username: &str) -> String {
+/// A commitment to a username within a request, under the request's secret `salt` (hex of
+/// 32 random bytes, never published): the log shows that the request names someone, and
+/// nobody holding the log and a list of candidate names can tell whom. The person named
+/// gets the salt with their notice, and an auditor holding the staff view of the request
+/// has it, so either can check the entry. An empty salt is the unsalted form pli wrote
+/// before salts (`SHA-256(request id ‖ 0 ‖ username)`), kept so older entries still check.
+///
+/// ```
+/// use pli_proto::audit::target_commitment;
+/// let salt = "7f".repeat(32);
+/// let named = target_commitment(&salt, "1234abcd", "alice");
+/// assert_eq!(named, target_commitment(&salt, "1234abcd", "alice"));
+/// // Without the salt, a guess cannot be confirmed.
+/// assert_ne!(named, target_commitment("", "1234abcd", "alice"));
+/// assert_ne!(named, target_commitment(&"00".repeat(32), "1234abcd", "alice"));
+/// ```
+pub fn target_commitment(salt: &str, request_id: &str, username: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
+    if !salt.is_empty() {
+        hasher.update(b"pli target commitment v2\0");
+        hasher.update(salt.as_bytes());
+        hasher.update([0]);
+    }
     hasher.update(request_id.as_bytes());
     hasher.update([0]);
     hasher.update(username.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// A commitment to a non-disclosure order's end date (`YYYY-MM-DD`) under its own secret
+/// salt: published while the order runs, instead of the date. When it ends, the log
+/// publishes the date and the salt, and anyone can check this commitment against them.
+///
+/// ```
+/// use pli_proto::audit::date_commitment;
+/// let salt = "a1".repeat(32);
+/// let committed = date_commitment(&salt, "2027-03-01");
+/// assert_eq!(committed, date_commitment(&salt, "2027-03-01"));
+/// assert_ne!(committed, date_commitment(&salt, "2027-03-02"));
+/// ```
+pub fn date_commitment(salt: &str, day: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"pli non-disclosure date v1\0");
+    hasher.update(salt.as_bytes());
+    hasher.update([0]);
+    hasher.update(day.as_bytes());
     hex::encode(hasher.finalize())
 }
 

@@ -50,6 +50,29 @@ pub struct LogKey {
     pub key: VerifyingKey,
 }
 
+impl LogKey {
+    /// A key as `GET /v1/audit/key` publishes it: its name and base64 Ed25519 key bytes.
+    ///
+    /// ```
+    /// use pli_proto::checkpoint::LogKey;
+    /// let key = LogKey::from_published("pli.test/audit", "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=")
+    ///     .expect("a valid key");
+    /// assert_eq!(key.name, "pli.test/audit");
+    /// assert!(LogKey::from_published("x", "not base64").is_err());
+    /// ```
+    pub fn from_published(name: &str, base64_key: &str) -> Result<Self, CheckpointError> {
+        let bytes: [u8; 32] = STANDARD
+            .decode(base64_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(CheckpointError::Malformed)?;
+        Ok(Self {
+            name: name.to_owned(),
+            key: VerifyingKey::from_bytes(&bytes).map_err(|_| CheckpointError::Malformed)?,
+        })
+    }
+}
+
 fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());

@@ -5,12 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 macro_rules! error_codes {
-    ($($variant:ident => $text:literal),* $(,)?) => {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal),* $(,)?) => {
         /// A stable, machine-readable reason for a refusal.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum ErrorCode {
-            $($variant,)*
+            $($(#[$doc])* $variant,)*
             /// A code this build does not know (sent by a newer peer).
             #[serde(other)]
             Unknown,
@@ -51,6 +51,13 @@ error_codes! {
     InvalidKeyPackage => "invalid_key_package",
     TooManyKeyPackages => "too_many_key_packages",
     NoKeyPackage => "no_key_package",
+    /// On claim (`409`): the user's devices have key packages, but every one of them has
+    /// expired (their devices have not been online to replace them). On upload (`400`): the
+    /// package has expired already.
+    KeyPackageExpired => "key_package_expired",
+    /// On upload (`400`): the package's lifetime (`not_after - not_before`) is longer than
+    /// `limits::MAX_KEY_PACKAGE_LIFETIME_SECS` (RFC 9420 §7.2).
+    KeyPackageLifetimeTooLong => "key_package_lifetime_too_long",
     RateLimited => "rate_limited",
     Forbidden => "forbidden",
     PolicyRefused => "policy_refused",
@@ -58,6 +65,11 @@ error_codes! {
     UnknownRequest => "unknown_request",
     AlreadyInitialised => "already_initialised",
     StaffNameTaken => "staff_name_taken",
+    /// No staff member has that id (`404`): never was, or was revoked.
+    UnknownStaff => "unknown_staff",
+    /// Refused (`409`): the change would revoke or demote the last operator, leaving no one
+    /// able to manage staff.
+    LastOperator => "last_operator",
     OverCapacity => "over_capacity",
     NotInDirectory => "not_in_directory",
     InvalidEpochRange => "invalid_epoch_range",
@@ -67,6 +79,10 @@ error_codes! {
     TooManyDevices => "too_many_devices",
     LastDevice => "last_device",
     UnknownDevice => "unknown_device",
+    /// A cosignature from a witness the operator does not list (`403`).
+    UnknownWitness => "unknown_witness",
+    /// A cosignature that does not verify for the checkpoint it names (`422`).
+    BadCosignature => "bad_cosignature",
     Internal => "internal",
 }
 

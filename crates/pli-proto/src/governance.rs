@@ -137,9 +137,16 @@ pub struct RequestView {
     /// SHA-256 of the request's canonical JSON: what approvals are bound to.
     pub hash: String,
     pub entered_by: u64,
+    /// Everyone who edited the request since it was entered, each once, in order. They
+    /// are its authors as much as the one who entered it: none of them may approve it.
+    #[serde(default)]
+    pub edited_by: Vec<u64>,
     pub created_ms: u64,
+    /// Approvals of the version as it stands: an edit clears them (the audit log keeps
+    /// every approval ever given).
     pub approvals: Vec<Approval>,
-    /// Emergency requests: when the second review is due, and whether it is overdue.
+    /// Emergency requests: when the second review is due (until it is given), and whether
+    /// it fell overdue (set, and logged, by the server when the deadline passed).
     #[serde(default)]
     pub second_review_due_ms: Option<u64>,
     #[serde(default)]
@@ -151,11 +158,25 @@ pub struct RequestView {
     /// Set once an edit only narrowed the request (fewer categories or targets).
     #[serde(default)]
     pub narrowed_from: Option<String>,
+    /// The secret salt of this request's target commitments (hex; never in the public
+    /// log): given to each person named, with their notice, and seen by staff. Empty for a
+    /// request entered before salts (its commitments are the unsalted form).
+    #[serde(default)]
+    pub commitment_salt: String,
+    /// The secret salt of the commitment to the non-disclosure date, published with the
+    /// date once the order ends.
+    #[serde(default)]
+    pub gag_salt: String,
 }
 
 impl RequestView {
     pub fn narrowed(&self) -> bool {
         self.narrowed_from.is_some()
+    }
+
+    /// Whether `staff_id` entered or edited the request (and so may not approve it).
+    pub fn authored_by(&self, staff_id: u64) -> bool {
+        self.entered_by == staff_id || self.edited_by.contains(&staff_id)
     }
 }
 
@@ -201,6 +222,29 @@ pub struct StaffInfo {
     pub staff_id: u64,
     pub name: String,
     pub role: Role,
+}
+
+/// The body of `POST /admin/v1/staff/{staff_id}/role`: the member's new role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffRoleChange {
+    pub role: Role,
+}
+
+/// Something a staff member must act on (`GET /admin/v1/alerts`), drawn from the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffAlert {
+    /// The audit entry that raised it.
+    pub seq: u64,
+    pub time_ms: u64,
+    /// `second-review-overdue`: an emergency's second review missed its deadline.
+    pub kind: String,
+    pub request_id: String,
+    #[serde(default)]
+    pub due_ms: Option<u64>,
+    /// Whether it still needs doing (the review is still awaited).
+    pub open: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,8 @@
 //! - [`b64`]: base64 byte strings for JSON.
 //! - [`merkle`], [`checkpoint`], [`audit`]: the verify-only core of the audit log (RFC 6962
 //!   tree, C2SP signed-note checkpoints, entry format, whole-log verification), shared by
-//!   the server, `pli audit` and outside auditors.
+//!   the server, `pli audit` and outside auditors; [`witness`]: C2SP cosignatures by
+//!   witnesses that co-sign only checkpoints extending what they saw.
 //! - [`kt`]: key transparency: the directory's value format, akd proof checks against
 //!   signed roots, and the directory API bodies.
 //! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
@@ -44,6 +45,7 @@ pub mod payload;
 pub mod policy;
 pub mod pow;
 pub mod report;
+pub mod witness;
 
 pub use error::ErrorCode;
 pub use ids::{

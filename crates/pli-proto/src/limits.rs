@@ -30,6 +30,22 @@ pub const MAX_KEY_PACKAGES_PER_UPLOAD: usize = 100;
 /// Largest single key package, in bytes.
 pub const MAX_KEY_PACKAGE_BYTES: usize = 16 * 1024;
 
+/// How long the key packages pli clients make are valid, in seconds: 84 days (openmls's
+/// default, stated here so that a new openmls cannot change it). openmls also dates
+/// `not_before` an hour back, for skewed clocks.
+pub const KEY_PACKAGE_LIFETIME_SECS: u64 = 84 * 86_400;
+
+/// Longest total lifetime (`not_after - not_before`) of a key package, in seconds: 90 days
+/// plus an hour of clock skew. RFC 9420 §7.2 has every application define one; the server
+/// refuses a longer one on upload (`key_package_lifetime_too_long`) and clients refuse one
+/// handed out on claim.
+pub const MAX_KEY_PACKAGE_LIFETIME_SECS: u64 = 90 * 86_400 + 3_600;
+
+/// A key package that expires within this many seconds is replaced at the device's next
+/// top-up: the server counts it as expiring, and the client uploads new ones in its place,
+/// so others can start a conversation with a device that comes online every two weeks.
+pub const KEY_PACKAGE_RENEWAL_SECS: u64 = 14 * 86_400;
+
 /// Most `Submit` frames one delivery socket may have unanswered; past it the server reads
 /// nothing more from the socket until some are answered (back-pressure, not refusal).
 pub const MAX_WS_SUBMITS_IN_FLIGHT: usize = 256;

@@ -33,6 +33,11 @@ pub enum Body {
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
     Meta { name: String, direct: bool },
+    /// A kind of body a newer pli sends that this version does not know. It is kept (shown
+    /// as "a message this version cannot display" and counted in the sender's hash chain),
+    /// so a newer sender's next message raises no false alarm. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Debug for Body {
@@ -40,6 +45,7 @@ impl std::fmt::Debug for Body {
         match self {
             Body::Text { text } => write!(f, "Text(<{} bytes>)", text.len()),
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
+            Body::Unknown => write!(f, "Unknown"),
         }
     }
 }
@@ -100,10 +106,65 @@ impl Envelope {
         Ok(envelope)
     }
 
+    /// Decodes an envelope as it came out of MLS: padded by [`pad`], or unpadded (as an
+    /// earlier pli sent it). Returns the envelope and its unpadded encoding (what the
+    /// sender's hash chain covers).
+    pub fn decode_padded(bytes: &[u8]) -> Result<(Self, &[u8]), PayloadError> {
+        let encoded = unpad(bytes)?;
+        Ok((Self::decode(encoded)?, encoded))
+    }
+
     /// The hash the sender's next envelope names as `prev`.
     pub fn chain_hash(encoded: &[u8]) -> String {
         hex::encode(Sha256::digest(encoded))
     }
+}
+
+/// The smallest padded size: every text up to about 300 bytes (an envelope carries some 200
+/// bytes of hashes and numbers) looks alike.
+pub const MIN_PADDED_BYTES: usize = 512;
+
+/// Pads an encoded envelope before encryption, so the ciphertext's size tells only the
+/// size bucket of the message, not its length: the envelope, one `0x80` byte, then zeros up
+/// to the next power of two (at least [`MIN_PADDED_BYTES`], at most [`MAX_PAYLOAD_BYTES`]).
+/// Powers of two rather than Padmé: text messages are short, and a 1-byte and a 100-byte
+/// text must fall in one bucket; the cost is at most double for a long text.
+///
+/// ```
+/// use pli_proto::payload::{pad, unpad};
+/// let short = pad(br#"{"v":1}"#);
+/// let longer = pad(&[b'{'; 200]);
+/// assert_eq!(short.len(), longer.len());
+/// assert_eq!(unpad(&short), Ok(&br#"{"v":1}"#[..]));
+/// ```
+pub fn pad(encoded: &[u8]) -> Vec<u8> {
+    let wanted = (encoded.len() + 1)
+        .max(MIN_PADDED_BYTES)
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX)
+        .min(MAX_PAYLOAD_BYTES)
+        .max(encoded.len() + 1);
+    let mut padded = Vec::with_capacity(wanted);
+    padded.extend_from_slice(encoded);
+    padded.push(0x80);
+    padded.resize(wanted, 0);
+    padded
+}
+
+/// Strips [`pad`]'s padding. An envelope that ends in `}` is unpadded JSON, as an earlier
+/// pli sent it.
+pub fn unpad(bytes: &[u8]) -> Result<&[u8], PayloadError> {
+    if bytes.last() == Some(&b'}') {
+        return Ok(bytes);
+    }
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != 0)
+        .ok_or(PayloadError::Malformed)?;
+    if bytes[end] != 0x80 {
+        return Err(PayloadError::Malformed);
+    }
+    Ok(&bytes[..end])
 }
 
 impl Body {
@@ -111,6 +172,7 @@ impl Body {
         let ok = match self {
             Body::Text { text } => text.len() <= MAX_TEXT_BYTES,
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
+            Body::Unknown => true,
         };
         if ok {
             Ok(())
@@ -167,7 +229,52 @@ mod tests {
         );
     }
 
+    #[test]
+    fn texts_of_1_and_100_bytes_pad_to_one_size_and_unpad_back() {
+        let envelope = |text: &str| Envelope {
+            v: ENVELOPE_VERSION,
+            seq: 7,
+            prev: Some("00".repeat(32)),
+            sent_at: 1_700_000_000_000,
+            body: Body::Text { text: text.into() },
+            kt: Some(RootRef::new(3, &[7; 32])),
+        };
+        let short = envelope("x").encode();
+        let long = envelope(&"x".repeat(100)).encode();
+        assert_ne!(short.len(), long.len());
+        assert_eq!(pad(&short).len(), pad(&long).len());
+        for encoded in [short, long] {
+            let padded = pad(&encoded);
+            let (decoded, unpadded) = Envelope::decode_padded(&padded).expect("decodes");
+            assert_eq!(unpadded, &encoded[..]);
+            assert_eq!(decoded.encode(), encoded);
+            // Unpadded envelopes, as an earlier pli sent them, still decode.
+            assert_eq!(
+                Envelope::decode_padded(&encoded).expect("decodes").1,
+                &encoded[..]
+            );
+        }
+        assert_eq!(unpad(&[0, 0]), Err(PayloadError::Malformed));
+        assert_eq!(unpad(&[1, 0]), Err(PayloadError::Malformed));
+        assert!(pad(&vec![b'x'; MAX_PAYLOAD_BYTES - 1]).len() <= MAX_PAYLOAD_BYTES);
+    }
+
+    #[test]
+    fn a_body_of_an_unknown_kind_decodes_as_unknown() {
+        let bytes = br#"{"v":1,"seq":3,"prev":null,"sent_at":5,"body":{"type":"poll","question":"lunch?"}}"#;
+        let envelope = Envelope::decode(bytes).expect("decodes");
+        assert_eq!(envelope.body, Body::Unknown);
+        assert_eq!(envelope.seq, 3);
+    }
+
     proptest! {
+        #[test]
+        fn pad_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let padded = pad(&bytes);
+            prop_assert!(padded.len() >= MIN_PADDED_BYTES);
+            prop_assert_eq!(unpad(&padded), Ok(&bytes[..]));
+        }
+
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = Envelope::decode(&bytes);

@@ -89,6 +89,12 @@ pub struct Figures {
     pub requests_with_data_produced: Figure,
     pub rejected: Figure,
     pub emergency: Figure,
+    /// Emergency disclosures whose second review rejected them (after the data went out).
+    #[serde(default)]
+    pub emergency_rejected_after_disclosure: Figure,
+    /// Emergency second reviews not done by their deadline (counted when they fell due).
+    #[serde(default)]
+    pub emergency_reviews_overdue: Figure,
     pub preservation: Figure,
     pub notices_sent: Figure,
     pub notices_delayed: Figure,
@@ -98,6 +104,7 @@ pub struct Figures {
 pub fn compute(entries: &[AuditEntry], period: &Period) -> Figures {
     let mut figures = Figures::default();
     let mut produced = BTreeSet::new();
+    let mut overdue = BTreeSet::new();
     for entry in entries
         .iter()
         .filter(|e| e.outcome == "ok" && period.contains(e.time_ms))
@@ -121,7 +128,22 @@ pub fn compute(entries: &[AuditEntry], period: &Period) -> Figures {
                     _ => {}
                 }
             }
-            "request.reject" => figures.rejected.add(1, entry.seq),
+            "request.reject" => {
+                figures.rejected.add(1, entry.seq);
+                if details["rejected_after_disclosure"] == true {
+                    figures
+                        .emergency_rejected_after_disclosure
+                        .add(1, entry.seq);
+                }
+            }
+            "request.overdue" => {
+                // Once per request, should two nodes both have recorded it.
+                if let Some(id) = details["request_id"].as_str()
+                    && overdue.insert(id.to_owned())
+                {
+                    figures.emergency_reviews_overdue.add(1, entry.seq);
+                }
+            }
             "request.disclose" => {
                 if let Some(id) = details["request_id"].as_str()
                     && produced.insert(id.to_owned())
@@ -245,6 +267,30 @@ mod tests {
                 serde_json::json!({"country": "US", "basis": "subpoena", "targets": ["d"]}),
             ),
             entry(5, inside, "notice.delayed", serde_json::json!({})),
+            entry(
+                6,
+                inside,
+                "request.reject",
+                serde_json::json!({"request_id": "r2", "rejected_after_disclosure": true}),
+            ),
+            entry(
+                7,
+                inside,
+                "request.reject",
+                serde_json::json!({"request_id": "r3"}),
+            ),
+            entry(
+                8,
+                inside,
+                "request.overdue",
+                serde_json::json!({"request_id": "r2"}),
+            ),
+            entry(
+                9,
+                inside,
+                "request.overdue",
+                serde_json::json!({"request_id": "r2"}),
+            ),
         ];
         let figures = compute(&entries, &q);
         assert_eq!(figures.requests.count, 2);
@@ -257,6 +303,9 @@ mod tests {
         );
         assert_eq!(figures.requests_by_country_basis["FR/subpoena"].count, 1);
         assert_eq!(figures.notices_delayed.count, 1);
+        assert_eq!(figures.rejected.entries, vec![6, 7]);
+        assert_eq!(figures.emergency_rejected_after_disclosure.entries, vec![6]);
+        assert_eq!(figures.emergency_reviews_overdue.entries, vec![8]);
         assert_eq!(figures.requests.shown(true), "0\u{2013}9");
         assert_eq!(figures.requests.shown(false), "2");
     }

@@ -34,6 +34,11 @@ pub struct Config {
     /// of a user with a pending change, and operators, publish at once).
     pub kt_publish_interval: std::time::Duration,
     pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` names the client (`http::client_addr`); from any
+    /// other peer the header is ignored. Empty: every request is its connection's peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Witnesses whose cosignatures of audit checkpoints the server keeps and serves.
+    pub witnesses: Vec<pli_proto::witness::WitnessKey>,
 }
 
 /// The region every account is in when no regions are configured.
@@ -143,6 +148,8 @@ impl Config {
             report_bands: true,
             kt_publish_interval: Self::DEFAULT_KT_PUBLISH_INTERVAL,
             limits: Limits::default(),
+            trusted_proxies: Vec::new(),
+            witnesses: Vec::new(),
         }
     }
 

@@ -376,7 +376,8 @@ pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
-/// Releases held user notices whose non-disclosure order has expired, until shutdown.
+/// Releases held user notices whose non-disclosure order has expired, and records the
+/// emergencies' second reviews that fell overdue, until shutdown.
 async fn sweep_notices<S: Store>(state: http::AppState<S>) {
     let stop = stopped(state.shutdown_signal());
     tokio::pin!(stop);
@@ -391,7 +392,7 @@ async fn sweep_notices<S: Store>(state: http::AppState<S>) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(err) => {
-                        tracing::warn!(error = %err, "cannot take the notice-sweep lease");
+                        tracing::warn!(error = err.kind(), "cannot take the notice-sweep lease");
                         continue;
                     }
                 }
@@ -405,6 +406,16 @@ async fn sweep_notices<S: Store>(state: http::AppState<S>) {
                 .await;
                 if let Err(err) = released {
                     tracing::warn!(error = %err, "releasing held notices failed");
+                }
+                let overdue = governance::review::mark_overdue(
+                    &state.governance,
+                    &state.store,
+                    state.clock.as_ref(),
+                    None,
+                )
+                .await;
+                if let Err(err) = overdue {
+                    tracing::warn!(error = %err, "recording overdue second reviews failed");
                 }
             }
             () = &mut stop => return,

@@ -89,11 +89,11 @@ pub async fn run<S: Store>(state: AppState<S>, interval: Duration) {
                 match state.store.claim_lease("retention", holder, now_ms, lease_ms).await {
                     Ok(true) => {
                         if let Err(err) = sweep(&state).await {
-                            tracing::warn!(error = %err, "retention sweep failed");
+                            tracing::warn!(error = err.kind(), "retention sweep failed");
                         }
                     }
                     Ok(false) => {}
-                    Err(err) => tracing::warn!(error = %err, "cannot take the retention lease"),
+                    Err(err) => tracing::warn!(error = err.kind(), "cannot take the retention lease"),
                 }
             }
             () = &mut stop => return,

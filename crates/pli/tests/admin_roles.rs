@@ -166,6 +166,9 @@ async fn no_admin_route_returns_content_or_changes_devices_or_keys() {
     let mut bodies = Vec::new();
     for route in ADMIN_ROUTES {
         let client = match route.roles[0] {
+            // Edited by trust & safety: an editor may not approve, and the walk discloses
+            // with the approvals of legal[1] and legal[2].
+            _ if route.action == "request.edit" => &staff.trust_safety,
             Role::Operator => &staff.operator,
             Role::Legal => &staff.legal[1],
             Role::TrustSafety => &staff.trust_safety,

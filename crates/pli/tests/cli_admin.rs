@@ -211,3 +211,92 @@ async fn staff_commands_from_init_to_a_confirmed_report() {
     server.start_kill().expect("stop");
     let _ = server.wait().await;
 }
+
+/// `pli admin …` as one staff member: credential and server first, then `args`.
+async fn as_staff(cred: &Path, url: &str, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["admin", "--cred", path(cred), "--server", url];
+    all.extend_from_slice(args);
+    pli(&all, &[]).await
+}
+
+/// The request fields `request new` and `request edit` take, after the command words.
+fn request_fields<'a>(basis: &'a str, data: &'a str, doc_sha256: &'a str) -> Vec<&'a str> {
+    vec![
+        "--authority",
+        "Tribunal de Paris",
+        "--country",
+        "FR",
+        "--basis",
+        basis,
+        "--doc-ref",
+        "RG 2",
+        "--doc-sha256",
+        doc_sha256,
+        "--target",
+        "@alice",
+        "--data",
+        data,
+        "--attest",
+        "an imminent threat to a named person's life",
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_who_edits_a_request_cannot_then_approve_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let (mut server, url) = common::serve_binary(&data).await;
+    let home = dir.path().join("alice");
+    pli(
+        &["--home", path(&home), "register", "alice", "--server", &url],
+        &[],
+    )
+    .await
+    .expect("register");
+    let operator = common::init_operator_cli(&data).await.expect("init");
+    let mut legal = Vec::new();
+    for name in ["l1", "l2", "l3"] {
+        let out = dir.path().join(format!("{name}.cred"));
+        as_staff(
+            Path::new(&operator),
+            &url,
+            &["staff", "add", name, "--role", "legal", "--out", path(&out)],
+        )
+        .await
+        .expect("staff add");
+        legal.push(out);
+    }
+    let doc = "cd".repeat(32);
+    let mut new = vec!["request", "new"];
+    new.extend(request_fields("court-order", "subscriber", &doc));
+    let id = as_staff(&legal[0], &url, &new).await.expect("request new");
+
+    // l2 rewrites l1's request as an emergency for more data, then tries to approve it.
+    let mut edit = vec!["request", "edit", &id];
+    edit.extend(request_fields("emergency", "subscriber,devices", &doc));
+    as_staff(&legal[1], &url, &edit)
+        .await
+        .expect("request edit");
+    let refused = as_staff(&legal[1], &url, &["request", "approve", &id])
+        .await
+        .expect_err("the editor's approval is refused");
+    assert!(refused.contains("policy_refused"), "{refused}");
+    let out = dir.path().join("package.json");
+    let nothing = as_staff(
+        &legal[1],
+        &url,
+        &["request", "disclose", &id, "--out", path(&out)],
+    )
+    .await
+    .expect_err("nothing approved to disclose");
+    assert!(nothing.contains("invalid_state"), "{nothing}");
+    assert!(!out.exists());
+
+    // A reviewer who neither entered nor edited it may approve it.
+    let shown = as_staff(&legal[2], &url, &["request", "approve", &id])
+        .await
+        .expect("an independent approval");
+    assert!(shown.contains("[approved]"), "{shown}");
+    server.start_kill().expect("stop");
+    let _ = server.wait().await;
+}

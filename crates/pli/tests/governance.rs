@@ -167,6 +167,87 @@ async fn two_reviewers_disclose_only_the_inventory_and_the_user_is_told() {
     assert!(notices(&bob.client.take_new().expect("events")).is_empty());
 }
 
+async fn edit(
+    client: &pli_client::admin::AdminClient,
+    id: &str,
+    request: &NewRequest,
+) -> Result<RequestView, pli_client::ClientError> {
+    client
+        .post(&format!("/admin/v1/requests/{id}/edit"), request)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_who_edits_a_request_cannot_approve_it() {
+    let server = TestServer::start_clocked(ManualClock::new(day(2026, 11, 23)), |_| {}).await;
+    TestUser::register(&server, "alice").await;
+    TestUser::register(&server, "bob").await;
+    let staff = staff(&server).await;
+    let (entering, editing, independent) = (&staff.legal[0], &staff.legal[1], &staff.legal[2]);
+    let request = create(
+        entering,
+        &lawful_request(
+            LegalBasis::CourtOrder,
+            &["alice"],
+            &[DataCategory::Subscriber],
+        ),
+    )
+    .await;
+    // The second reviewer rewrites it: another target, more data, an emergency (which one
+    // approval discloses)...
+    let rewritten = edit(
+        editing,
+        &request.id,
+        &lawful_request(
+            LegalBasis::Emergency,
+            &["alice", "bob"],
+            &[DataCategory::Subscriber, DataCategory::Devices],
+        ),
+    )
+    .await
+    .expect("edited");
+    assert_eq!(rewritten.edited_by, vec![staff.legal_ids[1]]);
+    // ...and may not approve it alone, nor may the one who entered it.
+    assert_eq!(
+        code(approve(editing, &request.id).await),
+        ErrorCode::PolicyRefused,
+        "an editor cannot approve"
+    );
+    assert_eq!(
+        code(approve(entering, &request.id).await),
+        ErrorCode::PolicyRefused,
+        "the enterer cannot approve"
+    );
+    assert_eq!(
+        code(disclose(editing, &request.id).await),
+        ErrorCode::InvalidState,
+        "nothing to disclose"
+    );
+    // A reviewer who neither entered nor edited it is the one approval an emergency needs.
+    let approved = approve(independent, &request.id).await.expect("approved");
+    assert_eq!(approved.state, RequestState::Approved);
+    assert!(approved.second_review_due_ms.is_some());
+    // The refusals are in the log, with the reason.
+    let export = pli_client::admin::AdminClient::new(&server.url, None, None)
+        .expect("client")
+        .export_log()
+        .await
+        .expect("log");
+    let log = export.verify(None).expect("verifies");
+    let refused: Vec<_> = log
+        .entries
+        .iter()
+        .filter(|e| e.action == "request.approve" && e.outcome == "refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused.iter().all(|e| e.details["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("entered or edited"))),
+        "{refused:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_weak_bases_and_unrecognised_bases_are_refused_with_reasons() {
     // Two regions: requests about an account follow its home region's policy.
@@ -275,6 +356,52 @@ async fn content_weak_bases_and_unrecognised_bases_are_refused_with_reasons() {
             .count()
             >= 3
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_policy_is_checked_again_at_approval_and_at_disclosure() {
+    let server = TestServer::start_clocked(ManualClock::new(day(2026, 11, 23)), |config| {
+        config.regions = test_regions(&config.data_dir, &["eu", "us"]);
+        config.regions[0].policy.recognised_bases = vec![LegalBasis::CourtOrder];
+    })
+    .await;
+    TestUser::register_in_region(&server.url, "bob", Some("us")).await;
+    let staff = staff(&server).await;
+    let body = lawful_request(LegalBasis::Mlat, &["bob"], &[DataCategory::Subscriber]);
+    let pending = create(&staff.legal[0], &body).await;
+    let ready = create(&staff.legal[0], &body).await;
+    approve(&staff.legal[1], &pending.id).await.expect("first");
+    approve(&staff.legal[1], &ready.id).await.expect("first");
+    approve(&staff.legal[2], &ready.id).await.expect("second");
+    let move_to = async |region: &str| {
+        staff
+            .operator
+            .post::<_, serde_json::Value>(
+                "/admin/v1/accounts/bob/region",
+                &json!({ "region": region }),
+            )
+            .await
+            .expect("moved")
+    };
+    // Bob's account moves to a region that does not recognise an MLAT request.
+    move_to("eu").await;
+    let refused = approve(&staff.legal[2], &pending.id).await;
+    let pli_client::ClientError::Api { code, message, .. } = refused.expect_err("refused") else {
+        panic!("api error")
+    };
+    assert_eq!(code, ErrorCode::PolicyRefused);
+    assert!(message.contains("not recognised in region eu"), "{message}");
+    let refused = disclose(&staff.legal[1], &ready.id).await;
+    let pli_client::ClientError::Api { code, message, .. } = refused.expect_err("refused") else {
+        panic!("api error")
+    };
+    assert_eq!(code, ErrorCode::PolicyRefused);
+    assert!(message.contains("not recognised in region eu"), "{message}");
+    // Back home, the same request discloses: the refusal was the policy's.
+    move_to("us").await;
+    disclose(&staff.legal[1], &ready.id)
+        .await
+        .expect("disclosed under the policy of us");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -446,3 +446,70 @@ async fn the_directory_keys_made_at_init_are_the_ones_the_server_signs_with() {
             .as_bytes()
     );
 }
+
+/// Copies a device's home as someone who took its state would (the client is idle).
+fn steal_state(from: &std::path::Path) -> tempfile::TempDir {
+    let stolen = tempfile::tempdir().expect("temp dir");
+    for file in common::files_under(from) {
+        let target = stolen
+            .path()
+            .join(file.strip_prefix(from).expect("under the home"));
+        std::fs::create_dir_all(target.parent().expect("a parent")).expect("dirs");
+        std::fs::copy(&file, &target).expect("copy");
+    }
+    stolen
+}
+
+/// Post-compromise healing: a copy of bob's device state taken before bob's leaf rotation
+/// (which linking a device of his triggers) reads what alice sends before it, and nothing
+/// she sends after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_state_copied_before_a_rotation_cannot_decrypt_what_follows() {
+    use pli_client::hot_paths::LocalDevice;
+
+    let server = TestServer::start().await;
+    let (mut alice, mut bob, direct) = common::alice_and_bob(&server).await;
+    alice.send(&direct, "hello bob").await;
+    assert_eq!(bob.receive().await.len(), 1);
+    let stolen = steal_state(bob.home.path());
+    let mut thief = LocalDevice::open(stolen.path()).expect("the stolen state");
+    let db = server.db();
+    let newest = || async {
+        let rows = db
+            .bytes("SELECT payload FROM messages ORDER BY id DESC LIMIT 1")
+            .await;
+        rows.into_iter().next().expect("a stored message")
+    };
+
+    alice.send(&direct, "before the rotation").await;
+    let stored = thief.messages_stored().expect("count");
+    thief.process(1_000_001, &newest().await).expect("process");
+    assert_eq!(
+        thief.messages_stored().expect("count"),
+        stored + 1,
+        "the stolen state reads what is sent before the rotation"
+    );
+
+    let epoch = bob.client.epoch(&direct).expect("epoch");
+    let (_second_home, _second) = link_second_device(&server, &mut bob).await;
+    bob.client.sync().await.expect("bob rotates his leaf");
+    assert!(
+        bob.client.epoch(&direct).expect("epoch") > epoch,
+        "the link made bob commit a new leaf"
+    );
+    alice.client.sync().await.expect("alice follows");
+    alice.send(&direct, "after the rotation").await;
+    let after = newest().await;
+    let stored = thief.messages_stored().expect("count");
+    thief.process(1_000_002, &after).expect("process");
+    assert_eq!(
+        thief.messages_stored().expect("count"),
+        stored,
+        "the stolen state cannot read what follows the rotation"
+    );
+    let got = bob.receive().await;
+    assert!(
+        got.iter().any(|(_, _, text)| text == "after the rotation"),
+        "{got:?}"
+    );
+}

@@ -239,3 +239,47 @@ async fn sends_and_claims_beyond_the_rate_limit_get_429_and_messages_stay_queued
     let got = bob.receive().await;
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// Behind a TLS proxy every user would share one registration bucket: a forwarded address
+/// is honoured, but only from a trusted proxy; from anyone else it is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
+    /// The status of a registration attempt (no valid puzzle: only the rate limit matters)
+    /// claiming to come from `client`.
+    async fn attempt(server: &TestServer, client: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{}/v1/accounts", server.url))
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({"username": "someone", "challenge": "x", "nonce": 0, "signature_key": "AAAA"}))
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16()
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for trusted in [false, true] {
+        let server = TestServer::start_with(tempfile::tempdir().expect("dir"), |config| {
+            config.registrations_per_hour = 1;
+            if trusted {
+                config.trusted_proxies = vec!["127.0.0.0/8".parse().expect("net")];
+            }
+        })
+        .await;
+        assert_ne!(attempt(&server, "198.51.100.1").await, 429);
+        assert_eq!(
+            attempt(&server, "198.51.100.1").await,
+            429,
+            "one bucket per client"
+        );
+        let other = attempt(&server, "198.51.100.2").await;
+        if trusted {
+            assert_ne!(
+                other, 429,
+                "another client behind the proxy has its own bucket"
+            );
+        } else {
+            assert_eq!(other, 429, "an untrusted peer's header is ignored");
+        }
+    }
+}

@@ -10,9 +10,12 @@
 //! - this file: pinning, roots, and [`Client::directory_devices`] (a verified lookup);
 //! - [`audit`]: `pli audit kt`, the append-only check anyone can run;
 //! - [`monitor`]: this user's own key history at every sync, members' keys from Welcomes and
-//!   commits, and roots other members carried in their messages.
+//!   commits, and roots other members carried in their messages;
+//! - `members`: the member keys verified so far, and the check every outgoing MLS message
+//!   passes first.
 
 pub mod audit;
+pub(crate) mod members;
 pub mod monitor;
 
 use crate::client::Client;
@@ -269,7 +272,10 @@ impl Client {
         };
         let root = self.accept_root(&response.root).await?;
         let keys = self.pin_directory_keys().await?;
-        kt::verify_lookup(&keys.vrf_key, &root, user, response.proof.as_slice()).map_err(failed)
+        let lookup = kt::verify_lookup(&keys.vrf_key, &root, user, response.proof.as_slice())
+            .map_err(failed)?;
+        members::record_lookup(&self.conn, user, &lookup.devices)?;
+        Ok(lookup)
     }
 
     /// Checks that every claimed key is the one the directory lists for its device; refuses

@@ -167,6 +167,11 @@ impl Client {
             if checked.execute([version.version as i64])? == 0 {
                 continue;
             }
+            if first_checked.is_some() {
+                // A device of this account was linked or removed since the last check:
+                // replace this device's leaves (post-compromise healing).
+                crate::rotation::rotate_all_soon(&tx)?;
+            }
             if version.devices.is_empty()
                 && first_checked.is_some_and(|first| first < version.version as i64)
             {
@@ -235,21 +240,8 @@ impl Client {
                 let ok = listed
                     .iter()
                     .any(|d| d.device_id.get() as i64 == device && d.signature_key == key);
-                if !ok {
-                    tx.execute(
-                        "UPDATE conversations SET untrusted = 1 WHERE group_id = ?1",
-                        [&group],
-                    )?;
-                    let group_id = GroupId::from_bytes(&group).ok();
-                    local::notice(
-                        &tx,
-                        group_id.as_ref(),
-                        true,
-                        &format!(
-                            "@{user} is in this conversation with a key the key directory does not list: messages to it are held"
-                        ),
-                        local::now_ms(),
-                    )?;
+                if !ok && let Ok(group_id) = GroupId::from_bytes(&group) {
+                    super::members::mark_untrusted(&tx, &group_id, Some(&username))?;
                 }
                 tx.execute(
                     "DELETE FROM kt_unverified WHERE group_id = ?1 AND device_id = ?2",
@@ -257,6 +249,20 @@ impl Client {
                 )?;
             }
             tx.commit()?;
+        }
+        // Conversations joined since: shown once all their members verify; one with a
+        // member the directory does not list is marked untrusted and shown with its alert
+        // (sending to it stays refused).
+        let pending: Vec<Vec<u8>> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT group_id FROM conversations WHERE pending = 1")?;
+            st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        for group in pending {
+            if let Ok(group) = GroupId::from_bytes(&group) {
+                self.verify_group(&group).await?;
+            }
         }
         Ok(())
     }

@@ -194,6 +194,9 @@ pub async fn run<S: Store>(
         .release_lease(LEASE_JOB, directory.holder)
         .await
     {
-        tracing::warn!(error = %err, "giving up the key directory's lease failed");
+        tracing::warn!(
+            error = err.kind(),
+            "giving up the key directory's lease failed"
+        );
     }
 }

@@ -9,12 +9,14 @@
 //! - [`rules`]: the lawful-request rules, as pure functions.
 //! - [`roles`]: which role may call which admin route (the table the docs repeat).
 //! - [`requests`]: the request lifecycle, disclosure packages, notices to users.
+//! - [`review`]: emergencies' second reviews falling overdue, and staff alerts.
 //! - [`inventory`]: what the server holds about one account, as printed and disclosed.
 //! - [`report`]: transparency reports and their HTML page.
 
 pub mod inventory;
 pub mod report;
 pub mod requests;
+pub mod review;
 pub mod roles;
 pub mod rules;
 
@@ -70,6 +72,8 @@ pub struct Governance {
     origin: String,
     /// The log's leaf hashes; guarded so appends are serial and each checkpoint is exact.
     leaves: Mutex<Vec<Hash>>,
+    /// Serialises [`review::mark_overdue`], so a lateness is recorded once per node.
+    review_lock: Mutex<()>,
     pub policies: rules::Policies,
 }
 
@@ -85,6 +89,7 @@ impl Governance {
             key,
             origin,
             leaves: Mutex::new(leaves),
+            review_lock: Mutex::new(()),
             policies,
         })
     }

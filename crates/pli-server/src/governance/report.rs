@@ -82,6 +82,16 @@ pub fn html(report: &Report) -> String {
     }
     rows += &row("Requests rejected", &f.rejected, b);
     rows += &row("Emergency requests", &f.emergency, b);
+    rows += &row(
+        "Emergency disclosures rejected by their second review",
+        &f.emergency_rejected_after_disclosure,
+        b,
+    );
+    rows += &row(
+        "Emergency second reviews overdue",
+        &f.emergency_reviews_overdue,
+        b,
+    );
     rows += &row("Preservation requests", &f.preservation, b);
     rows += &row("Notices sent to users", &f.notices_sent, b);
     rows += &row(

@@ -5,31 +5,54 @@
 //! Audit details never carry a username: targets appear as commitments.
 
 use super::inventory::{self, Package};
-use super::{Actor, Governance, GovernanceError, rules};
+use super::{Actor, Governance, GovernanceError, review, rules};
 use crate::clock::Clock;
 use crate::store::{GovernanceEffect, NewNotice, ReleaseNotice, Store, StoreError};
 use pli_proto::Username;
 use pli_proto::api::ServerNotice;
-use pli_proto::audit::target_commitment;
+use pli_proto::audit::{date_commitment, target_commitment};
 use pli_proto::governance::{
     LegalBasis, NewRequest, RequestState, RequestView, format_day, parse_day,
 };
 use rand::Rng;
 use serde_json::{Value, json};
 
+/// A fresh secret salt for commitments (hex of 32 random bytes).
+pub(crate) fn new_salt() -> String {
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}
+
+/// What the public log shows of a non-disclosure order while it runs: a commitment to its
+/// end date, never the date (a date next to a request would tell whoever fears one that a
+/// gagged request exists, and until when). A request entered before salts shows the date.
+fn nondisclosure(view: &RequestView) -> Value {
+    match (&view.request.nondisclosure_until, view.gag_salt.is_empty()) {
+        (None, _) => Value::Null,
+        (Some(day), true) => json!(day),
+        (Some(day), false) => json!({ "commitment": date_commitment(&view.gag_salt, day) }),
+    }
+}
+
 /// What the log says about a request: enough for reports and audits, nothing personal.
+/// Targets appear as commitments under the request's secret salt.
 fn summary(view: &RequestView) -> Value {
-    json!({
+    let mut summary = json!({
         "request_id": view.id,
         "state": view.state,
         "country": view.request.country,
         "basis": view.request.basis,
         "categories": view.request.categories,
-        "targets": view.request.targets.iter().map(|t| target_commitment(&view.id, t.as_str())).collect::<Vec<_>>(),
+        "targets": view.request.targets.iter().map(|t| target_commitment(&view.commitment_salt, &view.id, t.as_str())).collect::<Vec<_>>(),
         "doc_sha256": view.request.doc_sha256,
         "request_hash": view.hash,
-        "nondisclosure_until": view.request.nondisclosure_until,
-    })
+        "nondisclosure_until": nondisclosure(view),
+    });
+    if rules::rejected_after_disclosure(view) {
+        // The second review of an emergency found the disclosure unjustified: reports
+        // count these apart.
+        summary["rejected_after_disclosure"] = Value::Bool(true);
+    }
+    summary
 }
 
 /// Runs `step` on the stored request and records it; a refused step is recorded as such.
@@ -42,6 +65,8 @@ async fn step<S: Store>(
     id: &str,
     step: impl FnOnce(&mut RequestView, &rules::Policy) -> Result<(), rules::RuleError>,
 ) -> Result<RequestView, GovernanceError> {
+    // A lateness that fell due is in the log before anyone acts on the request.
+    review::mark_overdue(governance, store, clock, Some(id)).await?;
     let Some(mut view) = store.request(id).await? else {
         return Err(governance
             .refuse(
@@ -60,7 +85,6 @@ async fn step<S: Store>(
             .refuse(store, clock, actor, action, err.into(), summary(&view))
             .await);
     }
-    rules::refresh_overdue(&mut view, clock.now_ms());
     let mut effect = GovernanceEffect {
         request: Some(view.clone()),
         ..Default::default()
@@ -97,6 +121,7 @@ pub async fn create<S: Store>(
         hash: rules::request_hash(&request),
         request,
         entered_by: actor.staff_id,
+        edited_by: Vec::new(),
         created_ms: clock.now_ms(),
         approvals: Vec::new(),
         second_review_due_ms: None,
@@ -104,6 +129,8 @@ pub async fn create<S: Store>(
         rejection_reason: None,
         package_sha256: None,
         narrowed_from: None,
+        commitment_salt: new_salt(),
+        gag_salt: new_salt(),
     };
     let policy = governance.policy_for(store, &view.request.targets).await?;
     if let Err(err) = rules::check_request(&view.request, &policy) {
@@ -153,7 +180,7 @@ pub async fn edit<S: Store>(
         actor,
         "request.edit",
         id,
-        |view, _| rules::edit(view, request, &policy),
+        |view, _| rules::edit(view, actor.staff_id, request, &policy),
     )
     .await
 }
@@ -193,7 +220,7 @@ pub async fn reject<S: Store>(
         actor,
         "request.reject",
         id,
-        |view, _| rules::reject(view, reason),
+        |view, _| rules::reject(view, actor.staff_id, reason),
     )
     .await
 }
@@ -217,18 +244,28 @@ pub async fn close<S: Store>(
     .await
 }
 
-/// A request as stored, with its overdue flag brought up to date.
+/// A request as stored, once any lateness that fell due is recorded.
 pub async fn show<S: Store>(
+    governance: &Governance,
     store: &S,
     clock: &dyn Clock,
     id: &str,
 ) -> Result<RequestView, GovernanceError> {
-    let mut view = store
+    review::mark_overdue(governance, store, clock, Some(id)).await?;
+    store
         .request(id)
         .await?
-        .ok_or(GovernanceError::UnknownRequest)?;
-    rules::refresh_overdue(&mut view, clock.now_ms());
-    Ok(view)
+        .ok_or(GovernanceError::UnknownRequest)
+}
+
+/// Every request, once any lateness that fell due is recorded.
+pub async fn list<S: Store>(
+    governance: &Governance,
+    store: &S,
+    clock: &dyn Clock,
+) -> Result<Vec<RequestView>, GovernanceError> {
+    review::mark_overdue(governance, store, clock, None).await?;
+    Ok(store.list_requests().await?)
 }
 
 /// Produces the signed package, records its hash, and notifies the targets now or, under a
@@ -241,6 +278,7 @@ pub async fn disclose<S: Store>(
     id: &str,
     max_queue_depth: u64,
 ) -> Result<Package, GovernanceError> {
+    review::mark_overdue(governance, store, clock, Some(id)).await?;
     let Some(mut view) = store.request(id).await? else {
         return Err(governance
             .refuse(
@@ -253,7 +291,8 @@ pub async fn disclose<S: Store>(
             )
             .await);
     };
-    if let Err(err) = rules::check_disclose(&view) {
+    let policy = governance.policy_for(store, &view.request.targets).await?;
+    if let Err(err) = rules::check_disclose(&view, &policy) {
         return Err(governance
             .refuse(
                 store,
@@ -308,6 +347,7 @@ pub async fn disclose<S: Store>(
             .map(|c| c.to_string())
             .collect(),
         disclosed_day: format_day((now / 86_400_000) as i64),
+        commitment_salt: view.commitment_salt.clone(),
     };
     let payload = serde_json::to_vec(&notice).expect("a notice always serialises");
     let found: Vec<Username> = package
@@ -345,7 +385,7 @@ pub async fn disclose<S: Store>(
         .await?;
     if release_ms > now {
         for user in &found {
-            let details = json!({ "request_id": view.id, "target": target_commitment(&view.id, user.as_str()), "until": view.request.nondisclosure_until });
+            let details = json!({ "request_id": view.id, "target": target_commitment(&view.commitment_salt, &view.id, user.as_str()), "until": nondisclosure(&view) });
             governance
                 .record(
                     store,
@@ -376,6 +416,18 @@ pub async fn release_due<S: Store>(
     let due = store.due_notices(user, now).await?;
     for notice in &due {
         let mut view = store.request(&notice.request_id).await?;
+        let salt = view
+            .as_ref()
+            .map(|v| v.commitment_salt.clone())
+            .unwrap_or_default();
+        // The order ended (a notice goes out only then): its date and the salt of its
+        // commitment are public from now on, so anyone can check what was committed.
+        let ended = view.as_ref().and_then(|v| {
+            v.request
+                .nondisclosure_until
+                .as_ref()
+                .map(|day| json!({ "day": day, "salt": v.gag_salt }))
+        });
         if let Some(view) = view.as_mut()
             && view.state == RequestState::Disclosed
         {
@@ -391,10 +443,13 @@ pub async fn release_due<S: Store>(
             }),
             ..Default::default()
         };
-        let details = json!({
+        let mut details = json!({
             "request_id": notice.request_id,
-            "target": target_commitment(&notice.request_id, notice.username.as_str()),
+            "target": target_commitment(&salt, &notice.request_id, notice.username.as_str()),
         });
+        if let Some(ended) = ended {
+            details["nondisclosure_ended"] = ended;
+        }
         let recorded = governance
             .record(
                 store,

@@ -28,6 +28,24 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         roles: &[Operator, Auditor],
     },
     AdminRoute {
+        action: "staff.rotate",
+        method: "POST",
+        path: "/admin/v1/staff/{staff_id}/rotate",
+        roles: &[Operator],
+    },
+    AdminRoute {
+        action: "staff.role",
+        method: "POST",
+        path: "/admin/v1/staff/{staff_id}/role",
+        roles: &[Operator],
+    },
+    AdminRoute {
+        action: "staff.revoke",
+        method: "POST",
+        path: "/admin/v1/staff/{staff_id}/revoke",
+        roles: &[Operator],
+    },
+    AdminRoute {
         action: "request.create",
         method: "POST",
         path: "/admin/v1/requests",
@@ -73,6 +91,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         action: "request.close",
         method: "POST",
         path: "/admin/v1/requests/{id}/close",
+        roles: &[Legal],
+    },
+    AdminRoute {
+        action: "alerts.list",
+        method: "GET",
+        path: "/admin/v1/alerts",
         roles: &[Legal],
     },
     AdminRoute {

@@ -3,10 +3,13 @@
 //!
 //! - the basis must be recognised by the policy of the targets' home region;
 //! - each data category needs a minimum basis; content is not a category at all;
-//! - two approvals by two different legal reviewers, neither the one who entered the
-//!   request, both bound to the request's current hash (an edit voids them);
+//! - the policy is checked again at approval and at disclosure (a target may have moved to
+//!   a stricter region, or the region's policy changed, since the request was entered);
+//! - two approvals by two different legal reviewers, neither one who entered or edited the
+//!   request (its authors), both bound to the request's current hash (an edit voids them);
 //! - an emergency needs one approval with an attestation, and a second review by a
-//!   deadline (flagged overdue after it);
+//!   deadline, by a reviewer who neither wrote nor approved it, which may reject it even
+//!   after the disclosure (a lateness is recorded when it falls due: see `review`);
 //! - a preservation request needs one approval and discloses nothing.
 
 use pli_proto::Region;
@@ -253,12 +256,13 @@ pub fn check_request(request: &NewRequest, policy: &Policy) -> Result<(), RuleEr
     Ok(())
 }
 
-/// Approvals that still count: bound to the current hash, from distinct reviewers.
+/// Approvals that still count: bound to the current hash, from distinct reviewers, none of
+/// them an author (who entered or edited the request).
 pub fn valid_approvals(view: &RequestView) -> Vec<&Approval> {
     let mut seen = Vec::new();
     view.approvals
         .iter()
-        .filter(|a| a.request_hash == view.hash && a.staff_id != view.entered_by)
+        .filter(|a| a.request_hash == view.hash && !view.authored_by(a.staff_id))
         .filter(|a| {
             let fresh = !seen.contains(&a.staff_id);
             seen.push(a.staff_id);
@@ -293,11 +297,13 @@ pub fn approve(
     ) {
         return Err(RuleError::State(view.state));
     }
-    if staff_id == view.entered_by {
+    if view.authored_by(staff_id) {
         return Err(RuleError::Refused(
-            "the reviewer who entered a request cannot approve it".into(),
+            "a reviewer who entered or edited a request cannot approve it".into(),
         ));
     }
+    // The targets' regions may have changed, or their policy, since the request was entered.
+    check_request(&view.request, policy)?;
     if valid_approvals(view).iter().any(|a| a.staff_id == staff_id) {
         return Err(RuleError::Refused(
             "this reviewer has already approved this version".into(),
@@ -342,8 +348,14 @@ pub fn approve(
 }
 
 /// Replaces the request's content (a correction, or narrowing its categories or targets).
-/// Every approval given so far is void; the request goes back to review.
-pub fn edit(view: &mut RequestView, request: NewRequest, policy: &Policy) -> Result<(), RuleError> {
+/// Every approval given so far is void; the request goes back to review, and `editor`
+/// becomes one of its authors, who may not approve it.
+pub fn edit(
+    view: &mut RequestView,
+    editor: u64,
+    request: NewRequest,
+    policy: &Policy,
+) -> Result<(), RuleError> {
     if !matches!(
         view.state,
         RequestState::Received
@@ -365,6 +377,12 @@ pub fn edit(view: &mut RequestView, request: NewRequest, policy: &Policy) -> Res
         && request.basis == view.request.basis;
     view.hash = request_hash(&request);
     view.request = request;
+    // Void even if the text is one approved before (an edit and its undoing): every version
+    // is reviewed afresh. The audit log keeps every approval given.
+    view.approvals.clear();
+    if !view.authored_by(editor) {
+        view.edited_by.push(editor);
+    }
     view.state = if narrowing {
         RequestState::InReview
     } else {
@@ -380,9 +398,30 @@ pub fn edit(view: &mut RequestView, request: NewRequest, policy: &Policy) -> Res
     Ok(())
 }
 
-pub fn reject(view: &mut RequestView, reason: &str) -> Result<(), RuleError> {
+/// Whether the request is an emergency disclosed on one approval whose second review is
+/// still to come.
+pub fn awaits_second_review(view: &RequestView) -> bool {
+    view.request.basis == LegalBasis::Emergency
+        && view.second_review_due_ms.is_some()
+        && matches!(view.state, RequestState::Disclosed | RequestState::Notified)
+}
+
+/// Rejects a request before anything is disclosed; or, as the second review of an
+/// emergency disclosed on one approval, after. That review is `reviewer`'s, who may be
+/// neither an author nor the approver.
+pub fn reject(view: &mut RequestView, reviewer: u64, reason: &str) -> Result<(), RuleError> {
     check_text("reason", reason, 2000)?;
-    if !matches!(
+    if awaits_second_review(view) {
+        if view.authored_by(reviewer)
+            || valid_approvals(view).iter().any(|a| a.staff_id == reviewer)
+        {
+            return Err(RuleError::Refused(
+                "the second review of an emergency is by a reviewer who neither wrote nor approved it".into(),
+            ));
+        }
+        view.second_review_due_ms = None;
+        view.overdue = false;
+    } else if !matches!(
         view.state,
         RequestState::Received
             | RequestState::InReview
@@ -396,8 +435,13 @@ pub fn reject(view: &mut RequestView, reason: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// Whether the request may be disclosed now.
-pub fn check_disclose(view: &RequestView) -> Result<(), RuleError> {
+/// Whether the rejection came after data was disclosed (an emergency's second review).
+pub fn rejected_after_disclosure(view: &RequestView) -> bool {
+    view.state == RequestState::Rejected && view.package_sha256.is_some()
+}
+
+/// Whether the request may be disclosed now, under the targets' policy as it stands.
+pub fn check_disclose(view: &RequestView, policy: &Policy) -> Result<(), RuleError> {
     if view.request.basis == LegalBasis::Preservation {
         return Err(RuleError::Refused(
             "a preservation request preserves; it discloses nothing".into(),
@@ -409,7 +453,7 @@ pub fn check_disclose(view: &RequestView) -> Result<(), RuleError> {
     if valid_approvals(view).len() < approvals_needed(view.request.basis) {
         return Err(RuleError::Refused("not enough valid approvals".into()));
     }
-    Ok(())
+    check_request(&view.request, policy)
 }
 
 pub fn close(view: &mut RequestView) -> Result<(), RuleError> {
@@ -426,172 +470,11 @@ pub fn close(view: &mut RequestView) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// Marks an emergency whose second review is late.
-pub fn refresh_overdue(view: &mut RequestView, now_ms: u64) {
-    view.overdue = view.second_review_due_ms.is_some_and(|due| now_ms > due);
+/// Whether an emergency's second review has just fallen overdue: its deadline passed and
+/// the lateness is not yet recorded.
+pub fn falls_overdue(view: &RequestView, now_ms: u64) -> bool {
+    !view.overdue && view.second_review_due_ms.is_some_and(|due| now_ms > due)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pli_proto::Username;
-    use proptest::prelude::*;
-
-    fn new_request(basis: LegalBasis, categories: Vec<DataCategory>) -> NewRequest {
-        NewRequest {
-            authority: "Tribunal".into(),
-            country: "FR".into(),
-            basis,
-            doc_ref: "RG 1".into(),
-            doc_sha256: "ab".repeat(32),
-            targets: vec![Username::parse("alice").expect("valid")],
-            categories,
-            nondisclosure_until: None,
-            attestation: (basis == LegalBasis::Emergency).then(|| "threat".into()),
-            due: None,
-        }
-    }
-
-    fn view(request: NewRequest) -> RequestView {
-        RequestView {
-            id: "r".into(),
-            state: RequestState::Received,
-            hash: request_hash(&request),
-            request,
-            entered_by: 1,
-            created_ms: 0,
-            approvals: vec![],
-            second_review_due_ms: None,
-            overdue: false,
-            rejection_reason: None,
-            package_sha256: None,
-            narrowed_from: None,
-        }
-    }
-
-    #[test]
-    fn categories_need_their_minimum_basis_and_policy_recognition() {
-        let policy = Policy::default();
-        assert!(
-            check_request(
-                &new_request(LegalBasis::Subpoena, vec![DataCategory::Subscriber]),
-                &policy
-            )
-            .is_ok()
-        );
-        let err = check_request(
-            &new_request(LegalBasis::Subpoena, vec![DataCategory::Devices]),
-            &policy,
-        )
-        .expect_err("too weak");
-        assert!(
-            err.to_string()
-                .contains("devices category needs at least a court-order"),
-            "{err}"
-        );
-        let err = check_request(
-            &new_request(LegalBasis::CourtOrder, vec![DataCategory::Ip]),
-            &policy,
-        )
-        .expect_err("no ip");
-        assert!(err.to_string().contains("keeps no IP"), "{err}");
-        let strict = Policy {
-            recognised_bases: vec![LegalBasis::CourtOrder],
-            ..Policy::default()
-        };
-        let err = check_request(
-            &new_request(LegalBasis::Subpoena, vec![DataCategory::Subscriber]),
-            &strict,
-        )
-        .expect_err("unrecognised");
-        assert!(
-            err.to_string().contains("not recognised in region default"),
-            "{err}"
-        );
-        let mut emergency = new_request(LegalBasis::Emergency, vec![DataCategory::Subscriber]);
-        emergency.attestation = None;
-        assert!(check_request(&emergency, &policy).is_err());
-    }
-
-    #[test]
-    fn an_edit_voids_approvals() {
-        let policy = Policy::default();
-        let mut v = view(new_request(
-            LegalBasis::CourtOrder,
-            vec![DataCategory::Subscriber, DataCategory::Devices],
-        ));
-        approve(&mut v, 2, 0, &policy).expect("first");
-        approve(&mut v, 3, 0, &policy).expect("second");
-        assert_eq!(v.state, RequestState::Approved);
-        edit(
-            &mut v,
-            new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber]),
-            &policy,
-        )
-        .expect("narrow");
-        assert!(check_disclose(&v).is_err(), "old approvals no longer count");
-        approve(&mut v, 2, 0, &policy).expect("again");
-        approve(&mut v, 3, 0, &policy).expect("again");
-        assert_eq!(v.state, RequestState::Narrowed);
-        assert!(check_disclose(&v).is_ok());
-    }
-
-    #[test]
-    fn emergency_needs_one_approval_then_a_timely_second_review() {
-        let policy = Policy::default();
-        let mut v = view(new_request(
-            LegalBasis::Emergency,
-            vec![DataCategory::Subscriber],
-        ));
-        approve(&mut v, 2, 1_000, &policy).expect("one reviewer");
-        assert!(check_disclose(&v).is_ok());
-        refresh_overdue(&mut v, 1_000 + policy.emergency_review_ms + 1);
-        assert!(v.overdue);
-        approve(&mut v, 3, 2_000, &policy).expect("second review");
-        refresh_overdue(&mut v, u64::MAX);
-        assert!(!v.overdue);
-    }
-
-    #[derive(Clone, Debug)]
-    enum Action {
-        Approve(u64),
-        Edit(bool),
-        Disclose,
-    }
-
-    fn action() -> impl Strategy<Value = Action> {
-        prop_oneof![
-            (1u64..5).prop_map(Action::Approve),
-            any::<bool>().prop_map(Action::Edit),
-            Just(Action::Disclose),
-        ]
-    }
-
-    proptest! {
-        /// Whatever staff do, a non-emergency disclosure only happens with two approvals
-        /// by two reviewers other than the one who entered it, on the request as it stands.
-        #[test]
-        fn no_disclosure_without_two_distinct_approvals_of_the_current_version(actions in proptest::collection::vec(action(), 0..25)) {
-            let policy = Policy::default();
-            let wide = new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber, DataCategory::Devices]);
-            let narrow = new_request(LegalBasis::CourtOrder, vec![DataCategory::Subscriber]);
-            let mut v = view(wide.clone());
-            for action in actions {
-                match action {
-                    Action::Approve(staff) => { let _ = approve(&mut v, staff, 0, &policy); }
-                    Action::Edit(to_narrow) => { let _ = edit(&mut v, if to_narrow { narrow.clone() } else { wide.clone() }, &policy); }
-                    Action::Disclose => {
-                        if check_disclose(&v).is_ok() {
-                            let approvers: std::collections::BTreeSet<u64> = v.approvals.iter()
-                                .filter(|a| a.request_hash == v.hash && a.staff_id != v.entered_by)
-                                .map(|a| a.staff_id)
-                                .collect();
-                            prop_assert!(approvers.len() >= 2, "disclosed with {approvers:?}");
-                            v.state = RequestState::Disclosed;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -60,10 +60,20 @@ impl ApiError {
         error
     }
 
-    /// A failure the caller cannot act on. The cause is logged without user data (store
-    /// errors carry engine messages, which name tables and constraints, not values).
+    /// A failure the caller cannot act on. The cause is logged; it must hold no user data.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(cause = %cause, "internal error");
+        Self::internal_unlogged()
+    }
+
+    /// A store failure the caller cannot act on, logged by its stable kind only: the
+    /// engine's text can quote user data (a value in a constraint message, a path).
+    pub fn internal_store(err: &StoreError) -> Self {
+        tracing::error!(store_error = err.kind(), "internal error");
+        Self::internal_unlogged()
+    }
+
+    fn internal_unlogged() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
@@ -128,6 +138,8 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownDevice => Self::new(S::UNAUTHORIZED, ErrorCode::Unauthorized, text),
             StoreError::DeviceIdTaken => Self::new(S::CONFLICT, ErrorCode::DeviceIdTaken, text),
             StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::StaffNameTaken, text),
+            StoreError::UnknownStaff => Self::new(S::NOT_FOUND, ErrorCode::UnknownStaff, text),
+            StoreError::LastOperator => Self::new(S::CONFLICT, ErrorCode::LastOperator, text),
             StoreError::Unavailable => {
                 let mut error = Self::new(
                     S::SERVICE_UNAVAILABLE,
@@ -138,7 +150,7 @@ impl From<StoreError> for ApiError {
                 error
             }
             StoreError::AuditConflict | StoreError::NoticeReleased | StoreError::Backend(_) => {
-                Self::internal(&err)
+                Self::internal_store(&err)
             }
         }
     }
@@ -171,6 +183,8 @@ impl From<KeyPackageError> for ApiError {
         };
         let code = match err {
             KeyPackageError::TooLarge => ErrorCode::PayloadTooLarge,
+            KeyPackageError::Expired => ErrorCode::KeyPackageExpired,
+            KeyPackageError::LifetimeTooLong => ErrorCode::KeyPackageLifetimeTooLong,
             _ => ErrorCode::InvalidKeyPackage,
         };
         Self::new(status, code, err.to_string())

@@ -11,6 +11,7 @@
 //! a concrete path (it may hold a username), an address or a body.
 
 pub mod admin;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod openapi;

@@ -213,6 +213,7 @@ mod tests {
             paths::AUDIT_CHECKPOINTS,
             paths::AUDIT_CONSISTENCY,
             paths::AUDIT_INCLUSION,
+            paths::AUDIT_COSIGNATURES,
         ];
         for path in user_paths {
             assert!(described.contains(&path), "{path} is not described");

@@ -2,10 +2,10 @@
 
 use super::Regional;
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    MoveReport, NewAccount, NewDevice, PendingNotice, Queued, RemoteWake, Retention,
-    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
+    KtPending, KtRecord, KtRoot, KtState, MoveReport, NewAccount, NewDevice, PendingNotice, Queued,
+    RemoteWake, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -118,35 +118,36 @@ impl<S: Store> Store for Regional<S> {
     async fn add_key_packages(
         &self,
         device: DeviceId,
-        one_time: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
-        max_one_time: usize,
+        upload: KeyPackageUpload,
     ) -> Result<KeyPackageStatus, StoreError> {
         let _no_move = self.no_move().await;
         let store = self
             .device_store(device)
             .await?
             .ok_or(StoreError::UnknownDevice)?;
-        store
-            .add_key_packages(device, one_time, last_resort, max_one_time)
-            .await
+        store.add_key_packages(device, upload).await
     }
 
-    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
+    async fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> Result<KeyPackageStatus, StoreError> {
         let store = self
             .device_store(device)
             .await?
             .ok_or(StoreError::UnknownDevice)?;
-        store.key_package_status(device).await
+        store.key_package_status(device, at).await
     }
 
     async fn claim_key_packages(
         &self,
         username: &Username,
-    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        now_s: u64,
+    ) -> Result<Option<Claim>, StoreError> {
         let _no_move = self.no_move().await;
         match self.user_store(username).await? {
-            Some(store) => store.claim_key_packages(username).await,
+            Some(store) => store.claim_key_packages(username, now_s).await,
             None => Ok(None),
         }
     }
@@ -440,6 +441,25 @@ impl<S: Store> Store for Regional<S> {
         self.global().audit_checkpoints(from, limit).await
     }
 
+    async fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        self.global()
+            .add_audit_cosignature(size, witness, line)
+            .await
+    }
+
+    async fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        self.global().audit_cosignatures(from, to).await
+    }
+
     /// The audit entry and the staff-side records land in the global store first (staff
     /// actions are logged before they take effect); the account-side part then lands in
     /// each target's region.
@@ -453,6 +473,7 @@ impl<S: Store> Store for Regional<S> {
         }
         let global = GovernanceEffect {
             staff: effect.staff.clone(),
+            staff_change: effect.staff_change.clone(),
             request: effect.request.clone(),
             ..Default::default()
         };

@@ -16,6 +16,43 @@ pub struct StaffRecord {
     pub secret_hash: [u8; 32],
 }
 
+/// A change to an existing staff member, applied with its audit entry or not at all. The
+/// store refuses one that would leave no operator ([`StoreError::LastOperator`]), checked
+/// inside the transaction that applies it, and one for an id no member has
+/// ([`StoreError::UnknownStaff`]).
+///
+/// [`StoreError::LastOperator`]: super::StoreError::LastOperator
+/// [`StoreError::UnknownStaff`]: super::StoreError::UnknownStaff
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StaffChange {
+    /// Removes the member: their credential stops working at once.
+    Revoke { id: u64 },
+    /// Replaces the member's credential: the old one stops working at once.
+    Rotate { id: u64, secret_hash: [u8; 32] },
+    /// Gives the member another role.
+    Role { id: u64, role: Role },
+}
+
+impl StaffChange {
+    pub fn staff_id(&self) -> u64 {
+        match self {
+            StaffChange::Revoke { id }
+            | StaffChange::Rotate { id, .. }
+            | StaffChange::Role { id, .. } => *id,
+        }
+    }
+
+    /// Whether applying it to a member who holds `current` takes an operator away.
+    pub fn removes_operator(&self, current: Role) -> bool {
+        current == Role::Operator
+            && match self {
+                StaffChange::Revoke { .. } => true,
+                StaffChange::Rotate { .. } => false,
+                StaffChange::Role { role, .. } => *role != Role::Operator,
+            }
+    }
+}
+
 /// One audit log entry as appended: its position, bytes, leaf hash and the signed
 /// checkpoint of the log including it.
 #[derive(Clone, Debug)]
@@ -56,6 +93,7 @@ pub struct ReleaseNotice {
 #[derive(Clone, Debug, Default)]
 pub struct GovernanceEffect {
     pub staff: Option<StaffRecord>,
+    pub staff_change: Option<StaffChange>,
     pub request: Option<RequestView>,
     /// Preservation holds: (user, until).
     pub holds: Vec<(Username, u64)>,

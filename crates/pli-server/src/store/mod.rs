@@ -10,10 +10,14 @@
 //! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
 //! - [`directory`]: the key directory's records (akd's tree, value states, roots).
 //! - [`governance`]: the records of staff, audit log, lawful requests and notices.
+//! - [`key_packages`]: key package records: uploads with their lifetimes, each device's
+//!   status (valid and expiring packages), claims.
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
 pub mod directory;
+mod error;
 pub mod governance;
+pub mod key_packages;
 pub mod moving;
 pub mod postgres;
 pub mod sqlite;
@@ -28,12 +32,17 @@ use std::sync::Arc;
 pub use directory::{
     KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
 };
+pub use error::StoreError;
 pub use governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
-    StaffRecord,
+    StaffChange, StaffRecord,
+};
+pub use key_packages::{
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, NewKeyPackage,
 };
 pub use moving::{
-    AccountExport, Cutoffs, ExportedDevice, ExportedMessage, MoveReport, Retention, RetentionReport,
+    AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
+    Retention, RetentionReport,
 };
 use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
@@ -55,51 +64,6 @@ pub enum RemoteWake {
 
 /// Where a store delivers [`RemoteWake`]s (the delivery hub).
 pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
-
-/// Why a storage operation failed. Domain refusals are distinct variants so handlers can
-/// map them to stable API codes; `Backend` covers everything the engine itself reports.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the username is already registered")]
-    UsernameTaken,
-    #[error("the server has no such region")]
-    UnknownRegion,
-    #[error("no such account")]
-    UnknownAccount,
-    #[error("a recipient device does not exist")]
-    UnknownRecipient,
-    #[error("a recipient's queue is full")]
-    QueueFull,
-    #[error("the message targets epoch {submitted} but the group is at epoch {current}")]
-    StaleEpoch { submitted: u64, current: u64 },
-    #[error("the group does not exist on this server")]
-    UnknownGroup,
-    #[error("the device holds its maximum of unclaimed key packages")]
-    TooManyKeyPackages,
-    #[error("the device does not exist")]
-    UnknownDevice,
-    #[error("a device with that id exists")]
-    DeviceIdTaken,
-    /// Another writer appended to the audit log first: reload and retry.
-    #[error("the audit log moved on since it was read")]
-    AuditConflict,
-    #[error("a staff member with that name exists")]
-    StaffNameTaken,
-    /// The held notice was released already (by another node, or an earlier sweep).
-    #[error("the notice was released already")]
-    NoticeReleased,
-    /// The database cannot serve now (no free connection in time, connection lost, statement
-    /// timeout, deadlock victim): retrying shortly is right. Usually nothing was changed; a
-    /// connection lost during the commit leaves that open, which a retry tolerates (a
-    /// repeated MLS message is shown once by its receivers, a repeated commit meets the
-    /// moved epoch).
-    #[error("the database is unavailable")]
-    Unavailable,
-    /// The engine failed (I/O, corruption, a closed pool). The text comes from the engine and
-    /// must be logged only in redacted form: it never reaches API callers.
-    #[error("storage backend failure: {0}")]
-    Backend(String),
-}
 
 /// A new account with its first device.
 #[derive(Clone)]
@@ -138,19 +102,6 @@ pub struct DeviceRecord {
     pub signature_key: Vec<u8>,
     /// The signature of the device that added this one (`None` for the first device).
     pub endorsement: Option<pli_proto::kt::Endorsement>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyPackageStatus {
-    pub available: u64,
-    pub has_last_resort: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimedPackage {
-    pub device_id: DeviceId,
-    pub key_package: Vec<u8>,
-    pub last_resort: bool,
 }
 
 /// How a submitted message relates to its group's epoch. The delivery service's one
@@ -246,28 +197,32 @@ pub trait Store: Clone + Send + Sync + 'static {
         username: &Username,
     ) -> impl Future<Output = Result<Option<Vec<DeviceRecord>>, StoreError>> + Send;
 
-    /// Adds one-time key packages (refused whole if the device would exceed `max_one_time`)
-    /// and optionally replaces the last-resort package. Returns the new status.
+    /// Stores an upload in one transaction (see [`KeyPackageUpload`]): expired one-time
+    /// packages deleted, one-time packages added (refused whole with
+    /// [`StoreError::TooManyKeyPackages`] if the device would exceed `max_one_time`), the
+    /// last-resort package replaced. Returns the new status.
     fn add_key_packages(
         &self,
         device: DeviceId,
-        one_time: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
-        max_one_time: usize,
+        upload: KeyPackageUpload,
     ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
 
+    /// The device's valid and expiring packages at `at`.
     fn key_package_status(
         &self,
         device: DeviceId,
+        at: KeyPackageTime,
     ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
 
-    /// Claims one key package per device of the user: a one-time package (deleted, so it is
-    /// handed out once) or, when none is left, the last-resort package (kept). Devices with
-    /// neither are left out. `None` if the user does not exist.
+    /// Claims one key package per device of the user, passing over packages expired at
+    /// `now_s`: a one-time package (deleted, so it is handed out once) or, when none is
+    /// left, the last-resort package (kept). Devices with neither are left out, and counted
+    /// if they had expired ones. `None` if the user does not exist.
     fn claim_key_packages(
         &self,
         username: &Username,
-    ) -> impl Future<Output = Result<Option<Vec<ClaimedPackage>>, StoreError>> + Send;
+        now_s: u64,
+    ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
 
     // Residency: the global index lives in the global store; `advance_epoch` runs there
     // for groups whose members' queues live in other stores, `queue_lengths` and
@@ -544,6 +499,24 @@ pub trait Store: Clone + Send + Sync + 'static {
         from: u64,
         limit: u64,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Keeps `witness`'s cosignature line of the checkpoint of log size `size`, replacing
+    /// an earlier one by the same witness for that size. Witness cosignatures are public,
+    /// like the checkpoints they sign.
+    fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every cosignature line of the checkpoints of sizes `from..=to`, as (size, line), in
+    /// size order.
+    fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, String)>, StoreError>> + Send;
 
     /// Appends `append` (whose `seq` must be the log's current size, else
     /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction. Without an

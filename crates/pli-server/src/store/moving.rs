@@ -12,8 +12,8 @@ pub struct AccountExport {
     pub created_day: i64,
     pub last_seen_day: Option<i64>,
     pub devices: Vec<ExportedDevice>,
-    /// (device, package, last resort), in upload order.
-    pub key_packages: Vec<(DeviceId, Vec<u8>, bool)>,
+    /// In upload order.
+    pub key_packages: Vec<ExportedKeyPackage>,
     /// Queued messages in queue order, each with the account's devices it waits for.
     pub queued: Vec<ExportedMessage>,
     pub preserved_until_ms: Option<u64>,
@@ -21,6 +21,27 @@ pub struct AccountExport {
     pub notices: Vec<(String, Vec<u8>, u64)>,
     /// Connection IP addresses kept under the region's policy: (day, address).
     pub ips: Vec<(i64, String)>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportedKeyPackage {
+    pub device_id: DeviceId,
+    pub data: Vec<u8>,
+    pub last_resort: bool,
+    /// The end of its lifetime (seconds since the Unix epoch); `None` if it was stored
+    /// before the server recorded lifetimes.
+    pub not_after: Option<u64>,
+}
+
+impl std::fmt::Debug for ExportedKeyPackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ExportedKeyPackage({}, <{} bytes>)",
+            self.device_id,
+            self.data.len()
+        )
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]

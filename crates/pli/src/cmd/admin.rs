@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use pli_client::admin::AdminClient;
 use pli_proto::governance::{
     DataCategory, LegalBasis, MoveRequest, MoveResponse, NewRequest, NewStaff, RejectRequest,
-    ReportRequest, RequestView, RetentionResponse, Role, StaffCredential, StaffInfo,
+    ReportRequest, RequestView, RetentionResponse, Role, StaffAlert, StaffCredential, StaffInfo,
 };
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,8 @@ enum Command {
     /// Lawful requests.
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Your alerts (legal reviewers): emergencies whose second review is overdue.
+    Alerts,
     /// Print everything the server holds about an account (DESIGN.md §3).
     Inventory { user: String },
     /// Regions (operators only): move an account's data to another region.
@@ -236,6 +238,16 @@ fn show_request(view: &RequestView, json: bool) -> anyhow::Result<()> {
             .map(|a| a.staff_id.to_string())
             .collect();
         println!("request {} [{}]", view.id, view.state);
+        let editors: Vec<String> = view.edited_by.iter().map(u64::to_string).collect();
+        println!(
+            "  entered by {}{}",
+            view.entered_by,
+            if editors.is_empty() {
+                String::new()
+            } else {
+                format!(", edited by {}", editors.join(", "))
+            }
+        );
         println!(
             "  {} ({}), {} {}",
             view.request.authority, view.request.country, view.request.basis, view.request.doc_ref
@@ -319,6 +331,22 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             }
         }
         Command::Request(command) => request(context, cred, command).await?,
+        Command::Alerts => {
+            let alerts: Vec<StaffAlert> = client(context, cred)?.get("/admin/v1/alerts").await?;
+            for alert in alerts {
+                if context.json {
+                    println!("{}", serde_json::to_string(&alert)?);
+                } else {
+                    println!(
+                        "{}  {}  request {}{}",
+                        output::timestamp(alert.time_ms),
+                        alert.kind,
+                        alert.request_id,
+                        if alert.open { "" } else { " (done)" }
+                    );
+                }
+            }
+        }
         Command::Inventory { user } => {
             let user = super::username(&user)?;
             let inventory: serde_json::Value = client(context, cred)?

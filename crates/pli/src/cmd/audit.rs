@@ -6,6 +6,8 @@
 use super::Context;
 use anyhow::Context as _;
 use pli_client::admin::{AdminClient, LogExport};
+use pli_client::audit_state::{SeenCheckpoint, default_state_path, load_state, save_state};
+use pli_proto::checkpoint::Checkpoint;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -18,6 +20,11 @@ pub enum Command {
         /// The log key (base64) you expect; refuses a log signed by another.
         #[arg(long)]
         key: Option<String>,
+        /// Where to keep the newest checkpoint verified, which the next run requires the
+        /// log to extend (a rewritten or cut-back log fails). Default: one file per log key
+        /// under `$XDG_DATA_HOME/pli/audit/` (or `~/.local/share/pli/audit/`).
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Download the log, its checkpoints and its key into one file.
     Export {
@@ -42,6 +49,13 @@ pub enum Command {
         #[arg(long)]
         mine: bool,
     },
+    /// Run a witness: co-sign each new checkpoint that extends the one this witness kept,
+    /// and hand the cosignature to the server; refuse (and say so) a log that changed its
+    /// past. Runs until Ctrl-C or SIGTERM.
+    Witness(super::witness::Args),
+    /// On this device (`--home`): keep only audit checkpoints this witness co-signed (its
+    /// key as `pli audit witness` prints it). Every listed witness is required.
+    RequireWitness { vkey: String },
     /// Recompute a published transparency report from the log; confirm or refute it.
     Report {
         #[arg(long)]
@@ -63,7 +77,7 @@ async fn fetch(context: &Context) -> anyhow::Result<LogExport> {
 
 pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Verify { log, key } => {
+        Command::Verify { log, key, state } => {
             let export = match log {
                 Some(path) => serde_json::from_slice(
                     &std::fs::read(&path)
@@ -73,6 +87,25 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 None => fetch(context).await?,
             };
             let verified = export.verify(key.as_deref())?;
+            let state = state.unwrap_or_else(|| default_state_path(&export.key.public_key));
+            if let Some(seen) = load_state(&state)? {
+                seen.extended_by_log(&export.key.public_key, &export.entries, verified.size)
+                    .with_context(|| {
+                        format!(
+                            "the log does not extend the one kept in {}",
+                            state.display()
+                        )
+                    })?;
+            }
+            let newest = Checkpoint {
+                origin: export.key.name.clone(),
+                size: verified.size,
+                root: verified.root,
+            };
+            save_state(
+                &state,
+                &SeenCheckpoint::new(&newest, &export.key.public_key),
+            )?;
             if context.json {
                 println!(
                     "{}",
@@ -87,6 +120,11 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                     export.key.public_key
                 );
             }
+        }
+        Command::Witness(args) => super::witness::run(context, args).await?,
+        Command::RequireWitness { vkey } => {
+            context.open()?.require_witness(&vkey)?;
+            println!("required: audit checkpoints this device keeps need {vkey}'s cosignature");
         }
         Command::Export { out } => {
             let export = fetch(context).await?;

@@ -13,6 +13,7 @@ mod send;
 pub(crate) mod serve;
 mod sync;
 mod verify;
+mod witness;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};

@@ -63,6 +63,14 @@ pub struct Args {
     /// once) [default: 5].
     #[arg(long, env = "PLI_KT_PUBLISH_INTERVAL")]
     kt_publish_interval: Option<u64>,
+    /// A proxy (address or CIDR network, repeatable) whose `X-Forwarded-For` names the
+    /// client; from any other peer the header is ignored [default: none].
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = proxy_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// A witness (its key as `pli audit witness` prints it, repeatable) whose cosignatures
+    /// of audit checkpoints the server keeps and serves [default: none].
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
 }
 
 /// The configuration file's shape.
@@ -89,6 +97,17 @@ struct FileConfig {
     /// `[regions.NAME]`: one table per region, in name order.
     #[serde(default)]
     regions: std::collections::BTreeMap<pli_proto::Region, FileRegion>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    #[serde(default)]
+    witnesses: Vec<String>,
+}
+
+/// A trusted proxy: a network (`10.0.0.0/8`) or one address.
+fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a CIDR network"))
 }
 
 /// `[regions.NAME]`: a region's policy and, with PostgreSQL, its own database (README,
@@ -292,6 +311,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         config.kt_publish_interval = std::time::Duration::from_secs(secs);
     }
     file.limits.apply(&mut config.limits);
+    config.trusted_proxies = file
+        .trusted_proxies
+        .iter()
+        .map(|text| proxy_net(text).map_err(anyhow::Error::msg))
+        .chain(args.trusted_proxies.into_iter().map(Ok))
+        .collect::<anyhow::Result<_>>()?;
+    config.witnesses = file
+        .witnesses
+        .iter()
+        .chain(&args.witnesses)
+        .map(|vkey| {
+            pli_proto::witness::WitnessKey::parse(vkey)
+                .with_context(|| format!("not a witness key: {vkey:?}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     config.regions = regions(file.regions, args.regions)?;
     config.default_region = args.default_region.or(file.default_region);
     config.check_regions()?;

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod forger;
+
 use pli_client::{Client, ConnectOptions, Event};
 use pli_proto::{GroupId, Username};
 use std::path::Path;

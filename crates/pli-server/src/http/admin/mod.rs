@@ -7,6 +7,7 @@
 mod regions;
 mod requests;
 mod staff;
+mod staff_changes;
 
 pub use staff::new_staff;
 
@@ -30,6 +31,18 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             post(staff::add::<S>).get(staff::list::<S>),
         )
         .route(
+            "/admin/v1/staff/{staff_id}/rotate",
+            post(staff_changes::rotate::<S>),
+        )
+        .route(
+            "/admin/v1/staff/{staff_id}/role",
+            post(staff_changes::role::<S>),
+        )
+        .route(
+            "/admin/v1/staff/{staff_id}/revoke",
+            post(staff_changes::revoke::<S>),
+        )
+        .route(
             "/admin/v1/requests",
             post(requests::create::<S>).get(requests::list::<S>),
         )
@@ -48,6 +61,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             post(requests::disclose::<S>),
         )
         .route("/admin/v1/requests/{id}/close", post(requests::close::<S>))
+        .route("/admin/v1/alerts", get(requests::alerts::<S>))
         .route("/admin/v1/inventory/{username}", get(staff::inventory::<S>))
         .route("/admin/v1/reports", post(staff::report::<S>))
         .route(
@@ -67,6 +81,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     paths(
         staff::add,
         staff::list,
+        staff_changes::rotate,
+        staff_changes::role,
+        staff_changes::revoke,
         staff::inventory,
         staff::report,
         requests::create,
@@ -77,6 +94,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         requests::reject,
         requests::disclose,
         requests::close,
+        requests::alerts,
         regions::move_account,
         regions::retention,
         regions::publish_directory,

@@ -1,7 +1,7 @@
 //! `/admin/v1/requests…`: the lawful-request lifecycle over HTTP.
 
 use super::StaffActor;
-use crate::governance::{inventory::Package, requests};
+use crate::governance::{inventory::Package, requests, review};
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
 use crate::http::{ApiError, AppState};
@@ -9,7 +9,7 @@ use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
 use pli_proto::error::ErrorBody;
-use pli_proto::governance::{NewRequest, RejectRequest, RequestView};
+use pli_proto::governance::{NewRequest, RejectRequest, RequestView, StaffAlert};
 use serde_json::json;
 
 /// Enters a lawful request (state `received`).
@@ -50,11 +50,7 @@ pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
     StaffActor(actor): StaffActor,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
-    let now = state.clock.now_ms();
-    let mut views = state.store.list_requests().await?;
-    for view in &mut views {
-        crate::governance::rules::refresh_overdue(view, now);
-    }
+    let views = requests::list(&state.governance, &state.store, state.clock.as_ref()).await?;
     state
         .log_action(actor, "request.list", json!({ "count": views.len() }))
         .await?;
@@ -75,7 +71,7 @@ pub async fn show<S: Store>(
     StaffActor(actor): StaffActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let view = requests::show(&state.store, state.clock.as_ref(), &id).await?;
+    let view = requests::show(&state.governance, &state.store, state.clock.as_ref(), &id).await?;
     state
         .log_action(actor, "request.show", json!({ "request_id": id }))
         .await?;
@@ -234,4 +230,23 @@ pub async fn close<S: Store>(
         )
         .await?,
     ))
+}
+
+/// The caller's alerts: overdue second reviews of emergencies, as the audit log names them.
+#[utoipa::path(get, path = "/admin/v1/alerts", tag = "admin",
+    security(("staff" = [])),
+    responses(
+        (status = 200, body = Vec<StaffAlert>, description = "The caller's alerts, oldest first"),
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn alerts<S: Store>(
+    State(state): State<AppState<S>>,
+    StaffActor(actor): StaffActor,
+) -> Result<Json<Vec<StaffAlert>>, ApiError> {
+    review::mark_overdue(&state.governance, &state.store, state.clock.as_ref(), None).await?;
+    let alerts = review::alerts(&state.store, actor.staff_id).await?;
+    state
+        .log_action(actor, "alerts.list", json!({ "count": alerts.len() }))
+        .await?;
+    Ok(Json(alerts))
 }

@@ -17,15 +17,15 @@ use pli_proto::report::{Period, Report};
 use rand::Rng;
 use serde_json::json;
 
+/// A fresh staff secret: 32 random bytes, in hex. Only its hash is stored.
+pub(super) fn new_secret() -> String {
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}
+
 /// Makes a staff record and the credential that goes with it (shown once).
 pub fn new_staff(request: &NewStaff) -> (StaffRecord, StaffCredential) {
-    let (id, secret) = {
-        let mut rng = rand::rng();
-        (
-            rng.random_range(1..(1u64 << 31)),
-            hex::encode(rng.random::<[u8; 32]>()),
-        )
-    };
+    let id = rand::rng().random_range(1..(1u64 << 31));
+    let secret = new_secret();
     let record = StaffRecord {
         id,
         name: request.name.clone(),
@@ -133,8 +133,10 @@ pub async fn inventory<S: Store>(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Inventory>, ApiError> {
     let user = crate::http::extract::path_username(&raw)?;
-    // The log commits to the name without revealing it.
-    let details = json!({ "target": target_commitment("inventory", user.as_str()) });
+    // The log commits to the name under a fresh salt kept nowhere: the entry counts that
+    // an inventory was shown, and can be linked to no name and to no other entry.
+    let salt = crate::governance::requests::new_salt();
+    let details = json!({ "target": target_commitment(&salt, "inventory", user.as_str()) });
     state.log_action(actor, "inventory.show", details).await?;
     let inventory = inventory::load(&state.store, &user, &state.governance.policies)
         .await?

@@ -3,14 +3,20 @@
 //! verify the log and recompute the transparency reports.
 
 use crate::governance::report::read_log;
+use crate::http::extract::ApiJson;
 use crate::http::extract::ApiQuery;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use base64::Engine;
+use pli_proto::ErrorCode;
+use pli_proto::checkpoint::UnverifiedCheckpoint;
+use pli_proto::error::ErrorBody;
 use pli_proto::governance::{AuditCheckpoints, AuditEntries, AuditKey, AuditProof};
 use pli_proto::merkle;
+use pli_proto::witness::{Cosignature, CosignatureKept, WitnessKey};
 
 /// Largest page of entries or checkpoints one call returns.
 pub const MAX_PAGE: u64 = 1_000;
@@ -75,18 +81,98 @@ pub async fn entries<S: Store>(
     Ok(Json(AuditEntries { entries }))
 }
 
-/// A page of signed checkpoints (C2SP signed notes), one per log size.
+/// A page of signed checkpoints (C2SP signed notes), one per log size, each carrying the
+/// cosignatures witnesses gave it as further signature lines.
 #[utoipa::path(get, path = pli_proto::api::paths::AUDIT_CHECKPOINTS, tag = "audit", params(Page),
     responses((status = 200, body = AuditCheckpoints, description = "Checkpoints from `from`")))]
 pub async fn checkpoints<S: Store>(
     State(state): State<AppState<S>>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<AuditCheckpoints>, ApiError> {
-    let checkpoints = state
+    let mut checkpoints = state
         .store
         .audit_checkpoints(page.from, page.limit.min(MAX_PAGE))
         .await?;
+    let sizes: Vec<Option<u64>> = checkpoints
+        .iter()
+        .map(|note| {
+            UnverifiedCheckpoint::parse(note)
+                .ok()
+                .map(|c| c.claimed_size())
+        })
+        .collect();
+    if let (Some(first), Some(last)) = (
+        sizes.iter().flatten().min().copied(),
+        sizes.iter().flatten().max().copied(),
+    ) {
+        for (size, line) in state.store.audit_cosignatures(first, last).await? {
+            if let Some(at) = sizes.iter().position(|s| *s == Some(size)) {
+                checkpoints[at].push_str(&line);
+                checkpoints[at].push('\n');
+            }
+        }
+    }
     Ok(Json(AuditCheckpoints { checkpoints }))
+}
+
+/// Keeps a witness's cosignature of one of the log's checkpoints, to serve with it. Only a
+/// witness the operator lists (`--witness`) is heard, and only a cosignature that verifies
+/// for the checkpoint it names.
+#[utoipa::path(post, path = pli_proto::api::paths::AUDIT_COSIGNATURES, tag = "audit",
+    request_body = Cosignature,
+    responses(
+        (status = 200, body = CosignatureKept, description = "Kept; served with the checkpoint"),
+        (status = 400, body = ErrorBody, description = "`bad_request`: no checkpoint of that size"),
+        (status = 403, body = ErrorBody, description = "`unknown_witness`: a witness the operator does not list"),
+        (status = 422, body = ErrorBody, description = "`bad_cosignature`: it does not verify for that checkpoint"),
+    ))]
+pub async fn cosign<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiJson(request): ApiJson<Cosignature>,
+) -> Result<Json<CosignatureKept>, ApiError> {
+    let witness = state
+        .config
+        .witnesses
+        .iter()
+        .find(|w| WitnessKey::parse(&request.witness).is_ok_and(|named| named == **w))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::UnknownWitness,
+                "this server lists no such witness",
+            )
+        })?;
+    let note = state
+        .store
+        .audit_checkpoints(request.size, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::bad_request("the log has no checkpoint of that size"))?;
+    let checkpoint = UnverifiedCheckpoint::parse(&note)
+        .ok()
+        .filter(|c| c.claimed_size() == request.size)
+        .ok_or_else(|| ApiError::bad_request("the log has no checkpoint of that size"))?
+        .verify(&state.governance.log_key())
+        .map_err(|_| ApiError::internal(&"a stored checkpoint does not verify"))?;
+    let bad = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::BadCosignature,
+            "the cosignature does not verify for that checkpoint",
+        )
+    };
+    if request.cosignature.contains('\n') {
+        return Err(bad());
+    }
+    witness
+        .verify(&checkpoint, &request.cosignature)
+        .map_err(|_| bad())?;
+    state
+        .store
+        .add_audit_cosignature(request.size, &witness.vkey(), &request.cosignature)
+        .await?;
+    Ok(Json(CosignatureKept { size: request.size }))
 }
 
 async fn leaves<S: Store>(state: &AppState<S>) -> Result<Vec<merkle::Hash>, ApiError> {

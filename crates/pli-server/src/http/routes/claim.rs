@@ -1,18 +1,19 @@
 //! `POST /v1/users/{username}/key-packages/claim`: one key package per device of the user,
-//! each one-time package handed out once (the last-resort one when none is left).
+//! each one-time package handed out once (the last-resort one when none is left), never
+//! one whose lifetime has ended on the server's clock.
 
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
 use crate::http::extract::path_username;
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use pli_proto::ErrorCode;
 use pli_proto::api::{ClaimResponse, ClaimedKeyPackage};
 use pli_proto::error::ErrorBody;
-use std::net::SocketAddr;
 
 /// Claims one key package for each of the user's devices, to add them to a group.
 #[utoipa::path(post, path = pli_proto::api::paths::USER_CLAIM, tag = "keys",
@@ -21,20 +22,22 @@ use std::net::SocketAddr;
     responses(
         (status = 200, body = ClaimResponse, description = "One package per device"),
         (status = 404, body = ErrorBody, description = "`unknown_user`"),
-        (status = 409, body = ErrorBody, description = "`no_key_package`: the user's devices have none left"),
+        (status = 409, body = ErrorBody, description = "`no_key_package`: the user's devices have none left; \
+            `key_package_expired`: the user's devices have only expired ones (they have not been online to replace them)"),
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn claim<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     AuthDevice(device): AuthDevice,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
-    state.rate_limit(&state.claims, device.device_id, peer.ip())?;
+    state.rate_limit(&state.claims, device.device_id, client)?;
     let username = path_username(&raw)?;
-    let claimed = state
+    let now_s = state.clock.now_ms() / 1000;
+    let claim = state
         .store
-        .claim_key_packages(&username)
+        .claim_key_packages(&username, now_s)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -43,16 +46,28 @@ pub async fn claim<S: Store>(
                 "no such user",
             )
         })?;
-    if claimed.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::NoKeyPackage,
-            "the user has no key package available",
-        ));
+    // The caller's own device is no reason to refuse: it never adds itself (a device back
+    // after a long absence claims for its own user before its next top-up).
+    let expired = claim.expired_devices.iter().any(|d| *d != device.device_id);
+    if claim.packages.is_empty() {
+        return Err(if expired {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::KeyPackageExpired,
+                "the user's key packages have all expired",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::NoKeyPackage,
+                "the user has no key package available",
+            )
+        });
     }
     Ok(Json(ClaimResponse {
         username,
-        key_packages: claimed
+        key_packages: claim
+            .packages
             .into_iter()
             .map(|c| ClaimedKeyPackage {
                 device_id: c.device_id,

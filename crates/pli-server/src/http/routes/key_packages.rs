@@ -3,7 +3,7 @@
 use crate::http::extract::{ApiJson, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::keys::{self, Uploader};
-use crate::store::Store;
+use crate::store::{KeyPackageTime, KeyPackageUpload, NewKeyPackage, Store};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,12 +13,17 @@ use pli_proto::error::ErrorBody;
 use pli_proto::limits::{MAX_KEY_PACKAGES_PER_DEVICE, MAX_KEY_PACKAGES_PER_UPLOAD};
 
 /// Uploads one-time key packages and optionally replaces the last-resort one. Each is
-/// checked before any is stored; one bad package refuses the whole upload.
+/// checked before any is stored; one bad package refuses the whole upload. The device's
+/// expired one-time packages are deleted (with `replace_expiring`, those expiring soon too).
 #[utoipa::path(post, path = pli_proto::api::paths::KEY_PACKAGES, tag = "keys",
     security(("device" = [])),
     request_body = UploadKeyPackagesRequest,
     responses(
         (status = 200, body = UploadKeyPackagesResponse, description = "Stored"),
+        (status = 400, body = ErrorBody, description = "`invalid_key_package`; \
+            `key_package_expired`: a package's lifetime has ended; \
+            `key_package_lifetime_too_long`: a package is valid for longer than 90 days \
+            (plus an hour of clock skew)"),
         (status = 409, body = ErrorBody, description = "`too_many_key_packages`"),
     ))]
 #[tracing::instrument(skip_all)]
@@ -49,23 +54,31 @@ pub async fn upload<S: Store>(
         device_id: device.device_id,
         signature_key: &signature_key,
     };
-    for package in &request.key_packages {
-        keys::validate(package.as_slice(), &uploader, false)?;
-    }
-    if let Some(package) = &request.last_resort {
-        keys::validate(package.as_slice(), &uploader, true)?;
-    }
+    let now_s = state.clock.now_ms() / 1000;
+    let checked = |package: pli_proto::b64::Bytes64, last_resort: bool| {
+        let not_after = keys::validate(package.as_slice(), &uploader, last_resort, now_s)?;
+        Ok::<_, ApiError>(NewKeyPackage {
+            data: package.into_inner(),
+            not_after,
+        })
+    };
+    let one_time = request
+        .key_packages
+        .into_iter()
+        .map(|p| checked(p, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    let last_resort = request.last_resort.map(|p| checked(p, true)).transpose()?;
     let status = state
         .store
         .add_key_packages(
             device.device_id,
-            request
-                .key_packages
-                .into_iter()
-                .map(|p| p.into_inner())
-                .collect(),
-            request.last_resort.map(|p| p.into_inner()),
-            MAX_KEY_PACKAGES_PER_DEVICE,
+            KeyPackageUpload {
+                one_time,
+                last_resort,
+                max_one_time: MAX_KEY_PACKAGES_PER_DEVICE,
+                at: KeyPackageTime::at(now_s),
+                replace_expiring: request.replace_expiring,
+            },
         )
         .await?;
     Ok(Json(UploadKeyPackagesResponse {
@@ -73,7 +86,8 @@ pub async fn upload<S: Store>(
     }))
 }
 
-/// The calling device and how many key packages it has left on the server.
+/// The calling device, how many key packages it has left on the server, and how many of
+/// them expire soon (to be replaced).
 #[utoipa::path(get, path = pli_proto::api::paths::SELF_DEVICE, tag = "keys",
     security(("device" = [])),
     responses((status = 200, body = SelfDeviceResponse, description = "The calling device")))]
@@ -82,10 +96,13 @@ pub async fn self_device<S: Store>(
     State(state): State<AppState<S>>,
     AuthDevice(device): AuthDevice,
 ) -> Result<Json<SelfDeviceResponse>, ApiError> {
-    let status = state.store.key_package_status(device.device_id).await?;
+    let at = KeyPackageTime::at(state.clock.now_ms() / 1000);
+    let status = state.store.key_package_status(device.device_id, at).await?;
     Ok(Json(SelfDeviceResponse {
         device_id: device.device_id,
         key_packages_available: status.available,
         has_last_resort: status.has_last_resort,
+        key_packages_expiring: status.expiring,
+        last_resort_expiring: status.last_resort_expiring,
     }))
 }

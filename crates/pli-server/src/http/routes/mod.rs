@@ -39,6 +39,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::AUDIT_CHECKPOINTS, get(audit::checkpoints::<S>))
         .route(paths::AUDIT_CONSISTENCY, get(audit::consistency::<S>))
         .route(paths::AUDIT_INCLUSION, get(audit::inclusion::<S>))
+        .route(paths::AUDIT_COSIGNATURES, post(audit::cosign::<S>))
         .route(paths::DIRECTORY_KEYS, get(directory::keys::<S>))
         .route(paths::DIRECTORY_ROOTS, get(directory::roots::<S>))
         .route(paths::DIRECTORY_AUDIT, get(directory::audit::<S>))
@@ -69,6 +70,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         audit::checkpoints,
         audit::consistency,
         audit::inclusion,
+        audit::cosign,
         directory::keys,
         directory::roots,
         directory::audit,

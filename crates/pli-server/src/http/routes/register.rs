@@ -2,16 +2,16 @@
 //! per-source rate limit. The source address is used in memory for the limit only.
 
 use crate::accounts;
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::ratelimit::source_key;
 use crate::store::{Store, StoreError};
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use pli_proto::api::{ChallengeResponse, RegisterRequest, RegisterResponse};
 use pli_proto::error::ErrorBody;
-use std::net::SocketAddr;
 
 /// A fresh proof-of-work puzzle, valid for a few minutes.
 #[utoipa::path(get, path = pli_proto::api::paths::CHALLENGE, tag = "accounts",
@@ -35,12 +35,12 @@ pub async fn challenge<S: Store>(State(state): State<AppState<S>>) -> Json<Chall
 #[tracing::instrument(skip_all)]
 pub async fn register<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     state
         .registrations
-        .check(&source_key(peer.ip()), state.clock.now_ms())
+        .check(&source_key(client), state.clock.now_ms())
         .map_err(ApiError::rate_limited)?;
     let home = match &request.region {
         Some(region) if state.config.serves(region) => region.clone(),

@@ -2,15 +2,16 @@
 //! committed to storage for every recipient ("accepted"), then wakes their connections.
 
 use crate::delivery;
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::{ApiJson, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use pli_proto::DeviceId;
 use pli_proto::api::{SubmitRequest, SubmitResponse};
 use pli_proto::error::ErrorBody;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// Submits one MLS message for a group. 200 means committed to storage for every
 /// recipient.
@@ -26,11 +27,11 @@ use std::net::{IpAddr, SocketAddr};
 #[tracing::instrument(skip_all)]
 pub async fn submit<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
-    accept(&state, device.device_id, peer.ip(), request)
+    accept(&state, device.device_id, client, request)
         .await
         .map(Json)
 }

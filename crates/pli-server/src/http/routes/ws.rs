@@ -8,19 +8,19 @@
 
 use crate::accounts;
 use crate::delivery::session;
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::{self, ApiQuery, AuthDevice};
 use crate::http::{ApiError, AppState};
 use crate::store::Store;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use pli_proto::api::TicketResponse;
 use pli_proto::limits::MAX_WS_MESSAGE_BYTES;
 use rand::Rng;
-use std::net::SocketAddr;
 
 pub const TICKET_TTL_MS: u64 = 60_000;
 
@@ -64,7 +64,7 @@ pub async fn ticket<S: Store>(
 #[tracing::instrument(skip_all)]
 pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiQuery(query): ApiQuery<TicketQuery>,
     headers: HeaderMap,
     permit: Option<axum::Extension<crate::listener::ConnectionPermit>>,
@@ -82,7 +82,7 @@ pub async fn upgrade<S: Store>(
             .ok_or(accounts::AccountError::Unauthorized)?,
         None => extract::authenticate(&state, &headers).await?.device_id,
     };
-    crate::retention::record_connection(&state, device, peer.ip()).await?;
+    crate::retention::record_connection(&state, device, client).await?;
     let limits = state.config.limits;
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
@@ -95,7 +95,7 @@ pub async fn upgrade<S: Store>(
         .write_buffer_size(0)
         .max_write_buffer_size(limits.ws_max_write_buffer)
         .on_upgrade(move |socket| async move {
-            session::run(state, device, peer.ip(), socket).await;
+            session::run(state, device, client, socket).await;
             drop(slot);
         }))
 }

@@ -66,7 +66,10 @@ pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
     register(&store, "bob", 2).await;
     let packages: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 4]).collect();
     store
-        .add_key_packages(dev(2), packages.clone(), Some(b"lr".to_vec()), 100)
+        .add_key_packages(
+            dev(2),
+            super::upload(packages.clone(), Some(b"lr".to_vec()), 100),
+        )
         .await
         .expect("add");
     let claims: Vec<_> = (0..10)
@@ -74,10 +77,11 @@ pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .claim_key_packages(&super::name("bob"))
+                    .claim_key_packages(&super::name("bob"), super::NOW)
                     .await
                     .expect("claim")
                     .expect("user")
+                    .packages
             })
         })
         .collect();

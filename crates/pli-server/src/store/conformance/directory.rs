@@ -134,7 +134,7 @@ pub async fn devices_are_added_with_their_endorsement_and_removed_alone<S: Store
     let auth = store.device_auth(super::dev(2)).await.expect("auth");
     assert_eq!(auth.expect("device").secret_hash, [2; 32]);
     store
-        .add_key_packages(super::dev(2), vec![vec![1]], None, 10)
+        .add_key_packages(super::dev(2), super::upload(vec![vec![1]], None, 10))
         .await
         .expect("packages");
     // Another user's device is not alice's to remove.

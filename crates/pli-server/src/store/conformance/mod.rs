@@ -5,15 +5,19 @@
 
 mod cluster;
 mod directory;
+mod key_packages;
 mod records;
 mod residency;
+mod staff;
 
 pub use cluster::*;
 pub use directory::*;
+pub use key_packages::*;
 pub use records::*;
 pub use residency::*;
+pub use staff::*;
 
-use crate::store::{ClaimedPackage, EpochRule, NewAccount, Store, StoreError, Submission};
+use crate::store::{EpochRule, NewAccount, Store, StoreError, Submission};
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 
 pub(crate) fn name(text: &str) -> Username {
@@ -106,88 +110,6 @@ pub async fn lists_devices_or_none_for_unknown_users<S: Store>(store: S) {
             .expect("list")
             .is_none()
     );
-}
-
-pub async fn key_packages_are_claimed_once_then_last_resort<S: Store>(store: S) {
-    register(&store, "bob", 2).await;
-    let status = store
-        .add_key_packages(
-            dev(2),
-            vec![b"kp1".to_vec(), b"kp2".to_vec()],
-            Some(b"lr".to_vec()),
-            10,
-        )
-        .await
-        .expect("add");
-    assert_eq!(status.available, 2);
-    assert!(status.has_last_resort);
-    let mut seen = Vec::new();
-    for _ in 0..2 {
-        let claimed = store
-            .claim_key_packages(&name("bob"))
-            .await
-            .expect("claim")
-            .expect("user");
-        assert_eq!(claimed.len(), 1);
-        assert!(!claimed[0].last_resort);
-        seen.push(claimed[0].key_package.clone());
-    }
-    seen.sort();
-    assert_eq!(
-        seen,
-        vec![b"kp1".to_vec(), b"kp2".to_vec()],
-        "each handed out exactly once"
-    );
-    for _ in 0..2 {
-        let claimed = store
-            .claim_key_packages(&name("bob"))
-            .await
-            .expect("claim")
-            .expect("user");
-        assert_eq!(
-            claimed,
-            vec![ClaimedPackage {
-                device_id: dev(2),
-                key_package: b"lr".to_vec(),
-                last_resort: true
-            }],
-            "the last-resort package is handed out and kept"
-        );
-    }
-    let status = store.key_package_status(dev(2)).await.expect("status");
-    assert_eq!(status.available, 0);
-    assert!(status.has_last_resort);
-    assert!(
-        store
-            .claim_key_packages(&name("ghost"))
-            .await
-            .expect("claim")
-            .is_none()
-    );
-}
-
-pub async fn key_package_limit_refuses_whole_upload<S: Store>(store: S) {
-    register(&store, "bob", 2).await;
-    store
-        .add_key_packages(dev(2), vec![vec![1]; 3], None, 4)
-        .await
-        .expect("add");
-    let over = store
-        .add_key_packages(dev(2), vec![vec![2]; 2], None, 4)
-        .await;
-    assert!(matches!(over, Err(StoreError::TooManyKeyPackages)));
-    assert_eq!(
-        store
-            .key_package_status(dev(2))
-            .await
-            .expect("status")
-            .available,
-        3
-    );
-    let unknown = store
-        .add_key_packages(dev(99), vec![vec![1]], None, 4)
-        .await;
-    assert!(matches!(unknown, Err(StoreError::UnknownDevice)));
 }
 
 pub async fn commits_compare_and_set_the_epoch<S: Store>(store: S) {
@@ -514,6 +436,8 @@ macro_rules! conformance_tests {
             lists_devices_or_none_for_unknown_users,
             key_packages_are_claimed_once_then_last_resort,
             key_package_limit_refuses_whole_upload,
+            expired_key_packages_are_never_handed_out_and_expiring_ones_are_replaced,
+            key_packages_without_a_recorded_lifetime_are_valid_but_expiring,
             commits_compare_and_set_the_epoch,
             racing_commits_accept_exactly_one,
             application_messages_need_a_known_group_and_current_epoch,
@@ -528,6 +452,8 @@ macro_rules! conformance_tests {
             server_secrets_are_created_once,
             audit_appends_are_serial_and_apply_their_effect_or_nothing,
             holds_keep_the_later_date_and_notices_release_once,
+            staff_are_rotated_re_roled_and_revoked_but_an_operator_remains,
+            concurrent_removals_leave_one_operator,
             the_index_gives_each_name_one_region,
             epoch_and_queues_as_separate_steps,
             an_exported_account_imports_whole_and_erases_without_trace,

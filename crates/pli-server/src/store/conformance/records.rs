@@ -67,6 +67,30 @@ pub async fn audit_appends_are_serial_and_apply_their_effect_or_nothing<S: Store
         store.audit_checkpoints(1, 10).await.expect("checkpoints"),
         vec!["checkpoint 1".to_owned(), "checkpoint 2".to_owned()]
     );
+    for (size, witness, line) in [
+        (1, "w2", "old"),
+        (1, "w2", "w2 on 1"),
+        (2, "w1", "w1 on 2"),
+        (1, "w1", "w1 on 1"),
+    ] {
+        store
+            .add_audit_cosignature(size, witness, line)
+            .await
+            .expect("cosignature");
+    }
+    assert_eq!(
+        store.audit_cosignatures(1, 1).await.expect("cosignatures"),
+        vec![(1, "w1 on 1".to_owned()), (1, "w2 on 1".to_owned())],
+        "one line per witness and size, the newest"
+    );
+    assert_eq!(
+        store
+            .audit_cosignatures(2, 9)
+            .await
+            .expect("cosignatures")
+            .len(),
+        1
+    );
 }
 
 pub async fn holds_keep_the_later_date_and_notices_release_once<S: Store>(store: S) {

@@ -103,7 +103,10 @@ pub async fn an_exported_account_imports_whole_and_erases_without_trace<S: Store
     register(&store, "alice", 1).await;
     register(&store, "bob", 2).await;
     store
-        .add_key_packages(dev(2), vec![b"kp1".to_vec()], Some(b"last".to_vec()), 10)
+        .add_key_packages(
+            dev(2),
+            super::upload(vec![b"kp1".to_vec()], Some(b"last".to_vec()), 10),
+        )
         .await
         .expect("packages");
     for payload in [&b"one"[..], b"two", b"three"] {
@@ -133,6 +136,10 @@ pub async fn an_exported_account_imports_whole_and_erases_without_trace<S: Store
         .expect("bob exists");
     assert_eq!(export.devices.len(), 1);
     assert_eq!(export.key_packages.len(), 2);
+    assert!(
+        export.key_packages.iter().all(|k| k.not_after.is_some()),
+        "lifetimes travel with the packages"
+    );
     assert_eq!(export.preserved_until_ms, Some(99));
     store.erase_account(&name("bob")).await.expect("erase");
     assert!(

@@ -4,7 +4,8 @@
 
 use super::queries::{self, backend, username};
 use crate::store::{
-    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffRecord, StoreError,
+    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
+    StoreError,
 };
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};
@@ -90,6 +91,45 @@ pub(super) async fn audit_checkpoints(
         .map_err(backend)
 }
 
+pub(super) async fn add_audit_cosignature(
+    conn: &mut PgConnection,
+    size: u64,
+    witness: &str,
+    line: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_cosignatures (size, witness, line) VALUES ($1, $2, $3)
+         ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line",
+    )
+    .bind(size.min(i64::MAX as u64) as i64)
+    .bind(witness)
+    .bind(line)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) async fn audit_cosignatures(
+    conn: &mut PgConnection,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT size, line FROM audit_cosignatures WHERE size BETWEEN $1 AND $2
+         ORDER BY size, witness",
+    )
+    .bind(from.min(i64::MAX as u64) as i64)
+    .bind(to.min(i64::MAX as u64) as i64)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(rows
+        .into_iter()
+        .map(|(size, line)| (size as u64, line))
+        .collect())
+}
+
 async fn save_request(tx: &mut PgConnection, request: &RequestView) -> Result<(), StoreError> {
     let record = serde_json::to_string(request).map_err(|e| StoreError::Backend(e.to_string()))?;
     sqlx::query(
@@ -147,6 +187,60 @@ async fn append_audit(tx: &mut PgConnection, append: &AuditAppend) -> Result<(),
     Ok(())
 }
 
+/// Revokes, rotates or re-roles a member, refusing to leave no operator. The operators'
+/// rows are locked first (in id order, so two changes never wait on each other crosswise):
+/// of two nodes demoting the last two operators at once, the second waits for the first,
+/// then sees one operator left, the one it would remove, and refuses.
+async fn change_staff(tx: &mut PgConnection, change: &StaffChange) -> Result<(), StoreError> {
+    let id = change.staff_id() as i64;
+    let operators: Vec<i64> = sqlx::query_scalar(
+        "SELECT staff_id FROM staff WHERE role = $1 ORDER BY staff_id FOR UPDATE",
+    )
+    .bind(Role::Operator.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT role FROM staff WHERE staff_id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+    let current = current.ok_or(StoreError::UnknownStaff)?;
+    let current =
+        Role::parse(&current).ok_or_else(|| StoreError::Backend("invalid staff row".into()))?;
+    if change.removes_operator(current) && operators.iter().all(|other| *other == id) {
+        return Err(StoreError::LastOperator);
+    }
+    let changed = match change {
+        StaffChange::Revoke { .. } => {
+            sqlx::query("DELETE FROM staff WHERE staff_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+        }
+        StaffChange::Rotate { secret_hash, .. } => {
+            sqlx::query("UPDATE staff SET secret_hash = $2 WHERE staff_id = $1")
+                .bind(id)
+                .bind(&secret_hash[..])
+                .execute(&mut *tx)
+                .await
+        }
+        StaffChange::Role { role, .. } => {
+            sqlx::query("UPDATE staff SET role = $2 WHERE staff_id = $1")
+                .bind(id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+        }
+    }
+    .map_err(backend)?;
+    if changed.rows_affected() != 1 {
+        return Err(StoreError::UnknownStaff);
+    }
+    Ok(())
+}
+
 /// What the action changes; returns the devices whose queues grew.
 async fn apply_effect(
     tx: &mut PgConnection,
@@ -169,6 +263,9 @@ async fn apply_effect(
                 backend(e)
             }
         })?;
+    }
+    if let Some(change) = &effect.staff_change {
+        change_staff(tx, change).await?;
     }
     if let Some(request) = &effect.request {
         save_request(tx, request).await?;
@@ -274,7 +371,12 @@ pub(super) async fn inventory(
     let devices = queries::list_devices(conn, user).await?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
-        let status = queries::key_package_status(conn, device.device_id).await?;
+        let status = super::key_packages::key_package_status(
+            conn,
+            device.device_id,
+            crate::store::KeyPackageTime::ANY,
+        )
+        .await?;
         key_packages.push((device.device_id, status));
     }
     Ok(Some(InventoryRecord {

@@ -9,6 +9,7 @@
 
 mod directory;
 mod governance;
+mod key_packages;
 mod moving;
 mod queries;
 mod residency;
@@ -16,10 +17,10 @@ mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    NewAccount, NewDevice, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
+    KtPending, KtRecord, KtRoot, KtState, NewAccount, NewDevice, PendingNotice, Queued, Retention,
+    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -191,33 +192,29 @@ impl Store for PostgresStore {
     async fn add_key_packages(
         &self,
         device: DeviceId,
-        one_time: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
-        max_one_time: usize,
+        upload: KeyPackageUpload,
     ) -> Result<KeyPackageStatus, StoreError> {
         let mut tx = self.begin().await?;
-        let status = queries::add_key_packages(
-            &mut tx,
-            device,
-            &one_time,
-            last_resort.as_deref(),
-            max_one_time,
-        )
-        .await?;
+        let status = key_packages::add_key_packages(&mut tx, device, &upload).await?;
         commit(tx).await?;
         Ok(status)
     }
 
-    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
-        queries::key_package_status(&mut *self.conn().await?, device).await
+    async fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        key_packages::key_package_status(&mut *self.conn().await?, device, at).await
     }
 
     async fn claim_key_packages(
         &self,
         username: &Username,
-    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        now_s: u64,
+    ) -> Result<Option<Claim>, StoreError> {
         let mut tx = self.begin().await?;
-        let claimed = queries::claim_key_packages(&mut tx, username).await?;
+        let claimed = key_packages::claim_key_packages(&mut tx, username, now_s).await?;
         commit(tx).await?;
         Ok(claimed)
     }
@@ -452,6 +449,23 @@ impl Store for PostgresStore {
 
     async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
         governance::audit_checkpoints(&mut *self.conn().await?, from, limit).await
+    }
+
+    async fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        governance::add_audit_cosignature(&mut *self.conn().await?, size, witness, line).await
+    }
+
+    async fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        governance::audit_cosignatures(&mut *self.conn().await?, from, to).await
     }
 
     async fn governance_commit(

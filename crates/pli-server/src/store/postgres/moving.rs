@@ -3,7 +3,8 @@
 
 use super::queries::{backend, device_id, enqueue_notice};
 use crate::store::{
-    AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
+    AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
+    StoreError,
 };
 use pli_proto::{DeviceId, Username};
 use sqlx::postgres::PgConnection;
@@ -43,8 +44,8 @@ pub(super) async fn export_account(
             endorsement: crate::store::endorsement_from_row(endorsement)?,
         });
     }
-    let rows: Vec<(i64, Vec<u8>, bool)> = sqlx::query_as(
-        "SELECT k.device_id, k.data, k.last_resort FROM key_packages k
+    let rows: Vec<(i64, Vec<u8>, bool, Option<i64>)> = sqlx::query_as(
+        "SELECT k.device_id, k.data, k.last_resort, k.not_after FROM key_packages k
          JOIN devices d ON d.device_id = k.device_id WHERE d.username = $1 ORDER BY k.id",
     )
     .bind(user.as_str())
@@ -52,8 +53,13 @@ pub(super) async fn export_account(
     .await
     .map_err(backend)?;
     let mut key_packages = Vec::with_capacity(rows.len());
-    for (id, data, last_resort) in rows {
-        key_packages.push((device_id(id)?, data, last_resort));
+    for (id, data, last_resort, not_after) in rows {
+        key_packages.push(ExportedKeyPackage {
+            device_id: device_id(id)?,
+            data,
+            last_resort,
+            not_after: not_after.map(|t| t.max(0) as u64),
+        });
     }
     let rows: Vec<MessageRow> = sqlx::query_as(
         "SELECT m.id, m.kind, m.payload, m.created_ms, q.device_id FROM queue q
@@ -175,14 +181,18 @@ pub(super) async fn import_account(
         .await
         .map_err(backend)?;
     }
-    for (device, data, last_resort) in &a.key_packages {
-        sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, $3)")
-            .bind(device.get() as i64)
-            .bind(data)
-            .bind(last_resort)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+    for k in &a.key_packages {
+        sqlx::query(
+            "INSERT INTO key_packages (device_id, data, last_resort, not_after)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(k.device_id.get() as i64)
+        .bind(&k.data)
+        .bind(k.last_resort)
+        .bind(k.not_after.map(crate::store::key_packages::clamp))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
     }
     for m in &a.queued {
         // Stamped with its original time: the message keeps its age, and so its expiry.

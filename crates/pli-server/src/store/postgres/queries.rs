@@ -12,8 +12,8 @@
 //!   sees so, and the rare one two racing last acks leave behind by the sweeper.
 
 use crate::store::{
-    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
-    NewDevice, Queued, StoreError, Submission,
+    Accepted, DeviceAuth, DeviceRecord, EpochRule, NewAccount, NewDevice, Queued, StoreError,
+    Submission,
 };
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
 use sqlx::Row as _;
@@ -218,121 +218,6 @@ pub(super) async fn list_devices(
         })
         .collect::<Result<Vec<_>, StoreError>>()
         .map(Some)
-}
-
-pub(super) async fn key_package_status(
-    conn: &mut PgConnection,
-    device: DeviceId,
-) -> Result<KeyPackageStatus, StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM key_packages WHERE device_id = d.device_id AND NOT last_resort),
-                EXISTS (SELECT 1 FROM key_packages WHERE device_id = d.device_id AND last_resort)
-         FROM devices d WHERE d.device_id = $1",
-    )
-    .bind(device.get() as i64)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?
-    .ok_or(StoreError::UnknownDevice)?;
-    Ok(KeyPackageStatus {
-        available: row.try_get::<i64, _>(0).map_err(backend)? as u64,
-        has_last_resort: row.try_get(1).map_err(backend)?,
-    })
-}
-
-pub(super) async fn add_key_packages(
-    tx: &mut PgConnection,
-    device: DeviceId,
-    one_time: &[Vec<u8>],
-    last_resort: Option<&[u8]>,
-    max_one_time: usize,
-) -> Result<KeyPackageStatus, StoreError> {
-    let id = device.get() as i64;
-    // The device row serialises concurrent uploads, so the limit holds under races.
-    let locked = sqlx::query("SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-    if locked.is_none() {
-        return Err(StoreError::UnknownDevice);
-    }
-    let before = key_package_status(tx, device).await?;
-    if before.available as usize + one_time.len() > max_one_time {
-        return Err(StoreError::TooManyKeyPackages);
-    }
-    if !one_time.is_empty() {
-        sqlx::query(
-            "INSERT INTO key_packages (device_id, data, last_resort)
-             SELECT $1, data, FALSE FROM UNNEST($2::bytea[]) WITH ORDINALITY AS t(data, n)
-             ORDER BY n",
-        )
-        .bind(id)
-        .bind(one_time)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    if let Some(package) = last_resort {
-        sqlx::query("DELETE FROM key_packages WHERE device_id = $1 AND last_resort")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, TRUE)",
-        )
-        .bind(id)
-        .bind(package)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    key_package_status(tx, device).await
-}
-
-pub(super) async fn claim_key_packages(
-    tx: &mut PgConnection,
-    user: &Username,
-) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
-    let Some(devices) = list_devices(tx, user).await? else {
-        return Ok(None);
-    };
-    let mut claimed = Vec::with_capacity(devices.len());
-    for device in devices {
-        let id = device.device_id.get() as i64;
-        // Oldest one-time package first; SKIP LOCKED hands a concurrent claim the next one
-        // instead of the same one.
-        let one_time = sqlx::query(
-            "DELETE FROM key_packages WHERE id = (
-                 SELECT id FROM key_packages WHERE device_id = $1 AND NOT last_resort
-                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING data",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let (row, last_resort) = match one_time {
-            Some(row) => (Some(row), false),
-            None => (
-                sqlx::query("SELECT data FROM key_packages WHERE device_id = $1 AND last_resort")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?,
-                true,
-            ),
-        };
-        if let Some(row) = row {
-            claimed.push(ClaimedPackage {
-                device_id: device.device_id,
-                key_package: row.try_get(0).map_err(backend)?,
-                last_resort,
-            });
-        }
-    }
-    Ok(Some(claimed))
 }
 
 pub(super) async fn group_epoch(

@@ -32,7 +32,8 @@ impl Sweeper {
                     _ = ticks.tick() => match sweep(&pool, after).await {
                         Ok((_, next)) => after = next,
                         Err(err) => {
-                            tracing::warn!(error = %err, "sweeping orphaned messages failed");
+                            let kind = super::queries::backend(err).kind();
+                            tracing::warn!(error = kind, "sweeping orphaned messages failed");
                         }
                     },
                     _ = stopped.recv() => return,

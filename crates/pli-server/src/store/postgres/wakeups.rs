@@ -109,7 +109,11 @@ async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiv
                 Err(err) => {
                     // A lost wake-up would leave a device on another node unwoken until its
                     // next message: keep the batch and try again.
-                    tracing::warn!(error = %err, "cannot send wake-ups to other nodes; retrying");
+                    let kind = super::queries::backend(err).kind();
+                    tracing::warn!(
+                        error = kind,
+                        "cannot send wake-ups to other nodes; retrying"
+                    );
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(NOTIFY_RETRY_MAX);
                 }
@@ -196,7 +200,8 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
         let mut listener = match listening.await {
             Ok(listener) => listener,
             Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for wake-ups; retrying");
+                let kind = super::queries::backend(err).kind();
+                tracing::warn!(error = kind, "cannot listen for wake-ups; retrying");
                 tokio::time::sleep(LISTEN_RETRY).await;
                 continue;
             }
@@ -214,7 +219,8 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
                 // The connection dropped; the next call reconnects and listens again.
                 Ok(None) => sink(RemoteWake::Everyone),
                 Err(err) => {
-                    tracing::warn!(error = %err, "the wake-up listener failed; reconnecting");
+                    let kind = super::queries::backend(err).kind();
+                    tracing::warn!(error = kind, "the wake-up listener failed; reconnecting");
                     break;
                 }
             }

@@ -2,8 +2,8 @@
 
 use super::queries::{self, backend, username};
 use crate::store::{
-    AuditAppend, GovernanceEffect, InventoryRecord, KeyPackageStatus, PendingNotice, StaffRecord,
-    StoreError,
+    AuditAppend, GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime,
+    PendingNotice, StaffChange, StaffRecord, StoreError,
 };
 use pli_proto::Username;
 use pli_proto::frame::KIND_NOTICE;
@@ -87,6 +87,40 @@ pub(super) fn audit_checkpoints(
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
+pub(super) fn add_audit_cosignature(
+    conn: &Connection,
+    size: u64,
+    witness: &str,
+    line: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_cosignatures (size, witness, line) VALUES (?1, ?2, ?3)
+         ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line",
+    )
+    .and_then(|mut st| st.execute(params![size as i64, witness, line]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn audit_cosignatures(
+    conn: &Connection,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT size, line FROM audit_cosignatures WHERE size BETWEEN ?1 AND ?2
+             ORDER BY size, witness",
+        )
+        .map_err(backend)?;
+    let rows = st
+        .query_map(params![from as i64, to.min(i64::MAX as u64) as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
 fn save_request(conn: &Connection, request: &RequestView) -> Result<(), StoreError> {
     let record = serde_json::to_string(request).map_err(|e| StoreError::Backend(e.to_string()))?;
     conn.prepare_cached(
@@ -132,6 +166,44 @@ fn append_audit(conn: &Connection, append: &AuditAppend) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Revokes, rotates or re-roles a member, refusing to leave no operator. The one writer
+/// thread applies writes one at a time, so the count read here is the count changed.
+fn change_staff(conn: &Connection, change: &StaffChange) -> Result<(), StoreError> {
+    let id = change.staff_id() as i64;
+    let current: Option<String> = conn
+        .prepare_cached("SELECT role FROM staff WHERE staff_id = ?1")
+        .and_then(|mut st| st.query_row([id], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    let current = current.ok_or(StoreError::UnknownStaff)?;
+    let current =
+        Role::parse(&current).ok_or_else(|| StoreError::Backend("invalid staff row".into()))?;
+    if change.removes_operator(current) {
+        let others: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM staff WHERE role = ?1 AND staff_id <> ?2")
+            .and_then(|mut st| st.query_row(params![Role::Operator.as_str(), id], |r| r.get(0)))
+            .map_err(backend)?;
+        if others == 0 {
+            return Err(StoreError::LastOperator);
+        }
+    }
+    let changed = match change {
+        StaffChange::Revoke { .. } => conn
+            .prepare_cached("DELETE FROM staff WHERE staff_id = ?1")
+            .and_then(|mut st| st.execute([id])),
+        StaffChange::Rotate { secret_hash, .. } => conn
+            .prepare_cached("UPDATE staff SET secret_hash = ?2 WHERE staff_id = ?1")
+            .and_then(|mut st| st.execute(params![id, &secret_hash[..]])),
+        StaffChange::Role { role, .. } => conn
+            .prepare_cached("UPDATE staff SET role = ?2 WHERE staff_id = ?1")
+            .and_then(|mut st| st.execute(params![id, role.as_str()])),
+    }
+    .map_err(backend)?;
+    if changed != 1 {
+        return Err(StoreError::UnknownStaff);
+    }
+    Ok(())
+}
+
 fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), StoreError> {
     if let Some(staff) = &effect.staff {
         conn.prepare_cached(
@@ -153,6 +225,9 @@ fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), Stor
             }
             other => backend(other),
         })?;
+    }
+    if let Some(change) = &effect.staff_change {
+        change_staff(conn, change)?;
     }
     if let Some(request) = &effect.request {
         save_request(conn, request)?;
@@ -246,7 +321,8 @@ pub(super) fn inventory(
     let devices = queries::list_devices(conn, user)?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
-        let status: KeyPackageStatus = queries::key_package_status(conn, device.device_id)?;
+        let status: KeyPackageStatus =
+            super::key_packages::key_package_status(conn, device.device_id, KeyPackageTime::ANY)?;
         key_packages.push((device.device_id, status));
     }
     let queued_messages: i64 = conn

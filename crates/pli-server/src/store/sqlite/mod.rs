@@ -12,6 +12,7 @@
 
 mod directory;
 mod governance;
+mod key_packages;
 mod moving;
 mod queries;
 mod residency;
@@ -21,10 +22,10 @@ mod stored;
 mod writer;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KtPending, KtRecord, KtRoot, KtState,
-    NewAccount, NewDevice, PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
+    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
+    KtPending, KtRecord, KtRoot, KtState, NewAccount, NewDevice, PendingNotice, Queued, Retention,
+    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -206,27 +207,28 @@ impl Store for SqliteStore {
     async fn add_key_packages(
         &self,
         device: DeviceId,
-        one_time: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
-        max_one_time: usize,
+        upload: KeyPackageUpload,
     ) -> Result<KeyPackageStatus, StoreError> {
-        self.write(move |c| {
-            queries::add_key_packages(c, device, &one_time, last_resort.as_deref(), max_one_time)
-        })
-        .await
+        self.write(move |c| key_packages::add_key_packages(c, device, &upload))
+            .await
     }
 
-    async fn key_package_status(&self, device: DeviceId) -> Result<KeyPackageStatus, StoreError> {
-        self.read(move |c| queries::key_package_status(c, device))
+    async fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        self.read(move |c| key_packages::key_package_status(c, device, at))
             .await
     }
 
     async fn claim_key_packages(
         &self,
         username: &Username,
-    ) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
+        now_s: u64,
+    ) -> Result<Option<Claim>, StoreError> {
         let username = username.clone();
-        self.write(move |c| queries::claim_key_packages(c, &username))
+        self.write(move |c| key_packages::claim_key_packages(c, &username, now_s))
             .await
     }
 
@@ -498,6 +500,26 @@ impl Store for SqliteStore {
 
     async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
         self.read(move |c| governance::audit_checkpoints(c, from, limit))
+            .await
+    }
+
+    async fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        let (witness, line) = (witness.to_owned(), line.to_owned());
+        self.write(move |c| governance::add_audit_cosignature(c, size, &witness, &line))
+            .await
+    }
+
+    async fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(move |c| governance::audit_cosignatures(c, from, to))
             .await
     }
 

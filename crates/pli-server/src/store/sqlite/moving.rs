@@ -3,7 +3,8 @@
 use super::queries::{backend, device_id, enqueue, username};
 use super::stored::{prepare_release_all, release_all};
 use crate::store::{
-    AccountExport, ExportedDevice, ExportedMessage, Retention, RetentionReport, StoreError,
+    AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
+    StoreError,
 };
 use pli_proto::{DeviceId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -57,18 +58,28 @@ pub(super) fn export_account(
     let mut key_packages = Vec::new();
     let mut st = conn
         .prepare(
-            "SELECT k.device_id, k.data, k.last_resort FROM key_packages k
+            "SELECT k.device_id, k.data, k.last_resort, k.not_after FROM key_packages k
              JOIN devices d ON d.device_id = k.device_id WHERE d.username = ?1 ORDER BY k.id",
         )
         .map_err(backend)?;
     let rows = st
         .query_map([user.as_str()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
         })
         .map_err(backend)?;
     for row in rows {
-        let (id, data, last_resort) = row.map_err(backend)?;
-        key_packages.push((device_id(id)?, data, last_resort));
+        let (id, data, last_resort, not_after) = row.map_err(backend)?;
+        key_packages.push(ExportedKeyPackage {
+            device_id: device_id(id)?,
+            data,
+            last_resort,
+            not_after: not_after.map(|t| t.max(0) as u64),
+        });
     }
     let mut queued: Vec<ExportedMessage> = Vec::new();
     let mut last_id = None;
@@ -187,10 +198,16 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
         )
         .map_err(backend)?;
     }
-    for (device, data, last_resort) in &a.key_packages {
+    for k in &a.key_packages {
         conn.execute(
-            "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
-            params![device.get() as i64, data, last_resort],
+            "INSERT INTO key_packages (device_id, data, last_resort, not_after)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                k.device_id.get() as i64,
+                k.data,
+                k.last_resort,
+                k.not_after.map(crate::store::key_packages::clamp)
+            ],
         )
         .map_err(backend)?;
     }

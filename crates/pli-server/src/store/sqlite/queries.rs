@@ -3,8 +3,8 @@
 
 use super::stored::{insert_message, release};
 use crate::store::{
-    Accepted, ClaimedPackage, DeviceAuth, DeviceRecord, EpochRule, KeyPackageStatus, NewAccount,
-    NewDevice, Queued, StoreError, Submission,
+    Accepted, DeviceAuth, DeviceRecord, EpochRule, NewAccount, NewDevice, Queued, StoreError,
+    Submission,
 };
 use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId, Username};
@@ -182,98 +182,6 @@ pub(super) fn list_devices(
         });
     }
     Ok(Some(devices))
-}
-
-pub(super) fn key_package_status(
-    conn: &Connection,
-    device: DeviceId,
-) -> Result<KeyPackageStatus, StoreError> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1")
-        .and_then(|mut st| st.exists([device.get() as i64]))
-        .map_err(backend)?;
-    if !exists {
-        return Err(StoreError::UnknownDevice);
-    }
-    let (available, last_resort): (i64, i64) = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(last_resort = 0), 0), COALESCE(SUM(last_resort = 1), 0)
-             FROM key_packages WHERE device_id = ?1",
-        )
-        .and_then(|mut st| st.query_row([device.get() as i64], |r| Ok((r.get(0)?, r.get(1)?))))
-        .map_err(backend)?;
-    Ok(KeyPackageStatus {
-        available: available as u64,
-        has_last_resort: last_resort > 0,
-    })
-}
-
-pub(super) fn add_key_packages(
-    conn: &Connection,
-    device: DeviceId,
-    one_time: &[Vec<u8>],
-    last_resort: Option<&[u8]>,
-    max_one_time: usize,
-) -> Result<KeyPackageStatus, StoreError> {
-    let before = key_package_status(conn, device)?;
-    if before.available as usize + one_time.len() > max_one_time {
-        return Err(StoreError::TooManyKeyPackages);
-    }
-    let id = device.get() as i64;
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
-        )
-        .map_err(backend)?;
-    for package in one_time {
-        insert.execute(params![id, package, 0]).map_err(backend)?;
-    }
-    if let Some(package) = last_resort {
-        conn.prepare_cached("DELETE FROM key_packages WHERE device_id = ?1 AND last_resort = 1")
-            .and_then(|mut st| st.execute([id]))
-            .map_err(backend)?;
-        insert.execute(params![id, package, 1]).map_err(backend)?;
-    }
-    key_package_status(conn, device)
-}
-
-pub(super) fn claim_key_packages(
-    conn: &Connection,
-    user: &Username,
-) -> Result<Option<Vec<ClaimedPackage>>, StoreError> {
-    let Some(devices) = list_devices(conn, user)? else {
-        return Ok(None);
-    };
-    let mut claimed = Vec::with_capacity(devices.len());
-    for device in devices {
-        // One-time packages first (oldest first); the last-resort one only when none is left.
-        let row: Option<(i64, Vec<u8>, bool)> = conn
-            .prepare_cached(
-                "SELECT id, data, last_resort FROM key_packages WHERE device_id = ?1
-                 ORDER BY last_resort, id LIMIT 1",
-            )
-            .and_then(|mut st| {
-                st.query_row([device.device_id.get() as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-            })
-            .map_err(backend)?;
-        let Some((row_id, key_package, last_resort)) = row else {
-            continue;
-        };
-        if !last_resort {
-            conn.prepare_cached("DELETE FROM key_packages WHERE id = ?1")
-                .and_then(|mut st| st.execute([row_id]))
-                .map_err(backend)?;
-        }
-        claimed.push(ClaimedPackage {
-            device_id: device.device_id,
-            key_package,
-            last_resort,
-        });
-    }
-    Ok(Some(claimed))
 }
 
 pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {

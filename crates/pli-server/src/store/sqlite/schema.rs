@@ -205,6 +205,23 @@ CREATE TRIGGER devices_get_a_queue_len AFTER INSERT ON devices BEGIN
     INSERT INTO queue_lens (device_id, len) VALUES (NEW.device_id, 0);
 END;
 "#,
+    r#"
+-- The end of each key package's lifetime (seconds since the Unix epoch, as in the package):
+-- an expired package is never handed out, and one about to expire is replaced by its
+-- device. Packages stored before have none: valid, but replaced at their device's next
+-- top-up.
+ALTER TABLE key_packages ADD COLUMN not_after INTEGER;
+"#,
+    r#"
+-- Witnesses' cosignatures of audit checkpoints (public, like the checkpoints), one line per
+-- witness and log size.
+CREATE TABLE audit_cosignatures (
+    size    INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -343,5 +360,40 @@ mod tests {
             )
             .expect("schema");
         assert_eq!(leftovers, 0);
+    }
+
+    /// Key packages stored before lifetimes were recorded (version 10) keep working: valid,
+    /// handed out, but reported as expiring so their device replaces them.
+    #[test]
+    fn key_packages_from_before_lifetimes_stay_valid_but_expiring() {
+        use crate::store::KeyPackageTime;
+        let mut conn = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 10;
+             INSERT INTO accounts (username, created_day) VALUES ('alice', 1);
+             INSERT INTO devices (device_id, username, secret_hash, signature_key)
+               VALUES (1, 'alice', x'00', x'00');
+             INSERT INTO key_packages (device_id, data, last_resort)
+               VALUES (1, x'aa', 0), (1, x'bb', 1);",
+        )
+        .expect("old rows");
+        migrate(&mut conn).expect("migrate");
+        let device = pli_proto::DeviceId::new(1).expect("id");
+        let status = super::super::key_packages::key_package_status(
+            &conn,
+            device,
+            KeyPackageTime::at(2_000_000_000),
+        )
+        .expect("status");
+        assert_eq!((status.available, status.expiring), (1, 1));
+        assert!(status.has_last_resort && status.last_resort_expiring);
+        let user = pli_proto::Username::parse("alice").expect("name");
+        let claim = super::super::key_packages::claim_key_packages(&conn, &user, 2_000_000_000)
+            .expect("claim")
+            .expect("alice");
+        assert_eq!(claim.packages[0].key_package, vec![0xaa]);
     }
 }

@@ -1,0 +1,145 @@
+//! The public audit log lets nobody confirm whom a lawful request targeted, nor until when
+//! a non-disclosure order runs: someone holding the log and a list of candidate names
+//! checks every commitment it holds against every guess, and finds nothing. The person
+//! named (with the salt from their notice) and an auditor holding the staff view can still
+//! check the entries, and when the order ends its date is published and checks against
+//! what was committed.
+
+mod common;
+
+use common::{TestServer, TestUser, lawful_request, staff};
+use pli_proto::audit::{date_commitment, target_commitment};
+use pli_proto::governance::{DataCategory, LegalBasis, RequestView, days_from_civil};
+use pli_server::clock::ManualClock;
+use serde_json::{Value, json};
+
+fn day(y: i64, m: u32, d: u32) -> u64 {
+    days_from_civil(y, m, d) as u64 * 86_400_000
+}
+
+/// Every string in an entry's details, at any depth.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// What a script holding the public log and candidate names can confirm: each guess it
+/// can match to a value in the log, with every unsalted or guessable salt it can try.
+fn confirmable(entries: &[pli_proto::audit::AuditEntry], candidates: &[&str]) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut contexts: Vec<String> = vec!["inventory".into(), "account.move".into()];
+    for entry in entries {
+        strings(&entry.details, &mut values);
+        if let Some(id) = entry.details["request_id"].as_str() {
+            contexts.push(id.to_owned());
+        }
+    }
+    let mut found = Vec::new();
+    for candidate in candidates {
+        for context in &contexts {
+            for salt in ["", "00", context.as_str()] {
+                if values.contains(&target_commitment(salt, context, candidate)) {
+                    found.push(format!("{candidate} in {context}"));
+                }
+            }
+        }
+        if values.iter().any(|v| v.contains(candidate)) {
+            found.push(format!("{candidate} in clear"));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_log_confirms_no_target_and_no_running_gag_date() {
+    let clock = ManualClock::new(day(2026, 11, 23) + 3_600_000);
+    let server = TestServer::start_clocked(clock.clone(), |_| {}).await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    TestUser::register(&server, "bob").await;
+    let staff = staff(&server).await;
+    let mut body = lawful_request(
+        LegalBasis::Subpoena,
+        &["alice"],
+        &[DataCategory::Subscriber],
+    );
+    body.nondisclosure_until = Some("2026-12-01".into());
+    let request: RequestView = staff.legal[0]
+        .post("/admin/v1/requests", &body)
+        .await
+        .expect("request");
+    for reviewer in [&staff.legal[1], &staff.legal[2]] {
+        let _: RequestView = reviewer
+            .post(
+                &format!("/admin/v1/requests/{}/approve", request.id),
+                &json!({}),
+            )
+            .await
+            .expect("approve");
+    }
+    let _: Value = staff.legal[1]
+        .post(
+            &format!("/admin/v1/requests/{}/disclose", request.id),
+            &json!({}),
+        )
+        .await
+        .expect("disclose");
+    let _: Value = staff.legal[0]
+        .get("/admin/v1/inventory/bob")
+        .await
+        .expect("an inventory shown");
+    let public = pli_client::admin::AdminClient::new(&server.url, None, None).expect("client");
+    let log = public
+        .export_log()
+        .await
+        .expect("log")
+        .verify(None)
+        .expect("the log verifies");
+    let candidates = ["alice", "bob", "carol", "dave"];
+    assert_eq!(confirmable(&log.entries, &candidates), Vec::<String>::new());
+    let text: String = log.entries.iter().map(|e| e.details.to_string()).collect();
+    assert!(
+        !text.contains("2026-12-01"),
+        "the gag date is not shown while it runs"
+    );
+
+    // Whoever holds the salt (the staff view, the person named) finds the entries.
+    let view: RequestView = staff.legal[0]
+        .get(&format!("/admin/v1/requests/{}", request.id))
+        .await
+        .expect("show");
+    let named = target_commitment(&view.commitment_salt, &request.id, "alice");
+    assert!(
+        text.contains(&named),
+        "the staff view's salt confirms alice"
+    );
+    let committed = date_commitment(&view.gag_salt, "2026-12-01");
+    assert!(text.contains(&committed), "the date is committed");
+
+    // The order ends: the notice goes out, and the date and its salt are published.
+    clock.advance(day(2026, 12, 1) - day(2026, 11, 23));
+    alice.client.sync().await.expect("sync");
+    let log = public
+        .export_log()
+        .await
+        .expect("log")
+        .verify(None)
+        .expect("verifies");
+    let sent = log
+        .entries
+        .iter()
+        .find(|e| e.action == "notice.sent")
+        .expect("the notice went out");
+    let ended = &sent.details["nondisclosure_ended"];
+    assert_eq!(ended["day"], "2026-12-01");
+    let salt = ended["salt"].as_str().expect("the salt");
+    assert_eq!(date_commitment(salt, "2026-12-01"), committed);
+    assert_eq!(
+        confirmable(&log.entries, &candidates),
+        Vec::<String>::new(),
+        "publishing the date reveals no target"
+    );
+}
