@@ -2,9 +2,26 @@
 """API fuzzing: schemathesis against a live `pli serve`, held to its own /openapi.json.
 
 Checks: no 5xx, and every answer's status, content type, headers and body match the
-description. Four passes: the user API with a registered device's credentials, the admin API
-as an operator and as a legal reviewer (so both allowed and denied calls run), and
-account deletion on an account of its own.
+description. Every operation is fuzzed with a credential it accepts, so the fuzzer gets past
+authentication everywhere:
+
+- the user API (public operations included) as a registered device;
+- the admin API once per staff role (operator, legal, trust-safety, auditor), each pass
+  taking the operations that role may call. Which roles may call an operation is read from
+  the description itself (`x-pli-roles`, generated from the server's role table), so a new
+  admin route or a changed role needs no change here. Separate passes rather than one pass
+  with per-operation headers: a role's pass then also chains its own calls (create a
+  request, then approve it) in the stateful phase, and what one pass changes cannot lock
+  another out. Calls with the wrong role are tested in `crates/pli/tests/admin_roles.rs`;
+- the staff changes (rotate, role, revoke) as an operator of their own, after the other
+  admin passes, since they revoke and rotate the staff they find; a hook keeps them off the
+  caller's own credential (.ci/api-fuzz-hooks.py);
+- account deletion, last, on an account of its own.
+
+`POST /v1/audit/cosignatures` hears only a witness the server lists: the server is started
+with one (`--witness`), which co-signs a checkpoint before the run, and that real
+cosignature is the operation's example (through the hooks); generated bodies then exercise
+the refusals.
 
 Usage: .ci/api-fuzz.py [path to the pli binary]   (default target/debug/pli)
 Environment: PLI_API_FUZZ_EXAMPLES (test cases per operation and phase, default 25).
@@ -20,6 +37,8 @@ import sys
 import shutil
 import tempfile
 import threading
+import time
+import urllib.request
 
 CHECKS = ",".join(
     [
@@ -37,13 +56,83 @@ def run(args, env=None):
     return out.stdout.strip()
 
 
+HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-fuzz-hooks.py")
+ROLES = ["operator", "legal", "trust-safety", "auditor"]
+STAFF_CHANGES = {"rotate_staff", "change_staff_role", "revoke_staff"}
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.load(answer)
+
+
+def admin_operations(url):
+    """Each role's admin operation ids, from the description's `x-pli-roles`."""
+    spec = get_json(f"{url}/openapi.json")
+    by_role = {role: [] for role in ROLES}
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or not path.startswith("/admin/"):
+                continue
+            roles = operation.get("x-pli-roles")
+            if not roles:
+                sys.exit(f"api-fuzz: {path} does not say which roles may call it")
+            for role in roles:
+                by_role[role].append(operation["operationId"])
+    return by_role
+
+
+def cosign_once(pli, key, state, url):
+    """Runs the witness until it has co-signed a checkpoint; returns its cosignature body."""
+    witness = subprocess.Popen(
+        [pli, "audit", "witness", "--key", key, "--state", state, "--server", url,
+         "--interval", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        vkey = witness.stdout.readline().split()[1]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = witness.stdout.readline()
+            found = re.match(r"co-signed the checkpoint of size (\d+)", line)
+            if found:
+                size = int(found.group(1))
+                break
+            if not line:
+                sys.exit("api-fuzz: the witness stopped before co-signing")
+        else:
+            sys.exit("api-fuzz: the witness co-signed nothing within a minute")
+    finally:
+        witness.terminate()
+        witness.wait(timeout=30)
+    name = vkey.split("+")[0]
+    for note in get_json(f"{url}/v1/audit/checkpoints?from={size}&limit=1")["checkpoints"]:
+        for line in note.splitlines():
+            if line.startswith(f"\u2014 {name} "):
+                return {"size": size, "witness": vkey, "cosignature": line}
+    sys.exit("api-fuzz: the server does not serve the witness's cosignature")
+
+
 def main():
     pli = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/pli")
     examples = os.environ.get("PLI_API_FUZZ_EXAMPLES", "25")
     with tempfile.TemporaryDirectory() as work:
         data = os.path.join(work, "data")
+        # The witness's key, as the server is to list it: `pli audit witness` prints it first,
+        # before it tries the server (none yet: the port is closed).
+        key = os.path.join(work, "witness.key")
+        state = os.path.join(work, "witness.state")
+        first = subprocess.Popen(
+            [pli, "audit", "witness", "--key", key, "--state", state,
+             "--server", "http://127.0.0.1:9"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        vkey = first.stdout.readline().split()[1]
+        first.terminate()
+        first.wait(timeout=30)
         server = subprocess.Popen(
-            [pli, "serve", "--data", data, "--listen", "127.0.0.1:0", "--pow-difficulty", "4"],
+            [pli, "serve", "--data", data, "--listen", "127.0.0.1:0", "--pow-difficulty", "4",
+             "--witness", vkey],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -67,33 +156,56 @@ def main():
                     .execute("SELECT device_id, secret FROM device")
                     .fetchone()
                 )
-            operator = run([pli, "admin", "init", "--data", data])
-            legal = os.path.join(work, "legal.cred")
-            env = dict(os.environ, PLI_STAFF_CRED=operator, PLI_ADMIN_URL=url)
-            run([pli, "admin", "staff", "add", "reviewer", "--role", "legal", "--out", legal], env)
+            # Staff: the operator from `admin init`, one member per other role, and for the
+            # staff changes an operator of their own and a spare member to act on.
+            creds = {"operator": run([pli, "admin", "init", "--data", data])}
+            env = dict(os.environ, PLI_STAFF_CRED=creds["operator"], PLI_ADMIN_URL=url)
+            for name, role in [(r, r) for r in ROLES[1:]] + [
+                ("staff-changer", "operator"), ("spare", "auditor")
+            ]:
+                creds[name] = os.path.join(work, f"{name}.cred")
+                run([pli, "admin", "staff", "add", name, "--role", role, "--out", creds[name]], env)
             staff = {}
-            for name, path in [("operator", operator), ("legal", legal)]:
+            for name, path in creds.items():
                 with open(path) as f:
                     cred = json.load(f)
-                staff[name] = f"PliStaff {cred['staff_id']}.{cred['secret']}"
+                staff[name] = (cred["staff_id"], f"PliStaff {cred['staff_id']}.{cred['secret']}")
+            cosignature = cosign_once(pli, key, state, url)
+            by_role = admin_operations(url)
 
-            # Deleting the account would leave the rest of the user pass unauthorised: it
-            # runs last, on an account of its own.
+            def ids(operations):
+                return [arg for op in sorted(operations) for arg in ["--include-operation-id", op]]
+
+            device = "Pli {}.{}"
             passes = [
-                ("user API", "Pli {}.{}".format(*devices[0]), "^/v1/(?!accounts/self$)"),
-                ("admin API as operator", staff["operator"], "^/admin/"),
-                ("admin API as legal", staff["legal"], "^/admin/"),
-                ("account deletion", "Pli {}.{}".format(*devices[1]), "^/v1/accounts/self$"),
+                ("user API", device.format(*devices[0]), ["--include-path-regex", "^/v1/(?!accounts/self$)"]),
             ]
+            for role in ROLES:
+                passes.append(
+                    (f"admin API as {role}", staff[role][1], ids(set(by_role[role]) - STAFF_CHANGES))
+                )
+            # Their producers too (add, list), for the stateful phase's staff ids.
+            changes = STAFF_CHANGES | {"add", "list_staff"}
+            passes += [
+                ("staff changes as operator", staff["staff-changer"][1], ids(changes)),
+                ("account deletion", device.format(*devices[1]), ["--include-path-regex", "^/v1/accounts/self$"]),
+            ]
+            hook_env = dict(
+                os.environ,
+                SCHEMATHESIS_HOOKS=HOOKS,
+                PLI_FUZZ_COSIGNATURE=json.dumps(cosignature),
+                PLI_FUZZ_KEEP_STAFF=str(staff["staff-changer"][0]),
+                PLI_FUZZ_SPARE_STAFF=str(staff["spare"][0]),
+            )
             cases = 0
             failed = 0
-            for title, auth, paths in passes:
+            for title, auth, selection in passes:
                 print(f"== schemathesis: {title}", flush=True)
                 result = subprocess.run(
                     [
                         "schemathesis", "run", f"{url}/openapi.json",
                         "--header", f"Authorization: {auth}",
-                        "--include-path-regex", paths,
+                        *selection,
                         "--checks", CHECKS,
                         "--max-examples", examples,
                         # One worker: with several, hypothesis parses lambda sources from
@@ -107,6 +219,7 @@ def main():
                     ],
                     capture_output=True,
                     text=True,
+                    env=hook_env,
                 )
                 print(result.stdout[-6000:], result.stderr[-2000:], flush=True)
                 found = re.search(r"(\d+) generated", result.stdout)

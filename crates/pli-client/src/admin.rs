@@ -10,7 +10,7 @@ use pli_proto::governance::{
     AuditCheckpoints, AuditEntries, AuditKey, STAFF_AUTH_SCHEME, StaffCredential,
 };
 use pli_proto::merkle;
-use pli_proto::report::{Report, compute};
+use pli_proto::report::{Report, published};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -185,7 +185,7 @@ impl LogExport {
         if hex::encode(merkle::root(&leaves)) != report.log_root {
             return Err(AuditError::ReportRoot);
         }
-        let figures = compute(&log.entries[..size], &report.period);
+        let figures = published(&log.entries[..size], &report.period, report.bands);
         if figures != report.figures {
             let published = serde_json::to_value(&report.figures).unwrap_or_default();
             let recomputed = serde_json::to_value(&figures).unwrap_or_default();

@@ -96,25 +96,46 @@ named_enum! {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewRequest {
+    /// 1 to 200 characters, not all blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub authority: String,
     /// ISO 3166-1 alpha-2, upper case.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{2}$"))]
     pub country: String,
     pub basis: LegalBasis,
+    /// 1 to 200 characters, not all blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub doc_ref: String,
     /// SHA-256 of the legal document, lowercase hex.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub doc_sha256: String,
+    /// 1 to 100 accounts, each named once.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub targets: Vec<Username>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub categories: Vec<DataCategory>,
     /// Day (`YYYY-MM-DD`) until which the user may not be told.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    )]
     pub nondisclosure_until: Option<String>,
     /// Required for emergency requests: the imminent threat, in the requester's words.
     #[serde(default)]
     pub attestation: Option<String>,
+    /// Day (`YYYY-MM-DD`) the answer is due.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    )]
     pub due: Option<String>,
 }
 

@@ -88,9 +88,16 @@ impl ToSchema for GroupId {}
 impl PartialSchema for Bytes64 {
     fn schema() -> RefOr<Schema> {
         string()
-            .description(Some("Bytes as standard base64 with padding."))
+            .description(Some(
+                "Bytes as standard base64 with padding, in its one canonical spelling (the \
+                 unused bits of the last character are zero).",
+            ))
             .content_encoding("base64")
-            .pattern(Some("^[A-Za-z0-9+/]*={0,2}$"))
+            // What the decoder takes: groups of four, then two characters and `==` or three
+            // and `=`, the last one leaving no bit set past the bytes it ends.
+            .pattern(Some(
+                "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$",
+            ))
             .into()
     }
 }

@@ -61,6 +61,9 @@ impl Period {
 pub struct Figure {
     pub count: u64,
     pub entries: Vec<u64>,
+    /// Published as a band only: the count (then 0) and its entries are left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub banded: bool,
 }
 
 impl Figure {
@@ -69,9 +72,19 @@ impl Figure {
         self.entries.push(seq);
     }
 
+    /// Keeps only the band of a small count: no count and no entries, as a public output
+    /// carries it.
+    fn band(&mut self) {
+        if self.count < BAND_BELOW {
+            self.count = 0;
+            self.entries.clear();
+            self.banded = true;
+        }
+    }
+
     /// The count as published: exact, or a band such as `0–9` for small counts.
     pub fn shown(&self, bands: bool) -> String {
-        if bands && self.count < BAND_BELOW {
+        if self.banded || (bands && self.count < BAND_BELOW) {
             format!("0\u{2013}{}", BAND_BELOW - 1)
         } else {
             self.count.to_string()
@@ -98,6 +111,47 @@ pub struct Figures {
     pub preservation: Figure,
     pub notices_sent: Figure,
     pub notices_delayed: Figure,
+}
+
+impl Figures {
+    fn band(&mut self) {
+        for figure in [
+            &mut self.requests,
+            &mut self.accounts_specified,
+            &mut self.requests_with_data_produced,
+            &mut self.rejected,
+            &mut self.emergency,
+            &mut self.emergency_rejected_after_disclosure,
+            &mut self.emergency_reviews_overdue,
+            &mut self.preservation,
+            &mut self.notices_sent,
+            &mut self.notices_delayed,
+        ] {
+            figure.band();
+        }
+        self.requests_by_country_basis
+            .values_mut()
+            .for_each(Figure::band);
+    }
+}
+
+/// The figures of `period` as a published report carries them: computed from the log
+/// ([`compute`]) and, with `bands`, each count below [`BAND_BELOW`] replaced by its band
+/// alone. `pli audit report` recomputes exactly this.
+///
+/// ```
+/// use pli_proto::report::{Period, published};
+/// let period = Period::parse("2026-Q4").expect("a period");
+/// let figures = published(&[], &period, true);
+/// assert!(figures.requests.banded && figures.requests.count == 0);
+/// assert_eq!(figures.requests.shown(true), "0\u{2013}9");
+/// ```
+pub fn published(entries: &[AuditEntry], period: &Period, bands: bool) -> Figures {
+    let mut figures = compute(entries, period);
+    if bands {
+        figures.band();
+    }
+    figures
 }
 
 /// Computes the figures of `period` from verified log entries.

@@ -59,6 +59,19 @@ fn the_documented_role_table_is_the_servers() {
     }
 }
 
+/// A staff member added for the staff routes to act on; their id.
+async fn add_target(staff: &common::Staff) -> u64 {
+    let credential: pli_proto::governance::StaffCredential = staff
+        .operator
+        .post(
+            "/admin/v1/staff",
+            &json!({"name": "target", "role": "trust-safety"}),
+        )
+        .await
+        .expect("staff add");
+    credential.staff_id
+}
+
 async fn call(
     client: &AdminClient,
     method: &str,
@@ -76,6 +89,9 @@ async fn every_route_answers_each_role_as_documented_and_denials_are_logged() {
     let server = TestServer::start().await;
     TestUser::register(&server, "alice").await;
     let staff = staff(&server).await;
+    // The member the staff routes act on: the operator's walk rotates, re-roles and revokes
+    // them, and no other walker's credential.
+    let target = add_target(&staff).await;
     let request: RequestView = staff.legal[0]
         .post(
             "/admin/v1/requests",
@@ -98,6 +114,7 @@ async fn every_route_answers_each_role_as_documented_and_denials_are_logged() {
         let path = route
             .path
             .replace("{id}", &request.id)
+            .replace("{staff_id}", &target.to_string())
             .replace("{username}", "alice");
         for (role, client) in &by_role {
             let result = call(client, route.method, &path, &json!({})).await;
@@ -137,6 +154,7 @@ async fn no_admin_route_returns_content_or_changes_devices_or_keys() {
         .expect("direct");
     alice.send(&direct, CANARY).await; // stays queued for bob: a ciphertext exists
     let staff = staff(&server).await;
+    let target = add_target(&staff).await;
     let snapshot = async |server: &TestServer| {
         let db = server.db();
         let devices = (
@@ -177,9 +195,11 @@ async fn no_admin_route_returns_content_or_changes_devices_or_keys() {
         let path = route
             .path
             .replace("{id}", &request.id)
+            .replace("{staff_id}", &target.to_string())
             .replace("{username}", "bob");
         let body = match route.action {
             "staff.add" => json!({"name": "walker", "role": "auditor"}),
+            "staff.role" => json!({"role": "auditor"}),
             "request.create" | "request.edit" => serde_json::to_value(lawful_request(
                 LegalBasis::CourtOrder,
                 &["bob"],

@@ -143,3 +143,79 @@ async fn the_public_log_confirms_no_target_and_no_running_gag_date() {
         "publishing the date reveals no target"
     );
 }
+
+/// With bands on, a published report carries only the band of each small count: no exact
+/// count and no entry numbers, in its JSON or its page; and `pli audit report` still
+/// confirms it from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banded_report_publishes_the_band_only_and_still_checks() {
+    use pli_proto::governance::ReportRequest;
+    use pli_proto::report::Report;
+
+    let clock = ManualClock::new(day(2026, 11, 23));
+    let server = TestServer::start_clocked(clock, |config| config.report_bands = true).await;
+    TestUser::register(&server, "alice").await;
+    let staff = staff(&server).await;
+    for _ in 0..3 {
+        let _: RequestView = staff.legal[0]
+            .post(
+                "/admin/v1/requests",
+                &lawful_request(
+                    LegalBasis::Subpoena,
+                    &["alice"],
+                    &[DataCategory::Subscriber],
+                ),
+            )
+            .await
+            .expect("request");
+    }
+    let report: Report = staff
+        .auditor
+        .post(
+            "/admin/v1/reports",
+            &ReportRequest {
+                period: "2026-Q4".into(),
+            },
+        )
+        .await
+        .expect("report");
+    let f = &report.figures;
+    assert!(f.requests.banded && f.requests.count == 0 && f.requests.entries.is_empty());
+    assert_eq!(f.requests.shown(report.bands), "0\u{2013}9");
+    let json = serde_json::to_value(&report).expect("json");
+    let mut counts = Vec::new();
+    fn walk(value: &Value, counts: &mut Vec<Value>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    if key == "count" || key == "entries" {
+                        counts.push(v.clone());
+                    }
+                    walk(v, counts);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, counts)),
+            _ => {}
+        }
+    }
+    walk(&json["figures"], &mut counts);
+    assert!(
+        counts.iter().all(|v| *v == json!(0) || *v == json!([])),
+        "no exact count or entry in the JSON: {counts:?}"
+    );
+    let page = pli_server::governance::report::html(&report);
+    assert!(page.contains("0\u{2013}9"));
+    assert!(
+        page.split("class=\"trace\">")
+            .skip(1)
+            .all(|cell| cell.starts_with('<')),
+        "no entry numbers on the page: {page}"
+    );
+    pli_client::admin::AdminClient::new(&server.url, None, None)
+        .expect("client")
+        .export_log()
+        .await
+        .expect("log")
+        .check_report(&report, None)
+        .expect("the banded report checks against the log");
+}

@@ -300,3 +300,139 @@ async fn a_reviewer_who_edits_a_request_cannot_then_approve_it() {
     server.start_kill().expect("stop");
     let _ = server.wait().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_are_rotated_re_roled_and_revoked_by_name_or_id() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let (mut server, url) = common::serve_binary(&data).await;
+    let operator = common::init_operator_cli(&data).await.expect("init");
+    let operator = Path::new(&operator);
+    let ana = dir.path().join("ana.cred");
+    as_staff(
+        operator,
+        &url,
+        &[
+            "staff",
+            "add",
+            "ana",
+            "--role",
+            "auditor",
+            "--out",
+            path(&ana),
+        ],
+    )
+    .await
+    .expect("staff add");
+    let listed = as_staff(&ana, &url, &["staff", "list"])
+        .await
+        .expect("ana may list");
+    let ana_id = listed
+        .lines()
+        .find(|l| l.contains("  ana  "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("ana listed")
+        .to_owned();
+
+    // By name, printed once on stdout; the old credential stops working.
+    let printed = as_staff(operator, &url, &["staff", "rotate", "ana"])
+        .await
+        .expect("rotate");
+    let rotated: pli_proto::governance::StaffCredential =
+        serde_json::from_str(&printed).expect("a credential");
+    assert_eq!(rotated.staff_id.to_string(), ana_id);
+    let old = as_staff(&ana, &url, &["staff", "list"])
+        .await
+        .expect_err("the old secret is dead");
+    assert!(old.contains("unauthorized"), "{old}");
+    let ana2 = dir.path().join("ana2.cred");
+    std::fs::write(&ana2, &printed).expect("write");
+    as_staff(&ana2, &url, &["staff", "list"])
+        .await
+        .expect("the new one works");
+    // By id, into a private file.
+    let ana3 = dir.path().join("ana3.cred");
+    let written = as_staff(
+        operator,
+        &url,
+        &["staff", "rotate", &ana_id, "--out", path(&ana3)],
+    )
+    .await
+    .expect("rotate by id");
+    assert_eq!(written, path(&ana3));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&ana3).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(as_staff(&ana2, &url, &["staff", "list"]).await.is_err());
+
+    let changed = as_staff(operator, &url, &["staff", "role", "ana", "operator"])
+        .await
+        .expect("role");
+    assert_eq!(changed, format!("{ana_id}  ana  operator"));
+    // Ana, an operator now, demotes the first operator; then she is the last one.
+    as_staff(&ana3, &url, &["staff", "role", "operator", "auditor"])
+        .await
+        .expect("demote the first operator");
+    for last in [
+        vec!["staff", "role", "ana", "legal"],
+        vec!["staff", "revoke", &ana_id],
+    ] {
+        let refused = as_staff(&ana3, &url, &last)
+            .await
+            .expect_err("the last operator stays");
+        assert!(refused.contains("last_operator"), "{refused}");
+    }
+    as_staff(&ana3, &url, &["staff", "role", "operator", "operator"])
+        .await
+        .expect("promote back");
+    let revoked = as_staff(operator, &url, &["staff", "revoke", "ana"])
+        .await
+        .expect("revoke");
+    assert_eq!(revoked, format!("revoked {ana_id}  ana"));
+    let gone = as_staff(&ana3, &url, &["staff", "list"])
+        .await
+        .expect_err("revoked");
+    assert!(gone.contains("unauthorized"), "{gone}");
+    let nobody = as_staff(operator, &url, &["staff", "revoke", "nobody"])
+        .await
+        .expect_err("no such member");
+    assert!(
+        nobody.contains("no staff member has that name or id"),
+        "{nobody}"
+    );
+
+    let verified = pli(&["audit", "verify", "--server", &url], &[])
+        .await
+        .expect("audit verify");
+    assert!(verified.starts_with("verified:"), "{verified}");
+    let log = pli_client::admin::AdminClient::new(&url, None, None)
+        .expect("client")
+        .export_log()
+        .await
+        .expect("log")
+        .verify(None)
+        .expect("verifies");
+    let acts: Vec<(&str, &str)> = log
+        .entries
+        .iter()
+        .filter(|e| e.details["staff_id"].as_u64().map(|id| id.to_string()) == Some(ana_id.clone()))
+        .filter(|e| e.action != "staff.add")
+        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        acts,
+        [
+            ("staff.rotate", "ok"),
+            ("staff.rotate", "ok"),
+            ("staff.role", "ok"),
+            ("staff.role", "refused"),
+            ("staff.revoke", "refused"),
+            ("staff.revoke", "ok"),
+        ]
+    );
+    server.start_kill().expect("stop");
+    let _ = server.wait().await;
+}

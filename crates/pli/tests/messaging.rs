@@ -417,4 +417,14 @@ async fn texts_of_1_and_100_bytes_give_ciphertexts_of_one_size() {
         .await;
     assert_eq!(sizes.len(), 2, "{sizes:?}");
     assert_eq!(sizes[0], sizes[1], "{sizes:?}");
+    // Nor does the server keep when, to the millisecond: the hour retention needs.
+    let times = db
+        .integers(&format!(
+            "SELECT CAST(created_ms AS BIGINT) FROM messages WHERE id > {before}"
+        ))
+        .await;
+    assert!(
+        times.iter().all(|t| *t % 3_600_000 == 0),
+        "accept times kept to the hour: {times:?}"
+    );
 }

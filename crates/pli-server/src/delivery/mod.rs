@@ -93,7 +93,7 @@ pub fn parse_submission(
         payload: message,
         recipients: request.recipients,
         welcome,
-        now_ms,
+        now_ms: crate::store::stored_time(now_ms),
         max_queue_depth,
     })
 }

@@ -46,7 +46,19 @@ pub struct Inventory {
     /// Items of the data inventory this server does not hold, stated so the printout is
     /// complete.
     pub not_held: Vec<String>,
+    /// Items it does hold about the account that the lines above do not itemise, stated so
+    /// the printout is complete (every stored column is either shown here or declared not
+    /// personal, `store::columns`).
+    #[serde(default)]
+    pub also_held: Vec<String>,
 }
+
+/// What [`Inventory::also_held`] says, the same for every account.
+pub const ALSO_HELD: &[&str] = &[
+    "the key directory's published history of this account's device keys and device changes: public by design (every client checks it), kept in the directory beside every region's, with the name hidden behind the directory's VRF in the published tree",
+    "lawful requests that name this account, and notices held for it under a non-disclosure order: staff records, handled as GOVERNANCE.md says",
+    "one-minute connection tickets of its devices (hashed) and the credential hash of each device",
+];
 
 impl Inventory {
     pub fn from_record(record: InventoryRecord, policy: &Policy) -> Self {
@@ -98,6 +110,7 @@ impl Inventory {
                 })
                 .collect(),
             not_held,
+            also_held: ALSO_HELD.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 }

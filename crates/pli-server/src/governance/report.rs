@@ -5,7 +5,7 @@ use super::{Governance, GovernanceError};
 use crate::store::Store;
 use pli_proto::audit::AuditEntry;
 use pli_proto::merkle;
-use pli_proto::report::{Figure, Period, Report, compute};
+use pli_proto::report::{Figure, Period, Report, published};
 
 /// Reads the whole audit log (in pages) as entries and leaf hashes.
 pub async fn read_log<S: Store>(store: &S) -> Result<Vec<Vec<u8>>, GovernanceError> {
@@ -33,7 +33,7 @@ pub async fn build<S: Store>(
     let entries: Vec<AuditEntry> = raw.iter().filter_map(|e| AuditEntry::decode(e)).collect();
     let mut report = Report {
         origin: governance.origin().to_owned(),
-        figures: compute(&entries, &period),
+        figures: published(&entries, &period, governance.policies.report_bands),
         period,
         log_size: leaves.len() as u64,
         log_root: hex::encode(merkle::root(&leaves)),

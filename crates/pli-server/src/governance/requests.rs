@@ -438,7 +438,7 @@ pub async fn release_due<S: Store>(
             release: Some(ReleaseNotice {
                 notice_id: notice.notice_id,
                 username: notice.username.clone(),
-                now_ms: now,
+                now_ms: crate::store::stored_time(now),
                 max_queue_depth,
             }),
             ..Default::default()

@@ -169,7 +169,8 @@ pub fn request_hash(request: &NewRequest) -> String {
 }
 
 fn check_text(name: &str, value: &str, max: usize) -> Result<(), RuleError> {
-    if value.trim().is_empty() || value.len() > max {
+    // Characters, as the message and the API description say, not bytes.
+    if value.trim().is_empty() || value.chars().count() > max {
         return Err(RuleError::Invalid(format!(
             "{name} must be 1 to {max} characters"
         )));

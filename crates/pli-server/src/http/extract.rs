@@ -4,6 +4,7 @@
 use super::{ApiError, AppState};
 use crate::accounts::{self, AuthedDevice};
 use crate::store::Store;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -13,24 +14,85 @@ use serde::de::DeserializeOwned;
 
 /// A JSON body. Parse failures answer `bad_request` with a fixed text: serde's own messages
 /// can quote the offending value, which may be user data.
+///
+/// An integer may be spelled as a whole number with a fraction (`2.0`, `2e3`): JSON does not
+/// tell the two apart, nor does the JSON Schema of `/openapi.json` (API fuzzers send them), so
+/// such a body reads as if it said `2`. Everything else serde refuses (`2.5`, `"2"`, a value
+/// out of range, a missing field) is still refused.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &St) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        if !json_content_type(request.headers()) {
+            return Err(missing_json_content_type());
         }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| json_rejection(&rejection.into()))?;
+        let rejection = match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => return Ok(Self(value)),
+            Err(rejection) => rejection,
+        };
+        if matches!(rejection, JsonRejection::JsonDataError(_))
+            && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && respell_whole_numbers(&mut value)
+            && let Ok(typed) = serde_json::from_value::<T>(value)
+        {
+            return Ok(Self(typed));
+        }
+        Err(json_rejection(&rejection))
+    }
+}
+
+/// What `axum::Json` takes: `application/json` or `application/…+json`.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Rewrites every float with no fraction (within the range a float spells exactly) as an
+/// integer; says whether it changed anything.
+fn respell_whole_numbers(value: &mut serde_json::Value) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        serde_json::Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            let Some(float) = number.as_f64() else {
+                return false;
+            };
+            if float.fract() != 0.0 || float.abs() >= EXACT {
+                return false;
+            }
+            // Exact: a whole float below 2^53 in magnitude is an integer an i64 holds.
+            *number = serde_json::Number::from(float as i64);
+            true
+        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| respell_whole_numbers(item) | changed),
+        serde_json::Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |changed, item| respell_whole_numbers(item) | changed),
+        _ => false,
     }
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("expected Content-Type: application/json")
-        }
+        JsonRejection::MissingJsonContentType(_) => missing_json_content_type(),
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
         JsonRejection::JsonDataError(_) => ApiError::bad_request(
             "the JSON body does not have the fields and values this endpoint takes",
@@ -45,6 +107,10 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         ),
         _ => ApiError::bad_request("the request body could not be read"),
     }
+}
+
+fn missing_json_content_type() -> ApiError {
+    ApiError::bad_request("expected Content-Type: application/json")
 }
 
 /// A path parameter. Rejections (e.g. a segment that is not valid percent-encoded UTF-8)

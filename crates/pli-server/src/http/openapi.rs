@@ -5,6 +5,10 @@
 //! give — a malformed request, a missing credential, a body over the limit, a rate limit,
 //! the connection cap, an internal failure — are added here, once, to every operation, so
 //! an API fuzzer holding the server to this description finds no undocumented answer.
+//!
+//! Each admin operation also names the roles that may call it, from the role table
+//! (`governance::roles`): in its description and, for tools, as `x-pli-roles` (the API
+//! fuzzer calls each operation as a staff member holding one of them).
 
 use super::Surface;
 use pli_proto::error::ErrorBody;
@@ -40,6 +44,7 @@ pub fn description(surface: Surface) -> OpenApi {
             .into(),
     );
     add_security_schemes(&mut api);
+    add_admin_roles(&mut api);
     for item in api.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -82,6 +87,35 @@ fn add_security_schemes(api: &mut OpenApi) {
     let mut schemas = vec![(ErrorBody::name().into_owned(), ErrorBody::schema())];
     ErrorBody::schemas(&mut schemas);
     components.schemas.extend(schemas);
+}
+
+/// The extension naming the roles that may call an admin operation (wire names).
+pub const ROLES_EXTENSION: &str = "x-pli-roles";
+
+fn add_admin_roles(api: &mut OpenApi) {
+    for route in crate::governance::roles::ADMIN_ROUTES {
+        let Some(item) = api.paths.paths.get_mut(route.path) else {
+            continue;
+        };
+        let operation = match route.method {
+            "GET" => item.get.as_mut(),
+            "POST" => item.post.as_mut(),
+            _ => None,
+        };
+        let Some(operation) = operation else {
+            continue;
+        };
+        let names: Vec<&str> = route.roles.iter().map(|role| role.as_str()).collect();
+        let roles = format!("Roles: {}.", names.join(", "));
+        operation.description = Some(match operation.description.take() {
+            Some(text) if !text.is_empty() => format!("{text}\n\n{roles}"),
+            _ => roles,
+        });
+        operation
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert(ROLES_EXTENSION.to_owned(), serde_json::json!(names));
+    }
 }
 
 fn refusal(description: &str) -> ResponseBuilder {
@@ -175,6 +209,12 @@ mod tests {
             };
             let operation = operation.unwrap_or_else(|| panic!("{} {}", route.method, route.path));
             assert!(operation.responses.responses.contains_key("403"));
+            let roles: Vec<&str> = route.roles.iter().map(|role| role.as_str()).collect();
+            let described = operation
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get(ROLES_EXTENSION));
+            assert_eq!(described, Some(&serde_json::json!(roles)), "{}", route.path);
         }
         assert_eq!(
             operations(&api).len(),

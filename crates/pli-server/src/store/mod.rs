@@ -14,6 +14,7 @@
 //!   status (valid and expiring packages), claims.
 //! - [`conformance`]: the behaviour suite every backend must pass.
 
+pub mod columns;
 pub mod directory;
 mod error;
 pub mod governance;
@@ -116,6 +117,17 @@ pub enum EpochRule {
     /// that missed a commit (say, a removal) must catch up and re-encrypt, so nothing it
     /// writes is readable by a member who has already left.
     Application { epoch: u64 },
+}
+
+/// How finely the store keeps the time a message was accepted: the hour. Retention needs no
+/// finer (queue lifetimes are whole days), and a finer time would say more about when
+/// someone wrote. A message may so expire up to an hour before its region's queue lifetime
+/// is over, never after.
+pub const STORED_TIME_MS: u64 = 3_600_000;
+
+/// `now_ms` as the store keeps it: rounded down to [`STORED_TIME_MS`].
+pub fn stored_time(now_ms: u64) -> u64 {
+    now_ms - now_ms % STORED_TIME_MS
 }
 
 /// One message for the delivery service, with everything needed to accept it atomically.

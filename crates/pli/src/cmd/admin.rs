@@ -1,13 +1,15 @@
 //! `pli admin …`: staff commands. `init` runs on the server host against the data
 //! directory; everything else goes through the admin API with a staff credential file.
 
+mod staff;
+
 use super::Context;
 use crate::output;
 use anyhow::Context as _;
 use pli_client::admin::AdminClient;
 use pli_proto::governance::{
-    DataCategory, LegalBasis, MoveRequest, MoveResponse, NewRequest, NewStaff, RejectRequest,
-    ReportRequest, RequestView, RetentionResponse, Role, StaffAlert, StaffCredential, StaffInfo,
+    DataCategory, LegalBasis, MoveRequest, MoveResponse, NewRequest, RejectRequest, ReportRequest,
+    RequestView, RetentionResponse, Role, StaffAlert, StaffCredential,
 };
 use std::path::{Path, PathBuf};
 
@@ -41,9 +43,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Manage staff (operators only).
+    /// Manage staff (operators only): add, list, rotate, role, revoke.
     #[command(subcommand)]
-    Staff(StaffCommand),
+    Staff(staff::StaffCommand),
     /// Lawful requests.
     #[command(subcommand)]
     Request(RequestCommand),
@@ -76,19 +78,6 @@ enum RegionCommand {
         user: String,
         region: pli_proto::Region,
     },
-}
-
-#[derive(clap::Subcommand)]
-enum StaffCommand {
-    /// Add a staff member and write their credential file.
-    Add {
-        name: String,
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        #[arg(long)]
-        out: PathBuf,
-    },
-    List,
 }
 
 #[derive(clap::Args, Clone)]
@@ -312,24 +301,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             write_private(&path, &serde_json::to_vec_pretty(&credential)?)?;
             println!("{}", path.display());
         }
-        Command::Staff(StaffCommand::Add { name, role, out }) => {
-            let client = client(context, cred)?;
-            let credential: StaffCredential = client
-                .post("/admin/v1/staff", &NewStaff { name, role })
-                .await?;
-            write_private(&out, &serde_json::to_vec_pretty(&credential)?)?;
-            println!("{}", out.display());
-        }
-        Command::Staff(StaffCommand::List) => {
-            let staff: Vec<StaffInfo> = client(context, cred)?.get("/admin/v1/staff").await?;
-            for member in staff {
-                if context.json {
-                    println!("{}", serde_json::to_string(&member)?);
-                } else {
-                    println!("{}  {}  {}", member.staff_id, member.name, member.role);
-                }
-            }
-        }
+        Command::Staff(command) => staff::run(context, cred, command).await?,
         Command::Request(command) => request(context, cred, command).await?,
         Command::Alerts => {
             let alerts: Vec<StaffAlert> = client(context, cred)?.get("/admin/v1/alerts").await?;

@@ -142,7 +142,7 @@ pub async fn add<S: Store>(
 #[utoipa::path(delete, path = pli_proto::api::paths::DEVICE, tag = "keys",
     operation_id = "remove_device",
     security(("device" = [])),
-    params(("device_id" = u64, Path, description = "The device to remove")),
+    params(("device_id" = DeviceId, Path, description = "The device to remove")),
     responses(
         (status = 200, body = RemoveDeviceResponse, description = "Removed"),
         (status = 404, body = ErrorBody, description = "`unknown_device`"),
