@@ -1,11 +1,13 @@
 //! A user's devices: linking a new one, listing them as the key directory does, removing one.
 //!
-//! Linking takes two steps and carries no secret between devices. The new device makes its
-//! keys, id and secret and shows a link code (its username, id, public key and the secret's
-//! hash). An existing device of the user approves the code: it signs an endorsement of the
-//! new key and asks the server to add the device. From then on the new device authenticates
-//! with its own secret; the endorsement is what lets the user's other devices tell it from
-//! a device the server slipped in ([`pli_proto::kt::unexplained_devices`]).
+//! Linking takes two steps. The new device makes its keys, id and secret and shows a link
+//! code (its username, id, public key, the secret's hash, and a one-time link secret that
+//! only the code carries). An existing device of the user approves the code: it signs an
+//! endorsement of the new key, asks the server to add the device, and hands it the key
+//! directory's keys as it pinned them, under a MAC keyed by the link secret
+//! (`link_keys`). From then on the new device authenticates with its own secret; the
+//! endorsement is what lets the user's other devices tell it from a device the server
+//! slipped in ([`pli_proto::kt::unexplained_devices`]).
 
 use crate::client::{Client, ConnectOptions, save_device};
 use crate::error::ClientError;
@@ -27,13 +29,18 @@ use std::path::Path;
 /// What a link code starts with (and its format version).
 pub const LINK_PREFIX: &str = "pli-link-1:";
 
-/// The content of a link code: nothing secret.
+/// The content of a link code: nothing the server must not see but the link secret, which
+/// goes from the new device to the approving one with the user, not through the server.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkRequest {
     pub username: Username,
     pub device_id: DeviceId,
     pub signature_key: Bytes64,
     pub secret_hash: Bytes64,
+    /// Keys the MAC over the directory keys the approving device hands the new one. Never
+    /// sent to the server. Absent from codes of an earlier pli.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_secret: Option<Bytes64>,
 }
 
 impl LinkRequest {
@@ -80,18 +87,21 @@ impl Client {
             signature_public: signer.public().to_vec(),
         };
         save_device(&conn, &signer, &me)?;
+        let link_secret: [u8; 32] = rand::rng().random();
+        crate::link_keys::await_keys(&conn, &link_secret)?;
         let code = LinkRequest {
             username: username.clone(),
             device_id,
             signature_key: signer.public().to_vec().into(),
             secret_hash: Sha256::digest(secret.as_bytes()).to_vec().into(),
+            link_secret: Some(link_secret.to_vec().into()),
         }
         .encode();
         let transport = transport.with_credentials(Credentials {
             device_id,
             secret: me.secret.clone(),
         });
-        let mut client = Self {
+        let client = Self {
             conn,
             crypto: RustCrypto::default(),
             transport,
@@ -99,7 +109,7 @@ impl Client {
             needs_commit: Default::default(),
             groups: Default::default(),
         };
-        client.pin_directory_keys().await?;
+        // No directory keys from the server: they come from the approving device.
         Ok((client, code))
     }
 
@@ -121,6 +131,17 @@ impl Client {
             .signer()?
             .sign(&message)
             .map_err(|e| ClientError::Mls(format!("{e:?}")))?;
+        let directory_keys = match &request.link_secret {
+            Some(secret) => {
+                let pinned = crate::kt::pinned(&self.conn)?.ok_or_else(|| {
+                    ClientError::Invalid(
+                        "this device has not met the key directory yet: sync it first".into(),
+                    )
+                })?;
+                Some(crate::link_keys::for_new_device(&pinned, secret.as_slice()))
+            }
+            None => None,
+        };
         let added = self
             .transport
             .add_device(&AddDeviceRequest {
@@ -128,6 +149,7 @@ impl Client {
                 signature_key: request.signature_key,
                 secret_hash: request.secret_hash,
                 endorsement: signature.into(),
+                directory_keys,
             })
             .await?;
         crate::rotation::rotate_all_soon(&self.conn)?;

@@ -19,6 +19,7 @@
 //! - [`rotation`]: this device's leaf replaced on a schedule and after device changes
 //!   (post-compromise healing).
 //! - `outbox`: the durable send queue.
+//! - `link_keys`: a linked device takes the directory's keys from its approving device.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
 //! - [`local`]: the local database schema and queries.
@@ -46,6 +47,7 @@ pub mod groups;
 #[doc(hidden)]
 pub mod hot_paths;
 pub mod kt;
+mod link_keys;
 pub mod local;
 pub mod mls;
 pub mod mls_store;

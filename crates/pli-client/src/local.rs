@@ -133,6 +133,12 @@ CREATE TABLE audit_seen (
     size    INTEGER NOT NULL,
     root    TEXT NOT NULL
 );
+-- A linked device's one-time link secret, kept until the approving device's directory keys
+-- arrive under it (`link_keys`).
+CREATE TABLE link_pending (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    secret BLOB NOT NULL
+);
 -- The witnesses whose cosignature an audit checkpoint needs before this device keeps it.
 CREATE TABLE audit_witnesses (vkey TEXT PRIMARY KEY);
 CREATE TABLE leaf_rotations (

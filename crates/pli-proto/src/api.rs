@@ -141,6 +141,11 @@ pub struct AddDeviceRequest {
     pub secret_hash: Bytes64,
     /// The calling device's Ed25519 signature over the endorsement message.
     pub endorsement: Bytes64,
+    /// The key directory's keys as the calling device pinned them, authenticated for the
+    /// new device: the server queues them for it (kind `KIND_LINK_KEYS`), so the new
+    /// device takes them from the device that approved it, not from the server.
+    #[serde(default)]
+    pub directory_keys: Option<crate::kt::LinkedDirectoryKeys>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

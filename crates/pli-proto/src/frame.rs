@@ -61,6 +61,9 @@ pub const KIND_MLS: u8 = 0;
 /// A notice written by the service itself (say, that data was disclosed under a lawful
 /// request), as JSON `ServerNotice`.
 pub const KIND_NOTICE: u8 = 1;
+/// The key directory's keys as the device that approved this one holds them, relayed by
+/// the server for a newly linked device, as JSON [`crate::kt::LinkedDirectoryKeys`].
+pub const KIND_LINK_KEYS: u8 = 2;
 
 /// One queued message pushed to a device.
 #[derive(Clone, PartialEq, Eq)]

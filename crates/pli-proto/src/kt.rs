@@ -185,6 +185,32 @@ pub fn label(user: &Username) -> AkdLabel {
     AkdLabel::from(user.as_str())
 }
 
+/// The key directory's keys, as the device approving a link pinned them, with a MAC under
+/// the link code's one-time secret (which only the two devices have: the user carries the
+/// code from the new device to the old one, and the server never sees it). The new device
+/// pins these, so a server that shows new devices its own directory keys is caught.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedDirectoryKeys {
+    pub origin: String,
+    pub signing_key: Bytes64,
+    pub vrf_public_key: Bytes64,
+    /// HMAC-SHA256 under the link secret of [`LinkedDirectoryKeys::mac_input`].
+    pub mac: Bytes64,
+}
+
+impl LinkedDirectoryKeys {
+    /// What the MAC covers: a label, then each key part, length-prefixed.
+    pub fn mac_input(origin: &str, signing_key: &[u8], vrf_public_key: &[u8]) -> Vec<u8> {
+        let mut input = b"pli linked directory keys v1".to_vec();
+        for part in [origin.as_bytes(), signing_key, vrf_public_key] {
+            input.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            input.extend_from_slice(part);
+        }
+        input
+    }
+}
+
 /// What a verified lookup says: the user's devices as of `epoch` (none if the account was
 /// deleted), and the version of the user's entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use pli_client::kt::audit::audit_directory;
 use pli_client::{Client, ClientError, ConnectOptions};
 use pli_proto::Username;
 use pli_proto::kt::{self, DirectoryDevice};
+use pli_server::directory::SIGNING_KEY_FILE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_directory_survives_a_restart_with_the_same_roots_and_proofs() {
@@ -128,6 +129,7 @@ async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
             signature_key: request.signature_key,
             secret_hash: request.secret_hash,
             endorsement: vec![7; 64].into(),
+            directory_keys: None,
         })
         .await;
     assert_eq!(
@@ -511,5 +513,62 @@ async fn a_device_state_copied_before_a_rotation_cannot_decrypt_what_follows() {
     assert!(
         got.iter().any(|(_, _, text)| text == "after the rotation"),
         "{got:?}"
+    );
+}
+
+/// A newly linked device pins the key directory's keys its approving device holds, not the
+/// ones the server shows it: an operator who swaps the directory's signing key before a
+/// device is linked (to show the new device a directory of its own) is caught by that
+/// device at its first sync. Today's devices took the keys from the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_device_takes_the_directory_keys_from_the_approving_device() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    alice.client.sync().await.expect("sync");
+    let pinned = |home: &std::path::Path| {
+        let conn = pli_client::local::open(home).expect("open");
+        pli_client::kt::pinned_keys(&conn)
+            .expect("read")
+            .map(|k| (k.origin, k.signing_key, k.vrf_key))
+    };
+    let (second_home, _second) = link_second_device(&server, &mut alice).await;
+    assert_eq!(pinned(second_home.path()), pinned(alice.home.path()));
+
+    // The operator signs the directory with a key of its own from now on.
+    let other = [99u8; 32];
+    let data = server.stop().await;
+    match common::TestDb::of(data.path()) {
+        db @ common::TestDb::Postgres(_) => {
+            db.execute(&format!(
+                "UPDATE server_keys SET secret = '\\x{}'::bytea WHERE name = '{SIGNING_KEY_FILE}'",
+                hex::encode(other)
+            ))
+            .await
+        }
+        common::TestDb::Sqlite(_) => {
+            std::fs::write(data.path().join(SIGNING_KEY_FILE), other).expect("swap the key")
+        }
+    }
+    let server = TestServer::start_on(data).await;
+    alice.reopen(&server.url);
+    let third_home = tempfile::tempdir().expect("temp dir");
+    let (mut third, code) = Client::prepare_link(
+        third_home.path(),
+        &server.url,
+        &alice.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    alice.client.approve_link(&code).await.expect("approve");
+    let synced = third.sync().await;
+    assert!(
+        matches!(synced, Err(ClientError::Directory(_))),
+        "the new device refuses roots its approving device's key did not sign: {synced:?}"
+    );
+    assert_eq!(
+        pinned(third_home.path()),
+        pinned(alice.home.path()),
+        "it pinned the approving device's keys"
     );
 }

@@ -54,6 +54,11 @@ fn failed(what: impl std::fmt::Display) -> ClientError {
     ClientError::Directory(what.to_string())
 }
 
+/// The directory keys this home pinned, if any (for tests and tools that compare homes).
+pub fn pinned_keys(conn: &Connection) -> Result<Option<PinnedKeys>, ClientError> {
+    pinned(conn)
+}
+
 pub(crate) fn pinned(conn: &Connection) -> Result<Option<PinnedKeys>, ClientError> {
     let row: Option<(String, Vec<u8>, Vec<u8>)> = conn
         .query_row(
@@ -146,6 +151,11 @@ impl Client {
     pub(crate) async fn pin_directory_keys(&mut self) -> Result<PinnedKeys, ClientError> {
         if let Some(keys) = pinned(&self.conn)? {
             return Ok(keys);
+        }
+        if crate::link_keys::waiting(&self.conn)? {
+            return Err(failed(
+                "this device waits for the key directory's keys from the device approving it: approve its link code there, then sync",
+            ));
         }
         let served = self.transport.directory_keys().await?;
         let keys = PinnedKeys {

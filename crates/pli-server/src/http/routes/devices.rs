@@ -124,6 +124,22 @@ pub async fn add<S: Store>(
             "the endorsement does not verify with the calling device's key",
         ));
     }
+    // The approving device's directory keys for the new one: public keys and a MAC, kept
+    // only as a queued delivery to the new device (read once, then acked away).
+    let link_keys = match &request.directory_keys {
+        Some(keys)
+            if keys.origin.len() > 256
+                || keys.signing_key.as_slice().len() != 32
+                || keys.vrf_public_key.as_slice().len() > 64
+                || keys.mac.as_slice().len() != 32 =>
+        {
+            return Err(ApiError::bad_request(
+                "the directory keys are not an origin, two public keys and a 32-byte MAC",
+            ));
+        }
+        Some(keys) => Some(serde_json::to_vec(keys).expect("keys always serialise")),
+        None => None,
+    };
     let device = NewDevice {
         device_id: request.device_id,
         secret_hash,
@@ -131,6 +147,17 @@ pub async fn add<S: Store>(
         endorsement,
     };
     changing_devices(&state.store, &user, state.store.add_device(&user, device)).await?;
+    if let Some(payload) = link_keys {
+        state
+            .store
+            .deliver(
+                pli_proto::frame::KIND_LINK_KEYS,
+                payload,
+                vec![request.device_id],
+                crate::store::stored_time(state.clock.now_ms()),
+            )
+            .await?;
+    }
     tracing::info!("device added");
     Ok(Json(AddDeviceResponse {
         device_id: request.device_id,
