@@ -138,7 +138,10 @@ impl Client {
                         "this device has not met the key directory yet: sync it first".into(),
                     )
                 })?;
-                Some(crate::link_keys::for_new_device(&pinned, secret.as_slice()))
+                Some(crate::link_keys::for_new_device(
+                    (&pinned.origin, &pinned.signing_key, &pinned.vrf_key),
+                    secret.as_slice(),
+                ))
             }
             None => None,
         };

@@ -29,7 +29,7 @@
 //! - [`transport`]: HTTP and WebSocket to the server.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
 //! - [`audit_state`]: audit checkpoints kept by auditors, witnesses and every device, so a
-//!   rewritten or cut-back log is caught.
+//!   rewritten or cut-back log is caught; `audit_watch`: each device's check at sync.
 //! - [`witness`]: `pli audit witness`: co-signs only checkpoints that extend what it saw.
 //! - [`admin`]: staff tools: the admin API client, audit log export and verification.
 //! - `hot_paths`: the encrypt and receive paths without a server, for benchmarks.
@@ -38,6 +38,7 @@
 
 pub mod admin;
 pub mod audit_state;
+mod audit_watch;
 pub mod client;
 mod departed;
 pub mod devices;

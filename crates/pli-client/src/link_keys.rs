@@ -12,7 +12,6 @@
 //! fails closed.
 
 use crate::error::ClientError;
-use crate::kt::PinnedKeys;
 use crate::local;
 use hmac::{Hmac, Mac};
 use pli_proto::kt::LinkedDirectoryKeys;
@@ -31,16 +30,20 @@ fn mac(secret: &[u8], origin: &str, signing_key: &[u8], vrf_key: &[u8]) -> HmacS
     mac
 }
 
-/// The approving device's keys for the new device, authenticated under the link secret.
-pub(crate) fn for_new_device(keys: &PinnedKeys, secret: &[u8]) -> LinkedDirectoryKeys {
-    let tag = mac(secret, &keys.origin, &keys.signing_key, &keys.vrf_key)
+/// The approving device's pinned keys (`origin`, signing key, VRF key) for the new device,
+/// authenticated under the link secret.
+pub(crate) fn for_new_device(
+    (origin, signing_key, vrf_key): (&str, &[u8], &[u8]),
+    secret: &[u8],
+) -> LinkedDirectoryKeys {
+    let tag = mac(secret, origin, signing_key, vrf_key)
         .finalize()
         .into_bytes()
         .to_vec();
     LinkedDirectoryKeys {
-        origin: keys.origin.clone(),
-        signing_key: keys.signing_key.to_vec().into(),
-        vrf_public_key: keys.vrf_key.clone().into(),
+        origin: origin.to_owned(),
+        signing_key: signing_key.to_vec().into(),
+        vrf_public_key: vrf_key.to_vec().into(),
         mac: tag.into(),
     }
 }
@@ -116,26 +119,28 @@ mod tests {
     fn relayed_keys_are_pinned_only_with_the_link_secret() {
         let home = tempfile::tempdir().expect("temp dir");
         let conn = local::open(home.path()).expect("open");
-        let keys = PinnedKeys {
-            origin: "pli.test/kt".into(),
-            signing_key: [4; 32],
-            vrf_key: vec![5; 32],
+        let keys: (&str, &[u8], &[u8]) = ("pli.test/kt", &[4; 32], &[5; 32]);
+        let pinned = || -> Option<(String, Vec<u8>, Vec<u8>)> {
+            conn.query_row(
+                "SELECT origin, signing_key, vrf_key FROM kt_keys WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .expect("read")
         };
         await_keys(&conn, &[9; 32]).expect("wait");
         // Keys MACed under another secret (a server guessing) are refused.
-        let forged = for_new_device(&keys, &[8; 32]);
+        let forged = for_new_device(keys, &[8; 32]);
         receive(&conn, &serde_json::to_vec(&forged).expect("json")).expect("receive");
         assert!(waiting(&conn).expect("waiting"));
-        assert!(crate::kt::pinned(&conn).expect("pinned").is_none());
-        let relayed = for_new_device(&keys, &[9; 32]);
+        assert_eq!(pinned(), None);
+        let relayed = for_new_device(keys, &[9; 32]);
         receive(&conn, &serde_json::to_vec(&relayed).expect("json")).expect("receive");
         assert!(!waiting(&conn).expect("waiting"));
-        let pinned = crate::kt::pinned(&conn)
-            .expect("pinned")
-            .expect("pinned keys");
         assert_eq!(
-            (pinned.origin, pinned.signing_key, pinned.vrf_key),
-            (keys.origin, keys.signing_key, keys.vrf_key)
+            pinned(),
+            Some((keys.0.to_owned(), keys.1.to_vec(), keys.2.to_vec()))
         );
     }
 }

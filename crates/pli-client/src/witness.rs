@@ -4,7 +4,8 @@
 //! them on the checkpoint notes, so clients that require this witness accept only
 //! checkpoints of a log that never changed its past.
 
-use crate::audit_state::{SeenCheckpoint, WatchError, load_state, newest_from, save_state};
+use crate::audit_state::{SeenCheckpoint, WatchError, load_state, save_state};
+use crate::audit_watch::newest_from;
 use crate::error::ClientError;
 use crate::transport::Transport;
 use ed25519_dalek::SigningKey;

@@ -39,10 +39,13 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         .state
         .unwrap_or_else(|| default_state_path(&format!("witness {vkey} {server}")));
     let witness = Witness::new(transport, &args.name, key, state);
+    // Listening before the first line is printed: whoever stops the witness after reading
+    // it gets a clean exit, never the default action of the signal.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     println!("witness {}", witness.vkey());
     let mut last = None;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
     loop {
         match witness.once().await {
             Ok(Witnessed::Cosigned(size)) if last != Some(size) => {
@@ -54,7 +57,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             Err(err) => eprintln!("refused to co-sign: {err}"),
         }
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             () = tokio::time::sleep(Duration::from_secs(args.interval.max(1))) => {}
         }
