@@ -1,7 +1,7 @@
 //! Server configuration as the library sees it: already merged from file, environment and
 //! flags by the binary, and validated by [`Config::check`].
 
-use crate::governance::rules::Policy;
+use crate::policy::{Policies, Policy};
 use pli_proto::Region;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,7 +42,7 @@ pub struct Config {
 }
 
 /// The region every account is in when no regions are configured.
-pub const IMPLICIT_REGION: &str = "default";
+pub use crate::policy::IMPLICIT_REGION;
 
 /// One region: its published policy and where its accounts' data lives.
 #[derive(Clone, Debug)]
@@ -150,6 +150,19 @@ impl Config {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             witnesses: Vec::new(),
+        }
+    }
+
+    /// Every served region's policy, by name, and which region is the default.
+    pub fn policies(&self) -> Policies {
+        Policies {
+            default_region: self.home_default(),
+            by_region: self
+                .served_regions()
+                .into_iter()
+                .map(|r| (r.name, r.policy))
+                .collect(),
+            report_bands: self.report_bands,
         }
     }
 

@@ -19,6 +19,11 @@
 //! - [`tls`]: the rustls accept loop.
 //! - [`residency`]: each account's data in its home region's store (a `Store` of stores).
 //! - [`retention`]: each region's policy applied on a timer and on demand.
+//! - [`governance`]: staff roles, lawful requests and their rules, the audit log, the data
+//!   inventory, transparency reports.
+//! - [`policy`]: each region's policy, which configuration builds and governance and
+//!   retention read.
+//! - [`listener`]: accepting connections (limits, deadlines) for the HTTP and TLS servers.
 //! - [`config`], [`clock`], [`ratelimit`]: settings, injected time, token buckets.
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
@@ -32,6 +37,7 @@ pub mod governance;
 pub mod http;
 pub mod keys;
 pub mod listener;
+pub mod policy;
 pub mod ratelimit;
 pub mod residency;
 pub mod retention;
@@ -215,13 +221,10 @@ async fn load_governance<S: Store>(
 ) -> Result<governance::Governance, ServerError> {
     let seed = store.server_secret(AUDIT_KEY_FILE).await?;
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    Ok(governance::Governance::load(
-        store,
-        key,
-        config.log_origin.clone(),
-        governance::rules::Policies::new(config),
+    Ok(
+        governance::Governance::load(store, key, config.log_origin.clone(), config.policies())
+            .await?,
     )
-    .await?)
 }
 
 /// Creates the first operator, on the server host (`pli admin init`). Refused once any
