@@ -2,7 +2,7 @@
 //!
 //! Every frame starts with a one-byte tag; integers are big-endian. Deliveries are batched
 //! (many messages per WebSocket message) because one socket write per small frame caps
-//! throughput far below what batching reaches (DESIGN.md §7).
+//! throughput far below what batching reaches (docs/ARCHITECTURE.md, "Facts the design rests on").
 //!
 //! ```text
 //! server → client

@@ -221,7 +221,7 @@ async fn drive<S: Store>(
 ) -> Result<(), SessionError> {
     let device = attachment.device;
     // The futures this session waits on now and then (a push, answers, notices) are boxed:
-    // kept inline, the largest of them would size every idle socket's task (DESIGN.md §7).
+    // kept inline, the largest of them would size every idle socket's task (docs/ARCHITECTURE.md, "Facts the design rests on").
     let (sink, mut stream) = socket.split();
     let limits = state.config.limits;
     let mut out = Outbound {

@@ -1,4 +1,4 @@
-//! What the server holds about one account (DESIGN.md §3), printed for staff and the only
+//! What the server holds about one account (docs/ARCHITECTURE.md, "The data inventory"), printed for staff and the only
 //! source of disclosure packages, so a package can never hold more than the printout.
 
 use super::GovernanceError;

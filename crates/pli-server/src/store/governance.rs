@@ -101,7 +101,7 @@ pub struct GovernanceEffect {
     pub release: Option<ReleaseNotice>,
 }
 
-/// Everything the server holds about one account (DESIGN.md §3), as the inventory printout
+/// Everything the server holds about one account (docs/ARCHITECTURE.md, "The data inventory"), as the inventory printout
 /// and disclosure packages draw on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InventoryRecord {

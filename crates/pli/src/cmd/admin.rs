@@ -51,7 +51,7 @@ enum Command {
     Request(RequestCommand),
     /// Your alerts (legal reviewers): emergencies whose second review is overdue.
     Alerts,
-    /// Print everything the server holds about an account (DESIGN.md §3).
+    /// Print everything the server holds about an account (docs/ARCHITECTURE.md, "The data inventory").
     Inventory { user: String },
     /// Regions (operators only): move an account's data to another region.
     #[command(subcommand)]

@@ -87,7 +87,7 @@ pub async fn upgrade<S: Store>(
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
-        // Small buffers for idle sockets (DESIGN.md §7), a hard cap for slow ones. An idle
+        // Small buffers for idle sockets (docs/ARCHITECTURE.md, "Facts the design rests on"), a hard cap for slow ones. An idle
         // device sends only pongs and acks up this socket, so a 1 KiB read buffer (the
         // chunk read at once; the buffer grows for a larger message) keeps an idle socket
         // at ~7.5 KiB of server memory, against ~11 KiB with 4 KiB (BENCHMARKS.md).

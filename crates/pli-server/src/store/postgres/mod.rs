@@ -1,4 +1,4 @@
-//! The PostgreSQL backend, for several `pli serve` nodes on one database (DESIGN.md §6).
+//! The PostgreSQL backend, for several `pli serve` nodes on one database (README.md, "Running several nodes").
 //!
 //! Every operation is one transaction on a pooled connection; PostgreSQL batches the WAL
 //! flushes of concurrent commits itself, and row locks (see [`queries`]) keep the delivery

@@ -1,7 +1,7 @@
 //! The embedded SQLite backend.
 //!
 //! SQLite allows one writer at a time, and a durable commit costs an fsync (about 0.2 ms on
-//! the project's machines, DESIGN.md §7). So all writes go to one writer thread that takes
+//! the project's machines, docs/ARCHITECTURE.md, "Facts the design rests on"). So all writes go to one writer thread that takes
 //! every job waiting in its channel, runs each inside its own SAVEPOINT of one transaction,
 //! commits once, and only then answers each caller: group commit. A job that fails rolls
 //! back to its savepoint without disturbing its neighbours. Reads run in parallel on a small

@@ -1,5 +1,5 @@
 //! The SQLite schema, as numbered migrations applied in order and recorded in
-//! `PRAGMA user_version`. Every table holds an item of the data inventory (DESIGN.md §3)
+//! `PRAGMA user_version`. Every table holds an item of the data inventory (docs/ARCHITECTURE.md, "The data inventory")
 //! and nothing else: no IP addresses, no timestamps finer than a day for people, no
 //! membership lists.
 
