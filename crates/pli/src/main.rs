@@ -2,6 +2,7 @@
 //! client. Each command is a small file in `cmd/` that calls `pli-server` or `pli-client`.
 
 mod cmd;
+mod context;
 mod output;
 
 use clap::Parser;

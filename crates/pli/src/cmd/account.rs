@@ -1,6 +1,6 @@
 //! `pli account …`: the account itself.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 
 #[derive(clap::Subcommand)]

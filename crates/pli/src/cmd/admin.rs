@@ -1,15 +1,16 @@
 //! `pli admin …`: staff commands. `init` runs on the server host against the data
 //! directory; everything else goes through the admin API with a staff credential file.
 
+mod credentials;
 mod staff;
 
-use super::Context;
+use crate::context::Context;
 use crate::output;
 use anyhow::Context as _;
-use pli_client::admin::AdminClient;
+use credentials::{client, write_private};
 use pli_proto::governance::{
     DataCategory, LegalBasis, MoveRequest, MoveResponse, NewRequest, RejectRequest, ReportRequest,
-    RequestView, RetentionResponse, Role, StaffAlert, StaffCredential,
+    RequestView, RetentionResponse, StaffAlert,
 };
 use std::path::{Path, PathBuf};
 
@@ -140,10 +141,6 @@ enum RequestCommand {
     },
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "one of operator, legal, trust-safety, auditor".into())
-}
-
 fn parse_basis(text: &str) -> Result<LegalBasis, String> {
     LegalBasis::parse(text).ok_or_else(|| {
         "one of subpoena, court-order, search-warrant, emergency, preservation, mlat".into()
@@ -172,7 +169,7 @@ impl RequestFields {
             targets: self
                 .targets
                 .iter()
-                .map(|t| super::username(t))
+                .map(|t| crate::context::username(t))
                 .collect::<anyhow::Result<_>>()?,
             categories,
             nondisclosure_until: self.nondisclosure_until,
@@ -180,40 +177,6 @@ impl RequestFields {
             due: self.due,
         })
     }
-}
-
-/// Writes a file readable by its owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
-}
-
-fn client(context: &Context, cred: Option<&Path>) -> anyhow::Result<AdminClient> {
-    let path = cred.context("staff commands need --cred FILE (or PLI_STAFF_CRED)")?;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let credential: StaffCredential =
-        serde_json::from_str(&text).context("not a staff credential file")?;
-    let server = context
-        .options
-        .server
-        .clone()
-        .or_else(|| std::env::var("PLI_ADMIN_URL").ok())
-        .or_else(|| credential.server.clone())
-        .context("staff commands need --server URL (or PLI_ADMIN_URL)")?;
-    Ok(AdminClient::new(
-        &server,
-        Some(credential),
-        context.options.extra_ca_pem.as_deref(),
-    )?)
 }
 
 fn show_request(view: &RequestView, json: bool) -> anyhow::Result<()> {
@@ -320,7 +283,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             }
         }
         Command::Inventory { user } => {
-            let user = super::username(&user)?;
+            let user = crate::context::username(&user)?;
             let inventory: serde_json::Value = client(context, cred)?
                 .get(&format!("/admin/v1/inventory/{user}"))
                 .await?;
@@ -334,7 +297,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             );
         }
         Command::Region(RegionCommand::Move { user, region }) => {
-            let user = super::username(&user)?;
+            let user = crate::context::username(&user)?;
             let moved: MoveResponse = client(context, cred)?
                 .post(
                     &format!("/admin/v1/accounts/{user}/region"),

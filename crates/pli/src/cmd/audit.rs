@@ -3,7 +3,7 @@
 //! verify the key directory's append-only history (with `--mine`, also this device's own
 //! account's key history, which only its owner can ask for and judge).
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::admin::{AdminClient, LogExport};
 use pli_client::audit_state::{SeenCheckpoint, default_state_path, load_state, save_state};

@@ -2,7 +2,7 @@
 //! with `--server`, one already running. Prints a table, or one JSON object per scenario
 //! with `--json`; exits non-zero if any accepted message was lost.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_bench::{Options, Scenario, SubmitOver, Target};
 use std::time::Duration;

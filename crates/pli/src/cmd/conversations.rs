@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 
 pub fn run(context: &Context) -> anyhow::Result<()> {
     let client = context.open()?;

@@ -1,7 +1,7 @@
 //! `pli device …`: link a new device to an account, list the account's devices as the key
 //! directory lists them, remove one.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::Client;
 
@@ -31,7 +31,7 @@ pub enum Command {
 pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Link { user } => {
-            let username = super::username(&user)?;
+            let username = crate::context::username(&user)?;
             let server = context
                 .options
                 .server

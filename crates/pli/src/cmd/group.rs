@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -22,18 +22,22 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Create { name, members } => {
             let members = members
                 .iter()
-                .map(|m| super::username(m))
+                .map(|m| crate::context::username(m))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             (client.create_group(&name, &members).await?, "created")
         }
         Command::Add { conversation, user } => {
             let id = client.find_conversation(&conversation)?.id;
-            client.add_member(&id, &super::username(&user)?).await?;
+            client
+                .add_member(&id, &crate::context::username(&user)?)
+                .await?;
             (id, "added")
         }
         Command::Remove { conversation, user } => {
             let id = client.find_conversation(&conversation)?.id;
-            client.remove_member(&id, &super::username(&user)?).await?;
+            client
+                .remove_member(&id, &crate::context::username(&user)?)
+                .await?;
             (id, "removed")
         }
         Command::Leave { conversation } => {

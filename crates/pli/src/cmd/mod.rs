@@ -15,9 +15,8 @@ mod sync;
 mod verify;
 mod witness;
 
-use anyhow::Context as _;
+use crate::context::Context;
 use clap::{Parser, Subcommand};
-use pli_client::{Client, ConnectOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -83,7 +82,12 @@ enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let context = Context::from_cli(&cli)?;
+    let context = Context::new(
+        cli.home.as_deref(),
+        cli.json,
+        cli.server.clone(),
+        cli.ca_cert.as_deref(),
+    )?;
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Register(args) => register::run(&context, args).await,
@@ -100,46 +104,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::run(&context, command).await,
         Command::Bench(args) => bench::run(&context, args).await,
     }
-}
-
-/// What every client command needs.
-pub struct Context {
-    home: PathBuf,
-    json: bool,
-    options: ConnectOptions,
-}
-
-impl Context {
-    fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
-        let home = match &cli.home {
-            Some(home) => home.clone(),
-            None => std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".pli"))
-                .context("no --home given and $HOME is not set")?,
-        };
-        let extra_ca_pem = cli
-            .ca_cert
-            .as_ref()
-            .map(|path| {
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-            })
-            .transpose()?;
-        Ok(Self {
-            home,
-            json: cli.json,
-            options: ConnectOptions {
-                server: cli.server.clone(),
-                extra_ca_pem,
-            },
-        })
-    }
-
-    fn open(&self) -> anyhow::Result<Client> {
-        Client::open(&self.home, &self.options).context("cannot open this device's home")
-    }
-}
-
-/// Parses `@user` or `user`.
-fn username(text: &str) -> anyhow::Result<pli_proto::Username> {
-    pli_proto::Username::parse(text).with_context(|| format!("invalid username {text:?}"))
 }

@@ -1,6 +1,6 @@
 //! `pli policy`: what the server does with each region's data, in plain words.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::transport::Transport;
 

@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::Client;
 
@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
-    let username = super::username(&args.name)?;
+    let username = crate::context::username(&args.name)?;
     let server = context
         .options
         .server

@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::SendStatus;
 use std::io::Read;
@@ -28,7 +28,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let conversation = match args.target.strip_prefix('@') {
         Some(_) => {
             client
-                .direct_conversation(&super::username(&args.target)?)
+                .direct_conversation(&crate::context::username(&args.target)?)
                 .await?
         }
         None => client.find_conversation(&args.target)?.id,

@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use crate::output;
 
 pub async fn sync(context: &Context) -> anyhow::Result<()> {

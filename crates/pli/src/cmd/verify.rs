@@ -3,7 +3,7 @@
 //! checked against a signed root this device verified, so the code is the directory's word,
 //! not the server's.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_proto::Username;
 use pli_proto::kt::DirectoryDevice;

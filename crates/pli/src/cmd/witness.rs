@@ -1,7 +1,7 @@
 //! `pli audit witness`: run a witness of a server's audit log until Ctrl-C (or SIGTERM).
 //! The first line printed is the witness's key (a vkey) for operators and clients to list.
 
-use super::Context;
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::audit_state::default_state_path;
 use pli_client::witness::{Witness, Witnessed, load_or_create_key};

@@ -1,8 +1,8 @@
 //! `pli admin staff …` (operators only): add, list, rotate, re-role and revoke staff. A
 //! member is named by name or id, looked up in the staff list.
 
-use super::{client, parse_role, write_private};
-use crate::cmd::Context;
+use crate::cmd::admin::credentials::{client, parse_role, write_private};
+use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::admin::AdminClient;
 use pli_proto::governance::{NewStaff, Role, StaffCredential, StaffInfo, StaffRoleChange};
