@@ -76,6 +76,11 @@ impl ClientError {
             )
     }
 
+    /// The key directory's proofs or roots did not check out, for this reason.
+    pub(crate) fn directory(what: impl std::fmt::Display) -> Self {
+        ClientError::Directory(what.to_string())
+    }
+
     pub(crate) fn mls(err: impl std::fmt::Display) -> Self {
         ClientError::Mls(err.to_string())
     }

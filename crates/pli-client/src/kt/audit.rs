@@ -3,7 +3,6 @@
 //! before by akd's append-only proof. A server that rewrote a published key in place, or
 //! signed a root that its tree does not produce, fails here.
 
-use super::failed;
 use crate::error::ClientError;
 use crate::transport::Transport;
 use base64::Engine as _;
@@ -33,11 +32,13 @@ pub(crate) async fn fetch_roots(
         }
         for note in &page.roots {
             let root = UnverifiedCheckpoint::parse(note)
-                .map_err(failed)?
+                .map_err(ClientError::directory)?
                 .verify(log_key)
-                .map_err(failed)?;
+                .map_err(ClientError::directory)?;
             if root.origin != log_key.name || root.size != from + roots.len() as u64 {
-                return Err(failed("the server's roots are out of order"));
+                return Err(ClientError::directory(
+                    "the server's roots are out of order",
+                ));
             }
             roots.push(root.root);
             if to.is_some_and(|to| from + roots.len() as u64 > to) {
@@ -60,15 +61,18 @@ pub(crate) async fn verify_steps(
         let end = (start + kt::MAX_AUDIT_STEPS).min(to);
         let audit = transport.directory_audit(start, end).await?;
         if audit.proofs.len() as u64 != end - start {
-            return Err(failed("the audit proof has the wrong number of steps"));
+            return Err(ClientError::directory(
+                "the audit proof has the wrong number of steps",
+            ));
         }
         for (step, proof) in audit.proofs.iter().enumerate() {
             let epoch = start + step as u64;
             let proto = akd_core::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(
                 proof.as_slice(),
             )
-            .map_err(failed)?;
-            let proof = akd_core::SingleAppendOnlyProof::try_from(&proto).map_err(failed)?;
+            .map_err(ClientError::directory)?;
+            let proof = akd_core::SingleAppendOnlyProof::try_from(&proto)
+                .map_err(ClientError::directory)?;
             akd::auditor::verify_consecutive_append_only::<KtConfig>(
                 &proof,
                 roots[(epoch - from) as usize],
@@ -76,7 +80,9 @@ pub(crate) async fn verify_steps(
                 epoch + 1,
             )
             .await
-            .map_err(|_| failed(format!("epoch {} does not extend epoch {epoch}", epoch + 1)))?;
+            .map_err(|_| {
+                ClientError::directory(format!("epoch {} does not extend epoch {epoch}", epoch + 1))
+            })?;
         }
         start = end;
     }
@@ -106,19 +112,21 @@ pub async fn audit_directory(
     let keys = transport.directory_keys().await?;
     let key_b64 = base64::engine::general_purpose::STANDARD.encode(keys.signing_key.as_slice());
     if expected_key.is_some_and(|expected| expected.trim() != key_b64) {
-        return Err(failed(
+        return Err(ClientError::directory(
             "the directory is signed by another key than expected",
         ));
     }
-    let log_key = keys.log_key().map_err(failed)?;
+    let log_key = keys.log_key().map_err(ClientError::directory)?;
     let from = from.unwrap_or(0);
     let roots = fetch_roots(transport, &log_key, from, to).await?;
     let Some(last) = roots.last().copied() else {
-        return Err(failed("the server has no signed root in that range"));
+        return Err(ClientError::directory(
+            "the server has no signed root in that range",
+        ));
     };
     let to_reached = from + roots.len() as u64 - 1;
     if to.is_some_and(|to| to != to_reached) {
-        return Err(failed(format!(
+        return Err(ClientError::directory(format!(
             "the server has signed roots only up to epoch {to_reached}"
         )));
     }

@@ -51,7 +51,7 @@ impl PinnedKeys {
 }
 
 fn failed(what: impl std::fmt::Display) -> ClientError {
-    ClientError::Directory(what.to_string())
+    ClientError::directory(what)
 }
 
 /// The directory keys this home pinned, if any (for tests and tools that compare homes).
