@@ -10,9 +10,10 @@ use pli_proto::governance::{
     AuditCheckpoints, AuditEntries, AuditKey, STAFF_AUTH_SCHEME, StaffCredential,
 };
 use pli_proto::merkle;
-use pli_proto::report::{Report, published};
+use pli_proto::report::{Figures, RegionFigures, Report, published};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An HTTP client for the admin API or the public audit endpoints.
 pub struct AdminClient {
@@ -185,24 +186,65 @@ impl LogExport {
         if hex::encode(merkle::root(&leaves)) != report.log_root {
             return Err(AuditError::ReportRoot);
         }
-        let figures = published(&log.entries[..size], &report.period, report.bands);
-        if figures != report.figures {
-            let published = serde_json::to_value(&report.figures).unwrap_or_default();
-            let recomputed = serde_json::to_value(&figures).unwrap_or_default();
-            let differing: Vec<String> = published
-                .as_object()
-                .map(|map| {
-                    map.iter()
-                        .filter(|(name, value)| recomputed.get(name.as_str()) != Some(*value))
-                        .map(|(name, _)| name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+        // The served regions and their bands as the report states them; a combined or
+        // unlisted region's bands follow from these, so are recomputed, not taken.
+        let served: Vec<(String, bool)> = report
+            .regions
+            .iter()
+            .filter(|r| pli_proto::Region::parse(&r.region).is_ok())
+            .map(|r| (r.region.clone(), r.bands))
+            .collect();
+        let recomputed = published(&log.entries[..size], &report.period, &served);
+        let mut differing = Vec::new();
+        if recomputed.figures != report.figures {
+            differing.push(format!(
+                "totals ({})",
+                differing_figures(report.figures.as_ref(), recomputed.figures.as_ref())
+            ));
+        }
+        let regions = |list: &[RegionFigures]| -> BTreeMap<String, RegionFigures> {
+            list.iter().map(|r| (r.region.clone(), r.clone())).collect()
+        };
+        let (claimed, found) = (regions(&report.regions), regions(&recomputed.regions));
+        for name in claimed.keys().chain(found.keys()).collect::<BTreeSet<_>>() {
+            let (claimed, found) = (claimed.get(name), found.get(name));
+            if claimed != found {
+                let figures = |r: Option<&RegionFigures>| r.map(|r| r.figures.clone());
+                differing.push(format!(
+                    "region {name} ({})",
+                    match (claimed, found) {
+                        (Some(c), Some(f)) if c.bands != f.bands => "bands".to_owned(),
+                        _ => differing_figures(figures(claimed).as_ref(), figures(found).as_ref()),
+                    }
+                ));
+            }
+        }
+        if !differing.is_empty() {
             return Err(AuditError::Refuted(format!(
                 "the log does not support the published {}",
-                differing.join(", ")
+                differing.join("; ")
             )));
         }
         Ok(())
     }
+}
+
+/// The names of the figures that differ between a published and a recomputed set (all of
+/// them when one side has none).
+fn differing_figures(published: Option<&Figures>, recomputed: Option<&Figures>) -> String {
+    let (Some(published), Some(recomputed)) = (published, recomputed) else {
+        return "present on one side only".into();
+    };
+    let published = serde_json::to_value(published).unwrap_or_default();
+    let recomputed = serde_json::to_value(recomputed).unwrap_or_default();
+    published
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter(|(name, value)| recomputed.get(name.as_str()) != Some(*value))
+                .map(|(name, _)| name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }

@@ -21,6 +21,9 @@ pub struct RegionPolicy {
     pub recognised_legal_bases: Vec<LegalBasis>,
     /// The operator's own notes to users (law that applies, contact), shown as written.
     pub notes: String,
+    /// Transparency reports publish this region's small counts as a band ("0–9") only.
+    #[serde(default)]
+    pub report_bands: bool,
 }
 
 impl RegionPolicy {
@@ -67,6 +70,13 @@ impl RegionPolicy {
                 bases.join(", ")
             )
         });
+        if self.report_bands {
+            lines.push(format!(
+                "Transparency reports show this region's counts below {} as the range 0\u{2013}{}.",
+                crate::report::BAND_BELOW,
+                crate::report::BAND_BELOW - 1
+            ));
+        }
         if !self.notes.trim().is_empty() {
             lines.push(self.notes.trim().to_owned());
         }
@@ -95,6 +105,7 @@ mod tests {
             ip_retention_days: None,
             recognised_legal_bases: vec![LegalBasis::CourtOrder],
             notes: String::new(),
+            report_bands: false,
         };
         let text = policy.plain_words().join("\n");
         assert!(text.contains("region eu"), "{text}");
@@ -102,10 +113,13 @@ mod tests {
         assert!(text.contains("never stored"), "{text}");
         assert!(text.contains("nothing about it is kept"), "{text}");
         assert!(text.contains("court-order"), "{text}");
+        assert!(!text.contains("range 0"), "{text}");
         policy.ip_retention_days = Some(1);
         policy.deleted_account_retention_days = 180;
         policy.notes = "Operated under GDPR.".into();
+        policy.report_bands = true;
         let text = policy.plain_words().join("\n");
+        assert!(text.contains("below 10 as the range 0\u{2013}9"), "{text}");
         assert!(text.contains("kept for 1 day."), "{text}");
         assert!(text.contains("kept for 180 days"), "{text}");
         assert!(text.ends_with("Operated under GDPR."), "{text}");

@@ -115,7 +115,16 @@ pub struct Figures {
 
 impl Figures {
     fn band(&mut self) {
-        for figure in [
+        for figure in self.all_mut() {
+            figure.band();
+        }
+        self.requests_by_country_basis
+            .values_mut()
+            .for_each(Figure::band);
+    }
+
+    fn all_mut(&mut self) -> [&mut Figure; 10] {
+        [
             &mut self.requests,
             &mut self.accounts_specified,
             &mut self.requests_with_data_produced,
@@ -126,91 +135,207 @@ impl Figures {
             &mut self.preservation,
             &mut self.notices_sent,
             &mut self.notices_delayed,
-        ] {
-            figure.band();
-        }
-        self.requests_by_country_basis
-            .values_mut()
-            .for_each(Figure::band);
+        ]
     }
 }
 
+/// The region of entries whose request named none (logged before requests recorded their
+/// region). Not a valid region name, so it cannot be confused with one.
+pub const UNRECORDED_REGION: &str = "?";
+
+/// One region's figures in a report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegionFigures {
+    /// The region a request was held to: its targets' home region, names joined by `+`
+    /// for a request about accounts of several regions, [`UNRECORDED_REGION`] for entries
+    /// logged before requests named their region.
+    pub region: String,
+    /// Whether its small counts are published as bands: its policy's `report_bands`; for
+    /// several regions, or a region the report does not list, whether any listed one's is.
+    pub bands: bool,
+    pub figures: Figures,
+}
+
+/// The figures a published report carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The whole deployment's, only when no region's counts are banded: a total beside
+    /// banded regions would give their exact counts away by subtraction.
+    pub figures: Option<Figures>,
+    /// Every served region's (even with nothing to count: a missing region would say
+    /// "none"), then any other region the period's entries name.
+    pub regions: Vec<RegionFigures>,
+}
+
+/// Whether `region` is banded, given each served region's setting: an unlisted region (the
+/// unrecorded one) is banded if any listed one is.
+fn bands_of(region: &str, served: &[(String, bool)]) -> bool {
+    served.iter().find(|(name, _)| name == region).map_or_else(
+        || served.iter().any(|(_, bands)| *bands),
+        |(_, bands)| *bands,
+    )
+}
+
 /// The figures of `period` as a published report carries them: computed from the log
-/// ([`compute`]) and, with `bands`, each count below [`BAND_BELOW`] replaced by its band
-/// alone. `pli audit report` recomputes exactly this.
+/// ([`compute`]); each region whose policy asks for bands with every count below
+/// [`BAND_BELOW`] replaced by its band alone, and no breakdown by country (a row would say
+/// "at least one"). `served` lists the served regions and whether each one's policy asks
+/// for bands. `pli audit report` recomputes exactly this.
 ///
 /// ```
 /// use pli_proto::report::{Period, published};
 /// let period = Period::parse("2026-Q4").expect("a period");
-/// let figures = published(&[], &period, true);
-/// assert!(figures.requests.banded && figures.requests.count == 0);
-/// assert_eq!(figures.requests.shown(true), "0\u{2013}9");
+/// let served = [("eu".to_owned(), true), ("us".to_owned(), false)];
+/// let report = published(&[], &period, &served);
+/// let eu = &report.regions[0];
+/// assert!(eu.bands && eu.figures.requests.banded && eu.figures.requests.count == 0);
+/// assert_eq!(eu.figures.requests.shown(eu.bands), "0\u{2013}9");
+/// assert_eq!(report.regions[1].figures.requests.shown(false), "0");
+/// assert!(report.figures.is_none(), "no total beside a banded region");
 /// ```
-pub fn published(entries: &[AuditEntry], period: &Period, bands: bool) -> Figures {
-    let mut figures = compute(entries, period);
-    if bands {
-        figures.band();
-    }
-    figures
-}
-
-/// Computes the figures of `period` from verified log entries.
-pub fn compute(entries: &[AuditEntry], period: &Period) -> Figures {
-    let mut figures = Figures::default();
-    let mut produced = BTreeSet::new();
-    let mut overdue = BTreeSet::new();
-    for entry in entries
+pub fn published(entries: &[AuditEntry], period: &Period, served: &[(String, bool)]) -> Published {
+    let Tally {
+        total,
+        mut by_region,
+    } = compute(entries, period);
+    let mut regions: Vec<RegionFigures> = served
         .iter()
-        .filter(|e| e.outcome == "ok" && period.contains(e.time_ms))
-    {
-        let details = &entry.details;
-        match entry.action.as_str() {
-            "request.create" => {
-                let country = details["country"].as_str().unwrap_or("??");
-                let basis = details["basis"].as_str().unwrap_or("?");
-                figures.requests.add(1, entry.seq);
-                figures
-                    .requests_by_country_basis
-                    .entry(format!("{country}/{basis}"))
-                    .or_default()
-                    .add(1, entry.seq);
-                let targets = details["targets"].as_array().map_or(0, |t| t.len() as u64);
-                figures.accounts_specified.add(targets, entry.seq);
-                match LegalBasis::parse(basis) {
-                    Some(LegalBasis::Emergency) => figures.emergency.add(1, entry.seq),
-                    Some(LegalBasis::Preservation) => figures.preservation.add(1, entry.seq),
-                    _ => {}
-                }
-            }
-            "request.reject" => {
-                figures.rejected.add(1, entry.seq);
-                if details["rejected_after_disclosure"] == true {
-                    figures
-                        .emergency_rejected_after_disclosure
-                        .add(1, entry.seq);
-                }
-            }
-            "request.overdue" => {
-                // Once per request, should two nodes both have recorded it.
-                if let Some(id) = details["request_id"].as_str()
-                    && overdue.insert(id.to_owned())
-                {
-                    figures.emergency_reviews_overdue.add(1, entry.seq);
-                }
-            }
-            "request.disclose" => {
-                if let Some(id) = details["request_id"].as_str()
-                    && produced.insert(id.to_owned())
-                {
-                    figures.requests_with_data_produced.add(1, entry.seq);
-                }
-            }
-            "notice.sent" => figures.notices_sent.add(1, entry.seq),
-            "notice.delayed" => figures.notices_delayed.add(1, entry.seq),
-            _ => {}
+        .map(|(name, _)| RegionFigures {
+            region: name.clone(),
+            bands: false,
+            figures: by_region.remove(name).unwrap_or_default(),
+        })
+        .collect();
+    regions.extend(
+        by_region
+            .into_iter()
+            .map(|(region, figures)| RegionFigures {
+                region,
+                bands: false,
+                figures,
+            }),
+    );
+    let mut any_banded = false;
+    for region in &mut regions {
+        region.bands = bands_of(&region.region, served);
+        if region.bands {
+            region.figures.band();
+            region.figures.requests_by_country_basis.clear();
+            any_banded = true;
         }
     }
-    figures
+    Published {
+        figures: (!any_banded).then_some(total),
+        regions,
+    }
+}
+
+/// The figures of a period: the deployment's, and each region's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub total: Figures,
+    /// A request about accounts of several regions counts in each of them, as each one's
+    /// policy governs it.
+    pub by_region: BTreeMap<String, Figures>,
+}
+
+/// The actions a report counts.
+const COUNTED: [&str; 6] = [
+    "request.create",
+    "request.reject",
+    "request.overdue",
+    "request.disclose",
+    "notice.sent",
+    "notice.delayed",
+];
+
+/// Computes the figures of `period` from verified log entries. An entry counts for the
+/// regions its details name (`eu`, or `eu+us` for several) or, failing that, the ones its
+/// request last named; [`UNRECORDED_REGION`] if neither does.
+pub fn compute(entries: &[AuditEntry], period: &Period) -> Tally {
+    let mut tally = Tally::default();
+    let mut region_of: BTreeMap<String, String> = BTreeMap::new();
+    // Requests already counted as produced or overdue, per figure set ("" is the total).
+    let mut produced = BTreeSet::new();
+    let mut overdue = BTreeSet::new();
+    for entry in entries.iter().filter(|e| e.outcome == "ok") {
+        let details = &entry.details;
+        let request = details["request_id"].as_str();
+        let named = details["region"].as_str();
+        if let (Some(request), Some(region)) = (request, named) {
+            region_of.insert(request.to_owned(), region.to_owned());
+        }
+        if !period.contains(entry.time_ms) || !COUNTED.contains(&entry.action.as_str()) {
+            continue;
+        }
+        let regions = named
+            .or_else(|| request.and_then(|r| region_of.get(r)).map(String::as_str))
+            .unwrap_or(UNRECORDED_REGION);
+        count(&mut tally.total, "", entry, &mut produced, &mut overdue);
+        for region in regions.split('+').collect::<BTreeSet<_>>() {
+            let figures = tally.by_region.entry(region.to_owned()).or_default();
+            count(figures, region, entry, &mut produced, &mut overdue);
+        }
+    }
+    tally
+}
+
+/// Adds one in-period entry to `figures`, the set named `set`. `produced` and `overdue`
+/// hold the (set, request) pairs already counted (once per request, should two nodes both
+/// have recorded one).
+fn count(
+    figures: &mut Figures,
+    set: &str,
+    entry: &AuditEntry,
+    produced: &mut BTreeSet<(String, String)>,
+    overdue: &mut BTreeSet<(String, String)>,
+) {
+    let details = &entry.details;
+    match entry.action.as_str() {
+        "request.create" => {
+            let country = details["country"].as_str().unwrap_or("??");
+            let basis = details["basis"].as_str().unwrap_or("?");
+            figures.requests.add(1, entry.seq);
+            figures
+                .requests_by_country_basis
+                .entry(format!("{country}/{basis}"))
+                .or_default()
+                .add(1, entry.seq);
+            let targets = details["targets"].as_array().map_or(0, |t| t.len() as u64);
+            figures.accounts_specified.add(targets, entry.seq);
+            match LegalBasis::parse(basis) {
+                Some(LegalBasis::Emergency) => figures.emergency.add(1, entry.seq),
+                Some(LegalBasis::Preservation) => figures.preservation.add(1, entry.seq),
+                _ => {}
+            }
+        }
+        "request.reject" => {
+            figures.rejected.add(1, entry.seq);
+            if details["rejected_after_disclosure"] == true {
+                figures
+                    .emergency_rejected_after_disclosure
+                    .add(1, entry.seq);
+            }
+        }
+        "request.overdue" => {
+            if let Some(id) = details["request_id"].as_str()
+                && overdue.insert((set.to_owned(), id.to_owned()))
+            {
+                figures.emergency_reviews_overdue.add(1, entry.seq);
+            }
+        }
+        "request.disclose" => {
+            if let Some(id) = details["request_id"].as_str()
+                && produced.insert((set.to_owned(), id.to_owned()))
+            {
+                figures.requests_with_data_produced.add(1, entry.seq);
+            }
+        }
+        "notice.sent" => figures.notices_sent.add(1, entry.seq),
+        "notice.delayed" => figures.notices_delayed.add(1, entry.seq),
+        _ => {}
+    }
 }
 
 /// A published transparency report.
@@ -222,9 +347,13 @@ pub struct Report {
     /// The log size and root the figures were computed from.
     pub log_size: u64,
     pub log_root: String,
-    /// Whether small counts are published as bands.
-    pub bands: bool,
-    pub figures: Figures,
+    /// The whole deployment's figures; absent when any region's are banded (see
+    /// [`Published::figures`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Figures>,
+    /// Each region's figures ([`Published::regions`]).
+    #[serde(default)]
+    pub regions: Vec<RegionFigures>,
     pub generated_ms: u64,
     /// Ed25519 over the report's JSON with this field empty, base64.
     #[serde(default)]
@@ -346,7 +475,9 @@ mod tests {
                 serde_json::json!({"request_id": "r2"}),
             ),
         ];
-        let figures = compute(&entries, &q);
+        let tally = compute(&entries, &q);
+        assert_eq!(tally.total, tally.by_region[UNRECORDED_REGION]);
+        let figures = &tally.total;
         assert_eq!(figures.requests.count, 2);
         assert_eq!(figures.requests.entries, vec![0, 1]);
         assert_eq!(figures.accounts_specified.count, 3);
@@ -372,14 +503,91 @@ mod tests {
             period: Period::parse("2026-Q4").expect("valid"),
             log_size: 3,
             log_root: "00".into(),
-            bands: false,
-            figures: Figures::default(),
+            figures: Some(Figures::default()),
+            regions: Vec::new(),
             generated_ms: 1,
             signature: String::new(),
         };
         report.sign(&key);
         assert!(report.verify_signature(&key.verifying_key()));
-        report.figures.rejected.count = 7;
+        report.figures.as_mut().expect("figures").rejected.count = 7;
         assert!(!report.verify_signature(&key.verifying_key()));
+    }
+
+    /// Each entry counts for its request's regions; a banded region shows bands only, no
+    /// breakdown by country, and keeps the deployment total out (it would give the banded
+    /// counts away).
+    #[test]
+    fn regions_are_counted_apart_and_banded_by_their_own_policy() {
+        let q = Period::parse("2026-Q4").expect("valid");
+        let inside = q.start_ms + 1;
+        let create = |seq, id: &str, region: &str| {
+            entry(
+                seq,
+                inside,
+                "request.create",
+                serde_json::json!({"request_id": id, "region": region, "country": "FR", "basis": "subpoena", "targets": ["t"]}),
+            )
+        };
+        let entries = vec![
+            create(0, "r1", "eu"),
+            create(1, "r2", "us"),
+            create(2, "r3", "us"),
+            create(3, "r4", "eu+us"),
+            // Later entries name only their request: they count where it was created.
+            entry(
+                4,
+                inside,
+                "request.disclose",
+                serde_json::json!({"request_id": "r2"}),
+            ),
+            entry(
+                5,
+                inside,
+                "notice.sent",
+                serde_json::json!({"request_id": "r1"}),
+            ),
+            // Not a counted action: makes no region appear.
+            entry(6, inside, "staff.add", serde_json::json!({})),
+        ];
+        let exact = [("eu".to_owned(), false), ("us".to_owned(), false)];
+        let report = published(&entries, &q, &exact);
+        let total = report.figures.expect("a total when nothing is banded");
+        assert_eq!(
+            total.requests.entries,
+            vec![0, 1, 2, 3],
+            "each request once"
+        );
+        let names: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+        assert_eq!(names, ["eu", "us"]);
+        let [eu, us] = &report.regions[..] else {
+            unreachable!()
+        };
+        assert_eq!(eu.figures.requests.entries, vec![0, 3], "r4 is about both");
+        assert_eq!(eu.figures.notices_sent.entries, vec![5]);
+        assert_eq!(us.figures.requests.entries, vec![1, 2, 3]);
+        assert_eq!(us.figures.requests_with_data_produced.entries, vec![4]);
+
+        let eu_bands = [("eu".to_owned(), true), ("us".to_owned(), false)];
+        let report = published(&entries, &q, &eu_bands);
+        assert!(report.figures.is_none());
+        let [eu, us] = &report.regions[..] else {
+            panic!("two regions: {:?}", report.regions);
+        };
+        assert!(eu.bands && eu.figures.requests.banded && eu.figures.requests.entries.is_empty());
+        assert!(
+            eu.figures.requests_by_country_basis.is_empty(),
+            "no row says 'at least one'"
+        );
+        assert!(!us.bands && us.figures.requests.count == 3);
+        // Entries that name no region count apart, banded if any region is.
+        let legacy = entry(
+            0,
+            inside,
+            "request.create",
+            serde_json::json!({"basis": "subpoena"}),
+        );
+        let report = published(&[legacy], &q, &eu_bands);
+        assert!(report.regions[2].region == UNRECORDED_REGION && report.regions[2].bands);
     }
 }

@@ -28,7 +28,9 @@ pub struct Config {
     pub regions: Vec<RegionConfig>,
     /// Where accounts that name no region go; the first configured region when unset.
     pub default_region: Option<Region>,
-    /// Publish small counts in transparency reports as bands ("0–9").
+    /// Whether the implicit region ([`IMPLICIT_REGION`], when no regions are configured)
+    /// publishes small counts in transparency reports as bands ("0–9"); a configured region
+    /// says so in its own policy ([`Policy::report_bands`]).
     pub report_bands: bool,
     /// How often the key directory publishes an epoch of pending device changes (lookups
     /// of a user with a pending change, and operators, publish at once).
@@ -162,7 +164,6 @@ impl Config {
                 .into_iter()
                 .map(|r| (r.name, r.policy))
                 .collect(),
-            report_bands: self.report_bands,
         }
     }
 
@@ -222,7 +223,9 @@ impl Config {
     pub fn served_regions(&self) -> Vec<RegionConfig> {
         if self.regions.is_empty() {
             let implicit = Region::parse(IMPLICIT_REGION).expect("the implicit name is valid");
-            vec![RegionConfig::named(implicit)]
+            let mut region = RegionConfig::named(implicit);
+            region.policy.report_bands = self.report_bands;
+            vec![region]
         } else {
             self.regions.clone()
         }

@@ -28,6 +28,8 @@ pub struct Policy {
     pub notes: String,
     pub emergency_review_ms: u64,
     pub preservation_ms: u64,
+    /// Transparency reports publish the region's small counts as a band ("0–9") only.
+    pub report_bands: bool,
 }
 
 impl Default for Policy {
@@ -41,6 +43,7 @@ impl Default for Policy {
             notes: String::new(),
             emergency_review_ms: 48 * 3_600_000,
             preservation_ms: 90 * 86_400_000,
+            report_bands: true,
         }
     }
 }
@@ -50,9 +53,6 @@ impl Default for Policy {
 pub struct Policies {
     pub default_region: Region,
     pub by_region: std::collections::BTreeMap<Region, Policy>,
-    /// Publish small counts in transparency reports as bands ("0–9"): reports cover the
-    /// whole deployment, so this is not a region's setting.
-    pub report_bands: bool,
 }
 
 impl Policies {
@@ -62,6 +62,15 @@ impl Policies {
             .and_then(|r| self.by_region.get(r))
             .or_else(|| self.by_region.get(&self.default_region))
             .expect("the default region is always served")
+    }
+
+    /// Each served region's name and whether its reports publish bands, as
+    /// [`pli_proto::report::published`] takes them.
+    pub fn report_bands(&self) -> Vec<(String, bool)> {
+        self.by_region
+            .iter()
+            .map(|(region, policy)| (region.to_string(), policy.report_bands))
+            .collect()
     }
 }
 
@@ -94,6 +103,7 @@ impl Policy {
             };
             all.emergency_review_ms = all.emergency_review_ms.min(next.emergency_review_ms);
             all.preservation_ms = all.preservation_ms.min(next.preservation_ms);
+            all.report_bands |= next.report_bands;
             all
         })
     }
@@ -107,6 +117,7 @@ impl Policy {
             ip_retention_days: self.ip_retention_days.filter(|days| *days > 0),
             recognised_legal_bases: self.recognised_bases.clone(),
             notes: self.notes.clone(),
+            report_bands: self.report_bands,
         }
     }
 }

@@ -179,10 +179,14 @@ async fn a_banded_report_publishes_the_band_only_and_still_checks() {
         )
         .await
         .expect("report");
-    let f = &report.figures;
-    assert!(f.requests.banded && f.requests.count == 0 && f.requests.entries.is_empty());
-    assert_eq!(f.requests.shown(report.bands), "0\u{2013}9");
+    assert!(report.figures.is_none(), "no total beside a banded region");
+    let region = &report.regions[0];
+    let f = &region.figures;
+    assert!(region.bands && f.requests.banded && f.requests.count == 0);
+    assert!(f.requests.entries.is_empty());
+    assert_eq!(f.requests.shown(region.bands), "0\u{2013}9");
     let json = serde_json::to_value(&report).expect("json");
+    assert!(json.get("figures").is_none(), "{json}");
     let mut counts = Vec::new();
     fn walk(value: &Value, counts: &mut Vec<Value>) {
         match value {
@@ -198,7 +202,7 @@ async fn a_banded_report_publishes_the_band_only_and_still_checks() {
             _ => {}
         }
     }
-    walk(&json["figures"], &mut counts);
+    walk(&json["regions"], &mut counts);
     assert!(
         counts.iter().all(|v| *v == json!(0) || *v == json!([])),
         "no exact count or entry in the JSON: {counts:?}"
@@ -218,4 +222,103 @@ async fn a_banded_report_publishes_the_band_only_and_still_checks() {
         .expect("log")
         .check_report(&report, None)
         .expect("the banded report checks against the log");
+}
+
+/// Bands follow each region's own policy: a report counts every region apart (a request
+/// about accounts of both in each), publishes the banded region's small counts as bands
+/// only, the other region's exactly, and no deployment total (it would give the banded
+/// counts away). The published policy says which regions band, and
+/// `pli audit report` confirms the report, or names the region whose figures are wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_region_is_banded_by_its_own_policy() {
+    use common::test_regions;
+    use pli_proto::governance::ReportRequest;
+    use pli_proto::report::Report;
+
+    let server = TestServer::start_clocked(ManualClock::new(day(2026, 11, 23)), |config| {
+        config.regions = test_regions(&config.data_dir, &["eu", "us"]);
+        config.regions[0].policy.report_bands = true;
+        config.regions[1].policy.report_bands = false;
+    })
+    .await;
+    TestUser::register_in_region(&server.url, "alice", Some("eu")).await;
+    TestUser::register_in_region(&server.url, "bob", Some("us")).await;
+    let policy = pli_client::transport::Transport::new(&server.url, None)
+        .expect("transport")
+        .policy()
+        .await
+        .expect("policy");
+    let bands: Vec<(&str, bool)> = policy
+        .regions
+        .iter()
+        .map(|r| (r.region.as_str(), r.report_bands))
+        .collect();
+    assert_eq!(bands, [("eu", true), ("us", false)]);
+
+    let staff = staff(&server).await;
+    for targets in [
+        &["alice"][..],
+        &["alice"],
+        &["bob"],
+        &["bob"],
+        &["bob"],
+        &["alice", "bob"],
+    ] {
+        let _: RequestView = staff.legal[0]
+            .post(
+                "/admin/v1/requests",
+                &lawful_request(LegalBasis::Subpoena, targets, &[DataCategory::Subscriber]),
+            )
+            .await
+            .expect("request");
+    }
+    let report: Report = staff
+        .auditor
+        .post(
+            "/admin/v1/reports",
+            &ReportRequest {
+                period: "2026-Q4".into(),
+            },
+        )
+        .await
+        .expect("report");
+    assert!(report.figures.is_none(), "no total beside a banded region");
+    let [eu, us] = &report.regions[..] else {
+        panic!("eu and us: {:?}", report.regions);
+    };
+    assert_eq!((eu.region.as_str(), us.region.as_str()), ("eu", "us"));
+    assert!(eu.bands && eu.figures.requests.banded && eu.figures.requests.count == 0);
+    assert!(eu.figures.requests.entries.is_empty() && eu.figures.accounts_specified.count == 0);
+    assert!(eu.figures.requests_by_country_basis.is_empty());
+    assert!(
+        !us.bands && us.figures.requests.count == 4,
+        "bob's three and the shared one"
+    );
+    assert_eq!(us.figures.requests.entries.len(), 4);
+    let page = pli_server::governance::report::html(&report);
+    assert!(
+        page.contains("Region eu") && page.contains("Region us") && !page.contains("All regions")
+    );
+
+    let export = pli_client::admin::AdminClient::new(&server.url, None, None)
+        .expect("client")
+        .export_log()
+        .await
+        .expect("log");
+    export
+        .check_report(&report, None)
+        .expect("the per-region report checks against the log");
+    // A report signed with the real key whose exact region is off by one is refuted, and
+    // the region named.
+    let mut doctored = report.clone();
+    doctored.regions[1].figures.requests.count = 2;
+    doctored.sign(&ed25519_dalek::SigningKey::from_bytes(
+        &server.audit_seed().await,
+    ));
+    match export.check_report(&doctored, None) {
+        Err(pli_client::admin::AuditError::Refuted(why)) => {
+            assert!(why.contains("region us (requests)"), "{why}")
+        }
+        other => panic!("expected a refutation, got {other:?}"),
+    }
 }

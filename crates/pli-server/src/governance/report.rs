@@ -5,7 +5,7 @@ use super::{Governance, GovernanceError};
 use crate::store::Store;
 use pli_proto::audit::AuditEntry;
 use pli_proto::merkle;
-use pli_proto::report::{Figure, Period, Report, published};
+use pli_proto::report::{Figure, Figures, Period, Report, UNRECORDED_REGION, published};
 
 /// Reads the whole audit log (in pages) as entries and leaf hashes.
 pub async fn read_log<S: Store>(store: &S) -> Result<Vec<Vec<u8>>, GovernanceError> {
@@ -31,13 +31,14 @@ pub async fn build<S: Store>(
     let raw = read_log(store).await?;
     let leaves: Vec<_> = raw.iter().map(|e| merkle::leaf_hash(e)).collect();
     let entries: Vec<AuditEntry> = raw.iter().filter_map(|e| AuditEntry::decode(e)).collect();
+    let figures = published(&entries, &period, &governance.policies.report_bands());
     let mut report = Report {
         origin: governance.origin().to_owned(),
-        figures: published(&entries, &period, governance.policies.report_bands),
+        figures: figures.figures,
+        regions: figures.regions,
         period,
         log_size: leaves.len() as u64,
         log_root: hex::encode(merkle::root(&leaves)),
-        bands: governance.policies.report_bands,
         generated_ms: now_ms,
         signature: String::new(),
     };
@@ -62,10 +63,8 @@ fn row(label: &str, figure: &Figure, bands: bool) -> String {
     )
 }
 
-/// A readable, self-contained page (no scripts, no external resources).
-pub fn html(report: &Report) -> String {
-    let f = &report.figures;
-    let b = report.bands;
+/// One set of figures as a table, then its requests by country and basis.
+fn tables(f: &Figures, b: bool) -> String {
     let mut rows = String::new();
     rows += &row("Requests received", &f.requests, b);
     rows += &row("Accounts specified", &f.accounts_specified, b);
@@ -103,25 +102,69 @@ pub fn html(report: &Report) -> String {
     for (key, figure) in &f.requests_by_country_basis {
         by_country += &row(key, figure, b);
     }
+    if !by_country.is_empty() {
+        by_country = format!(
+            "<table><tr><th>Requests by country / legal basis</th><th>Count</th><th>Audit log entries</th></tr>\n{by_country}</table>\n"
+        );
+    }
+    format!(
+        "<table><tr><th>Figure</th><th>Count</th><th>Audit log entries</th></tr>\n{rows}</table>\n{by_country}"
+    )
+}
+
+/// How a region is named on the page.
+fn region_title(region: &str) -> String {
+    if region == UNRECORDED_REGION {
+        "Requests logged before requests named their region".to_owned()
+    } else if region.contains('+') {
+        format!(
+            "Requests about accounts of several regions ({})",
+            escape(region)
+        )
+    } else {
+        format!("Region {}", escape(region))
+    }
+}
+
+/// A readable, self-contained page (no scripts, no external resources): the deployment's
+/// figures when no region's are banded, then each region's.
+pub fn html(report: &Report) -> String {
+    let mut sections = String::new();
+    match &report.figures {
+        Some(total) => {
+            sections += "<h2>All regions</h2>\n";
+            sections += &tables(total, false);
+        }
+        None => {
+            sections += "<p>Some regions publish small counts as a band only, so no total \
+across regions is given: it would give their exact counts away.</p>\n";
+        }
+    }
+    for region in &report.regions {
+        sections += &format!("<h2>{}</h2>\n", region_title(&region.region));
+        if region.bands {
+            sections += &format!(
+                "<p>This region's policy publishes counts below {} as the band 0\u{2013}{} only, \
+and no breakdown by country.</p>\n",
+                pli_proto::report::BAND_BELOW,
+                pli_proto::report::BAND_BELOW - 1
+            );
+        }
+        sections += &tables(&region.figures, region.bands);
+    }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Transparency report {period}</title>\n\
 <style>body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}\
 table{{border-collapse:collapse;width:100%;margin:1rem 0}}th,td{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left}}\
 .trace{{color:#666;font-size:.8rem}}code{{word-break:break-all}}</style></head><body>\n\
 <h1>Transparency report {period}</h1>\n<p>{origin}. Every figure is computed from the public audit log of size \
-{size} with root <code>{root}</code>; the last column lists the log entries it counts. {bands}</p>\n\
-<table><tr><th>Figure</th><th>Count</th><th>Audit log entries</th></tr>\n{rows}</table>\n\
-<h2>Requests by country and legal basis</h2>\n<table><tr><th>Country / basis</th><th>Count</th><th>Audit log entries</th></tr>\n{by_country}</table>\n\
+{size} with root <code>{root}</code>; the last column lists the log entries it counts.</p>\n\
+{sections}\
 <p>Signature (Ed25519, base64): <code>{signature}</code></p>\n<p>Check it: <code>pli audit report --server URL --report report.json</code></p>\n</body></html>\n",
         period = escape(&report.period.label),
         origin = escape(&report.origin),
         size = report.log_size,
         root = escape(&report.log_root),
-        bands = if b {
-            "Counts below 10 are shown as the band 0\u{2013}9."
-        } else {
-            ""
-        },
         signature = escape(&report.signature),
     )
 }

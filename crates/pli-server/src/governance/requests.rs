@@ -34,10 +34,13 @@ fn nondisclosure(view: &RequestView) -> Value {
 }
 
 /// What the log says about a request: enough for reports and audits, nothing personal.
-/// Targets appear as commitments under the request's secret salt.
-fn summary(view: &RequestView) -> Value {
+/// Targets appear as commitments under the request's secret salt. `region` is the policy's
+/// the request is held to (its targets' home regions): reports count by region, each under
+/// its own policy's bands.
+fn summary(view: &RequestView, region: &str) -> Value {
     let mut summary = json!({
         "request_id": view.id,
+        "region": region,
         "state": view.state,
         "country": view.request.country,
         "basis": view.request.basis,
@@ -82,9 +85,21 @@ async fn step<S: Store>(
     let policy = governance.policy_for(store, &view.request.targets).await?;
     if let Err(err) = step(&mut view, &policy) {
         return Err(governance
-            .refuse(store, clock, actor, action, err.into(), summary(&view))
+            .refuse(
+                store,
+                clock,
+                actor,
+                action,
+                err.into(),
+                summary(&view, &policy.region),
+            )
             .await);
     }
+    // An edit may have changed the targets, and with them the region.
+    let region = governance
+        .policy_for(store, &view.request.targets)
+        .await?
+        .region;
     let mut effect = GovernanceEffect {
         request: Some(view.clone()),
         ..Default::default()
@@ -102,7 +117,15 @@ async fn step<S: Store>(
             .collect();
     }
     governance
-        .record(store, clock, actor, action, "ok", summary(&view), effect)
+        .record(
+            store,
+            clock,
+            actor,
+            action,
+            "ok",
+            summary(&view, &region),
+            effect,
+        )
         .await?;
     Ok(view)
 }
@@ -141,7 +164,7 @@ pub async fn create<S: Store>(
                 actor,
                 "request.create",
                 err.into(),
-                summary(&view),
+                summary(&view, &policy.region),
             )
             .await);
     }
@@ -156,7 +179,7 @@ pub async fn create<S: Store>(
             actor,
             "request.create",
             "ok",
-            summary(&view),
+            summary(&view, &policy.region),
             effect,
         )
         .await?;
@@ -300,7 +323,7 @@ pub async fn disclose<S: Store>(
                 actor,
                 "request.disclose",
                 err.into(),
-                summary(&view),
+                summary(&view, &policy.region),
             )
             .await);
     }
@@ -365,7 +388,7 @@ pub async fn disclose<S: Store>(
             release_ms,
         })
         .collect();
-    let mut details = summary(&view);
+    let mut details = summary(&view, &policy.region);
     details["package_sha256"] = Value::String(package_sha256);
     let effect = GovernanceEffect {
         request: Some(view.clone()),

@@ -88,6 +88,8 @@ struct FileConfig {
     registrations_per_hour: Option<u32>,
     max_queue_depth: Option<u64>,
     kt_publish_interval: Option<u64>,
+    /// Whether the implicit region (no `[regions]`) publishes small report counts as bands.
+    report_bands: Option<bool>,
     log: Option<String>,
     #[serde(default)]
     limits: FileLimits,
@@ -120,6 +122,8 @@ struct FileRegion {
     ip_retention_days: Option<u32>,
     recognised_bases: Option<Vec<String>>,
     notes: Option<String>,
+    /// Transparency reports show the region's counts below 10 as "0–9" [default: true].
+    report_bands: Option<bool>,
     #[serde(default)]
     database: FileDatabase,
 }
@@ -147,6 +151,9 @@ impl FileRegion {
         }
         if let Some(notes) = self.notes {
             policy.notes = notes;
+        }
+        if let Some(bands) = self.report_bands {
+            policy.report_bands = bands;
         }
         if let pli_server::Database::Postgres(own) = self.database.resolve(None) {
             region.database = Some(own);
@@ -303,6 +310,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(depth) = file.max_queue_depth {
         config.max_queue_depth = depth;
     }
+    if let Some(bands) = file.report_bands {
+        config.report_bands = bands;
+    }
     if let Some(secs) = args.kt_publish_interval.or(file.kt_publish_interval) {
         anyhow::ensure!(
             secs > 0,
@@ -419,6 +429,7 @@ deleted_retention_days = 30
 ip_retention_days = 7
 recognised_bases = ["court-order", "search-warrant"]
 notes = "Operated under the GDPR."
+report_bands = false
 [regions.eu.database]
 url = "postgres://pli@db-eu/pli"
 max_connections = 4
@@ -452,6 +463,7 @@ url = "postgres://pli@db-us/pli"
             ]
         );
         assert_eq!(policy.notes, "Operated under the GDPR.");
+        assert!(!policy.report_bands && config.regions[1].policy.report_bands);
         let own = config.regions[0]
             .database
             .as_ref()
