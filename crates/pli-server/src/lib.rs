@@ -24,6 +24,7 @@
 //! - [`policy`]: each region's policy, which configuration builds and governance and
 //!   retention read.
 //! - [`listener`]: accepting connections (limits, deadlines) for the HTTP and TLS servers.
+//! - [`jobs`]: background jobs, leased or on every node, all ending on one stop signal.
 //! - [`config`], [`clock`], [`ratelimit`]: settings, injected time, token buckets.
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
@@ -35,6 +36,7 @@ pub mod delivery;
 pub mod directory;
 pub mod governance;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod listener;
 pub mod policy;
@@ -62,9 +64,6 @@ pub const SERVER_KEY_FILE: &str = "server.key";
 /// The Ed25519 seed that signs audit checkpoints, reports and disclosure packages; kept
 /// like [`SERVER_KEY_FILE`].
 pub const AUDIT_KEY_FILE: &str = "audit.key";
-/// Background jobs hold a lease this many sweeps long, so a node that dies hands its jobs
-/// to another within a few minutes, and a slow tick does not lose it.
-const LEASE_SWEEPS: u32 = 3;
 /// How often each region's retention policy is applied.
 pub const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(600);
 /// How often held user notices are checked for release (they are also released when one of
@@ -328,15 +327,39 @@ pub async fn serve<S: Store>(
     };
     let app = http::router(state.clone(), surface);
     let admin_app = http::router(state.clone(), http::Surface::Admin);
-    tokio::spawn(sweep_notices(state.clone()));
-    tokio::spawn(retention::run(state.clone(), RETENTION_SWEEP));
-    let publisher = tokio::spawn(directory::publish::run(
-        directory,
-        state.clock.clone(),
+    let jobs = jobs::Jobs::new(state.store.clone(), state.clock.clone(), stop_rx.clone());
+    let sweeper = state.clone();
+    jobs.leased("notice-sweep", NOTICE_SWEEP, move || {
+        let state = sweeper.clone();
+        async move {
+            let max_depth = state.config.max_queue_depth;
+            let (governance, store) = (&state.governance, &state.store);
+            governance::sweep::sweep_due(governance, store, state.clock.as_ref(), max_depth).await;
+        }
+    });
+    let retained = state.clone();
+    jobs.leased("retention", RETENTION_SWEEP, move || {
+        let state = retained.clone();
+        async move {
+            if let Err(err) = retention::sweep(&state).await {
+                tracing::warn!(error = err.kind(), "retention sweep failed");
+            }
+        }
+    });
+    let (published, clock) = (directory.clone(), state.clock.clone());
+    let publisher = jobs.every(
         state.config.kt_publish_interval,
-        stopped(state.shutdown_signal()),
-    ));
-    tokio::spawn(relay_wakeups(state));
+        jobs::FirstRun::AfterInterval,
+        move || {
+            let (directory, now_ms) = (published.clone(), clock.now_ms());
+            async move {
+                if let Err(err) = directory.publish_pending(now_ms).await {
+                    tracing::warn!(error = %err, "publishing a key directory epoch failed");
+                }
+            }
+        },
+    );
+    jobs.until_stopped(relay_wakeups(state));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -368,8 +391,9 @@ pub async fn serve<S: Store>(
     tokio::join!(public, admin);
     // Every WebSocket session holds a sender; all are gone once the last session closed.
     let _ = sessions_rx.recv().await;
-    // The publisher gives up its lease as it stops: a restarted node publishes at once.
+    // The publisher gives up its lease once stopped: a restarted node publishes at once.
     let _ = publisher.await;
+    directory.give_up_lease().await;
     tracing::info!("pli server stopped");
     Ok(())
 }
@@ -379,54 +403,7 @@ pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
-/// Releases held user notices whose non-disclosure order has expired, and records the
-/// emergencies' second reviews that fell overdue, until shutdown.
-async fn sweep_notices<S: Store>(state: http::AppState<S>) {
-    let stop = stopped(state.shutdown_signal());
-    tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(NOTICE_SWEEP);
-    let holder: u64 = rand::random();
-    let lease_ms = (NOTICE_SWEEP * LEASE_SWEEPS).as_millis() as u64;
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                let now_ms = state.clock.now_ms();
-                match state.store.claim_lease("notice-sweep", holder, now_ms, lease_ms).await {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(err) => {
-                        tracing::warn!(error = err.kind(), "cannot take the notice-sweep lease");
-                        continue;
-                    }
-                }
-                let released = governance::requests::release_due(
-                    &state.governance,
-                    &state.store,
-                    state.clock.as_ref(),
-                    None,
-                    state.config.max_queue_depth,
-                )
-                .await;
-                if let Err(err) = released {
-                    tracing::warn!(error = %err, "releasing held notices failed");
-                }
-                let overdue = governance::review::mark_overdue(
-                    &state.governance,
-                    &state.store,
-                    state.clock.as_ref(),
-                    None,
-                )
-                .await;
-                if let Err(err) = overdue {
-                    tracing::warn!(error = %err, "recording overdue second reviews failed");
-                }
-            }
-            () = &mut stop => return,
-        }
-    }
-}
-
-/// Wakes connections here for messages other nodes accepted, until shutdown.
+/// Wakes connections here for messages other nodes accepted (run until shutdown).
 async fn relay_wakeups<S: Store>(state: http::AppState<S>) {
     let target = state.clone();
     let sink: store::WakeSink = Arc::new(move |wake| match wake {
@@ -434,8 +411,5 @@ async fn relay_wakeups<S: Store>(state: http::AppState<S>) {
         RemoteWake::Everyone => target.hub.wake_all(),
         RemoteWake::Replaced(devices) => target.hub.replace(devices),
     });
-    tokio::select! {
-        () = state.store.relay_wakeups(sink) => {}
-        () = stopped(state.shutdown_signal()) => {}
-    }
+    state.store.relay_wakeups(sink).await;
 }

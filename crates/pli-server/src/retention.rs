@@ -35,7 +35,6 @@ pub async fn record_connection<S: Store>(
 use crate::governance::rules::Policy;
 use crate::http::AppState;
 use crate::store::{Cutoffs, Retention, RetentionReport, Store, StoreError};
-use std::time::Duration;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -74,29 +73,4 @@ pub async fn sweep<S: Store>(state: &AppState<S>) -> Result<RetentionReport, Sto
         );
     }
     Ok(report)
-}
-
-/// Sweeps every `interval` on the holder of the `retention` lease, until shutdown.
-pub async fn run<S: Store>(state: AppState<S>, interval: Duration) {
-    let mut stop = std::pin::pin!(crate::stopped(state.shutdown_signal()));
-    let mut ticks = tokio::time::interval(interval);
-    let holder: u64 = rand::random();
-    let lease_ms = (interval * crate::LEASE_SWEEPS).as_millis() as u64;
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                let now_ms = state.clock.now_ms();
-                match state.store.claim_lease("retention", holder, now_ms, lease_ms).await {
-                    Ok(true) => {
-                        if let Err(err) = sweep(&state).await {
-                            tracing::warn!(error = err.kind(), "retention sweep failed");
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(err) => tracing::warn!(error = err.kind(), "cannot take the retention lease"),
-                }
-            }
-            () = &mut stop => return,
-        }
-    }
 }

@@ -26,6 +26,18 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 const SETTLE_POLL: Duration = Duration::from_millis(50);
 
 impl<S: Store> KeyDirectory<S> {
+    /// Gives up the publishing lease (at shutdown, once the interval job has stopped), so
+    /// another node, or this one restarted, publishes at once rather than when it runs out.
+    pub async fn give_up_lease(&self) {
+        let _one = self.publishing.lock().await;
+        if let Err(err) = self.store.release_lease(LEASE_JOB, self.holder).await {
+            tracing::warn!(
+                error = err.kind(),
+                "giving up the key directory's lease failed"
+            );
+        }
+    }
+
     /// Publishes every pending change as one epoch. `None` if another node holds the lease.
     pub async fn publish_pending(
         &self,
@@ -164,39 +176,4 @@ pub async fn changing_devices<S: Store, T, E: From<crate::store::StoreError>>(
     let outcome = write.await?;
     store.kt_mark(vec![user.clone()]).await?;
     Ok(outcome)
-}
-
-/// Publishes pending changes every `interval` until `stop` resolves. The first publication
-/// comes one interval after start, like every other: a change left pending by a restart
-/// waits no longer than that, and a lookup that needs it publishes it at once.
-pub async fn run<S: Store>(
-    directory: Arc<KeyDirectory<S>>,
-    clock: Arc<dyn Clock>,
-    interval: Duration,
-    stop: impl Future<Output = ()>,
-) {
-    tokio::pin!(stop);
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                if let Err(err) = directory.publish_pending(clock.now_ms()).await {
-                    tracing::warn!(error = %err, "publishing a key directory epoch failed");
-                }
-            }
-            () = &mut stop => break,
-        }
-    }
-    let _one = directory.publishing.lock().await;
-    if let Err(err) = directory
-        .store
-        .release_lease(LEASE_JOB, directory.holder)
-        .await
-    {
-        tracing::warn!(
-            error = err.kind(),
-            "giving up the key directory's lease failed"
-        );
-    }
 }
