@@ -45,7 +45,7 @@ pub(crate) fn required_witnesses(
     keys.iter()
         .map(|k| {
             pli_proto::witness::WitnessKey::parse(k)
-                .map_err(|_| ClientError::Storage("a corrupt witness key".into()))
+                .map_err(|_| ClientError::corrupt("witness key"))
         })
         .collect()
 }

@@ -291,8 +291,8 @@ impl Client {
             })?;
             for row in rows {
                 let (group, sender, text, sent_at, id, received) = row?;
-                let conversation = GroupId::from_bytes(&group)
-                    .map_err(|_| ClientError::Storage("corrupt group id".into()))?;
+                let conversation =
+                    GroupId::from_bytes(&group).map_err(|_| ClientError::corrupt("group id"))?;
                 let title = local::conversation(&tx, &conversation)?
                     .map(|c| c.title())
                     .unwrap_or_default();
@@ -302,7 +302,7 @@ impl Client {
                         conversation,
                         conversation_title: title,
                         sender: Username::parse(&sender)
-                            .map_err(|_| ClientError::Storage("corrupt sender".into()))?,
+                            .map_err(|_| ClientError::corrupt("sender"))?,
                         text,
                         sent_at: sent_at as u64,
                         id: id.unwrap_or_default() as u64,
@@ -370,8 +370,7 @@ impl Client {
         })?;
         rows.map(|row| {
             let (sender, text, sent_at) = row?;
-            let sender = Username::parse(&sender)
-                .map_err(|_| ClientError::Storage("corrupt sender".into()))?;
+            let sender = Username::parse(&sender).map_err(|_| ClientError::corrupt("sender"))?;
             Ok((sender, text, sent_at as u64))
         })
         .collect()

@@ -130,7 +130,7 @@ impl Client {
         let signature = self
             .signer()?
             .sign(&message)
-            .map_err(|e| ClientError::Mls(format!("{e:?}")))?;
+            .map_err(ClientError::mls_debug)?;
         let directory_keys = match &request.link_secret {
             Some(secret) => {
                 let pinned = crate::kt::pinned(&self.conn)?.ok_or_else(|| {

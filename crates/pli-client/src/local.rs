@@ -151,8 +151,7 @@ CREATE TABLE leaf_rotations (
 
 /// Opens (creating if needed) the database and brings both schemas up to date.
 pub fn open(home: &Path) -> Result<Connection, ClientError> {
-    std::fs::create_dir_all(home)
-        .map_err(|e| ClientError::Storage(format!("cannot create the home directory: {e}")))?;
+    std::fs::create_dir_all(home).map_err(ClientError::file("cannot create the home directory"))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -164,7 +163,7 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     // table of their own, so opening runs under a lock file.
     let lock = std::fs::File::create(home.join(MIGRATION_LOCK_FILE))
         .and_then(|file| file.lock().map(|()| file))
-        .map_err(|e| ClientError::Storage(format!("cannot lock the home for its set-up: {e}")))?;
+        .map_err(ClientError::file("cannot lock the home for its set-up"))?;
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // openmls's storage (`mls_store`) alone keeps about thirty statements prepared; with
@@ -220,7 +219,7 @@ pub fn load_identity(conn: &Connection) -> Result<Option<Identity>, ClientError>
     let Some((server, username, device_id, secret, signature_public)) = row else {
         return Ok(None);
     };
-    let corrupt = |_| ClientError::Storage("the stored identity is corrupt".into());
+    let corrupt = |_| ClientError::corrupt("identity");
     Ok(Some(Identity {
         server,
         username: Username::parse(&username).map_err(corrupt)?,
@@ -277,8 +276,7 @@ fn to_conversation(
     (id, name, direct, peer, active): ConversationRow,
 ) -> Result<Conversation, ClientError> {
     Ok(Conversation {
-        id: GroupId::from_bytes(&id)
-            .map_err(|_| ClientError::Storage("corrupt group id".into()))?,
+        id: GroupId::from_bytes(&id).map_err(|_| ClientError::corrupt("group id"))?,
         name,
         direct,
         peer: peer.and_then(|p| Username::parse(&p).ok()),
@@ -322,9 +320,7 @@ pub fn direct_candidates(conn: &Connection, peer: &Username) -> Result<Vec<Group
         .query_map([peer.as_str()], |r| r.get::<_, Vec<u8>>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     ids.iter()
-        .map(|id| {
-            GroupId::from_bytes(id).map_err(|_| ClientError::Storage("corrupt group id".into()))
-        })
+        .map(|id| GroupId::from_bytes(id).map_err(|_| ClientError::corrupt("group id")))
         .collect()
 }
 

@@ -85,7 +85,7 @@ impl<S: openmls_traits::storage::StorageProvider<{ openmls_traits::storage::CURR
 pub fn migrate(conn: &mut Connection) -> Result<(), ClientError> {
     SqliteStorageProvider::<JsonCodec, &mut Connection>::new(conn)
         .run_migrations()
-        .map_err(|e| ClientError::Storage(e.to_string()))
+        .map_err(|e| ClientError::Storage(crate::error::StorageError::MlsState(Box::new(e))))
 }
 
 pub fn ciphersuite() -> Ciphersuite {
@@ -130,7 +130,7 @@ pub fn load_signer(
     public_key: &[u8],
 ) -> Result<SignatureKeyPair, ClientError> {
     SignatureKeyPair::read(storage, public_key, ciphersuite().signature_algorithm())
-        .ok_or_else(|| ClientError::Storage("the device's signature key is missing".into()))
+        .ok_or_else(|| ClientError::corrupt("device: its signature key is missing"))
 }
 
 pub fn credential(

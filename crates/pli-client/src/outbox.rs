@@ -114,8 +114,8 @@ impl Client {
             let Some((row, group, envelope)) = next else {
                 return Ok(sent);
             };
-            let group = GroupId::from_bytes(&group)
-                .map_err(|_| ClientError::Storage("corrupt outbox row".into()))?;
+            let group =
+                GroupId::from_bytes(&group).map_err(|_| ClientError::corrupt("outbox row"))?;
             let mut attempts = 0;
             let mut looked_up = std::collections::BTreeSet::new();
             loop {
@@ -176,7 +176,7 @@ impl Client {
                             &self.conn,
                             Some(&group),
                             true,
-                            &format!("a message could not be sent: {err}"),
+                            &format!("a message could not be sent: {}", err.chain()),
                             local::now_ms(),
                         )?;
                         return Err(err);

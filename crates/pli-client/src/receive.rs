@@ -8,6 +8,7 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
+use crate::error::TransportError;
 use crate::group_cache::GroupCache;
 use crate::local::{self, Conversation};
 use crate::mls::{self, Provider};
@@ -48,9 +49,7 @@ impl Client {
                     )));
                 }
                 None => {
-                    return Err(ClientError::Transport(
-                        "the server closed the stream early".into(),
-                    ));
+                    return Err(ClientError::Transport(TransportError::ClosedEarly));
                 }
             }
         }

@@ -60,9 +60,7 @@ pub(crate) fn due(conn: &Connection, now_ms: u64) -> Result<Vec<GroupId>, Client
         )?
         .collect::<Result<Vec<_>, _>>()?;
     ids.iter()
-        .map(|id| {
-            GroupId::from_bytes(id).map_err(|_| ClientError::Storage("corrupt group id".into()))
-        })
+        .map(|id| GroupId::from_bytes(id).map_err(|_| ClientError::corrupt("group id")))
         .collect()
 }
 

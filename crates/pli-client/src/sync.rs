@@ -3,6 +3,7 @@
 
 use crate::client::{Client, Event};
 use crate::error::ClientError;
+use crate::error::TransportError;
 use crate::local;
 use pli_proto::GroupId;
 use pli_proto::frame::ServerFrame;
@@ -130,9 +131,7 @@ impl Client {
                         )));
                     }
                     None => {
-                        return Err(ClientError::Transport(
-                            "the server closed the stream".into(),
-                        ));
+                        return Err(ClientError::Transport(TransportError::ClosedEarly));
                     }
                 }
             }

@@ -32,7 +32,7 @@ pub enum Witnessed {
 
 /// Reads the witness's Ed25519 seed from `path`, making one (owner-only) if there is none.
 pub fn load_or_create_key(path: &Path) -> Result<SigningKey, ClientError> {
-    let failed = |e: std::io::Error| ClientError::Storage(format!("the witness key file: {e}"));
+    let failed = ClientError::file("the witness key file");
     match std::fs::read(path) {
         Ok(bytes) => {
             let seed: [u8; 32] = bytes.try_into().map_err(|_| {

@@ -72,7 +72,7 @@ pub(crate) fn pinned(conn: &Connection) -> Result<Option<PinnedKeys>, ClientErro
             origin,
             signing_key: signing_key
                 .try_into()
-                .map_err(|_| ClientError::Storage("corrupt pinned key".into()))?,
+                .map_err(|_| ClientError::corrupt("pinned key"))?,
             vrf_key,
         })
     })
@@ -91,8 +91,7 @@ pub(crate) fn newest_root(conn: &Connection) -> Result<Option<(u64, [u8; 32])>, 
     row.map(|(epoch, root)| {
         Ok((
             epoch as u64,
-            root.try_into()
-                .map_err(|_| ClientError::Storage("corrupt root".into()))?,
+            root.try_into().map_err(|_| ClientError::corrupt("root"))?,
         ))
     })
     .transpose()
@@ -106,11 +105,8 @@ pub(crate) fn known_root(conn: &Connection, epoch: u64) -> Result<Option<[u8; 32
             |r| r.get(0),
         )
         .optional()?;
-    root.map(|r| {
-        r.try_into()
-            .map_err(|_| ClientError::Storage("corrupt root".into()))
-    })
-    .transpose()
+    root.map(|r| r.try_into().map_err(|_| ClientError::corrupt("root")))
+        .transpose()
 }
 
 /// Known roots within `from..=to`.
