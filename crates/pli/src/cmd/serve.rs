@@ -2,10 +2,9 @@
 //! (each overriding the one before), and the server until Ctrl-C or SIGTERM.
 
 use anyhow::Context as _;
-use pli_server::{Config, TlsConfig};
-use serde::Deserialize;
+use pli_server::config::file::{FileConfig, Overrides, parse_proxy};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tracing_subscriber::EnvFilter;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -13,7 +12,10 @@ pub const DEFAULT_DATA: &str = "pli-data";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A TOML configuration file (keys as the flags below, with underscores).
+    /// A TOML configuration file: keys as the flags below, with underscores, except
+    /// `[database] url`, `[regions.NAME]` tables and the lists `trusted_proxies` and
+    /// `witnesses`; also `max_queue_depth`, `report_bands` and `[limits]` (README, "Running
+    /// the server").
     #[arg(long, env = "PLI_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory: the SQLite database and the server's key [default: pli-data].
@@ -65,7 +67,7 @@ pub struct Args {
     kt_publish_interval: Option<u64>,
     /// A proxy (address or CIDR network, repeatable) whose `X-Forwarded-For` names the
     /// client; from any other peer the header is ignored [default: none].
-    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = proxy_net)]
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
     /// A witness (its key as `pli audit witness` prints it, repeatable) whose cosignatures
     /// of audit checkpoints the server keeps and serves [default: none].
@@ -73,276 +75,53 @@ pub struct Args {
     witnesses: Vec<String>,
 }
 
-/// The configuration file's shape.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    data: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    admin_listen: Option<SocketAddr>,
-    log_origin: Option<String>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    allow_plain_http: Option<bool>,
-    pow_difficulty: Option<u8>,
-    registrations_per_hour: Option<u32>,
-    max_queue_depth: Option<u64>,
-    kt_publish_interval: Option<u64>,
-    /// Whether the implicit region (no `[regions]`) publishes small report counts as bands.
-    report_bands: Option<bool>,
-    log: Option<String>,
-    #[serde(default)]
-    limits: FileLimits,
-    #[serde(default)]
-    database: FileDatabase,
-    default_region: Option<pli_proto::Region>,
-    /// `[regions.NAME]`: one table per region, in name order.
-    #[serde(default)]
-    regions: std::collections::BTreeMap<pli_proto::Region, FileRegion>,
-    #[serde(default)]
-    trusted_proxies: Vec<String>,
-    #[serde(default)]
-    witnesses: Vec<String>,
-}
-
-/// A trusted proxy: a network (`10.0.0.0/8`) or one address.
-fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
-    text.parse::<ipnet::IpNet>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("{text:?} is not an address or a CIDR network"))
-}
-
-/// `[regions.NAME]`: a region's policy and, with PostgreSQL, its own database (README,
-/// "Regions").
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileRegion {
-    queue_ttl_days: Option<u32>,
-    deleted_retention_days: Option<u32>,
-    ip_retention_days: Option<u32>,
-    recognised_bases: Option<Vec<String>>,
-    notes: Option<String>,
-    /// Transparency reports show the region's counts below 10 as "0–9" [default: true].
-    report_bands: Option<bool>,
-    #[serde(default)]
-    database: FileDatabase,
-}
-
-impl FileRegion {
-    fn resolve(self, name: pli_proto::Region) -> anyhow::Result<pli_server::config::RegionConfig> {
-        let mut region = pli_server::config::RegionConfig::named(name);
-        let policy = &mut region.policy;
-        if let Some(days) = self.queue_ttl_days {
-            anyhow::ensure!(days > 0, "queue_ttl_days must be at least 1");
-            policy.queue_ttl_days = days;
-        }
-        if let Some(days) = self.deleted_retention_days {
-            policy.deleted_retention_days = days;
-        }
-        policy.ip_retention_days = self.ip_retention_days.filter(|days| *days > 0);
-        if let Some(bases) = self.recognised_bases {
-            policy.recognised_bases = bases
-                .iter()
-                .map(|b| {
-                    pli_proto::governance::LegalBasis::parse(b)
-                        .with_context(|| format!("unknown legal basis {b:?}"))
-                })
-                .collect::<anyhow::Result<_>>()?;
-        }
-        if let Some(notes) = self.notes {
-            policy.notes = notes;
-        }
-        if let Some(bands) = self.report_bands {
-            policy.report_bands = bands;
-        }
-        if let pli_server::Database::Postgres(own) = self.database.resolve(None) {
-            region.database = Some(own);
-        }
-        Ok(region)
-    }
-}
-
-/// `[database]`: PostgreSQL and its connection pool (README, "Running several nodes").
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileDatabase {
-    url: Option<String>,
-    max_connections: Option<u32>,
-    min_connections: Option<u32>,
-    acquire_timeout_secs: Option<u64>,
-    idle_timeout_secs: Option<u64>,
-    statement_timeout_secs: Option<u64>,
-}
-
-impl FileDatabase {
-    /// The backend: PostgreSQL when a URL is given (the flag's wins), else SQLite.
-    fn resolve(self, flag_url: Option<String>) -> pli_server::Database {
-        use std::time::Duration;
-        let Some(url) = flag_url.or(self.url) else {
-            return pli_server::Database::Sqlite;
-        };
-        let mut postgres = pli_server::store::PostgresConfig::new(url);
-        if let Some(v) = self.max_connections {
-            postgres.max_connections = v;
-        }
-        if let Some(v) = self.min_connections {
-            postgres.min_connections = v;
-        }
-        if let Some(v) = self.acquire_timeout_secs {
-            postgres.acquire_timeout = Duration::from_secs(v);
-        }
-        if let Some(v) = self.idle_timeout_secs {
-            postgres.idle_timeout = Duration::from_secs(v);
-        }
-        if let Some(v) = self.statement_timeout_secs {
-            postgres.statement_timeout = Duration::from_secs(v);
-        }
-        pli_server::Database::Postgres(postgres)
-    }
-}
-
-/// `[limits]`: the documented limits (README), each optional.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileLimits {
-    max_connections: Option<usize>,
-    handshake_timeout_secs: Option<u64>,
-    ws_idle_timeout_secs: Option<u64>,
-    ws_send_timeout_secs: Option<u64>,
-    ws_max_write_buffer: Option<usize>,
-    sends_per_minute: Option<u32>,
-    claims_per_minute: Option<u32>,
-    source_per_minute: Option<u32>,
-}
-
-impl FileLimits {
-    fn apply(&self, limits: &mut pli_server::config::Limits) {
-        use std::time::Duration;
-        let secs = |s: Option<u64>| s.map(Duration::from_secs);
-        if let Some(v) = self.max_connections {
-            limits.max_connections = v;
-        }
-        if let Some(v) = secs(self.handshake_timeout_secs) {
-            limits.handshake_timeout = v;
-        }
-        if let Some(v) = secs(self.ws_idle_timeout_secs) {
-            limits.ws_idle_timeout = v;
-        }
-        if let Some(v) = secs(self.ws_send_timeout_secs) {
-            limits.ws_send_timeout = v;
-        }
-        if let Some(v) = self.ws_max_write_buffer {
-            limits.ws_max_write_buffer = v;
-        }
-        if let Some(v) = self.sends_per_minute {
-            limits.sends_per_minute = v;
-        }
-        if let Some(v) = self.claims_per_minute {
-            limits.claims_per_minute = v;
-        }
-        if let Some(v) = self.source_per_minute {
-            limits.source_per_minute = v;
+impl Args {
+    /// What the command line sets over the file (the rest is the binary's own).
+    fn overrides(self) -> Overrides {
+        Overrides {
+            data: self.data,
+            database_url: self.database_url,
+            log_origin: self.log_origin,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            allow_plain_http: self.allow_plain_http,
+            pow_difficulty: self.pow_difficulty,
+            registrations_per_hour: self.registrations_per_hour,
+            regions: self.regions,
+            default_region: self.default_region,
+            kt_publish_interval: self.kt_publish_interval,
+            trusted_proxies: self.trusted_proxies,
+            witnesses: self.witnesses,
         }
     }
 }
 
-/// The `[regions.NAME]` tables, in name order, then any `--region` the file lacks (with the
-/// default policy).
-fn regions(
-    tables: std::collections::BTreeMap<pli_proto::Region, FileRegion>,
-    flags: Vec<pli_proto::Region>,
-) -> anyhow::Result<Vec<pli_server::config::RegionConfig>> {
-    let mut regions = Vec::with_capacity(tables.len() + flags.len());
-    for (name, table) in tables {
-        let region = table
-            .resolve(name.clone())
-            .with_context(|| format!("invalid [regions.{name}]"))?;
-        regions.push(region);
-    }
-    for name in flags {
-        if !regions.iter().any(|r| r.name == name) {
-            regions.push(pli_server::config::RegionConfig::named(name));
-        }
-    }
-    Ok(regions)
-}
-
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let file: FileConfig = match &args.config {
+pub async fn run(mut args: Args) -> anyhow::Result<()> {
+    let mut file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            toml::from_str(&text)
+            FileConfig::from_toml(&text)
                 .with_context(|| format!("invalid configuration in {}", path.display()))?
         }
         None => FileConfig::default(),
     };
-    let filter = args.log.or(file.log).unwrap_or_else(|| "info".into());
+    let filter = args
+        .log
+        .take()
+        .or(file.log.take())
+        .unwrap_or_else(|| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).context("invalid log filter")?)
         .with_writer(std::io::stderr)
         .init();
-    let data = args
-        .data
-        .or(file.data)
-        .unwrap_or_else(|| DEFAULT_DATA.into());
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
-    let mut config = Config::new(data);
-    config.database = file.database.resolve(args.database_url);
-    config.allow_plain_http = args.allow_plain_http || file.allow_plain_http.unwrap_or(false);
-    config.tls = match (
-        args.tls_cert.or(file.tls_cert),
-        args.tls_key.or(file.tls_key),
-    ) {
-        (Some(cert_pem), Some(key_pem)) => Some(TlsConfig { cert_pem, key_pem }),
-        (None, None) => None,
-        _ => anyhow::bail!("TLS needs both a certificate and a key"),
-    };
-    if let Some(bits) = args.pow_difficulty.or(file.pow_difficulty) {
-        config.pow_difficulty = bits;
-    }
-    if let Some(rate) = args.registrations_per_hour.or(file.registrations_per_hour) {
-        config.registrations_per_hour = rate;
-    }
-    if let Some(depth) = file.max_queue_depth {
-        config.max_queue_depth = depth;
-    }
-    if let Some(bands) = file.report_bands {
-        config.report_bands = bands;
-    }
-    if let Some(secs) = args.kt_publish_interval.or(file.kt_publish_interval) {
-        anyhow::ensure!(
-            secs > 0,
-            "the key directory interval must be at least 1 second"
-        );
-        config.kt_publish_interval = std::time::Duration::from_secs(secs);
-    }
-    file.limits.apply(&mut config.limits);
-    config.trusted_proxies = file
-        .trusted_proxies
-        .iter()
-        .map(|text| proxy_net(text).map_err(anyhow::Error::msg))
-        .chain(args.trusted_proxies.into_iter().map(Ok))
-        .collect::<anyhow::Result<_>>()?;
-    config.witnesses = file
-        .witnesses
-        .iter()
-        .chain(&args.witnesses)
-        .map(|vkey| {
-            pli_proto::witness::WitnessKey::parse(vkey)
-                .with_context(|| format!("not a witness key: {vkey:?}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    config.regions = regions(file.regions, args.regions)?;
-    config.default_region = args.default_region.or(file.default_region);
-    config.check_regions()?;
-    if let Some(origin) = args.log_origin.or(file.log_origin) {
-        config.log_origin = origin;
-    }
-    let admin = match args.admin_listen.or(file.admin_listen) {
+    let admin_listen = args.admin_listen.or(file.admin_listen);
+    let config = file.resolve(args.overrides(), Path::new(DEFAULT_DATA))?;
+    let admin = match admin_listen {
         Some(address) => Some(
             tokio::net::TcpListener::bind(address)
                 .await
@@ -397,120 +176,39 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
-    #[test]
-    fn the_limits_table_sets_each_limit_and_refuses_unknown_keys() {
-        let file: FileConfig = toml::from_str(
-            "[limits]\nsends_per_minute = 5\nws_idle_timeout_secs = 7\nmax_connections = 9\n",
-        )
-        .expect("parses");
-        let mut limits = pli_server::config::Limits::default();
-        file.limits.apply(&mut limits);
-        assert_eq!(limits.sends_per_minute, 5);
-        assert_eq!(limits.ws_idle_timeout, std::time::Duration::from_secs(7));
-        assert_eq!(limits.max_connections, 9);
-        assert_eq!(
-            limits.claims_per_minute,
-            pli_server::config::Limits::default().claims_per_minute
-        );
-        assert!(toml::from_str::<FileConfig>("[limits]\nsend_per_minute = 5\n").is_err());
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: Args,
     }
 
     #[test]
-    fn region_tables_set_each_policy_and_their_own_databases() {
-        let file: FileConfig = toml::from_str(
-            r#"
-default_region = "us"
-[database]
-url = "postgres://pli@db/global"
-[regions.eu]
-queue_ttl_days = 14
-deleted_retention_days = 30
-ip_retention_days = 7
-recognised_bases = ["court-order", "search-warrant"]
-notes = "Operated under the GDPR."
-report_bands = false
-[regions.eu.database]
-url = "postgres://pli@db-eu/pli"
-max_connections = 4
-[regions.us.database]
-url = "postgres://pli@db-us/pli"
-"#,
-        )
+    fn flags_reach_the_configuration_over_the_file() {
+        let serve = Serve::try_parse_from([
+            "serve",
+            "--pow-difficulty",
+            "3",
+            "--region",
+            "eu",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--allow-plain-http",
+        ])
         .expect("parses");
-        let mut config = Config::new("/tmp/pli-test");
-        config.database = file.database.resolve(None);
-        let eu = pli_proto::Region::parse("eu").expect("region");
-        config.regions = regions(file.regions, vec![eu.clone()]).expect("regions");
-        config.default_region = file.default_region;
-        config.check_regions().expect("valid");
+        let file =
+            FileConfig::from_toml("pow_difficulty = 9\nlog_origin = \"f/audit\"\n[regions.us]\n")
+                .expect("parses");
+        let config = file
+            .resolve(serve.args.overrides(), Path::new(DEFAULT_DATA))
+            .expect("valid");
+        assert_eq!(config.pow_difficulty, 3);
+        assert_eq!(config.log_origin, "f/audit");
+        assert_eq!(config.data_dir, Path::new(DEFAULT_DATA));
+        assert!(config.allow_plain_http);
         let names: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["eu", "us"], "a flag naming a table adds nothing");
-        let policy = &config.regions[0].policy;
-        assert_eq!(
-            (
-                policy.queue_ttl_days,
-                policy.deleted_retention_days,
-                policy.ip_retention_days
-            ),
-            (14, 30, Some(7))
-        );
-        assert_eq!(
-            policy.recognised_bases,
-            [
-                pli_proto::governance::LegalBasis::CourtOrder,
-                pli_proto::governance::LegalBasis::SearchWarrant
-            ]
-        );
-        assert_eq!(policy.notes, "Operated under the GDPR.");
-        assert!(!policy.report_bands && config.regions[1].policy.report_bands);
-        let own = config.regions[0]
-            .database
-            .as_ref()
-            .expect("eu's own database");
-        assert_eq!(
-            (own.url.as_str(), own.max_connections),
-            ("postgres://pli@db-eu/pli", 4)
-        );
-        assert_eq!(config.home_default().as_str(), "us");
-        // A region without a database of its own, beside a PostgreSQL global store, is
-        // refused: its data would have nowhere to live.
-        let ru = pli_proto::Region::parse("ru").expect("region");
-        config
-            .regions
-            .push(pli_server::config::RegionConfig::named(ru));
-        assert!(config.check_regions().is_err());
-        let bad: FileConfig =
-            toml::from_str("[regions.eu]\nrecognised_bases = [\"hearsay\"]\n").expect("parses");
-        assert!(
-            regions(bad.regions, vec![]).is_err(),
-            "an unknown basis is refused"
-        );
-        assert!(toml::from_str::<FileConfig>("[regions.eu]\nqueue_ttl = 3\n").is_err());
-        assert!(
-            toml::from_str::<FileConfig>("[regions.EU]\n").is_err(),
-            "names are checked"
-        );
-    }
-
-    #[test]
-    fn the_database_table_selects_postgres_and_sizes_its_pool() {
-        let file: FileConfig = toml::from_str(
-            "[database]\nurl = \"postgres://pli@db/pli\"\nmax_connections = 7\nacquire_timeout_secs = 2\n",
-        )
-        .expect("parses");
-        let pli_server::Database::Postgres(postgres) = file.database.resolve(None) else {
-            panic!("a URL selects PostgreSQL");
-        };
-        assert_eq!(postgres.url, "postgres://pli@db/pli");
-        assert_eq!(postgres.max_connections, 7);
-        assert_eq!(postgres.acquire_timeout, std::time::Duration::from_secs(2));
-        let flag = FileDatabase::default().resolve(Some("postgres://other/x".into()));
-        assert!(matches!(flag, pli_server::Database::Postgres(p) if p.url == "postgres://other/x"));
-        assert!(matches!(
-            FileDatabase::default().resolve(None),
-            pli_server::Database::Sqlite
-        ));
-        assert!(toml::from_str::<FileConfig>("[database]\nmax_conns = 5\n").is_err());
+        assert_eq!(names, ["us", "eu"]);
+        assert_eq!(config.trusted_proxies[0].to_string(), "10.0.0.1/32");
     }
 }

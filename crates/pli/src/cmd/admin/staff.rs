@@ -1,5 +1,6 @@
 //! `pli admin staff …` (operators only): add, list, rotate, re-role and revoke staff. A
-//! member is named by name or id, looked up in the staff list.
+//! member is named by name or id, looked up in the staff list. And `pli admin init`: the
+//! first operator, on the server host.
 
 use crate::cmd::admin::credentials::{client, parse_role, write_private};
 use crate::context::Context;
@@ -64,6 +65,30 @@ async fn resolve(client: &AdminClient, member: &str) -> anyhow::Result<u64> {
         [] => anyhow::bail!("no staff member has that name or id (see `pli admin staff list`)"),
         _ => anyhow::bail!("that is one member's name and another's id: give the id"),
     }
+}
+
+/// `pli admin init`, on the server host: the first operator's credential file, written to
+/// `out` (or DATA/staff-NAME.cred); prints its path.
+pub(super) async fn init(
+    data: &Path,
+    database_url: Option<String>,
+    name: &str,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut config = pli_server::Config::new(data);
+    if let Some(url) = database_url {
+        config.database =
+            pli_server::Database::Postgres(pli_server::store::PostgresConfig::new(url));
+    }
+    let credential = pli_server::init_first_operator(&config, name).await?;
+    let path = out.unwrap_or_else(|| data.join(format!("staff-{name}.cred")));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    write_private(&path, &serde_json::to_vec_pretty(&credential)?)?;
+    println!("{}", path.display());
+    Ok(())
 }
 
 pub(super) async fn run(

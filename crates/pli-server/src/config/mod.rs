@@ -1,5 +1,7 @@
-//! Server configuration as the library sees it: already merged from file, environment and
-//! flags by the binary, and validated by [`Config::check`].
+//! Server configuration as the library sees it: merged from the configuration file
+//! ([`file`]), environment and flags, and validated by [`Config::check`].
+
+pub mod file;
 
 use crate::policy::{Policies, Policy};
 use pli_proto::Region;
