@@ -11,6 +11,7 @@
 //! - [`store`]: the `Store` trait of domain operations, the SQLite and PostgreSQL backends,
 //!   the conformance suite every backend passes.
 //! - [`accounts`]: registration (proof of work, no phone or e-mail) and device credentials.
+//! - [`devices`]: the rules for adding and removing a user's devices.
 //! - [`keys`]: MLS key package validation.
 //! - [`directory`]: key transparency: the akd directory of device keys, its epochs and
 //!   signed roots.
@@ -25,6 +26,7 @@
 //!   retention read.
 //! - [`listener`]: accepting connections (limits, deadlines) for the HTTP and TLS servers.
 //! - [`jobs`]: background jobs, leased or on every node, all ending on one stop signal.
+//! - [`state`]: what every handler, session and job shares ([`state::AppState`]).
 //! - [`config`], [`clock`], [`ratelimit`]: settings, injected time, token buckets.
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
@@ -33,6 +35,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod devices;
 pub mod directory;
 pub mod governance;
 pub mod http;
@@ -43,6 +46,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod residency;
 pub mod retention;
+pub mod state;
 pub mod store;
 pub mod tls;
 
@@ -258,7 +262,7 @@ async fn init_operator_in<S: Store>(
         name: name.to_owned(),
         role: pli_proto::governance::Role::Operator,
     };
-    let (record, credential) = http::admin::new_staff(&request);
+    let (record, credential) = governance::staff::new_staff(&request);
     let details = serde_json::json!({ "staff_id": record.id, "role": record.role });
     let effect = store::GovernanceEffect {
         staff: Some(record),

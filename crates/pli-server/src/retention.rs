@@ -33,7 +33,7 @@ pub async fn record_connection<S: Store>(
 }
 
 use crate::governance::rules::Policy;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::store::{Cutoffs, Retention, RetentionReport, Store, StoreError};
 
 const DAY_MS: u64 = 86_400_000;

@@ -5,8 +5,10 @@
 //!   the epoch rule, so a client cannot lie about whether it sends a commit.
 //! - [`Hub`] maps each connected device to its one live connection and wakes it when a
 //!   message lands in its queue.
+//! - [`accept`] takes one submission through rate limits, checks and the durable write.
 //! - [`session`] is the WebSocket side: push the queue, mark it drained, take acks.
 
+pub mod accept;
 pub mod session;
 
 use crate::store::{EpochRule, Submission};

@@ -7,8 +7,8 @@
 //! accepted at any moment is either in that first read or wakes the connection afterwards.
 
 use super::Attachment;
-use crate::http::AppState;
-use crate::http::routes::submit;
+use super::accept::{RefusalCode, accept};
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::future::BoxFuture;
@@ -40,12 +40,13 @@ pub async fn run<S: Store>(
     device: DeviceId,
     source: IpAddr,
     socket: WebSocket,
+    refusal: RefusalCode,
 ) {
     let _session = state.session_guard();
     let attachment = state.hub.attach(device);
     state.store.announce_connected(device);
     Box::pin(release_notices(&state, device)).await;
-    if let Err(err) = drive(&state, &attachment, source, socket).await {
+    if let Err(err) = drive(&state, &attachment, source, socket, refusal).await {
         tracing::debug!(error = %err, "websocket session ended with an error");
     }
     state.hub.detach(&attachment);
@@ -113,6 +114,7 @@ async fn answer<S: Store>(
     device: DeviceId,
     source: IpAddr,
     frame: Submit,
+    refusal: RefusalCode,
 ) -> ServerFrame {
     let reference = frame.reference;
     let request = SubmitRequest {
@@ -121,7 +123,7 @@ async fn answer<S: Store>(
         recipients: frame.recipients,
         welcome: None,
     };
-    match submit::accept(state, device, source, request).await {
+    match accept(state, device, source, request).await {
         Ok(accepted) => ServerFrame::Accepted {
             reference,
             id: accepted.id,
@@ -129,7 +131,7 @@ async fn answer<S: Store>(
         },
         Err(err) => ServerFrame::Refused {
             reference,
-            code: err.code.as_str().to_owned(),
+            code: refusal(err).as_str().to_owned(),
         },
     }
 }
@@ -218,6 +220,7 @@ async fn drive<S: Store>(
     attachment: &Attachment,
     source: IpAddr,
     socket: WebSocket,
+    refusal: RefusalCode,
 ) -> Result<(), SessionError> {
     let device = attachment.device;
     // The futures this session waits on now and then (a push, answers, notices) are boxed:
@@ -276,7 +279,7 @@ async fn drive<S: Store>(
                             state.store.ack(device, ids).await?;
                         }
                         Ok(ClientFrame::Submit(frame)) => {
-                            in_flight.push(answer(state, device, source, frame).boxed());
+                            in_flight.push(answer(state, device, source, frame, refusal).boxed());
                         }
                         Err(_) => {
                             out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;

@@ -19,6 +19,7 @@ pub mod requests;
 pub mod review;
 pub mod roles;
 pub mod rules;
+pub mod staff;
 pub mod sweep;
 
 use crate::clock::Clock;

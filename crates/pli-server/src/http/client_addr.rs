@@ -7,7 +7,8 @@
 //! that is not itself a trusted proxy (proxies append; what is left of them came from the
 //! client and proves nothing).
 
-use super::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;

@@ -4,6 +4,9 @@
 
 use crate::accounts::AccountError;
 use crate::delivery::DeliveryError;
+use crate::governance::GovernanceError;
+use crate::governance::rules::RuleError;
+use crate::governance::staff::InvalidStaffName;
 use crate::keys::KeyPackageError;
 use crate::store::StoreError;
 use axum::Json;
@@ -191,6 +194,29 @@ impl From<KeyPackageError> for ApiError {
     }
 }
 
+impl From<crate::state::RateLimited> for ApiError {
+    fn from(limited: crate::state::RateLimited) -> Self {
+        ApiError::rate_limited(limited.retry_after_ms)
+    }
+}
+
+impl From<crate::delivery::accept::AcceptError> for ApiError {
+    fn from(err: crate::delivery::accept::AcceptError) -> Self {
+        use crate::delivery::accept::AcceptError as E;
+        match err {
+            E::RateLimited(limited) => limited.into(),
+            E::Invalid(invalid) => invalid.into(),
+            E::Store(store) => store.into(),
+        }
+    }
+}
+
+/// The code a refused submission carries on the delivery socket: the one its HTTP answer
+/// would carry ([`crate::delivery::accept::RefusalCode`]).
+pub fn refusal_code(err: crate::delivery::accept::AcceptError) -> ErrorCode {
+    ApiError::from(err).code
+}
+
 impl From<DeliveryError> for ApiError {
     fn from(err: DeliveryError) -> Self {
         let text = err.to_string();
@@ -209,6 +235,60 @@ impl From<DeliveryError> for ApiError {
             | DeliveryError::BadWelcome => {
                 Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMlsMessage, text)
             }
+        }
+    }
+}
+
+impl From<GovernanceError> for ApiError {
+    fn from(err: GovernanceError) -> Self {
+        let text = err.to_string();
+        match err {
+            GovernanceError::Store(store) => store.into(),
+            GovernanceError::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, text)
+            }
+            GovernanceError::UnknownRequest => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownRequest, text)
+            }
+            GovernanceError::UnknownUser => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownUser, text)
+            }
+            GovernanceError::AlreadyInitialised => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::AlreadyInitialised, text)
+            }
+            GovernanceError::Rule(RuleError::Invalid(_)) => Self::bad_request(text),
+            GovernanceError::Rule(RuleError::Refused(_)) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::PolicyRefused,
+                text,
+            ),
+            GovernanceError::Rule(RuleError::State(_)) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::InvalidState, text)
+            }
+        }
+    }
+}
+
+impl From<InvalidStaffName> for ApiError {
+    fn from(err: InvalidStaffName) -> Self {
+        Self::bad_request(err.to_string())
+    }
+}
+
+impl From<crate::devices::DeviceError> for ApiError {
+    fn from(err: crate::devices::DeviceError) -> Self {
+        use crate::devices::DeviceError as E;
+        use StatusCode as S;
+        let text = err.to_string();
+        match err {
+            E::Store(store) => store.into(),
+            E::BadSignatureKey | E::BadSecretHash | E::BadDirectoryKeys => Self::bad_request(text),
+            E::MalformedEndorsement | E::EndorsementMismatch => {
+                Self::new(S::BAD_REQUEST, ErrorCode::InvalidEndorsement, text)
+            }
+            E::TooManyDevices => Self::new(S::CONFLICT, ErrorCode::TooManyDevices, text),
+            E::UnknownDevice => Self::new(S::NOT_FOUND, ErrorCode::UnknownDevice, text),
+            E::LastDevice => Self::new(S::CONFLICT, ErrorCode::LastDevice, text),
         }
     }
 }

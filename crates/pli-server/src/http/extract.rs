@@ -1,8 +1,9 @@
 //! Extractors with stable rejections: a JSON body whose errors never echo the input, and
 //! the authenticated device.
 
-use super::{ApiError, AppState};
 use crate::accounts::{self, AuthedDevice};
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;

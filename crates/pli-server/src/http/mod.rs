@@ -1,6 +1,6 @@
 //! The HTTP + JSON control plane and the WebSocket entry point.
 //!
-//! - [`AppState`]: what every handler shares (store, hub, config, clock, limits, shutdown).
+//! - [`AppState`] (in `crate::state`): what every handler and session shares.
 //! - [`error`]: the one error type that maps every module's errors to stable wire codes.
 //! - [`extract`]: the JSON body and device-auth extractors with stable rejections.
 //! - [`routes`]: one file per endpoint.
@@ -16,180 +16,19 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod surface;
 
-use crate::accounts::Challenges;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::delivery::Hub;
-use crate::governance::Governance;
-use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use pli_proto::limits::MAX_HTTP_BODY_BYTES;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+pub use crate::state::{AppState, Shared, Transparency};
 pub use error::ApiError;
-
-/// Shared by every handler and WebSocket session.
-pub struct AppState<S: Store> {
-    inner: Arc<Shared<S>>,
-}
-
-impl<S: Store> Clone for AppState<S> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<S: Store> std::ops::Deref for AppState<S> {
-    type Target = Shared<S>;
-    fn deref(&self) -> &Shared<S> {
-        &self.inner
-    }
-}
-
-pub struct Shared<S: Store> {
-    pub store: S,
-    /// The key transparency directory.
-    pub directory: Arc<crate::directory::KeyDirectory<S>>,
-    pub hub: Hub,
-    pub challenges: Challenges,
-    pub config: Config,
-    pub clock: Arc<dyn Clock>,
-    pub registrations: RateLimiter<IpAddr>,
-    pub sends: RateLimiter<pli_proto::DeviceId>,
-    pub claims: RateLimiter<pli_proto::DeviceId>,
-    pub sources: RateLimiter<IpAddr>,
-    pub governance: Governance,
-    shutdown: watch::Receiver<bool>,
-    sessions: mpsc::Sender<()>,
-    request_ids: AtomicU64,
-}
-
-/// The service's two public, verifiable records: the audit log of staff actions (with the
-/// rules it enforces) and the key directory.
-pub struct Transparency<S: Store> {
-    pub governance: Governance,
-    pub directory: Arc<crate::directory::KeyDirectory<S>>,
-}
-
-impl<S: Store> AppState<S> {
-    pub fn new(
-        store: S,
-        config: Config,
-        clock: Arc<dyn Clock>,
-        server_key: [u8; 32],
-        transparency: Transparency<S>,
-        shutdown: watch::Receiver<bool>,
-        sessions: mpsc::Sender<()>,
-    ) -> Self {
-        let Transparency {
-            governance,
-            directory,
-        } = transparency;
-        let registrations = RateLimiter::new(config.registrations_per_hour, 3_600_000);
-        let sends = RateLimiter::new(config.limits.sends_per_minute, 60_000);
-        let claims = RateLimiter::new(config.limits.claims_per_minute, 60_000);
-        let sources = RateLimiter::new(config.limits.source_per_minute, 60_000);
-        Self {
-            inner: Arc::new(Shared {
-                store,
-                directory,
-                hub: Hub::default(),
-                challenges: Challenges::new(server_key),
-                config,
-                clock,
-                registrations,
-                sends,
-                claims,
-                sources,
-                governance,
-                shutdown,
-                sessions,
-                request_ids: AtomicU64::new(1),
-            }),
-        }
-    }
-
-    /// Closes the devices' connections on every node (their account moved or was
-    /// deleted): a device that reconnects is looked up afresh.
-    pub fn disconnect(&self, devices: impl IntoIterator<Item = pli_proto::DeviceId>) {
-        let now = crate::delivery::wall_clock_ms() + 1;
-        let devices: Vec<_> = devices.into_iter().collect();
-        for device in &devices {
-            self.store.announce_connected(*device);
-        }
-        self.hub.replace(devices.into_iter().map(|d| (d, now)));
-    }
-
-    /// Resolves when the server begins shutting down.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.clone()
-    }
-
-    /// Takes a token from the device's bucket and the source's; on refusal, `rate_limited`.
-    pub fn rate_limit(
-        &self,
-        per_device: &RateLimiter<pli_proto::DeviceId>,
-        device: pli_proto::DeviceId,
-        source: IpAddr,
-    ) -> Result<(), ApiError> {
-        let now = self.clock.now_ms();
-        per_device
-            .check(&device, now)
-            .map_err(ApiError::rate_limited)?;
-        self.sources
-            .check(&crate::ratelimit::source_key(source), now)
-            .map_err(ApiError::rate_limited)
-    }
-
-    /// Records a staff action that changes nothing (a read) in the audit log: every admin
-    /// call is logged, reads included.
-    pub async fn log_action(
-        &self,
-        actor: crate::governance::Actor,
-        action: &str,
-        details: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        self.governance
-            .record(
-                &self.store,
-                self.clock.as_ref(),
-                actor,
-                action,
-                "ok",
-                details,
-                Default::default(),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Held by long-lived tasks (WebSocket sessions); shutdown waits until all are dropped.
-    pub fn session_guard(&self) -> mpsc::Sender<()> {
-        self.sessions.clone()
-    }
-}
-
-/// Which routes a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Surface {
-    /// User API and admin API on one listener.
-    All,
-    /// User API only (the admin API has its own listener).
-    Public,
-    /// Admin API only.
-    Admin,
-}
+pub use surface::Surface;
 
 /// The router for one listener, with body limits and privacy-safe request logging.
 pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
@@ -226,7 +65,7 @@ async fn log_request<S: Store>(
     request: Request,
     next: Next,
 ) -> Response {
-    let id = state.request_ids.fetch_add(1, Ordering::Relaxed);
+    let id = state.next_request_id();
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -10,7 +10,7 @@
 //! (`governance::roles`): in its description and, for tools, as `x-pli-roles` (the API
 //! fuzzer calls each operation as a staff member holding one of them).
 
-use super::Surface;
+use crate::http::surface::Surface;
 use pli_proto::error::ErrorBody;
 use pli_proto::limits::MAX_HTTP_BODY_BYTES;
 use utoipa::openapi::header::HeaderBuilder;
@@ -28,12 +28,12 @@ pub const PATH: &str = "/openapi.json";
 pub fn description(surface: Surface) -> OpenApi {
     let mut api = match surface {
         Surface::All => {
-            let mut api = super::routes::PublicApi::openapi();
-            api.merge(super::admin::AdminApi::openapi());
+            let mut api = crate::http::routes::PublicApi::openapi();
+            api.merge(crate::http::admin::AdminApi::openapi());
             api
         }
-        Surface::Public => super::routes::PublicApi::openapi(),
-        Surface::Admin => super::admin::AdminApi::openapi(),
+        Surface::Public => crate::http::routes::PublicApi::openapi(),
+        Surface::Admin => crate::http::admin::AdminApi::openapi(),
     };
     api.info.title = "pli".into();
     api.info.version = env!("CARGO_PKG_VERSION").into();

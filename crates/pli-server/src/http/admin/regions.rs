@@ -2,8 +2,9 @@
 //! retention sweep now (it also runs on its own, [`crate::retention`]), publishing the
 //! directory's pending changes now (also on an interval, [`crate::directory::publish`]).
 
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use pli_proto::audit::target_commitment;
 use pli_proto::governance::{MoveRequest, MoveResponse, RetentionResponse};
 use serde_json::json;
 
-use super::StaffActor;
+use super::actor::StaffActor;
 
 /// Moves all of the account's data to another region's store, leaving nothing behind.
 /// Logged first; the account's connections close, so its devices resume from the new store.

@@ -1,10 +1,11 @@
 //! `/admin/v1/requests…`: the lawful-request lifecycle over HTTP.
 
-use super::StaffActor;
+use super::actor::StaffActor;
 use crate::governance::{inventory::Package, requests, review};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;

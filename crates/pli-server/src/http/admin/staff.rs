@@ -1,60 +1,21 @@
 //! `/admin/v1/staff`, `/admin/v1/inventory/{username}`, `/admin/v1/reports`.
 
-use super::StaffActor;
-use crate::accounts::hash_secret;
+use super::actor::StaffActor;
 use crate::governance::inventory::{self, Inventory};
 use crate::governance::report;
+use crate::governance::staff::{check_name, new_staff};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
-use crate::http::{ApiError, AppState};
-use crate::store::{GovernanceEffect, StaffRecord, Store};
+use crate::state::AppState;
+use crate::store::{GovernanceEffect, Store};
 use axum::Json;
 use axum::extract::State;
 use pli_proto::audit::target_commitment;
 use pli_proto::error::ErrorBody;
 use pli_proto::governance::{NewStaff, ReportRequest, StaffCredential, StaffInfo};
 use pli_proto::report::{Period, Report};
-use rand::Rng;
 use serde_json::json;
-
-/// A fresh staff secret: 32 random bytes, in hex. Only its hash is stored.
-pub(super) fn new_secret() -> String {
-    hex::encode(rand::rng().random::<[u8; 32]>())
-}
-
-/// Makes a staff record and the credential that goes with it (shown once).
-pub fn new_staff(request: &NewStaff) -> (StaffRecord, StaffCredential) {
-    let id = rand::rng().random_range(1..(1u64 << 31));
-    let secret = new_secret();
-    let record = StaffRecord {
-        id,
-        name: request.name.clone(),
-        role: request.role,
-        secret_hash: hash_secret(&secret),
-    };
-    let credential = StaffCredential {
-        staff_id: id,
-        name: request.name.clone(),
-        role: request.role,
-        secret,
-        server: None,
-    };
-    (record, credential)
-}
-
-fn check_name(name: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "a staff name has 1 to 64 of a-z A-Z 0-9 - _ .",
-        ))
-    }
-}
 
 /// Adds a staff member; the credential is shown once.
 #[utoipa::path(post, path = "/admin/v1/staff", tag = "admin",

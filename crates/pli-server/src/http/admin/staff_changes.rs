@@ -2,12 +2,13 @@
 //! changing their role. Each is one audit entry written in the transaction that applies
 //! it; the store refuses to leave no operator, and the refusal is logged too.
 
-use super::StaffActor;
-use super::staff::new_secret;
+use super::actor::StaffActor;
 use crate::accounts::hash_secret;
 use crate::governance::GovernanceError;
+use crate::governance::staff::new_secret;
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::{GovernanceEffect, StaffChange, StaffRecord, Store, StoreError};
 use axum::Json;
 use axum::extract::State;

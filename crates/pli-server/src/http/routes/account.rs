@@ -2,8 +2,9 @@
 //! packages and queues go at once; the account's facts (name, days) are kept for the home
 //! region's period, then erased by retention, and the name becomes free.
 
+use crate::http::error::ApiError;
 use crate::http::extract::AuthDevice;
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::State;

@@ -3,9 +3,10 @@
 //! verify the log and recompute the transparency reports.
 
 use crate::governance::report::read_log;
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiQuery;
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;

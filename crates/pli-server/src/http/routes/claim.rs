@@ -3,10 +3,11 @@
 //! one whose lifetime has ended on the server's clock.
 
 use crate::http::client_addr::ClientAddr;
+use crate::http::error::ApiError;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
 use crate::http::extract::path_username;
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;

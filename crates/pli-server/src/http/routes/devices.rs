@@ -3,13 +3,12 @@
 //! adds one to the caller's account, endorsed by the calling device; `DELETE
 //! /v1/devices/{device_id}` removes one. Every change is published in the key directory.
 
-use crate::directory::publish::changing_devices;
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
 use crate::http::extract::path_username;
-use crate::http::{ApiError, AppState};
-use crate::store::NewDevice;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +19,6 @@ use pli_proto::api::{
     AddDeviceRequest, AddDeviceResponse, DeviceInfo, RemoveDeviceResponse, UserDevicesResponse,
 };
 use pli_proto::error::ErrorBody;
-use pli_proto::kt::{DirectoryDevice, Endorsement, MAX_DIRECTORY_DEVICES};
 
 /// A user's devices and their signature keys.
 #[utoipa::path(get, path = pli_proto::api::paths::USER_DEVICES, tag = "keys",
@@ -57,10 +55,6 @@ pub async fn list<S: Store>(
     }))
 }
 
-fn refused(status: StatusCode, code: ErrorCode, message: &str) -> ApiError {
-    ApiError::new(status, code, message)
-}
-
 /// Adds a device to the caller's account, endorsed by the calling device; the key
 /// directory publishes it in the next epoch.
 #[utoipa::path(post, path = pli_proto::api::paths::DEVICES, tag = "keys",
@@ -78,86 +72,7 @@ pub async fn add<S: Store>(
     AuthDevice(caller): AuthDevice,
     ApiJson(request): ApiJson<AddDeviceRequest>,
 ) -> Result<Json<AddDeviceResponse>, ApiError> {
-    let user = caller.username;
-    if request.signature_key.as_slice().len() != crate::accounts::SIGNATURE_KEY_BYTES {
-        return Err(ApiError::bad_request("the signature key must be 32 bytes"));
-    }
-    let secret_hash: [u8; 32] = request
-        .secret_hash
-        .as_slice()
-        .try_into()
-        .map_err(|_| ApiError::bad_request("the secret hash must be 32 bytes"))?;
-    let signature: [u8; 64] = request.endorsement.as_slice().try_into().map_err(|_| {
-        refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidEndorsement,
-            "the endorsement must be a 64-byte signature",
-        )
-    })?;
-    let devices = state.store.list_devices(&user).await?.unwrap_or_default();
-    if devices.len() >= MAX_DIRECTORY_DEVICES {
-        return Err(refused(
-            StatusCode::CONFLICT,
-            ErrorCode::TooManyDevices,
-            "the account has its maximum of devices",
-        ));
-    }
-    let endorser = devices
-        .iter()
-        .find(|d| d.device_id == caller.device_id)
-        .ok_or_else(|| ApiError::from(crate::store::StoreError::UnknownDevice))?;
-    let endorsement = Endorsement {
-        by: caller.device_id,
-        signature,
-    };
-    let listed = DirectoryDevice {
-        device_id: request.device_id,
-        signature_key: request.signature_key.as_slice().to_vec(),
-        endorsement: Some(endorsement.clone()),
-    };
-    // The server checks what every monitor will check, so it never publishes a device
-    // that the user's own devices would report.
-    if !endorsement.verifies(&user, &listed, &endorser.signature_key) {
-        return Err(refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidEndorsement,
-            "the endorsement does not verify with the calling device's key",
-        ));
-    }
-    // The approving device's directory keys for the new one: public keys and a MAC, kept
-    // only as a queued delivery to the new device (read once, then acked away).
-    let link_keys = match &request.directory_keys {
-        Some(keys)
-            if keys.origin.len() > 256
-                || keys.signing_key.as_slice().len() != 32
-                || keys.vrf_public_key.as_slice().len() > 64
-                || keys.mac.as_slice().len() != 32 =>
-        {
-            return Err(ApiError::bad_request(
-                "the directory keys are not an origin, two public keys and a 32-byte MAC",
-            ));
-        }
-        Some(keys) => Some(serde_json::to_vec(keys).expect("keys always serialise")),
-        None => None,
-    };
-    let device = NewDevice {
-        device_id: request.device_id,
-        secret_hash,
-        signature_key: listed.signature_key,
-        endorsement,
-    };
-    changing_devices(&state.store, &user, state.store.add_device(&user, device)).await?;
-    if let Some(payload) = link_keys {
-        state
-            .store
-            .deliver(
-                pli_proto::frame::KIND_LINK_KEYS,
-                payload,
-                vec![request.device_id],
-                crate::store::stored_time(state.clock.now_ms()),
-            )
-            .await?;
-    }
+    crate::devices::add(&state.store, &caller, &request, state.clock.now_ms()).await?;
     tracing::info!("device added");
     Ok(Json(AddDeviceResponse {
         device_id: request.device_id,
@@ -181,37 +96,10 @@ pub async fn remove<S: Store>(
     AuthDevice(caller): AuthDevice,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<RemoveDeviceResponse>, ApiError> {
-    let user = caller.username;
     let device: DeviceId = raw
         .parse()
         .map_err(|_| ApiError::bad_request("not a device id"))?;
-    let unknown = || {
-        refused(
-            StatusCode::NOT_FOUND,
-            ErrorCode::UnknownDevice,
-            "the account has no such device",
-        )
-    };
-    let devices = state.store.list_devices(&user).await?.unwrap_or_default();
-    if !devices.iter().any(|d| d.device_id == device) {
-        return Err(unknown());
-    }
-    if devices.len() == 1 {
-        return Err(refused(
-            StatusCode::CONFLICT,
-            ErrorCode::LastDevice,
-            "this is the account's last device: delete the account instead",
-        ));
-    }
-    let removed = changing_devices(
-        &state.store,
-        &user,
-        state.store.remove_device(&user, device),
-    )
-    .await?;
-    if !removed {
-        return Err(unknown());
-    }
+    crate::devices::remove(&state.store, &caller, device).await?;
     state.disconnect([device]);
     tracing::info!("device removed");
     Ok(Json(RemoveDeviceResponse { removed: device }))

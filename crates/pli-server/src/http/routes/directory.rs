@@ -2,8 +2,9 @@
 //! Its keys, roots and append-only proofs are public, so anyone can audit it; lookups and a
 //! user's own history need a device, so the directory is not an open list for scrapers.
 
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, AuthDevice, path_username};
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;

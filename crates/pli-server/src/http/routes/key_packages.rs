@@ -1,8 +1,9 @@
 //! `POST /v1/key-packages` (upload, validated one by one) and `GET /v1/devices/self`.
 
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, AuthDevice};
-use crate::http::{ApiError, AppState};
 use crate::keys::{self, Uploader};
+use crate::state::AppState;
 use crate::store::{KeyPackageTime, KeyPackageUpload, NewKeyPackage, Store};
 use axum::Json;
 use axum::extract::State;

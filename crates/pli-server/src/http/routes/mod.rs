@@ -12,7 +12,7 @@ mod register;
 pub(crate) mod submit;
 mod ws;
 
-use super::AppState;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Router;
 use axum::routing::{delete, get, post};

@@ -1,7 +1,7 @@
 //! `GET /v1/policy`: every region's policy, for users choosing where to live and for
 //! `pli policy`. Public: it describes the service, not anyone in it.
 
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;

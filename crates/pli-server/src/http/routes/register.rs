@@ -3,9 +3,10 @@
 
 use crate::accounts;
 use crate::http::client_addr::ClientAddr;
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::http::{ApiError, AppState};
 use crate::ratelimit::source_key;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::State;

@@ -9,8 +9,9 @@
 use crate::accounts;
 use crate::delivery::session;
 use crate::http::client_addr::ClientAddr;
+use crate::http::error::ApiError;
 use crate::http::extract::{self, ApiQuery, AuthDevice};
-use crate::http::{ApiError, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
@@ -57,10 +58,25 @@ pub async fn ticket<S: Store>(
 
 /// Opens the delivery WebSocket (binary frames, see `pli_proto::frame`). A plain HTTP
 /// request without the upgrade headers is refused with `bad_request` before any ticket is
-/// spent.
+/// spent: the description lists them (RFC 6455 §4.1) as the upgrade checks them.
 #[utoipa::path(get, path = pli_proto::api::paths::WEBSOCKET, tag = "delivery",
-    params(TicketQuery),
-    responses((status = 101, description = "Switching to the WebSocket protocol")))]
+    params(
+        TicketQuery,
+        ("Connection" = String, Header, description = "Holds the token `Upgrade` (any case)",
+            pattern = "^(.*,)?[ \\t]*[Uu][Pp][Gg][Rr][Aa][Dd][Ee][ \\t]*(,.*)?$"),
+        ("Upgrade" = String, Header, description = "`websocket` (any case)",
+            pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`", pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header,
+            description = "16 random bytes in base64, answered in `Sec-WebSocket-Accept`",
+            pattern = "^[A-Za-z0-9+/]{21}[AQgw]==$"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, body = pli_proto::error::ErrorBody,
+            description = "`unauthorized`: the ticket is unknown, used or expired; without one, \
+            the `Authorization` header is missing or invalid"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
@@ -95,7 +111,14 @@ pub async fn upgrade<S: Store>(
         .write_buffer_size(0)
         .max_write_buffer_size(limits.ws_max_write_buffer)
         .on_upgrade(move |socket| async move {
-            session::run(state, device, client, socket).await;
+            session::run(
+                state,
+                device,
+                client,
+                socket,
+                crate::http::error::refusal_code,
+            )
+            .await;
             drop(slot);
         }))
 }

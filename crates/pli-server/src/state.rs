@@ -1,0 +1,170 @@
+//! The service's shared state: what every HTTP handler, WebSocket session and background
+//! job works with (store, connection hub, configuration, clock, rate limits, the
+//! transparency records, the shutdown signal). Apart from the HTTP layer, so the domains
+//! (delivery, retention, governance) use it without importing `http`.
+
+use crate::accounts::Challenges;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::delivery::Hub;
+use crate::governance::{Governance, GovernanceError};
+use crate::ratelimit::RateLimiter;
+use crate::store::Store;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, watch};
+
+/// A rate limit refused the call; a token is available again after this long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("too many requests: retry in {retry_after_ms} ms")]
+pub struct RateLimited {
+    pub retry_after_ms: u64,
+}
+
+/// Shared by every handler and WebSocket session.
+pub struct AppState<S: Store> {
+    inner: Arc<Shared<S>>,
+}
+
+impl<S: Store> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S: Store> std::ops::Deref for AppState<S> {
+    type Target = Shared<S>;
+    fn deref(&self) -> &Shared<S> {
+        &self.inner
+    }
+}
+
+pub struct Shared<S: Store> {
+    pub store: S,
+    /// The key transparency directory.
+    pub directory: Arc<crate::directory::KeyDirectory<S>>,
+    pub hub: Hub,
+    pub challenges: Challenges,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub registrations: RateLimiter<IpAddr>,
+    pub sends: RateLimiter<pli_proto::DeviceId>,
+    pub claims: RateLimiter<pli_proto::DeviceId>,
+    pub sources: RateLimiter<IpAddr>,
+    pub governance: Governance,
+    shutdown: watch::Receiver<bool>,
+    sessions: mpsc::Sender<()>,
+    request_ids: AtomicU64,
+}
+
+/// The service's two public, verifiable records: the audit log of staff actions (with the
+/// rules it enforces) and the key directory.
+pub struct Transparency<S: Store> {
+    pub governance: Governance,
+    pub directory: Arc<crate::directory::KeyDirectory<S>>,
+}
+
+impl<S: Store> AppState<S> {
+    pub fn new(
+        store: S,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        server_key: [u8; 32],
+        transparency: Transparency<S>,
+        shutdown: watch::Receiver<bool>,
+        sessions: mpsc::Sender<()>,
+    ) -> Self {
+        let Transparency {
+            governance,
+            directory,
+        } = transparency;
+        let registrations = RateLimiter::new(config.registrations_per_hour, 3_600_000);
+        let sends = RateLimiter::new(config.limits.sends_per_minute, 60_000);
+        let claims = RateLimiter::new(config.limits.claims_per_minute, 60_000);
+        let sources = RateLimiter::new(config.limits.source_per_minute, 60_000);
+        Self {
+            inner: Arc::new(Shared {
+                store,
+                directory,
+                hub: Hub::default(),
+                challenges: Challenges::new(server_key),
+                config,
+                clock,
+                registrations,
+                sends,
+                claims,
+                sources,
+                governance,
+                shutdown,
+                sessions,
+                request_ids: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Closes the devices' connections on every node (their account moved or was
+    /// deleted): a device that reconnects is looked up afresh.
+    pub fn disconnect(&self, devices: impl IntoIterator<Item = pli_proto::DeviceId>) {
+        let now = crate::delivery::wall_clock_ms() + 1;
+        let devices: Vec<_> = devices.into_iter().collect();
+        for device in &devices {
+            self.store.announce_connected(*device);
+        }
+        self.hub.replace(devices.into_iter().map(|d| (d, now)));
+    }
+
+    /// Resolves when the server begins shutting down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Takes a token from the device's bucket and the source's.
+    pub fn rate_limit(
+        &self,
+        per_device: &RateLimiter<pli_proto::DeviceId>,
+        device: pli_proto::DeviceId,
+        source: IpAddr,
+    ) -> Result<(), RateLimited> {
+        let now = self.clock.now_ms();
+        let limited = |retry_after_ms| RateLimited { retry_after_ms };
+        per_device.check(&device, now).map_err(limited)?;
+        self.sources
+            .check(&crate::ratelimit::source_key(source), now)
+            .map_err(limited)
+    }
+
+    /// Records a staff action that changes nothing (a read) in the audit log: every admin
+    /// call is logged, reads included.
+    pub async fn log_action(
+        &self,
+        actor: crate::governance::Actor,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), GovernanceError> {
+        self.governance
+            .record(
+                &self.store,
+                self.clock.as_ref(),
+                actor,
+                action,
+                "ok",
+                details,
+                Default::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A fresh id for one request's log lines (and its `x-request-id`).
+    pub fn next_request_id(&self) -> u64 {
+        self.request_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Held by long-lived tasks (WebSocket sessions); shutdown waits until all are dropped.
+    pub fn session_guard(&self) -> mpsc::Sender<()> {
+        self.sessions.clone()
+    }
+}
