@@ -18,13 +18,33 @@ authentication everywhere:
   caller's own credential (.ci/api-fuzz-hooks.py);
 - account deletion, last, on an account of its own.
 
-`POST /v1/audit/cosignatures` hears only a witness the server lists: the server is started
-with one (`--witness`), which co-signs a checkpoint before the run, and that real
-cosignature is the operation's example (through the hooks); generated bodies then exercise
-the refusals.
+Getting past authentication is not enough: most operations check what random data cannot
+make (a proof of work, a signature, an MLS message, a name or id that exists, a request in
+the right state) before they reach their core logic, and schemathesis warns about every
+operation whose valid cases it never got served in a phase. The hooks
+(.ci/api-fuzz-hooks.py, whose docstring says what each operation gets) make every other
+valid case one the server serves; the run is meant to print no warning. What they need is
+made here first, through the CLI where there is a command for it:
+
+- the server runs with two regions (`--region`), so an account can be moved, and a
+  registration limit (`--registrations-per-hour`) the valid registrations stay under;
+- `POST /v1/audit/cosignatures` hears only a witness the server lists: the server is
+  started with one (`--witness`), which co-signs a checkpoint before the run; its real
+  cosignature is the operation's example and the body of its valid cases;
+- accounts that exist (`pli register`): `peer` to look up, claim from, inventory and send
+  to, `mover` to move; then a first key-directory epoch (`pli admin directory publish`);
+- just before the pass that acts on them (an earlier pass may have closed earlier ones):
+  lawful requests entered by trust-safety (`pli admin request new`), some taken on by the
+  legal reviewers (`approve`, `reject`), for the legal pass to edit, approve, reject,
+  disclose and close, and one for trust-safety to edit; staff members for the staff changes
+  to revoke (`pli admin staff add`).
+
+Schemathesis also reads .ci/api-fuzz.toml (a WebSocket upgrade's 101 is not a server error).
 
 Usage: .ci/api-fuzz.py [path to the pli binary]   (default target/debug/pli)
-Environment: PLI_API_FUZZ_EXAMPLES (test cases per operation and phase, default 25).
+Environment: PLI_API_FUZZ_EXAMPLES (test cases per operation and phase, default 25);
+PLI_API_FUZZ_PASSES (a regular expression: only the passes whose title it matches);
+PLI_FUZZ_TRACE (see the hooks).
 Prints one line at the end: `api-fuzz: N cases, M failed passes`.
 """
 
@@ -57,8 +77,25 @@ def run(args, env=None):
 
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-fuzz-hooks.py")
+CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-fuzz.toml")
 ROLES = ["operator", "legal", "trust-safety", "auditor"]
 STAFF_CHANGES = {"rotate_staff", "change_staff_role", "revoke_staff"}
+# Accounts the hooks name where an operation needs one that exists: `peer` for lookups,
+# claims, inventories and as a message's recipient, `mover` for region moves.
+USERS = ["peer", "mover"]
+# Lawful requests entered for the legal pass to approve, and as many for each other step
+# (reject, disclose, close); staff members for the staff changes to revoke.
+POOL = 20
+
+
+def enter_request(pli, env):
+    """A lawful request through `pli admin request new`; returns its id."""
+    return run(
+        [pli, "admin", "request", "new", "--authority", "api fuzz", "--country", "FR",
+         "--basis", "court-order", "--doc-ref", "fuzz", "--doc-sha256", "ab" * 32,
+         "--target", "peer", "--data", "subscriber"],
+        env,
+    )
 
 
 def get_json(url):
@@ -132,6 +169,7 @@ def main():
         first.wait(timeout=30)
         server = subprocess.Popen(
             [pli, "serve", "--data", data, "--listen", "127.0.0.1:0", "--pow-difficulty", "4",
+             "--registrations-per-hour", "1000", "--region", "eu", "--region", "us",
              "--witness", vkey],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -147,11 +185,11 @@ def main():
             if not match:
                 sys.exit(f"api-fuzz: the server did not start: {first!r}")
             url = match.group(1)
-            devices = []
-            for name in ["fuzzer", "deleter"]:
+            devices = {}
+            for name in ["fuzzer", "deleter"] + USERS:
                 home = os.path.join(work, name)
                 run([pli, "register", "--home", home, "--server", url, name])
-                devices.append(
+                devices[name] = (
                     sqlite3.connect(os.path.join(home, "client.db"))
                     .execute("SELECT device_id, secret FROM device")
                     .fetchone()
@@ -161,7 +199,7 @@ def main():
             creds = {"operator": run([pli, "admin", "init", "--data", data])}
             env = dict(os.environ, PLI_STAFF_CRED=creds["operator"], PLI_ADMIN_URL=url)
             for name, role in [(r, r) for r in ROLES[1:]] + [
-                ("staff-changer", "operator"), ("spare", "auditor")
+                ("second-legal", "legal"), ("staff-changer", "operator"), ("spare", "auditor")
             ]:
                 creds[name] = os.path.join(work, f"{name}.cred")
                 run([pli, "admin", "staff", "add", name, "--role", role, "--out", creds[name]], env)
@@ -170,6 +208,48 @@ def main():
                 with open(path) as f:
                     cred = json.load(f)
                 staff[name] = (cred["staff_id"], f"PliStaff {cred['staff_id']}.{cred['secret']}")
+            # The devices registered so far, in the key directory's first epoch.
+            run([pli, "admin", "directory", "publish"], env)
+            # What the legal, trust-safety and staff-change passes act on, made just before
+            # each of them (an earlier pass may have closed or revoked what came before).
+            entering = dict(env, PLI_STAFF_CRED=creds["trust-safety"])
+
+            def reviewed(*steps):
+                """A request entered by trust-safety, then taken through `steps` by legal staff."""
+                request = enter_request(pli, entering)
+                for cred, step in steps:
+                    run([pli, "admin", "request", *step, request], dict(env, PLI_STAFF_CRED=creds[cred]))
+                return request
+
+            def pool(*steps):
+                return ",".join(reviewed(*steps) for _ in range(POOL))
+
+            approval = ("approve",)
+            rejection = ("reject", "--reason", "out of scope")
+
+            def requests_to_review():
+                return {
+                    "PLI_FUZZ_EDITABLE": reviewed(),
+                    "PLI_FUZZ_APPROVABLE": pool(),
+                    "PLI_FUZZ_REJECTABLE": pool(),
+                    # Approved by both legal reviewers, the pass's own one among them.
+                    "PLI_FUZZ_DISCLOSABLE": pool(("legal", approval), ("second-legal", approval)),
+                    "PLI_FUZZ_CLOSABLE": pool(("second-legal", rejection)),
+                }
+
+            def request_to_edit():
+                return {"PLI_FUZZ_EDITABLE": reviewed()}
+
+            def staff_to_revoke():
+                ids = []
+                for i in range(POOL):
+                    out = os.path.join(work, f"revocable-{i}.cred")
+                    run([pli, "admin", "staff", "add", f"revocable-{i}", "--role", "auditor",
+                         "--out", out], env)
+                    with open(out) as f:
+                        ids.append(str(json.load(f)["staff_id"]))
+                return {"PLI_FUZZ_REVOCABLE": ",".join(ids)}
+
             cosignature = cosign_once(pli, key, state, url)
             by_role = admin_operations(url)
 
@@ -177,33 +257,43 @@ def main():
                 return [arg for op in sorted(operations) for arg in ["--include-operation-id", op]]
 
             device = "Pli {}.{}"
+            no_setup = dict
             passes = [
-                ("user API", device.format(*devices[0]), ["--include-path-regex", "^/v1/(?!accounts/self$)"]),
+                ("user API", device.format(*devices["fuzzer"]), ["--include-path-regex", "^/v1/(?!accounts/self$)"], no_setup),
             ]
+            setups = {"legal": requests_to_review, "trust-safety": request_to_edit}
             for role in ROLES:
                 passes.append(
-                    (f"admin API as {role}", staff[role][1], ids(set(by_role[role]) - STAFF_CHANGES))
+                    (f"admin API as {role}", staff[role][1], ids(set(by_role[role]) - STAFF_CHANGES),
+                     setups.get(role, no_setup))
                 )
             # Their producers too (add, list), for the stateful phase's staff ids.
             changes = STAFF_CHANGES | {"add", "list_staff"}
             passes += [
-                ("staff changes as operator", staff["staff-changer"][1], ids(changes)),
-                ("account deletion", device.format(*devices[1]), ["--include-path-regex", "^/v1/accounts/self$"]),
+                ("staff changes as operator", staff["staff-changer"][1], ids(changes), staff_to_revoke),
+                ("account deletion", device.format(*devices["deleter"]), ["--include-path-regex", "^/v1/accounts/self$"], no_setup),
             ]
             hook_env = dict(
                 os.environ,
                 SCHEMATHESIS_HOOKS=HOOKS,
+                PLI_FUZZ_URL=url,
+                PLI_FUZZ_USERS=json.dumps(USERS),
+                PLI_FUZZ_RECIPIENT=str(devices["peer"][0]),
+                PLI_FUZZ_MOVER="mover",
                 PLI_FUZZ_COSIGNATURE=json.dumps(cosignature),
                 PLI_FUZZ_KEEP_STAFF=str(staff["staff-changer"][0]),
                 PLI_FUZZ_SPARE_STAFF=str(staff["spare"][0]),
             )
+            only = re.compile(os.environ.get("PLI_API_FUZZ_PASSES", ""))
             cases = 0
             failed = 0
-            for title, auth, selection in passes:
+            for title, auth, selection, setup in passes:
+                if not only.search(title):
+                    continue
                 print(f"== schemathesis: {title}", flush=True)
                 result = subprocess.run(
                     [
-                        "schemathesis", "run", f"{url}/openapi.json",
+                        "schemathesis", "--config-file", CONFIG, "run", f"{url}/openapi.json",
                         "--header", f"Authorization: {auth}",
                         *selection,
                         "--checks", CHECKS,
@@ -219,7 +309,7 @@ def main():
                     ],
                     capture_output=True,
                     text=True,
-                    env=hook_env,
+                    env=dict(hook_env, **setup()),
                 )
                 print(result.stdout[-6000:], result.stderr[-2000:], flush=True)
                 found = re.search(r"(\d+) generated", result.stdout)

@@ -124,7 +124,10 @@ pub struct NewRequest {
     #[serde(default)]
     #[cfg_attr(
         feature = "openapi",
-        schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        schema(
+            format = Date,
+            pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)$"
+        )
     )]
     pub nondisclosure_until: Option<String>,
     /// Required for emergency requests: the imminent threat, in the requester's words.
@@ -134,7 +137,10 @@ pub struct NewRequest {
     #[serde(default)]
     #[cfg_attr(
         feature = "openapi",
-        schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        schema(
+            format = Date,
+            pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)$"
+        )
     )]
     pub due: Option<String>,
 }
@@ -271,14 +277,22 @@ pub struct StaffAlert {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectRequest {
+    /// 1 to 2,000 characters, not all blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = "\\S")
+    )]
     pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRequest {
-    /// A quarter or half-year: `2026-Q4`, `2026-H2`.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-(Q[1-4]|H[12])$"))]
+    /// A quarter or half-year, of a year from 1970 to 9999: `2026-Q4`, `2026-H2`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(Q[1-4]|H[12])$")
+    )]
     pub period: String,
 }
 
