@@ -176,18 +176,20 @@ async fn a_claim_hands_out_no_expired_key_package_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_back_after_its_packages_expired_writes_and_replaces_them_at_its_next_sync() {
-    let server = TestServer::start().await;
+    let clock = ManualClock::new(now_ms());
+    let server = TestServer::start_clocked(clock.clone(), |_| {}).await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
     let carol = TestUser::register(&server, "carol").await;
-    // Alice's packages last two seconds (as 84 days do for a device away for three months).
+    // Alice's packages last a minute (as 84 days do for a device away for three months),
+    // and the server's clock moves on two.
     drop_packages(&server, &alice).await;
     alice
         .client
-        .top_up_key_packages_valid_for(2)
+        .top_up_key_packages_valid_for(60)
         .await
         .expect("short-lived packages");
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    clock.advance(120_000);
     assert_eq!(
         code(bob.client.direct_conversation(&alice.name).await),
         Some(ErrorCode::KeyPackageExpired),
