@@ -7,45 +7,75 @@ use serde::{Deserialize, Serialize};
 
 /// URL paths of the API, version-prefixed.
 pub mod paths {
+    /// `GET`: liveness and version ([`super::HealthResponse`]).
     pub const HEALTH: &str = "/v1/health";
+    /// `GET`: a fresh registration puzzle ([`super::ChallengeResponse`]).
     pub const CHALLENGE: &str = "/v1/register/challenge";
+    /// `POST`: registers an account ([`super::RegisterRequest`]).
     pub const ACCOUNTS: &str = "/v1/accounts";
+    /// `DELETE`: deletes the caller's account, every device of it.
     pub const ACCOUNT_SELF: &str = "/v1/accounts/self";
+    /// `GET`: the calling device and its key-package stock ([`super::SelfDeviceResponse`]).
     pub const SELF_DEVICE: &str = "/v1/devices/self";
+    /// `POST`: adds an endorsed device to the caller's account ([`super::AddDeviceRequest`]).
     pub const DEVICES: &str = "/v1/devices";
+    /// `DELETE`: removes one of the caller's devices; `{device_id}` is filled in by
+    /// [`device`].
     pub const DEVICE: &str = "/v1/devices/{device_id}";
+    /// `POST`: uploads key packages ([`super::UploadKeyPackagesRequest`]).
     pub const KEY_PACKAGES: &str = "/v1/key-packages";
     /// `{username}` is filled in by the caller.
     pub const USER_DEVICES: &str = "/v1/users/{username}/devices";
+    /// `POST`: claims one key package per device of a user, to add them to a group.
     pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
+    /// `POST`: submits one MLS message ([`super::SubmitRequest`]).
     pub const MESSAGES: &str = "/v1/messages";
+    /// `GET`: upgrades to the delivery WebSocket, authenticated by a ticket.
     pub const WEBSOCKET: &str = "/v1/ws";
+    /// `POST`: a single-use ticket for [`WEBSOCKET`] ([`super::TicketResponse`]).
     pub const WEBSOCKET_TICKET: &str = "/v1/ws/ticket";
+    /// `GET`: the public key that verifies audit checkpoints, reports and disclosure packages.
     pub const AUDIT_KEY: &str = "/v1/audit/key";
+    /// `GET`: a page of audit log entries, each as its exact JSON text.
     pub const AUDIT_ENTRIES: &str = "/v1/audit/entries";
+    /// `GET`: a page of signed checkpoints, one per log size, with their cosignatures.
     pub const AUDIT_CHECKPOINTS: &str = "/v1/audit/checkpoints";
+    /// `GET`: a consistency proof between two log sizes ([`crate::merkle`]).
     pub const AUDIT_CONSISTENCY: &str = "/v1/audit/consistency";
+    /// `GET`: an inclusion proof of one entry ([`crate::merkle`]).
     pub const AUDIT_INCLUSION: &str = "/v1/audit/inclusion";
+    /// `POST`: a witness's cosignature ([`crate::witness::Cosignature`]).
     pub const AUDIT_COSIGNATURES: &str = "/v1/audit/cosignatures";
+    /// `GET`: each served region's published policy ([`crate::policy`]).
     pub const POLICY: &str = "/v1/policy";
+    /// `GET`: the key directory's keys ([`crate::kt::DirectoryKeysResponse`]).
     pub const DIRECTORY_KEYS: &str = "/v1/directory/keys";
+    /// `GET`: signed directory roots ([`crate::kt::RootsResponse`]).
     pub const DIRECTORY_ROOTS: &str = "/v1/directory/roots";
+    /// `GET`: append-only proofs between epochs ([`crate::kt::AuditProofResponse`]).
     pub const DIRECTORY_AUDIT: &str = "/v1/directory/audit";
+    /// `GET`: the caller's key history proof ([`crate::kt::HistoryResponse`]).
     pub const DIRECTORY_HISTORY: &str = "/v1/directory/self/history";
+    /// `GET`: a user's directory lookup proof ([`crate::kt::LookupResponse`]); `{username}`
+    /// is filled in by [`user_directory`].
     pub const USER_DIRECTORY: &str = "/v1/users/{username}/directory";
 
+    /// [`USER_DIRECTORY`] for `username`.
     pub fn user_directory(username: &str) -> String {
         USER_DIRECTORY.replace("{username}", username)
     }
 
+    /// [`USER_DEVICES`] for `username`.
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)
     }
 
+    /// [`DEVICE`] for `device`.
     pub fn device(device: crate::DeviceId) -> String {
         DEVICE.replace("{device_id}", &device.to_string())
     }
 
+    /// [`USER_CLAIM`] for `username`.
     pub fn user_claim(username: &str) -> String {
         USER_CLAIM.replace("{username}", username)
     }
@@ -58,6 +88,7 @@ pub const AUTH_SCHEME: &str = "Pli";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeResponse {
+    /// Opaque server-issued puzzle input; it expires within minutes ([`crate::pow`]).
     pub challenge: String,
     /// Leading zero bits the solution hash must have.
     pub difficulty: u8,
@@ -67,8 +98,11 @@ pub struct ChallengeResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
+    /// The name to register; part of the proof of work, so a solution is for this name only.
     pub username: Username,
+    /// The challenge from [`ChallengeResponse`], returned as received.
     pub challenge: String,
+    /// The solution: [`crate::pow::verify`] must accept it for this challenge and username.
     pub nonce: u64,
     /// The device's MLS signature public key (Ed25519, raw bytes).
     pub signature_key: Bytes64,
@@ -82,8 +116,11 @@ pub struct RegisterRequest {
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
+    /// The registered name.
     pub username: Username,
+    /// The first device's id, chosen by the server.
     pub device_id: DeviceId,
+    /// The device's secret for `Authorization` (see [`AUTH_SCHEME`]); shown only this once.
     pub device_secret: String,
     /// The home region the account was registered in.
     pub region: Region,
@@ -110,6 +147,7 @@ pub struct DeleteAccountResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SelfDeviceResponse {
+    /// The calling device.
     pub device_id: DeviceId,
     /// Unclaimed one-time key packages left that have not expired; the client tops up when
     /// it runs low.
@@ -134,6 +172,7 @@ pub struct SelfDeviceResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddDeviceRequest {
+    /// The id the new device chose for itself.
     pub device_id: DeviceId,
     /// The new device's MLS signature public key (Ed25519, raw bytes).
     pub signature_key: Bytes64,
@@ -148,15 +187,19 @@ pub struct AddDeviceRequest {
     pub directory_keys: Option<crate::kt::LinkedDirectoryKeys>,
 }
 
+/// The answer to adding a device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddDeviceResponse {
+    /// The device added; the key directory lists it from its next epoch.
     pub device_id: DeviceId,
 }
 
+/// The answer to removing a device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveDeviceResponse {
+    /// The device removed; its connections are closed.
     pub removed: DeviceId,
 }
 
@@ -164,6 +207,7 @@ pub struct RemoveDeviceResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadKeyPackagesRequest {
+    /// One-time key packages, each handed out once.
     #[serde(default)]
     pub key_packages: Vec<Bytes64>,
     /// Replaces the device's last-resort key package: handed out, and kept, only when no
@@ -177,9 +221,11 @@ pub struct UploadKeyPackagesRequest {
     pub replace_expiring: bool,
 }
 
+/// The answer to an upload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadKeyPackagesResponse {
+    /// The device's unclaimed one-time packages after the upload.
     pub key_packages_available: u64,
 }
 
@@ -187,14 +233,20 @@ pub struct UploadKeyPackagesResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
+    /// The device's id.
     pub device_id: DeviceId,
+    /// Its MLS signature public key (Ed25519, raw bytes). Unverified: check it against the
+    /// key directory ([`crate::kt`]) before trusting it.
     pub signature_key: Bytes64,
 }
 
+/// `GET /v1/users/{username}/devices`: the user's devices as the server lists them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDevicesResponse {
+    /// The user asked about.
     pub username: Username,
+    /// Every device of the account.
     pub devices: Vec<DeviceInfo>,
 }
 
@@ -202,16 +254,21 @@ pub struct UserDevicesResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimedKeyPackage {
+    /// The device the package is for.
     pub device_id: DeviceId,
+    /// The key package (RFC 9420 `MLSMessage` bytes).
     pub key_package: Bytes64,
     /// True when this was the device's last-resort package (it stays on the server).
     pub last_resort: bool,
 }
 
+/// The answer to a claim: one package for each of the user's devices that has one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimResponse {
+    /// The user whose packages these are.
     pub username: Username,
+    /// The claimed packages.
     pub key_packages: Vec<ClaimedKeyPackage>,
 }
 
@@ -219,7 +276,9 @@ pub struct ClaimResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WelcomeOut {
+    /// The MLS `Welcome` message.
     pub message: Bytes64,
+    /// The devices it is queued for: those the commit adds.
     pub recipients: Vec<DeviceId>,
 }
 
@@ -229,9 +288,13 @@ pub struct WelcomeOut {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitRequest {
+    /// The group the message is for; its epoch rule is checked from the clear header.
     pub group_id: GroupId,
+    /// The `MLSMessage` bytes.
     pub message: Bytes64,
+    /// The devices to queue it for.
     pub recipients: Vec<DeviceId>,
+    /// A `Welcome` for devices the commit adds, if it adds any.
     #[serde(default)]
     pub welcome: Option<WelcomeOut>,
 }
@@ -240,6 +303,7 @@ pub struct SubmitRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitResponse {
+    /// The id the server gave the message.
     pub id: MessageId,
     /// The group's epoch after this message (advanced by one for a commit).
     pub epoch: u64,
@@ -250,7 +314,9 @@ pub struct SubmitResponse {
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketResponse {
+    /// The ticket, to pass as `?ticket=` (once).
     pub ticket: String,
+    /// Seconds until the ticket expires unused.
     pub expires_in_secs: u64,
 }
 
@@ -260,10 +326,13 @@ impl std::fmt::Debug for TicketResponse {
     }
 }
 
+/// `GET /v1/health`: whether the server is up, and its version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
+    /// `ok` when the server answers.
     pub status: String,
+    /// The server's crate version.
     pub version: String,
 }
 
@@ -272,12 +341,19 @@ pub struct HealthResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerNotice {
+    /// The notice in plain words, for display.
     pub text: String,
+    /// The lawful request the disclosure answered, as the audit log names it.
     pub request_id: String,
+    /// The authority that made the request.
     pub authority: String,
+    /// The authority's country code.
     pub country: String,
+    /// The request's legal basis ([`crate::governance::LegalBasis`]).
     pub basis: String,
+    /// The data categories disclosed ([`crate::governance`]).
     pub categories: Vec<String>,
+    /// The day the data was disclosed, `YYYY-MM-DD` (UTC).
     pub disclosed_day: String,
     /// The salt of the request's target commitments, so the person told can find the
     /// audit entries that name them (`audit::target_commitment`).

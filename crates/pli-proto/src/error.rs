@@ -20,6 +20,7 @@ macro_rules! error_codes {
             /// Every code, for documentation and exhaustive tests.
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
+            /// The code's stable spelling, as it appears in JSON.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(ErrorCode::$variant => $text,)*
@@ -31,25 +32,47 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    /// The request is malformed, or breaks a rule no more specific code names (`400`).
     BadRequest => "bad_request",
+    /// The username breaks the naming rules of [`crate::ids::Username`] (`400`).
     InvalidUsername => "invalid_username",
+    /// Registration of a name that is already registered (`409`).
     UsernameTaken => "username_taken",
+    /// Registration naming a region this server does not serve (`422`).
     UnknownRegion => "unknown_region",
+    /// The proof-of-work challenge is malformed, expired or not from this server (`400`).
     InvalidChallenge => "invalid_challenge",
+    /// The nonce does not solve the challenge for this username (`400`).
     ProofOfWorkFailed => "proof_of_work_failed",
+    /// Missing or invalid device or staff credentials (`401`).
     Unauthorized => "unauthorized",
+    /// No such endpoint (`404`).
     NotFound => "not_found",
+    /// No account has that name (`404`).
     UnknownUser => "unknown_user",
+    /// A body, message or key package is over its size limit ([`crate::limits`]) (`413`).
     PayloadTooLarge => "payload_too_large",
+    /// A submission lists more than [`crate::limits::MAX_RECIPIENTS`] devices (`400`).
     TooManyRecipients => "too_many_recipients",
+    /// A submission lists a device that does not exist (`422`).
     UnknownRecipient => "unknown_recipient",
+    /// A recipient's queue is full; retry after it drains (`409`).
     QueueFull => "queue_full",
+    /// The message is for an older epoch than the group's current one: the sender must
+    /// process the commits it missed first (`409`).
     StaleEpoch => "stale_epoch",
+    /// The group does not exist on this server (`404`).
     UnknownGroup => "unknown_group",
+    /// A group with this id exists already (`409`).
     GroupExists => "group_exists",
+    /// Not an MLS `PrivateMessage` for the named group, or a bad `Welcome` (`400`).
     InvalidMlsMessage => "invalid_mls_message",
+    /// A key package that does not parse or validate (`400`).
     InvalidKeyPackage => "invalid_key_package",
+    /// Too many key packages in one upload (`400`), or the device would hold more than its
+    /// maximum of unclaimed ones (`409`).
     TooManyKeyPackages => "too_many_key_packages",
+    /// On claim (`409`): none of the user's devices has a key package left.
     NoKeyPackage => "no_key_package",
     /// On claim (`409`): the user's devices have key packages, but every one of them has
     /// expired (their devices have not been online to replace them). On upload (`400`): the
@@ -58,31 +81,52 @@ error_codes! {
     /// On upload (`400`): the package's lifetime (`not_after - not_before`) is longer than
     /// `limits::MAX_KEY_PACKAGE_LIFETIME_SECS` (RFC 9420 §7.2).
     KeyPackageLifetimeTooLong => "key_package_lifetime_too_long",
+    /// Too many requests; the answer's `Retry-After` says when to retry (`429`).
     RateLimited => "rate_limited",
+    /// The staff member's role does not allow this action (`403`).
     Forbidden => "forbidden",
+    /// A governance rule refused the action: a legal basis the region does not recognise, a
+    /// reviewer approving a request they entered… (`422`).
     PolicyRefused => "policy_refused",
+    /// The lawful request is not in a state that allows this step (`409`).
     InvalidState => "invalid_state",
+    /// No lawful request has that id (`404`).
     UnknownRequest => "unknown_request",
+    /// Staff exist already: initialising the first operator is done once (`409`).
     AlreadyInitialised => "already_initialised",
+    /// A staff member already has that name (`409`).
     StaffNameTaken => "staff_name_taken",
     /// No staff member has that id (`404`): never was, or was revoked.
     UnknownStaff => "unknown_staff",
     /// Refused (`409`): the change would revoke or demote the last operator, leaving no one
     /// able to manage staff.
     LastOperator => "last_operator",
+    /// The server is at its connection or storage limit; retry shortly (`503`).
     OverCapacity => "over_capacity",
+    /// The key directory does not list the user (`404`).
     NotInDirectory => "not_in_directory",
+    /// Directory epochs out of order, beyond the current one, or more than
+    /// [`crate::kt::MAX_AUDIT_STEPS`] apart (`400`).
     InvalidEpochRange => "invalid_epoch_range",
+    /// Another node is publishing the key directory and has not published the user's change
+    /// yet; retry after `Retry-After` (`503`).
     DirectoryBusy => "directory_busy",
+    /// A new device's endorsement is not a signature, or does not verify with the calling
+    /// device's key ([`crate::kt::Endorsement`]) (`400`).
     InvalidEndorsement => "invalid_endorsement",
+    /// A device already has the id the new device chose (`409`).
     DeviceIdTaken => "device_id_taken",
+    /// The account has its maximum of devices (`409`).
     TooManyDevices => "too_many_devices",
+    /// Refused (`409`): removing the account's last device; deleting the account does that.
     LastDevice => "last_device",
+    /// The caller's account has no such device (`404`).
     UnknownDevice => "unknown_device",
     /// A cosignature from a witness the operator does not list (`403`).
     UnknownWitness => "unknown_witness",
     /// A cosignature that does not verify for the checkpoint it names (`422`).
     BadCosignature => "bad_cosignature",
+    /// The server failed; the message says nothing more, by design (`500`).
     Internal => "internal",
 }
 
@@ -96,17 +140,22 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
+/// The code and the explanation of a refusal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
+    /// What scripts and clients branch on.
     pub code: ErrorCode,
+    /// For people: the rule that was broken, never user data.
     pub message: String,
 }
 
 impl ErrorBody {
+    /// The body for `code` with `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             error: ErrorDetail {

@@ -38,25 +38,33 @@ const TAG_REFUSED: u8 = 0x05;
 const TAG_ACK: u8 = 0x10;
 const TAG_SUBMIT: u8 = 0x11;
 
+/// Why bytes are not a valid frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    /// No bytes at all: not even a tag.
     #[error("empty frame")]
     Empty,
+    /// A tag this build does not know.
     #[error("unknown frame tag")]
     UnknownTag,
+    /// The frame ends before a field it announces.
     #[error("frame ends early")]
     Truncated,
+    /// Bytes are left after the last field.
     #[error("frame has bytes past its end")]
     TrailingBytes,
+    /// A count or length over its limit in [`crate::limits`].
     #[error("frame field exceeds its limit")]
     TooLarge,
+    /// An error code or refusal that is not UTF-8.
     #[error("frame text is not UTF-8")]
     NotUtf8,
+    /// A group or device id that its type refuses.
     #[error("frame holds an invalid group or device id")]
     InvalidId,
 }
 
-/// What a delivered payload is.
+/// What a delivered payload is ([`Delivery::kind`]): an MLS message (`MLSMessage` bytes).
 pub const KIND_MLS: u8 = 0;
 /// A notice written by the service itself (say, that data was disclosed under a lawful
 /// request), as JSON `ServerNotice`.
@@ -68,8 +76,11 @@ pub const KIND_LINK_KEYS: u8 = 2;
 /// One queued message pushed to a device.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The queue entry's id, which the device acks.
     pub id: MessageId,
+    /// What the payload is: [`KIND_MLS`], [`KIND_NOTICE`] or [`KIND_LINK_KEYS`].
     pub kind: u8,
+    /// The bytes, as the sender submitted them.
     pub payload: Vec<u8>,
 }
 
@@ -79,36 +90,52 @@ impl std::fmt::Debug for Delivery {
     }
 }
 
+/// A frame from the server to a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerFrame {
+    /// Queued messages, many per frame; each stays queued until the device acks it.
     Deliver(Vec<Delivery>),
+    /// Everything queued when the connection opened has been sent; what follows is new.
     Drained,
+    /// A fatal error with its stable code ([`crate::ErrorCode`]); the server then closes.
     Error(String),
     /// The submission numbered `reference` is committed for every recipient.
     Accepted {
+        /// The client's number for the submission.
         reference: u32,
+        /// The id the server gave the message.
         id: MessageId,
+        /// The group's epoch after the message.
         epoch: u64,
     },
     /// The submission numbered `reference` was refused with this error code.
     Refused {
+        /// The client's number for the submission.
         reference: u32,
+        /// The stable error code, as its HTTP answer would carry it.
         code: String,
     },
 }
 
+/// A frame from a device to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
+    /// These deliveries are processed: the server may drop them from the queue.
     Ack(Vec<MessageId>),
+    /// A message to queue for a group's devices.
     Submit(Submit),
 }
 
 /// One MLS message for a group, as `POST /v1/messages` takes it but without a Welcome.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Submit {
+    /// The client's own number, echoed in the `Accepted` or `Refused` answer.
     pub reference: u32,
+    /// The group the message is for.
     pub group: GroupId,
+    /// The devices to queue it for.
     pub recipients: Vec<DeviceId>,
+    /// The `MLSMessage` bytes (a `PrivateMessage`).
     pub message: Vec<u8>,
 }
 
@@ -174,6 +201,7 @@ impl<'a> Reader<'a> {
 }
 
 impl ServerFrame {
+    /// The frame's bytes, as one WebSocket binary message.
     pub fn encode(&self) -> Vec<u8> {
         match self {
             ServerFrame::Deliver(items) => {
@@ -217,6 +245,7 @@ impl ServerFrame {
         }
     }
 
+    /// Reads one frame from untrusted bytes; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
         let (&tag, body) = bytes.split_first().ok_or(FrameError::Empty)?;
         let mut reader = Reader { rest: body };
@@ -257,6 +286,7 @@ impl ServerFrame {
 }
 
 impl ClientFrame {
+    /// The frame's bytes, as one WebSocket binary message.
     pub fn encode(&self) -> Vec<u8> {
         match self {
             ClientFrame::Ack(ids) => {
@@ -289,6 +319,7 @@ impl ClientFrame {
         }
     }
 
+    /// Reads one frame from untrusted bytes; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
         let (&tag, body) = bytes.split_first().ok_or(FrameError::Empty)?;
         let mut reader = Reader { rest: body };

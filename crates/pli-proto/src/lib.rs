@@ -28,6 +28,8 @@
 //! This crate is not a client or a server: it never opens a socket or a file. `pli-server`
 //! and `pli-client` both depend on it and never on each other.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod audit;
 pub mod b64;

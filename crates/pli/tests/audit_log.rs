@@ -249,7 +249,10 @@ async fn a_report_matches_the_log_and_a_doctored_one_is_refuted() {
         )
         .await
         .expect("report");
-    let f = report.figures.as_ref().expect("exact totals: no region bands");
+    let f = report
+        .figures
+        .as_ref()
+        .expect("exact totals: no region bands");
     assert_eq!(
         (
             f.requests.count,
