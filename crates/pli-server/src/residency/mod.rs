@@ -15,6 +15,7 @@
 //! - [`submit`]: a message whose recipients live in other stores than its group's epoch.
 //! - [`moving`]: an account moving to another region; each region's retention sweep.
 
+mod accounts;
 mod moving;
 mod store_impl;
 mod submit;

@@ -3,6 +3,7 @@
 //! `#[tokio::test]` per check for a backend, given an expression that makes a fresh store
 //! (and a guard that keeps its resources alive).
 
+mod accounts;
 mod cluster;
 mod directory;
 mod key_packages;
@@ -10,6 +11,7 @@ mod records;
 mod residency;
 mod staff;
 
+pub use accounts::*;
 pub use cluster::*;
 pub use directory::*;
 pub use key_packages::*;
@@ -56,60 +58,6 @@ pub(crate) fn submission(g: &GroupId, rule: EpochRule, payload: &[u8], to: &[u64
         now_ms: 1_000,
         max_queue_depth: 100,
     }
-}
-
-pub async fn accounts_are_unique_and_authenticate<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    let again = store
-        .create_account(NewAccount {
-            region: pli_proto::Region::parse("default").expect("region"),
-            username: name("alice"),
-            device_id: dev(2),
-            secret_hash: [0; 32],
-            signature_key: vec![],
-            created_day: 1,
-        })
-        .await;
-    assert!(matches!(again, Err(StoreError::UsernameTaken)));
-    // The refused account left no device behind.
-    assert!(store.device_auth(dev(2)).await.expect("lookup").is_none());
-    let auth = store
-        .device_auth(dev(1))
-        .await
-        .expect("lookup")
-        .expect("exists");
-    assert_eq!(auth.username, name("alice"));
-    assert_eq!(auth.secret_hash, [1; 32]);
-    assert_eq!(auth.last_seen_day, None);
-    store
-        .touch_last_seen(&name("alice"), 20_001)
-        .await
-        .expect("touch");
-    let auth = store
-        .device_auth(dev(1))
-        .await
-        .expect("lookup")
-        .expect("exists");
-    assert_eq!(auth.last_seen_day, Some(20_001));
-}
-
-pub async fn lists_devices_or_none_for_unknown_users<S: Store>(store: S) {
-    register(&store, "alice", 7).await;
-    let devices = store
-        .list_devices(&name("alice"))
-        .await
-        .expect("list")
-        .expect("exists");
-    assert_eq!(devices.len(), 1);
-    assert_eq!(devices[0].device_id, dev(7));
-    assert_eq!(devices[0].signature_key, vec![7; 32]);
-    assert!(
-        store
-            .list_devices(&name("nobody"))
-            .await
-            .expect("list")
-            .is_none()
-    );
 }
 
 pub async fn commits_compare_and_set_the_epoch<S: Store>(store: S) {
@@ -390,39 +338,6 @@ pub async fn fetch_pages_in_order_and_ack_removes_only_acked<S: Store>(store: S)
             .expect("fetch")
             .len(),
         5
-    );
-}
-
-pub async fn ws_tickets_work_once_and_expire<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    store
-        .create_ws_ticket(dev(1), [1; 32], 5_000)
-        .await
-        .expect("create");
-    store
-        .create_ws_ticket(dev(1), [2; 32], 5_000)
-        .await
-        .expect("create");
-    assert_eq!(
-        store
-            .redeem_ws_ticket([1; 32], 4_000)
-            .await
-            .expect("redeem"),
-        Some(dev(1))
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([1; 32], 4_000).await.expect("again"),
-        None,
-        "single use"
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([2; 32], 6_000).await.expect("late"),
-        None,
-        "expired"
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([9; 32], 1).await.expect("unknown"),
-        None
     );
 }
 

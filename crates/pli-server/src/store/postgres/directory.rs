@@ -1,7 +1,7 @@
 //! The SQL behind the key directory's records (migration 0006). Writes go in bulk through
 //! `UNNEST`, so an epoch of thousands of tree nodes is a few statements, not thousands.
 
-use super::queries::{backend, username};
+use super::rows::{backend, username};
 use crate::store::{KtPending, KtRecord, KtRoot, KtState, StoreError};
 use pli_proto::Username;
 use sqlx::Row as _;

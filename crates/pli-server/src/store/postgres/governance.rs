@@ -2,7 +2,9 @@
 //! notices. Appends to the audit log take a transaction-scoped advisory lock, so nodes
 //! append one at a time and each checks the log's size under it.
 
-use super::queries::{self, backend, username};
+use super::accounts::{ips_of, list_devices};
+use super::queries;
+use super::rows::{backend, is_unique_violation, username};
 use crate::store::{
     AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
     StoreError,
@@ -257,7 +259,7 @@ async fn apply_effect(
         .execute(&mut *tx)
         .await
         .map_err(|e| {
-            if queries::is_unique_violation(&e) {
+            if is_unique_violation(&e) {
                 StoreError::StaffNameTaken
             } else {
                 backend(e)
@@ -306,7 +308,7 @@ async fn apply_effect(
         .ok_or(StoreError::NoticeReleased)?;
         let user = username(row.try_get(0).map_err(backend)?)?;
         let payload: Vec<u8> = row.try_get(1).map_err(backend)?;
-        let devices = queries::list_devices(tx, &user).await?.unwrap_or_default();
+        let devices = list_devices(tx, &user).await?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
             queries::enqueue_notice(
@@ -368,7 +370,7 @@ pub(super) async fn inventory(
     let Some(account) = account else {
         return Ok(None);
     };
-    let devices = queries::list_devices(conn, user).await?.unwrap_or_default();
+    let devices = list_devices(conn, user).await?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
         let status = super::key_packages::key_package_status(
@@ -391,7 +393,7 @@ pub(super) async fn inventory(
             .map_err(backend)?
             .map(|ms| ms as u64),
         deleted_day: account.try_get(4).map_err(backend)?,
-        ips: super::moving::ips_of(conn, user).await?,
+        ips: ips_of(conn, user).await?,
     }))
 }
 

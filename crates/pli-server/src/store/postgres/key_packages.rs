@@ -3,7 +3,8 @@
 //! expired one is never handed out, and one expiring soon is reported so its device
 //! replaces it.
 
-use super::queries::{backend, list_devices};
+use super::accounts::list_devices;
+use super::rows::backend;
 use crate::store::key_packages::clamp;
 use crate::store::{
     Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, StoreError,

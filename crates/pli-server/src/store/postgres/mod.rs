@@ -7,24 +7,26 @@
 //!
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
 
+mod accounts;
 mod directory;
 mod governance;
 mod key_packages;
 mod moving;
 mod queries;
 mod residency;
+mod rows;
 mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
-    KtPending, KtRecord, KtRoot, KtState, NewAccount, NewDevice, PendingNotice, Queued, Retention,
-    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, Claim, EpochRule, GovernanceEffect, InventoryRecord,
+    KeyPackageStatus, KeyPackageTime, KeyPackageUpload, KtPending, KtRecord, KtRoot, KtState,
+    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
+    WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
-use queries::backend;
+use rows::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -151,44 +153,6 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
 }
 
 impl Store for PostgresStore {
-    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        queries::add_device(&mut tx, username, &device).await?;
-        commit(tx).await
-    }
-
-    async fn remove_device(
-        &self,
-        username: &Username,
-        device: DeviceId,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let removed = queries::remove_device(&mut tx, username, device).await?;
-        commit(tx).await?;
-        Ok(removed)
-    }
-
-    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        queries::create_account(&mut tx, &account).await?;
-        commit(tx).await
-    }
-
-    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
-        queries::device_auth(&mut *self.conn().await?, device).await
-    }
-
-    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
-        queries::touch_last_seen(&mut *self.conn().await?, username, day).await
-    }
-
-    async fn list_devices(
-        &self,
-        username: &Username,
-    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
-        queries::list_devices(&mut *self.conn().await?, username).await
-    }
-
     async fn add_key_packages(
         &self,
         device: DeviceId,
@@ -262,17 +226,6 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
-        moving::record_ip(&mut *self.conn().await?, username, ip, day).await
-    }
-
-    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = moving::delete_account(&mut tx, username, day).await?;
-        commit(tx).await?;
-        Ok(deleted)
-    }
-
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         moving::erase_account(&mut tx, username).await?;
@@ -332,26 +285,6 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
         queries::fetch_queue(&mut *self.conn().await?, device, after, limit).await
-    }
-
-    async fn create_ws_ticket(
-        &self,
-        device: DeviceId,
-        ticket_hash: [u8; 32],
-        expires_ms: u64,
-    ) -> Result<(), StoreError> {
-        queries::create_ws_ticket(&mut *self.conn().await?, device, &ticket_hash, expires_ms).await
-    }
-
-    async fn redeem_ws_ticket(
-        &self,
-        ticket_hash: [u8; 32],
-        now_ms: u64,
-    ) -> Result<Option<DeviceId>, StoreError> {
-        let mut tx = self.begin().await?;
-        let device = queries::redeem_ws_ticket(&mut tx, &ticket_hash, now_ms).await?;
-        commit(tx).await?;
-        Ok(device)
     }
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {

@@ -1,12 +1,14 @@
 //! Moving an account between regions' databases, and the retention sweep, on PostgreSQL.
 //! Each runs inside the caller's transaction.
 
-use super::queries::{backend, device_id, enqueue_notice};
+use super::accounts::{erase_devices, ips_of};
+use super::queries::enqueue_notice;
+use super::rows::{backend, device_id};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
     StoreError,
 };
-use pli_proto::{DeviceId, Username};
+use pli_proto::Username;
 use sqlx::postgres::PgConnection;
 
 type MessageRow = (i64, i16, Vec<u8>, i64, i64);
@@ -124,36 +126,6 @@ async fn run(tx: &mut PgConnection, sql: &'static str, user: &str) -> Result<u64
     Ok(done.rows_affected())
 }
 
-/// The account's connection IP addresses, oldest first.
-pub(super) async fn ips_of(
-    conn: &mut PgConnection,
-    user: &Username,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    sqlx::query_as("SELECT day, ip FROM connection_ips WHERE username = $1 ORDER BY day, ip")
-        .bind(user.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)
-}
-
-pub(super) async fn record_ip(
-    conn: &mut PgConnection,
-    user: &Username,
-    ip: &str,
-    day: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO connection_ips (username, ip, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(user.as_str())
-    .bind(ip)
-    .bind(day)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) async fn import_account(
     tx: &mut PgConnection,
     a: &AccountExport,
@@ -257,72 +229,6 @@ pub(super) async fn erase_account(
     Ok(())
 }
 
-/// Deletes a live account: its devices go with their keys, packages and queues; the
-/// account row stays, marked, until retention erases it. False if no live account.
-pub(super) async fn delete_account(
-    tx: &mut PgConnection,
-    user: &Username,
-    day: i64,
-) -> Result<bool, StoreError> {
-    let marked = sqlx::query(
-        "UPDATE accounts SET deleted_day = $2 WHERE username = $1 AND deleted_day IS NULL",
-    )
-    .bind(user.as_str())
-    .bind(day)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    if marked.rows_affected() == 0 {
-        return Ok(false);
-    }
-    erase_devices(tx, user, None).await?;
-    Ok(true)
-}
-
-/// Deletes the account's devices and everything hanging off them.
-pub(super) async fn erase_devices(
-    tx: &mut PgConnection,
-    user: &Username,
-    only: Option<DeviceId>,
-) -> Result<(), StoreError> {
-    let user = user.as_str();
-    let only = only.map(|d| d.get() as i64);
-    let messages: Vec<i64> = sqlx::query_scalar(
-        "SELECT q.message_id FROM queue q JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = $1 AND ($2::bigint IS NULL OR d.device_id = $2)",
-    )
-    .bind(user)
-    .bind(only)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(backend)?;
-    for sql in [
-        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM devices WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2)",
-    ] {
-        sqlx::query(sql)
-            .bind(user)
-            .bind(only)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-    }
-    sqlx::query(
-        "DELETE FROM messages m WHERE m.id = ANY($1)
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
-    )
-    .bind(&messages)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) async fn expire(
     tx: &mut PgConnection,
     r: &Retention,
@@ -339,7 +245,7 @@ pub(super) async fn expire(
     .map_err(backend)?;
     let mut erased_accounts = Vec::with_capacity(names.len());
     for name in names {
-        let user = super::queries::username(name)?;
+        let user = super::rows::username(name)?;
         erase_account(tx, &user).await?;
         erased_accounts.push(user);
     }

@@ -2,7 +2,8 @@
 //! two halves of a submission whose recipients live in other databases (the epoch rule in
 //! `pli_apply_epoch_rule`, the queues in `pli_deliver`; migration 0003).
 
-use super::queries::{backend, ids, refusal};
+use super::queries::refusal;
+use super::rows::{backend, ids};
 use crate::store::{EpochRule, StoreError};
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use sqlx::postgres::PgConnection;
@@ -112,7 +113,7 @@ pub(super) async fn queue_lengths(
             .await
             .map_err(backend)?;
     rows.into_iter()
-        .map(|(device, len)| Ok((super::queries::device_id(device)?, len as u64)))
+        .map(|(device, len)| Ok((super::rows::device_id(device)?, len as u64)))
         .collect()
 }
 

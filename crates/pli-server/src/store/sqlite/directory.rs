@@ -1,6 +1,6 @@
 //! The SQL behind the key directory's records (migration 8).
 
-use super::queries::{backend, username};
+use super::rows::{backend, username};
 use crate::store::{KtPending, KtRecord, KtRoot, KtState, StoreError};
 use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -1,6 +1,8 @@
 //! SQL for the governance records: staff, the audit log, requests, holds and notices.
 
-use super::queries::{self, backend, username};
+use super::accounts::{ips_of, list_devices};
+use super::queries;
+use super::rows::{backend, username};
 use crate::store::{
     AuditAppend, GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime,
     PendingNotice, StaffChange, StaffRecord, StoreError,
@@ -260,7 +262,7 @@ fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), Stor
             })
             .map_err(backend)?;
         let (user, payload) = row.ok_or(StoreError::NoticeReleased)?;
-        let devices = queries::list_devices(conn, &username(user)?)?.unwrap_or_default();
+        let devices = list_devices(conn, &username(user)?)?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
             queries::enqueue(
@@ -318,7 +320,7 @@ pub(super) fn inventory(
     let Some((created_day, last_seen_day, deleted_day)) = account else {
         return Ok(None);
     };
-    let devices = queries::list_devices(conn, user)?.unwrap_or_default();
+    let devices = list_devices(conn, user)?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
         let status: KeyPackageStatus =
@@ -345,7 +347,7 @@ pub(super) fn inventory(
         queued_messages: queued_messages as u64,
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
         deleted_day,
-        ips: super::moving::ips_of(conn, user)?,
+        ips: ips_of(conn, user)?,
     }))
 }
 

@@ -10,26 +10,27 @@
 //! Durability: `synchronous = FULL`, so "accepted" survives power loss, not just a crash of
 //! the process. Group commit is what makes that affordable.
 
+mod accounts;
 mod directory;
 mod governance;
 mod key_packages;
 mod moving;
 mod queries;
 mod residency;
+mod rows;
 pub mod schema;
 mod secrets;
 mod stored;
 mod writer;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
-    KtPending, KtRecord, KtRoot, KtState, NewAccount, NewDevice, PendingNotice, Queued, Retention,
-    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, Claim, EpochRule, GovernanceEffect, InventoryRecord,
+    KeyPackageStatus, KeyPackageTime, KeyPackageUpload, KtPending, KtRecord, KtRoot, KtState,
+    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
+    WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
-use queries::backend;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,46 +165,6 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
-        self.write(move |c| queries::create_account(c, &account))
-            .await
-    }
-
-    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
-        let username = username.clone();
-        self.write(move |conn| queries::add_device(conn, &username, &device))
-            .await
-    }
-
-    async fn remove_device(
-        &self,
-        username: &Username,
-        device: DeviceId,
-    ) -> Result<bool, StoreError> {
-        let username = username.clone();
-        self.write(move |conn| queries::remove_device(conn, &username, device))
-            .await
-    }
-
-    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
-        self.read(move |c| queries::device_auth(c, device)).await
-    }
-
-    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
-        let username = username.clone();
-        self.write(move |c| queries::touch_last_seen(c, &username, day))
-            .await
-    }
-
-    async fn list_devices(
-        &self,
-        username: &Username,
-    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
-        let username = username.clone();
-        self.read(move |c| queries::list_devices(c, &username))
-            .await
-    }
-
     async fn add_key_packages(
         &self,
         device: DeviceId,
@@ -279,18 +240,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
-        let (username, ip) = (username.clone(), ip.to_owned());
-        self.write(move |c| moving::record_ip(c, &username, &ip, day))
-            .await
-    }
-
-    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
-        let username = username.clone();
-        self.write(move |c| moving::delete_account(c, &username, day))
-            .await
-    }
-
     /// Then copies the write-ahead log into the database and empties it, so the erased
     /// rows' old page images do not linger there either.
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
@@ -299,11 +248,11 @@ impl Store for SqliteStore {
             .await?;
         let path = self.inner.path.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = Connection::open(&path).map_err(backend)?;
+            let conn = Connection::open(&path).map_err(rows::backend)?;
             conn.busy_timeout(std::time::Duration::from_secs(5))
-                .map_err(backend)?;
+                .map_err(rows::backend)?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(backend)
+                .map_err(rows::backend)
         })
         .await
         .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
@@ -363,25 +312,6 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
         self.read(move |c| queries::fetch_queue(c, device, after, limit))
-            .await
-    }
-
-    async fn create_ws_ticket(
-        &self,
-        device: DeviceId,
-        ticket_hash: [u8; 32],
-        expires_ms: u64,
-    ) -> Result<(), StoreError> {
-        self.write(move |c| queries::create_ws_ticket(c, device, &ticket_hash, expires_ms))
-            .await
-    }
-
-    async fn redeem_ws_ticket(
-        &self,
-        ticket_hash: [u8; 32],
-        now_ms: u64,
-    ) -> Result<Option<DeviceId>, StoreError> {
-        self.write(move |c| queries::redeem_ws_ticket(c, &ticket_hash, now_ms))
             .await
     }
 

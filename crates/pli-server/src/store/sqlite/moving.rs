@@ -1,12 +1,14 @@
 //! Moving an account between regions' stores, and the retention sweep.
 
-use super::queries::{backend, device_id, enqueue, username};
+use super::accounts::{erase_devices, ips_of};
+use super::queries::enqueue;
+use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
     StoreError,
 };
-use pli_proto::{DeviceId, Username};
+use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
 
 fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
@@ -151,31 +153,6 @@ pub(super) fn export_account(
     }))
 }
 
-/// The account's connection IP addresses, oldest first.
-pub(super) fn ips_of(conn: &Connection, user: &Username) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut st = conn
-        .prepare_cached("SELECT day, ip FROM connection_ips WHERE username = ?1 ORDER BY day, ip")
-        .map_err(backend)?;
-    st.query_map([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(backend)?
-        .collect::<Result<_, _>>()
-        .map_err(backend)
-}
-
-pub(super) fn record_ip(
-    conn: &Connection,
-    user: &Username,
-    ip: &str,
-    day: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO connection_ips (username, ip, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-    )
-    .and_then(|mut st| st.execute(params![user.as_str(), ip, day]))
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(), StoreError> {
     erase_account(conn, &a.username)?;
     let user = a.username.as_str();
@@ -258,55 +235,6 @@ pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), St
         conn.execute(sql, [user.as_str()]).map_err(backend)?;
     }
     Ok(())
-}
-
-/// Deletes a live account: its devices go with their keys, packages and queues; the
-/// account row stays, marked, until retention erases it. False if no live account.
-pub(super) fn delete_account(
-    conn: &Connection,
-    user: &Username,
-    day: i64,
-) -> Result<bool, StoreError> {
-    let marked = conn
-        .execute(
-            "UPDATE accounts SET deleted_day = ?2 WHERE username = ?1 AND deleted_day IS NULL",
-            params![user.as_str(), day],
-        )
-        .map_err(backend)?;
-    if marked == 0 {
-        return Ok(false);
-    }
-    erase_devices(conn, user, None)?;
-    Ok(true)
-}
-
-/// Deletes the account's devices and everything hanging off them.
-pub(super) fn erase_devices(
-    conn: &Connection,
-    user: &Username,
-    only: Option<DeviceId>,
-) -> Result<(), StoreError> {
-    let user = user.as_str();
-    let only = only.map(|d| d.get() as i64);
-    prepare_release_all(conn)?;
-    conn.execute(
-        "INSERT INTO temp.released (id, entries) SELECT q.message_id, COUNT(*) FROM queue q
-         JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = ?1 AND (?2 IS NULL OR d.device_id = ?2) GROUP BY q.message_id",
-        params![user, only],
-    )
-    .map_err(backend)?;
-    const CHOSEN: &str =
-        "SELECT device_id FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)";
-    for sql in [
-        format!("DELETE FROM queue WHERE device_id IN ({CHOSEN})"),
-        format!("DELETE FROM key_packages WHERE device_id IN ({CHOSEN})"),
-        format!("DELETE FROM ws_tickets WHERE device_id IN ({CHOSEN})"),
-        "DELETE FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)".to_owned(),
-    ] {
-        conn.execute(&sql, params![user, only]).map_err(backend)?;
-    }
-    release_all(conn)
 }
 
 pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport, StoreError> {

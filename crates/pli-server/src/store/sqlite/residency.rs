@@ -2,7 +2,8 @@
 //! two halves of a submission whose recipients live in other stores (the epoch rule here,
 //! the queues there).
 
-use super::queries::{backend, enqueue};
+use super::queries::enqueue;
+use super::rows::backend;
 use crate::store::StoreError;
 use pli_proto::{DeviceId, MessageId, Region, Username};
 use rusqlite::{Connection, OptionalExtension, params};
