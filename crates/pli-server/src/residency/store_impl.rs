@@ -2,10 +2,9 @@
 
 use super::Regional;
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, EpochRule, GovernanceEffect, InventoryRecord,
-    KeyPackageStatus, KeyPackageTime, KeyPackageUpload, KtPending, KtRecord, KtRoot, KtState,
-    MoveReport, PendingNotice, Queued, RemoteWake, Retention, RetentionReport, StaffRecord, Store,
-    StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord, KtPending,
+    KtRecord, KtRoot, KtState, MoveReport, PendingNotice, Queued, RemoteWake, Retention,
+    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -42,43 +41,6 @@ impl<S: Store> Regional<S> {
 }
 
 impl<S: Store> Store for Regional<S> {
-    async fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        let _no_move = self.no_move().await;
-        let store = self
-            .device_store(device)
-            .await?
-            .ok_or(StoreError::UnknownDevice)?;
-        store.add_key_packages(device, upload).await
-    }
-
-    async fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        let store = self
-            .device_store(device)
-            .await?
-            .ok_or(StoreError::UnknownDevice)?;
-        store.key_package_status(device, at).await
-    }
-
-    async fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> Result<Option<Claim>, StoreError> {
-        let _no_move = self.no_move().await;
-        match self.user_store(username).await? {
-            Some(store) => store.claim_key_packages(username, now_s).await,
-            None => Ok(None),
-        }
-    }
-
     async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
         self.global().claim_username(username, region).await
     }

@@ -41,7 +41,8 @@ pub use governance::{
     StaffChange, StaffRecord,
 };
 pub use key_packages::{
-    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, NewKeyPackage,
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageStore, KeyPackageTime, KeyPackageUpload,
+    NewKeyPackage,
 };
 pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
@@ -130,39 +131,12 @@ impl std::fmt::Debug for Queued {
 /// The domain traits and [`Store`], for code that calls store operations on a concrete
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
-    pub use super::{AccountStore, Store};
+    pub use super::{AccountStore, KeyPackageStore, Store};
 }
 
 /// Everything the server persists, as domain operations. Generic callers take `S: Store`;
 /// the backend is chosen once, at start-up.
-pub trait Store: AccountStore + Clone + Send + Sync + 'static {
-    /// Stores an upload in one transaction (see [`KeyPackageUpload`]): expired one-time
-    /// packages deleted, one-time packages added (refused whole with
-    /// [`StoreError::TooManyKeyPackages`] if the device would exceed `max_one_time`), the
-    /// last-resort package replaced. Returns the new status.
-    fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
-
-    /// The device's valid and expiring packages at `at`.
-    fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
-
-    /// Claims one key package per device of the user, passing over packages expired at
-    /// `now_s`: a one-time package (deleted, so it is handed out once) or, when none is
-    /// left, the last-resort package (kept). Devices with neither are left out, and counted
-    /// if they had expired ones. `None` if the user does not exist.
-    fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
-
+pub trait Store: AccountStore + KeyPackageStore + Clone + Send + Sync + 'static {
     // Residency: the global index lives in the global store; `advance_epoch` runs there
     // for groups whose members' queues live in other stores, `queue_lengths` and
     // `deliver` run on those (`crate::residency`).

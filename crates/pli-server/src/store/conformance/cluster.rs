@@ -62,40 +62,6 @@ pub async fn readers_paging_during_concurrent_writes_miss_nothing<S: Store>(stor
     );
 }
 
-pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
-    register(&store, "bob", 2).await;
-    let packages: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 4]).collect();
-    store
-        .add_key_packages(
-            dev(2),
-            super::upload(packages.clone(), Some(b"lr".to_vec()), 100),
-        )
-        .await
-        .expect("add");
-    let claims: Vec<_> = (0..10)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .claim_key_packages(&super::name("bob"), super::NOW)
-                    .await
-                    .expect("claim")
-                    .expect("user")
-                    .packages
-            })
-        })
-        .collect();
-    let mut handed_out = Vec::new();
-    for claim in claims {
-        let claimed = claim.await.expect("task");
-        assert_eq!(claimed.len(), 1);
-        assert!(!claimed[0].last_resort, "one-time packages were left");
-        handed_out.push(claimed[0].key_package.clone());
-    }
-    handed_out.sort();
-    assert_eq!(handed_out, packages, "each package handed out exactly once");
-}
-
 pub async fn leases_run_each_job_on_one_holder<S: Store>(store: S) {
     assert!(store.claim_lease("sweep", 1, 0, 100).await.expect("lease"));
     assert!(

@@ -19,10 +19,9 @@ mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, EpochRule, GovernanceEffect, InventoryRecord,
-    KeyPackageStatus, KeyPackageTime, KeyPackageUpload, KtPending, KtRecord, KtRoot, KtState,
-    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
-    WakeSink,
+    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord, KtPending,
+    KtRecord, KtRoot, KtState, PendingNotice, Queued, Retention, RetentionReport, StaffRecord,
+    Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -153,36 +152,6 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
 }
 
 impl Store for PostgresStore {
-    async fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        let mut tx = self.begin().await?;
-        let status = key_packages::add_key_packages(&mut tx, device, &upload).await?;
-        commit(tx).await?;
-        Ok(status)
-    }
-
-    async fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        key_packages::key_package_status(&mut *self.conn().await?, device, at).await
-    }
-
-    async fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> Result<Option<Claim>, StoreError> {
-        let mut tx = self.begin().await?;
-        let claimed = key_packages::claim_key_packages(&mut tx, username, now_s).await?;
-        commit(tx).await?;
-        Ok(claimed)
-    }
-
     async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
         residency::claim_username(&mut *self.conn().await?, username, region).await
     }

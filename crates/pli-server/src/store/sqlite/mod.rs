@@ -24,10 +24,9 @@ mod stored;
 mod writer;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, EpochRule, GovernanceEffect, InventoryRecord,
-    KeyPackageStatus, KeyPackageTime, KeyPackageUpload, KtPending, KtRecord, KtRoot, KtState,
-    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
-    WakeSink,
+    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord, KtPending,
+    KtRecord, KtRoot, KtState, PendingNotice, Queued, Retention, RetentionReport, StaffRecord,
+    Store, StoreError, Submission, WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -165,34 +164,6 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        self.write(move |c| key_packages::add_key_packages(c, device, &upload))
-            .await
-    }
-
-    async fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        self.read(move |c| key_packages::key_package_status(c, device, at))
-            .await
-    }
-
-    async fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> Result<Option<Claim>, StoreError> {
-        let username = username.clone();
-        self.write(move |c| key_packages::claim_key_packages(c, &username, now_s))
-            .await
-    }
-
     async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
         let (username, region) = (username.clone(), region.clone());
         self.write(move |c| residency::claim_username(c, &username, &region))
