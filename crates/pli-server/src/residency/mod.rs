@@ -16,6 +16,7 @@
 //! - [`moving`]: an account moving to another region; each region's retention sweep.
 
 mod accounts;
+mod directory;
 mod key_packages;
 mod moving;
 mod store_impl;

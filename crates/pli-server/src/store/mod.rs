@@ -33,7 +33,8 @@ use std::sync::Arc;
 
 pub use accounts::{AccountStore, DeviceAuth, DeviceRecord, NewAccount, NewDevice};
 pub use directory::{
-    KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
+    DirectoryStore, KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row,
+    endorsement_to_row,
 };
 pub use error::StoreError;
 pub use governance::{
@@ -131,12 +132,14 @@ impl std::fmt::Debug for Queued {
 /// The domain traits and [`Store`], for code that calls store operations on a concrete
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
-    pub use super::{AccountStore, KeyPackageStore, Store};
+    pub use super::{AccountStore, DirectoryStore, KeyPackageStore, Store};
 }
 
 /// Everything the server persists, as domain operations. Generic callers take `S: Store`;
 /// the backend is chosen once, at start-up.
-pub trait Store: AccountStore + KeyPackageStore + Clone + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + KeyPackageStore + DirectoryStore + Clone + Send + Sync + 'static
+{
     // Residency: the global index lives in the global store; `advance_epoch` runs there
     // for groups whose members' queues live in other stores, `queue_lengths` and
     // `deliver` run on those (`crate::residency`).
@@ -296,61 +299,6 @@ pub trait Store: AccountStore + KeyPackageStore + Clone + Send + Sync + 'static 
     /// Tells other processes on this store that `device` is now connected here (they close
     /// any older connection of it: [`RemoteWake::Replaced`]).
     fn announce_connected(&self, device: DeviceId);
-
-    // Key directory (global store): akd's records, the users whose devices changed since
-    // the last epoch, and each epoch's signed root.
-
-    /// Writes akd's records in one transaction, replacing records with the same id.
-    fn kt_write(
-        &self,
-        records: Vec<KtRecord>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The stored `Node` records among `ids`, as (id, data); absent ids are left out.
-    fn kt_nodes(
-        &self,
-        ids: Vec<Vec<u8>>,
-    ) -> impl Future<Output = Result<Vec<KtNodeRow>, StoreError>> + Send;
-
-    /// Every value state of `label`, oldest epoch first.
-    fn kt_states(
-        &self,
-        label: Vec<u8>,
-    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
-
-    /// For each of `labels`, its newest value state at or before `max_epoch`, if any.
-    fn kt_latest_states(
-        &self,
-        labels: Vec<Vec<u8>>,
-        max_epoch: u64,
-    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
-
-    /// Notes that these users' device sets changed (published at the next epoch).
-    fn kt_mark(&self, users: Vec<Username>) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The users noted since the last published epoch.
-    fn kt_pending(&self) -> impl Future<Output = Result<KtPending, StoreError>> + Send;
-
-    /// True if `user`'s latest change awaits publication.
-    fn kt_is_pending(
-        &self,
-        user: &Username,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Records a published epoch's root (once; a repeat is ignored) and forgets the changes
-    /// up to `through`, in one transaction.
-    fn kt_published(
-        &self,
-        through: u64,
-        root: KtRoot,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Published roots of epochs `from..from + limit`, in order.
-    fn kt_roots(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<KtRoot>, StoreError>> + Send;
 
     // Governance. Reads return plain records; every write goes through
     // `governance_commit`, so no change escapes the audit log.

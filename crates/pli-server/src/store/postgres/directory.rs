@@ -2,10 +2,60 @@
 //! `UNNEST`, so an epoch of thousands of tree nodes is a few statements, not thousands.
 
 use super::rows::{backend, username};
-use crate::store::{KtPending, KtRecord, KtRoot, KtState, StoreError};
+use super::{PostgresStore, commit};
+use crate::store::{DirectoryStore, KtPending, KtRecord, KtRoot, KtState, StoreError};
 use pli_proto::Username;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
+
+impl DirectoryStore for PostgresStore {
+    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        write(&mut tx, &records).await?;
+        commit(tx).await
+    }
+
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+        nodes(&mut *self.conn().await?, &ids).await
+    }
+
+    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
+        states(&mut *self.conn().await?, &label).await
+    }
+
+    async fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> Result<Vec<KtState>, StoreError> {
+        latest_states(&mut *self.conn().await?, &labels, max_epoch).await
+    }
+
+    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
+        mark(&mut *self.conn().await?, &users).await
+    }
+
+    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
+        pending(&mut *self.conn().await?).await
+    }
+
+    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
+        is_pending(&mut *self.conn().await?, user).await
+    }
+
+    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        published(&mut tx, through, &root).await?;
+        commit(tx).await
+    }
+
+    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
+        roots(&mut *self.conn().await?, from, limit).await
+    }
+}
 
 /// Rows per bulk statement.
 const CHUNK: usize = 4096;

@@ -19,9 +19,9 @@ mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord, KtPending,
-    KtRecord, KtRoot, KtState, PendingNotice, Queued, Retention, RetentionReport, StaffRecord,
-    Store, StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord,
+    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
+    WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -276,53 +276,6 @@ impl Store for PostgresStore {
 
     async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
         queries::server_secret(&mut *self.conn().await?, name).await
-    }
-
-    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        directory::write(&mut tx, &records).await?;
-        commit(tx).await
-    }
-
-    async fn kt_nodes(
-        &self,
-        ids: Vec<Vec<u8>>,
-    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
-        directory::nodes(&mut *self.conn().await?, &ids).await
-    }
-
-    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
-        directory::states(&mut *self.conn().await?, &label).await
-    }
-
-    async fn kt_latest_states(
-        &self,
-        labels: Vec<Vec<u8>>,
-        max_epoch: u64,
-    ) -> Result<Vec<KtState>, StoreError> {
-        directory::latest_states(&mut *self.conn().await?, &labels, max_epoch).await
-    }
-
-    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
-        directory::mark(&mut *self.conn().await?, &users).await
-    }
-
-    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
-        directory::pending(&mut *self.conn().await?).await
-    }
-
-    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
-        directory::is_pending(&mut *self.conn().await?, user).await
-    }
-
-    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        directory::published(&mut tx, through, &root).await?;
-        commit(tx).await
-    }
-
-    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
-        directory::roots(&mut *self.conn().await?, from, limit).await
     }
 
     async fn relay_wakeups(&self, sink: WakeSink) {

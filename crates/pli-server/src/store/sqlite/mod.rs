@@ -24,9 +24,9 @@ mod stored;
 mod writer;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord, KtPending,
-    KtRecord, KtRoot, KtState, PendingNotice, Queued, Retention, RetentionReport, StaffRecord,
-    Store, StoreError, Submission, WakeSink,
+    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord,
+    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
+    WakeSink,
 };
 use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
@@ -332,55 +332,6 @@ impl Store for SqliteStore {
 
     /// One process: the hub already replaced any older connection.
     fn announce_connected(&self, _device: DeviceId) {}
-
-    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
-        self.write(move |conn| directory::write(conn, &records))
-            .await
-    }
-
-    async fn kt_nodes(
-        &self,
-        ids: Vec<Vec<u8>>,
-    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
-        self.read(move |conn| directory::nodes(conn, &ids)).await
-    }
-
-    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
-        self.read(move |conn| directory::states(conn, &label)).await
-    }
-
-    async fn kt_latest_states(
-        &self,
-        labels: Vec<Vec<u8>>,
-        max_epoch: u64,
-    ) -> Result<Vec<KtState>, StoreError> {
-        self.read(move |conn| directory::latest_states(conn, &labels, max_epoch))
-            .await
-    }
-
-    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
-        self.write(move |conn| directory::mark(conn, &users)).await
-    }
-
-    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
-        self.read(directory::pending).await
-    }
-
-    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
-        let user = user.clone();
-        self.read(move |conn| directory::is_pending(conn, &user))
-            .await
-    }
-
-    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
-        self.write(move |conn| directory::published(conn, through, &root))
-            .await
-    }
-
-    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
-        self.read(move |conn| directory::roots(conn, from, limit))
-            .await
-    }
 
     async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
         self.read(move |c| governance::staff(c, id)).await
