@@ -18,6 +18,7 @@
 mod accounts;
 mod directory;
 mod key_packages;
+mod leases;
 mod moving;
 mod store_impl;
 mod submit;

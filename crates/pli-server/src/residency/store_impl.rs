@@ -171,24 +171,6 @@ impl<S: Store> Store for Regional<S> {
         }
     }
 
-    async fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<bool, StoreError> {
-        self.global().claim_lease(job, holder, now_ms, ttl_ms).await
-    }
-
-    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
-        self.global().release_lease(job, holder).await
-    }
-
-    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
-        self.global().server_secret(name).await
-    }
-
     /// A device announced by another node (it connected there, or its account moved
     /// region) is forgotten here too, so the next lookup finds where it lives now.
     async fn relay_wakeups(&self, sink: WakeSink) {

@@ -20,6 +20,7 @@ pub mod directory;
 mod error;
 pub mod governance;
 pub mod key_packages;
+pub mod leases;
 pub mod moving;
 pub mod postgres;
 pub mod sqlite;
@@ -45,6 +46,7 @@ pub use key_packages::{
     Claim, ClaimedPackage, KeyPackageStatus, KeyPackageStore, KeyPackageTime, KeyPackageUpload,
     NewKeyPackage,
 };
+pub use leases::LeaseStore;
 pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
     Retention, RetentionReport,
@@ -132,13 +134,13 @@ impl std::fmt::Debug for Queued {
 /// The domain traits and [`Store`], for code that calls store operations on a concrete
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
-    pub use super::{AccountStore, DirectoryStore, KeyPackageStore, Store};
+    pub use super::{AccountStore, DirectoryStore, KeyPackageStore, LeaseStore, Store};
 }
 
 /// Everything the server persists, as domain operations. Generic callers take `S: Store`;
 /// the backend is chosen once, at start-up.
 pub trait Store:
-    AccountStore + KeyPackageStore + DirectoryStore + Clone + Send + Sync + 'static
+    AccountStore + KeyPackageStore + DirectoryStore + LeaseStore + Clone + Send + Sync + 'static
 {
     // Residency: the global index lives in the global store; `advance_epoch` runs there
     // for groups whose members' queues live in other stores, `queue_lengths` and
@@ -264,33 +266,6 @@ pub trait Store:
         device: DeviceId,
         ids: Vec<MessageId>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Takes or renews the lease on a background job for `ttl_ms`: true if `holder` now
-    /// holds it (it held it already, or the last holder's lease ran out). Several nodes on
-    /// one database run each job once, on the lease holder.
-    fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Gives up `holder`'s lease on `job` (a node shutting down), so the next node — or this
-    /// one restarted — takes the job at once instead of when the lease runs out. Another
-    /// holder's lease is left alone.
-    fn release_lease(
-        &self,
-        job: &str,
-        holder: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// A 32-byte server secret by name, created at random on first use; every node on the
-    /// same store gets the same bytes.
-    fn server_secret(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
 
     /// Relays wake-ups for messages other processes accepted into `sink`, for as long as
     /// the future is polled. A backend only one process can use returns at once.

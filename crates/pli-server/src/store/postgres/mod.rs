@@ -11,6 +11,7 @@ mod accounts;
 mod directory;
 mod governance;
 mod key_packages;
+mod leases;
 mod moving;
 mod queries;
 mod residency;
@@ -258,24 +259,6 @@ impl Store for PostgresStore {
 
     async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
         queries::ack(&mut *self.conn().await?, device, &ids).await
-    }
-
-    async fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<bool, StoreError> {
-        queries::claim_lease(&mut *self.conn().await?, job, holder, now_ms, ttl_ms).await
-    }
-
-    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
-        queries::release_lease(&mut *self.conn().await?, job, holder).await
-    }
-
-    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
-        queries::server_secret(&mut *self.conn().await?, name).await
     }
 
     async fn relay_wakeups(&self, sink: WakeSink) {

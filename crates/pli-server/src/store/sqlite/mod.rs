@@ -14,6 +14,7 @@ mod accounts;
 mod directory;
 mod governance;
 mod key_packages;
+mod leases;
 mod moving;
 mod queries;
 mod residency;
@@ -294,37 +295,6 @@ impl Store for SqliteStore {
             true,
         )
         .await
-    }
-
-    async fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<bool, StoreError> {
-        let job = job.to_owned();
-        self.write(move |c| queries::claim_lease(c, &job, holder, now_ms, ttl_ms))
-            .await
-    }
-
-    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
-        let job = job.to_owned();
-        self.write(move |c| queries::release_lease(c, &job, holder))
-            .await
-    }
-
-    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
-        let dir = self
-            .inner
-            .path
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .to_owned();
-        let name = name.to_owned();
-        tokio::task::spawn_blocking(move || secrets::load_or_create(&dir, &name))
-            .await
-            .map_err(|_| StoreError::Backend("key file task failed".into()))?
     }
 
     /// One process owns the file: every wake-up is local, nothing to relay.

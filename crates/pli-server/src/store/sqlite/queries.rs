@@ -277,39 +277,3 @@ pub(super) fn ack(
     }
     Ok(removed)
 }
-
-pub(super) fn release_lease(conn: &Connection, job: &str, holder: u64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM job_leases WHERE job = ?1 AND holder = ?2")
-        .and_then(|mut st| st.execute(params![job, holder as i64]))
-        .map_err(backend)?;
-    Ok(())
-}
-
-pub(super) fn claim_lease(
-    conn: &Connection,
-    job: &str,
-    holder: u64,
-    now_ms: u64,
-    ttl_ms: u64,
-) -> Result<bool, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO job_leases (job, holder, until_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
-         WHERE job_leases.holder = excluded.holder OR job_leases.until_ms < ?4
-         RETURNING holder",
-    )
-    .and_then(|mut st| {
-        st.query_row(
-            params![
-                job,
-                holder as i64,
-                now_ms.saturating_add(ttl_ms) as i64,
-                now_ms as i64
-            ],
-            |_| Ok(()),
-        )
-        .optional()
-    })
-    .map(|row| row.is_some())
-    .map_err(backend)
-}
