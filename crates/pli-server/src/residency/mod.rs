@@ -17,6 +17,7 @@
 
 mod accounts;
 mod directory;
+mod governance;
 mod key_packages;
 mod leases;
 mod moving;

@@ -39,8 +39,8 @@ pub use directory::{
 };
 pub use error::StoreError;
 pub use governance::{
-    AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
-    StaffChange, StaffRecord,
+    AuditAppend, GovernanceEffect, GovernanceStore, InventoryRecord, NewNotice, PendingNotice,
+    ReleaseNotice, StaffChange, StaffRecord,
 };
 pub use key_packages::{
     Claim, ClaimedPackage, KeyPackageStatus, KeyPackageStore, KeyPackageTime, KeyPackageUpload,
@@ -51,7 +51,6 @@ pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
     Retention, RetentionReport,
 };
-use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -134,13 +133,23 @@ impl std::fmt::Debug for Queued {
 /// The domain traits and [`Store`], for code that calls store operations on a concrete
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
-    pub use super::{AccountStore, DirectoryStore, KeyPackageStore, LeaseStore, Store};
+    pub use super::{
+        AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore, Store,
+    };
 }
 
 /// Everything the server persists, as domain operations. Generic callers take `S: Store`;
 /// the backend is chosen once, at start-up.
 pub trait Store:
-    AccountStore + KeyPackageStore + DirectoryStore + LeaseStore + Clone + Send + Sync + 'static
+    AccountStore
+    + KeyPackageStore
+    + DirectoryStore
+    + LeaseStore
+    + GovernanceStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     // Residency: the global index lives in the global store; `advance_epoch` runs there
     // for groups whose members' queues live in other stores, `queue_lengths` and
@@ -274,79 +283,4 @@ pub trait Store:
     /// Tells other processes on this store that `device` is now connected here (they close
     /// any older connection of it: [`RemoteWake::Replaced`]).
     fn announce_connected(&self, device: DeviceId);
-
-    // Governance. Reads return plain records; every write goes through
-    // `governance_commit`, so no change escapes the audit log.
-
-    fn staff(
-        &self,
-        id: u64,
-    ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
-
-    fn list_staff(&self) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
-
-    /// Every audit leaf hash, in order (to rebuild the Merkle tree at start-up).
-    fn audit_leaves(&self) -> impl Future<Output = Result<Vec<[u8; 32]>, StoreError>> + Send;
-
-    /// Up to `limit` audit entries from position `from`, as stored bytes.
-    fn audit_entries(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
-
-    /// Signed checkpoints for sizes `from..from + limit`, in order.
-    fn audit_checkpoints(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-
-    /// Keeps `witness`'s cosignature line of the checkpoint of log size `size`, replacing
-    /// an earlier one by the same witness for that size. Witness cosignatures are public,
-    /// like the checkpoints they sign.
-    fn add_audit_cosignature(
-        &self,
-        size: u64,
-        witness: &str,
-        line: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Every cosignature line of the checkpoints of sizes `from..=to`, as (size, line), in
-    /// size order.
-    fn audit_cosignatures(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> impl Future<Output = Result<Vec<(u64, String)>, StoreError>> + Send;
-
-    /// Appends `append` (whose `seq` must be the log's current size, else
-    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction. Without an
-    /// append, applies the effect alone: the part of an audited action that lands in the
-    /// target's home region after its entry landed in the global store.
-    fn governance_commit(
-        &self,
-        append: Option<AuditAppend>,
-        effect: GovernanceEffect,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    fn request(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RequestView>, StoreError>> + Send;
-
-    fn list_requests(&self) -> impl Future<Output = Result<Vec<RequestView>, StoreError>> + Send;
-
-    /// Everything held about the account, or `None` if it does not exist.
-    fn inventory(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<InventoryRecord>, StoreError>> + Send;
-
-    /// Held notices whose release time has come, for one user or all.
-    fn due_notices(
-        &self,
-        username: Option<&Username>,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
 }

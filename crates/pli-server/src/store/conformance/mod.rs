@@ -6,20 +6,18 @@
 mod accounts;
 mod cluster;
 mod directory;
+mod governance;
 mod key_packages;
 mod leases;
-mod records;
 mod residency;
-mod staff;
 
 pub use accounts::*;
 pub use cluster::*;
 pub use directory::*;
+pub use governance::*;
 pub use key_packages::*;
 pub use leases::*;
-pub use records::*;
 pub use residency::*;
-pub use staff::*;
 
 use crate::store::{EpochRule, NewAccount, Store, StoreError, Submission};
 use pli_proto::{DeviceId, GroupId, MessageId, Username};

@@ -20,11 +20,9 @@ mod sweeper;
 mod wakeups;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord,
-    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
-    WakeSink,
+    Accepted, AccountExport, EpochRule, Queued, Retention, RetentionReport, Store, StoreError,
+    Submission, WakeSink,
 };
-use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use rows::backend;
 use sqlx::pool::PoolConnection;
@@ -267,75 +265,6 @@ impl Store for PostgresStore {
 
     fn announce_connected(&self, device: DeviceId) {
         self.notifier.connected(device);
-    }
-
-    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
-        governance::staff(&mut *self.conn().await?, id).await
-    }
-
-    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
-        governance::list_staff(&mut *self.conn().await?).await
-    }
-
-    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
-        governance::audit_leaves(&mut *self.conn().await?).await
-    }
-
-    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        governance::audit_entries(&mut *self.conn().await?, from, limit).await
-    }
-
-    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
-        governance::audit_checkpoints(&mut *self.conn().await?, from, limit).await
-    }
-
-    async fn add_audit_cosignature(
-        &self,
-        size: u64,
-        witness: &str,
-        line: &str,
-    ) -> Result<(), StoreError> {
-        governance::add_audit_cosignature(&mut *self.conn().await?, size, witness, line).await
-    }
-
-    async fn audit_cosignatures(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, String)>, StoreError> {
-        governance::audit_cosignatures(&mut *self.conn().await?, from, to).await
-    }
-
-    async fn governance_commit(
-        &self,
-        append: Option<AuditAppend>,
-        effect: GovernanceEffect,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let woken = governance::governance_commit(&mut tx, append.as_ref(), &effect).await?;
-        commit(tx).await?;
-        self.notifier.wake(woken);
-        Ok(())
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
-        governance::request(&mut *self.conn().await?, id).await
-    }
-
-    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
-        governance::list_requests(&mut *self.conn().await?).await
-    }
-
-    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
-        governance::inventory(&mut *self.conn().await?, username).await
-    }
-
-    async fn due_notices(
-        &self,
-        username: Option<&Username>,
-        now_ms: u64,
-    ) -> Result<Vec<PendingNotice>, StoreError> {
-        governance::due_notices(&mut *self.conn().await?, username, now_ms).await
     }
 }
 

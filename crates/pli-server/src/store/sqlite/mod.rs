@@ -25,11 +25,9 @@ mod stored;
 mod writer;
 
 use crate::store::{
-    Accepted, AccountExport, AuditAppend, EpochRule, GovernanceEffect, InventoryRecord,
-    PendingNotice, Queued, Retention, RetentionReport, StaffRecord, Store, StoreError, Submission,
-    WakeSink,
+    Accepted, AccountExport, EpochRule, Queued, Retention, RetentionReport, Store, StoreError,
+    Submission, WakeSink,
 };
-use pli_proto::governance::RequestView;
 use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -302,82 +300,6 @@ impl Store for SqliteStore {
 
     /// One process: the hub already replaced any older connection.
     fn announce_connected(&self, _device: DeviceId) {}
-
-    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
-        self.read(move |c| governance::staff(c, id)).await
-    }
-
-    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
-        self.read(governance::list_staff).await
-    }
-
-    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
-        self.read(governance::audit_leaves).await
-    }
-
-    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.read(move |c| governance::audit_entries(c, from, limit))
-            .await
-    }
-
-    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
-        self.read(move |c| governance::audit_checkpoints(c, from, limit))
-            .await
-    }
-
-    async fn add_audit_cosignature(
-        &self,
-        size: u64,
-        witness: &str,
-        line: &str,
-    ) -> Result<(), StoreError> {
-        let (witness, line) = (witness.to_owned(), line.to_owned());
-        self.write(move |c| governance::add_audit_cosignature(c, size, &witness, &line))
-            .await
-    }
-
-    async fn audit_cosignatures(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, String)>, StoreError> {
-        self.read(move |c| governance::audit_cosignatures(c, from, to))
-            .await
-    }
-
-    async fn governance_commit(
-        &self,
-        append: Option<AuditAppend>,
-        effect: GovernanceEffect,
-    ) -> Result<(), StoreError> {
-        self.write(move |c| governance::governance_commit(c, append.as_ref(), &effect))
-            .await
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |c| governance::request(c, &id)).await
-    }
-
-    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
-        self.read(governance::list_requests).await
-    }
-
-    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
-        let username = username.clone();
-        self.read(move |c| governance::inventory(c, &username))
-            .await
-    }
-
-    async fn due_notices(
-        &self,
-        username: Option<&Username>,
-        now_ms: u64,
-    ) -> Result<Vec<PendingNotice>, StoreError> {
-        let username = username.cloned();
-        self.read(move |c| governance::due_notices(c, username.as_ref(), now_ms))
-            .await
-    }
 }
 
 #[cfg(test)]
