@@ -21,6 +21,7 @@ mod governance;
 mod key_packages;
 mod leases;
 mod moving;
+mod queue;
 mod store_impl;
 mod submit;
 

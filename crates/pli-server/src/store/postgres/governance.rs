@@ -3,7 +3,7 @@
 //! append one at a time and each checks the log's size under it.
 
 use super::accounts::{ips_of, list_devices};
-use super::queries;
+use super::queue;
 use super::rows::{backend, is_unique_violation, username};
 use super::{PostgresStore, commit};
 use crate::store::{
@@ -383,7 +383,7 @@ async fn apply_effect(
         let devices = list_devices(tx, &user).await?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
-            queries::enqueue_notice(
+            queue::enqueue_notice(
                 tx,
                 KIND_NOTICE,
                 &payload,

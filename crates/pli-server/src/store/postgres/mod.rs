@@ -1,7 +1,7 @@
 //! The PostgreSQL backend, for several `pli serve` nodes on one database (README.md, "Running several nodes").
 //!
 //! Every operation is one transaction on a pooled connection; PostgreSQL batches the WAL
-//! flushes of concurrent commits itself, and row locks (see [`queries`]) keep the delivery
+//! flushes of concurrent commits itself, and row locks (see [`queue`]) keep the delivery
 //! rules exact when nodes write at once. What one node accepts wakes the recipients'
 //! connections on every node through `LISTEN`/`NOTIFY` ([`wakeups`]), once committed.
 //!
@@ -13,17 +13,14 @@ mod governance;
 mod key_packages;
 mod leases;
 mod moving;
-mod queries;
+mod queue;
 mod residency;
 mod rows;
 mod sweeper;
 mod wakeups;
 
-use crate::store::{
-    Accepted, AccountExport, EpochRule, Queued, Retention, RetentionReport, Store, StoreError,
-    Submission, WakeSink,
-};
-use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
+use crate::store::{AccountExport, Retention, RetentionReport, Store, StoreError};
+use pli_proto::{Region, Username};
 use rows::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -206,66 +203,6 @@ impl Store for PostgresStore {
         commit(tx).await?;
         Ok(report)
     }
-
-    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
-        residency::advance_epoch(&mut *self.conn().await?, group, rule).await
-    }
-
-    async fn queue_lengths(
-        &self,
-        devices: &[DeviceId],
-    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
-        residency::queue_lengths(&mut *self.conn().await?, devices).await
-    }
-
-    async fn deliver(
-        &self,
-        kind: u8,
-        payload: Vec<u8>,
-        devices: Vec<DeviceId>,
-        now_ms: u64,
-    ) -> Result<Option<MessageId>, StoreError> {
-        let id =
-            residency::deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?;
-        if id.is_some() {
-            self.notifier.wake(devices);
-        }
-        Ok(id)
-    }
-
-    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        // One statement, so its own transaction: no round trip while its locks are held.
-        let accepted = queries::submit(&mut *self.conn().await?, &submission).await?;
-        let mut woken = submission.recipients;
-        woken.extend(submission.welcome.into_iter().flat_map(|(_, to)| to));
-        self.notifier.wake(woken);
-        Ok(accepted)
-    }
-
-    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
-        queries::group_epoch(&mut *self.conn().await?, group).await
-    }
-
-    async fn fetch_queue(
-        &self,
-        device: DeviceId,
-        after: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Queued>, StoreError> {
-        queries::fetch_queue(&mut *self.conn().await?, device, after, limit).await
-    }
-
-    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        queries::ack(&mut *self.conn().await?, device, &ids).await
-    }
-
-    async fn relay_wakeups(&self, sink: WakeSink) {
-        wakeups::relay(&self.signals, self.node, sink).await;
-    }
-
-    fn announce_connected(&self, device: DeviceId) {
-        self.notifier.connected(device);
-    }
 }
 
 #[cfg(test)]
@@ -282,8 +219,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_sweep_deletes_only_messages_no_queue_holds() {
+        use crate::store::EpochRule;
         use crate::store::conformance::{group, register, submission};
-        use crate::store::{EpochRule, Store};
+        use crate::store::prelude::*;
         let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
         let store = PostgresStore::connect(&PostgresConfig::new(url))
             .await

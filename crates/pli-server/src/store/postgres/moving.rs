@@ -2,7 +2,7 @@
 //! Each runs inside the caller's transaction.
 
 use super::accounts::{erase_devices, ips_of};
-use super::queries::enqueue_notice;
+use super::queue::enqueue_notice;
 use super::rows::{backend, device_id};
 use crate::store::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,

@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use super::accounts::{ips_of, list_devices};
-use super::queries;
+use super::queue;
 use super::rows::{backend, username};
 use crate::store::{
     AuditAppend, GovernanceEffect, GovernanceStore, InventoryRecord, KeyPackageStatus,
@@ -340,7 +340,7 @@ fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), Stor
         let devices = list_devices(conn, &username(user)?)?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
-            queries::enqueue(
+            queue::enqueue(
                 conn,
                 KIND_NOTICE,
                 &payload,

@@ -16,7 +16,7 @@ mod governance;
 mod key_packages;
 mod leases;
 mod moving;
-mod queries;
+mod queue;
 mod residency;
 mod rows;
 pub mod schema;
@@ -24,11 +24,8 @@ mod secrets;
 mod stored;
 mod writer;
 
-use crate::store::{
-    Accepted, AccountExport, EpochRule, Queued, Retention, RetentionReport, Store, StoreError,
-    Submission, WakeSink,
-};
-use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
+use crate::store::{AccountExport, Retention, RetentionReport, Store, StoreError};
+use pli_proto::{Region, Username};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -231,75 +228,6 @@ impl Store for SqliteStore {
     async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
         self.write(move |c| moving::expire(c, &retention)).await
     }
-
-    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
-        let group = group.clone();
-        self.write(move |c| queries::apply_epoch_rule(c, &group, rule))
-            .await
-    }
-
-    async fn queue_lengths(
-        &self,
-        devices: &[DeviceId],
-    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
-        let devices = devices.to_vec();
-        self.read(move |c| residency::queue_lengths(c, &devices))
-            .await
-    }
-
-    async fn deliver(
-        &self,
-        kind: u8,
-        payload: Vec<u8>,
-        devices: Vec<DeviceId>,
-        now_ms: u64,
-    ) -> Result<Option<MessageId>, StoreError> {
-        self.write(move |c| residency::deliver(c, kind, &payload, &devices, now_ms))
-            .await
-    }
-
-    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        // A submission refuses before it writes unless it also carries a welcome or goes
-        // to a large group (`queries::submit_refuses_first`).
-        let undo = if queries::submit_refuses_first(&submission) {
-            Undo::RefusesFirst
-        } else {
-            Undo::Savepoint
-        };
-        self.write_job(move |c| queries::submit(c, &submission), undo, false)
-            .await
-    }
-
-    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
-        let group = group.clone();
-        self.read(move |c| queries::group_epoch(c, &group)).await
-    }
-
-    async fn fetch_queue(
-        &self,
-        device: DeviceId,
-        after: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Queued>, StoreError> {
-        self.read(move |c| queries::fetch_queue(c, device, after, limit))
-            .await
-    }
-
-    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        // An ack never refuses: it only removes what is there.
-        self.write_job(
-            move |c| queries::ack(c, device, &ids),
-            Undo::RefusesFirst,
-            true,
-        )
-        .await
-    }
-
-    /// One process owns the file: every wake-up is local, nothing to relay.
-    async fn relay_wakeups(&self, _sink: WakeSink) {}
-
-    /// One process: the hub already replaced any older connection.
-    fn announce_connected(&self, _device: DeviceId) {}
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Moving an account between regions' stores, and the retention sweep.
 
 use super::accounts::{erase_devices, ips_of};
-use super::queries::enqueue;
+use super::queue::enqueue;
 use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
 use crate::store::{

@@ -2,10 +2,9 @@
 //! two halves of a submission whose recipients live in other stores (the epoch rule here,
 //! the queues there).
 
-use super::queries::enqueue;
 use super::rows::backend;
 use crate::store::StoreError;
-use pli_proto::{DeviceId, MessageId, Region, Username};
+use pli_proto::{Region, Username};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn claim_username(
@@ -72,43 +71,4 @@ pub(super) fn release_username(conn: &Connection, username: &Username) -> Result
         .and_then(|mut st| st.execute([username.as_str()]))
         .map_err(backend)?;
     Ok(())
-}
-
-pub(super) fn queue_lengths(
-    conn: &Connection,
-    devices: &[DeviceId],
-) -> Result<Vec<(DeviceId, u64)>, StoreError> {
-    let mut lookup = conn
-        .prepare_cached("SELECT len FROM queue_lens WHERE device_id = ?1")
-        .map_err(backend)?;
-    let mut found = Vec::new();
-    for device in devices {
-        let len: Option<i64> = lookup
-            .query_row([device.get() as i64], |r| r.get(0))
-            .optional()
-            .map_err(backend)?;
-        if let Some(len) = len {
-            found.push((*device, len as u64));
-        }
-    }
-    Ok(found)
-}
-
-pub(super) fn deliver(
-    conn: &Connection,
-    kind: u8,
-    payload: &[u8],
-    devices: &[DeviceId],
-    now_ms: u64,
-) -> Result<Option<MessageId>, StoreError> {
-    let mut present: Vec<DeviceId> = queue_lengths(conn, devices)?
-        .into_iter()
-        .map(|(device, _)| device)
-        .collect();
-    present.sort_unstable();
-    present.dedup();
-    if present.is_empty() {
-        return Ok(None);
-    }
-    enqueue(conn, kind, payload, &present, now_ms, i64::MAX as u64).map(Some)
 }

@@ -1,4 +1,5 @@
-//! The SQL behind each messaging operation on PostgreSQL, as functions on a transaction.
+//! The delivery queue on PostgreSQL: the epoch rule, queueing, fetching, acks, the
+//! per-device counters, and wake-ups to the other nodes once a write committed.
 //!
 //! Concurrency is the difference from SQLite, where one writer runs at a time. Here several
 //! transactions (and several nodes) run at once, so the delivery path (`pli_submit`,
@@ -11,11 +12,74 @@
 //! - acks lock nothing shared: a message no queue holds any more is deleted by the ack that
 //!   sees so, and the rare one two racing last acks leave behind by the sweeper.
 
-use super::rows::{backend, ids};
-use crate::store::{Accepted, EpochRule, Queued, StoreError, Submission};
+use super::rows::{backend, device_id, ids};
+use super::{PostgresStore, wakeups};
+use crate::store::error::StoreError;
+use crate::store::queue::{Accepted, EpochRule, QueueStore, Queued, Submission, WakeSink};
 use pli_proto::{DeviceId, GroupId, MessageId};
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
+
+impl QueueStore for PostgresStore {
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        advance_epoch(&mut *self.conn().await?, group, rule).await
+    }
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        queue_lengths(&mut *self.conn().await?, devices).await
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let id = deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?;
+        if id.is_some() {
+            self.notifier.wake(devices);
+        }
+        Ok(id)
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        // One statement, so its own transaction: no round trip while its locks are held.
+        let accepted = submit(&mut *self.conn().await?, &submission).await?;
+        let mut woken = submission.recipients;
+        woken.extend(submission.welcome.into_iter().flat_map(|(_, to)| to));
+        self.notifier.wake(woken);
+        Ok(accepted)
+    }
+
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        group_epoch(&mut *self.conn().await?, group).await
+    }
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        fetch_queue(&mut *self.conn().await?, device, after, limit).await
+    }
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        ack(&mut *self.conn().await?, device, &ids).await
+    }
+
+    async fn relay_wakeups(&self, sink: WakeSink) {
+        wakeups::relay(&self.signals, self.node, sink).await;
+    }
+
+    fn announce_connected(&self, device: DeviceId) {
+        self.notifier.connected(device);
+    }
+}
 
 pub(super) async fn group_epoch(
     conn: &mut PgConnection,
@@ -150,4 +214,57 @@ pub(super) async fn ack(
         .await
         .map_err(backend)?;
     Ok(removed as u64)
+}
+
+pub(super) async fn advance_epoch(
+    conn: &mut PgConnection,
+    group: &GroupId,
+    rule: EpochRule,
+) -> Result<u64, StoreError> {
+    let (code, epoch) = match rule {
+        EpochRule::Commit { epoch } => (0i16, epoch),
+        EpochRule::Proposal { epoch } => (1, epoch),
+        EpochRule::Application { epoch } => (2, epoch),
+    };
+    let after: i64 = sqlx::query_scalar("SELECT pli_apply_epoch_rule($1, $2, $3)")
+        .bind(group.as_bytes())
+        .bind(code)
+        .bind(epoch as i64)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| refusal(e, epoch))?;
+    Ok(after as u64)
+}
+
+pub(super) async fn queue_lengths(
+    conn: &mut PgConnection,
+    devices: &[DeviceId],
+) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT device_id, queue_len FROM devices WHERE device_id = ANY($1)")
+            .bind(ids(devices))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+    rows.into_iter()
+        .map(|(device, len)| Ok((device_id(device)?, len as u64)))
+        .collect()
+}
+
+pub(super) async fn deliver(
+    conn: &mut PgConnection,
+    kind: u8,
+    payload: &[u8],
+    devices: &[DeviceId],
+    now_ms: u64,
+) -> Result<Option<MessageId>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT pli_deliver($1, $2, $3, $4)")
+        .bind(i16::from(kind))
+        .bind(payload)
+        .bind(ids(devices))
+        .bind(now_ms as i64)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(id.map(|id| MessageId(id as u64)))
 }

@@ -1,12 +1,81 @@
-//! The SQL behind each store operation, as plain functions on a connection. The engine in
-//! `mod.rs` decides which connection and transaction they run in.
+//! The delivery queue on SQLite: the epoch rule, queueing a message for its recipients
+//! (one statement per step for a large group), fetching, acks, and the per-device counters
+//! (`queue_lens`) that bound a queue. How long a stored ciphertext lives is `stored.rs`.
 
+use super::SqliteStore;
 use super::rows::backend;
 use super::stored::{insert_message, release};
-use crate::store::{Accepted, EpochRule, Queued, StoreError, Submission};
+use super::writer::Undo;
+use crate::store::error::StoreError;
+use crate::store::queue::{Accepted, EpochRule, QueueStore, Queued, Submission, WakeSink};
 use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl QueueStore for SqliteStore {
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        let group = group.clone();
+        self.write(move |c| apply_epoch_rule(c, &group, rule)).await
+    }
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        let devices = devices.to_vec();
+        self.read(move |c| queue_lengths(c, &devices)).await
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.write(move |c| deliver(c, kind, &payload, &devices, now_ms))
+            .await
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        // A submission refuses before it writes unless it also carries a welcome or goes
+        // to a large group (`submit_refuses_first`).
+        let undo = if submit_refuses_first(&submission) {
+            Undo::RefusesFirst
+        } else {
+            Undo::Savepoint
+        };
+        self.write_job(move |c| submit(c, &submission), undo, false)
+            .await
+    }
+
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        let group = group.clone();
+        self.read(move |c| group_epoch(c, &group)).await
+    }
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        self.read(move |c| fetch_queue(c, device, after, limit))
+            .await
+    }
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        // An ack never refuses: it only removes what is there.
+        self.write_job(move |c| ack(c, device, &ids), Undo::RefusesFirst, true)
+            .await
+    }
+
+    /// One process owns the file: every wake-up is local, nothing to relay.
+    async fn relay_wakeups(&self, _sink: WakeSink) {}
+
+    /// One process: the hub already replaced any older connection.
+    fn announce_connected(&self, _device: DeviceId) {}
+}
 
 pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {
     conn.prepare_cached("SELECT epoch FROM mls_groups WHERE group_id = ?1")
@@ -276,4 +345,43 @@ pub(super) fn ack(
             .map_err(backend)?;
     }
     Ok(removed)
+}
+
+pub(super) fn queue_lengths(
+    conn: &Connection,
+    devices: &[DeviceId],
+) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+    let mut lookup = conn
+        .prepare_cached("SELECT len FROM queue_lens WHERE device_id = ?1")
+        .map_err(backend)?;
+    let mut found = Vec::new();
+    for device in devices {
+        let len: Option<i64> = lookup
+            .query_row([device.get() as i64], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if let Some(len) = len {
+            found.push((*device, len as u64));
+        }
+    }
+    Ok(found)
+}
+
+pub(super) fn deliver(
+    conn: &Connection,
+    kind: u8,
+    payload: &[u8],
+    devices: &[DeviceId],
+    now_ms: u64,
+) -> Result<Option<MessageId>, StoreError> {
+    let mut present: Vec<DeviceId> = queue_lengths(conn, devices)?
+        .into_iter()
+        .map(|(device, _)| device)
+        .collect();
+    present.sort_unstable();
+    present.dedup();
+    if present.is_empty() {
+        return Ok(None);
+    }
+    enqueue(conn, kind, payload, &present, now_ms, i64::MAX as u64).map(Some)
 }
