@@ -22,7 +22,6 @@ mod key_packages;
 mod leases;
 mod moving;
 mod queue;
-mod store_impl;
 mod submit;
 
 use crate::store::{Store, StoreError};

@@ -29,9 +29,6 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod conformance;
 
-use pli_proto::{Region, Username};
-use std::future::Future;
-
 pub use accounts::{AccountStore, DeviceAuth, DeviceRecord, NewAccount, NewDevice};
 pub use directory::{
     DirectoryStore, KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row,
@@ -49,7 +46,7 @@ pub use key_packages::{
 pub use leases::LeaseStore;
 pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
-    Retention, RetentionReport,
+    ResidencyStore, Retention, RetentionReport,
 };
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use queue::{
@@ -63,91 +60,39 @@ pub use sqlite::SqliteStore;
 pub mod prelude {
     pub use super::{
         AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore, QueueStore,
-        Store,
+        ResidencyStore, Store,
     };
 }
 
-/// Everything the server persists, as domain operations. Generic callers take `S: Store`;
-/// the backend is chosen once, at start-up.
+/// Everything the server persists: every domain's operations. Generic callers take
+/// `S: Store`; the backend is chosen once, at start-up. A backend implements the domain
+/// traits, and is a `Store` by the blanket impl below.
 pub trait Store:
     AccountStore
     + KeyPackageStore
-    + DirectoryStore
-    + LeaseStore
     + QueueStore
+    + LeaseStore
     + GovernanceStore
+    + DirectoryStore
+    + ResidencyStore
     + Clone
     + Send
     + Sync
     + 'static
 {
-    // Residency: the global index lives in the global store (`crate::residency`).
+}
 
-    /// Records `username`'s home region in the global index, or
-    /// [`StoreError::UsernameTaken`] if it has one.
-    fn claim_username(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The user's home region from the global index, or `None`.
-    fn home_region(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<Region>, StoreError>> + Send;
-
-    /// The regions the index names (to refuse a configuration that would strand accounts).
-    fn regions_in_use(&self) -> impl Future<Output = Result<Vec<Region>, StoreError>> + Send;
-
-    /// Removes the user's index entry (a registration that failed in its region).
-    fn release_username(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Points the user's index entry at `region` (an account moved).
-    fn set_home_region(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Every row this store holds about the account, or `None` if it holds none.
-    fn export_account(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<AccountExport>, StoreError>> + Send;
-
-    /// Writes an exported account in one transaction, replacing whatever this store held
-    /// about it (an earlier, interrupted move); queued messages keep their order.
-    fn import_account(
-        &self,
-        account: AccountExport,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes every row about the account (and messages no other queue holds).
-    fn erase_account(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes what the region's policy no longer allows keeping, sparing accounts under a
-    /// preservation order.
-    fn expire(
-        &self,
-        retention: Retention,
-    ) -> impl Future<Output = Result<RetentionReport, StoreError>> + Send;
-
-    /// Moves every row about the account to `region`'s store and leaves none behind.
-    /// Only a store of several regions can: a single store answers
-    /// [`StoreError::UnknownRegion`].
-    fn move_account(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<MoveReport, StoreError>> + Send {
-        let _ = (username, region);
-        async { Err(StoreError::UnknownRegion) }
-    }
+impl<T> Store for T where
+    T: AccountStore
+        + KeyPackageStore
+        + QueueStore
+        + LeaseStore
+        + GovernanceStore
+        + DirectoryStore
+        + ResidencyStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }

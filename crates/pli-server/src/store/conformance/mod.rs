@@ -8,16 +8,16 @@ mod directory;
 mod governance;
 mod key_packages;
 mod leases;
+mod moving;
 mod queue;
-mod residency;
 
 pub use accounts::*;
 pub use directory::*;
 pub use governance::*;
 pub use key_packages::*;
 pub use leases::*;
+pub use moving::*;
 pub use queue::*;
-pub use residency::*;
 
 use crate::store::{EpochRule, NewAccount, Store, Submission};
 use pli_proto::{DeviceId, GroupId, Username};

@@ -14,13 +14,11 @@ mod key_packages;
 mod leases;
 mod moving;
 mod queue;
-mod residency;
 mod rows;
 mod sweeper;
 mod wakeups;
 
-use crate::store::{AccountExport, Retention, RetentionReport, Store, StoreError};
-use pli_proto::{Region, Username};
+use crate::store::StoreError;
 use rows::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -145,64 +143,6 @@ impl PostgresStore {
 
 async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
     tx.commit().await.map_err(backend)
-}
-
-impl Store for PostgresStore {
-    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
-        residency::claim_username(&mut *self.conn().await?, username, region).await
-    }
-
-    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
-        residency::home_region(&mut *self.conn().await?, username).await
-    }
-
-    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
-        residency::regions_in_use(&mut *self.conn().await?).await
-    }
-
-    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
-        residency::release_username(&mut *self.conn().await?, username).await
-    }
-
-    async fn set_home_region(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> Result<(), StoreError> {
-        residency::set_home_region(&mut *self.conn().await?, username, region).await
-    }
-
-    async fn export_account(
-        &self,
-        username: &Username,
-    ) -> Result<Option<AccountExport>, StoreError> {
-        let mut tx = self.begin().await?;
-        let export = moving::export_account(&mut tx, username).await?;
-        commit(tx).await?;
-        Ok(export)
-    }
-
-    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        moving::import_account(&mut tx, &account).await?;
-        commit(tx).await?;
-        self.notifier
-            .wake(account.devices.iter().map(|d| d.device_id).collect());
-        Ok(())
-    }
-
-    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        moving::erase_account(&mut tx, username).await?;
-        commit(tx).await
-    }
-
-    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
-        let mut tx = self.begin().await?;
-        let report = moving::expire(&mut tx, &retention).await?;
-        commit(tx).await?;
-        Ok(report)
-    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,77 @@
-//! Moving an account between regions' databases, and the retention sweep, on PostgreSQL.
-//! Each runs inside the caller's transaction.
+//! Residency on PostgreSQL: the global username → region index, moving an account between
+//! regions' databases, and the retention sweep. Moves and sweeps run inside one
+//! transaction.
 
 use super::accounts::{erase_devices, ips_of};
 use super::queue::enqueue_notice;
 use super::rows::{backend, device_id};
+use super::{PostgresStore, commit};
+use crate::store::moving::ResidencyStore;
 use crate::store::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
     StoreError,
 };
+use pli_proto::Region;
 use pli_proto::Username;
 use sqlx::postgres::PgConnection;
+
+impl ResidencyStore for PostgresStore {
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        claim_username(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        home_region(&mut *self.conn().await?, username).await
+    }
+
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        regions_in_use(&mut *self.conn().await?).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        release_username(&mut *self.conn().await?, username).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        set_home_region(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let mut tx = self.begin().await?;
+        let export = export_account(&mut tx, username).await?;
+        commit(tx).await?;
+        Ok(export)
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        import_account(&mut tx, &account).await?;
+        commit(tx).await?;
+        self.notifier
+            .wake(account.devices.iter().map(|d| d.device_id).collect());
+        Ok(())
+    }
+
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        erase_account(&mut tx, username).await?;
+        commit(tx).await
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        let mut tx = self.begin().await?;
+        let report = expire(&mut tx, &retention).await?;
+        commit(tx).await?;
+        Ok(report)
+    }
+}
 
 type MessageRow = (i64, i16, Vec<u8>, i64, i64);
 
@@ -314,4 +376,78 @@ pub(super) async fn expire(
         expired_holds,
         expired_ips,
     })
+}
+
+pub(super) async fn claim_username(
+    conn: &mut PgConnection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO home_regions (username, region) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(username.as_str())
+    .bind(region.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::UsernameTaken);
+    }
+    Ok(())
+}
+
+pub(super) async fn set_home_region(
+    conn: &mut PgConnection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO home_regions (username, region) VALUES ($1, $2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .bind(username.as_str())
+    .bind(region.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) async fn home_region(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<Option<Region>, StoreError> {
+    let raw: Option<String> =
+        sqlx::query_scalar("SELECT region FROM home_regions WHERE username = $1")
+            .bind(username.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    raw.map(|r| Region::parse(&r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .transpose()
+}
+
+pub(super) async fn regions_in_use(conn: &mut PgConnection) -> Result<Vec<Region>, StoreError> {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT region FROM home_regions ORDER BY region")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
+pub(super) async fn release_username(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM home_regions WHERE username = $1")
+        .bind(username.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }

@@ -17,15 +17,13 @@ mod key_packages;
 mod leases;
 mod moving;
 mod queue;
-mod residency;
 mod rows;
 pub mod schema;
 mod secrets;
 mod stored;
 mod writer;
 
-use crate::store::{AccountExport, Retention, RetentionReport, Store, StoreError};
-use pli_proto::{Region, Username};
+use crate::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,77 +154,6 @@ impl SqliteStore {
         })
         .await
         .map_err(|_| StoreError::Backend("reader task failed".into()))?
-    }
-}
-
-impl Store for SqliteStore {
-    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
-        let (username, region) = (username.clone(), region.clone());
-        self.write(move |c| residency::claim_username(c, &username, &region))
-            .await
-    }
-
-    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
-        let username = username.clone();
-        self.read(move |c| residency::home_region(c, &username))
-            .await
-    }
-
-    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
-        self.read(residency::regions_in_use).await
-    }
-
-    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
-        let username = username.clone();
-        self.write(move |c| residency::release_username(c, &username))
-            .await
-    }
-
-    async fn set_home_region(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> Result<(), StoreError> {
-        let (username, region) = (username.clone(), region.clone());
-        self.write(move |c| residency::set_home_region(c, &username, &region))
-            .await
-    }
-
-    async fn export_account(
-        &self,
-        username: &Username,
-    ) -> Result<Option<AccountExport>, StoreError> {
-        let username = username.clone();
-        // On the writer: one transaction, so a consistent snapshot.
-        self.write(move |c| moving::export_account(c, &username))
-            .await
-    }
-
-    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
-        self.write(move |c| moving::import_account(c, &account))
-            .await
-    }
-
-    /// Then copies the write-ahead log into the database and empties it, so the erased
-    /// rows' old page images do not linger there either.
-    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
-        let username = username.clone();
-        self.write(move |c| moving::erase_account(c, &username))
-            .await?;
-        let path = self.inner.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = Connection::open(&path).map_err(rows::backend)?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))
-                .map_err(rows::backend)?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(rows::backend)
-        })
-        .await
-        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
-    }
-
-    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
-        self.write(move |c| moving::expire(c, &retention)).await
     }
 }
 

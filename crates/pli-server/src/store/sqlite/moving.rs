@@ -1,15 +1,85 @@
-//! Moving an account between regions' stores, and the retention sweep.
+//! Residency on SQLite: the global username → region index, moving an account between
+//! regions' stores, and the retention sweep.
 
+use super::SqliteStore;
 use super::accounts::{erase_devices, ips_of};
 use super::queue::enqueue;
 use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
+use crate::store::moving::ResidencyStore;
 use crate::store::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
     StoreError,
 };
+use pli_proto::Region;
 use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl ResidencyStore for SqliteStore {
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| claim_username(c, &username, &region))
+            .await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| home_region(c, &username)).await
+    }
+
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        self.read(regions_in_use).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| release_username(c, &username)).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| set_home_region(c, &username, &region))
+            .await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let username = username.clone();
+        // On the writer: one transaction, so a consistent snapshot.
+        self.write(move |c| export_account(c, &username)).await
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        self.write(move |c| import_account(c, &account)).await
+    }
+
+    /// Then copies the write-ahead log into the database and empties it, so the erased
+    /// rows' old page images do not linger there either.
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| erase_account(c, &username)).await?;
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(backend)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(backend)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        self.write(move |c| expire(c, &retention)).await
+    }
+}
 
 fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
     raw.try_into()
@@ -312,4 +382,70 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         expired_holds: expired_holds as u64,
         expired_ips: expired_ips as u64,
     })
+}
+
+pub(super) fn claim_username(
+    conn: &Connection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO home_regions (username, region) VALUES (?1, ?2)
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .and_then(|mut st| st.execute(params![username.as_str(), region.as_str()]))
+        .map_err(backend)?;
+    if inserted == 0 {
+        return Err(StoreError::UsernameTaken);
+    }
+    Ok(())
+}
+
+pub(super) fn set_home_region(
+    conn: &Connection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO home_regions (username, region) VALUES (?1, ?2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .and_then(|mut st| st.execute(params![username.as_str(), region.as_str()]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn home_region(
+    conn: &Connection,
+    username: &Username,
+) -> Result<Option<Region>, StoreError> {
+    let raw: Option<String> = conn
+        .prepare_cached("SELECT region FROM home_regions WHERE username = ?1")
+        .and_then(|mut st| st.query_row([username.as_str()], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    raw.map(|r| Region::parse(&r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .transpose()
+}
+
+pub(super) fn regions_in_use(conn: &Connection) -> Result<Vec<Region>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT DISTINCT region FROM home_regions ORDER BY region")
+        .map_err(backend)?;
+    let names = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
+pub(super) fn release_username(conn: &Connection, username: &Username) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM home_regions WHERE username = ?1")
+        .and_then(|mut st| st.execute([username.as_str()]))
+        .map_err(backend)?;
+    Ok(())
 }
