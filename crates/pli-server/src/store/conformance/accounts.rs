@@ -167,3 +167,17 @@ pub async fn devices_are_added_with_their_endorsement_and_removed_alone<S: Store
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].device_id, super::dev(1));
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_accounts {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            accounts_are_unique_and_authenticate,
+            lists_devices_or_none_for_unknown_users,
+            ws_tickets_work_once_and_expire,
+            devices_are_added_with_their_endorsement_and_removed_alone,
+        );
+    };
+}

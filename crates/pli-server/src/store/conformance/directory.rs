@@ -95,3 +95,16 @@ pub async fn a_directory_reopens_with_the_same_roots_and_proofs<S: Store>(store:
     assert_eq!(roots.len(), 2);
     assert_eq!(roots[1], second.root);
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_directory {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            akd_storage_test_cases_pass,
+            directory_changes_wait_until_published,
+            a_directory_reopens_with_the_same_roots_and_proofs,
+        );
+    };
+}

@@ -383,3 +383,17 @@ pub async fn concurrent_removals_leave_one_operator<S: Store>(store: S) {
         survivor = operators[0];
     }
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_governance {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            audit_appends_are_serial_and_apply_their_effect_or_nothing,
+            holds_keep_the_later_date_and_notices_release_once,
+            staff_are_rotated_re_roled_and_revoked_but_an_operator_remains,
+            concurrent_removals_leave_one_operator,
+        );
+    };
+}

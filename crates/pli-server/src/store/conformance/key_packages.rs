@@ -285,3 +285,18 @@ pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
     handed_out.sort();
     assert_eq!(handed_out, packages, "each package handed out exactly once");
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_key_packages {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            key_packages_are_claimed_once_then_last_resort,
+            key_package_limit_refuses_whole_upload,
+            expired_key_packages_are_never_handed_out_and_expiring_ones_are_replaced,
+            key_packages_without_a_recorded_lifetime_are_valid_but_expiring,
+            concurrent_claims_hand_each_package_out_once,
+        );
+    };
+}

@@ -66,3 +66,15 @@ pub async fn server_secrets_are_created_once<S: Store>(store: S) {
     assert_ne!(first, other);
     assert_ne!(first, [0; 32]);
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_leases {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            leases_run_each_job_on_one_holder,
+            server_secrets_are_created_once,
+        );
+    };
+}

@@ -283,3 +283,18 @@ pub async fn connection_ips_are_kept_until_their_period_ends<S: Store>(store: S)
         .expect("alice");
     assert_eq!(facts.ips, vec![(105, "2001:db8::1".to_owned())]);
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_moving {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            the_index_gives_each_name_one_region,
+            an_exported_account_imports_whole_and_erases_without_trace,
+            retention_expires_old_queues_except_held_accounts,
+            a_deleted_account_keeps_only_its_facts_until_erased,
+            connection_ips_are_kept_until_their_period_ends,
+        );
+    };
+}

@@ -403,3 +403,22 @@ pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
         vec![(dev(2), 1)]
     );
 }
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_queue {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            commits_compare_and_set_the_epoch,
+            racing_commits_accept_exactly_one,
+            application_messages_need_a_known_group_and_current_epoch,
+            submit_is_all_or_nothing,
+            queue_depth_is_enforced,
+            a_large_group_is_queued_all_or_nothing,
+            fetch_pages_in_order_and_ack_removes_only_acked,
+            readers_paging_during_concurrent_writes_miss_nothing,
+            epoch_and_queues_as_separate_steps,
+        );
+    };
+}
