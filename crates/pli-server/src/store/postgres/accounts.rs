@@ -134,7 +134,7 @@ pub(super) async fn add_device(
     .bind(user.as_str())
     .bind(&d.secret_hash[..])
     .bind(&d.signature_key)
-    .bind(crate::store::endorsement_to_row(&d.endorsement))
+    .bind(crate::store::directory::endorsement_to_row(&d.endorsement))
     .execute(&mut *tx)
     .await
     .map_err(|e| {
@@ -232,7 +232,9 @@ pub(super) async fn list_devices(
             Ok(DeviceRecord {
                 device_id: device_id(r.try_get(0).map_err(backend)?)?,
                 signature_key: r.try_get(1).map_err(backend)?,
-                endorsement: crate::store::endorsement_from_row(r.try_get(2).map_err(backend)?)?,
+                endorsement: crate::store::directory::endorsement_from_row(
+                    r.try_get(2).map_err(backend)?,
+                )?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()

@@ -3,7 +3,9 @@
 
 use super::rows::{backend, username};
 use super::{PostgresStore, commit};
-use crate::store::{DirectoryStore, KtPending, KtRecord, KtRoot, KtState, StoreError};
+use crate::store::directory::DirectoryStore;
+use crate::store::directory::{KtPending, KtRecord, KtRoot, KtState};
+use crate::store::error::StoreError;
 use pli_proto::Username;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
@@ -18,7 +20,7 @@ impl DirectoryStore for PostgresStore {
     async fn kt_nodes(
         &self,
         ids: Vec<Vec<u8>>,
-    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+    ) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
         nodes(&mut *self.conn().await?, &ids).await
     }
 
@@ -109,7 +111,7 @@ pub(super) async fn write(conn: &mut PgConnection, records: &[KtRecord]) -> Resu
 pub(super) async fn nodes(
     conn: &mut PgConnection,
     ids: &[Vec<u8>],
-) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let rows = sqlx::query("SELECT id, data FROM kt_nodes WHERE id = ANY($1)")

@@ -6,9 +6,10 @@ use super::accounts::{ips_of, list_devices};
 use super::queue;
 use super::rows::{backend, is_unique_violation, username};
 use super::{PostgresStore, commit};
-use crate::store::{
-    AuditAppend, GovernanceEffect, GovernanceStore, InventoryRecord, PendingNotice, StaffChange,
-    StaffRecord, StoreError,
+use crate::store::error::StoreError;
+use crate::store::governance::GovernanceStore;
+use crate::store::governance::{
+    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
 };
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};
@@ -448,7 +449,7 @@ pub(super) async fn inventory(
         let status = super::key_packages::key_package_status(
             conn,
             device.device_id,
-            crate::store::KeyPackageTime::ANY,
+            crate::store::key_packages::KeyPackageTime::ANY,
         )
         .await?;
         key_packages.push((device.device_id, status));

@@ -6,10 +6,11 @@
 use super::accounts::list_devices;
 use super::rows::backend;
 use super::{PostgresStore, commit};
+use crate::store::error::StoreError;
+use crate::store::key_packages::KeyPackageStore;
 use crate::store::key_packages::clamp;
-use crate::store::{
-    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageStore, KeyPackageTime, KeyPackageUpload,
-    StoreError,
+use crate::store::key_packages::{
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
 };
 use pli_proto::{DeviceId, Username};
 use sqlx::Row as _;

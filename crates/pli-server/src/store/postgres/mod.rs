@@ -18,7 +18,7 @@ mod rows;
 mod sweeper;
 mod wakeups;
 
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 use rows::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

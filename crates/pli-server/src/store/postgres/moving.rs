@@ -6,10 +6,10 @@ use super::accounts::{erase_devices, ips_of};
 use super::queue::enqueue_notice;
 use super::rows::{backend, device_id};
 use super::{PostgresStore, commit};
+use crate::store::error::StoreError;
 use crate::store::moving::ResidencyStore;
-use crate::store::{
+use crate::store::moving::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
-    StoreError,
 };
 use pli_proto::Region;
 use pli_proto::Username;
@@ -105,7 +105,7 @@ pub(super) async fn export_account(
                 .try_into()
                 .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?,
             signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
+            endorsement: crate::store::directory::endorsement_from_row(endorsement)?,
         });
     }
     let rows: Vec<(i64, Vec<u8>, bool, Option<i64>)> = sqlx::query_as(
@@ -210,7 +210,11 @@ pub(super) async fn import_account(
         .bind(user)
         .bind(&d.secret_hash[..])
         .bind(&d.signature_key)
-        .bind(d.endorsement.as_ref().map(crate::store::endorsement_to_row))
+        .bind(
+            d.endorsement
+                .as_ref()
+                .map(crate::store::directory::endorsement_to_row),
+        )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;

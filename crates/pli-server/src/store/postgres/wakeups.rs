@@ -9,7 +9,7 @@
 //! everything accepted since its last `NOTIFY` and sends them in one small statement, so
 //! commits stay parallel and busy periods cost fewer notifications, not more.
 
-use crate::store::{RemoteWake, WakeSink};
+use crate::store::queue::{RemoteWake, WakeSink};
 use pli_proto::DeviceId;
 use sqlx::postgres::{PgListener, PgPool};
 use std::collections::{BTreeMap, BTreeSet};

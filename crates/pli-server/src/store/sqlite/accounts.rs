@@ -123,7 +123,7 @@ pub(super) fn add_device(
             user.as_str(),
             &d.secret_hash[..],
             &d.signature_key,
-            crate::store::endorsement_to_row(&d.endorsement)
+            crate::store::directory::endorsement_to_row(&d.endorsement)
         ])
     })
     .map_err(|e| {
@@ -226,7 +226,7 @@ pub(super) fn list_devices(
         devices.push(DeviceRecord {
             device_id: device_id(id)?,
             signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
+            endorsement: crate::store::directory::endorsement_from_row(endorsement)?,
         });
     }
     Ok(Some(devices))

@@ -2,7 +2,9 @@
 
 use super::SqliteStore;
 use super::rows::{backend, username};
-use crate::store::{DirectoryStore, KtPending, KtRecord, KtRoot, KtState, StoreError};
+use crate::store::directory::DirectoryStore;
+use crate::store::directory::{KtPending, KtRecord, KtRoot, KtState};
+use crate::store::error::StoreError;
 use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -14,7 +16,7 @@ impl DirectoryStore for SqliteStore {
     async fn kt_nodes(
         &self,
         ids: Vec<Vec<u8>>,
-    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+    ) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
         self.read(move |conn| nodes(conn, &ids)).await
     }
 
@@ -79,7 +81,7 @@ pub(super) fn write(conn: &Connection, records: &[KtRecord]) -> Result<(), Store
 pub(super) fn nodes(
     conn: &Connection,
     ids: &[Vec<u8>],
-) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
     let mut get = conn
         .prepare_cached("SELECT data FROM kt_nodes WHERE id = ?1")
         .map_err(backend)?;

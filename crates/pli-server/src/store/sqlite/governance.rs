@@ -4,10 +4,12 @@ use super::SqliteStore;
 use super::accounts::{ips_of, list_devices};
 use super::queue;
 use super::rows::{backend, username};
-use crate::store::{
-    AuditAppend, GovernanceEffect, GovernanceStore, InventoryRecord, KeyPackageStatus,
-    KeyPackageTime, PendingNotice, StaffChange, StaffRecord, StoreError,
+use crate::store::error::StoreError;
+use crate::store::governance::GovernanceStore;
+use crate::store::governance::{
+    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
 };
+use crate::store::key_packages::{KeyPackageStatus, KeyPackageTime};
 use pli_proto::Username;
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};

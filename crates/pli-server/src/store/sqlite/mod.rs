@@ -23,7 +23,7 @@ mod secrets;
 mod stored;
 mod writer;
 
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,10 +6,10 @@ use super::accounts::{erase_devices, ips_of};
 use super::queue::enqueue;
 use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
+use crate::store::error::StoreError;
 use crate::store::moving::ResidencyStore;
-use crate::store::{
+use crate::store::moving::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
-    StoreError,
 };
 use pli_proto::Region;
 use pli_proto::Username;
@@ -124,7 +124,7 @@ pub(super) fn export_account(
             device_id: device_id(id)?,
             secret_hash: hash(secret)?,
             signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
+            endorsement: crate::store::directory::endorsement_from_row(endorsement)?,
         });
     }
     let mut key_packages = Vec::new();
@@ -240,7 +240,9 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
                 user,
                 &d.secret_hash[..],
                 d.signature_key,
-                d.endorsement.as_ref().map(crate::store::endorsement_to_row)
+                d.endorsement
+                    .as_ref()
+                    .map(crate::store::directory::endorsement_to_row)
             ],
         )
         .map_err(backend)?;

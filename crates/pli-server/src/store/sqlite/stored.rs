@@ -9,7 +9,7 @@
 //! "does any queue still hold it?".
 
 use super::rows::backend;
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 use rusqlite::{Connection, params};
 
 /// Stores a payload once, counting the `queued` queue rows about to point at it. The id is

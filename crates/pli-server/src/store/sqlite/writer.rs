@@ -10,7 +10,7 @@
 //! alone, so the whole batch rolls back and every caller in it is told so.
 
 use super::rows::backend;
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
 
