@@ -1,4 +1,4 @@
-//! Storage as domain operations, behind one trait.
+//! Storage as domain operations, one trait per domain, and [`Store`], their sum.
 //!
 //! Callers speak in messaging terms (`submit`, `fetch_queue`, `ack`, `claim_key_packages`),
 //! never in rows, so a backend is free to batch, index and lock as its engine prefers. Each
@@ -6,13 +6,35 @@
 //! backend and checked by [`conformance`]: `Ok(None)` means "absent", `Err` means the
 //! operation failed and changed nothing.
 //!
+//! Each domain is one file here, holding its trait and its record types:
+//! - [`accounts`]: [`AccountStore`], accounts and devices: registration, authentication,
+//!   device lists, WebSocket tickets, connection IP addresses, deletion.
+//! - [`key_packages`]: [`KeyPackageStore`], uploads with their lifetimes, each device's
+//!   status (valid and expiring packages), claims.
+//! - [`queue`]: [`QueueStore`], the delivery queue: the epoch rule, submit, fetch, ack, the
+//!   per-device counters, wake-ups between nodes.
+//! - [`leases`]: [`LeaseStore`], background jobs' leases and the server's secrets.
+//! - [`governance`]: [`GovernanceStore`], staff, the audit log, lawful requests, preservation
+//!   holds, held notices, the data inventory.
+//! - [`directory`]: [`DirectoryStore`], the key directory's records (akd's tree, value
+//!   states, roots).
+//! - [`moving`]: [`ResidencyStore`], the username → region index, moving an account between
+//!   regions, retention.
+//!
+//! [`Store`] is every domain trait at once, with a blanket impl, so code stays generic over
+//! `S: Store`; code that holds a concrete backend brings the traits in with
+//! [`prelude`]. Each backend follows the same cut: [`sqlite`] and [`postgres`] (and
+//! `crate::residency`, which routes each call to the global or a region's store) have one
+//! file per domain holding that trait's impl and its SQL, beside a `rows.rs` of shared row
+//! helpers and the engine in their `mod.rs`. So a new operation touches its domain's trait
+//! file, that domain's file in each backend and in `crate::residency`, and its
+//! [`conformance`] file. Files under `store/` import each other from the file that defines
+//! an item, never through this one's re-exports, which are for the rest of the crate.
+//!
 //! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
 //! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
-//! - [`directory`]: the key directory's records (akd's tree, value states, roots).
-//! - [`governance`]: the records of staff, audit log, lawful requests and notices.
-//! - [`key_packages`]: key package records: uploads with their lifetimes, each device's
-//!   status (valid and expiring packages), claims.
-//! - [`conformance`]: the behaviour suite every backend must pass.
+//! - [`columns`]: every column of both backends classified for the data inventory.
+//! - [`conformance`]: the behaviour suite every backend must pass, one file per domain.
 
 pub mod accounts;
 pub mod columns;

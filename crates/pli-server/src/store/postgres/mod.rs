@@ -6,6 +6,12 @@
 //! connections on every node through `LISTEN`/`NOTIFY` ([`wakeups`]), once committed.
 //!
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
+//!
+//! This file is the engine: the pools, connecting and migrating, and the connection and
+//! transaction each operation runs on. Each domain's trait impl and its SQL live in a file
+//! of their own (`accounts.rs`, `key_packages.rs`, `queue.rs`, `leases.rs`,
+//! `governance.rs`, `directory.rs`, `moving.rs`), sharing the row helpers in `rows.rs`;
+//! the wake-up relay is [`wakeups`] and the orphaned-message sweep `sweeper.rs`.
 
 mod accounts;
 mod directory;

@@ -9,6 +9,12 @@
 //!
 //! Durability: `synchronous = FULL`, so "accepted" survives power loss, not just a crash of
 //! the process. Group commit is what makes that affordable.
+//!
+//! This file is the engine: opening and migrating the database, the read pool, the writer
+//! thread ([`writer`]) and the calls that run a job on either. Each domain's trait impl and
+//! its SQL live in a file of their own (`accounts.rs`, `key_packages.rs`, `queue.rs`,
+//! `leases.rs`, `governance.rs`, `directory.rs`, `moving.rs`), sharing the row helpers in
+//! `rows.rs` and a stored message's lifetime in `stored.rs`.
 
 mod accounts;
 mod directory;
