@@ -1,5 +1,6 @@
-//! Key packages: handed out once, then the last-resort one; the per-device limit; and
-//! lifetimes: expired packages never handed out, expiring ones reported and replaced.
+//! Key packages: handed out once, then the last-resort one, even to claims racing each
+//! other; the per-device limit; and lifetimes: expired packages never handed out, expiring
+//! ones reported and replaced.
 
 use super::{dev, name, register};
 use crate::store::{

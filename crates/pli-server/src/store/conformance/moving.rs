@@ -1,6 +1,6 @@
-//! Checks for the operations residency builds on: the username → region index, the epoch
-//! rule and queue writes as separate steps, an account's export / import / erase, and the
-//! retention sweep.
+//! Checks for the operations residency builds on: the username → region index, an
+//! account's export / import / erase, and the retention sweep (expired queues, deleted
+//! accounts' facts, connection IP addresses).
 
 use super::{dev, group, name, register, submission};
 use crate::store::{Cutoffs, EpochRule, GovernanceEffect, Retention, Store, StoreError};
