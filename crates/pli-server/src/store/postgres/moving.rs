@@ -1,6 +1,6 @@
 //! Residency on PostgreSQL: the global username → region index, moving an account between
-//! regions' databases, and the retention sweep. Moves and sweeps run inside one
-//! transaction.
+//! regions' databases, and the retention sweep. The export, import, erase and sweep each
+//! run inside the caller's transaction.
 
 use super::accounts::{erase_devices, ips_of};
 use super::queue::enqueue_notice;

@@ -216,6 +216,9 @@ pub(super) async fn ack(
     Ok(removed as u64)
 }
 
+/// The first of the two halves of a submission whose recipients live in other databases:
+/// the epoch rule alone, in `pli_apply_epoch_rule`; the queues are `pli_deliver`'s, in
+/// [`deliver`] (migration 0003).
 pub(super) async fn advance_epoch(
     conn: &mut PgConnection,
     group: &GroupId,

@@ -347,6 +347,8 @@ pub(super) fn ack(
     Ok(removed)
 }
 
+/// With [`deliver`], the queue half of a submission whose recipients live in other stores
+/// than its group's epoch ([`apply_epoch_rule`] is the other half, in the global store).
 pub(super) fn queue_lengths(
     conn: &Connection,
     devices: &[DeviceId],
