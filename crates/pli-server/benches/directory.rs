@@ -8,7 +8,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pli_proto::kt::Endorsement;
 use pli_proto::{DeviceId, Region, Username};
 use pli_server::directory::KeyDirectory;
-use pli_server::store::{NewAccount, NewDevice, SqliteStore, Store};
+use pli_server::store::prelude::*;
+use pli_server::store::{NewAccount, NewDevice, SqliteStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

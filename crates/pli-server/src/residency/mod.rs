@@ -12,11 +12,20 @@
 //! With no regions configured there is one implicit region whose store *is* the global
 //! store, and every operation passes straight through (the single-machine quickstart).
 //!
+//! Each domain trait's impl for [`Regional`] is a file of its own, as in the backends
+//! (`accounts.rs`, `key_packages.rs`, `queue.rs`, `leases.rs`, `governance.rs`,
+//! `directory.rs`, `moving.rs`); this file holds the routing they share.
+//!
 //! - [`submit`]: a message whose recipients live in other stores than its group's epoch.
 //! - [`moving`]: an account moving to another region; each region's retention sweep.
 
+mod accounts;
+mod directory;
+mod governance;
+mod key_packages;
+mod leases;
 mod moving;
-mod store_impl;
+mod queue;
 mod submit;
 
 use crate::store::{Store, StoreError};

@@ -7,9 +7,10 @@
 //! lookups akd makes are index scans. The directory is global (one tree, one root per
 //! epoch): it lives in the global store beside the username index.
 
-use crate::store::StoreError;
+use super::error::StoreError;
 use pli_proto::Username;
 use pli_proto::kt::Endorsement;
+use std::future::Future;
 
 /// An endorsement as a column holds it: the endorsing device's id (8 bytes, big-endian),
 /// then its 64-byte signature.
@@ -70,4 +71,60 @@ pub struct KtRoot {
     pub epoch: u64,
     pub root: [u8; 32],
     pub note: String,
+}
+
+/// The key directory's records (global store): akd's records, the users whose devices
+/// changed since the last epoch, and each epoch's signed root.
+pub trait DirectoryStore: Send + Sync {
+    /// Writes akd's records in one transaction, replacing records with the same id.
+    fn kt_write(
+        &self,
+        records: Vec<KtRecord>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stored `Node` records among `ids`, as (id, data); absent ids are left out.
+    fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> impl Future<Output = Result<Vec<KtNodeRow>, StoreError>> + Send;
+
+    /// Every value state of `label`, oldest epoch first.
+    fn kt_states(
+        &self,
+        label: Vec<u8>,
+    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
+
+    /// For each of `labels`, its newest value state at or before `max_epoch`, if any.
+    fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
+
+    /// Notes that these users' device sets changed (published at the next epoch).
+    fn kt_mark(&self, users: Vec<Username>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The users noted since the last published epoch.
+    fn kt_pending(&self) -> impl Future<Output = Result<KtPending, StoreError>> + Send;
+
+    /// True if `user`'s latest change awaits publication.
+    fn kt_is_pending(
+        &self,
+        user: &Username,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a published epoch's root (once; a repeat is ignored) and forgets the changes
+    /// up to `through`, in one transaction.
+    fn kt_published(
+        &self,
+        through: u64,
+        root: KtRoot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Published roots of epochs `from..from + limit`, in order.
+    fn kt_roots(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<KtRoot>, StoreError>> + Send;
 }

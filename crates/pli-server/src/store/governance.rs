@@ -1,12 +1,14 @@
 //! Records the governance side of the store keeps: staff, the audit log, lawful requests,
 //! preservation holds and notices waiting to reach users. Every change to them is written
-//! in one transaction with the audit entry that describes it ([`Store::governance_commit`]).
-//!
-//! [`Store::governance_commit`]: super::Store::governance_commit
+//! in one transaction with the audit entry that describes it
+//! ([`GovernanceStore::governance_commit`]).
 
-use super::{DeviceRecord, KeyPackageStatus};
+use super::accounts::DeviceRecord;
+use super::error::StoreError;
+use super::key_packages::KeyPackageStatus;
 use pli_proto::governance::{RequestView, Role};
 use pli_proto::{DeviceId, Username};
+use std::future::Future;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffRecord {
@@ -117,4 +119,80 @@ pub struct InventoryRecord {
     pub deleted_day: Option<i64>,
     /// Connection IP addresses kept under the region's policy: (day, address), oldest first.
     pub ips: Vec<(i64, String)>,
+}
+
+/// The governance records, as domain operations. Reads return plain records; every write
+/// goes through `governance_commit`, so no change escapes the audit log.
+pub trait GovernanceStore: Send + Sync {
+    fn staff(
+        &self,
+        id: u64,
+    ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
+
+    fn list_staff(&self) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
+
+    /// Every audit leaf hash, in order (to rebuild the Merkle tree at start-up).
+    fn audit_leaves(&self) -> impl Future<Output = Result<Vec<[u8; 32]>, StoreError>> + Send;
+
+    /// Up to `limit` audit entries from position `from`, as stored bytes.
+    fn audit_entries(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
+    /// Signed checkpoints for sizes `from..from + limit`, in order.
+    fn audit_checkpoints(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Keeps `witness`'s cosignature line of the checkpoint of log size `size`, replacing
+    /// an earlier one by the same witness for that size. Witness cosignatures are public,
+    /// like the checkpoints they sign.
+    fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every cosignature line of the checkpoints of sizes `from..=to`, as (size, line), in
+    /// size order.
+    fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, String)>, StoreError>> + Send;
+
+    /// Appends `append` (whose `seq` must be the log's current size, else
+    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction. Without an
+    /// append, applies the effect alone: the part of an audited action that lands in the
+    /// target's home region after its entry landed in the global store.
+    fn governance_commit(
+        &self,
+        append: Option<AuditAppend>,
+        effect: GovernanceEffect,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn request(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RequestView>, StoreError>> + Send;
+
+    fn list_requests(&self) -> impl Future<Output = Result<Vec<RequestView>, StoreError>> + Send;
+
+    /// Everything held about the account, or `None` if it does not exist.
+    fn inventory(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<InventoryRecord>, StoreError>> + Send;
+
+    /// Held notices whose release time has come, for one user or all.
+    fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
 }

@@ -2,8 +2,10 @@
 //! what a claim hands out. Times are seconds since the Unix epoch, as in the key package's
 //! own RFC 9420 lifetime.
 
-use pli_proto::DeviceId;
+use super::error::StoreError;
 use pli_proto::limits::KEY_PACKAGE_RENEWAL_SECS;
+use pli_proto::{DeviceId, Username};
+use std::future::Future;
 
 /// A validated key package to store: its wire bytes and the end of its lifetime.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,4 +90,34 @@ pub struct ClaimedPackage {
 pub struct Claim {
     pub packages: Vec<ClaimedPackage>,
     pub expired_devices: Vec<DeviceId>,
+}
+
+/// Key packages, as domain operations.
+pub trait KeyPackageStore: Send + Sync {
+    /// Stores an upload in one transaction (see [`KeyPackageUpload`]): expired one-time
+    /// packages deleted, one-time packages added (refused whole with
+    /// [`StoreError::TooManyKeyPackages`] if the device would exceed `max_one_time`), the
+    /// last-resort package replaced. Returns the new status.
+    fn add_key_packages(
+        &self,
+        device: DeviceId,
+        upload: KeyPackageUpload,
+    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
+
+    /// The device's valid and expiring packages at `at`.
+    fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
+
+    /// Claims one key package per device of the user, passing over packages expired at
+    /// `now_s`: a one-time package (deleted, so it is handed out once) or, when none is
+    /// left, the last-resort package (kept). Devices with neither are left out, and counted
+    /// if they had expired ones. `None` if the user does not exist.
+    fn claim_key_packages(
+        &self,
+        username: &Username,
+        now_s: u64,
+    ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
 }

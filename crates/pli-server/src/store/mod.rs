@@ -1,4 +1,4 @@
-//! Storage as domain operations, behind one trait.
+//! Storage as domain operations, one trait per domain, and [`Store`], their sum.
 //!
 //! Callers speak in messaging terms (`submit`, `fetch_queue`, `ack`, `claim_key_packages`),
 //! never in rows, so a backend is free to batch, index and lock as its engine prefers. Each
@@ -6,557 +6,115 @@
 //! backend and checked by [`conformance`]: `Ok(None)` means "absent", `Err` means the
 //! operation failed and changed nothing.
 //!
+//! Each domain is one file here, holding its trait and its record types:
+//! - [`accounts`]: [`AccountStore`], accounts and devices: registration, authentication,
+//!   device lists, WebSocket tickets, connection IP addresses, deletion.
+//! - [`key_packages`]: [`KeyPackageStore`], uploads with their lifetimes, each device's
+//!   status (valid and expiring packages), claims.
+//! - [`queue`]: [`QueueStore`], the delivery queue: the epoch rule, submit, fetch, ack, the
+//!   per-device counters, wake-ups between nodes.
+//! - [`leases`]: [`LeaseStore`], background jobs' leases and the server's secrets.
+//! - [`governance`]: [`GovernanceStore`], staff, the audit log, lawful requests, preservation
+//!   holds, held notices, the data inventory.
+//! - [`directory`]: [`DirectoryStore`], the key directory's records (akd's tree, value
+//!   states, roots).
+//! - [`moving`]: [`ResidencyStore`], the username → region index, moving an account between
+//!   regions, retention.
+//!
+//! [`Store`] is every domain trait at once, with a blanket impl, so code stays generic over
+//! `S: Store`; code that holds a concrete backend brings the traits in with
+//! [`prelude`]. Each backend follows the same cut: [`sqlite`] and [`postgres`] (and
+//! `crate::residency`, which routes each call to the global or a region's store) have one
+//! file per domain holding that trait's impl and its SQL, beside a `rows.rs` of shared row
+//! helpers and the engine in their `mod.rs`. So a new operation touches its domain's trait
+//! file, that domain's file in each backend and in `crate::residency`, and its
+//! [`conformance`] file. Files under `store/` import each other from the file that defines
+//! an item, never through this one's re-exports, which are for the rest of the crate.
+//!
 //! - [`sqlite`]: the embedded backend (one file, one writer thread with group commit).
 //! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
-//! - [`directory`]: the key directory's records (akd's tree, value states, roots).
-//! - [`governance`]: the records of staff, audit log, lawful requests and notices.
-//! - [`key_packages`]: key package records: uploads with their lifetimes, each device's
-//!   status (valid and expiring packages), claims.
-//! - [`conformance`]: the behaviour suite every backend must pass.
+//! - [`columns`]: every column of both backends classified for the data inventory.
+//! - [`conformance`]: the behaviour suite every backend must pass, one file per domain.
 
+pub mod accounts;
 pub mod columns;
 pub mod directory;
 mod error;
 pub mod governance;
 pub mod key_packages;
+pub mod leases;
 pub mod moving;
 pub mod postgres;
+pub mod queue;
 pub mod sqlite;
 
 #[cfg(test)]
 pub mod conformance;
 
-use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
-use std::future::Future;
-use std::sync::Arc;
-
+pub use accounts::{AccountStore, DeviceAuth, DeviceRecord, NewAccount, NewDevice};
 pub use directory::{
-    KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row, endorsement_to_row,
+    DirectoryStore, KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row,
+    endorsement_to_row,
 };
 pub use error::StoreError;
 pub use governance::{
-    AuditAppend, GovernanceEffect, InventoryRecord, NewNotice, PendingNotice, ReleaseNotice,
-    StaffChange, StaffRecord,
+    AuditAppend, GovernanceEffect, GovernanceStore, InventoryRecord, NewNotice, PendingNotice,
+    ReleaseNotice, StaffChange, StaffRecord,
 };
 pub use key_packages::{
-    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, NewKeyPackage,
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageStore, KeyPackageTime, KeyPackageUpload,
+    NewKeyPackage,
 };
+pub use leases::LeaseStore;
 pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
-    Retention, RetentionReport,
+    ResidencyStore, Retention, RetentionReport,
 };
-use pli_proto::governance::RequestView;
 pub use postgres::{PostgresConfig, PostgresStore};
+pub use queue::{
+    Accepted, EpochRule, QueueStore, Queued, RemoteWake, STORED_TIME_MS, Submission, WakeSink,
+    stored_time,
+};
 pub use sqlite::SqliteStore;
 
-/// What another node says about devices that may be connected to this one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RemoteWake {
-    /// Their queues grew.
-    Devices(Vec<DeviceId>),
-    /// The channel was interrupted and wake-ups may have been missed: look at every queue.
-    Everyone,
-    /// They connected to another node at these wall-clock times (ms): a connection here
-    /// made before then is stale and must close, so a device has one consumer of its queue
-    /// across the cluster, as on one node. (A connection made after the other node's, say
-    /// by a device that moved back quickly, stays.)
-    Replaced(Vec<(DeviceId, u64)>),
+/// The domain traits and [`Store`], for code that calls store operations on a concrete
+/// backend (generic code bound by `S: Store` sees every domain's methods already).
+pub mod prelude {
+    pub use super::{
+        AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore, QueueStore,
+        ResidencyStore, Store,
+    };
 }
 
-/// Where a store delivers [`RemoteWake`]s (the delivery hub).
-pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
-
-/// A new account with its first device.
-#[derive(Clone)]
-pub struct NewAccount {
-    pub username: Username,
-    /// The home region. Backends ignore it: the residency layer routes the account to the
-    /// region's store.
-    pub region: Region,
-    pub device_id: DeviceId,
-    pub secret_hash: [u8; 32],
-    pub signature_key: Vec<u8>,
-    /// Days since the Unix epoch; only the day is kept (data inventory).
-    pub created_day: i64,
+/// Everything the server persists: every domain's operations. Generic callers take
+/// `S: Store`; the backend is chosen once, at start-up. A backend implements the domain
+/// traits, and is a `Store` by the blanket impl below.
+pub trait Store:
+    AccountStore
+    + KeyPackageStore
+    + QueueStore
+    + LeaseStore
+    + GovernanceStore
+    + DirectoryStore
+    + ResidencyStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
 }
 
-/// A device added to an existing account by one of its devices.
-#[derive(Clone)]
-pub struct NewDevice {
-    pub device_id: DeviceId,
-    pub secret_hash: [u8; 32],
-    pub signature_key: Vec<u8>,
-    pub endorsement: pli_proto::kt::Endorsement,
-}
-
-/// What authentication needs to know about a device.
-#[derive(Clone)]
-pub struct DeviceAuth {
-    pub username: Username,
-    pub secret_hash: [u8; 32],
-    pub last_seen_day: Option<i64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceRecord {
-    pub device_id: DeviceId,
-    pub signature_key: Vec<u8>,
-    /// The signature of the device that added this one (`None` for the first device).
-    pub endorsement: Option<pli_proto::kt::Endorsement>,
-}
-
-/// How a submitted message relates to its group's epoch. The delivery service's one
-/// ordering rule: a commit is accepted only for the group's current epoch, and moves it on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EpochRule {
-    /// A commit made in `epoch`. For an unknown group, epoch 0 creates it.
-    Commit { epoch: u64 },
-    /// A proposal made in `epoch`: only valid in the current epoch.
-    Proposal { epoch: u64 },
-    /// An application message made in `epoch`: only valid in the current epoch. A sender
-    /// that missed a commit (say, a removal) must catch up and re-encrypt, so nothing it
-    /// writes is readable by a member who has already left.
-    Application { epoch: u64 },
-}
-
-/// How finely the store keeps the time a message was accepted: the hour. Retention needs no
-/// finer (queue lifetimes are whole days), and a finer time would say more about when
-/// someone wrote. A message may so expire up to an hour before its region's queue lifetime
-/// is over, never after.
-pub const STORED_TIME_MS: u64 = 3_600_000;
-
-/// `now_ms` as the store keeps it: rounded down to [`STORED_TIME_MS`].
-pub fn stored_time(now_ms: u64) -> u64 {
-    now_ms - now_ms % STORED_TIME_MS
-}
-
-/// One message for the delivery service, with everything needed to accept it atomically.
-#[derive(Clone)]
-pub struct Submission {
-    pub group: GroupId,
-    pub rule: EpochRule,
-    pub payload: Vec<u8>,
-    pub recipients: Vec<DeviceId>,
-    /// A Welcome for the devices a commit adds; stored in the same transaction.
-    pub welcome: Option<(Vec<u8>, Vec<DeviceId>)>,
-    pub now_ms: u64,
-    pub max_queue_depth: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Accepted {
-    pub id: MessageId,
-    pub epoch: u64,
-}
-
-/// A queued message as read back for a device.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Queued {
-    pub id: MessageId,
-    /// `pli_proto::frame::KIND_MLS` or `KIND_NOTICE`.
-    pub kind: u8,
-    pub payload: Vec<u8>,
-}
-
-impl std::fmt::Debug for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Queued({}, <{} bytes>)", self.id, self.payload.len())
-    }
-}
-
-/// Everything the server persists, as domain operations. Generic callers take `S: Store`;
-/// the backend is chosen once, at start-up.
-pub trait Store: Clone + Send + Sync + 'static {
-    /// Creates the account and its first device in one transaction.
-    /// Fails with [`StoreError::UsernameTaken`] if the name exists.
-    fn create_account(
-        &self,
-        account: NewAccount,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The device's owner and secret hash, or `None` if no such device exists.
-    fn device_auth(
-        &self,
-        device: DeviceId,
-    ) -> impl Future<Output = Result<Option<DeviceAuth>, StoreError>> + Send;
-
-    /// Records the day of the account's last connection (the day only, overwritten).
-    fn touch_last_seen(
-        &self,
-        username: &Username,
-        day: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Adds a device to a live account ([`StoreError::UnknownAccount`] otherwise;
-    /// [`StoreError::DeviceIdTaken`] if the id is in use anywhere in this store).
-    fn add_device(
-        &self,
-        username: &Username,
-        device: NewDevice,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Removes one of the user's devices with its key packages, queue and tickets, in one
-    /// transaction. False if the user has no such device.
-    fn remove_device(
-        &self,
-        username: &Username,
-        device: DeviceId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// The user's devices, or `None` if the user does not exist.
-    fn list_devices(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<Vec<DeviceRecord>>, StoreError>> + Send;
-
-    /// Stores an upload in one transaction (see [`KeyPackageUpload`]): expired one-time
-    /// packages deleted, one-time packages added (refused whole with
-    /// [`StoreError::TooManyKeyPackages`] if the device would exceed `max_one_time`), the
-    /// last-resort package replaced. Returns the new status.
-    fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
-
-    /// The device's valid and expiring packages at `at`.
-    fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> impl Future<Output = Result<KeyPackageStatus, StoreError>> + Send;
-
-    /// Claims one key package per device of the user, passing over packages expired at
-    /// `now_s`: a one-time package (deleted, so it is handed out once) or, when none is
-    /// left, the last-resort package (kept). Devices with neither are left out, and counted
-    /// if they had expired ones. `None` if the user does not exist.
-    fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
-
-    // Residency: the global index lives in the global store; `advance_epoch` runs there
-    // for groups whose members' queues live in other stores, `queue_lengths` and
-    // `deliver` run on those (`crate::residency`).
-
-    /// Records `username`'s home region in the global index, or
-    /// [`StoreError::UsernameTaken`] if it has one.
-    fn claim_username(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The user's home region from the global index, or `None`.
-    fn home_region(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<Region>, StoreError>> + Send;
-
-    /// The regions the index names (to refuse a configuration that would strand accounts).
-    fn regions_in_use(&self) -> impl Future<Output = Result<Vec<Region>, StoreError>> + Send;
-
-    /// Removes the user's index entry (a registration that failed in its region).
-    fn release_username(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Points the user's index entry at `region` (an account moved).
-    fn set_home_region(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Every row this store holds about the account, or `None` if it holds none.
-    fn export_account(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<AccountExport>, StoreError>> + Send;
-
-    /// Writes an exported account in one transaction, replacing whatever this store held
-    /// about it (an earlier, interrupted move); queued messages keep their order.
-    fn import_account(
-        &self,
-        account: AccountExport,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records that the account connected from `ip` on `day` (only called for regions
-    /// whose policy keeps IP addresses).
-    fn record_ip(
-        &self,
-        username: &Username,
-        ip: &str,
-        day: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes a live account at the user's request: its devices, key packages, queues and
-    /// tickets at once; its row (name and days) stays, marked deleted on `day`, until
-    /// retention erases it after the region's period. False if there is no live account.
-    fn delete_account(
-        &self,
-        username: &Username,
-        day: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Deletes every row about the account (and messages no other queue holds).
-    fn erase_account(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes what the region's policy no longer allows keeping, sparing accounts under a
-    /// preservation order.
-    fn expire(
-        &self,
-        retention: Retention,
-    ) -> impl Future<Output = Result<RetentionReport, StoreError>> + Send;
-
-    /// Moves every row about the account to `region`'s store and leaves none behind.
-    /// Only a store of several regions can: a single store answers
-    /// [`StoreError::UnknownRegion`].
-    fn move_account(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> impl Future<Output = Result<MoveReport, StoreError>> + Send {
-        let _ = (username, region);
-        async { Err(StoreError::UnknownRegion) }
-    }
-
-    /// Applies the epoch rule alone, queueing nothing; returns the group's epoch after it.
-    fn advance_epoch(
-        &self,
-        group: &GroupId,
-        rule: EpochRule,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Which of `devices` live in this store, with the length of each one's queue.
-    fn queue_lengths(
-        &self,
-        devices: &[DeviceId],
-    ) -> impl Future<Output = Result<Vec<(DeviceId, u64)>, StoreError>> + Send;
-
-    /// Queues one payload of `kind` for those of `devices` that live in this store, with no
-    /// depth limit (the caller checked it at admission), in one transaction. `None` if none
-    /// of them is here any more.
-    fn deliver(
-        &self,
-        kind: u8,
-        payload: Vec<u8>,
-        devices: Vec<DeviceId>,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<Option<MessageId>, StoreError>> + Send;
-
-    /// Applies the epoch rule and queues the message (and any welcome) for every recipient,
-    /// all in one transaction. When this returns `Ok`, the message is durable.
-    fn submit(
-        &self,
-        submission: Submission,
-    ) -> impl Future<Output = Result<Accepted, StoreError>> + Send;
-
-    /// The group's current epoch, or `None` if the server has not seen the group.
-    fn group_epoch(
-        &self,
-        group: &GroupId,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
-
-    /// Up to `limit` queued messages for the device with ids above `after`, in id order.
-    fn fetch_queue(
-        &self,
-        device: DeviceId,
-        after: Option<MessageId>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
-
-    /// Stores a WebSocket ticket (by its hash) for the device, valid until `expires_ms`.
-    fn create_ws_ticket(
-        &self,
-        device: DeviceId,
-        ticket_hash: [u8; 32],
-        expires_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Consumes a ticket: returns its device if it exists and has not expired, and deletes
-    /// it either way (with every other expired ticket). A ticket works once.
-    fn redeem_ws_ticket(
-        &self,
-        ticket_hash: [u8; 32],
-        now_ms: u64,
-    ) -> impl Future<Output = Result<Option<DeviceId>, StoreError>> + Send;
-
-    /// Removes the listed messages from the device's queue; ids not in it are ignored.
-    /// Returns how many were removed. A message leaves storage once no queue holds it.
-    fn ack(
-        &self,
-        device: DeviceId,
-        ids: Vec<MessageId>,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Takes or renews the lease on a background job for `ttl_ms`: true if `holder` now
-    /// holds it (it held it already, or the last holder's lease ran out). Several nodes on
-    /// one database run each job once, on the lease holder.
-    fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Gives up `holder`'s lease on `job` (a node shutting down), so the next node — or this
-    /// one restarted — takes the job at once instead of when the lease runs out. Another
-    /// holder's lease is left alone.
-    fn release_lease(
-        &self,
-        job: &str,
-        holder: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// A 32-byte server secret by name, created at random on first use; every node on the
-    /// same store gets the same bytes.
-    fn server_secret(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
-
-    /// Relays wake-ups for messages other processes accepted into `sink`, for as long as
-    /// the future is polled. A backend only one process can use returns at once.
-    fn relay_wakeups(&self, sink: WakeSink) -> impl Future<Output = ()> + Send;
-
-    /// Tells other processes on this store that `device` is now connected here (they close
-    /// any older connection of it: [`RemoteWake::Replaced`]).
-    fn announce_connected(&self, device: DeviceId);
-
-    // Key directory (global store): akd's records, the users whose devices changed since
-    // the last epoch, and each epoch's signed root.
-
-    /// Writes akd's records in one transaction, replacing records with the same id.
-    fn kt_write(
-        &self,
-        records: Vec<KtRecord>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The stored `Node` records among `ids`, as (id, data); absent ids are left out.
-    fn kt_nodes(
-        &self,
-        ids: Vec<Vec<u8>>,
-    ) -> impl Future<Output = Result<Vec<KtNodeRow>, StoreError>> + Send;
-
-    /// Every value state of `label`, oldest epoch first.
-    fn kt_states(
-        &self,
-        label: Vec<u8>,
-    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
-
-    /// For each of `labels`, its newest value state at or before `max_epoch`, if any.
-    fn kt_latest_states(
-        &self,
-        labels: Vec<Vec<u8>>,
-        max_epoch: u64,
-    ) -> impl Future<Output = Result<Vec<KtState>, StoreError>> + Send;
-
-    /// Notes that these users' device sets changed (published at the next epoch).
-    fn kt_mark(&self, users: Vec<Username>) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The users noted since the last published epoch.
-    fn kt_pending(&self) -> impl Future<Output = Result<KtPending, StoreError>> + Send;
-
-    /// True if `user`'s latest change awaits publication.
-    fn kt_is_pending(
-        &self,
-        user: &Username,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Records a published epoch's root (once; a repeat is ignored) and forgets the changes
-    /// up to `through`, in one transaction.
-    fn kt_published(
-        &self,
-        through: u64,
-        root: KtRoot,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Published roots of epochs `from..from + limit`, in order.
-    fn kt_roots(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<KtRoot>, StoreError>> + Send;
-
-    // Governance. Reads return plain records; every write goes through
-    // `governance_commit`, so no change escapes the audit log.
-
-    fn staff(
-        &self,
-        id: u64,
-    ) -> impl Future<Output = Result<Option<StaffRecord>, StoreError>> + Send;
-
-    fn list_staff(&self) -> impl Future<Output = Result<Vec<StaffRecord>, StoreError>> + Send;
-
-    /// Every audit leaf hash, in order (to rebuild the Merkle tree at start-up).
-    fn audit_leaves(&self) -> impl Future<Output = Result<Vec<[u8; 32]>, StoreError>> + Send;
-
-    /// Up to `limit` audit entries from position `from`, as stored bytes.
-    fn audit_entries(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
-
-    /// Signed checkpoints for sizes `from..from + limit`, in order.
-    fn audit_checkpoints(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-
-    /// Keeps `witness`'s cosignature line of the checkpoint of log size `size`, replacing
-    /// an earlier one by the same witness for that size. Witness cosignatures are public,
-    /// like the checkpoints they sign.
-    fn add_audit_cosignature(
-        &self,
-        size: u64,
-        witness: &str,
-        line: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Every cosignature line of the checkpoints of sizes `from..=to`, as (size, line), in
-    /// size order.
-    fn audit_cosignatures(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> impl Future<Output = Result<Vec<(u64, String)>, StoreError>> + Send;
-
-    /// Appends `append` (whose `seq` must be the log's current size, else
-    /// [`StoreError::AuditConflict`]) and applies `effect`, in one transaction. Without an
-    /// append, applies the effect alone: the part of an audited action that lands in the
-    /// target's home region after its entry landed in the global store.
-    fn governance_commit(
-        &self,
-        append: Option<AuditAppend>,
-        effect: GovernanceEffect,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    fn request(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RequestView>, StoreError>> + Send;
-
-    fn list_requests(&self) -> impl Future<Output = Result<Vec<RequestView>, StoreError>> + Send;
-
-    /// Everything held about the account, or `None` if it does not exist.
-    fn inventory(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<InventoryRecord>, StoreError>> + Send;
-
-    /// Held notices whose release time has come, for one user or all.
-    fn due_notices(
-        &self,
-        username: Option<&Username>,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<Vec<PendingNotice>, StoreError>> + Send;
+impl<T> Store for T where
+    T: AccountStore
+        + KeyPackageStore
+        + QueueStore
+        + LeaseStore
+        + GovernanceStore
+        + DirectoryStore
+        + ResidencyStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }

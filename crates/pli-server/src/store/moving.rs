@@ -1,9 +1,11 @@
-//! What a region's store hands over when an account moves to another region, and what its
-//! retention sweep removes. Both are whole-account or whole-region operations, each one
-//! transaction on its store.
+//! Residency: the username → region index, what a region's store hands over when an
+//! account moves to another region, and what its retention sweep removes. Moves and sweeps
+//! are whole-account or whole-region operations, each one transaction on its store.
 
+use super::error::StoreError;
 use pli_proto::{DeviceId, Region, Username};
 use std::collections::BTreeMap;
+use std::future::Future;
 
 /// Every row a region's store holds about one account.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,4 +129,76 @@ pub struct RetentionReport {
     pub expired_holds: u64,
     /// Connection IP records past their region's period, removed.
     pub expired_ips: u64,
+}
+
+/// The username → region index, moves between regions and retention, as domain
+/// operations. The global index lives in the global store (`crate::residency`).
+pub trait ResidencyStore: Send + Sync {
+    /// Records `username`'s home region in the global index, or
+    /// [`StoreError::UsernameTaken`] if it has one.
+    fn claim_username(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's home region from the global index, or `None`.
+    fn home_region(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Region>, StoreError>> + Send;
+
+    /// The regions the index names (to refuse a configuration that would strand accounts).
+    fn regions_in_use(&self) -> impl Future<Output = Result<Vec<Region>, StoreError>> + Send;
+
+    /// Removes the user's index entry (a registration that failed in its region).
+    fn release_username(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Points the user's index entry at `region` (an account moved).
+    fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every row this store holds about the account, or `None` if it holds none.
+    fn export_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<AccountExport>, StoreError>> + Send;
+
+    /// Writes an exported account in one transaction, replacing whatever this store held
+    /// about it (an earlier, interrupted move); queued messages keep their order.
+    fn import_account(
+        &self,
+        account: AccountExport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes every row about the account (and messages no other queue holds).
+    fn erase_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes what the region's policy no longer allows keeping, sparing accounts under a
+    /// preservation order.
+    fn expire(
+        &self,
+        retention: Retention,
+    ) -> impl Future<Output = Result<RetentionReport, StoreError>> + Send;
+
+    /// Moves every row about the account to `region`'s store and leaves none behind.
+    /// Only a store of several regions can: a single store answers
+    /// [`StoreError::UnknownRegion`].
+    fn move_account(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> impl Future<Output = Result<MoveReport, StoreError>> + Send {
+        let _ = (username, region);
+        async { Err(StoreError::UnknownRegion) }
+    }
 }

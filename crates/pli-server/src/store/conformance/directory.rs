@@ -96,79 +96,15 @@ pub async fn a_directory_reopens_with_the_same_roots_and_proofs<S: Store>(store:
     assert_eq!(roots[1], second.root);
 }
 
-pub async fn devices_are_added_with_their_endorsement_and_removed_alone<S: Store>(store: S) {
-    use crate::store::{NewDevice, StoreError};
-    use pli_proto::kt::Endorsement;
-    register(&store, "alice", 1).await;
-    register(&store, "bob", 5).await;
-    let endorsement = Endorsement {
-        by: super::dev(1),
-        signature: [9; 64],
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_directory {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            akd_storage_test_cases_pass,
+            directory_changes_wait_until_published,
+            a_directory_reopens_with_the_same_roots_and_proofs,
+        );
     };
-    let second = |id: u64| NewDevice {
-        device_id: super::dev(id),
-        secret_hash: [2; 32],
-        signature_key: vec![2; 32],
-        endorsement: endorsement.clone(),
-    };
-    store
-        .add_device(&name("alice"), second(2))
-        .await
-        .expect("add");
-    assert!(matches!(
-        store.add_device(&name("alice"), second(5)).await,
-        Err(StoreError::DeviceIdTaken)
-    ));
-    assert!(matches!(
-        store.add_device(&name("nobody"), second(6)).await,
-        Err(StoreError::UnknownAccount)
-    ));
-    let devices = store
-        .list_devices(&name("alice"))
-        .await
-        .expect("list")
-        .expect("alice");
-    assert_eq!(devices.len(), 2);
-    assert_eq!(devices[0].endorsement, None);
-    assert_eq!(devices[1].endorsement, Some(endorsement));
-    let auth = store.device_auth(super::dev(2)).await.expect("auth");
-    assert_eq!(auth.expect("device").secret_hash, [2; 32]);
-    store
-        .add_key_packages(super::dev(2), super::upload(vec![vec![1]], None, 10))
-        .await
-        .expect("packages");
-    // Another user's device is not alice's to remove.
-    assert!(
-        !store
-            .remove_device(&name("alice"), super::dev(5))
-            .await
-            .expect("remove")
-    );
-    assert!(
-        store
-            .remove_device(&name("alice"), super::dev(2))
-            .await
-            .expect("remove")
-    );
-    assert!(
-        store
-            .device_auth(super::dev(2))
-            .await
-            .expect("auth")
-            .is_none()
-    );
-    assert!(
-        store
-            .device_auth(super::dev(5))
-            .await
-            .expect("auth")
-            .is_some()
-    );
-    let left = store
-        .list_devices(&name("alice"))
-        .await
-        .expect("list")
-        .expect("alice");
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0].device_id, super::dev(1));
 }

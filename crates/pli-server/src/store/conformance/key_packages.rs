@@ -1,5 +1,6 @@
-//! Key packages: handed out once, then the last-resort one; the per-device limit; and
-//! lifetimes: expired packages never handed out, expiring ones reported and replaced.
+//! Key packages: handed out once, then the last-resort one, even to claims racing each
+//! other; the per-device limit; and lifetimes: expired packages never handed out, expiring
+//! ones reported and replaced.
 
 use super::{dev, name, register};
 use crate::store::{
@@ -250,4 +251,53 @@ pub async fn key_packages_without_a_recorded_lifetime_are_valid_but_expiring<S: 
     let status = store.add_key_packages(dev(2), replace).await.expect("add");
     assert_eq!((status.available, status.expiring), (1, 0));
     assert!(status.has_last_resort && !status.last_resort_expiring);
+}
+
+pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
+    register(&store, "bob", 2).await;
+    let packages: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 4]).collect();
+    store
+        .add_key_packages(
+            dev(2),
+            super::upload(packages.clone(), Some(b"lr".to_vec()), 100),
+        )
+        .await
+        .expect("add");
+    let claims: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_key_packages(&super::name("bob"), super::NOW)
+                    .await
+                    .expect("claim")
+                    .expect("user")
+                    .packages
+            })
+        })
+        .collect();
+    let mut handed_out = Vec::new();
+    for claim in claims {
+        let claimed = claim.await.expect("task");
+        assert_eq!(claimed.len(), 1);
+        assert!(!claimed[0].last_resort, "one-time packages were left");
+        handed_out.push(claimed[0].key_package.clone());
+    }
+    handed_out.sort();
+    assert_eq!(handed_out, packages, "each package handed out exactly once");
+}
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_key_packages {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            key_packages_are_claimed_once_then_last_resort,
+            key_package_limit_refuses_whole_upload,
+            expired_key_packages_are_never_handed_out_and_expiring_ones_are_replaced,
+            key_packages_without_a_recorded_lifetime_are_valid_but_expiring,
+            concurrent_claims_hand_each_package_out_once,
+        );
+    };
 }

@@ -3,22 +3,24 @@
 //! `#[tokio::test]` per check for a backend, given an expression that makes a fresh store
 //! (and a guard that keeps its resources alive).
 
-mod cluster;
+mod accounts;
 mod directory;
+mod governance;
 mod key_packages;
-mod records;
-mod residency;
-mod staff;
+mod leases;
+mod moving;
+mod queue;
 
-pub use cluster::*;
+pub use accounts::*;
 pub use directory::*;
+pub use governance::*;
 pub use key_packages::*;
-pub use records::*;
-pub use residency::*;
-pub use staff::*;
+pub use leases::*;
+pub use moving::*;
+pub use queue::*;
 
-use crate::store::{EpochRule, NewAccount, Store, StoreError, Submission};
-use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use crate::store::{EpochRule, NewAccount, Store, Submission};
+use pli_proto::{DeviceId, GroupId, Username};
 
 pub(crate) fn name(text: &str) -> Username {
     Username::parse(text).expect("test usernames are valid")
@@ -58,413 +60,20 @@ pub(crate) fn submission(g: &GroupId, rule: EpochRule, payload: &[u8], to: &[u64
     }
 }
 
-pub async fn accounts_are_unique_and_authenticate<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    let again = store
-        .create_account(NewAccount {
-            region: pli_proto::Region::parse("default").expect("region"),
-            username: name("alice"),
-            device_id: dev(2),
-            secret_hash: [0; 32],
-            signature_key: vec![],
-            created_day: 1,
-        })
-        .await;
-    assert!(matches!(again, Err(StoreError::UsernameTaken)));
-    // The refused account left no device behind.
-    assert!(store.device_auth(dev(2)).await.expect("lookup").is_none());
-    let auth = store
-        .device_auth(dev(1))
-        .await
-        .expect("lookup")
-        .expect("exists");
-    assert_eq!(auth.username, name("alice"));
-    assert_eq!(auth.secret_hash, [1; 32]);
-    assert_eq!(auth.last_seen_day, None);
-    store
-        .touch_last_seen(&name("alice"), 20_001)
-        .await
-        .expect("touch");
-    let auth = store
-        .device_auth(dev(1))
-        .await
-        .expect("lookup")
-        .expect("exists");
-    assert_eq!(auth.last_seen_day, Some(20_001));
-}
-
-pub async fn lists_devices_or_none_for_unknown_users<S: Store>(store: S) {
-    register(&store, "alice", 7).await;
-    let devices = store
-        .list_devices(&name("alice"))
-        .await
-        .expect("list")
-        .expect("exists");
-    assert_eq!(devices.len(), 1);
-    assert_eq!(devices[0].device_id, dev(7));
-    assert_eq!(devices[0].signature_key, vec![7; 32]);
-    assert!(
-        store
-            .list_devices(&name("nobody"))
-            .await
-            .expect("list")
-            .is_none()
-    );
-}
-
-pub async fn commits_compare_and_set_the_epoch<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    register(&store, "bob", 2).await;
-    let g = group(1);
-    let first = store
-        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c0", &[2]))
-        .await
-        .expect("creating commit");
-    assert_eq!(first.epoch, 1);
-    assert_eq!(store.group_epoch(&g).await.expect("epoch"), Some(1));
-    let stale = store
-        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"x", &[2]))
-        .await;
-    assert!(matches!(
-        stale,
-        Err(StoreError::StaleEpoch {
-            submitted: 0,
-            current: 1
-        })
-    ));
-    let future = store
-        .submit(submission(&g, EpochRule::Commit { epoch: 5 }, b"x", &[2]))
-        .await;
-    assert!(matches!(future, Err(StoreError::StaleEpoch { .. })));
-    let next = store
-        .submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c1", &[2]))
-        .await
-        .expect("commit at current epoch");
-    assert_eq!(next.epoch, 2);
-    assert!(next.id > first.id);
-    // Refused commits queued nothing.
-    let queued = store.fetch_queue(dev(2), None, 10).await.expect("fetch");
-    let payloads: Vec<_> = queued.iter().map(|q| q.payload.clone()).collect();
-    assert_eq!(payloads, vec![b"c0".to_vec(), b"c1".to_vec()]);
-}
-
-pub async fn racing_commits_accept_exactly_one<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    let g = group(2);
-    store
-        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]))
-        .await
-        .expect("create");
-    let attempts = (0..8).map(|i| {
-        let store = store.clone();
-        let s = submission(&g, EpochRule::Commit { epoch: 1 }, &[i], &[1]);
-        tokio::spawn(async move { store.submit(s).await })
-    });
-    let mut accepted = 0;
-    for attempt in attempts {
-        match attempt.await.expect("task") {
-            Ok(a) => {
-                assert_eq!(a.epoch, 2);
-                accepted += 1;
-            }
-            Err(StoreError::StaleEpoch { .. }) => {}
-            Err(other) => panic!("unexpected {other}"),
-        }
-    }
-    assert_eq!(accepted, 1);
-    assert_eq!(store.group_epoch(&g).await.expect("epoch"), Some(2));
-}
-
-pub async fn application_messages_need_a_known_group_and_current_epoch<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    let g = group(3);
-    let unknown = store
-        .submit(submission(
-            &g,
-            EpochRule::Application { epoch: 0 },
-            b"a",
-            &[1],
-        ))
-        .await;
-    assert!(matches!(unknown, Err(StoreError::UnknownGroup)));
-    store
-        .submit(submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]))
-        .await
-        .expect("create");
-    store
-        .submit(submission(&g, EpochRule::Commit { epoch: 1 }, b"c", &[1]))
-        .await
-        .expect("advance");
-    let late = store
-        .submit(submission(
-            &g,
-            EpochRule::Application { epoch: 1 },
-            b"late",
-            &[1],
-        ))
-        .await;
-    assert!(
-        matches!(
-            late,
-            Err(StoreError::StaleEpoch {
-                submitted: 1,
-                current: 2
-            })
-        ),
-        "a sender behind the group's epoch must catch up first"
-    );
-    store
-        .submit(submission(
-            &g,
-            EpochRule::Application { epoch: 2 },
-            b"now",
-            &[1],
-        ))
-        .await
-        .expect("current epoch");
-    let ahead = store
-        .submit(submission(
-            &g,
-            EpochRule::Application { epoch: 3 },
-            b"a",
-            &[1],
-        ))
-        .await;
-    assert!(matches!(ahead, Err(StoreError::StaleEpoch { .. })));
-    let old_proposal = store
-        .submit(submission(&g, EpochRule::Proposal { epoch: 1 }, b"p", &[1]))
-        .await;
-    assert!(matches!(old_proposal, Err(StoreError::StaleEpoch { .. })));
-}
-
-pub async fn submit_is_all_or_nothing<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    register(&store, "bob", 2).await;
-    let g = group(4);
-    let mut s = submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[2, 404]);
-    let unknown = store.submit(s.clone()).await;
-    assert!(matches!(unknown, Err(StoreError::UnknownRecipient)));
-    assert_eq!(
-        store.group_epoch(&g).await.expect("epoch"),
-        None,
-        "the epoch did not move"
-    );
-    assert!(
-        store
-            .fetch_queue(dev(2), None, 10)
-            .await
-            .expect("fetch")
-            .is_empty()
-    );
-    s.recipients = vec![dev(2)];
-    s.welcome = Some((b"welcome".to_vec(), vec![dev(1)]));
-    s.max_queue_depth = 1;
-    store
-        .submit(s)
-        .await
-        .expect("the refusal left no count behind: depth 1 still has room");
-    let welcome = store.fetch_queue(dev(1), None, 10).await.expect("fetch");
-    assert_eq!(welcome.len(), 1);
-    assert_eq!(welcome[0].payload, b"welcome".to_vec());
-}
-
-pub async fn queue_depth_is_enforced<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    let g = group(5);
-    let mut s = submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &[1]);
-    s.max_queue_depth = 2;
-    store.submit(s.clone()).await.expect("1");
-    s.rule = EpochRule::Application { epoch: 1 };
-    store.submit(s.clone()).await.expect("2");
-    assert!(matches!(
-        store.submit(s.clone()).await,
-        Err(StoreError::QueueFull)
-    ));
-    let ids: Vec<MessageId> = store
-        .fetch_queue(dev(1), None, 10)
-        .await
-        .expect("fetch")
-        .iter()
-        .map(|q| q.id)
-        .collect();
-    assert_eq!(store.ack(dev(1), ids[..1].to_vec()).await.expect("ack"), 1);
-    store.submit(s).await.expect("room again after an ack");
-}
-
-/// A group large enough for a backend to queue its messages in bulk keeps the same rules:
-/// one unknown or full recipient refuses the message for everyone, counters included.
-pub async fn a_large_group_is_queued_all_or_nothing<S: Store>(store: S) {
-    let members: Vec<u64> = (1..=40).collect();
-    for &m in &members {
-        register(&store, &format!("member{m}"), m).await;
-    }
-    let g = group(12);
-    let mut with_stranger = members.clone();
-    with_stranger.push(404);
-    let mut s = submission(&g, EpochRule::Commit { epoch: 0 }, b"c", &with_stranger);
-    s.max_queue_depth = 1;
-    assert!(matches!(
-        store.submit(s.clone()).await,
-        Err(StoreError::UnknownRecipient)
-    ));
-    s.recipients = members.iter().map(|m| dev(*m)).collect();
-    store
-        .submit(s.clone())
-        .await
-        .expect("the refusal left no count behind: depth 1 still has room");
-    for &m in &members {
-        let queued = store.fetch_queue(dev(m), None, 10).await.expect("fetch");
-        assert_eq!(queued.len(), 1, "device {m} has the commit once");
-    }
-    s.rule = EpochRule::Application { epoch: 1 };
-    assert!(matches!(
-        store.submit(s.clone()).await,
-        Err(StoreError::QueueFull)
-    ));
-    let first = store.fetch_queue(dev(1), None, 10).await.expect("fetch")[0].id;
-    store.ack(dev(1), vec![first]).await.expect("ack");
-    assert!(
-        matches!(store.submit(s.clone()).await, Err(StoreError::QueueFull)),
-        "the others are still full"
-    );
-    assert!(
-        store
-            .fetch_queue(dev(1), None, 10)
-            .await
-            .expect("fetch")
-            .is_empty(),
-        "nothing of the refused messages reached the one with room"
-    );
-}
-
-pub async fn fetch_pages_in_order_and_ack_removes_only_acked<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    register(&store, "bob", 2).await;
-    let g = group(6);
-    store
-        .submit(submission(
-            &g,
-            EpochRule::Commit { epoch: 0 },
-            b"m0",
-            &[1, 2],
-        ))
-        .await
-        .expect("0");
-    for i in 1..5u8 {
-        let s = submission(
-            &g,
-            EpochRule::Application { epoch: 1 },
-            &[b'm', b'0' + i],
-            &[1, 2],
-        );
-        store.submit(s).await.expect("message");
-    }
-    let page = store.fetch_queue(dev(1), None, 2).await.expect("page 1");
-    assert_eq!(page.len(), 2);
-    let rest = store
-        .fetch_queue(dev(1), Some(page[1].id), 10)
-        .await
-        .expect("page 2");
-    assert_eq!(rest.len(), 3);
-    assert!(page.iter().chain(&rest).map(|q| q.id).is_sorted());
-    let acked = vec![page[0].id, rest[0].id, MessageId(999_999)];
-    assert_eq!(store.ack(dev(1), acked.clone()).await.expect("ack"), 2);
-    assert_eq!(
-        store.ack(dev(1), acked).await.expect("again"),
-        0,
-        "acks are idempotent"
-    );
-    assert_eq!(
-        store
-            .fetch_queue(dev(1), None, 10)
-            .await
-            .expect("fetch")
-            .len(),
-        3
-    );
-    // Bob's queue, sharing the stored ciphertexts, is untouched.
-    assert_eq!(
-        store
-            .fetch_queue(dev(2), None, 10)
-            .await
-            .expect("fetch")
-            .len(),
-        5
-    );
-}
-
-pub async fn ws_tickets_work_once_and_expire<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    store
-        .create_ws_ticket(dev(1), [1; 32], 5_000)
-        .await
-        .expect("create");
-    store
-        .create_ws_ticket(dev(1), [2; 32], 5_000)
-        .await
-        .expect("create");
-    assert_eq!(
-        store
-            .redeem_ws_ticket([1; 32], 4_000)
-            .await
-            .expect("redeem"),
-        Some(dev(1))
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([1; 32], 4_000).await.expect("again"),
-        None,
-        "single use"
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([2; 32], 6_000).await.expect("late"),
-        None,
-        "expired"
-    );
-    assert_eq!(
-        store.redeem_ws_ticket([9; 32], 1).await.expect("unknown"),
-        None
-    );
-}
-
 /// Expands to one test per conformance check for a backend. `$make` is a block evaluating
 /// to `(store, guard)`; the guard (a temp dir, a database cluster) lives as long as the test.
+/// Each domain's file lists its own checks (`conformance_accounts!` and so on), so a new
+/// check touches that file only.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:block) => {
-        $crate::conformance_tests!(@each $make;
-            accounts_are_unique_and_authenticate,
-            lists_devices_or_none_for_unknown_users,
-            key_packages_are_claimed_once_then_last_resort,
-            key_package_limit_refuses_whole_upload,
-            expired_key_packages_are_never_handed_out_and_expiring_ones_are_replaced,
-            key_packages_without_a_recorded_lifetime_are_valid_but_expiring,
-            commits_compare_and_set_the_epoch,
-            racing_commits_accept_exactly_one,
-            application_messages_need_a_known_group_and_current_epoch,
-            submit_is_all_or_nothing,
-            queue_depth_is_enforced,
-            a_large_group_is_queued_all_or_nothing,
-            fetch_pages_in_order_and_ack_removes_only_acked,
-            ws_tickets_work_once_and_expire,
-            readers_paging_during_concurrent_writes_miss_nothing,
-            concurrent_claims_hand_each_package_out_once,
-            leases_run_each_job_on_one_holder,
-            server_secrets_are_created_once,
-            audit_appends_are_serial_and_apply_their_effect_or_nothing,
-            holds_keep_the_later_date_and_notices_release_once,
-            staff_are_rotated_re_roled_and_revoked_but_an_operator_remains,
-            concurrent_removals_leave_one_operator,
-            the_index_gives_each_name_one_region,
-            epoch_and_queues_as_separate_steps,
-            an_exported_account_imports_whole_and_erases_without_trace,
-            retention_expires_old_queues_except_held_accounts,
-            a_deleted_account_keeps_only_its_facts_until_erased,
-            connection_ips_are_kept_until_their_period_ends,
-            akd_storage_test_cases_pass,
-            directory_changes_wait_until_published,
-            a_directory_reopens_with_the_same_roots_and_proofs,
-            devices_are_added_with_their_endorsement_and_removed_alone,
-        );
+        $crate::conformance_accounts!($make);
+        $crate::conformance_key_packages!($make);
+        $crate::conformance_queue!($make);
+        $crate::conformance_leases!($make);
+        $crate::conformance_governance!($make);
+        $crate::conformance_directory!($make);
+        $crate::conformance_moving!($make);
     };
     (@each $make:block; $($check:ident),* $(,)?) => {
         $(

@@ -1,11 +1,63 @@
 //! The SQL behind the key directory's records (migration 0006). Writes go in bulk through
 //! `UNNEST`, so an epoch of thousands of tree nodes is a few statements, not thousands.
 
-use super::queries::{backend, username};
-use crate::store::{KtPending, KtRecord, KtRoot, KtState, StoreError};
+use super::rows::{backend, username};
+use super::{PostgresStore, commit};
+use crate::store::directory::DirectoryStore;
+use crate::store::directory::{KtPending, KtRecord, KtRoot, KtState};
+use crate::store::error::StoreError;
 use pli_proto::Username;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
+
+impl DirectoryStore for PostgresStore {
+    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        write(&mut tx, &records).await?;
+        commit(tx).await
+    }
+
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
+        nodes(&mut *self.conn().await?, &ids).await
+    }
+
+    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
+        states(&mut *self.conn().await?, &label).await
+    }
+
+    async fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> Result<Vec<KtState>, StoreError> {
+        latest_states(&mut *self.conn().await?, &labels, max_epoch).await
+    }
+
+    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
+        mark(&mut *self.conn().await?, &users).await
+    }
+
+    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
+        pending(&mut *self.conn().await?).await
+    }
+
+    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
+        is_pending(&mut *self.conn().await?, user).await
+    }
+
+    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        published(&mut tx, through, &root).await?;
+        commit(tx).await
+    }
+
+    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
+        roots(&mut *self.conn().await?, from, limit).await
+    }
+}
 
 /// Rows per bulk statement.
 const CHUNK: usize = 4096;
@@ -59,7 +111,7 @@ pub(super) async fn write(conn: &mut PgConnection, records: &[KtRecord]) -> Resu
 pub(super) async fn nodes(
     conn: &mut PgConnection,
     ids: &[Vec<u8>],
-) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let rows = sqlx::query("SELECT id, data FROM kt_nodes WHERE id = ANY($1)")

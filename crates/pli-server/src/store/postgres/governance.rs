@@ -2,16 +2,91 @@
 //! notices. Appends to the audit log take a transaction-scoped advisory lock, so nodes
 //! append one at a time and each checks the log's size under it.
 
-use super::queries::{self, backend, username};
-use crate::store::{
+use super::accounts::{ips_of, list_devices};
+use super::queue;
+use super::rows::{backend, is_unique_violation, username};
+use super::{PostgresStore, commit};
+use crate::store::error::StoreError;
+use crate::store::governance::GovernanceStore;
+use crate::store::governance::{
     AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
-    StoreError,
 };
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};
 use pli_proto::{DeviceId, Username};
 use sqlx::Row as _;
 use sqlx::postgres::{PgConnection, PgRow};
+
+impl GovernanceStore for PostgresStore {
+    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
+        staff(&mut *self.conn().await?, id).await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        list_staff(&mut *self.conn().await?).await
+    }
+
+    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        audit_leaves(&mut *self.conn().await?).await
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        audit_entries(&mut *self.conn().await?, from, limit).await
+    }
+
+    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
+        audit_checkpoints(&mut *self.conn().await?, from, limit).await
+    }
+
+    async fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        add_audit_cosignature(&mut *self.conn().await?, size, witness, line).await
+    }
+
+    async fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        audit_cosignatures(&mut *self.conn().await?, from, to).await
+    }
+
+    async fn governance_commit(
+        &self,
+        append: Option<AuditAppend>,
+        effect: GovernanceEffect,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let woken = governance_commit(&mut tx, append.as_ref(), &effect).await?;
+        commit(tx).await?;
+        self.notifier.wake(woken);
+        Ok(())
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
+        request(&mut *self.conn().await?, id).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
+        list_requests(&mut *self.conn().await?).await
+    }
+
+    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
+        inventory(&mut *self.conn().await?, username).await
+    }
+
+    async fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        due_notices(&mut *self.conn().await?, username, now_ms).await
+    }
+}
 
 /// The advisory lock key that serialises audit log appends across nodes ("pli audit").
 const AUDIT_LOCK: i64 = 0x706c_6920_6175_6474;
@@ -257,7 +332,7 @@ async fn apply_effect(
         .execute(&mut *tx)
         .await
         .map_err(|e| {
-            if queries::is_unique_violation(&e) {
+            if is_unique_violation(&e) {
                 StoreError::StaffNameTaken
             } else {
                 backend(e)
@@ -306,10 +381,10 @@ async fn apply_effect(
         .ok_or(StoreError::NoticeReleased)?;
         let user = username(row.try_get(0).map_err(backend)?)?;
         let payload: Vec<u8> = row.try_get(1).map_err(backend)?;
-        let devices = queries::list_devices(tx, &user).await?.unwrap_or_default();
+        let devices = list_devices(tx, &user).await?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
-            queries::enqueue_notice(
+            queue::enqueue_notice(
                 tx,
                 KIND_NOTICE,
                 &payload,
@@ -368,13 +443,13 @@ pub(super) async fn inventory(
     let Some(account) = account else {
         return Ok(None);
     };
-    let devices = queries::list_devices(conn, user).await?.unwrap_or_default();
+    let devices = list_devices(conn, user).await?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
         let status = super::key_packages::key_package_status(
             conn,
             device.device_id,
-            crate::store::KeyPackageTime::ANY,
+            crate::store::key_packages::KeyPackageTime::ANY,
         )
         .await?;
         key_packages.push((device.device_id, status));
@@ -391,7 +466,7 @@ pub(super) async fn inventory(
             .map_err(backend)?
             .map(|ms| ms as u64),
         deleted_day: account.try_get(4).map_err(backend)?,
-        ips: super::moving::ips_of(conn, user).await?,
+        ips: ips_of(conn, user).await?,
     }))
 }
 

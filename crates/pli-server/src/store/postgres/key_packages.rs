@@ -3,14 +3,50 @@
 //! expired one is never handed out, and one expiring soon is reported so its device
 //! replaces it.
 
-use super::queries::{backend, list_devices};
+use super::accounts::list_devices;
+use super::rows::backend;
+use super::{PostgresStore, commit};
+use crate::store::error::StoreError;
+use crate::store::key_packages::KeyPackageStore;
 use crate::store::key_packages::clamp;
-use crate::store::{
-    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, StoreError,
+use crate::store::key_packages::{
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
 };
 use pli_proto::{DeviceId, Username};
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
+
+impl KeyPackageStore for PostgresStore {
+    async fn add_key_packages(
+        &self,
+        device: DeviceId,
+        upload: KeyPackageUpload,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        let mut tx = self.begin().await?;
+        let status = add_key_packages(&mut tx, device, &upload).await?;
+        commit(tx).await?;
+        Ok(status)
+    }
+
+    async fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        key_package_status(&mut *self.conn().await?, device, at).await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        username: &Username,
+        now_s: u64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let mut tx = self.begin().await?;
+        let claimed = claim_key_packages(&mut tx, username, now_s).await?;
+        commit(tx).await?;
+        Ok(claimed)
+    }
+}
 
 pub(super) async fn key_package_status(
     conn: &mut PgConnection,

@@ -1,30 +1,31 @@
 //! The PostgreSQL backend, for several `pli serve` nodes on one database (README.md, "Running several nodes").
 //!
 //! Every operation is one transaction on a pooled connection; PostgreSQL batches the WAL
-//! flushes of concurrent commits itself, and row locks (see [`queries`]) keep the delivery
+//! flushes of concurrent commits itself, and row locks (see [`queue`]) keep the delivery
 //! rules exact when nodes write at once. What one node accepts wakes the recipients'
 //! connections on every node through `LISTEN`/`NOTIFY` ([`wakeups`]), once committed.
 //!
 //! The schema lives in `migrations/postgres`, applied at connect by sqlx's migrator.
+//!
+//! This file is the engine: the pools, connecting and migrating, and the connection and
+//! transaction each operation runs on. Each domain's trait impl and its SQL live in a file
+//! of their own (`accounts.rs`, `key_packages.rs`, `queue.rs`, `leases.rs`,
+//! `governance.rs`, `directory.rs`, `moving.rs`), sharing the row helpers in `rows.rs`;
+//! the wake-up relay is [`wakeups`] and the orphaned-message sweep `sweeper.rs`.
 
+mod accounts;
 mod directory;
 mod governance;
 mod key_packages;
+mod leases;
 mod moving;
-mod queries;
-mod residency;
+mod queue;
+mod rows;
 mod sweeper;
 mod wakeups;
 
-use crate::store::{
-    Accepted, AccountExport, AuditAppend, Claim, DeviceAuth, DeviceRecord, EpochRule,
-    GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
-    KtPending, KtRecord, KtRoot, KtState, NewAccount, NewDevice, PendingNotice, Queued, Retention,
-    RetentionReport, StaffRecord, Store, StoreError, Submission, WakeSink,
-};
-use pli_proto::governance::RequestView;
-use pli_proto::{DeviceId, GroupId, MessageId, Region, Username};
-use queries::backend;
+use crate::store::error::StoreError;
+use rows::backend;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -150,357 +151,6 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
     tx.commit().await.map_err(backend)
 }
 
-impl Store for PostgresStore {
-    async fn add_device(&self, username: &Username, device: NewDevice) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        queries::add_device(&mut tx, username, &device).await?;
-        commit(tx).await
-    }
-
-    async fn remove_device(
-        &self,
-        username: &Username,
-        device: DeviceId,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let removed = queries::remove_device(&mut tx, username, device).await?;
-        commit(tx).await?;
-        Ok(removed)
-    }
-
-    async fn create_account(&self, account: NewAccount) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        queries::create_account(&mut tx, &account).await?;
-        commit(tx).await
-    }
-
-    async fn device_auth(&self, device: DeviceId) -> Result<Option<DeviceAuth>, StoreError> {
-        queries::device_auth(&mut *self.conn().await?, device).await
-    }
-
-    async fn touch_last_seen(&self, username: &Username, day: i64) -> Result<(), StoreError> {
-        queries::touch_last_seen(&mut *self.conn().await?, username, day).await
-    }
-
-    async fn list_devices(
-        &self,
-        username: &Username,
-    ) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
-        queries::list_devices(&mut *self.conn().await?, username).await
-    }
-
-    async fn add_key_packages(
-        &self,
-        device: DeviceId,
-        upload: KeyPackageUpload,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        let mut tx = self.begin().await?;
-        let status = key_packages::add_key_packages(&mut tx, device, &upload).await?;
-        commit(tx).await?;
-        Ok(status)
-    }
-
-    async fn key_package_status(
-        &self,
-        device: DeviceId,
-        at: KeyPackageTime,
-    ) -> Result<KeyPackageStatus, StoreError> {
-        key_packages::key_package_status(&mut *self.conn().await?, device, at).await
-    }
-
-    async fn claim_key_packages(
-        &self,
-        username: &Username,
-        now_s: u64,
-    ) -> Result<Option<Claim>, StoreError> {
-        let mut tx = self.begin().await?;
-        let claimed = key_packages::claim_key_packages(&mut tx, username, now_s).await?;
-        commit(tx).await?;
-        Ok(claimed)
-    }
-
-    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
-        residency::claim_username(&mut *self.conn().await?, username, region).await
-    }
-
-    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
-        residency::home_region(&mut *self.conn().await?, username).await
-    }
-
-    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
-        residency::regions_in_use(&mut *self.conn().await?).await
-    }
-
-    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
-        residency::release_username(&mut *self.conn().await?, username).await
-    }
-
-    async fn set_home_region(
-        &self,
-        username: &Username,
-        region: &Region,
-    ) -> Result<(), StoreError> {
-        residency::set_home_region(&mut *self.conn().await?, username, region).await
-    }
-
-    async fn export_account(
-        &self,
-        username: &Username,
-    ) -> Result<Option<AccountExport>, StoreError> {
-        let mut tx = self.begin().await?;
-        let export = moving::export_account(&mut tx, username).await?;
-        commit(tx).await?;
-        Ok(export)
-    }
-
-    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        moving::import_account(&mut tx, &account).await?;
-        commit(tx).await?;
-        self.notifier
-            .wake(account.devices.iter().map(|d| d.device_id).collect());
-        Ok(())
-    }
-
-    async fn record_ip(&self, username: &Username, ip: &str, day: i64) -> Result<(), StoreError> {
-        moving::record_ip(&mut *self.conn().await?, username, ip, day).await
-    }
-
-    async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = moving::delete_account(&mut tx, username, day).await?;
-        commit(tx).await?;
-        Ok(deleted)
-    }
-
-    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        moving::erase_account(&mut tx, username).await?;
-        commit(tx).await
-    }
-
-    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
-        let mut tx = self.begin().await?;
-        let report = moving::expire(&mut tx, &retention).await?;
-        commit(tx).await?;
-        Ok(report)
-    }
-
-    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
-        residency::advance_epoch(&mut *self.conn().await?, group, rule).await
-    }
-
-    async fn queue_lengths(
-        &self,
-        devices: &[DeviceId],
-    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
-        residency::queue_lengths(&mut *self.conn().await?, devices).await
-    }
-
-    async fn deliver(
-        &self,
-        kind: u8,
-        payload: Vec<u8>,
-        devices: Vec<DeviceId>,
-        now_ms: u64,
-    ) -> Result<Option<MessageId>, StoreError> {
-        let id =
-            residency::deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?;
-        if id.is_some() {
-            self.notifier.wake(devices);
-        }
-        Ok(id)
-    }
-
-    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        // One statement, so its own transaction: no round trip while its locks are held.
-        let accepted = queries::submit(&mut *self.conn().await?, &submission).await?;
-        let mut woken = submission.recipients;
-        woken.extend(submission.welcome.into_iter().flat_map(|(_, to)| to));
-        self.notifier.wake(woken);
-        Ok(accepted)
-    }
-
-    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
-        queries::group_epoch(&mut *self.conn().await?, group).await
-    }
-
-    async fn fetch_queue(
-        &self,
-        device: DeviceId,
-        after: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Queued>, StoreError> {
-        queries::fetch_queue(&mut *self.conn().await?, device, after, limit).await
-    }
-
-    async fn create_ws_ticket(
-        &self,
-        device: DeviceId,
-        ticket_hash: [u8; 32],
-        expires_ms: u64,
-    ) -> Result<(), StoreError> {
-        queries::create_ws_ticket(&mut *self.conn().await?, device, &ticket_hash, expires_ms).await
-    }
-
-    async fn redeem_ws_ticket(
-        &self,
-        ticket_hash: [u8; 32],
-        now_ms: u64,
-    ) -> Result<Option<DeviceId>, StoreError> {
-        let mut tx = self.begin().await?;
-        let device = queries::redeem_ws_ticket(&mut tx, &ticket_hash, now_ms).await?;
-        commit(tx).await?;
-        Ok(device)
-    }
-
-    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        queries::ack(&mut *self.conn().await?, device, &ids).await
-    }
-
-    async fn claim_lease(
-        &self,
-        job: &str,
-        holder: u64,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<bool, StoreError> {
-        queries::claim_lease(&mut *self.conn().await?, job, holder, now_ms, ttl_ms).await
-    }
-
-    async fn release_lease(&self, job: &str, holder: u64) -> Result<(), StoreError> {
-        queries::release_lease(&mut *self.conn().await?, job, holder).await
-    }
-
-    async fn server_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
-        queries::server_secret(&mut *self.conn().await?, name).await
-    }
-
-    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        directory::write(&mut tx, &records).await?;
-        commit(tx).await
-    }
-
-    async fn kt_nodes(
-        &self,
-        ids: Vec<Vec<u8>>,
-    ) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
-        directory::nodes(&mut *self.conn().await?, &ids).await
-    }
-
-    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
-        directory::states(&mut *self.conn().await?, &label).await
-    }
-
-    async fn kt_latest_states(
-        &self,
-        labels: Vec<Vec<u8>>,
-        max_epoch: u64,
-    ) -> Result<Vec<KtState>, StoreError> {
-        directory::latest_states(&mut *self.conn().await?, &labels, max_epoch).await
-    }
-
-    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
-        directory::mark(&mut *self.conn().await?, &users).await
-    }
-
-    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
-        directory::pending(&mut *self.conn().await?).await
-    }
-
-    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
-        directory::is_pending(&mut *self.conn().await?, user).await
-    }
-
-    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        directory::published(&mut tx, through, &root).await?;
-        commit(tx).await
-    }
-
-    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
-        directory::roots(&mut *self.conn().await?, from, limit).await
-    }
-
-    async fn relay_wakeups(&self, sink: WakeSink) {
-        wakeups::relay(&self.signals, self.node, sink).await;
-    }
-
-    fn announce_connected(&self, device: DeviceId) {
-        self.notifier.connected(device);
-    }
-
-    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
-        governance::staff(&mut *self.conn().await?, id).await
-    }
-
-    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
-        governance::list_staff(&mut *self.conn().await?).await
-    }
-
-    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
-        governance::audit_leaves(&mut *self.conn().await?).await
-    }
-
-    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        governance::audit_entries(&mut *self.conn().await?, from, limit).await
-    }
-
-    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
-        governance::audit_checkpoints(&mut *self.conn().await?, from, limit).await
-    }
-
-    async fn add_audit_cosignature(
-        &self,
-        size: u64,
-        witness: &str,
-        line: &str,
-    ) -> Result<(), StoreError> {
-        governance::add_audit_cosignature(&mut *self.conn().await?, size, witness, line).await
-    }
-
-    async fn audit_cosignatures(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, String)>, StoreError> {
-        governance::audit_cosignatures(&mut *self.conn().await?, from, to).await
-    }
-
-    async fn governance_commit(
-        &self,
-        append: Option<AuditAppend>,
-        effect: GovernanceEffect,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let woken = governance::governance_commit(&mut tx, append.as_ref(), &effect).await?;
-        commit(tx).await?;
-        self.notifier.wake(woken);
-        Ok(())
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
-        governance::request(&mut *self.conn().await?, id).await
-    }
-
-    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
-        governance::list_requests(&mut *self.conn().await?).await
-    }
-
-    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
-        governance::inventory(&mut *self.conn().await?, username).await
-    }
-
-    async fn due_notices(
-        &self,
-        username: Option<&Username>,
-        now_ms: u64,
-    ) -> Result<Vec<PendingNotice>, StoreError> {
-        governance::due_notices(&mut *self.conn().await?, username, now_ms).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{PostgresConfig, PostgresStore};
@@ -515,8 +165,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_sweep_deletes_only_messages_no_queue_holds() {
+        use crate::store::EpochRule;
         use crate::store::conformance::{group, register, submission};
-        use crate::store::{EpochRule, Store};
+        use crate::store::prelude::*;
         let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
         let store = PostgresStore::connect(&PostgresConfig::new(url))
             .await

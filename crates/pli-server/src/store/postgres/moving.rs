@@ -1,13 +1,77 @@
-//! Moving an account between regions' databases, and the retention sweep, on PostgreSQL.
-//! Each runs inside the caller's transaction.
+//! Residency on PostgreSQL: the global username → region index, moving an account between
+//! regions' databases, and the retention sweep. The export, import, erase and sweep each
+//! run inside the caller's transaction.
 
-use super::queries::{backend, device_id, enqueue_notice};
-use crate::store::{
+use super::accounts::{erase_devices, ips_of};
+use super::queue::enqueue_notice;
+use super::rows::{backend, device_id};
+use super::{PostgresStore, commit};
+use crate::store::error::StoreError;
+use crate::store::moving::ResidencyStore;
+use crate::store::moving::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
-    StoreError,
 };
-use pli_proto::{DeviceId, Username};
+use pli_proto::Region;
+use pli_proto::Username;
 use sqlx::postgres::PgConnection;
+
+impl ResidencyStore for PostgresStore {
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        claim_username(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        home_region(&mut *self.conn().await?, username).await
+    }
+
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        regions_in_use(&mut *self.conn().await?).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        release_username(&mut *self.conn().await?, username).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        set_home_region(&mut *self.conn().await?, username, region).await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let mut tx = self.begin().await?;
+        let export = export_account(&mut tx, username).await?;
+        commit(tx).await?;
+        Ok(export)
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        import_account(&mut tx, &account).await?;
+        commit(tx).await?;
+        self.notifier
+            .wake(account.devices.iter().map(|d| d.device_id).collect());
+        Ok(())
+    }
+
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        erase_account(&mut tx, username).await?;
+        commit(tx).await
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        let mut tx = self.begin().await?;
+        let report = expire(&mut tx, &retention).await?;
+        commit(tx).await?;
+        Ok(report)
+    }
+}
 
 type MessageRow = (i64, i16, Vec<u8>, i64, i64);
 
@@ -41,7 +105,7 @@ pub(super) async fn export_account(
                 .try_into()
                 .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?,
             signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
+            endorsement: crate::store::directory::endorsement_from_row(endorsement)?,
         });
     }
     let rows: Vec<(i64, Vec<u8>, bool, Option<i64>)> = sqlx::query_as(
@@ -124,36 +188,6 @@ async fn run(tx: &mut PgConnection, sql: &'static str, user: &str) -> Result<u64
     Ok(done.rows_affected())
 }
 
-/// The account's connection IP addresses, oldest first.
-pub(super) async fn ips_of(
-    conn: &mut PgConnection,
-    user: &Username,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    sqlx::query_as("SELECT day, ip FROM connection_ips WHERE username = $1 ORDER BY day, ip")
-        .bind(user.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)
-}
-
-pub(super) async fn record_ip(
-    conn: &mut PgConnection,
-    user: &Username,
-    ip: &str,
-    day: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO connection_ips (username, ip, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(user.as_str())
-    .bind(ip)
-    .bind(day)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) async fn import_account(
     tx: &mut PgConnection,
     a: &AccountExport,
@@ -176,7 +210,11 @@ pub(super) async fn import_account(
         .bind(user)
         .bind(&d.secret_hash[..])
         .bind(&d.signature_key)
-        .bind(d.endorsement.as_ref().map(crate::store::endorsement_to_row))
+        .bind(
+            d.endorsement
+                .as_ref()
+                .map(crate::store::directory::endorsement_to_row),
+        )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -257,72 +295,6 @@ pub(super) async fn erase_account(
     Ok(())
 }
 
-/// Deletes a live account: its devices go with their keys, packages and queues; the
-/// account row stays, marked, until retention erases it. False if no live account.
-pub(super) async fn delete_account(
-    tx: &mut PgConnection,
-    user: &Username,
-    day: i64,
-) -> Result<bool, StoreError> {
-    let marked = sqlx::query(
-        "UPDATE accounts SET deleted_day = $2 WHERE username = $1 AND deleted_day IS NULL",
-    )
-    .bind(user.as_str())
-    .bind(day)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    if marked.rows_affected() == 0 {
-        return Ok(false);
-    }
-    erase_devices(tx, user, None).await?;
-    Ok(true)
-}
-
-/// Deletes the account's devices and everything hanging off them.
-pub(super) async fn erase_devices(
-    tx: &mut PgConnection,
-    user: &Username,
-    only: Option<DeviceId>,
-) -> Result<(), StoreError> {
-    let user = user.as_str();
-    let only = only.map(|d| d.get() as i64);
-    let messages: Vec<i64> = sqlx::query_scalar(
-        "SELECT q.message_id FROM queue q JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = $1 AND ($2::bigint IS NULL OR d.device_id = $2)",
-    )
-    .bind(user)
-    .bind(only)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(backend)?;
-    for sql in [
-        "DELETE FROM queue WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM key_packages WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM ws_tickets WHERE device_id IN (SELECT device_id FROM devices
-           WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2))",
-        "DELETE FROM devices WHERE username = $1 AND ($2::bigint IS NULL OR device_id = $2)",
-    ] {
-        sqlx::query(sql)
-            .bind(user)
-            .bind(only)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-    }
-    sqlx::query(
-        "DELETE FROM messages m WHERE m.id = ANY($1)
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
-    )
-    .bind(&messages)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) async fn expire(
     tx: &mut PgConnection,
     r: &Retention,
@@ -339,7 +311,7 @@ pub(super) async fn expire(
     .map_err(backend)?;
     let mut erased_accounts = Vec::with_capacity(names.len());
     for name in names {
-        let user = super::queries::username(name)?;
+        let user = super::rows::username(name)?;
         erase_account(tx, &user).await?;
         erased_accounts.push(user);
     }
@@ -408,4 +380,78 @@ pub(super) async fn expire(
         expired_holds,
         expired_ips,
     })
+}
+
+pub(super) async fn claim_username(
+    conn: &mut PgConnection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO home_regions (username, region) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(username.as_str())
+    .bind(region.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::UsernameTaken);
+    }
+    Ok(())
+}
+
+pub(super) async fn set_home_region(
+    conn: &mut PgConnection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO home_regions (username, region) VALUES ($1, $2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .bind(username.as_str())
+    .bind(region.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) async fn home_region(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<Option<Region>, StoreError> {
+    let raw: Option<String> =
+        sqlx::query_scalar("SELECT region FROM home_regions WHERE username = $1")
+            .bind(username.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    raw.map(|r| Region::parse(&r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .transpose()
+}
+
+pub(super) async fn regions_in_use(conn: &mut PgConnection) -> Result<Vec<Region>, StoreError> {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT region FROM home_regions ORDER BY region")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
+pub(super) async fn release_username(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM home_regions WHERE username = $1")
+        .bind(username.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }

@@ -32,7 +32,7 @@ impl Sweeper {
                     _ = ticks.tick() => match sweep(&pool, after).await {
                         Ok((_, next)) => after = next,
                         Err(err) => {
-                            let kind = super::queries::backend(err).kind();
+                            let kind = super::rows::backend(err).kind();
                             tracing::warn!(error = kind, "sweeping orphaned messages failed");
                         }
                     },

@@ -9,7 +9,7 @@
 //! everything accepted since its last `NOTIFY` and sends them in one small statement, so
 //! commits stay parallel and busy periods cost fewer notifications, not more.
 
-use crate::store::{RemoteWake, WakeSink};
+use crate::store::queue::{RemoteWake, WakeSink};
 use pli_proto::DeviceId;
 use sqlx::postgres::{PgListener, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,7 +109,7 @@ async fn notify_loop(pool: PgPool, node: u64, mut pending: mpsc::UnboundedReceiv
                 Err(err) => {
                     // A lost wake-up would leave a device on another node unwoken until its
                     // next message: keep the batch and try again.
-                    let kind = super::queries::backend(err).kind();
+                    let kind = super::rows::backend(err).kind();
                     tracing::warn!(
                         error = kind,
                         "cannot send wake-ups to other nodes; retrying"
@@ -200,7 +200,7 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
         let mut listener = match listening.await {
             Ok(listener) => listener,
             Err(err) => {
-                let kind = super::queries::backend(err).kind();
+                let kind = super::rows::backend(err).kind();
                 tracing::warn!(error = kind, "cannot listen for wake-ups; retrying");
                 tokio::time::sleep(LISTEN_RETRY).await;
                 continue;
@@ -219,7 +219,7 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
                 // The connection dropped; the next call reconnects and listens again.
                 Ok(None) => sink(RemoteWake::Everyone),
                 Err(err) => {
-                    let kind = super::queries::backend(err).kind();
+                    let kind = super::rows::backend(err).kind();
                     tracing::warn!(error = kind, "the wake-up listener failed; reconnecting");
                     break;
                 }

@@ -1,9 +1,60 @@
 //! The SQL behind the key directory's records (migration 8).
 
-use super::queries::{backend, username};
-use crate::store::{KtPending, KtRecord, KtRoot, KtState, StoreError};
+use super::SqliteStore;
+use super::rows::{backend, username};
+use crate::store::directory::DirectoryStore;
+use crate::store::directory::{KtPending, KtRecord, KtRoot, KtState};
+use crate::store::error::StoreError;
 use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl DirectoryStore for SqliteStore {
+    async fn kt_write(&self, records: Vec<KtRecord>) -> Result<(), StoreError> {
+        self.write(move |conn| write(conn, &records)).await
+    }
+
+    async fn kt_nodes(
+        &self,
+        ids: Vec<Vec<u8>>,
+    ) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
+        self.read(move |conn| nodes(conn, &ids)).await
+    }
+
+    async fn kt_states(&self, label: Vec<u8>) -> Result<Vec<KtState>, StoreError> {
+        self.read(move |conn| states(conn, &label)).await
+    }
+
+    async fn kt_latest_states(
+        &self,
+        labels: Vec<Vec<u8>>,
+        max_epoch: u64,
+    ) -> Result<Vec<KtState>, StoreError> {
+        self.read(move |conn| latest_states(conn, &labels, max_epoch))
+            .await
+    }
+
+    async fn kt_mark(&self, users: Vec<Username>) -> Result<(), StoreError> {
+        self.write(move |conn| mark(conn, &users)).await
+    }
+
+    async fn kt_pending(&self) -> Result<KtPending, StoreError> {
+        self.read(pending).await
+    }
+
+    async fn kt_is_pending(&self, user: &Username) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.read(move |conn| is_pending(conn, &user)).await
+    }
+
+    async fn kt_published(&self, through: u64, root: KtRoot) -> Result<(), StoreError> {
+        self.write(move |conn| published(conn, through, &root))
+            .await
+    }
+
+    async fn kt_roots(&self, from: u64, limit: u64) -> Result<Vec<KtRoot>, StoreError> {
+        self.read(move |conn| roots(conn, from, limit)).await
+    }
+}
 
 pub(super) fn write(conn: &Connection, records: &[KtRecord]) -> Result<(), StoreError> {
     let mut node = conn
@@ -30,7 +81,7 @@ pub(super) fn write(conn: &Connection, records: &[KtRecord]) -> Result<(), Store
 pub(super) fn nodes(
     conn: &Connection,
     ids: &[Vec<u8>],
-) -> Result<Vec<crate::store::KtNodeRow>, StoreError> {
+) -> Result<Vec<crate::store::directory::KtNodeRow>, StoreError> {
     let mut get = conn
         .prepare_cached("SELECT data FROM kt_nodes WHERE id = ?1")
         .map_err(backend)?;

@@ -1,14 +1,93 @@
 //! SQL for the governance records: staff, the audit log, requests, holds and notices.
 
-use super::queries::{self, backend, username};
-use crate::store::{
-    AuditAppend, GovernanceEffect, InventoryRecord, KeyPackageStatus, KeyPackageTime,
-    PendingNotice, StaffChange, StaffRecord, StoreError,
+use super::SqliteStore;
+use super::accounts::{ips_of, list_devices};
+use super::queue;
+use super::rows::{backend, username};
+use crate::store::error::StoreError;
+use crate::store::governance::GovernanceStore;
+use crate::store::governance::{
+    AuditAppend, GovernanceEffect, InventoryRecord, PendingNotice, StaffChange, StaffRecord,
 };
+use crate::store::key_packages::{KeyPackageStatus, KeyPackageTime};
 use pli_proto::Username;
 use pli_proto::frame::KIND_NOTICE;
 use pli_proto::governance::{RequestView, Role};
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl GovernanceStore for SqliteStore {
+    async fn staff(&self, id: u64) -> Result<Option<StaffRecord>, StoreError> {
+        self.read(move |c| staff(c, id)).await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        self.read(list_staff).await
+    }
+
+    async fn audit_leaves(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        self.read(audit_leaves).await
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(move |c| audit_entries(c, from, limit)).await
+    }
+
+    async fn audit_checkpoints(&self, from: u64, limit: u64) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| audit_checkpoints(c, from, limit)).await
+    }
+
+    async fn add_audit_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        let (witness, line) = (witness.to_owned(), line.to_owned());
+        self.write(move |c| add_audit_cosignature(c, size, &witness, &line))
+            .await
+    }
+
+    async fn audit_cosignatures(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(move |c| audit_cosignatures(c, from, to)).await
+    }
+
+    async fn governance_commit(
+        &self,
+        append: Option<AuditAppend>,
+        effect: GovernanceEffect,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| governance_commit(c, append.as_ref(), &effect))
+            .await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestView>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| request(c, &id)).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<RequestView>, StoreError> {
+        self.read(list_requests).await
+    }
+
+    async fn inventory(&self, username: &Username) -> Result<Option<InventoryRecord>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| inventory(c, &username)).await
+    }
+
+    async fn due_notices(
+        &self,
+        username: Option<&Username>,
+        now_ms: u64,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        let username = username.cloned();
+        self.read(move |c| due_notices(c, username.as_ref(), now_ms))
+            .await
+    }
+}
 
 fn staff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, Vec<u8>)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -260,10 +339,10 @@ fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), Stor
             })
             .map_err(backend)?;
         let (user, payload) = row.ok_or(StoreError::NoticeReleased)?;
-        let devices = queries::list_devices(conn, &username(user)?)?.unwrap_or_default();
+        let devices = list_devices(conn, &username(user)?)?.unwrap_or_default();
         let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
         if !ids.is_empty() {
-            queries::enqueue(
+            queue::enqueue(
                 conn,
                 KIND_NOTICE,
                 &payload,
@@ -318,7 +397,7 @@ pub(super) fn inventory(
     let Some((created_day, last_seen_day, deleted_day)) = account else {
         return Ok(None);
     };
-    let devices = queries::list_devices(conn, user)?.unwrap_or_default();
+    let devices = list_devices(conn, user)?.unwrap_or_default();
     let mut key_packages = Vec::with_capacity(devices.len());
     for device in &devices {
         let status: KeyPackageStatus =
@@ -345,7 +424,7 @@ pub(super) fn inventory(
         queued_messages: queued_messages as u64,
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
         deleted_day,
-        ips: super::moving::ips_of(conn, user)?,
+        ips: ips_of(conn, user)?,
     }))
 }
 

@@ -3,13 +3,46 @@
 //! expired one is never handed out, and one expiring soon is reported so its device
 //! replaces it.
 
-use super::queries::{backend, list_devices};
+use super::SqliteStore;
+use super::accounts::list_devices;
+use super::rows::backend;
+use crate::store::error::StoreError;
+use crate::store::key_packages::KeyPackageStore;
 use crate::store::key_packages::clamp;
-use crate::store::{
-    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload, StoreError,
+use crate::store::key_packages::{
+    Claim, ClaimedPackage, KeyPackageStatus, KeyPackageTime, KeyPackageUpload,
 };
 use pli_proto::{DeviceId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl KeyPackageStore for SqliteStore {
+    async fn add_key_packages(
+        &self,
+        device: DeviceId,
+        upload: KeyPackageUpload,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        self.write(move |c| add_key_packages(c, device, &upload))
+            .await
+    }
+
+    async fn key_package_status(
+        &self,
+        device: DeviceId,
+        at: KeyPackageTime,
+    ) -> Result<KeyPackageStatus, StoreError> {
+        self.read(move |c| key_package_status(c, device, at)).await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        username: &Username,
+        now_s: u64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let username = username.clone();
+        self.write(move |c| claim_key_packages(c, &username, now_s))
+            .await
+    }
+}
 
 /// A row is valid at `?2` unless its `not_after` has passed.
 const VALID: &str = "(not_after IS NULL OR not_after > ?2)";

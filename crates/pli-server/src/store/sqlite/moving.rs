@@ -1,13 +1,85 @@
-//! Moving an account between regions' stores, and the retention sweep.
+//! Residency on SQLite: the global username → region index, moving an account between
+//! regions' stores, and the retention sweep.
 
-use super::queries::{backend, device_id, enqueue, username};
+use super::SqliteStore;
+use super::accounts::{erase_devices, ips_of};
+use super::queue::enqueue;
+use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
-use crate::store::{
+use crate::store::error::StoreError;
+use crate::store::moving::ResidencyStore;
+use crate::store::moving::{
     AccountExport, ExportedDevice, ExportedKeyPackage, ExportedMessage, Retention, RetentionReport,
-    StoreError,
 };
-use pli_proto::{DeviceId, Username};
+use pli_proto::Region;
+use pli_proto::Username;
 use rusqlite::{Connection, OptionalExtension, params};
+
+impl ResidencyStore for SqliteStore {
+    async fn claim_username(&self, username: &Username, region: &Region) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| claim_username(c, &username, &region))
+            .await
+    }
+
+    async fn home_region(&self, username: &Username) -> Result<Option<Region>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| home_region(c, &username)).await
+    }
+
+    async fn regions_in_use(&self) -> Result<Vec<Region>, StoreError> {
+        self.read(regions_in_use).await
+    }
+
+    async fn release_username(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| release_username(c, &username)).await
+    }
+
+    async fn set_home_region(
+        &self,
+        username: &Username,
+        region: &Region,
+    ) -> Result<(), StoreError> {
+        let (username, region) = (username.clone(), region.clone());
+        self.write(move |c| set_home_region(c, &username, &region))
+            .await
+    }
+
+    async fn export_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<AccountExport>, StoreError> {
+        let username = username.clone();
+        // On the writer: one transaction, so a consistent snapshot.
+        self.write(move |c| export_account(c, &username)).await
+    }
+
+    async fn import_account(&self, account: AccountExport) -> Result<(), StoreError> {
+        self.write(move |c| import_account(c, &account)).await
+    }
+
+    /// Then copies the write-ahead log into the database and empties it, so the erased
+    /// rows' old page images do not linger there either.
+    async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| erase_account(c, &username)).await?;
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(backend)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(backend)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
+    }
+
+    async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
+        self.write(move |c| expire(c, &retention)).await
+    }
+}
 
 fn hash(raw: Vec<u8>) -> Result<[u8; 32], StoreError> {
     raw.try_into()
@@ -52,7 +124,7 @@ pub(super) fn export_account(
             device_id: device_id(id)?,
             secret_hash: hash(secret)?,
             signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
+            endorsement: crate::store::directory::endorsement_from_row(endorsement)?,
         });
     }
     let mut key_packages = Vec::new();
@@ -151,31 +223,6 @@ pub(super) fn export_account(
     }))
 }
 
-/// The account's connection IP addresses, oldest first.
-pub(super) fn ips_of(conn: &Connection, user: &Username) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut st = conn
-        .prepare_cached("SELECT day, ip FROM connection_ips WHERE username = ?1 ORDER BY day, ip")
-        .map_err(backend)?;
-    st.query_map([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(backend)?
-        .collect::<Result<_, _>>()
-        .map_err(backend)
-}
-
-pub(super) fn record_ip(
-    conn: &Connection,
-    user: &Username,
-    ip: &str,
-    day: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO connection_ips (username, ip, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-    )
-    .and_then(|mut st| st.execute(params![user.as_str(), ip, day]))
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(), StoreError> {
     erase_account(conn, &a.username)?;
     let user = a.username.as_str();
@@ -193,7 +240,9 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
                 user,
                 &d.secret_hash[..],
                 d.signature_key,
-                d.endorsement.as_ref().map(crate::store::endorsement_to_row)
+                d.endorsement
+                    .as_ref()
+                    .map(crate::store::directory::endorsement_to_row)
             ],
         )
         .map_err(backend)?;
@@ -258,55 +307,6 @@ pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), St
         conn.execute(sql, [user.as_str()]).map_err(backend)?;
     }
     Ok(())
-}
-
-/// Deletes a live account: its devices go with their keys, packages and queues; the
-/// account row stays, marked, until retention erases it. False if no live account.
-pub(super) fn delete_account(
-    conn: &Connection,
-    user: &Username,
-    day: i64,
-) -> Result<bool, StoreError> {
-    let marked = conn
-        .execute(
-            "UPDATE accounts SET deleted_day = ?2 WHERE username = ?1 AND deleted_day IS NULL",
-            params![user.as_str(), day],
-        )
-        .map_err(backend)?;
-    if marked == 0 {
-        return Ok(false);
-    }
-    erase_devices(conn, user, None)?;
-    Ok(true)
-}
-
-/// Deletes the account's devices and everything hanging off them.
-pub(super) fn erase_devices(
-    conn: &Connection,
-    user: &Username,
-    only: Option<DeviceId>,
-) -> Result<(), StoreError> {
-    let user = user.as_str();
-    let only = only.map(|d| d.get() as i64);
-    prepare_release_all(conn)?;
-    conn.execute(
-        "INSERT INTO temp.released (id, entries) SELECT q.message_id, COUNT(*) FROM queue q
-         JOIN devices d ON d.device_id = q.device_id
-         WHERE d.username = ?1 AND (?2 IS NULL OR d.device_id = ?2) GROUP BY q.message_id",
-        params![user, only],
-    )
-    .map_err(backend)?;
-    const CHOSEN: &str =
-        "SELECT device_id FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)";
-    for sql in [
-        format!("DELETE FROM queue WHERE device_id IN ({CHOSEN})"),
-        format!("DELETE FROM key_packages WHERE device_id IN ({CHOSEN})"),
-        format!("DELETE FROM ws_tickets WHERE device_id IN ({CHOSEN})"),
-        "DELETE FROM devices WHERE username = ?1 AND (?2 IS NULL OR device_id = ?2)".to_owned(),
-    ] {
-        conn.execute(&sql, params![user, only]).map_err(backend)?;
-    }
-    release_all(conn)
 }
 
 pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport, StoreError> {
@@ -384,4 +384,70 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         expired_holds: expired_holds as u64,
         expired_ips: expired_ips as u64,
     })
+}
+
+pub(super) fn claim_username(
+    conn: &Connection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO home_regions (username, region) VALUES (?1, ?2)
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .and_then(|mut st| st.execute(params![username.as_str(), region.as_str()]))
+        .map_err(backend)?;
+    if inserted == 0 {
+        return Err(StoreError::UsernameTaken);
+    }
+    Ok(())
+}
+
+pub(super) fn set_home_region(
+    conn: &Connection,
+    username: &Username,
+    region: &Region,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO home_regions (username, region) VALUES (?1, ?2)
+         ON CONFLICT (username) DO UPDATE SET region = excluded.region",
+    )
+    .and_then(|mut st| st.execute(params![username.as_str(), region.as_str()]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn home_region(
+    conn: &Connection,
+    username: &Username,
+) -> Result<Option<Region>, StoreError> {
+    let raw: Option<String> = conn
+        .prepare_cached("SELECT region FROM home_regions WHERE username = ?1")
+        .and_then(|mut st| st.query_row([username.as_str()], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    raw.map(|r| Region::parse(&r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .transpose()
+}
+
+pub(super) fn regions_in_use(conn: &Connection) -> Result<Vec<Region>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT DISTINCT region FROM home_regions ORDER BY region")
+        .map_err(backend)?;
+    let names = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    names
+        .iter()
+        .map(|r| Region::parse(r).map_err(|_| StoreError::Backend("invalid region row".into())))
+        .collect()
+}
+
+pub(super) fn release_username(conn: &Connection, username: &Username) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM home_regions WHERE username = ?1")
+        .and_then(|mut st| st.execute([username.as_str()]))
+        .map_err(backend)?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! The server's secrets for the SQLite backend: one file each beside the database, readable
 //! by the server's user only, created at first use.
 
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 use std::io::Write as _;
 use std::path::Path;
 

@@ -8,8 +8,8 @@
 //! (schema migration 9), which cost a B-tree insert and delete per recipient only to answer
 //! "does any queue still hold it?".
 
-use super::queries::backend;
-use crate::store::StoreError;
+use super::rows::backend;
+use crate::store::error::StoreError;
 use rusqlite::{Connection, params};
 
 /// Stores a payload once, counting the `queued` queue rows about to point at it. The id is
@@ -69,7 +69,8 @@ pub(super) fn prepare_release_all(conn: &Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use crate::store::conformance::{dev, group, name, register, submission};
-    use crate::store::{Cutoffs, EpochRule, Retention, SqliteStore, Store};
+    use crate::store::prelude::*;
+    use crate::store::{Cutoffs, EpochRule, Retention, SqliteStore};
     use pli_proto::frame::KIND_MLS;
     use rusqlite::Connection;
     use std::collections::BTreeMap;

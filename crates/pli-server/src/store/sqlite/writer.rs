@@ -9,8 +9,8 @@
 //! such a job fails part-way (a storage error, not a refusal), nothing can undo its writes
 //! alone, so the whole batch rolls back and every caller in it is told so.
 
-use super::queries::backend;
-use crate::store::StoreError;
+use super::rows::backend;
+use crate::store::error::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
 

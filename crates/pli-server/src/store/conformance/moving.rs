@@ -1,6 +1,6 @@
-//! Checks for the operations residency builds on: the username → region index, the epoch
-//! rule and queue writes as separate steps, an account's export / import / erase, and the
-//! retention sweep.
+//! Checks for the operations residency builds on: the username → region index, an
+//! account's export / import / erase, and the retention sweep (expired queues, deleted
+//! accounts' facts, connection IP addresses).
 
 use super::{dev, group, name, register, submission};
 use crate::store::{Cutoffs, EpochRule, GovernanceEffect, Retention, Store, StoreError};
@@ -37,66 +37,6 @@ pub async fn the_index_gives_each_name_one_region<S: Store>(store: S) {
     );
     store.release_username(&alice).await.expect("release");
     assert_eq!(store.home_region(&alice).await.expect("read"), None);
-}
-
-pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
-    register(&store, "alice", 1).await;
-    register(&store, "bob", 2).await;
-    let g = group(1);
-    assert_eq!(
-        store
-            .advance_epoch(&g, EpochRule::Commit { epoch: 0 })
-            .await
-            .expect("create"),
-        1
-    );
-    assert!(matches!(
-        store
-            .advance_epoch(&g, EpochRule::Application { epoch: 0 })
-            .await,
-        Err(StoreError::StaleEpoch {
-            submitted: 0,
-            current: 1
-        })
-    ));
-    assert_eq!(
-        store
-            .advance_epoch(&g, EpochRule::Application { epoch: 1 })
-            .await
-            .expect("current"),
-        1
-    );
-    assert_eq!(store.group_epoch(&g).await.expect("read"), Some(1));
-    let lengths = store
-        .queue_lengths(&[dev(1), dev(2), dev(9)])
-        .await
-        .expect("lengths");
-    assert_eq!(
-        lengths,
-        vec![(dev(1), 0), (dev(2), 0)],
-        "device 9 is not here"
-    );
-    let id = store
-        .deliver(KIND_MLS, b"hello".to_vec(), vec![dev(2), dev(9)], 5)
-        .await
-        .expect("deliver")
-        .expect("bob is here");
-    let queue = store.fetch_queue(dev(2), None, 10).await.expect("fetch");
-    assert_eq!(
-        (queue[0].id, queue[0].payload.as_slice()),
-        (id, &b"hello"[..])
-    );
-    assert_eq!(
-        store
-            .deliver(KIND_MLS, b"x".to_vec(), vec![dev(9)], 5)
-            .await
-            .expect("none"),
-        None
-    );
-    assert_eq!(
-        store.queue_lengths(&[dev(2)]).await.expect("len"),
-        vec![(dev(2), 1)]
-    );
 }
 
 pub async fn an_exported_account_imports_whole_and_erases_without_trace<S: Store>(store: S) {
@@ -342,4 +282,19 @@ pub async fn connection_ips_are_kept_until_their_period_ends<S: Store>(store: S)
         .expect("read")
         .expect("alice");
     assert_eq!(facts.ips, vec![(105, "2001:db8::1".to_owned())]);
+}
+
+/// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_moving {
+    ($make:block) => {
+        $crate::conformance_tests!(@each $make;
+            the_index_gives_each_name_one_region,
+            an_exported_account_imports_whole_and_erases_without_trace,
+            retention_expires_old_queues_except_held_accounts,
+            a_deleted_account_keeps_only_its_facts_until_erased,
+            connection_ips_are_kept_until_their_period_ends,
+        );
+    };
 }

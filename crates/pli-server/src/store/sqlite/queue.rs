@@ -1,187 +1,80 @@
-//! The SQL behind each store operation, as plain functions on a connection. The engine in
-//! `mod.rs` decides which connection and transaction they run in.
+//! The delivery queue on SQLite: the epoch rule, queueing a message for its recipients
+//! (one statement per step for a large group), fetching, acks, and the per-device counters
+//! (`queue_lens`) that bound a queue. How long a stored ciphertext lives is `stored.rs`.
 
+use super::SqliteStore;
+use super::rows::backend;
 use super::stored::{insert_message, release};
-use crate::store::{
-    Accepted, DeviceAuth, DeviceRecord, EpochRule, NewAccount, NewDevice, Queued, StoreError,
-    Submission,
-};
+use super::writer::Undo;
+use crate::store::error::StoreError;
+use crate::store::queue::{Accepted, EpochRule, QueueStore, Queued, Submission, WakeSink};
 use pli_proto::frame::KIND_MLS;
-use pli_proto::{DeviceId, GroupId, MessageId, Username};
+use pli_proto::{DeviceId, GroupId, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub(super) fn backend(err: rusqlite::Error) -> StoreError {
-    StoreError::Backend(err.to_string())
-}
-
-fn is_unique_violation(err: &rusqlite::Error) -> bool {
-    matches!(
-        err,
-        rusqlite::Error::SqliteFailure(e, _)
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-    )
-}
-
-pub(super) fn device_id(raw: i64) -> Result<DeviceId, StoreError> {
-    DeviceId::new(raw as u64).map_err(|_| StoreError::Backend("invalid device id row".into()))
-}
-
-pub(super) fn username(raw: String) -> Result<Username, StoreError> {
-    Username::parse(&raw).map_err(|_| StoreError::Backend("invalid username row".into()))
-}
-
-pub(super) fn create_account(conn: &Connection, a: &NewAccount) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO accounts (username, created_day) VALUES (?1, ?2)")
-        .and_then(|mut st| st.execute(params![a.username.as_str(), a.created_day]))
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::UsernameTaken
-            } else {
-                backend(e)
-            }
-        })?;
-    conn.prepare_cached(
-        "INSERT INTO devices (device_id, username, secret_hash, signature_key)
-         VALUES (?1, ?2, ?3, ?4)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            a.device_id.get() as i64,
-            a.username.as_str(),
-            &a.secret_hash[..],
-            &a.signature_key
-        ])
-    })
-    .map_err(backend)?;
-    Ok(())
-}
-
-pub(super) fn add_device(
-    conn: &Connection,
-    user: &Username,
-    d: &NewDevice,
-) -> Result<(), StoreError> {
-    if !account_exists(conn, user)? {
-        return Err(StoreError::UnknownAccount);
+impl QueueStore for SqliteStore {
+    async fn advance_epoch(&self, group: &GroupId, rule: EpochRule) -> Result<u64, StoreError> {
+        let group = group.clone();
+        self.write(move |c| apply_epoch_rule(c, &group, rule)).await
     }
-    conn.prepare_cached(
-        "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            d.device_id.get() as i64,
-            user.as_str(),
-            &d.secret_hash[..],
-            &d.signature_key,
-            crate::store::endorsement_to_row(&d.endorsement)
-        ])
-    })
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::DeviceIdTaken
+
+    async fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+        let devices = devices.to_vec();
+        self.read(move |c| queue_lengths(c, &devices)).await
+    }
+
+    async fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.write(move |c| deliver(c, kind, &payload, &devices, now_ms))
+            .await
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
+        // A submission refuses before it writes unless it also carries a welcome or goes
+        // to a large group (`submit_refuses_first`).
+        let undo = if submit_refuses_first(&submission) {
+            Undo::RefusesFirst
         } else {
-            backend(e)
-        }
-    })?;
-    Ok(())
-}
-
-pub(super) fn remove_device(
-    conn: &Connection,
-    user: &Username,
-    device: DeviceId,
-) -> Result<bool, StoreError> {
-    let owned = conn
-        .prepare_cached("SELECT 1 FROM devices WHERE device_id = ?1 AND username = ?2")
-        .and_then(|mut st| st.exists(params![device.get() as i64, user.as_str()]))
-        .map_err(backend)?;
-    if owned {
-        super::moving::erase_devices(conn, user, Some(device))?;
+            Undo::Savepoint
+        };
+        self.write_job(move |c| submit(c, &submission), undo, false)
+            .await
     }
-    Ok(owned)
-}
 
-pub(super) fn device_auth(
-    conn: &Connection,
-    device: DeviceId,
-) -> Result<Option<DeviceAuth>, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT d.username, d.secret_hash, a.last_seen_day
-             FROM devices d JOIN accounts a ON a.username = d.username
-             WHERE d.device_id = ?1",
-        )
-        .and_then(|mut st| {
-            st.query_row([device.get() as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
-            })
-            .optional()
-        })
-        .map_err(backend)?;
-    let Some((name, hash, last_seen_day)) = row else {
-        return Ok(None);
-    };
-    let secret_hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| StoreError::Backend("invalid secret hash row".into()))?;
-    Ok(Some(DeviceAuth {
-        username: username(name)?,
-        secret_hash,
-        last_seen_day,
-    }))
-}
-
-pub(super) fn touch_last_seen(
-    conn: &Connection,
-    user: &Username,
-    day: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE accounts SET last_seen_day = ?2 WHERE username = ?1")
-        .and_then(|mut st| st.execute(params![user.as_str(), day]))
-        .map_err(backend)?;
-    Ok(())
-}
-
-fn account_exists(conn: &Connection, user: &Username) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT 1 FROM accounts WHERE username = ?1 AND deleted_day IS NULL")
-        .and_then(|mut st| st.exists([user.as_str()]))
-        .map_err(backend)
-}
-
-pub(super) fn list_devices(
-    conn: &Connection,
-    user: &Username,
-) -> Result<Option<Vec<DeviceRecord>>, StoreError> {
-    if !account_exists(conn, user)? {
-        return Ok(None);
+    async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
+        let group = group.clone();
+        self.read(move |c| group_epoch(c, &group)).await
     }
-    let mut st = conn
-        .prepare_cached(
-            "SELECT device_id, signature_key, endorsement FROM devices WHERE username = ?1
-             ORDER BY device_id",
-        )
-        .map_err(backend)?;
-    let rows = st
-        .query_map([user.as_str()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get(1)?,
-                r.get::<_, Option<Vec<u8>>>(2)?,
-            ))
-        })
-        .map_err(backend)?;
-    let mut devices = Vec::new();
-    for row in rows {
-        let (id, signature_key, endorsement) = row.map_err(backend)?;
-        devices.push(DeviceRecord {
-            device_id: device_id(id)?,
-            signature_key,
-            endorsement: crate::store::endorsement_from_row(endorsement)?,
-        });
+
+    async fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        self.read(move |c| fetch_queue(c, device, after, limit))
+            .await
     }
-    Ok(Some(devices))
+
+    async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        // An ack never refuses: it only removes what is there.
+        self.write_job(move |c| ack(c, device, &ids), Undo::RefusesFirst, true)
+            .await
+    }
+
+    /// One process owns the file: every wake-up is local, nothing to relay.
+    async fn relay_wakeups(&self, _sink: WakeSink) {}
+
+    /// One process: the hub already replaced any older connection.
+    fn announce_connected(&self, _device: DeviceId) {}
 }
 
 pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {
@@ -454,75 +347,43 @@ pub(super) fn ack(
     Ok(removed)
 }
 
-pub(super) fn create_ws_ticket(
+/// With [`deliver`], the queue half of a submission whose recipients live in other stores
+/// than its group's epoch ([`apply_epoch_rule`] is the other half, in the global store).
+pub(super) fn queue_lengths(
     conn: &Connection,
-    device: DeviceId,
-    hash: &[u8; 32],
-    expires_ms: u64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO ws_tickets (ticket_hash, device_id, expires_ms) VALUES (?1, ?2, ?3)",
-    )
-    .and_then(|mut st| st.execute(params![&hash[..], device.get() as i64, expires_ms as i64]))
-    .map_err(backend)?;
-    Ok(())
-}
-
-pub(super) fn redeem_ws_ticket(
-    conn: &Connection,
-    hash: &[u8; 32],
-    now_ms: u64,
-) -> Result<Option<DeviceId>, StoreError> {
-    let found: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "DELETE FROM ws_tickets WHERE ticket_hash = ?1 RETURNING device_id, expires_ms",
-        )
-        .and_then(|mut st| {
-            st.query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-        })
+    devices: &[DeviceId],
+) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+    let mut lookup = conn
+        .prepare_cached("SELECT len FROM queue_lens WHERE device_id = ?1")
         .map_err(backend)?;
-    conn.prepare_cached("DELETE FROM ws_tickets WHERE expires_ms < ?1")
-        .and_then(|mut st| st.execute([now_ms as i64]))
-        .map_err(backend)?;
-    match found {
-        Some((device, expires)) if expires as u64 >= now_ms => Ok(Some(device_id(device)?)),
-        _ => Ok(None),
+    let mut found = Vec::new();
+    for device in devices {
+        let len: Option<i64> = lookup
+            .query_row([device.get() as i64], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if let Some(len) = len {
+            found.push((*device, len as u64));
+        }
     }
+    Ok(found)
 }
 
-pub(super) fn release_lease(conn: &Connection, job: &str, holder: u64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM job_leases WHERE job = ?1 AND holder = ?2")
-        .and_then(|mut st| st.execute(params![job, holder as i64]))
-        .map_err(backend)?;
-    Ok(())
-}
-
-pub(super) fn claim_lease(
+pub(super) fn deliver(
     conn: &Connection,
-    job: &str,
-    holder: u64,
+    kind: u8,
+    payload: &[u8],
+    devices: &[DeviceId],
     now_ms: u64,
-    ttl_ms: u64,
-) -> Result<bool, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO job_leases (job, holder, until_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
-         WHERE job_leases.holder = excluded.holder OR job_leases.until_ms < ?4
-         RETURNING holder",
-    )
-    .and_then(|mut st| {
-        st.query_row(
-            params![
-                job,
-                holder as i64,
-                now_ms.saturating_add(ttl_ms) as i64,
-                now_ms as i64
-            ],
-            |_| Ok(()),
-        )
-        .optional()
-    })
-    .map(|row| row.is_some())
-    .map_err(backend)
+) -> Result<Option<MessageId>, StoreError> {
+    let mut present: Vec<DeviceId> = queue_lengths(conn, devices)?
+        .into_iter()
+        .map(|(device, _)| device)
+        .collect();
+    present.sort_unstable();
+    present.dedup();
+    if present.is_empty() {
+        return Ok(None);
+    }
+    enqueue(conn, kind, payload, &present, now_ms, i64::MAX as u64).map(Some)
 }

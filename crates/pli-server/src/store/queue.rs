@@ -1,0 +1,152 @@
+//! The delivery queue: the epoch rule each message must pass, messages queued for devices,
+//! fetched in order and acked, the per-device counters that bound a queue, and the wake-ups
+//! other nodes send when queues grow.
+
+use super::error::StoreError;
+use pli_proto::{DeviceId, GroupId, MessageId};
+use std::future::Future;
+use std::sync::Arc;
+
+/// What another node says about devices that may be connected to this one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteWake {
+    /// Their queues grew.
+    Devices(Vec<DeviceId>),
+    /// The channel was interrupted and wake-ups may have been missed: look at every queue.
+    Everyone,
+    /// They connected to another node at these wall-clock times (ms): a connection here
+    /// made before then is stale and must close, so a device has one consumer of its queue
+    /// across the cluster, as on one node. (A connection made after the other node's, say
+    /// by a device that moved back quickly, stays.)
+    Replaced(Vec<(DeviceId, u64)>),
+}
+
+/// Where a store delivers [`RemoteWake`]s (the delivery hub).
+pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
+
+/// How a submitted message relates to its group's epoch. The delivery service's one
+/// ordering rule: a commit is accepted only for the group's current epoch, and moves it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EpochRule {
+    /// A commit made in `epoch`. For an unknown group, epoch 0 creates it.
+    Commit { epoch: u64 },
+    /// A proposal made in `epoch`: only valid in the current epoch.
+    Proposal { epoch: u64 },
+    /// An application message made in `epoch`: only valid in the current epoch. A sender
+    /// that missed a commit (say, a removal) must catch up and re-encrypt, so nothing it
+    /// writes is readable by a member who has already left.
+    Application { epoch: u64 },
+}
+
+/// How finely the store keeps the time a message was accepted: the hour. Retention needs no
+/// finer (queue lifetimes are whole days), and a finer time would say more about when
+/// someone wrote. A message may so expire up to an hour before its region's queue lifetime
+/// is over, never after.
+pub const STORED_TIME_MS: u64 = 3_600_000;
+
+/// `now_ms` as the store keeps it: rounded down to [`STORED_TIME_MS`].
+pub fn stored_time(now_ms: u64) -> u64 {
+    now_ms - now_ms % STORED_TIME_MS
+}
+
+/// One message for the delivery service, with everything needed to accept it atomically.
+#[derive(Clone)]
+pub struct Submission {
+    pub group: GroupId,
+    pub rule: EpochRule,
+    pub payload: Vec<u8>,
+    pub recipients: Vec<DeviceId>,
+    /// A Welcome for the devices a commit adds; stored in the same transaction.
+    pub welcome: Option<(Vec<u8>, Vec<DeviceId>)>,
+    pub now_ms: u64,
+    pub max_queue_depth: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: MessageId,
+    pub epoch: u64,
+}
+
+/// A queued message as read back for a device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub id: MessageId,
+    /// `pli_proto::frame::KIND_MLS` or `KIND_NOTICE`.
+    pub kind: u8,
+    pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queued({}, <{} bytes>)", self.id, self.payload.len())
+    }
+}
+
+/// The delivery queue, as domain operations.
+///
+/// With regions, `advance_epoch` runs in the global store for groups whose members' queues
+/// live in other stores, and `queue_lengths` and `deliver` run on those
+/// (`crate::residency`).
+pub trait QueueStore: Send + Sync {
+    /// Applies the epoch rule alone, queueing nothing; returns the group's epoch after it.
+    fn advance_epoch(
+        &self,
+        group: &GroupId,
+        rule: EpochRule,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Which of `devices` live in this store, with the length of each one's queue.
+    fn queue_lengths(
+        &self,
+        devices: &[DeviceId],
+    ) -> impl Future<Output = Result<Vec<(DeviceId, u64)>, StoreError>> + Send;
+
+    /// Queues one payload of `kind` for those of `devices` that live in this store, with no
+    /// depth limit (the caller checked it at admission), in one transaction. `None` if none
+    /// of them is here any more.
+    fn deliver(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+        devices: Vec<DeviceId>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Option<MessageId>, StoreError>> + Send;
+
+    /// Applies the epoch rule and queues the message (and any welcome) for every recipient,
+    /// all in one transaction. When this returns `Ok`, the message is durable.
+    fn submit(
+        &self,
+        submission: Submission,
+    ) -> impl Future<Output = Result<Accepted, StoreError>> + Send;
+
+    /// The group's current epoch, or `None` if the server has not seen the group.
+    fn group_epoch(
+        &self,
+        group: &GroupId,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Up to `limit` queued messages for the device with ids above `after`, in id order.
+    fn fetch_queue(
+        &self,
+        device: DeviceId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
+
+    /// Removes the listed messages from the device's queue; ids not in it are ignored.
+    /// Returns how many were removed. A message leaves storage once no queue holds it.
+    fn ack(
+        &self,
+        device: DeviceId,
+        ids: Vec<MessageId>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Relays wake-ups for messages other processes accepted into `sink`, for as long as
+    /// the future is polled. A backend only one process can use returns at once.
+    fn relay_wakeups(&self, sink: WakeSink) -> impl Future<Output = ()> + Send;
+
+    /// Tells other processes on this store that `device` is now connected here (they close
+    /// any older connection of it: [`RemoteWake::Replaced`]).
+    fn announce_connected(&self, device: DeviceId);
+}
