@@ -30,7 +30,8 @@ pub mod paths {
     pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
     /// `POST`: submits one MLS message ([`super::SubmitRequest`]).
     pub const MESSAGES: &str = "/v1/messages";
-    /// `GET`: upgrades to the delivery WebSocket, authenticated by a ticket.
+    /// `GET`: upgrades to the delivery WebSocket ([`crate::frame`]), authenticated by a
+    /// ticket from [`WEBSOCKET_TICKET`] (or, for tools, the `Authorization` header).
     pub const WEBSOCKET: &str = "/v1/ws";
     /// `POST`: a single-use ticket for [`WEBSOCKET`] ([`super::TicketResponse`]).
     pub const WEBSOCKET_TICKET: &str = "/v1/ws/ticket";

@@ -12,26 +12,34 @@ use crate::checkpoint::{CheckpointError, LogKey, UnverifiedCheckpoint};
 use crate::merkle::{self, Hash};
 use serde::{Deserialize, Serialize};
 
+/// One staff (or server) action, as the log records it; its JSON bytes are a Merkle leaf.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Position in the log, from 0.
     pub seq: u64,
+    /// When, in milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// 0 for the server itself (scheduled work such as releasing held notices).
     pub staff_id: u64,
+    /// The acting staff member's role ([`crate::governance::Role`]), or `server`.
     pub role: String,
+    /// What was done, e.g. `request.create` or `staff.add` (GOVERNANCE.md lists them).
     pub action: String,
     /// `ok`, `denied` (role not allowed) or `refused` (a rule said no).
     pub outcome: String,
+    /// Action-specific facts, with no personal data: targets as [`target_commitment`]s,
+    /// documents as hashes.
     #[serde(default)]
     pub details: serde_json::Value,
 }
 
 impl AuditEntry {
+    /// The entry's JSON bytes, which the log stores and hashes as they are.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an audit entry always serialises")
     }
 
+    /// Reads an entry's JSON bytes; `None` if they are not an entry.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
     }
@@ -88,18 +96,34 @@ pub fn date_commitment(salt: &str, day: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Why a log does not verify. The first bad entry is named when it can be.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogError {
+    /// This entry differs from what the checkpoints commit to.
     #[error(
         "entry {0} is not the entry the signed checkpoints commit to (edited, deleted, inserted or moved)"
     )]
     BadEntry(u64),
+    /// This entry is not an [`AuditEntry`], or its `seq` is not its position.
     #[error("entry {0} is malformed or out of sequence")]
     MalformedEntry(u64),
+    /// A checkpoint does not parse or is not signed by the log's key.
     #[error("the checkpoint for size {size} does not verify: {reason}")]
-    BadCheckpoint { size: u64, reason: CheckpointError },
+    BadCheckpoint {
+        /// The size it claims (0 if it does not parse).
+        size: u64,
+        /// What is wrong with it.
+        reason: CheckpointError,
+    },
+    /// Entries were cut off the end: a checkpoint vouches for more than are held.
     #[error("a checkpoint covers {size} entries but the log holds only {held}")]
-    Truncated { size: u64, held: u64 },
+    Truncated {
+        /// The entries the checkpoint covers.
+        size: u64,
+        /// The entries held.
+        held: u64,
+    },
+    /// No checkpoint was given, so nothing vouches for the entries.
     #[error("no checkpoint verifies the log")]
     NoCheckpoint,
 }
@@ -107,15 +131,70 @@ pub enum LogError {
 /// What a verified log amounts to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedLog {
+    /// Every entry, decoded, in order (including the unsigned tail).
     pub entries: Vec<AuditEntry>,
     /// The newest verified checkpoint's size and root.
     pub size: u64,
+    /// The root hash of the first `size` entries, as that checkpoint signs it.
     pub root: Hash,
     /// Entries past the newest checkpoint (appended, checkpoint not yet written).
     pub unsigned_tail: u64,
 }
 
-/// Verifies `entries` (raw bytes, in order) against signed `checkpoints`.
+/// Verifies `entries` (raw bytes, in order) against signed `checkpoints`, any number and
+/// order of them, each of which must verify with `key`: every checkpoint's root must be the
+/// root of that many leading entries. This is what `pli audit verify` runs.
+///
+/// A log of three entries with the checkpoint the server signs after each append verifies;
+/// an edited entry is named, and a log cut back is caught:
+///
+/// ```
+/// use ed25519_dalek::SigningKey;
+/// use pli_proto::audit::{AuditEntry, LogError, verify_log};
+/// use pli_proto::checkpoint::{Checkpoint, LogKey};
+/// use pli_proto::merkle::{leaf_hash, root};
+///
+/// let signing = SigningKey::from_bytes(&[3; 32]);
+/// let key = LogKey { name: "pli.test/audit".into(), key: signing.verifying_key() };
+/// let entries: Vec<Vec<u8>> = ["staff.add", "request.create", "request.approve"]
+///     .iter()
+///     .enumerate()
+///     .map(|(seq, action)| {
+///         AuditEntry {
+///             seq: seq as u64,
+///             time_ms: 1_700_000_000_000 + seq as u64,
+///             staff_id: 1,
+///             role: "legal".into(),
+///             action: action.to_string(),
+///             outcome: "ok".into(),
+///             details: serde_json::json!({}),
+///         }
+///         .encode()
+///     })
+///     .collect();
+/// let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
+/// let checkpoints: Vec<String> = (1..=3)
+///     .map(|size| {
+///         let root = root(&leaves[..size]);
+///         Checkpoint { origin: key.name.clone(), size: size as u64, root }.sign(&key.name, &signing)
+///     })
+///     .collect();
+///
+/// let log = verify_log(&entries, &checkpoints, &key)?;
+/// assert_eq!((log.size, log.entries.len(), log.unsigned_tail), (3, 3, 0));
+/// assert_eq!(log.entries[2].action, "request.approve");
+///
+/// let mut edited = entries.clone();
+/// edited[1] = String::from_utf8(edited[1].clone())?
+///     .replace("request.create", "staff.add")
+///     .into_bytes();
+/// assert_eq!(verify_log(&edited, &checkpoints, &key), Err(LogError::BadEntry(1)));
+/// assert_eq!(
+///     verify_log(&entries[..2], &checkpoints, &key),
+///     Err(LogError::Truncated { size: 3, held: 2 })
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_log(
     entries: &[Vec<u8>],
     checkpoints: &[String],

@@ -9,10 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Bytes64(pub Vec<u8>);
 
 impl Bytes64 {
+    /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.0
     }
 
+    /// The bytes, owned.
     pub fn into_inner(self) -> Vec<u8> {
         self.0
     }

@@ -17,12 +17,16 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
+/// Why a checkpoint is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
+    /// Not a signed note of origin, size and root; or a key that is not an Ed25519 key.
     #[error("the checkpoint is not a well-formed signed note")]
     Malformed,
+    /// No signature line names the expected key (by name and key id).
     #[error("the checkpoint carries no signature by the expected key")]
     NoSignature,
+    /// The expected key's signature line is there, but does not verify over the body.
     #[error("the checkpoint's signature does not verify")]
     BadSignature,
 }
@@ -30,8 +34,11 @@ pub enum CheckpointError {
 /// A verified checkpoint: the log named `origin` had `size` entries with this `root`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The log's name (`<host>/audit`, or `<host>/kt` for the key directory).
     pub origin: String,
+    /// The number of entries (for the key directory: the epoch).
     pub size: u64,
+    /// The Merkle root of those entries ([`crate::merkle::root`]).
     pub root: Hash,
 }
 
@@ -46,7 +53,9 @@ pub struct UnverifiedCheckpoint {
 /// The public half of a log's signing key, as published: `name` and Ed25519 key bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogKey {
+    /// The key name that signature lines carry (the log's origin).
     pub name: String,
+    /// The Ed25519 public key.
     pub key: VerifyingKey,
 }
 
@@ -84,6 +93,7 @@ fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
 }
 
 impl Checkpoint {
+    /// The note's body, the three lines a signature covers: origin, size, base64 root.
     pub fn body(&self) -> String {
         format!(
             "{}\n{}\n{}\n",
@@ -93,7 +103,7 @@ impl Checkpoint {
         )
     }
 
-    /// Signs this checkpoint as a signed note.
+    /// Signs this checkpoint as a signed note, with the key named `name`.
     pub fn sign(&self, name: &str, key: &SigningKey) -> String {
         let body = self.body();
         let signature = key.sign(body.as_bytes());
@@ -104,6 +114,7 @@ impl Checkpoint {
 }
 
 impl UnverifiedCheckpoint {
+    /// Reads a signed note's body and signature lines, checking nothing but their form.
     pub fn parse(note: &str) -> Result<Self, CheckpointError> {
         let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Malformed)?;
         let body = format!("{body}\n");
@@ -148,6 +159,40 @@ impl UnverifiedCheckpoint {
         self.checkpoint.size
     }
 
+    /// The checkpoint, if one of its signature lines is `key`'s and verifies over its body;
+    /// other lines (witness cosignatures) are ignored.
+    ///
+    /// A log of three entries, its checkpoint signed with a key from a fixed seed, verified;
+    /// then a note whose size was changed, and the same note checked against another key:
+    ///
+    /// ```
+    /// use ed25519_dalek::SigningKey;
+    /// use pli_proto::checkpoint::{Checkpoint, CheckpointError, LogKey, UnverifiedCheckpoint};
+    /// use pli_proto::merkle::{leaf_hash, root};
+    ///
+    /// let signing = SigningKey::from_bytes(&[7; 32]);
+    /// let key = LogKey { name: "pli.test/audit".into(), key: signing.verifying_key() };
+    /// let leaves: Vec<_> = (0..3).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect();
+    /// let checkpoint = Checkpoint { origin: "pli.test/audit".into(), size: 3, root: root(&leaves) };
+    /// let note = checkpoint.sign(&key.name, &signing);
+    ///
+    /// let verified = UnverifiedCheckpoint::parse(&note)?.verify(&key)?;
+    /// assert_eq!(verified, checkpoint);
+    ///
+    /// // A log cut back to two entries cannot reuse the signature.
+    /// let edited = note.replace("\n3\n", "\n2\n");
+    /// assert_eq!(
+    ///     UnverifiedCheckpoint::parse(&edited)?.verify(&key),
+    ///     Err(CheckpointError::BadSignature)
+    /// );
+    /// // Another key of the same name did not sign it.
+    /// let impostor = LogKey { key: SigningKey::from_bytes(&[8; 32]).verifying_key(), ..key };
+    /// assert_eq!(
+    ///     UnverifiedCheckpoint::parse(&note)?.verify(&impostor),
+    ///     Err(CheckpointError::NoSignature)
+    /// );
+    /// # Ok::<(), CheckpointError>(())
+    /// ```
     pub fn verify(self, key: &LogKey) -> Result<Checkpoint, CheckpointError> {
         let id = key_id(&key.name, &key.key);
         let (_, blob) = self

@@ -5,20 +5,23 @@ use crate::ids::Username;
 use serde::{Deserialize, Serialize};
 
 macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant,)*
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)*
         }
 
         impl $name {
+            /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
+            /// The stable name, as JSON and the audit log spell it.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text,)* }
             }
 
+            /// The value named `text` (its [`Self::as_str`] spelling), if any.
             pub fn parse(text: &str) -> Option<Self> {
                 match text { $($text => Some($name::$variant),)* _ => None }
             }
@@ -49,9 +52,14 @@ macro_rules! named_enum {
 named_enum! {
     /// What a staff member may do. No role can read content: none exists to read.
     Role {
+        /// Manages staff, runs reports, retention, moves and directory publication.
         Operator => "operator",
+        /// Enters and reviews lawful requests (approves, rejects, discloses, closes); sees
+        /// alerts and account inventories.
         Legal => "legal",
+        /// Enters and edits lawful requests, but may not approve or disclose.
         TrustSafety => "trust-safety",
+        /// Reads staff and requests and makes reports; changes nothing.
         Auditor => "auditor",
     }
 }
@@ -59,11 +67,18 @@ named_enum! {
 named_enum! {
     /// The legal basis a request rests on.
     LegalBasis {
+        /// A subpoena: enough for subscriber data only.
         Subpoena => "subpoena",
+        /// A court order.
         CourtOrder => "court-order",
+        /// A search warrant.
         SearchWarrant => "search-warrant",
+        /// An imminent threat to life: one approval with a written attestation, and a second
+        /// review afterwards.
         Emergency => "emergency",
+        /// Holds the targets' inventory from expiry for 90 days; discloses nothing.
         Preservation => "preservation",
+        /// A mutual legal assistance treaty request.
         Mlat => "mlat",
     }
 }
@@ -72,8 +87,11 @@ named_enum! {
     /// The parts of the data inventory a request may ask for. Message content is not one:
     /// the server holds none it can read.
     DataCategory {
+        /// Username, home region, creation and last-connection days.
         Subscriber => "subscriber",
+        /// Device ids and public keys.
         Devices => "devices",
+        /// Connection IP addresses, only where the region's policy keeps any.
         Ip => "ip",
     }
 }
@@ -81,13 +99,21 @@ named_enum! {
 named_enum! {
     /// Where a lawful request is in its lifecycle.
     RequestState {
+        /// Entered (or edited beyond a narrowing), no approval yet.
         Received => "received",
+        /// Approved by fewer reviewers than its basis needs, or narrowed and awaiting review.
         InReview => "in-review",
+        /// Has the approvals its basis needs; may be disclosed.
         Approved => "approved",
+        /// Approved after an edit that only removed categories or targets.
         Narrowed => "narrowed",
+        /// Refused by a reviewer (for an emergency, possibly after disclosure).
         Rejected => "rejected",
+        /// The package was produced; notices are sent or held.
         Disclosed => "disclosed",
+        /// The targets' notices have gone out (after any non-disclosure order ended).
         Notified => "notified",
+        /// Closed by a legal reviewer: nothing more happens to it.
         Closed => "closed",
     }
 }
@@ -105,6 +131,7 @@ pub struct NewRequest {
     /// ISO 3166-1 alpha-2, upper case.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{2}$"))]
     pub country: String,
+    /// The basis it rests on; must be one the targets' region recognises.
     pub basis: LegalBasis,
     /// 1 to 200 characters, not all blank.
     #[cfg_attr(
@@ -118,6 +145,7 @@ pub struct NewRequest {
     /// 1 to 100 accounts, each named once.
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub targets: Vec<Username>,
+    /// What it asks for; each category needs a minimum basis.
     #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub categories: Vec<DataCategory>,
     /// Day (`YYYY-MM-DD`) until which the user may not be told.
@@ -145,10 +173,13 @@ pub struct NewRequest {
     pub due: Option<String>,
 }
 
+/// One reviewer's approval of one version of a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
+    /// The approving legal reviewer.
     pub staff_id: u64,
+    /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
     /// The request hash the approval was given for; an edit makes it void.
     pub request_hash: String,
@@ -158,16 +189,21 @@ pub struct Approval {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestView {
+    /// The request's id, as the audit log names it.
     pub id: String,
+    /// Where it is in its lifecycle.
     pub state: RequestState,
+    /// Its current content.
     pub request: NewRequest,
     /// SHA-256 of the request's canonical JSON: what approvals are bound to.
     pub hash: String,
+    /// The staff member who entered it.
     pub entered_by: u64,
     /// Everyone who edited the request since it was entered, each once, in order. They
     /// are its authors as much as the one who entered it: none of them may approve it.
     #[serde(default)]
     pub edited_by: Vec<u64>,
+    /// When it was entered, in milliseconds since the Unix epoch.
     pub created_ms: u64,
     /// Approvals of the version as it stands: an edit clears them (the audit log keeps
     /// every approval ever given).
@@ -176,10 +212,13 @@ pub struct RequestView {
     /// it fell overdue (set, and logged, by the server when the deadline passed).
     #[serde(default)]
     pub second_review_due_ms: Option<u64>,
+    /// Whether that second review fell overdue.
     #[serde(default)]
     pub overdue: bool,
+    /// Why it was rejected, if it was.
     #[serde(default)]
     pub rejection_reason: Option<String>,
+    /// SHA-256 (hex) of the disclosure package, once disclosed; the audit log carries it too.
     #[serde(default)]
     pub package_sha256: Option<String>,
     /// Set once an edit only narrowed the request (fewer categories or targets).
@@ -197,6 +236,7 @@ pub struct RequestView {
 }
 
 impl RequestView {
+    /// Whether an edit only narrowed the request (it is then `narrowed` once re-approved).
     pub fn narrowed(&self) -> bool {
         self.narrowed_from.is_some()
     }
@@ -212,9 +252,13 @@ impl RequestView {
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffCredential {
+    /// The member's id, the first half of the `Authorization` credential.
     pub staff_id: u64,
+    /// The member's name.
     pub name: String,
+    /// What the member may do.
     pub role: Role,
+    /// The second half of the credential; the server keeps only its hash.
     pub secret: String,
     /// The admin API, if known when the file was written.
     #[serde(default)]
@@ -234,20 +278,26 @@ impl std::fmt::Debug for StaffCredential {
 /// The header scheme staff authenticate with: `Authorization: PliStaff <id>.<secret>`.
 pub const STAFF_AUTH_SCHEME: &str = "PliStaff";
 
+/// `POST /admin/v1/staff`: a staff member to add.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewStaff {
     /// 1 to 64 of `a-z A-Z 0-9 - _ .`, unique among staff.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub name: String,
+    /// What the member may do.
     pub role: Role,
 }
 
+/// A staff member as `GET /admin/v1/staff` lists them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffInfo {
+    /// The member's id, as audit entries name them.
     pub staff_id: u64,
+    /// The member's name.
     pub name: String,
+    /// What the member may do.
     pub role: Role,
 }
 
@@ -255,6 +305,7 @@ pub struct StaffInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffRoleChange {
+    /// The new role, effective from the member's next call.
     pub role: Role,
 }
 
@@ -264,16 +315,20 @@ pub struct StaffRoleChange {
 pub struct StaffAlert {
     /// The audit entry that raised it.
     pub seq: u64,
+    /// When that entry was written, in milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// `second-review-overdue`: an emergency's second review missed its deadline.
     pub kind: String,
+    /// The request it is about.
     pub request_id: String,
+    /// The deadline that was missed, if the alert has one.
     #[serde(default)]
     pub due_ms: Option<u64>,
     /// Whether it still needs doing (the review is still awaited).
     pub open: bool,
 }
 
+/// `POST /admin/v1/requests/{id}/reject`: why the request is rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectRequest {
@@ -285,6 +340,7 @@ pub struct RejectRequest {
     pub reason: String,
 }
 
+/// `POST /admin/v1/reports`: the period to report on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRequest {
@@ -300,11 +356,13 @@ pub struct ReportRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditKey {
+    /// The key's name: the checkpoints' origin line and the note signature's key name.
     pub name: String,
     /// Ed25519 public key, base64.
     pub public_key: String,
 }
 
+/// `GET /v1/audit/entries`: a page of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntries {
@@ -312,12 +370,15 @@ pub struct AuditEntries {
     pub entries: Vec<String>,
 }
 
+/// `GET /v1/audit/checkpoints`: a page of signed checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditCheckpoints {
+    /// Signed notes ([`crate::checkpoint`]), with any witness cosignature lines.
     pub checkpoints: Vec<String>,
 }
 
+/// `GET /v1/audit/consistency` and `/inclusion`: a Merkle proof ([`crate::merkle`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditProof {
@@ -407,6 +468,7 @@ mod tests {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoveRequest {
+    /// The region to move the account's data to.
     pub region: crate::ids::Region,
 }
 
@@ -414,9 +476,13 @@ pub struct MoveRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoveResponse {
+    /// The account's home region before the move.
     pub from: crate::ids::Region,
+    /// Its home region now.
     pub to: crate::ids::Region,
+    /// Devices moved.
     pub devices: u64,
+    /// Queued messages moved with them.
     pub queued_messages: u64,
 }
 

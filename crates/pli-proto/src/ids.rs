@@ -12,11 +12,15 @@ pub enum IdError {
     #[error(
         "a username has 3 to 32 characters: a-z, 0-9, '_' or '.', starting with a letter and not ending with '.'"
     )]
+    /// Not a valid [`Username`].
     Username,
+    /// Not a valid [`DeviceId`].
     #[error("a device id is a positive whole number below 2^53")]
     DeviceId,
+    /// Not a valid [`GroupId`].
     #[error("a group id is 16 to 32 bytes written as lowercase hex")]
     GroupId,
+    /// Not a valid [`Region`].
     #[error("a region name has 1 to 32 characters: a-z, 0-9 or '-', starting with a letter")]
     Region,
 }
@@ -28,9 +32,12 @@ pub enum IdError {
 pub struct Username(String);
 
 impl Username {
+    /// Fewest characters in a username.
     pub const MIN_LEN: usize = 3;
+    /// Most characters in a username.
     pub const MAX_LEN: usize = 32;
 
+    /// Checks `input` (lowered, a leading `@` dropped) against the rules above.
     pub fn parse(input: &str) -> Result<Self, IdError> {
         let name = input
             .strip_prefix('@')
@@ -50,6 +57,7 @@ impl Username {
         }
     }
 
+    /// The canonical (lowercase) name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -95,8 +103,10 @@ impl<'de> Deserialize<'de> for Username {
 pub struct Region(String);
 
 impl Region {
+    /// Most characters in a region name.
     pub const MAX_LEN: usize = 32;
 
+    /// Checks `input` against the rules above; case is not folded.
     pub fn parse(input: &str) -> Result<Self, IdError> {
         let bytes = input.as_bytes();
         let valid = !bytes.is_empty()
@@ -112,6 +122,7 @@ impl Region {
         }
     }
 
+    /// The region's name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -149,8 +160,10 @@ impl<'de> Deserialize<'de> for Region {
 pub struct DeviceId(u64);
 
 impl DeviceId {
+    /// The largest device id: 2^53 − 1, the largest integer every JSON reader keeps exact.
     pub const MAX: u64 = (1 << 53) - 1;
 
+    /// `value` as a device id, if it is in `1..=MAX`.
     pub fn new(value: u64) -> Result<Self, IdError> {
         if value == 0 || value > Self::MAX {
             Err(IdError::DeviceId)
@@ -159,6 +172,7 @@ impl DeviceId {
         }
     }
 
+    /// The id as a number.
     pub fn get(self) -> u64 {
         self.0
     }
@@ -192,9 +206,12 @@ impl<'de> Deserialize<'de> for DeviceId {
 pub struct GroupId(Vec<u8>);
 
 impl GroupId {
+    /// Fewest bytes in a group id.
     pub const MIN_LEN: usize = 16;
+    /// Most bytes in a group id.
     pub const MAX_LEN: usize = 32;
 
+    /// `bytes` as a group id, if its length is in `MIN_LEN..=MAX_LEN`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
         if (Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len()) {
             Ok(Self(bytes.to_vec()))
@@ -203,6 +220,8 @@ impl GroupId {
         }
     }
 
+    /// Parses the lowercase hex form ([`GroupId::to_hex`]); upper case is refused so that
+    /// one group has exactly one spelling.
     pub fn parse_hex(text: &str) -> Result<Self, IdError> {
         if text.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(IdError::GroupId);
@@ -211,10 +230,12 @@ impl GroupId {
         Self::from_bytes(&bytes)
     }
 
+    /// The raw id, as MLS carries it.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
+    /// The lowercase hex form: the conversation id users see and JSON carries.
     pub fn to_hex(&self) -> String {
         hex::encode(&self.0)
     }

@@ -39,14 +39,19 @@ pub type KtConfig = ExperimentalConfiguration<PliDirectory>;
 pub const MAX_DIRECTORY_DEVICES: usize = 64;
 const VALUE_VERSION: u8 = 1;
 
+/// Why a directory answer is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KtError {
+    /// A directory value that [`encode_devices`] did not write.
     #[error("the directory value is malformed")]
     MalformedValue,
+    /// Proof bytes that are not an akd proof.
     #[error("the proof is malformed")]
     MalformedProof,
+    /// A proof that does not verify for this user, VRF key and root.
     #[error("the proof does not verify against the signed root")]
     ProofFailed,
+    /// A published directory signing key that is not an Ed25519 key.
     #[error("the directory's signing key is malformed")]
     MalformedKey,
     /// Only an ended account's old versions may be forgotten (see [`KeyHistory`]).
@@ -57,14 +62,18 @@ pub enum KtError {
 /// A device that added another signs this: it binds the new device's id and key to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endorsement {
+    /// The endorsing device, one of the same user's.
     pub by: DeviceId,
+    /// Its Ed25519 signature over [`endorsement_message`].
     pub signature: [u8; 64],
 }
 
 /// One device as the directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryDevice {
+    /// The device's id.
     pub device_id: DeviceId,
+    /// Its MLS signature public key (Ed25519, raw bytes): what members check keys against.
     pub signature_key: Vec<u8>,
     /// `None` for the device the account was registered with.
     pub endorsement: Option<Endorsement>,
@@ -82,6 +91,36 @@ pub fn endorsement_message(user: &Username, device: DeviceId, key: &[u8]) -> Vec
 
 impl Endorsement {
     /// True if `signature` is `by_key`'s signature over the endorsement of `device`.
+    ///
+    /// Device 1 endorses alice's new device 2; the endorsement does not carry over to
+    /// another key, another user or another endorser:
+    ///
+    /// ```
+    /// use ed25519_dalek::{Signer, SigningKey};
+    /// use pli_proto::ids::{DeviceId, Username};
+    /// use pli_proto::kt::{DirectoryDevice, Endorsement, endorsement_message};
+    ///
+    /// let alice = Username::parse("alice")?;
+    /// let first = SigningKey::from_bytes(&[1; 32]);
+    /// let new_key = SigningKey::from_bytes(&[2; 32]).verifying_key().to_bytes().to_vec();
+    /// let device_id = DeviceId::new(2)?;
+    /// let signature = first.sign(&endorsement_message(&alice, device_id, &new_key)).to_bytes();
+    /// let endorsement = Endorsement { by: DeviceId::new(1)?, signature };
+    /// let device = DirectoryDevice {
+    ///     device_id,
+    ///     signature_key: new_key,
+    ///     endorsement: Some(endorsement.clone()),
+    /// };
+    /// let first_key = first.verifying_key().to_bytes();
+    /// assert!(endorsement.verifies(&alice, &device, &first_key));
+    ///
+    /// let swapped = DirectoryDevice { signature_key: vec![9; 32], ..device.clone() };
+    /// assert!(!endorsement.verifies(&alice, &swapped, &first_key), "a key the server swapped");
+    /// assert!(!endorsement.verifies(&Username::parse("bob")?, &device, &first_key));
+    /// let stranger = SigningKey::from_bytes(&[3; 32]).verifying_key().to_bytes();
+    /// assert!(!endorsement.verifies(&alice, &device, &stranger));
+    /// # Ok::<(), pli_proto::IdError>(())
+    /// ```
     pub fn verifies(&self, user: &Username, device: &DirectoryDevice, by_key: &[u8]) -> bool {
         let Ok(key) = <[u8; 32]>::try_from(by_key) else {
             return false;
@@ -192,8 +231,11 @@ pub fn label(user: &Username) -> AkdLabel {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkedDirectoryKeys {
+    /// The directory's checkpoint origin and signing key name.
     pub origin: String,
+    /// The Ed25519 key that signs directory checkpoints.
     pub signing_key: Bytes64,
+    /// The directory's VRF public key.
     pub vrf_public_key: Bytes64,
     /// HMAC-SHA256 under the link secret of [`LinkedDirectoryKeys::mac_input`].
     pub mac: Bytes64,
@@ -215,12 +257,53 @@ impl LinkedDirectoryKeys {
 /// deleted), and the version of the user's entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedLookup {
+    /// The directory epoch this version was published in.
     pub epoch: u64,
+    /// The user's entry version, from 1, one more at each change of the device set.
     pub version: u64,
+    /// The devices listed; none once the account was deleted.
     pub devices: Vec<DirectoryDevice>,
 }
 
 /// Checks a lookup proof (akd protobuf bytes) for `user` against a verified root.
+///
+/// The proof must come with the root it was made for, verified first with the directory's
+/// signing key. Here, the directory's answers about `alice` (two devices, the second
+/// endorsed by the first, in epoch 2 of a small directory with `bob`), saved in
+/// `fixtures/kt-alice.json` as the server sends them (see `fixtures/README.md`). The proof
+/// verifies for alice and the signed root only:
+///
+/// ```
+/// use pli_proto::checkpoint::{Checkpoint, UnverifiedCheckpoint};
+/// use pli_proto::ids::Username;
+/// use pli_proto::kt::{DirectoryKeysResponse, KtError, LookupResponse, verify_lookup};
+///
+/// # let fixture: serde_json::Value = serde_json::from_str(include_str!(concat!(
+/// #     env!("CARGO_MANIFEST_DIR"),
+/// #     "/fixtures/kt-alice.json"
+/// # )))?;
+/// let keys: DirectoryKeysResponse = serde_json::from_value(fixture["keys"].clone())?;
+/// let answer: LookupResponse = serde_json::from_value(fixture["lookup"].clone())?;
+/// let root = UnverifiedCheckpoint::parse(&answer.root)?.verify(&keys.log_key()?)?;
+/// let vrf = keys.vrf_public_key.as_slice();
+///
+/// let alice = Username::parse("alice")?;
+/// let lookup = verify_lookup(vrf, &root, &alice, answer.proof.as_slice())?;
+/// assert_eq!((lookup.epoch, lookup.version, lookup.devices.len()), (2, 2, 2));
+///
+/// let bob = Username::parse("bob")?;
+/// assert_eq!(verify_lookup(vrf, &root, &bob, answer.proof.as_slice()), Err(KtError::ProofFailed));
+/// let other_root = Checkpoint { root: [0; 32], ..root.clone() };
+/// assert_eq!(
+///     verify_lookup(vrf, &other_root, &alice, answer.proof.as_slice()),
+///     Err(KtError::ProofFailed)
+/// );
+/// let mut altered = answer.proof.into_inner();
+/// let last = altered.len() - 1;
+/// altered[last] ^= 1;
+/// assert!(verify_lookup(vrf, &root, &alice, &altered).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_lookup(
     vrf_public_key: &[u8],
     root: &Checkpoint,
@@ -257,6 +340,43 @@ pub struct KeyHistory {
 }
 
 /// Checks a complete key-history proof for `user` against a verified root.
+///
+/// The same directory as [`verify_lookup`]'s example: alice's history holds both versions
+/// (one device, then two), every device explained by the ones before it, and the proof
+/// is refused for another user or root:
+///
+/// ```
+/// use pli_proto::checkpoint::{Checkpoint, UnverifiedCheckpoint};
+/// use pli_proto::ids::Username;
+/// use pli_proto::kt::{
+///     DirectoryKeysResponse, HistoryResponse, KtError, unexplained_devices, verify_history,
+/// };
+///
+/// # let fixture: serde_json::Value = serde_json::from_str(include_str!(concat!(
+/// #     env!("CARGO_MANIFEST_DIR"),
+/// #     "/fixtures/kt-alice.json"
+/// # )))?;
+/// let keys: DirectoryKeysResponse = serde_json::from_value(fixture["keys"].clone())?;
+/// let answer: HistoryResponse = serde_json::from_value(fixture["history"].clone())?;
+/// let root = UnverifiedCheckpoint::parse(&answer.root)?.verify(&keys.log_key()?)?;
+/// let vrf = keys.vrf_public_key.as_slice();
+///
+/// let alice = Username::parse("alice")?;
+/// let history = verify_history(vrf, &root, &alice, answer.proof.as_slice())?;
+/// let versions: Vec<_> = history.versions.iter().map(|v| (v.version, v.devices.len())).collect();
+/// assert_eq!(versions, [(1, 1), (2, 2)]);
+/// assert!(history.forgotten.is_empty());
+/// assert_eq!(unexplained_devices(&alice, &history.versions), []);
+///
+/// let bob = Username::parse("bob")?;
+/// assert_eq!(verify_history(vrf, &root, &bob, answer.proof.as_slice()), Err(KtError::ProofFailed));
+/// let older_root = Checkpoint { size: 1, ..root.clone() };
+/// assert_eq!(
+///     verify_history(vrf, &older_root, &alice, answer.proof.as_slice()),
+///     Err(KtError::ProofFailed)
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_history(
     vrf_public_key: &[u8],
     root: &Checkpoint,
@@ -317,6 +437,44 @@ pub fn verify_history(
 /// endorsement), or an explained device of this version or the one before endorsed it.
 /// Anything else was put there by someone else — the server. (Whether an account really
 /// ended is for its own devices to judge: see `pli_client`'s monitor.)
+///
+/// Alice registers with device 1, which adds device 2; then a device 9 appears that no
+/// device of hers endorsed:
+///
+/// ```
+/// use ed25519_dalek::{Signer, SigningKey};
+/// use pli_proto::ids::{DeviceId, Username};
+/// use pli_proto::kt::{
+///     DirectoryDevice, Endorsement, VerifiedLookup, endorsement_message, unexplained_devices,
+/// };
+///
+/// let alice = Username::parse("alice")?;
+/// let key = |seed: u8| SigningKey::from_bytes(&[seed; 32]);
+/// let device = |id: u64, endorser: Option<u64>| -> Result<DirectoryDevice, pli_proto::IdError> {
+///     let device_id = DeviceId::new(id)?;
+///     let signature_key = key(id as u8).verifying_key().to_bytes().to_vec();
+///     let endorsement = match endorser {
+///         None => None,
+///         Some(by) => Some(Endorsement {
+///             by: DeviceId::new(by)?,
+///             signature: key(by as u8)
+///                 .sign(&endorsement_message(&alice, device_id, &signature_key))
+///                 .to_bytes(),
+///         }),
+///     };
+///     Ok(DirectoryDevice { device_id, signature_key, endorsement })
+/// };
+/// let version = |version, devices| VerifiedLookup { epoch: version, version, devices };
+/// let mut history = vec![
+///     version(1, vec![device(1, None)?]),
+///     version(2, vec![device(1, None)?, device(2, Some(1))?]),
+/// ];
+/// assert_eq!(unexplained_devices(&alice, &history), []);
+///
+/// history.push(version(3, vec![device(1, None)?, device(2, Some(1))?, device(9, None)?]));
+/// assert_eq!(unexplained_devices(&alice, &history), [(3, DeviceId::new(9)?)]);
+/// # Ok::<(), pli_proto::IdError>(())
+/// ```
 pub fn unexplained_devices(user: &Username, history: &[VerifiedLookup]) -> Vec<(u64, DeviceId)> {
     let mut unexplained = Vec::new();
     let mut previous: &[DirectoryDevice] = &[];
@@ -402,6 +560,34 @@ fn fingerprint(user: &Username, devices: &[DirectoryDevice]) -> String {
 /// The safety code two users compare: 60 digits in groups of five, the same on both sides
 /// (each user's fingerprint of their own directory-listed keys, in name order). It changes
 /// whenever either user's devices change.
+///
+/// Alice and bob compute the same code, each from their own side; if the directory showed
+/// alice another key for bob, her code differs and the comparison catches it:
+///
+/// ```
+/// use ed25519_dalek::SigningKey;
+/// use pli_proto::ids::{DeviceId, Username};
+/// use pli_proto::kt::{DirectoryDevice, safety_code};
+///
+/// let listed = |id: u64, seed: u8| -> Result<DirectoryDevice, pli_proto::IdError> {
+///     Ok(DirectoryDevice {
+///         device_id: DeviceId::new(id)?,
+///         signature_key: SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes().to_vec(),
+///         endorsement: None,
+///     })
+/// };
+/// let (alice, bob) = (Username::parse("alice")?, Username::parse("bob")?);
+/// let alices = [listed(1, 1)?];
+/// let bobs = [listed(2, 2)?];
+/// let on_alices_side = safety_code((&alice, &alices), (&bob, &bobs));
+/// let on_bobs_side = safety_code((&bob, &bobs), (&alice, &alices));
+/// assert_eq!(on_alices_side, on_bobs_side);
+/// assert_eq!(on_alices_side.split(' ').count(), 12);
+///
+/// let swapped = [listed(2, 66)?];
+/// assert_ne!(safety_code((&alice, &alices), (&bob, &swapped)), on_bobs_side);
+/// # Ok::<(), pli_proto::IdError>(())
+/// ```
 pub fn safety_code(
     a: (&Username, &[DirectoryDevice]),
     b: (&Username, &[DirectoryDevice]),
@@ -469,6 +655,7 @@ pub struct LookupResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
+    /// The signed checkpoint of the epoch the proof is for.
     pub root: String,
     /// akd `HistoryProof`, protobuf.
     pub proof: Bytes64,
@@ -478,6 +665,7 @@ pub struct HistoryResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RootsResponse {
+    /// Signed checkpoints (origin `<host>/kt`, size = epoch), oldest first.
     pub roots: Vec<String>,
 }
 
@@ -487,8 +675,11 @@ pub struct RootsResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditProofResponse {
+    /// The first epoch.
     pub from: u64,
+    /// The last epoch.
     pub to: u64,
+    /// One proof per step, `to - from` of them.
     pub proofs: Vec<Bytes64>,
 }
 
@@ -502,6 +693,7 @@ pub const MAX_ROOTS: u64 = 1000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishResponse {
+    /// The directory's current epoch.
     pub epoch: u64,
     /// Users whose device set changed in this publication (0: nothing was pending).
     pub changes: u64,

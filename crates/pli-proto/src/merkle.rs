@@ -5,8 +5,11 @@
 
 use sha2::{Digest, Sha256};
 
+/// A SHA-256 digest: a leaf, a node or a tree root.
 pub type Hash = [u8; 32];
 
+/// The hash of one log entry's bytes, `SHA-256(0x00 ‖ entry)`: the prefix keeps a leaf
+/// from passing for an inner node.
 pub fn leaf_hash(entry: &[u8]) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update([0u8]);
@@ -14,6 +17,7 @@ pub fn leaf_hash(entry: &[u8]) -> Hash {
     hasher.finalize().into()
 }
 
+/// The hash of an inner node, `SHA-256(0x01 ‖ left ‖ right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update([1u8]);
@@ -43,7 +47,9 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
-/// The audit path for leaf `index` (RFC 6962 §2.1.1).
+/// The audit path for leaf `index` (RFC 6962 §2.1.1): what the log serves so that
+/// [`verify_inclusion`] can check one entry against a root without the other entries.
+/// Empty if `index` is out of range.
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     fn path(leaves: &[Hash], index: usize, out: &mut Vec<Hash>) {
         if leaves.len() <= 1 {
@@ -67,6 +73,25 @@ pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
 
 /// Checks that `leaf` is entry `index` of the tree of `size` leaves with root `root`
 /// (RFC 9162 §2.1.3.2).
+///
+/// A log of three entries, the path of its second entry checked against its root; a
+/// changed entry, a wrong position or another root is refused:
+///
+/// ```
+/// use pli_proto::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion};
+/// let leaves: Vec<_> = [&b"entry 0"[..], b"entry 1", b"entry 2"]
+///     .iter()
+///     .map(|entry| leaf_hash(entry))
+///     .collect();
+/// let tree_root = root(&leaves);
+/// let proof = inclusion_proof(&leaves, 1);
+/// assert!(verify_inclusion(&leaves[1], 1, 3, &proof, &tree_root));
+///
+/// assert!(!verify_inclusion(&leaf_hash(b"entry 1, edited"), 1, 3, &proof, &tree_root));
+/// assert!(!verify_inclusion(&leaves[1], 2, 3, &proof, &tree_root));
+/// assert!(!verify_inclusion(&leaves[1], 1, 3, &proof, &root(&leaves[..2])));
+/// assert!(!verify_inclusion(&leaves[1], 3, 3, &proof, &tree_root), "past the end");
+/// ```
 pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
     if index >= size {
         return false;
@@ -95,7 +120,8 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 }
 
 /// The consistency proof from the tree's first `old_size` leaves to all of them
-/// (RFC 6962 §2.1.2).
+/// (RFC 6962 §2.1.2), for [`verify_consistency`]. Empty when there is nothing to prove
+/// (`old_size` 0 or not below the tree's size).
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
     fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
         let n = leaves.len();
@@ -122,7 +148,28 @@ pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
 }
 
 /// Checks that the tree of `new_size` leaves with `new_root` extends the tree of
-/// `old_size` leaves with `old_root` (RFC 9162 §2.1.4.2).
+/// `old_size` leaves with `old_root` (RFC 9162 §2.1.4.2): the log only grew, nothing in
+/// its first `old_size` entries changed.
+///
+/// A log of three entries grown to five verifies against its earlier root; a history
+/// rewritten under the old checkpoint, or a log cut back, does not:
+///
+/// ```
+/// use pli_proto::merkle::{consistency_proof, leaf_hash, root, verify_consistency};
+/// let leaves: Vec<_> = (0..5).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect();
+/// let (old_root, new_root) = (root(&leaves[..3]), root(&leaves));
+/// let proof = consistency_proof(&leaves, 3);
+/// assert!(verify_consistency(3, 5, &old_root, &new_root, &proof));
+///
+/// // Entry 1 rewritten: the new tree no longer extends the one the old checkpoint signed.
+/// let mut rewritten = leaves.clone();
+/// rewritten[1] = leaf_hash(b"entry 1, rewritten");
+/// let forged = consistency_proof(&rewritten, 3);
+/// assert!(!verify_consistency(3, 5, &old_root, &root(&rewritten), &forged));
+/// // Nor can the same proof vouch for another size, or for a log that shrank.
+/// assert!(!verify_consistency(2, 5, &root(&leaves[..2]), &new_root, &proof));
+/// assert!(!verify_consistency(5, 3, &new_root, &old_root, &proof));
+/// ```
 pub fn verify_consistency(
     old_size: u64,
     new_size: u64,

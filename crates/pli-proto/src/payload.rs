@@ -10,16 +10,22 @@ use crate::limits::{MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The envelope version this build writes and reads ([`Envelope::v`]).
 pub const ENVELOPE_VERSION: u32 = 1;
 
+/// Why decrypted bytes are not an envelope this build accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
+    /// Over [`MAX_PAYLOAD_BYTES`].
     #[error("payload exceeds the size limit")]
     TooLarge,
+    /// Not padding this module wrote, or not an envelope's JSON.
     #[error("payload is not a pli envelope")]
     Malformed,
+    /// An envelope version other than [`ENVELOPE_VERSION`].
     #[error("payload envelope version is not supported")]
     UnsupportedVersion,
+    /// A text or group name over its limit in [`crate::limits`].
     #[error("a field exceeds its limit")]
     FieldTooLarge,
 }
@@ -29,10 +35,18 @@ pub enum PayloadError {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Body {
     /// A text message.
-    Text { text: String },
+    Text {
+        /// The text, at most [`MAX_TEXT_BYTES`] bytes of UTF-8.
+        text: String,
+    },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
-    Meta { name: String, direct: bool },
+    Meta {
+        /// The conversation's name, as its members see it.
+        name: String,
+        /// Whether it is a direct (1:1) conversation rather than a named group.
+        direct: bool,
+    },
     /// A kind of body a newer pli sends that this version does not know. It is kept (shown
     /// as "a message this version cannot display" and counted in the sender's hash chain),
     /// so a newer sender's next message raises no false alarm. Never sent.
@@ -50,8 +64,10 @@ impl std::fmt::Debug for Body {
     }
 }
 
+/// The plaintext of one application message, with the sender's hash-chain link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// The envelope version, [`ENVELOPE_VERSION`].
     pub v: u32,
     /// The sender device's sequence number in this conversation, from 1.
     pub seq: u64,
@@ -59,6 +75,7 @@ pub struct Envelope {
     pub prev: Option<String>,
     /// Sender's clock, milliseconds since the Unix epoch.
     pub sent_at: u64,
+    /// What the message says.
     pub body: Body,
     /// The newest key directory root the sender has verified, so members shown different
     /// roots for one epoch (a split view) find out.
@@ -69,12 +86,14 @@ pub struct Envelope {
 /// A key directory root as a message carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootRef {
+    /// The directory epoch.
     pub epoch: u64,
     /// Hex of the 32-byte root hash.
     pub root: String,
 }
 
 impl RootRef {
+    /// The reference to `root`, the root hash of directory epoch `epoch`.
     pub fn new(epoch: u64, root: &[u8; 32]) -> Self {
         Self {
             epoch,
@@ -89,10 +108,12 @@ impl RootRef {
 }
 
 impl Envelope {
+    /// The envelope's JSON, before [`pad`]; the hash chain covers these bytes.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an envelope of strings and integers always serialises")
     }
 
+    /// Reads unpadded envelope JSON, refusing other versions and oversized fields.
     pub fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
         if bytes.len() > MAX_PAYLOAD_BYTES {
             return Err(PayloadError::TooLarge);
@@ -168,6 +189,7 @@ pub fn unpad(bytes: &[u8]) -> Result<&[u8], PayloadError> {
 }
 
 impl Body {
+    /// Checks the body's fields against their limits in [`crate::limits`].
     pub fn check_limits(&self) -> Result<(), PayloadError> {
         let ok = match self {
             Body::Text { text } => text.len() <= MAX_TEXT_BYTES,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionPolicy {
+    /// The region this policy governs.
     pub region: Region,
     /// Messages not delivered within this many days are deleted unread.
     pub queue_ttl_days: u32,
@@ -88,7 +89,9 @@ impl RegionPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResponse {
+    /// The region of an account registered without naming one.
     pub default_region: Region,
+    /// Every region the server serves.
     pub regions: Vec<RegionPolicy>,
 }
 

@@ -14,11 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Counts below this are shown as a band when the policy asks for bands.
 pub const BAND_BELOW: u64 = 10;
 
+/// The span of time a report covers: a calendar quarter or half-year, in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
+    /// Its name, `2026-Q4` or `2026-H2`.
     pub label: String,
+    /// Its first millisecond since the Unix epoch.
     pub start_ms: u64,
+    /// The first millisecond after it.
     pub end_ms: u64,
 }
 
@@ -50,6 +54,7 @@ impl Period {
         })
     }
 
+    /// Whether `time_ms` falls in the period (`start_ms` included, `end_ms` not).
     pub fn contains(&self, time_ms: u64) -> bool {
         (self.start_ms..self.end_ms).contains(&time_ms)
     }
@@ -59,7 +64,9 @@ impl Period {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
+    /// The figure.
     pub count: u64,
+    /// The `seq` of every audit entry it counts, so anyone can trace it.
     pub entries: Vec<u64>,
     /// Published as a band only: the count (then 0) and its entries are left out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -92,15 +99,21 @@ impl Figure {
     }
 }
 
+/// Every figure a report gives for one set of accounts (the deployment, or a region).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
+    /// Lawful requests received (`request.create`).
     pub requests: Figure,
-    /// Keyed `CC/basis`.
+    /// The same, by country and legal basis; keyed `CC/basis`.
     pub requests_by_country_basis: BTreeMap<String, Figure>,
+    /// Accounts named by those requests, each request's targets counted.
     pub accounts_specified: Figure,
+    /// Requests for which some data was disclosed, each request once.
     pub requests_with_data_produced: Figure,
+    /// Requests rejected (`request.reject`).
     pub rejected: Figure,
+    /// Requests received on the emergency basis.
     pub emergency: Figure,
     /// Emergency disclosures whose second review rejected them (after the data went out).
     #[serde(default)]
@@ -108,8 +121,11 @@ pub struct Figures {
     /// Emergency second reviews not done by their deadline (counted when they fell due).
     #[serde(default)]
     pub emergency_reviews_overdue: Figure,
+    /// Requests received on the preservation basis.
     pub preservation: Figure,
+    /// Notices sent to users about a disclosure.
     pub notices_sent: Figure,
+    /// Notices held under a non-disclosure order.
     pub notices_delayed: Figure,
 }
 
@@ -154,6 +170,7 @@ pub struct RegionFigures {
     /// Whether its small counts are published as bands: its policy's `report_bands`; for
     /// several regions, or a region the report does not list, whether any listed one's is.
     pub bands: bool,
+    /// The region's figures, banded as `bands` says.
     pub figures: Figures,
 }
 
@@ -234,6 +251,7 @@ pub fn published(entries: &[AuditEntry], period: &Period, served: &[(String, boo
 /// The figures of a period: the deployment's, and each region's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// The whole deployment's figures, each request once.
     pub total: Figures,
     /// A request about accounts of several regions counts in each of them, as each one's
     /// policy governs it.
@@ -253,6 +271,46 @@ const COUNTED: [&str; 6] = [
 /// Computes the figures of `period` from verified log entries. An entry counts for the
 /// regions its details name (`eu`, or `eu+us` for several) or, failing that, the ones its
 /// request last named; [`UNRECORDED_REGION`] if neither does.
+///
+/// Three entries of one request: it counts once, traced to its entries, and the entry
+/// outside the period and the refused one do not count; a log from which an entry was
+/// dropped computes other figures:
+///
+/// ```
+/// use pli_proto::audit::AuditEntry;
+/// use pli_proto::report::{Period, compute};
+///
+/// let period = Period::parse("2026-Q4").expect("a period");
+/// let entry = |seq, time_ms, action: &str, outcome: &str| AuditEntry {
+///     seq,
+///     time_ms,
+///     staff_id: 2,
+///     role: "legal".into(),
+///     action: action.into(),
+///     outcome: outcome.into(),
+///     details: serde_json::json!({
+///         "request_id": "r1", "region": "eu", "country": "FR", "basis": "court-order",
+///         "targets": ["t1", "t2"],
+///     }),
+/// };
+/// let entries = [
+///     entry(0, period.start_ms, "request.create", "ok"),
+///     entry(1, period.start_ms + 1, "request.disclose", "ok"),
+///     entry(2, period.start_ms + 2, "request.disclose", "denied"),
+///     entry(3, period.end_ms, "request.reject", "ok"),
+/// ];
+/// let tally = compute(&entries, &period);
+/// let eu = &tally.by_region["eu"];
+/// assert_eq!(eu.requests.entries, [0]);
+/// assert_eq!(eu.accounts_specified.count, 2);
+/// assert_eq!(eu.requests_with_data_produced.entries, [1]);
+/// assert_eq!(eu.rejected.count, 0, "entry 3 is in the next period");
+/// assert_eq!(tally.total.requests_by_country_basis["FR/court-order"].count, 1);
+///
+/// let dropped = compute(&entries[1..], &period);
+/// assert_ne!(dropped, tally);
+/// assert_eq!(dropped.total.requests.count, 0);
+/// ```
 pub fn compute(entries: &[AuditEntry], period: &Period) -> Tally {
     let mut tally = Tally::default();
     let mut region_of: BTreeMap<String, String> = BTreeMap::new();
@@ -342,10 +400,13 @@ fn count(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
+    /// The audit log's origin, naming the deployment.
     pub origin: String,
+    /// The period reported on.
     pub period: Period,
     /// The log size and root the figures were computed from.
     pub log_size: u64,
+    /// That root, hex: a reader verifies the log up to `log_size` against it and recomputes.
     pub log_root: String,
     /// The whole deployment's figures; absent when any region's are banded (see
     /// [`Published::figures`]).
@@ -354,6 +415,7 @@ pub struct Report {
     /// Each region's figures ([`Published::regions`]).
     #[serde(default)]
     pub regions: Vec<RegionFigures>,
+    /// When the report was made, in milliseconds since the Unix epoch.
     pub generated_ms: u64,
     /// Ed25519 over the report's JSON with this field empty, base64.
     #[serde(default)]
@@ -367,12 +429,60 @@ impl Report {
         serde_json::to_vec(&unsigned).expect("a report always serialises")
     }
 
+    /// Sets [`Report::signature`] to `key`'s signature over the rest of the report.
     pub fn sign(&mut self, key: &SigningKey) {
         use base64::Engine;
         let signature = key.sign(&self.signed_bytes());
         self.signature = base64::engine::general_purpose::STANDARD.encode(signature.to_bytes());
     }
 
+    /// Whether the report is signed by `key` exactly as it stands. A valid signature says
+    /// only who published it; whether its figures are true is checked by recomputing them
+    /// from the verified log with [`published`] and comparing.
+    ///
+    /// ```
+    /// use ed25519_dalek::SigningKey;
+    /// use pli_proto::audit::AuditEntry;
+    /// use pli_proto::report::{Period, Report, published};
+    ///
+    /// let period = Period::parse("2026-Q4").expect("a period");
+    /// let create = |seq, basis: &str| AuditEntry {
+    ///     seq,
+    ///     time_ms: period.start_ms + 1_000,
+    ///     staff_id: 2,
+    ///     role: "legal".into(),
+    ///     action: "request.create".into(),
+    ///     outcome: "ok".into(),
+    ///     details: serde_json::json!({"region": "eu", "country": "FR", "basis": basis, "targets": ["t"]}),
+    /// };
+    /// let entries = [create(0, "subpoena"), create(1, "court-order"), create(2, "emergency")];
+    /// let served = [("eu".to_owned(), false)];
+    /// let figures = published(&entries, &period, &served);
+    ///
+    /// let key = SigningKey::from_bytes(&[11; 32]);
+    /// let mut report = Report {
+    ///     origin: "pli.test/audit".into(),
+    ///     period: period.clone(),
+    ///     log_size: 3,
+    ///     log_root: "…".into(),
+    ///     figures: figures.figures.clone(),
+    ///     regions: figures.regions.clone(),
+    ///     generated_ms: period.end_ms,
+    ///     signature: String::new(),
+    /// };
+    /// report.sign(&key);
+    /// assert!(report.verify_signature(&key.verifying_key()));
+    /// assert!(!report.verify_signature(&SigningKey::from_bytes(&[12; 32]).verifying_key()));
+    ///
+    /// // The recomputation confirms the figures...
+    /// let recomputed = published(&entries, &period, &served);
+    /// assert_eq!(report.figures, recomputed.figures);
+    /// assert_eq!(report.regions, recomputed.regions);
+    /// // ...and a report doctored after signing fails both checks.
+    /// report.figures.as_mut().expect("a total").emergency.count = 0;
+    /// assert!(!report.verify_signature(&key.verifying_key()));
+    /// assert_ne!(report.figures, recomputed.figures);
+    /// ```
     pub fn verify_signature(&self, key: &VerifyingKey) -> bool {
         use base64::Engine;
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&self.signature) else {

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cosignature {
+    /// The size of the checkpoint co-signed.
     pub size: u64,
     /// The witness's key, as a vkey (`name+keyid+key`).
     pub witness: String,
@@ -38,18 +39,23 @@ pub struct Cosignature {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CosignatureKept {
+    /// The size of the checkpoint it is kept with.
     pub size: u64,
 }
 
 /// The signature type byte of a cosignature/v1 key.
 const COSIGNATURE_TYPE: u8 = 0x04;
 
+/// Why a witness key or cosignature is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WitnessError {
+    /// Not a vkey, or its key id does not match its name and key.
     #[error("not a well-formed witness key (name+keyid+key)")]
     BadKey,
+    /// Not a cosignature line, or not one by this witness (name or key id differ).
     #[error("not a well-formed cosignature line")]
     Malformed,
+    /// This witness's line, but its signature does not cover this checkpoint at its time.
     #[error("the cosignature does not verify")]
     BadSignature,
 }
@@ -57,7 +63,9 @@ pub enum WitnessError {
 /// A witness's public key and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WitnessKey {
+    /// The witness's name, as its cosignature lines carry it.
     pub name: String,
+    /// Its Ed25519 public key.
     pub key: VerifyingKey,
 }
 
@@ -76,6 +84,7 @@ fn message(checkpoint: &Checkpoint, time: u64) -> String {
 }
 
 impl WitnessKey {
+    /// The public key of the witness named `name` that signs with `signing`.
     pub fn of(name: &str, signing: &SigningKey) -> Self {
         Self {
             name: name.to_owned(),
@@ -125,7 +134,27 @@ impl WitnessKey {
         })
     }
 
-    /// Checks a cosignature line on `checkpoint`; returns its timestamp.
+    /// Checks a cosignature line on `checkpoint`; returns its timestamp. The line is
+    /// bound to the checkpoint's whole body, so it cannot be moved to another checkpoint.
+    ///
+    /// ```
+    /// use ed25519_dalek::SigningKey;
+    /// use pli_proto::checkpoint::Checkpoint;
+    /// use pli_proto::witness::{WitnessError, WitnessKey, cosign};
+    /// let signing = SigningKey::from_bytes(&[5; 32]);
+    /// let witness = WitnessKey::of("witness.example", &signing);
+    /// let checkpoint = Checkpoint { origin: "pli.test/audit".into(), size: 3, root: [1; 32] };
+    /// let line = cosign(&checkpoint, "witness.example", &signing, 1_700_000_000);
+    /// assert_eq!(witness.verify(&checkpoint, &line), Ok(1_700_000_000));
+    ///
+    /// // The same size with another root (a rewritten log): refused.
+    /// let rewritten = Checkpoint { root: [2; 32], ..checkpoint.clone() };
+    /// assert_eq!(witness.verify(&rewritten, &line), Err(WitnessError::BadSignature));
+    /// // A line signed by someone else under the witness's name: not the witness's.
+    /// let forger = SigningKey::from_bytes(&[6; 32]);
+    /// let forged = cosign(&checkpoint, "witness.example", &forger, 1_700_000_000);
+    /// assert_eq!(witness.verify(&checkpoint, &forged), Err(WitnessError::Malformed));
+    /// ```
     pub fn verify(&self, checkpoint: &Checkpoint, line: &str) -> Result<u64, WitnessError> {
         let rest = line
             .trim_end()
@@ -144,7 +173,40 @@ impl WitnessKey {
         Ok(time)
     }
 
-    /// Finds and checks this witness's cosignature among a signed note's lines.
+    /// Finds and checks this witness's cosignature among a signed note's lines: what a
+    /// client that requires this witness asks of each checkpoint it accepts.
+    ///
+    /// A log of three entries, its checkpoint signed by the log and co-signed by a witness;
+    /// the note as the log serves it, with the cosignature as one more line, verifies both
+    /// ways. A note without the witness's line, or with a line for another checkpoint, is
+    /// not co-signed:
+    ///
+    /// ```
+    /// use ed25519_dalek::SigningKey;
+    /// use pli_proto::checkpoint::{Checkpoint, LogKey, UnverifiedCheckpoint};
+    /// use pli_proto::merkle::{leaf_hash, root};
+    /// use pli_proto::witness::{WitnessKey, cosign};
+    ///
+    /// let log_signing = SigningKey::from_bytes(&[7; 32]);
+    /// let log_key = LogKey { name: "pli.test/audit".into(), key: log_signing.verifying_key() };
+    /// let witness_signing = SigningKey::from_bytes(&[5; 32]);
+    /// let witness = WitnessKey::of("witness.example", &witness_signing);
+    ///
+    /// let leaves: Vec<_> = (0..3).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect();
+    /// let checkpoint = Checkpoint { origin: log_key.name.clone(), size: 3, root: root(&leaves) };
+    /// let note = checkpoint.sign(&log_key.name, &log_signing);
+    /// let line = cosign(&checkpoint, &witness.name, &witness_signing, 1_700_000_000);
+    /// let served = format!("{note}{line}\n");
+    ///
+    /// let verified = UnverifiedCheckpoint::parse(&served)?.verify(&log_key)?;
+    /// assert!(witness.cosigned(&verified, &served));
+    ///
+    /// assert!(!witness.cosigned(&verified, &note), "no cosignature line");
+    /// let older = Checkpoint { size: 2, root: root(&leaves[..2]), ..checkpoint.clone() };
+    /// let older_line = cosign(&older, &witness.name, &witness_signing, 1_600_000_000);
+    /// assert!(!witness.cosigned(&verified, &format!("{note}{older_line}\n")));
+    /// # Ok::<(), pli_proto::checkpoint::CheckpointError>(())
+    /// ```
     pub fn cosigned(&self, checkpoint: &Checkpoint, note: &str) -> bool {
         note.lines()
             .any(|line| self.verify(checkpoint, line).is_ok())
