@@ -144,41 +144,44 @@ async fn the_public_log_confirms_no_target_and_no_running_gag_date() {
     );
 }
 
+/// A subpoena for the subscriber facts of `targets`, entered by the first legal reviewer.
+async fn subpoena(staff: &common::Staff, targets: &[&str]) {
+    let _: RequestView = staff.legal[0]
+        .post(
+            "/admin/v1/requests",
+            &lawful_request(LegalBasis::Subpoena, targets, &[DataCategory::Subscriber]),
+        )
+        .await
+        .expect("request");
+}
+
+/// The auditor's report of 2026-Q4, as the server publishes it.
+async fn q4_report(staff: &common::Staff) -> pli_proto::report::Report {
+    staff
+        .auditor
+        .post(
+            "/admin/v1/reports",
+            &pli_proto::governance::ReportRequest {
+                period: "2026-Q4".into(),
+            },
+        )
+        .await
+        .expect("report")
+}
+
 /// With bands on, a published report carries only the band of each small count: no exact
 /// count and no entry numbers, in its JSON or its page; and `pli audit report` still
 /// confirms it from the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_banded_report_publishes_the_band_only_and_still_checks() {
-    use pli_proto::governance::ReportRequest;
-    use pli_proto::report::Report;
-
     let clock = ManualClock::new(day(2026, 11, 23));
     let server = TestServer::start_clocked(clock, |config| config.report_bands = true).await;
     TestUser::register(&server, "alice").await;
     let staff = staff(&server).await;
     for _ in 0..3 {
-        let _: RequestView = staff.legal[0]
-            .post(
-                "/admin/v1/requests",
-                &lawful_request(
-                    LegalBasis::Subpoena,
-                    &["alice"],
-                    &[DataCategory::Subscriber],
-                ),
-            )
-            .await
-            .expect("request");
+        subpoena(&staff, &["alice"]).await;
     }
-    let report: Report = staff
-        .auditor
-        .post(
-            "/admin/v1/reports",
-            &ReportRequest {
-                period: "2026-Q4".into(),
-            },
-        )
-        .await
-        .expect("report");
+    let report = q4_report(&staff).await;
     assert!(report.figures.is_none(), "no total beside a banded region");
     let region = &report.regions[0];
     let f = &region.figures;
@@ -232,8 +235,6 @@ async fn a_banded_report_publishes_the_band_only_and_still_checks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_region_is_banded_by_its_own_policy() {
     use common::test_regions;
-    use pli_proto::governance::ReportRequest;
-    use pli_proto::report::Report;
 
     let server = TestServer::start_clocked(ManualClock::new(day(2026, 11, 23)), |config| {
         config.regions = test_regions(&config.data_dir, &["eu", "us"]);
@@ -264,24 +265,9 @@ async fn each_region_is_banded_by_its_own_policy() {
         &["bob"],
         &["alice", "bob"],
     ] {
-        let _: RequestView = staff.legal[0]
-            .post(
-                "/admin/v1/requests",
-                &lawful_request(LegalBasis::Subpoena, targets, &[DataCategory::Subscriber]),
-            )
-            .await
-            .expect("request");
+        subpoena(&staff, targets).await;
     }
-    let report: Report = staff
-        .auditor
-        .post(
-            "/admin/v1/reports",
-            &ReportRequest {
-                period: "2026-Q4".into(),
-            },
-        )
-        .await
-        .expect("report");
+    let report = q4_report(&staff).await;
     assert!(report.figures.is_none(), "no total beside a banded region");
     let [eu, us] = &report.regions[..] else {
         panic!("eu and us: {:?}", report.regions);
