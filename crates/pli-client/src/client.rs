@@ -197,6 +197,12 @@ impl Client {
         Ok(self.transport.delete_account().await?.facts_kept_days)
     }
 
+    /// What the server holds about this account: the same record staff see and a lawful
+    /// disclosure is made from.
+    pub async fn my_inventory(&self) -> Result<pli_proto::inventory::Inventory, ClientError> {
+        self.transport.my_inventory().await
+    }
+
     pub(crate) fn signer(&self) -> Result<SignatureKeyPair, ClientError> {
         mls::load_signer(&mls::Storage::new(&self.conn), &self.me.signature_public)
     }

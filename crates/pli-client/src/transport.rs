@@ -224,6 +224,11 @@ impl Transport {
         self.get(paths::POLICY).await
     }
 
+    /// What the server holds about this device's account, as staff would see it.
+    pub async fn my_inventory(&self) -> Result<pli_proto::inventory::Inventory, ClientError> {
+        self.get(paths::MY_INVENTORY).await
+    }
+
     pub async fn challenge(&self) -> Result<api::ChallengeResponse, ClientError> {
         self.get(paths::CHALLENGE).await
     }

@@ -49,6 +49,9 @@ pub mod paths {
     pub const AUDIT_COSIGNATURES: &str = "/v1/audit/cosignatures";
     /// `GET`: each served region's published policy ([`crate::policy`]).
     pub const POLICY: &str = "/v1/policy";
+    /// `GET`: what the server holds about the caller's account
+    /// ([`crate::inventory::Inventory`]), as staff would see it.
+    pub const MY_INVENTORY: &str = "/v1/me/inventory";
     /// `GET`: the key directory's keys ([`crate::kt::DirectoryKeysResponse`]).
     pub const DIRECTORY_KEYS: &str = "/v1/directory/keys";
     /// `GET`: signed directory roots ([`crate::kt::RootsResponse`]).

@@ -22,6 +22,7 @@
 //! - [`governance`]: staff roles, legal bases, data categories, lawful-request bodies.
 //! - [`report`]: transparency report periods, figures computed from the log, bands.
 //! - [`policy`]: each region's published policy, in figures and in plain words.
+//! - [`inventory`]: what a server holds about one account, as staff and the account see it.
 //! - `openapi` (feature `openapi`): OpenAPI schemas of the identifiers and error codes, for
 //!   the server's `/openapi.json`; the bodies derive theirs where they are defined.
 //!
@@ -38,6 +39,7 @@ pub mod error;
 pub mod frame;
 pub mod governance;
 pub mod ids;
+pub mod inventory;
 pub mod kt;
 pub mod limits;
 pub mod merkle;

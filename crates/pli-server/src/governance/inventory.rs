@@ -7,51 +7,11 @@ use crate::store::{InventoryRecord, Store};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
+use pli_proto::Username;
 use pli_proto::governance::{DataCategory, RequestView, format_day};
-use pli_proto::{DeviceId, Username};
 use serde::{Deserialize, Serialize};
 
-/// A connection IP address, kept only where the home region's policy says so.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IpSeen {
-    pub day: String,
-    pub address: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DeviceKey {
-    pub device_id: DeviceId,
-    pub signature_key: String,
-    pub key_packages_available: u64,
-    pub has_last_resort_key_package: bool,
-}
-
-/// The full printout for one account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Inventory {
-    pub username: Username,
-    pub home_region: String,
-    pub created_day: String,
-    pub last_connection_day: Option<String>,
-    pub devices: Vec<DeviceKey>,
-    pub queued_ciphertexts: u64,
-    pub preserved_until: Option<String>,
-    /// The day the user deleted the account; its remaining facts are erased after the
-    /// region's retention period.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub deleted_day: Option<String>,
-    /// Connection IP addresses, where the home region's policy keeps them.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub ip_addresses: Vec<IpSeen>,
-    /// Items of the data inventory this server does not hold, stated so the printout is
-    /// complete.
-    pub not_held: Vec<String>,
-    /// Items it does hold about the account that the lines above do not itemise, stated so
-    /// the printout is complete (every stored column is either shown here or declared not
-    /// personal, `store::columns`).
-    #[serde(default)]
-    pub also_held: Vec<String>,
-}
+pub use pli_proto::inventory::{DeviceKey, Inventory, IpSeen};
 
 /// What [`Inventory::also_held`] says, the same for every account.
 pub const ALSO_HELD: &[&str] = &[
@@ -60,8 +20,9 @@ pub const ALSO_HELD: &[&str] = &[
     "one-minute connection tickets of its devices (hashed) and the credential hash of each device",
 ];
 
-impl Inventory {
-    pub fn from_record(record: InventoryRecord, policy: &Policy) -> Self {
+/// The printout of `record`, under its home region's `policy`.
+pub fn from_record(record: InventoryRecord, policy: &Policy) -> Inventory {
+    {
         let devices = record
             .devices
             .iter()
@@ -90,7 +51,7 @@ impl Inventory {
                 policy.region
             ));
         }
-        Self {
+        Inventory {
             username: record.username,
             home_region: policy.region.clone(),
             created_day: format_day(record.created_day),
@@ -125,10 +86,7 @@ pub async fn load<S: Store>(
         return Ok(None);
     };
     let region = store.home_region(user).await?;
-    Ok(Some(Inventory::from_record(
-        record,
-        policies.of(region.as_ref()),
-    )))
+    Ok(Some(from_record(record, policies.of(region.as_ref()))))
 }
 
 /// One account's share of a disclosure: only the approved categories.

@@ -7,6 +7,7 @@ mod bench;
 mod conversations;
 mod device;
 mod group;
+mod inventory;
 mod policy;
 mod register;
 mod send;
@@ -58,6 +59,8 @@ enum Command {
     Device(device::Command),
     /// Show each region's data policy in plain words (`--server`, or this device's server).
     Policy,
+    /// Show what the server holds about this account: the record staff would see.
+    Inventory,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
     /// Create group conversations and change who is in them.
@@ -92,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Register(args) => register::run(&context, args).await,
         Command::Policy => policy::run(&context).await,
+        Command::Inventory => inventory::run(&context).await,
         Command::Account(command) => account::run(&context, command).await,
         Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,

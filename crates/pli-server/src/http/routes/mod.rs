@@ -6,6 +6,7 @@ mod claim;
 mod devices;
 mod directory;
 mod health;
+mod inventory;
 mod key_packages;
 mod policy;
 mod register;
@@ -22,6 +23,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route(paths::HEALTH, get(health::health))
         .route(paths::POLICY, get(policy::policy::<S>))
+        .route(paths::MY_INVENTORY, get(inventory::mine::<S>))
         .route(paths::CHALLENGE, get(register::challenge::<S>))
         .route(paths::ACCOUNTS, post(register::register::<S>))
         .route(paths::ACCOUNT_SELF, delete(account::delete::<S>))
@@ -53,6 +55,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     paths(
         health::health,
         policy::policy,
+        inventory::mine,
         register::challenge,
         register::register,
         account::delete,

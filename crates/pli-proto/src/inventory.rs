@@ -1,0 +1,175 @@
+//! What a server holds about one account: its data inventory, filled in. Staff see it
+//! (`pli admin inventory`), a disclosure package is made from it and nothing else, and the
+//! account's own devices read it (`GET /v1/me/inventory`, `pli inventory`), so a user
+//! sees exactly what a lawful request could hand over.
+
+use crate::{DeviceId, Username};
+use serde::{Deserialize, Serialize};
+
+/// A connection IP address, kept only where the home region's policy says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IpSeen {
+    /// The day it was seen (`YYYY-MM-DD`, UTC).
+    pub day: String,
+    /// The address as the server saw it.
+    pub address: String,
+}
+
+/// One of the account's devices as the server holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceKey {
+    /// The device's id.
+    pub device_id: DeviceId,
+    /// Its MLS signature public key, base64.
+    pub signature_key: String,
+    /// Unclaimed one-time key packages it has on the server.
+    pub key_packages_available: u64,
+    /// Whether it has a last-resort key package on the server.
+    pub has_last_resort_key_package: bool,
+}
+
+/// The full printout for one account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Inventory {
+    /// The account's name.
+    pub username: Username,
+    /// The region its data lives in.
+    pub home_region: String,
+    /// The day it was registered (`YYYY-MM-DD`, UTC: the server keeps days, not times).
+    pub created_day: String,
+    /// The day one of its devices last connected.
+    pub last_connection_day: Option<String>,
+    /// Its devices, with their keys and key-package counts.
+    pub devices: Vec<DeviceKey>,
+    /// Ciphertexts queued for its devices (the server cannot read them).
+    pub queued_ciphertexts: u64,
+    /// The day a preservation order on the account ends, if one runs.
+    pub preserved_until: Option<String>,
+    /// The day the user deleted the account; its remaining facts are erased after the
+    /// region's retention period.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub deleted_day: Option<String>,
+    /// Connection IP addresses, where the home region's policy keeps them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ip_addresses: Vec<IpSeen>,
+    /// Items of the data inventory this server does not hold, stated so the printout is
+    /// complete.
+    pub not_held: Vec<String>,
+    /// Items it does hold about the account that the lines above do not itemise, stated so
+    /// the printout is complete (every stored column is either shown here or declared not
+    /// personal, `store::columns`).
+    #[serde(default)]
+    pub also_held: Vec<String>,
+}
+
+impl Inventory {
+    /// The printout in plain sentences, one per line, as `pli inventory` shows it.
+    pub fn plain_words(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!(
+                "Account @{}, its data in region {}.",
+                self.username, self.home_region
+            ),
+            format!(
+                "Registered on {}; last connected on {}.",
+                self.created_day,
+                self.last_connection_day.as_deref().unwrap_or("no day yet")
+            ),
+        ];
+        if let Some(day) = &self.deleted_day {
+            lines.push(format!(
+                "Deleted on {day}: what is left is erased after the region's period."
+            ));
+        }
+        for device in &self.devices {
+            lines.push(format!(
+                "Device {}: signature key {}, {} key package(s) on the server{}.",
+                device.device_id,
+                device.signature_key,
+                device.key_packages_available,
+                if device.has_last_resort_key_package {
+                    " and a last-resort one"
+                } else {
+                    ""
+                }
+            ));
+        }
+        lines.push(format!(
+            "{} encrypted message(s) waiting for its devices (the server cannot read them).",
+            self.queued_ciphertexts
+        ));
+        if let Some(day) = &self.preserved_until {
+            lines.push(format!("Preserved under a legal order until {day}."));
+        }
+        for seen in &self.ip_addresses {
+            lines.push(format!("Connected from {} on {}.", seen.address, seen.day));
+        }
+        lines.extend(
+            self.not_held
+                .iter()
+                .map(|item| format!("Not held: {item}.")),
+        );
+        lines.extend(
+            self.also_held
+                .iter()
+                .map(|item| format!("Also held: {item}.")),
+        );
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_name_every_item() {
+        let mut inventory = Inventory {
+            username: Username::parse("alice").expect("name"),
+            home_region: "eu".into(),
+            created_day: "2026-12-01".into(),
+            last_connection_day: None,
+            devices: vec![DeviceKey {
+                device_id: DeviceId::new(7).expect("id"),
+                signature_key: "S0VZ".into(),
+                key_packages_available: 3,
+                has_last_resort_key_package: true,
+            }],
+            queued_ciphertexts: 2,
+            preserved_until: None,
+            deleted_day: None,
+            ip_addresses: Vec::new(),
+            not_held: vec!["message content".into()],
+            also_held: vec!["the key directory's history".into()],
+        };
+        let text = inventory.plain_words().join("\n");
+        for part in [
+            "@alice",
+            "region eu",
+            "2026-12-01",
+            "no day yet",
+            "S0VZ",
+            "3 key package",
+            "last-resort",
+            "2 encrypted",
+            "Not held: message content.",
+            "Also held: the key directory",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(!text.contains("Preserved") && !text.contains("Connected from"));
+        inventory.preserved_until = Some("2027-03-01".into());
+        inventory.ip_addresses.push(IpSeen {
+            day: "2026-12-02".into(),
+            address: "192.0.2.1".into(),
+        });
+        let text = inventory.plain_words().join("\n");
+        assert!(
+            text.contains("until 2027-03-01") && text.contains("192.0.2.1 on 2026-12-02"),
+            "{text}"
+        );
+    }
+}
