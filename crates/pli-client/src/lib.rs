@@ -19,6 +19,7 @@
 //! - [`rotation`]: this device's leaf replaced on a schedule and after device changes
 //!   (post-compromise healing).
 //! - `outbox`: the durable send queue.
+//! - [`search`]: full-text search of the local history (SQLite FTS5).
 //! - `link_keys`: a linked device takes the directory's keys from its approving device.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
@@ -55,6 +56,7 @@ pub mod mls_store;
 mod outbox;
 mod receive;
 pub mod rotation;
+pub mod search;
 pub mod sync;
 pub mod transport;
 pub mod witness;

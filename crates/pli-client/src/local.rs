@@ -147,6 +147,23 @@ CREATE TABLE leaf_rotations (
     sent       INTEGER NOT NULL DEFAULT 0
 );
 "#,
+    r#"
+-- Full-text search of the local history (`search`): an FTS5 index of the messages' text,
+-- kept by triggers, so it changes in the very transaction that stores, alters or deletes a
+-- message and never holds what the history does not. Built once from what is there.
+CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages', content_rowid = 'local_id');
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, text) VALUES (new.local_id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.local_id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.local_id, old.text);
+    INSERT INTO messages_fts (rowid, text) VALUES (new.local_id, new.text);
+END;
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.

@@ -190,6 +190,13 @@ async fn a_forged_direct_chat_never_takes_the_place_of_the_real_one() {
         "{:?}",
         shown_from(&events, &dave.name)
     );
+    // Nor found by a search of alice's history, which does find her own words.
+    let found = alice.client.search("send me the code", 10).expect("search");
+    assert!(found.is_empty(), "a held message is never found: {found:?}");
+    assert_eq!(
+        alice.client.search("hello dave", 10).expect("search").len(),
+        1
+    );
     let listed: Vec<_> = alice
         .client
         .conversations()

@@ -10,6 +10,7 @@ mod group;
 mod inventory;
 mod policy;
 mod register;
+mod search;
 mod send;
 pub(crate) mod serve;
 mod sync;
@@ -68,6 +69,8 @@ enum Command {
     Group(group::Command),
     /// List this device's conversations.
     Conversations,
+    /// Find messages in this device's history holding every word given.
+    Search(search::Args),
     /// Receive, decrypt and print new messages, then send anything queued.
     Sync,
     /// Stay connected and print messages as they arrive (Ctrl-C to stop).
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send::run(&context, args).await,
         Command::Group(command) => group::run(&context, command).await,
         Command::Conversations => conversations::run(&context),
+        Command::Search(args) => search::run(&context, args),
         Command::Sync => sync::sync(&context).await,
         Command::Listen => sync::listen(&context).await,
         Command::Admin(args) => admin::run(&context, args).await,
