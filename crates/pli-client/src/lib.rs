@@ -20,6 +20,8 @@
 //!   (post-compromise healing).
 //! - `outbox`: the durable send queue.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
+//! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
+//!   markers: what a conversation list and a chat view read.
 //! - `link_keys`: a linked device takes the directory's keys from its approving device.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
@@ -58,6 +60,7 @@ mod receive;
 pub mod rotation;
 pub mod search;
 pub mod sync;
+pub mod timeline;
 pub mod transport;
 pub mod witness;
 

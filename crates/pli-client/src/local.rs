@@ -164,6 +164,12 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
     INSERT INTO messages_fts (rowid, text) VALUES (new.local_id, new.text);
 END;
 "#,
+    r#"
+-- A conversation's history read page by page, newest first (`timeline`), and how far the
+-- user has read it: messages after `read_up_to` (a local id) are unread.
+CREATE INDEX messages_by_conversation ON messages (group_id, local_id);
+ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.

@@ -1,0 +1,135 @@
+//! What a conversation list and a chat view read: each conversation with its last message
+//! and unread count, newest first; a conversation's history a page at a time (never the
+//! whole of it at once), newest page first; and how far the user has read. Only what the
+//! history shows is read here: never a held message, nor a conversation not checked yet.
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::local::{self, Conversation};
+use pli_proto::{GroupId, Username};
+use rusqlite::OptionalExtension as _;
+
+/// Most messages one page holds.
+pub const MAX_PAGE: usize = 500;
+
+/// One message of the history, as a chat view shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryMessage {
+    /// Its place in this device's history: pages are cut by it ([`Client::history_page`]).
+    pub local_id: i64,
+    /// Its sender.
+    pub sender: Username,
+    /// Its text.
+    pub text: String,
+    /// When it was sent (ms since the Unix epoch, the sender's clock).
+    pub sent_at: u64,
+    /// Whether this device's user wrote it.
+    pub outgoing: bool,
+}
+
+/// A conversation as a conversation list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// Its newest message, if any.
+    pub last: Option<HistoryMessage>,
+    /// Messages from others after what the user has read.
+    pub unread: u64,
+}
+
+const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing";
+
+fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i64, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_message(
+    (local_id, sender, text, sent_at, outgoing): (i64, String, String, i64, bool),
+) -> Result<HistoryMessage, ClientError> {
+    Ok(HistoryMessage {
+        local_id,
+        sender: Username::parse(&sender).map_err(|_| ClientError::corrupt("sender"))?,
+        text,
+        sent_at: sent_at as u64,
+        outgoing,
+    })
+}
+
+impl Client {
+    /// Every conversation with its newest message and unread count, the most recently
+    /// active first (a conversation without messages by when it was made).
+    pub fn summaries(&self) -> Result<Vec<Summary>, ClientError> {
+        let mut summaries = Vec::new();
+        for conversation in local::conversations(&self.conn)? {
+            let id = conversation.id.as_bytes().to_vec();
+            let last = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0
+                     ORDER BY local_id DESC LIMIT 1"
+                ))?
+                .query_row([&id], message)
+                .optional()?
+                .map(to_message)
+                .transpose()?;
+            let unread: i64 = self.conn.prepare_cached(
+                "SELECT count(*) FROM messages m JOIN conversations c ON c.group_id = m.group_id
+                 WHERE m.group_id = ?1 AND m.held = 0 AND m.outgoing = 0
+                   AND m.local_id > c.read_up_to",
+            )?.query_row([&id], |r| r.get(0))?;
+            summaries.push(Summary {
+                conversation,
+                last,
+                unread: unread as u64,
+            });
+        }
+        // A stable sort keeps the stored order (by creation) among equals.
+        summaries.sort_by_key(|s| std::cmp::Reverse(s.last.as_ref().map_or(0, |m| m.local_id)));
+        Ok(summaries)
+    }
+
+    /// Up to `limit` messages of `conversation` before `before` (a [`HistoryMessage::local_id`];
+    /// `None`: the newest), oldest first within the page. An empty page: nothing older.
+    pub fn history_page(
+        &self,
+        conversation: &GroupId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>, ClientError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0 AND local_id < ?2
+             ORDER BY local_id DESC LIMIT ?3"
+        ))?;
+        let rows = st
+            .query_map(
+                rusqlite::params![
+                    conversation.as_bytes(),
+                    before.unwrap_or(i64::MAX),
+                    limit.min(MAX_PAGE) as i64
+                ],
+                message,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut page = rows
+            .into_iter()
+            .map(to_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        page.reverse();
+        Ok(page)
+    }
+
+    /// Marks `conversation` read up to its newest message (now shown to the user).
+    pub fn mark_read(&self, conversation: &GroupId) -> Result<(), ClientError> {
+        let changed = self.conn.execute(
+            "UPDATE conversations SET read_up_to = (
+                 SELECT coalesce(max(local_id), 0) FROM messages WHERE group_id = ?1 AND held = 0)
+             WHERE group_id = ?1",
+            [conversation.as_bytes()],
+        )?;
+        if changed == 0 {
+            return Err(ClientError::UnknownConversation(conversation.to_hex()));
+        }
+        Ok(())
+    }
+}
