@@ -295,7 +295,7 @@ mod tests {
         let conn = home.open();
         let triggers = |conn: &Connection| -> i64 {
             conn.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'openmls%'",
                 [],
                 |r| r.get(0),
             )

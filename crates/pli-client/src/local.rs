@@ -169,6 +169,9 @@ END;
 -- user has read it: messages after `read_up_to` (a local id) are unread.
 CREATE INDEX messages_by_conversation ON messages (group_id, local_id);
 ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0;
+-- An own message's outbox row (queued while it is there), and why it was given up.
+ALTER TABLE messages ADD COLUMN outbox_id INTEGER;
+ALTER TABLE messages ADD COLUMN failure TEXT;
 "#,
 ];
 

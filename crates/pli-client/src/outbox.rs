@@ -56,17 +56,20 @@ impl Client {
              ON CONFLICT (group_id, sender_device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
             params![group.as_bytes(), device, seq as i64, Envelope::chain_hash(&encoded)],
         )?;
-        if let Body::Text { text } = &envelope.body {
-            tx.execute(
-                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1)",
-                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64],
-            )?;
-        }
         tx.execute(
             "INSERT INTO outbox (group_id, envelope) VALUES (?1, ?2)",
             params![group.as_bytes(), encoded],
         )?;
+        // The history's copy names its outbox row: queued while the row is there, sent once
+        // the server accepted it, failed (with why) if it was given up (`timeline`).
+        let outbox_id = tx.last_insert_rowid();
+        if let Body::Text { text } = &envelope.body {
+            tx.execute(
+                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7)",
+                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -122,8 +125,7 @@ impl Client {
                 let request = match self.encrypt(&group, &envelope)? {
                     Sealed::Ready(request) => request,
                     Sealed::Nobody => {
-                        self.conn
-                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        give_up(&self.conn, row, "nobody else is in this conversation")?;
                         break;
                     }
                     Sealed::Unchecked(check) => {
@@ -170,8 +172,7 @@ impl Client {
                     }
                     Err(err) if err.is_retryable() => return Err(err),
                     Err(err) => {
-                        self.conn
-                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        give_up(&self.conn, row, &err.chain())?;
                         local::notice(
                             &self.conn,
                             Some(&group),
@@ -185,6 +186,18 @@ impl Client {
             }
         }
     }
+}
+
+/// Drops outbox row `row`, which will not be sent, and records why on its message.
+fn give_up(conn: &rusqlite::Connection, row: i64, why: &str) -> Result<(), ClientError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+    tx.execute(
+        "UPDATE messages SET failure = ?2 WHERE outbox_id = ?1",
+        params![row, why],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// What [`encrypt_for_group`] made of an envelope.

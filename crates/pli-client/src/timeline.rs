@@ -25,6 +25,19 @@ pub struct HistoryMessage {
     pub sent_at: u64,
     /// Whether this device's user wrote it.
     pub outgoing: bool,
+    /// For a message this device wrote: where it is on its way.
+    pub delivery: Option<Delivery>,
+}
+
+/// Where an own message is on its way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Written, waiting in the outbox (offline, or held until the members' keys verify).
+    Queued,
+    /// Accepted by the server, committed for every recipient device.
+    Sent,
+    /// Given up, for this reason.
+    Failed(String),
 }
 
 /// A conversation as a conversation list shows it.
@@ -38,21 +51,45 @@ pub struct Summary {
     pub unread: u64,
 }
 
-const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing";
+const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing, failure,
+    EXISTS (SELECT 1 FROM outbox o WHERE o.id = messages.outbox_id)";
 
-fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i64, bool)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+/// A message row as [`COLUMNS`] reads it.
+struct Row {
+    local_id: i64,
+    sender: String,
+    text: String,
+    sent_at: i64,
+    outgoing: bool,
+    failure: Option<String>,
+    queued: bool,
 }
 
-fn to_message(
-    (local_id, sender, text, sent_at, outgoing): (i64, String, String, i64, bool),
-) -> Result<HistoryMessage, ClientError> {
+fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        local_id: r.get(0)?,
+        sender: r.get(1)?,
+        text: r.get(2)?,
+        sent_at: r.get(3)?,
+        outgoing: r.get(4)?,
+        failure: r.get(5)?,
+        queued: r.get(6)?,
+    })
+}
+
+fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
+    let delivery = row.outgoing.then_some(match (row.failure, row.queued) {
+        (Some(why), _) => Delivery::Failed(why),
+        (None, true) => Delivery::Queued,
+        (None, false) => Delivery::Sent,
+    });
     Ok(HistoryMessage {
-        local_id,
-        sender: Username::parse(&sender).map_err(|_| ClientError::corrupt("sender"))?,
-        text,
-        sent_at: sent_at as u64,
-        outgoing,
+        local_id: row.local_id,
+        sender: Username::parse(&row.sender).map_err(|_| ClientError::corrupt("sender"))?,
+        text: row.text,
+        sent_at: row.sent_at as u64,
+        outgoing: row.outgoing,
+        delivery,
     })
 }
 

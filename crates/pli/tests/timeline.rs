@@ -80,3 +80,60 @@ async fn conversations_list_their_last_message_and_histories_come_in_pages() {
         Err(ClientError::UnknownConversation(_))
     ));
 }
+
+/// Each own message says where it is: sent once the server accepted it, queued while the
+/// server cannot be reached (then sent at the next sync), failed with the reason when it
+/// was given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_messages_show_queued_sent_or_failed_with_the_reason() {
+    use pli_client::SendStatus;
+    use pli_client::timeline::Delivery;
+
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let chat = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("chat");
+    alice.send(&chat, "first").await;
+    let newest = |user: &TestUser| {
+        let page = user.client.history_page(&chat, None, 1).expect("page");
+        let message = page.into_iter().next().expect("a message");
+        (message.text, message.delivery)
+    };
+    assert_eq!(newest(&alice), ("first".into(), Some(Delivery::Sent)));
+
+    // The server goes away: the message waits, and says so; it goes at the next sync.
+    let data = server.stop().await;
+    let status = alice
+        .client
+        .send_text(&chat, "offline")
+        .await
+        .expect("queued");
+    assert_eq!(status, SendStatus::Queued);
+    assert_eq!(newest(&alice), ("offline".into(), Some(Delivery::Queued)));
+    let server = TestServer::start_on(data).await;
+    alice.reopen(&server.url);
+    bob.reopen(&server.url);
+    alice.client.sync().await.expect("sync");
+    assert_eq!(newest(&alice), ("offline".into(), Some(Delivery::Sent)));
+    let got: Vec<String> = bob.receive().await.into_iter().map(|m| m.2).collect();
+    assert_eq!(got, ["first", "offline"]);
+    assert_eq!(
+        newest(&bob).1,
+        None,
+        "a received message has no delivery state"
+    );
+
+    // Bob deletes his account: nobody is left to send to, and the message says why.
+    bob.client.delete_account().await.expect("delete");
+    let _ = alice.client.send_text(&chat, "anyone?").await;
+    let (text, delivery) = newest(&alice);
+    assert_eq!(text, "anyone?");
+    let Some(Delivery::Failed(why)) = delivery else {
+        panic!("failed, with a reason: {delivery:?}")
+    };
+    assert!(!why.is_empty(), "{why}");
+}
