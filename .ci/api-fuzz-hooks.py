@@ -55,6 +55,9 @@ script, which makes what they name before the pass through the real CLI):
   at the caller goes to the spare instead, a revocation of either to one of the members to
   revoke (acting on oneself is covered by `crates/pli/tests`).
 
+The wire formats these cases are built in (proof of work, MLS messages, WebSocket frames)
+are in `.ci/api_fuzz_wire.py`.
+
 PLI_FUZZ_TRACE, when set, names a file that gets one line per call (process, i.e. pass;
 operation, phase, mode, whether the hooks made the case valid, status): what to read when
 a warning comes back.
@@ -71,9 +74,15 @@ import secrets
 import socket
 import struct
 
+import sys
+
 import requests
 import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# The wire formats live beside this file (schemathesis loads it by path, not as a package).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_fuzz_wire import COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
 
 URL = os.environ.get("PLI_FUZZ_URL", "").rstrip("/")
 USERS = json.loads(os.environ.get("PLI_FUZZ_USERS", "[]"))
@@ -135,25 +144,6 @@ def as_int(value, default=0):
 
 
 # Registration.
-
-
-def leading_zero_bits(digest):
-    bits = 0
-    for byte in digest:
-        if byte:
-            return bits + 8 - byte.bit_length()
-        bits += 8
-    return bits
-
-
-def solve(challenge, username, difficulty):
-    """The proof of work of `pli_proto::pow`."""
-    prefix = b"pli-pow-v1" + struct.pack("<Q", len(challenge.encode())) + challenge.encode()
-    prefix += username.encode()
-    nonce = 0
-    while leading_zero_bits(hashlib.sha256(prefix + struct.pack("<Q", nonce)).digest()) < difficulty:
-        nonce += 1
-    return nonce
 
 
 def fresh_username():
@@ -253,46 +243,7 @@ def remove_added_device(case, response):
         api("DELETE", f"/v1/devices/{int(case.body['device_id'])}", auth=account().auth)
 
 
-# Messages: RFC 9420 wire format.
-
-
-def varint(n):
-    """An MLS variable-length integer (RFC 9420 §2.1.2)."""
-    if n < 1 << 6:
-        return bytes([n])
-    if n < 1 << 14:
-        return struct.pack(">H", 0x4000 | n)
-    return struct.pack(">I", 0x80000000 | n)
-
-
-def opaque(data):
-    return varint(len(data)) + data
-
-
-MLS10 = b"\x00\x01"
-CIPHERSUITE = b"\x00\x03"
-
-
-def private_message(group, epoch, content_type):
-    """An `MLSMessage` holding a `PrivateMessage` (ciphertext opaque to the server)."""
-    return (
-        MLS10
-        + b"\x00\x02"
-        + opaque(group)
-        + struct.pack(">QB", epoch, content_type)
-        + opaque(b"")
-        + opaque(secrets.token_bytes(32))
-        + opaque(secrets.token_bytes(64))
-    )
-
-
-def welcome():
-    """An `MLSMessage` holding a `Welcome` for one new member."""
-    secrets_for = opaque(secrets.token_bytes(32)) + opaque(secrets.token_bytes(32)) + opaque(secrets.token_bytes(48))
-    return MLS10 + b"\x00\x03" + CIPHERSUITE + opaque(secrets_for) + opaque(secrets.token_bytes(64))
-
-
-COMMIT = 3
+# Messages (their wire format: api_fuzz_wire.py).
 
 
 def valid_submission(case):
@@ -383,28 +334,6 @@ def close_upgraded(response, **kwargs):
         pass
     connection.close()
     return response
-
-
-def close_frame_in(data):
-    """Whether the server frames in `data` (unmasked, RFC 6455 §5.2) include a close frame."""
-    at = 0
-    while at + 2 <= len(data):
-        opcode, length = data[at] & 0x0F, data[at + 1] & 0x7F
-        at += 2
-        if length == 126:
-            if at + 2 > len(data):
-                return False
-            (length,) = struct.unpack(">H", data[at : at + 2])
-            at += 2
-        elif length == 127:
-            if at + 8 > len(data):
-                return False
-            (length,) = struct.unpack(">Q", data[at : at + 8])
-            at += 8
-        if opcode == 0x8:
-            return True
-        at += length
-    return False
 
 
 # Regions.
