@@ -94,8 +94,8 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
 }
 
 impl Client {
-    /// Every conversation with its newest message and unread count, the most recently
-    /// active first (a conversation without messages by when it was made).
+    /// Every conversation with its newest message and unread count, the one with the newest
+    /// message first; conversations without messages come last, oldest made first.
     pub fn summaries(&self) -> Result<Vec<Summary>, ClientError> {
         let mut summaries = Vec::new();
         for conversation in local::conversations(&self.conn)? {

@@ -11,11 +11,7 @@ async fn the_history_is_searched_by_every_word() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let chat = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("chat");
+    let chat = alice.chat_with(&bob).await;
     for text in [
         "the quarterly numbers are ready",
         "lunch tomorrow?",

@@ -12,11 +12,7 @@ async fn conversations_list_their_last_message_and_histories_come_in_pages() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let chat = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("chat");
+    let chat = alice.chat_with(&bob).await;
     for n in 1..=7 {
         alice.send(&chat, &format!("message {n}")).await;
     }
@@ -92,11 +88,7 @@ async fn own_messages_show_queued_sent_or_failed_with_the_reason() {
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
     let mut bob = TestUser::register(&server, "bob").await;
-    let chat = alice
-        .client
-        .direct_conversation(&bob.name)
-        .await
-        .expect("chat");
+    let chat = alice.chat_with(&bob).await;
     alice.send(&chat, "first").await;
     let newest = |user: &TestUser| {
         let page = user.client.history_page(&chat, None, 1).expect("page");

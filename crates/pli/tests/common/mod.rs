@@ -353,6 +353,14 @@ impl TestUser {
         texts(self.client.take_new().expect("events"))
     }
 
+    /// The 1:1 conversation with `peer`, started if there is none.
+    pub async fn chat_with(&mut self, peer: &TestUser) -> GroupId {
+        self.client
+            .direct_conversation(&peer.name)
+            .await
+            .expect("the direct conversation")
+    }
+
     pub async fn send(&mut self, conversation: &GroupId, text: &str) {
         let status = self
             .client
