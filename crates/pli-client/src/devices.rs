@@ -159,6 +159,12 @@ impl Client {
         Ok(added.device_id)
     }
 
+    /// True while this device, made by [`Client::prepare_link`], waits for the approving
+    /// device (it has not received the key directory's keys from it yet).
+    pub fn awaits_approval(&self) -> bool {
+        crate::link_keys::waiting(&self.conn).unwrap_or(false)
+    }
+
     /// This user's devices as the key directory lists them (proof verified).
     pub async fn devices(&mut self) -> Result<VerifiedLookup, ClientError> {
         let me = self.me.username.clone();

@@ -30,6 +30,8 @@
 //! - [`mls_store`]: openmls's state in the local database (pli's own storage provider over
 //!   `openmls_sqlite_storage`'s tables: cached statements, values in MessagePack).
 //! - [`transport`]: HTTP and WebSocket to the server.
+//! - [`trust`]: safety codes marked verified (and changed since), alerts awaiting the
+//!   user's acknowledgement, why sending to a conversation is refused.
 //! - [`error`]: [`ClientError`], the one error callers branch on.
 //! - [`audit_state`]: audit checkpoints kept by auditors, witnesses and every device, so a
 //!   rewritten or cut-back log is caught; `audit_watch`: each device's check at sync.
@@ -62,6 +64,7 @@ pub mod search;
 pub mod sync;
 pub mod timeline;
 pub mod transport;
+pub mod trust;
 pub mod witness;
 
 pub use client::{Client, ConnectOptions, Event};

@@ -173,6 +173,20 @@ ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN outbox_id INTEGER;
 ALTER TABLE messages ADD COLUMN failure TEXT;
 "#,
+    r#"
+-- Users whose safety code this user compared and marked verified, with the code then (a
+-- new code is a change to tell, not a verification), and alerts the user acknowledged
+-- (an alert stays in view until then).
+CREATE TABLE verified_users (
+    username    TEXT PRIMARY KEY,
+    safety_code TEXT NOT NULL,
+    verified_ms INTEGER NOT NULL
+);
+ALTER TABLE notices ADD COLUMN acknowledged INTEGER NOT NULL DEFAULT 0;
+-- An alert so grave that a front end sends nothing until the user acknowledged it (a
+-- device key on the user's own account that none of their devices added).
+ALTER TABLE notices ADD COLUMN blocks_sending INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.
@@ -352,6 +366,15 @@ pub fn direct_candidates(conn: &Connection, peer: &Username) -> Result<Vec<Group
 
 /// Marks a conversation just joined as not yet checked: hidden, and not picked as anyone's
 /// direct conversation, until its members' keys verify (`kt::monitor`).
+/// True while a conversation joined is hidden until its members' keys are checked.
+pub fn has_pending(conn: &Connection) -> Result<bool, ClientError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE pending = 1)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn set_pending(conn: &Connection, id: &GroupId) -> Result<(), ClientError> {
     conn.execute(
         "UPDATE conversations SET pending = 1 WHERE group_id = ?1",
@@ -415,6 +438,16 @@ pub fn notice(
             text,
             now_ms as i64
         ],
+    )?;
+    Ok(())
+}
+
+/// An alert after which a front end sends nothing until the user acknowledged it.
+pub fn blocking_alert(conn: &Connection, text: &str, now_ms: u64) -> Result<(), ClientError> {
+    conn.execute(
+        "INSERT INTO notices (group_id, alert, text, created_ms, blocks_sending)
+         VALUES (NULL, 1, ?1, ?2, 1)",
+        params![text, now_ms as i64],
     )?;
     Ok(())
 }

@@ -65,8 +65,8 @@ impl Client {
         let outbox_id = tx.last_insert_rowid();
         if let Body::Text { text } = &envelope.body {
             tx.execute(
-                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7)",
+                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6)",
                 params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id],
             )?;
         }

@@ -115,8 +115,9 @@ impl Client {
                         let ids = self.process_batch(items)?;
                         stream.ack(ids).await?;
                         self.take_new()?.into_iter().for_each(&mut *on_event);
-                        if !self.needs_commit.is_empty() {
-                            // Committing needs the delivery stream for its own receipts.
+                        // Committing needs the delivery stream for its own receipts, and a
+                        // conversation just joined is shown once a sync checked its members.
+                        if !self.needs_commit.is_empty() || local::has_pending(&self.conn)? {
                             stream.close().await?;
                             break;
                         }

@@ -23,6 +23,9 @@ pub struct HistoryMessage {
     pub text: String,
     /// When it was sent (ms since the Unix epoch, the sender's clock).
     pub sent_at: u64,
+    /// When this device stored it (ms since the Unix epoch, this device's clock): what
+    /// orders it among the conversation's notices, which carry this device's clock too.
+    pub stored_at: u64,
     /// Whether this device's user wrote it.
     pub outgoing: bool,
     /// For a message this device wrote: where it is on its way.
@@ -40,6 +43,19 @@ pub enum Delivery {
     Failed(String),
 }
 
+/// A notice about a conversation, as a chat view shows it among the messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeLine {
+    /// Its place among this device's notices.
+    pub id: i64,
+    /// True for something that may be an attack.
+    pub alert: bool,
+    /// What it says.
+    pub text: String,
+    /// When this device stored it (ms since the Unix epoch).
+    pub stored_at: u64,
+}
+
 /// A conversation as a conversation list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
@@ -52,7 +68,8 @@ pub struct Summary {
 }
 
 const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing, failure,
-    EXISTS (SELECT 1 FROM outbox o WHERE o.id = messages.outbox_id)";
+    EXISTS (SELECT 1 FROM outbox o WHERE o.id = messages.outbox_id),
+    CASE received_ms WHEN 0 THEN sent_at ELSE received_ms END";
 
 /// A message row as [`COLUMNS`] reads it.
 struct Row {
@@ -63,6 +80,7 @@ struct Row {
     outgoing: bool,
     failure: Option<String>,
     queued: bool,
+    stored_at: i64,
 }
 
 fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -74,6 +92,16 @@ fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         outgoing: r.get(4)?,
         failure: r.get(5)?,
         queued: r.get(6)?,
+        stored_at: r.get(7)?,
+    })
+}
+
+fn notice_line(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeLine> {
+    Ok(NoticeLine {
+        id: r.get(0)?,
+        alert: r.get(1)?,
+        text: r.get(2)?,
+        stored_at: r.get::<_, i64>(3)? as u64,
     })
 }
 
@@ -88,6 +116,7 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         sender: Username::parse(&row.sender).map_err(|_| ClientError::corrupt("sender"))?,
         text: row.text,
         sent_at: row.sent_at as u64,
+        stored_at: row.stored_at as u64,
         outgoing: row.outgoing,
         delivery,
     })
@@ -154,6 +183,71 @@ impl Client {
             .collect::<Result<Vec<_>, _>>()?;
         page.reverse();
         Ok(page)
+    }
+
+    /// Up to `limit` messages of `conversation` after `after` (a [`HistoryMessage::local_id`]),
+    /// oldest first: what a chat view that shows everything up to `after` appends.
+    pub fn history_after(
+        &self,
+        conversation: &GroupId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>, ClientError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0 AND local_id > ?2
+             ORDER BY local_id LIMIT ?3"
+        ))?;
+        let rows = st
+            .query_map(
+                rusqlite::params![conversation.as_bytes(), after, limit.min(MAX_PAGE) as i64],
+                message,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(to_message).collect()
+    }
+
+    /// The notices of `conversation` stored from `from_ms` up to (not including) `until_ms`,
+    /// oldest first: the system lines (members added or removed, key changes, alerts) a chat
+    /// view shows among the messages of the same span.
+    pub fn notices_between(
+        &self,
+        conversation: &GroupId,
+        from_ms: u64,
+        until_ms: u64,
+    ) -> Result<Vec<NoticeLine>, ClientError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, alert, text, created_ms FROM notices
+             WHERE group_id = ?1 AND created_ms >= ?2 AND created_ms < ?3
+             ORDER BY created_ms, id LIMIT ?4",
+        )?;
+        let rows = st.query_map(
+            rusqlite::params![
+                conversation.as_bytes(),
+                from_ms as i64,
+                until_ms.min(i64::MAX as u64) as i64,
+                MAX_PAGE as i64
+            ],
+            notice_line,
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The notices of `conversation` after notice `after_id`, oldest first (at most a page):
+    /// what a chat view that shows every notice up to `after_id` appends.
+    pub fn notices_after(
+        &self,
+        conversation: &GroupId,
+        after_id: i64,
+    ) -> Result<Vec<NoticeLine>, ClientError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, alert, text, created_ms FROM notices WHERE group_id = ?1 AND id > ?2
+             ORDER BY id LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            rusqlite::params![conversation.as_bytes(), after_id, MAX_PAGE as i64],
+            notice_line,
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Marks `conversation` read up to its newest message (now shown to the user).

@@ -192,7 +192,8 @@ impl Client {
                         "a device key appeared on your account that none of your devices added (device {device}): someone may be reading your new conversations"
                     )
                 };
-                local::notice(&tx, None, true, &text, local::now_ms())?;
+                // Sending waits until the user has seen this (`trust::Refusal::OpenAlert`).
+                local::blocking_alert(&tx, &text, local::now_ms())?;
             }
         }
         drop(checked);

@@ -1,6 +1,7 @@
 //! The command line: global options, the command tree, and dispatch.
 
 mod account;
+mod app;
 mod admin;
 mod audit;
 mod bench;
@@ -50,6 +51,8 @@ pub struct Cli {
 enum Command {
     /// Run the pli server (embedded SQLite, or PostgreSQL for several nodes).
     Serve(serve::Args),
+    /// Open pli in your browser: a local web app on this machine, holding every key here.
+    App(app::Args),
     /// Register a username and this device on a server (no phone number, no e-mail).
     Register(register::Args),
     /// The account itself: delete it.
@@ -96,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     )?;
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::App(args) => app::run(&context, args).await,
         Command::Register(args) => register::run(&context, args).await,
         Command::Policy => policy::run(&context).await,
         Command::Inventory => inventory::run(&context).await,

@@ -1,0 +1,324 @@
+// pli app's one script. The pages are whole without it (server-rendered HTML, forms that
+// post); it adds what a chat needs: live updates over server-sent events, Enter to send,
+// older pages on request, local times and day separators, the conversation filter, and
+// desktop notifications when the user turned them on. No third-party code, no inline
+// script (the Content-Security-Policy allows only this file).
+
+let chat = document.querySelector("section.chat");
+let log = document.getElementById("messages");
+const onboarding = document.body.dataset.screen === "onboarding";
+
+/** A fetch of one of the app's own fragments (the cookie goes along: same origin). */
+async function fragment(url) {
+  const response = await fetch(url, { headers: { accept: "text/html" } });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return { html: await response.text(), headers: response.headers };
+}
+
+function parse(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  return template.content;
+}
+
+// ---- Times and day separators, in the user's own time zone.
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+
+function localTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const when = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) continue;
+    const today = new Date().toDateString() === when.toDateString();
+    el.textContent = today ? timeFormat.format(when) : `${dayFormat.format(when)}, ${timeFormat.format(when)}`;
+    if (el.closest(".msg")) el.textContent = timeFormat.format(when);
+  }
+}
+
+function dayOf(el) {
+  const at = Number(el.dataset.at);
+  return at ? new Date(at).toDateString() : null;
+}
+
+/** One separator before the first item of each day, and none elsewhere. */
+function daySeparators() {
+  if (!log) return;
+  for (const old of log.querySelectorAll(".day")) old.remove();
+  let previous = null;
+  for (const item of [...log.querySelectorAll(".msg, .notice")]) {
+    const day = dayOf(item);
+    if (day && day !== previous) {
+      const separator = document.createElement("div");
+      separator.className = "day";
+      separator.setAttribute("role", "separator");
+      separator.textContent = dayFormat.format(new Date(Number(item.dataset.at)));
+      item.before(separator);
+    }
+    previous = day ?? previous;
+  }
+}
+
+function scrollToEnd() {
+  if (log) log.scrollTop = log.scrollHeight;
+}
+
+// ---- The open conversation: new items, their states, older pages.
+
+/** Inserts `html`'s messages and notices: one already shown is replaced (its state moved on). */
+function upsert(html) {
+  const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+  document.getElementById("no-messages")?.remove();
+  for (const item of [...parse(html).children]) {
+    const key = item.dataset.id ? `[data-id="${item.dataset.id}"]` : `[data-notice="${item.dataset.notice}"]`;
+    const shown = log.querySelector(key);
+    if (shown) shown.replaceWith(item);
+    else log.append(item);
+    localTimes(item);
+  }
+  daySeparators();
+  if (nearEnd) scrollToEnd();
+}
+
+function lastShown() {
+  const ids = [...log.querySelectorAll(".msg")].map((m) => Number(m.dataset.id));
+  const notices = [...log.querySelectorAll(".notice")].map((n) => Number(n.dataset.notice));
+  // Own messages still on their way are fetched again, to show where they are now.
+  const waiting = [...log.querySelectorAll(".msg.out")]
+    .filter((m) => m.querySelector('[data-state="queued"]'))
+    .map((m) => Number(m.dataset.id) - 1);
+  return {
+    after: Math.min(Math.max(0, ...ids), ...waiting),
+    afterNotice: Math.max(0, ...notices),
+  };
+}
+
+let refreshing = null;
+async function refreshChat() {
+  if (!chat) return;
+  // One refresh at a time; one more after it if something came meanwhile.
+  if (refreshing) {
+    refreshing.again = true;
+    return;
+  }
+  refreshing = { again: false };
+  try {
+    const { after, afterNotice } = lastShown();
+    const id = chat.dataset.conversation;
+    const { html } = await fragment(`/c/${id}/after?after=${after}&after_notice=${afterNotice}`);
+    if (html.trim()) upsert(html);
+    if (document.visibilityState === "visible") markRead(id);
+  } finally {
+    const again = refreshing.again;
+    refreshing = null;
+    if (again) refreshChat();
+  }
+}
+
+async function markRead(id) {
+  await fetch(`/c/${id}/read`, { method: "POST" });
+}
+
+async function loadOlder(button) {
+  const id = chat.dataset.conversation;
+  const before = button.dataset.before;
+  const { html, headers } = await fragment(`/c/${id}/before?before=${before}`);
+  const height = log.scrollHeight;
+  log.prepend(parse(html));
+  localTimes(log);
+  daySeparators();
+  log.scrollTop += log.scrollHeight - height;
+  const next = headers.get("x-pli-before");
+  if (next) button.dataset.before = next;
+  else button.remove();
+}
+
+// ---- The composer: Enter sends, Shift+Enter adds a line.
+
+function composer() {
+  const form = document.getElementById("composer");
+  const box = document.getElementById("message");
+  if (!form || !box) return;
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!box.value.trim()) return;
+    const body = new URLSearchParams({ text: box.value });
+    const sent = box.value;
+    box.value = "";
+    const response = await fetch(form.action, { method: "POST", body });
+    const code = response.headers.get("x-pli-error");
+    if (code) {
+      // The chat comes back with the reason and the text kept in the composer.
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("section.chat");
+      if (!fresh) {
+        box.value = sent;
+        return;
+      }
+      chat.replaceWith(fresh);
+      chat = fresh;
+      log = document.getElementById("messages");
+      localTimes(chat);
+      daySeparators();
+      scrollToEnd();
+      composer();
+      document.getElementById("message")?.focus();
+      return;
+    }
+    if (!response.ok) box.value = sent;
+    await refreshChat();
+    box.focus();
+  });
+}
+
+// ---- The conversation list: live, and filtered by name.
+
+async function refreshList() {
+  const list = document.getElementById("list");
+  if (!list) return;
+  const open = chat?.dataset.conversation ?? "";
+  const { html } = await fragment(`/list?open=${open}`);
+  list.innerHTML = html;
+  localTimes(list);
+  applyFilter();
+}
+
+function applyFilter() {
+  const filter = document.getElementById("filter");
+  if (!filter) return;
+  const words = filter.value.trim().toLowerCase();
+  for (const entry of document.querySelectorAll("#conversations li")) {
+    entry.hidden = words !== "" && !entry.dataset.name.includes(words);
+  }
+}
+
+async function refreshAlerts() {
+  const alerts = document.getElementById("alerts");
+  if (!alerts) return;
+  const { html } = await fragment("/alerts");
+  alerts.replaceWith(parse(html));
+}
+
+// ---- Desktop notifications, off unless turned on in Settings.
+
+const NOTIFY = "pli.notify";
+const SOUND = "pli.sound";
+
+function notify(update) {
+  if (localStorage.getItem(NOTIFY) !== "on" || !("Notification" in window)) return;
+  if (Notification.permission !== "granted" || document.hasFocus()) return;
+  const entry = document.querySelector(`#conversations a[href="/c/${update.conversation}"] .name`);
+  new Notification("pli", { body: `New message${entry ? ` in ${entry.textContent}` : ""}`, silent: localStorage.getItem(SOUND) !== "on" });
+}
+
+function settings() {
+  const notifyBox = document.getElementById("notify");
+  const soundBox = document.getElementById("sound");
+  const state = document.getElementById("notify-state");
+  if (!notifyBox || !soundBox) return;
+  notifyBox.checked = localStorage.getItem(NOTIFY) === "on";
+  soundBox.checked = localStorage.getItem(SOUND) === "on";
+  notifyBox.addEventListener("change", async () => {
+    if (notifyBox.checked && "Notification" in window && Notification.permission !== "granted") {
+      const answer = await Notification.requestPermission();
+      if (answer !== "granted") {
+        notifyBox.checked = false;
+        state.textContent = "Your browser did not allow notifications.";
+      }
+    }
+    localStorage.setItem(NOTIFY, notifyBox.checked ? "on" : "off");
+    state.textContent = notifyBox.checked ? "Notifications are on." : "Notifications are off.";
+  });
+  soundBox.addEventListener("change", () => localStorage.setItem(SOUND, soundBox.checked ? "on" : "off"));
+}
+
+// ---- Live updates: the app pushes what changed; the page fetches that part.
+
+function showStatus(online) {
+  const status = document.getElementById("status");
+  if (!status) return;
+  status.dataset.status = online ? "online" : "offline";
+  status.textContent = online ? "Connected" : "Offline: messages wait and go out when the server is back";
+}
+
+function live() {
+  const events = new EventSource("/events");
+  events.addEventListener("message", (event) => {
+    const update = JSON.parse(event.data);
+    const here = chat && (!update.conversation || update.conversation === chat.dataset.conversation);
+    if (update.kind === "status") {
+      showStatus(update.online);
+      // A linked device just got approved, or an account was made: on to the main view.
+      if (update.online && onboarding) location.reload();
+      return;
+    }
+    if (onboarding) return;
+    refreshList();
+    if (here) refreshChat();
+    if (update.kind === "notice" && update.alert) refreshAlerts();
+    if (update.kind === "message") notify(update);
+  });
+}
+
+// ---- Small things.
+
+function newChat() {
+  const button = document.getElementById("new-chat");
+  const form = document.getElementById("new-chat-form");
+  if (!button || !form) return;
+  button.addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    button.setAttribute("aria-expanded", String(!form.hidden));
+    if (!form.hidden) document.getElementById("new-chat-username").focus();
+  });
+}
+
+function registration() {
+  const form = document.getElementById("register");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    document.getElementById("working").hidden = false;
+    form.querySelector('button[type="submit"]').disabled = true;
+  });
+  const server = document.getElementById("server");
+  const region = document.getElementById("region");
+  const words = document.getElementById("region-words");
+  const describe = () => {
+    const chosen = document.getElementById("region").selectedOptions[0];
+    if (chosen?.dataset.words) words.textContent = chosen.dataset.words;
+  };
+  server.addEventListener("change", async () => {
+    try {
+      const { html } = await fragment(`/regions?server=${encodeURIComponent(server.value)}`);
+      document.getElementById("region").replaceWith(parse(html));
+      document.getElementById("region").addEventListener("change", describe);
+      describe();
+    } catch {
+      words.textContent = "This server's regions could not be read: check its address.";
+    }
+  });
+  region.addEventListener("change", describe);
+}
+
+function start() {
+  localTimes(document);
+  daySeparators();
+  scrollToEnd();
+  composer();
+  newChat();
+  registration();
+  settings();
+  document.getElementById("filter")?.addEventListener("input", applyFilter);
+  const older = document.getElementById("older");
+  older?.addEventListener("click", () => loadOlder(older));
+  if (chat) document.getElementById("message")?.focus();
+  live();
+}
+
+start();

@@ -1,0 +1,125 @@
+// What every browser test starts: a real `pli serve` (embedded SQLite) and real `pli app`s,
+// each on its own home, all on 127.0.0.1; and the helpers that drive the first-run form,
+// check accessibility with axe-core and write the screenshots the README shows.
+const { spawn, execFile } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+const readline = require("node:readline");
+const { expect } = require("@playwright/test");
+const AxeBuilder = require("@axe-core/playwright").default;
+
+const ROOT = path.resolve(__dirname, "../../../..");
+const PLI = process.env.PLI_BIN || path.join(ROOT, "target/debug/pli");
+const SCREENSHOTS = path.join(ROOT, "docs/screenshots");
+
+function tempDir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pli-e2e-${name}-`));
+}
+
+/** The first line of `stream` that `pick` accepts (its result), or the process's exit. */
+function firstLine(child, stream, pick) {
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: stream });
+    const seen = [];
+    lines.on("line", (line) => {
+      seen.push(line);
+      const found = pick(line);
+      if (found) resolve(found);
+    });
+    child.on("exit", (code) => reject(new Error(`exited with ${code} before it was ready:\n${seen.join("\n")}`)));
+  });
+}
+
+/** A port free right now (for a server that must come back on the same address). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function stopped(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+/** `pli serve` on embedded SQLite; `port` 0 picks one. */
+async function startServer({ data = tempDir("server"), port = 0 } = {}) {
+  const child = spawn(PLI, ["serve", "--listen", `127.0.0.1:${port}`, "--pow-difficulty", "4", "--log", "warn", "--data", data], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const url = await firstLine(child, child.stderr, (line) => line.split(/\s+/).find((w) => w.startsWith("http://")));
+  return { url, data, child, stop: () => stopped(child) };
+}
+
+/** `pli app` on `home` (a new one by default): its URL with the one-time token. */
+async function startApp(home = tempDir("home")) {
+  const child = spawn(PLI, ["--home", home, "app", "--no-open", "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr.resume();
+  const url = await firstLine(child, child.stdout, (line) => (line.startsWith("http://") ? line.trim() : null));
+  return { url, home, child, origin: new URL(url).origin, stop: () => stopped(child) };
+}
+
+/** The `pli` command line on `home`; resolves with its standard output. */
+function cli(home, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile(PLI, ["--home", home, ...args], { encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`pli ${args.join(" ")}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Opens `app` in `page` and registers `name` on `server` through the first-run form. */
+async function register(page, app, server, name) {
+  // The token opens the app once; a page already on it stays.
+  if (!page.url().startsWith(app.origin)) await page.goto(app.url);
+  await page.getByRole("textbox", { name: "Server" }).fill(server.url);
+  await page.getByRole("textbox", { name: "Username" }).fill(name);
+  await page.getByRole("button", { name: "Register" }).click();
+  await expect(page.getByRole("button", { name: "New chat" })).toBeVisible();
+}
+
+/** Starts the 1:1 chat with `peer` from the main view. */
+async function startChat(page, peer) {
+  await page.getByRole("button", { name: "New chat" }).click();
+  await page.getByRole("textbox", { name: "Username" }).fill(peer);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.getByRole("heading", { name: `@${peer}` })).toBeVisible();
+}
+
+/** Sends `text` from the composer with Enter. */
+async function send(page, text) {
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+  await expect(page.getByRole("log", { name: "Messages" }).getByText(text, { exact: true })).toBeVisible();
+}
+
+/** No serious or critical axe-core finding on the page as it is now. */
+async function noSeriousA11yFindings(page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const grave = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  expect(grave).toEqual([]);
+}
+
+/** Writes `docs/screenshots/NAME.png`. */
+async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+module.exports = { PLI, cli, freePort, noSeriousA11yFindings, register, screenshot, send, startApp, startChat, startServer, tempDir };

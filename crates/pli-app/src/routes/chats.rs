@@ -1,0 +1,307 @@
+//! The main view: the conversation list beside the open conversation. History comes a page
+//! at a time from the local store; the script appends what arrives live and prepends older
+//! pages on request.
+
+use super::{Form, Shared, shell};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::views::chat;
+use crate::views::layout::Screen;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use pli_client::Client;
+use pli_client::timeline::{HistoryMessage, NoticeLine};
+use pli_proto::limits::MAX_TEXT_BYTES;
+use pli_proto::{GroupId, Username};
+use std::sync::Arc;
+
+/// Messages an opened conversation shows at first, and each older page adds.
+pub const PAGE: usize = 50;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/list", get(list))
+        .route("/chats", post(start))
+        .route("/c/{id}", get(open))
+        .route("/c/{id}/before", get(older))
+        .route("/c/{id}/after", get(newer))
+        .route("/c/{id}/send", post(send))
+        .route("/c/{id}/read", post(read))
+}
+
+/// A conversation id from the path: 64 hex digits of a conversation this device has.
+pub fn conversation(state: &AppState, id: &str) -> Result<pli_client::Conversation, AppError> {
+    let bytes = hex::decode(id).map_err(|_| AppError::NotFound)?;
+    let group = GroupId::from_bytes(&bytes).map_err(|_| AppError::NotFound)?;
+    state
+        .read(|c| c.find_conversation(&group.to_hex()))
+        .map_err(|err| match err {
+            AppError::Client(pli_client::ClientError::UnknownConversation(_)) => AppError::NotFound,
+            other => other,
+        })
+}
+
+async fn home(State(state): Shared) -> Result<Response, AppError> {
+    if !state.has_device() {
+        return Ok(super::onboarding::page(&state, &Default::default(), None)?.into_response());
+    }
+    if state.engine.status() == crate::engine::Status::AwaitingApproval {
+        return Ok(super::onboarding::awaiting_page(&state)?.into_response());
+    }
+    let empty = html! {
+        section class="pane empty-pane" aria-label="No conversation open" {
+            h2 { "Choose a conversation" }
+            p { "Or start one: New chat for one person, New group for several." }
+        }
+    };
+    Ok(main_view(&state, None, empty, None)?.into_response())
+}
+
+/// The list beside `pane`; `new_chat` (what was typed, and the error) reopens the New chat
+/// form with them.
+pub fn main_view(
+    state: &AppState,
+    open: Option<&str>,
+    pane: Markup,
+    new_chat: Option<(&str, &AppError)>,
+) -> Result<Markup, AppError> {
+    main_view_on(state, Screen::Chats, open, pane, new_chat)
+}
+
+/// [`main_view`] for another screen of the navigation.
+pub fn main_view_on(
+    state: &AppState,
+    screen: Screen,
+    open: Option<&str>,
+    pane: Markup,
+    new_chat: Option<(&str, &AppError)>,
+) -> Result<Markup, AppError> {
+    let summaries = state.read(Client::summaries)?;
+    let body = html! {
+        div class="shell" data-open=[open] {
+            aside class="sidebar" aria-label="Conversations" {
+                div class="actions" {
+                    button type="button" id="new-chat" aria-controls="new-chat-form"
+                        aria-expanded=(if new_chat.is_some() { "true" } else { "false" }) { "New chat" }
+                    a class="button secondary" href="/groups/new" { "New group" }
+                }
+                form id="new-chat-form" class="new-chat" method="post" action="/chats" hidden[new_chat.is_none()] {
+                    @if let Some((_, err)) = new_chat {
+                        p role="alert" class="error" data-code=(err.code()) { (err.to_string()) }
+                    }
+                    label for="new-chat-username" { "Username" }
+                    input id="new-chat-username" name="username" required spellcheck="false"
+                        value=(new_chat.map(|(typed, _)| typed).unwrap_or_default());
+                    button type="submit" { "Start" }
+                }
+                label for="filter" class="visually-hidden" { "Filter conversations" }
+                input id="filter" type="search" placeholder="Filter by name";
+                div id="list" { (chat::list(&summaries, open)) }
+            }
+            main id="main" class="pane" { (pane) }
+        }
+    };
+    let title = match screen {
+        Screen::Search => "Search",
+        Screen::Devices => "Devices",
+        _ => "Chats",
+    };
+    shell(state, screen, title, body)
+}
+
+async fn list(State(state): Shared, Query(q): Query<OpenQuery>) -> Result<Markup, AppError> {
+    let summaries = state.read(Client::summaries)?;
+    Ok(chat::list(&summaries, q.open.as_deref()))
+}
+
+#[derive(serde::Deserialize)]
+struct OpenQuery {
+    open: Option<String>,
+}
+
+/// The newest page and the notices of its span.
+fn newest(client: &Client, group: &GroupId) -> Result<(Vec<HistoryMessage>, Vec<NoticeLine>), pli_client::ClientError> {
+    let messages = client.history_page(group, None, PAGE)?;
+    let from = if messages.len() < PAGE { 0 } else { messages[0].stored_at };
+    let notices = client.notices_between(group, from, u64::MAX)?;
+    Ok((messages, notices))
+}
+
+/// The chat view of `conversation`, with a draft kept in the composer.
+pub fn chat_pane(
+    state: &AppState,
+    conversation: &pli_client::Conversation,
+    draft: &str,
+    error: Option<&AppError>,
+) -> Result<Markup, AppError> {
+    let group = conversation.id.clone();
+    let (messages, notices, refused) = state.read(|c| {
+        let (messages, notices) = newest(c, &group)?;
+        c.mark_read(&group)?;
+        Ok((messages, notices, c.sending_refused(&group)?))
+    })?;
+    let id = group.to_hex();
+    let title = conversation.title();
+    let last_notice = notices.last().map_or(0, |n| n.id);
+    Ok(html! {
+        section class="chat" aria-labelledby="chat-title" data-conversation=(id)
+            data-last=(messages.last().map_or(0, |m| m.local_id)) data-last-notice=(last_notice) {
+            header class="chat-head" {
+                a class="back" href="/" { "← Chats" }
+                h2 id="chat-title" { (title) }
+                @if let Some(peer) = &conversation.peer {
+                    a href={ "/verify/" (peer) } { "Verify @" (peer) }
+                }
+                a href={ "/c/" (id) "/members" } { "Members" }
+            }
+            @if messages.len() == PAGE {
+                button type="button" id="older" class="secondary"
+                    data-before=(messages[0].local_id) { "Load older messages" }
+            }
+            div id="messages" role="log" aria-label="Messages" aria-live="polite" tabindex="0" {
+                (chat::timeline(&messages, &notices))
+                @if messages.is_empty() && notices.is_empty() {
+                    p class="hint" id="no-messages" { "No messages yet. Say hello." }
+                }
+            }
+            (crate::views::layout::form_error(error))
+            (chat::composer(&id, refused, draft))
+        }
+    })
+}
+
+async fn open(State(state): Shared, Path(id): Path<String>) -> Result<Markup, AppError> {
+    let conversation = conversation(&state, &id)?;
+    let pane = chat_pane(&state, &conversation, "", None)?;
+    main_view(&state, Some(&id), pane, None)
+}
+
+#[derive(serde::Deserialize)]
+struct Cursor {
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    after_notice: Option<i64>,
+}
+
+/// An older page (for "Load older messages"): its messages and the notices of its span.
+async fn older(State(state): Shared, Path(id): Path<String>, Query(at): Query<Cursor>) -> Result<Response, AppError> {
+    let group = conversation(&state, &id)?.id;
+    let before = at.before.ok_or_else(|| AppError::input("bad_cursor", "which page? (before=)"))?;
+    let (page, notices, until) = state.read(|c| {
+        let page = c.history_page(&group, Some(before), PAGE)?;
+        let until = c.history_after(&group, before - 1, 1)?.first().map_or(u64::MAX, |m| m.stored_at);
+        let from = if page.len() < PAGE { 0 } else { page[0].stored_at };
+        let notices = c.notices_between(&group, from, until)?;
+        Ok((page, notices, until))
+    })?;
+    let _ = until;
+    let next = if page.len() == PAGE { page[0].local_id.to_string() } else { String::new() };
+    Ok(([("x-pli-before", next)], chat::timeline(&page, &notices)).into_response())
+}
+
+/// What came after what the page shows: new messages and notices, and the newest message
+/// again with its state (queued, sent, failed) from `after` on.
+async fn newer(State(state): Shared, Path(id): Path<String>, Query(at): Query<Cursor>) -> Result<Markup, AppError> {
+    let group = conversation(&state, &id)?.id;
+    let after = at.after.unwrap_or(0).max(0);
+    let after_notice = at.after_notice.unwrap_or(0).max(0);
+    let (messages, notices) = state.read(|c| {
+        let messages = c.history_after(&group, after, PAGE)?;
+        let notices = c.notices_after(&group, after_notice)?;
+        Ok((messages, notices))
+    })?;
+    Ok(chat::timeline(&messages, &notices))
+}
+
+#[derive(serde::Deserialize)]
+struct Compose {
+    #[serde(default)]
+    text: String,
+}
+
+/// Sends from the composer. Offline, the message is queued and shows so; a refusal comes
+/// back with the text kept in the composer.
+async fn send(State(state): Shared, Path(id): Path<String>, Form(compose): Form<Compose>) -> Result<Response, AppError> {
+    let conversation = conversation(&state, &id)?;
+    let text = compose.text.trim_end().to_owned();
+    let invalid = if text.trim().is_empty() {
+        Some(AppError::input("empty_message", "write something first"))
+    } else if text.len() > MAX_TEXT_BYTES {
+        Some(AppError::input("message_too_long", format!("a message holds at most {} KiB", MAX_TEXT_BYTES / 1024)))
+    } else {
+        None
+    };
+    let refused = state.read(|c| c.sending_refused(&conversation.id))?;
+    let invalid = invalid.or_else(|| {
+        refused.map(|r| AppError::input("sending_refused", chat::refusal_words(r)))
+    });
+    let result = match invalid {
+        Some(err) => Err(err),
+        None => {
+            let group = conversation.id.clone();
+            state
+                .engine
+                .with_client(move |c| Box::pin(async move { c.send_text(&group, &text).await }))
+                .await
+                .map(|_| ())
+        }
+    };
+    match result {
+        Ok(()) => {
+            state.engine.changed(Some(id.clone()));
+            Ok(Redirect::to(&format!("/c/{id}")).into_response())
+        }
+        Err(err) => {
+            let status = err.status();
+            let pane = chat_pane(&state, &conversation, &compose.text, Some(&err))?;
+            let page = main_view(&state, Some(&id), pane, None)?;
+            Ok((status, [("x-pli-error", err.code())], page).into_response())
+        }
+    }
+}
+
+async fn read(State(state): Shared, Path(id): Path<String>) -> Result<axum::http::StatusCode, AppError> {
+    let group = conversation(&state, &id)?.id;
+    state.read(|c| c.mark_read(&group))?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct NewChat {
+    #[serde(default)]
+    username: String,
+}
+
+/// Starts (or reopens) the 1:1 conversation with a user.
+async fn start(State(state): Shared, Form(form): Form<NewChat>) -> Result<Response, AppError> {
+    let typed = form.username.trim().to_owned();
+    let outcome = match Username::parse(&typed) {
+        Err(_) => Err(AppError::input("invalid_username", "a username is 3 to 32 lowercase letters, digits, _ or ., starting with a letter")),
+        Ok(peer) if state.read(|c| Ok(c.username() == &peer))? => {
+            Err(AppError::input("own_username", "that is you: start a chat with someone else"))
+        }
+        Ok(peer) => state
+            .engine
+            .with_client(move |c| Box::pin(async move { c.direct_conversation(&peer).await }))
+            .await,
+    };
+    match outcome {
+        Ok(group) => {
+            state.engine.changed(None);
+            Ok(Redirect::to(&format!("/c/{}", group.to_hex())).into_response())
+        }
+        Err(err) => {
+            let status = err.status();
+            let empty = html! { section class="pane empty-pane" aria-label="No conversation open" { h2 { "Start a chat" } } };
+            let page = main_view(&state, None, empty, Some((&typed, &err)))?;
+            Ok((status, [("x-pli-error", err.code())], page).into_response())
+        }
+    }
+}

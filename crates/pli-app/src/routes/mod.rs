@@ -1,0 +1,162 @@
+//! The app's HTTP surface: one file per screen, the guard in front of all of them, and the
+//! headers every response carries (a strict Content-Security-Policy: no inline script, no
+//! remote origin; a referrer only to the app itself, never elsewhere (with none at all, a
+//! browser sends `Origin: null` on form posts, which the guard must refuse); nothing cached).
+
+mod chats;
+mod devices;
+mod events;
+mod groups;
+mod me;
+mod onboarding;
+mod trust;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::views::layout::{self, Frame, Screen};
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::Markup;
+use std::sync::Arc;
+
+type Shared = State<Arc<AppState>>;
+
+/// Most bytes a form may send (a message is at most 64 KiB of text).
+const MAX_FORM_BYTES: usize = 128 * 1024;
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(crate::guard::OPEN_PATH, get(open))
+        .route("/assets/app.js", get(script))
+        .route("/assets/app.css", get(stylesheet))
+        .route("/alerts/{id}/ack", axum::routing::post(acknowledge))
+        .route("/alerts", get(alerts_fragment))
+        .merge(onboarding::routes())
+        .merge(chats::routes())
+        .merge(groups::routes())
+        .merge(trust::routes())
+        .merge(devices::routes())
+        .merge(me::routes())
+        .merge(events::routes())
+        .fallback(|| async { AppError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), guarded))
+        .with_state(state)
+}
+
+/// The guard, then the security headers on whatever the handler answered.
+async fn guarded(State(state): Shared, request: Request, next: Next) -> Response {
+    let checked = state
+        .guard
+        .check(request.method(), request.uri().path(), request.headers());
+    let mut response = match checked {
+        Ok(()) => next.run(request).await,
+        Err(err) => err.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(serde::Deserialize)]
+struct OpenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The printed URL: spends the token for the session cookie, then drops it from the URL.
+async fn open(State(state): Shared, Query(query): Query<OpenQuery>) -> Result<Response, AppError> {
+    let cookie = state.guard.exchange(&query.token)?;
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| AppError::BadToken)?,
+    );
+    Ok(response)
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../assets/app.js"),
+    )
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../assets/app.css"),
+    )
+}
+
+/// A page in the shell, with the user's name, the connection's state and open alerts.
+pub(crate) fn shell(
+    state: &AppState,
+    screen: Screen,
+    title: &str,
+    body: Markup,
+) -> Result<Markup, AppError> {
+    let (username, alerts) = match state.read(|c| Ok((c.username().to_string(), c.open_alerts()?))) {
+        Ok((name, alerts)) => (Some(name), alerts),
+        Err(AppError::NotRegistered) => (None, Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let frame = Frame {
+        screen,
+        username: username.as_deref(),
+        status: state.engine.status(),
+        alerts: &alerts,
+    };
+    Ok(layout::page(title, &frame, body))
+}
+
+async fn alerts_fragment(State(state): Shared) -> Result<Markup, AppError> {
+    let alerts = state.read(|c| c.open_alerts())?;
+    Ok(layout::alerts(&alerts))
+}
+
+async fn acknowledge(
+    State(state): Shared,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Redirect, AppError> {
+    state.read(|c| c.acknowledge_alert(id))?;
+    state.engine.changed(None);
+    Ok(Redirect::to("/"))
+}
+
+/// A form's body, with a malformed one a clear error rather than the framework's.
+pub(crate) struct Form<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Form<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(value)| Form(value))
+            .map_err(|_| AppError::input("bad_form", "the form was not sent as a form"))
+    }
+}

@@ -1,0 +1,147 @@
+//! The conversation list and the chat view: list entries, messages and notices (also sent
+//! alone, as fragments the script inserts), and the composer.
+
+use maud::{Markup, html};
+use pli_client::timeline::{Delivery, HistoryMessage, NoticeLine, Summary};
+use pli_client::trust::Refusal;
+use pli_proto::limits::MAX_TEXT_BYTES;
+
+/// Milliseconds since the epoch as an ISO-8601 UTC instant (the script shows it in local
+/// time; the text here is the fallback).
+pub fn instant(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// One entry of the conversation list.
+pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
+    let id = summary.conversation.id.to_hex();
+    let title = summary.conversation.title();
+    let current = open == Some(id.as_str());
+    html! {
+        li data-name=(title.to_lowercase()) {
+            a class="conversation" href={ "/c/" (id) } aria-current=[current.then_some("page")] {
+                span class="name" { (title) }
+                @if let Some(last) = &summary.last {
+                    time datetime=(instant(last.stored_at)) class="when" { (instant(last.stored_at)) }
+                    span class="last" {
+                        @if last.outgoing { "You: " }
+                        (preview(&last.text))
+                    }
+                } @else {
+                    span class="last empty" { "No messages yet" }
+                }
+                @if summary.unread > 0 {
+                    span class="unread" aria-label={ (summary.unread) " unread" } { (summary.unread) }
+                }
+                @if !summary.conversation.active {
+                    span class="left" { "(left)" }
+                }
+            }
+        }
+    }
+}
+
+fn preview(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// The conversation list (the `ul` the script refreshes).
+pub fn list(summaries: &[Summary], open: Option<&str>) -> Markup {
+    html! {
+        @if summaries.is_empty() {
+            p class="hint" { "No conversations yet. Start one with New chat." }
+        }
+        ul id="conversations" class="conversations" {
+            @for summary in summaries { (list_entry(summary, open)) }
+        }
+    }
+}
+
+/// Messages and notices in one timeline, ordered as this device stored them.
+pub fn timeline(messages: &[HistoryMessage], notices: &[NoticeLine]) -> Markup {
+    let mut items: Vec<(u64, Markup)> = messages
+        .iter()
+        .map(|m| (m.stored_at, message(m)))
+        .chain(notices.iter().map(|n| (n.stored_at, notice(n))))
+        .collect();
+    items.sort_by_key(|(at, _)| *at);
+    html! { @for (_, item) in items { (item) } }
+}
+
+fn state(delivery: &Delivery) -> Markup {
+    match delivery {
+        Delivery::Queued => html! {
+            span class="state queued" data-state="queued" { "Queued: goes out when online" }
+        },
+        Delivery::Sent => html! { span class="state sent" data-state="sent" { "Sent" } },
+        Delivery::Failed(why) => html! {
+            span class="state failed" data-state="failed" { "Failed: " (why) }
+        },
+    }
+}
+
+/// One message of the log.
+pub fn message(m: &HistoryMessage) -> Markup {
+    let class = if m.outgoing { "msg out" } else { "msg in" };
+    html! {
+        div class=(class) data-id=(m.local_id) data-at=(m.stored_at) {
+            span class="who" { @if m.outgoing { "You" } @else { "@" (m.sender) } }
+            p class="text" { (m.text) }
+            span class="meta" {
+                time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
+                @if let Some(delivery) = &m.delivery { " · " (state(delivery)) }
+            }
+        }
+    }
+}
+
+/// One notice, as a system line (an alert stands out).
+pub fn notice(n: &NoticeLine) -> Markup {
+    let class = if n.alert { "notice alert-line" } else { "notice" };
+    html! {
+        div class=(class) data-notice=(n.id) data-at=(n.stored_at) {
+            @if n.alert { strong { "Alert: " } }
+            (n.text)
+        }
+    }
+}
+
+/// Plain words for why the composer is blocked.
+pub fn refusal_words(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::NotMember => "You are no longer a member of this conversation: nothing can be sent here.",
+        Refusal::UntrustedMember => {
+            "Sending is blocked: a member of this conversation has a device or key that the key \
+             directory does not list, so it may be someone listening in. What you write is \
+             held, not sent. Check the members and compare safety codes."
+        }
+        Refusal::OpenAlert => {
+            "Sending is paused: a device appeared on your account that none of your devices \
+             added, so someone may be reading your new conversations. Read the alert above; \
+             if you do not know the device, remove it in Devices. Then acknowledge the alert."
+        }
+    }
+}
+
+/// The composer: Enter sends, Shift+Enter adds a line (the script); blocked with the
+/// reason when sending is refused.
+pub fn composer(conversation: &str, refused: Option<Refusal>, draft: &str) -> Markup {
+    html! {
+        form id="composer" class="composer" method="post" action={ "/c/" (conversation) "/send" } {
+            @if let Some(refusal) = refused {
+                p role="alert" class="blocked" data-code="sending_refused" { (refusal_words(refusal)) }
+            }
+            textarea id="message" name="text" aria-label="Message" rows="2"
+                maxlength=(MAX_TEXT_BYTES) placeholder="Write a message"
+                disabled[refused.is_some()] { (draft) }
+            button type="submit" disabled[refused.is_some()] { "Send" }
+        }
+    }
+}
