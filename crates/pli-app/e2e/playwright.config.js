@@ -7,13 +7,16 @@ module.exports = defineConfig({
   // Each test starts its own server and apps; two cores run one test at a time.
   workers: 1,
   timeout: 90_000,
+  // Debian's chromium has been seen to crash while launching (SIGSEGV before any page):
+  // one retry of a test, never more; a real failure fails twice.
+  retries: 1,
   expect: { timeout: 20_000 },
   reporter: [["list"]],
   use: {
     browserName: "chromium",
     launchOptions: {
       executablePath: process.env.PLI_CHROMIUM || "/usr/bin/chromium",
-      args: ["--no-sandbox"],
+      args: ["--no-sandbox", "--disable-gpu"],
     },
     viewport: { width: 1200, height: 780 },
   },
