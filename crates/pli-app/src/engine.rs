@@ -19,6 +19,8 @@ use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+pub use crate::status::Status;
+
 /// A job for the engine: runs with the device (none before registration or linking).
 type Job = Box<dyn for<'a> FnOnce(&'a mut Option<Client>) -> LocalBoxFuture<'a, ()> + Send>;
 
@@ -44,18 +46,6 @@ pub enum Update {
     Changed { conversation: Option<String> },
     /// The connection to the server came up or went down.
     Status { online: bool },
-}
-
-/// Whether the engine reaches the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// No account in this home yet.
-    NoAccount,
-    /// The device waits for another device of the user to approve it.
-    AwaitingApproval,
-    Online,
-    Offline,
 }
 
 /// The pages' handle on the engine.
@@ -217,7 +207,10 @@ async fn run(
                 Status::Offline
             });
             if !err.is_retryable() && !awaiting {
-                tracing::warn!(code = crate::error::AppError::Client(err).code(), "sync failed");
+                tracing::warn!(
+                    code = crate::error::AppError::Client(err).code(),
+                    "sync failed"
+                );
             }
             // Offline: wait for a job or the pause, whichever comes first.
             if asked.is_none() {

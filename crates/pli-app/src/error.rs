@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
 use pli_client::ClientError;
 use pli_proto::ErrorCode;
 
@@ -26,10 +27,7 @@ pub enum AppError {
     NoSession,
     /// A form field that does not hold what it must.
     #[error("{message}")]
-    Input {
-        code: &'static str,
-        message: String,
-    },
+    Input { code: &'static str, message: String },
     #[error("this home has no account yet")]
     NotRegistered,
     #[error("this home already has an account")]
@@ -80,15 +78,14 @@ impl AppError {
             AppError::NotRegistered => StatusCode::CONFLICT,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Client(err) if err.is_retryable() => StatusCode::BAD_GATEWAY,
-            AppError::Client(err) => match err {
+            AppError::Client(
                 ClientError::Api { .. }
                 | ClientError::Invalid(_)
                 | ClientError::UnknownConversation(_)
                 | ClientError::NoKeyPackage
                 | ClientError::UntrustedMember
-                | ClientError::NotInDirectory(_) => StatusCode::BAD_REQUEST,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+                | ClientError::NotInDirectory(_),
+            ) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,12 +144,33 @@ fn client_words(err: &ClientError) -> String {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let code = self.code();
-        let page = crate::views::layout::error_page(code, &self.to_string());
+        let page = error_page(code, &self.to_string());
         let mut response = (self.status(), page).into_response();
-        response.headers_mut().insert(
-            "x-pli-error",
-            axum::http::HeaderValue::from_static(code),
-        );
         response
+            .headers_mut()
+            .insert("x-pli-error", axum::http::HeaderValue::from_static(code));
+        response
+    }
+}
+
+/// A whole page for an error: its plain words, and its stable code for scripts.
+pub fn error_page(code: &str, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Error · pli" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body {
+                main id="main" class="narrow" {
+                    h1 { "Something went wrong" }
+                    p role="alert" class="error" data-code=(code) { (message) }
+                    p { a href="/" { "Back to pli" } }
+                }
+            }
+        }
     }
 }

@@ -102,7 +102,10 @@ impl Guard {
             return Err(AppError::ForeignHost);
         }
         let safe = matches!(*method, Method::GET | Method::HEAD);
-        match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+        match headers
+            .get(header::ORIGIN)
+            .map(|o| o.to_str().unwrap_or(""))
+        {
             Some(origin) if !self.origins.iter().any(|o| o == origin) => {
                 return Err(AppError::ForeignOrigin);
             }
@@ -185,16 +188,28 @@ mod tests {
             ok(&headers(&[("host", "127.0.0.1:4000")]), Method::POST),
             Err(AppError::ForeignOrigin)
         ));
-        let cross = headers(&[("host", "127.0.0.1:4000"), ("origin", "http://evil.example")]);
-        assert!(matches!(ok(&cross, Method::GET), Err(AppError::ForeignOrigin)));
-        let own = headers(&[("host", "127.0.0.1:4000"), ("origin", "http://127.0.0.1:4000")]);
+        let cross = headers(&[
+            ("host", "127.0.0.1:4000"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(matches!(
+            ok(&cross, Method::GET),
+            Err(AppError::ForeignOrigin)
+        ));
+        let own = headers(&[
+            ("host", "127.0.0.1:4000"),
+            ("origin", "http://127.0.0.1:4000"),
+        ]);
         assert!(ok(&own, Method::POST).is_ok());
         let site = headers(&[
             ("host", "127.0.0.1:4000"),
             ("origin", "http://127.0.0.1:4000"),
             ("sec-fetch-site", "cross-site"),
         ]);
-        assert!(matches!(ok(&site, Method::POST), Err(AppError::ForeignOrigin)));
+        assert!(matches!(
+            ok(&site, Method::POST),
+            Err(AppError::ForeignOrigin)
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`guard`]: loopback only, the one-time token and session cookie, `Host`/`Origin`.
 //! - [`engine`]: the thread that owns the networked client: listens, runs what pages ask.
 //! - [`state`]: what every handler shares: the engine, a read-only view of the home.
+//! - [`status`]: whether the app reaches its server.
 //! - `routes`: the HTTP handlers, one file per screen; `views`: the HTML they render.
 //! - [`error`]: [`AppError`], with a stable code per case.
 //!
@@ -20,6 +21,7 @@ pub mod error;
 pub mod guard;
 mod routes;
 pub mod state;
+pub mod status;
 mod views;
 
 pub use error::AppError;

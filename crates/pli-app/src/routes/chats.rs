@@ -2,7 +2,7 @@
 //! at a time from the local store; the script appends what arrives live and prepends older
 //! pages on request.
 
-use super::{Form, Shared, shell};
+use super::shared::{Form, Shared, shell};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::chat;
@@ -33,7 +33,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/c/{id}/read", post(read))
 }
 
-/// A conversation id from the path: 64 hex digits of a conversation this device has.
+/// A conversation id from the path: the hex of a conversation this device has (16 to 32
+/// bytes).
 pub fn conversation(state: &AppState, id: &str) -> Result<pli_client::Conversation, AppError> {
     let bytes = hex::decode(id).map_err(|_| AppError::NotFound)?;
     let group = GroupId::from_bytes(&bytes).map_err(|_| AppError::NotFound)?;
@@ -124,9 +125,16 @@ struct OpenQuery {
 }
 
 /// The newest page and the notices of its span.
-fn newest(client: &Client, group: &GroupId) -> Result<(Vec<HistoryMessage>, Vec<NoticeLine>), pli_client::ClientError> {
+fn newest(
+    client: &Client,
+    group: &GroupId,
+) -> Result<(Vec<HistoryMessage>, Vec<NoticeLine>), pli_client::ClientError> {
     let messages = client.history_page(group, None, PAGE)?;
-    let from = if messages.len() < PAGE { 0 } else { messages[0].stored_at };
+    let from = if messages.len() < PAGE {
+        0
+    } else {
+        messages[0].stored_at
+    };
     let notices = client.notices_between(group, from, u64::MAX)?;
     Ok((messages, notices))
 }
@@ -191,24 +199,45 @@ struct Cursor {
 }
 
 /// An older page (for "Load older messages"): its messages and the notices of its span.
-async fn older(State(state): Shared, Path(id): Path<String>, Query(at): Query<Cursor>) -> Result<Response, AppError> {
+async fn older(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Query(at): Query<Cursor>,
+) -> Result<Response, AppError> {
     let group = conversation(&state, &id)?.id;
-    let before = at.before.ok_or_else(|| AppError::input("bad_cursor", "which page? (before=)"))?;
+    let before = at
+        .before
+        .ok_or_else(|| AppError::input("bad_cursor", "which page? (before=)"))?;
     let (page, notices, until) = state.read(|c| {
         let page = c.history_page(&group, Some(before), PAGE)?;
-        let until = c.history_after(&group, before - 1, 1)?.first().map_or(u64::MAX, |m| m.stored_at);
-        let from = if page.len() < PAGE { 0 } else { page[0].stored_at };
+        let until = c
+            .history_after(&group, before - 1, 1)?
+            .first()
+            .map_or(u64::MAX, |m| m.stored_at);
+        let from = if page.len() < PAGE {
+            0
+        } else {
+            page[0].stored_at
+        };
         let notices = c.notices_between(&group, from, until)?;
         Ok((page, notices, until))
     })?;
     let _ = until;
-    let next = if page.len() == PAGE { page[0].local_id.to_string() } else { String::new() };
+    let next = if page.len() == PAGE {
+        page[0].local_id.to_string()
+    } else {
+        String::new()
+    };
     Ok(([("x-pli-before", next)], chat::timeline(&page, &notices)).into_response())
 }
 
 /// What came after what the page shows: new messages and notices, and the newest message
 /// again with its state (queued, sent, failed) from `after` on.
-async fn newer(State(state): Shared, Path(id): Path<String>, Query(at): Query<Cursor>) -> Result<Markup, AppError> {
+async fn newer(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Query(at): Query<Cursor>,
+) -> Result<Markup, AppError> {
     let group = conversation(&state, &id)?.id;
     let after = at.after.unwrap_or(0).max(0);
     let after_notice = at.after_notice.unwrap_or(0).max(0);
@@ -228,20 +257,26 @@ struct Compose {
 
 /// Sends from the composer. Offline, the message is queued and shows so; a refusal comes
 /// back with the text kept in the composer.
-async fn send(State(state): Shared, Path(id): Path<String>, Form(compose): Form<Compose>) -> Result<Response, AppError> {
+async fn send(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Form(compose): Form<Compose>,
+) -> Result<Response, AppError> {
     let conversation = conversation(&state, &id)?;
     let text = compose.text.trim_end().to_owned();
     let invalid = if text.trim().is_empty() {
         Some(AppError::input("empty_message", "write something first"))
     } else if text.len() > MAX_TEXT_BYTES {
-        Some(AppError::input("message_too_long", format!("a message holds at most {} KiB", MAX_TEXT_BYTES / 1024)))
+        Some(AppError::input(
+            "message_too_long",
+            format!("a message holds at most {} KiB", MAX_TEXT_BYTES / 1024),
+        ))
     } else {
         None
     };
     let refused = state.read(|c| c.sending_refused(&conversation.id))?;
-    let invalid = invalid.or_else(|| {
-        refused.map(|r| AppError::input("sending_refused", chat::refusal_words(r)))
-    });
+    let invalid = invalid
+        .or_else(|| refused.map(|r| AppError::input("sending_refused", chat::refusal_words(r))));
     let result = match invalid {
         Some(err) => Err(err),
         None => {
@@ -267,7 +302,10 @@ async fn send(State(state): Shared, Path(id): Path<String>, Form(compose): Form<
     }
 }
 
-async fn read(State(state): Shared, Path(id): Path<String>) -> Result<axum::http::StatusCode, AppError> {
+async fn read(
+    State(state): Shared,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, AppError> {
     let group = conversation(&state, &id)?.id;
     state.read(|c| c.mark_read(&group))?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -283,14 +321,20 @@ struct NewChat {
 async fn start(State(state): Shared, Form(form): Form<NewChat>) -> Result<Response, AppError> {
     let typed = form.username.trim().to_owned();
     let outcome = match Username::parse(&typed) {
-        Err(_) => Err(AppError::input("invalid_username", "a username is 3 to 32 lowercase letters, digits, _ or ., starting with a letter")),
-        Ok(peer) if state.read(|c| Ok(c.username() == &peer))? => {
-            Err(AppError::input("own_username", "that is you: start a chat with someone else"))
+        Err(_) => Err(AppError::input(
+            "invalid_username",
+            "a username is 3 to 32 lowercase letters, digits, _ or ., starting with a letter",
+        )),
+        Ok(peer) if state.read(|c| Ok(c.username() == &peer))? => Err(AppError::input(
+            "own_username",
+            "that is you: start a chat with someone else",
+        )),
+        Ok(peer) => {
+            state
+                .engine
+                .with_client(move |c| Box::pin(async move { c.direct_conversation(&peer).await }))
+                .await
         }
-        Ok(peer) => state
-            .engine
-            .with_client(move |c| Box::pin(async move { c.direct_conversation(&peer).await }))
-            .await,
     };
     match outcome {
         Ok(group) => {

@@ -2,10 +2,10 @@
 //! link code; remove a device, after a confirmation.
 
 use super::chats::main_view_on;
-use crate::views::layout::Screen;
-use super::{Form, Shared};
+use super::shared::{Form, Shared};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::views::layout::Screen;
 use crate::views::{devices, layout::form_error};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -25,7 +25,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/devices/{id}/remove", get(confirm).post(remove))
 }
 
-async fn pane(state: &AppState, error: Option<&AppError>, typed: &str, done: Option<&str>) -> Result<Markup, AppError> {
+async fn pane(
+    state: &AppState,
+    error: Option<&AppError>,
+    typed: &str,
+    done: Option<&str>,
+) -> Result<Markup, AppError> {
     let this_device = state.read(|c| Ok(c.device_id()))?;
     let listed = state
         .engine
@@ -76,7 +81,10 @@ struct Approve {
 async fn approve(State(state): Shared, Form(form): Form<Approve>) -> Result<Response, AppError> {
     let code = form.code.trim().to_owned();
     let outcome = if code.is_empty() || code.len() > MAX_CODE_CHARS {
-        Err(AppError::input("bad_link_code", "paste the whole code the new device shows"))
+        Err(AppError::input(
+            "bad_link_code",
+            "paste the whole code the new device shows",
+        ))
     } else {
         state
             .engine
@@ -86,15 +94,31 @@ async fn approve(State(state): Shared, Form(form): Form<Approve>) -> Result<Resp
     let (status, body) = match &outcome {
         Ok(added) => (
             axum::http::StatusCode::OK,
-            pane(&state, None, "", Some(&format!("Device {added} was added to your account."))).await?,
+            pane(
+                &state,
+                None,
+                "",
+                Some(&format!("Device {added} was added to your account.")),
+            )
+            .await?,
         ),
-        Err(err) => (err.status(), pane(&state, Some(err), &form.code, None).await?),
+        Err(err) => (
+            err.status(),
+            pane(&state, Some(err), &form.code, None).await?,
+        ),
     };
-    Ok((status, main_view_on(&state, Screen::Devices, None, body, None)?).into_response())
+    let page = main_view_on(&state, Screen::Devices, None, body, None)?;
+    match &outcome {
+        Ok(_) => Ok((status, page).into_response()),
+        Err(err) => Ok((status, [("x-pli-error", err.code())], page).into_response()),
+    }
 }
 
 fn device(id: &str) -> Result<DeviceId, AppError> {
-    id.parse::<u64>().ok().and_then(|n| DeviceId::new(n).ok()).ok_or(AppError::NotFound)
+    id.parse::<u64>()
+        .ok()
+        .and_then(|n| DeviceId::new(n).ok())
+        .ok_or(AppError::NotFound)
 }
 
 async fn confirm(State(state): Shared, Path(id): Path<String>) -> Result<Markup, AppError> {
@@ -116,7 +140,10 @@ async fn confirm(State(state): Shared, Path(id): Path<String>) -> Result<Markup,
 async fn remove(State(state): Shared, Path(id): Path<String>) -> Result<Redirect, AppError> {
     let id = device(&id)?;
     if state.read(|c| Ok(c.device_id()))? == id {
-        return Err(AppError::input("own_device", "this is the device you are using: remove it from another one"));
+        return Err(AppError::input(
+            "own_device",
+            "this is the device you are using: remove it from another one",
+        ));
     }
     state
         .engine

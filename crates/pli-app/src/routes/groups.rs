@@ -2,7 +2,7 @@
 //! directory lists them, and whether the user verified them); add, remove, leave.
 
 use super::chats::{conversation, main_view};
-use super::{Form, Shared};
+use super::shared::{Form, Shared};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{devices, layout::form_error};
@@ -84,7 +84,10 @@ fn parse_members(text: &str) -> Result<Vec<Username>, AppError> {
 async fn create(State(state): Shared, Form(fields): Form<NewGroup>) -> Result<Response, AppError> {
     let name = fields.name.trim().to_owned();
     let checked = if name.is_empty() || name.len() > MAX_GROUP_NAME_BYTES {
-        Err(AppError::input("invalid_name", format!("a group name is 1 to {MAX_GROUP_NAME_BYTES} bytes")))
+        Err(AppError::input(
+            "invalid_name",
+            format!("a group name is 1 to {MAX_GROUP_NAME_BYTES} bytes"),
+        ))
     } else {
         parse_members(&fields.members)
     };
@@ -92,7 +95,9 @@ async fn create(State(state): Shared, Form(fields): Form<NewGroup>) -> Result<Re
         Ok(members) => {
             state
                 .engine
-                .with_client(move |c| Box::pin(async move { c.create_group(&name, &members).await }))
+                .with_client(move |c| {
+                    Box::pin(async move { c.create_group(&name, &members).await })
+                })
                 .await
         }
         Err(err) => Err(err),
@@ -142,7 +147,11 @@ async fn member_list(state: &AppState, id: &str) -> Result<Vec<Member>, AppError
                         let (verification, trust) = c.trust(&name).await?;
                         (verification.peer_devices, Some(trust))
                     };
-                    listed.push(Member { name, devices, trust });
+                    listed.push(Member {
+                        name,
+                        devices,
+                        trust,
+                    });
                 }
                 Ok(listed)
             })
@@ -150,7 +159,12 @@ async fn member_list(state: &AppState, id: &str) -> Result<Vec<Member>, AppError
         .await
 }
 
-async fn members_pane(state: &AppState, id: &str, error: Option<&AppError>, typed: &str) -> Result<Markup, AppError> {
+async fn members_pane(
+    state: &AppState,
+    id: &str,
+    error: Option<&AppError>,
+    typed: &str,
+) -> Result<Markup, AppError> {
     let conversation = conversation(state, id)?;
     let listed = member_list(state, id).await;
     let this_device = state.read(|c| Ok(c.device_id()))?;
@@ -207,7 +221,10 @@ struct Who {
 async fn change(state: &AppState, id: &str, typed: &str, add: bool) -> Result<Response, AppError> {
     let group = conversation(state, id)?.id;
     let outcome = match Username::parse(typed.trim()) {
-        Err(_) => Err(AppError::input("invalid_username", "that is not a username")),
+        Err(_) => Err(AppError::input(
+            "invalid_username",
+            "that is not a username",
+        )),
         Ok(user) => {
             state
                 .engine
@@ -236,11 +253,19 @@ async fn change(state: &AppState, id: &str, typed: &str, add: bool) -> Result<Re
     }
 }
 
-async fn add(State(state): Shared, Path(id): Path<String>, Form(who): Form<Who>) -> Result<Response, AppError> {
+async fn add(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Form(who): Form<Who>,
+) -> Result<Response, AppError> {
     change(&state, &id, &who.username, true).await
 }
 
-async fn remove(State(state): Shared, Path(id): Path<String>, Form(who): Form<Who>) -> Result<Response, AppError> {
+async fn remove(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Form(who): Form<Who>,
+) -> Result<Response, AppError> {
     change(&state, &id, &who.username, false).await
 }
 

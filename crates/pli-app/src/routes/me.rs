@@ -2,7 +2,7 @@
 //! beside the home region's policy), search in the local history, and settings.
 
 use super::chats::main_view_on;
-use super::{Shared, shell};
+use super::shared::{Shared, shell};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::chat::instant;
@@ -98,10 +98,16 @@ struct SearchQuery {
     q: String,
 }
 
-async fn search(State(state): Shared, Query(query): Query<SearchQuery>) -> Result<Markup, AppError> {
+async fn search(
+    State(state): Shared,
+    Query(query): Query<SearchQuery>,
+) -> Result<Markup, AppError> {
     let words = query.q.trim();
     if words.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::input("query_too_long", format!("a search is at most {MAX_QUERY_CHARS} characters")));
+        return Err(AppError::input(
+            "query_too_long",
+            format!("a search is at most {MAX_QUERY_CHARS} characters"),
+        ));
     }
     let found = if words.is_empty() {
         Vec::new()

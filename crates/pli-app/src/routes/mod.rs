@@ -9,11 +9,12 @@ mod events;
 mod groups;
 mod me;
 mod onboarding;
+mod shared;
 mod trust;
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::views::layout::{self, Frame, Screen};
+use crate::views::layout;
 use axum::Router;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, header};
@@ -21,9 +22,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::Markup;
+use shared::Shared;
 use std::sync::Arc;
-
-type Shared = State<Arc<AppState>>;
 
 /// Most bytes a form may send (a message is at most 64 KiB of text).
 const MAX_FORM_BYTES: usize = 128 * 1024;
@@ -61,9 +61,18 @@ async fn guarded(State(state): Shared, request: Request, next: Next) -> Response
         Err(err) => err.into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers
         .entry(header::CACHE_CONTROL)
@@ -108,27 +117,6 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// A page in the shell, with the user's name, the connection's state and open alerts.
-pub(crate) fn shell(
-    state: &AppState,
-    screen: Screen,
-    title: &str,
-    body: Markup,
-) -> Result<Markup, AppError> {
-    let (username, alerts) = match state.read(|c| Ok((c.username().to_string(), c.open_alerts()?))) {
-        Ok((name, alerts)) => (Some(name), alerts),
-        Err(AppError::NotRegistered) => (None, Vec::new()),
-        Err(err) => return Err(err),
-    };
-    let frame = Frame {
-        screen,
-        username: username.as_deref(),
-        status: state.engine.status(),
-        alerts: &alerts,
-    };
-    Ok(layout::page(title, &frame, body))
-}
-
 async fn alerts_fragment(State(state): Shared) -> Result<Markup, AppError> {
     let alerts = state.read(|c| c.open_alerts())?;
     Ok(layout::alerts(&alerts))
@@ -141,22 +129,4 @@ async fn acknowledge(
     state.read(|c| c.acknowledge_alert(id))?;
     state.engine.changed(None);
     Ok(Redirect::to("/"))
-}
-
-/// A form's body, with a malformed one a clear error rather than the framework's.
-pub(crate) struct Form<T>(pub T);
-
-impl<T, S> axum::extract::FromRequest<S> for Form<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(req, state)
-            .await
-            .map(|axum::Form(value)| Form(value))
-            .map_err(|_| AppError::input("bad_form", "the form was not sent as a form"))
-    }
 }

@@ -2,7 +2,7 @@
 //! policies), or link this device to an account the user has; then, for a linked device,
 //! its code (as text and QR) until another device approves it.
 
-use super::{Form, Shared, shell};
+use super::shared::{Form, Shared, shell};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::layout::{Screen, form_error};
@@ -36,7 +36,11 @@ pub struct Fields {
 }
 
 /// The first-run page: register, or link to an existing account.
-pub fn page(state: &AppState, fields: &Fields, error: Option<&AppError>) -> Result<Markup, AppError> {
+pub fn page(
+    state: &AppState,
+    fields: &Fields,
+    error: Option<&AppError>,
+) -> Result<Markup, AppError> {
     let body = html! {
         main id="main" class="narrow onboarding" {
             h1 { "Welcome to pli" }
@@ -81,7 +85,11 @@ pub fn page(state: &AppState, fields: &Fields, error: Option<&AppError>) -> Resu
 }
 
 /// Linking this device to an account the user has on another device.
-pub fn link_page(state: &AppState, fields: &Fields, error: Option<&AppError>) -> Result<Markup, AppError> {
+pub fn link_page(
+    state: &AppState,
+    fields: &Fields,
+    error: Option<&AppError>,
+) -> Result<Markup, AppError> {
     let body = html! {
         main id="main" class="narrow onboarding" {
             h1 { "Use an account you already have" }
@@ -238,7 +246,10 @@ struct RegionsQuery {
 }
 
 /// The server's regions as `option`s, each policy in plain words (for the first-run form).
-async fn regions(Query(query): Query<RegionsQuery>, State(state): Shared) -> Result<Markup, AppError> {
+async fn regions(
+    Query(query): Query<RegionsQuery>,
+    State(state): Shared,
+) -> Result<Markup, AppError> {
     let fields = Fields {
         server: query.server,
         username: "placeholder".into(),

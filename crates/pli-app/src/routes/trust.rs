@@ -2,7 +2,7 @@
 //! key directory lists for both sides, and "mark as verified".
 
 use super::chats::main_view;
-use super::{Form, Shared};
+use super::shared::{Form, Shared};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{devices, qr};
@@ -23,7 +23,11 @@ fn peer(text: &str) -> Result<Username, AppError> {
     Username::parse(text).map_err(|_| AppError::NotFound)
 }
 
-async fn pane(state: &AppState, user: Username, error: Option<&AppError>) -> Result<Markup, AppError> {
+async fn pane(
+    state: &AppState,
+    user: Username,
+    error: Option<&AppError>,
+) -> Result<Markup, AppError> {
     let this_device = state.read(|c| Ok(c.device_id()))?;
     let (verification, trust) = state
         .engine
@@ -75,7 +79,11 @@ struct Mark {
     code: String,
 }
 
-async fn mark(State(state): Shared, Path(user): Path<String>, Form(form): Form<Mark>) -> Result<Response, AppError> {
+async fn mark(
+    State(state): Shared,
+    Path(user): Path<String>,
+    Form(form): Form<Mark>,
+) -> Result<Response, AppError> {
     let user = peer(&user)?;
     if form.code.is_empty() || form.code.len() > 256 {
         return Err(AppError::input("bad_code", "no safety code was sent"));
@@ -89,7 +97,12 @@ async fn mark(State(state): Shared, Path(user): Path<String>, Form(form): Form<M
         Ok(()) => Ok(Redirect::to(&format!("/verify/{user}")).into_response()),
         Err(err) => {
             let body = pane(&state, user, Some(&err)).await?;
-            Ok((err.status(), [("x-pli-error", err.code())], main_view(&state, None, body, None)?).into_response())
+            Ok((
+                err.status(),
+                [("x-pli-error", err.code())],
+                main_view(&state, None, body, None)?,
+            )
+                .into_response())
         }
     }
 }

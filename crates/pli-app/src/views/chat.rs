@@ -11,7 +11,10 @@ use pli_proto::limits::MAX_TEXT_BYTES;
 pub fn instant(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -104,7 +107,11 @@ pub fn message(m: &HistoryMessage) -> Markup {
 
 /// One notice, as a system line (an alert stands out).
 pub fn notice(n: &NoticeLine) -> Markup {
-    let class = if n.alert { "notice alert-line" } else { "notice" };
+    let class = if n.alert {
+        "notice alert-line"
+    } else {
+        "notice"
+    };
     html! {
         div class=(class) data-notice=(n.id) data-at=(n.stored_at) {
             @if n.alert { strong { "Alert: " } }
@@ -116,7 +123,9 @@ pub fn notice(n: &NoticeLine) -> Markup {
 /// Plain words for why the composer is blocked.
 pub fn refusal_words(refusal: Refusal) -> &'static str {
     match refusal {
-        Refusal::NotMember => "You are no longer a member of this conversation: nothing can be sent here.",
+        Refusal::NotMember => {
+            "You are no longer a member of this conversation: nothing can be sent here."
+        }
         Refusal::UntrustedMember => {
             "Sending is blocked: a member of this conversation has a device or key that the key \
              directory does not list, so it may be someone listening in. What you write is \

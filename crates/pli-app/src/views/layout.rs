@@ -1,7 +1,7 @@
 //! The page shell every screen shares: head (one stylesheet, one script, nothing inline),
 //! the top bar with the connection's state, the navigation, and the alerts still open.
 
-use crate::engine::Status;
+use crate::status::Status;
 use maud::{DOCTYPE, Markup, html};
 use pli_client::trust::Alert;
 
@@ -78,7 +78,10 @@ pub fn page(title: &str, frame: &Frame<'_>, body: Markup) -> Markup {
 pub fn status(status: Status) -> Markup {
     let (key, words) = match status {
         Status::Online => ("online", "Connected"),
-        Status::Offline => ("offline", "Offline: messages wait and go out when the server is back"),
+        Status::Offline => (
+            "offline",
+            "Offline: messages wait and go out when the server is back",
+        ),
         Status::AwaitingApproval => ("awaiting", "Waiting for approval"),
         Status::NoAccount => ("none", "No account yet"),
     };
@@ -121,28 +124,6 @@ pub fn alerts(alerts: &[Alert]) -> Markup {
                     form method="post" action={ "/alerts/" (alert.id) "/ack" } {
                         button type="submit" { "I understand" }
                     }
-                }
-            }
-        }
-    }
-}
-
-/// A whole page for an error: its plain words, and its stable code for scripts.
-pub fn error_page(code: &str, message: &str) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Error · pli" }
-                link rel="stylesheet" href="/assets/app.css";
-            }
-            body {
-                main id="main" class="narrow" {
-                    h1 { "Something went wrong" }
-                    p role="alert" class="error" data-code=(code) { (message) }
-                    p { a href="/" { "Back to pli" } }
                 }
             }
         }

@@ -17,9 +17,7 @@ pub fn code(text: &str, label: &str) -> Markup {
                 .light_color(svg::Color("#ffffff"))
                 .build();
             // The renderer's own output: an SVG document; its XML declaration is dropped.
-            let svg = image
-                .find("<svg")
-                .map_or(image.as_str(), |at| &image[at..]);
+            let svg = image.find("<svg").map_or(image.as_str(), |at| &image[at..]);
             html! { figure class="qr" role="img" aria-label=(label) { (PreEscaped(svg)) } }
         }
         Err(_) => html! {},

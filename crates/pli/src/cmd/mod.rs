@@ -1,8 +1,8 @@
 //! The command line: global options, the command tree, and dispatch.
 
 mod account;
-mod app;
 mod admin;
+mod app;
 mod audit;
 mod bench;
 mod conversations;
