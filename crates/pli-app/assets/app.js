@@ -210,9 +210,19 @@ async function refreshAlerts() {
 const NOTIFY = "pli.notify";
 const SOUND = "pli.sound";
 
+// Whether the user is looking at pli: the window's own focus and blur, and the tab shown.
+let focused = document.hasFocus();
+window.addEventListener("focus", () => {
+  focused = true;
+});
+window.addEventListener("blur", () => {
+  focused = false;
+});
+
 function notify(update) {
   if (localStorage.getItem(NOTIFY) !== "on" || !("Notification" in window)) return;
-  if (Notification.permission !== "granted" || document.hasFocus()) return;
+  if (Notification.permission !== "granted") return;
+  if (focused && document.visibilityState === "visible") return;
   const entry = document.querySelector(`#conversations a[href="/c/${update.conversation}"] .name`);
   new Notification("pli", { body: `New message${entry ? ` in ${entry.textContent}` : ""}`, silent: localStorage.getItem(SOUND) !== "on" });
 }

@@ -6,7 +6,8 @@
 //! every new message or notice to the pages as an [`Update`]; a job the pages ask for (send,
 //! start a chat, change a group, look up keys) stops the stream, runs, and the stream is
 //! taken up again. Offline, the engine retries with a growing pause, and a job still runs
-//! (a message is queued in the outbox, and goes when the server is back).
+//! (a message is queued in the outbox, and goes when the server is back). Idle, it syncs
+//! again every few minutes, since the key directory and the audit log are checked at a sync.
 //!
 //! Reads that need no server (the conversation list, a page of history, search) do not go
 //! through here: the app keeps a second connection to the home for them (`state`), so a
@@ -28,6 +29,9 @@ type Job = Box<dyn for<'a> FnOnce(&'a mut Option<Client>) -> LocalBoxFuture<'a, 
 const JOB_QUEUE: usize = 64;
 /// Updates kept for a page that reads slowly; one further behind reloads what it shows.
 const UPDATE_BUFFER: usize = 256;
+/// How often an idle engine syncs again: the key directory (a device nobody added, a split
+/// view) and the audit log are checked at each sync, not by the delivery stream.
+const RECHECK: Duration = Duration::from_secs(300);
 /// The longest pause between two attempts to reach the server.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(15);
 
@@ -161,6 +165,8 @@ async fn run(
     status: watch::Sender<Status>,
 ) {
     let mut pause = Duration::from_millis(250);
+    // True right after a job ran: the next listen skips its sync.
+    let mut just_ran = false;
     let set_status = |now: Status| {
         let before = status.send_replace(now);
         if before != now && matches!(now, Status::Online | Status::Offline) {
@@ -181,9 +187,16 @@ async fn run(
                 Ok(())
             }
             Some(client) => {
-                // One sync first, so the pages learn the outbox went out and the state
-                // changed; then the stream, until a job comes.
-                match client.sync().await {
+                // A sync first (it tells the pages the outbox went out and the connection is
+                // up), unless a job just ran while online: it caught up with the queue itself,
+                // and the stream brings what came since. Then the stream, until a job comes.
+                let online = *status.borrow() == Status::Online;
+                let synced = if just_ran && online {
+                    Ok(())
+                } else {
+                    client.sync().await
+                };
+                match synced {
                     Ok(()) => {
                         set_status(Status::Online);
                         pause = Duration::from_millis(250);
@@ -191,13 +204,19 @@ async fn run(
                         let mut on_event = |event: Event| {
                             let _ = updates.send(to_update(&event));
                         };
-                        let stop = async { asked = inbox.recv().await };
-                        client.listen(&mut on_event, stop).await
+                        let stop = async {
+                            tokio::select! {
+                                job = inbox.recv() => asked = job,
+                                () = tokio::time::sleep(RECHECK) => {}
+                            }
+                        };
+                        client.listen_synced(&mut on_event, stop).await
                     }
                     Err(err) => Err(err),
                 }
             }
         };
+        just_ran = false;
         if let Err(err) = outcome {
             let awaiting = matches!(err.code(), Some(pli_proto::ErrorCode::Unauthorized))
                 && slot.as_ref().is_some_and(Client::awaits_approval);
@@ -231,6 +250,7 @@ async fn run(
                 while let Ok(job) = inbox.try_recv() {
                     job(&mut slot).await;
                 }
+                just_ran = true;
             }
             None if inbox.is_closed() => return,
             None => {}

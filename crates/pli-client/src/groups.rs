@@ -375,6 +375,14 @@ impl Client {
         }
         self.commit(conversation, Self::add_commit(packages))
             .await?;
+        // The others read "@me added @user" from the commit; this device says it itself.
+        local::notice(
+            &self.conn,
+            Some(conversation),
+            false,
+            &format!("you added @{user}"),
+            local::now_ms(),
+        )?;
         self.queue_envelope(
             conversation,
             Body::Meta {
@@ -397,6 +405,7 @@ impl Client {
         }
         self.sync_inbound().await?;
         let user = user.clone();
+        let removed = user.clone();
         self.commit(conversation, move |group, provider, signer| {
             let leaves: Vec<_> = mls::members(group)
                 .into_iter()
@@ -413,7 +422,14 @@ impl Client {
                 .map_err(ClientError::mls)?;
             Ok(Some((commit, None)))
         })
-        .await
+        .await?;
+        local::notice(
+            &self.conn,
+            Some(conversation),
+            false,
+            &format!("you removed @{removed}"),
+            local::now_ms(),
+        )
     }
 
     /// Leaves the conversation: proposes this device's removal (a remaining member commits

@@ -153,6 +153,67 @@ impl LocalDevice {
         Ok(loaded.map(|g| g.epoch().as_u64()))
     }
 
+    /// Fills the history as years of use would (for the app's benchmarks): `conversations`
+    /// 1:1 conversations with `peer0000`, `peer0001`…, each holding `per_conversation`
+    /// messages, both ways, spread over past days, all read but the last of each. Rows only:
+    /// no MLS group stands behind them, so they can be read and listed, not sent to.
+    pub fn fill_history(
+        &self,
+        conversations: usize,
+        per_conversation: usize,
+    ) -> Result<(), ClientError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let start = local::now_ms().saturating_sub(400 * 86_400_000);
+        let total = (conversations * per_conversation).max(1) as u64;
+        let step = 400 * 86_400_000 / total;
+        {
+            let mut conversation = tx.prepare(
+                "INSERT INTO conversations (group_id, name, direct, peer, active, created_ms)
+                 VALUES (?1, '', 1, ?2, 1, ?3)",
+            )?;
+            let mut message = tx.prepare(
+                "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text,
+                     sent_at, outgoing, received_ms, shown)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, 1)",
+            )?;
+            let mut n: u64 = 0;
+            for c in 0..conversations {
+                let id = GroupId::from_bytes(&sha256_id(c))
+                    .map_err(|_| ClientError::corrupt("group id"))?;
+                let peer = format!("peer{c:04}");
+                conversation.execute(rusqlite::params![id.as_bytes(), peer, start as i64])?;
+                for m in 0..per_conversation {
+                    n += 1;
+                    let outgoing = m % 3 == 0;
+                    let (sender, device) = if outgoing {
+                        (self.username.as_str().to_owned(), self.device_id.get())
+                    } else {
+                        (peer.clone(), 1)
+                    };
+                    let at = start + n * step;
+                    message.execute(rusqlite::params![
+                        id.as_bytes(),
+                        n as i64,
+                        sender,
+                        device as i64,
+                        m as i64,
+                        format!("message {m} of conversation {c}: shall we meet on day {} at the usual place?", m % 28),
+                        at as i64,
+                        outgoing,
+                    ])?;
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE conversations SET read_up_to = (
+                 SELECT coalesce(max(local_id), 0) - 1 FROM messages m
+                 WHERE m.group_id = conversations.group_id)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Text messages stored in this device's history.
     pub fn messages_stored(&self) -> Result<u64, ClientError> {
         Ok(self
@@ -169,4 +230,13 @@ impl LocalDevice {
     fn signer(&self) -> Result<SignatureKeyPair, ClientError> {
         mls::load_signer(&mls::Storage::new(&self.conn), &self.signature_public)
     }
+}
+
+/// A fixed 16-byte group id for fixture conversation `n`.
+fn sha256_id(n: usize) -> [u8; 16] {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("pli fixture conversation {n}"));
+    let mut id = [0; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
 }

@@ -206,6 +206,11 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
         .map_err(ClientError::file("cannot lock the home for its set-up"))?;
     let mut conn = Connection::open(home.join(DATABASE_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Every transaction takes the write lock when it begins: a deferred one that read first
+    // and writes second fails at once (SQLITE_BUSY, no waiting) if another connection to the
+    // home wrote in between, as pli app's page connection and its engine do, or a CLI
+    // command beside a listener. Beginning immediate, it waits its turn instead.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     // openmls's storage (`mls_store`) alone keeps about thirty statements prepared; with
     // rusqlite's default of 16 they would evict each other on every commit.
     conn.set_prepared_statement_cache_capacity(128);

@@ -260,7 +260,14 @@ fn handle_private(
         }
         ProcessedMessageContent::StagedCommitMessage(staged) => {
             let removed_me = staged.self_removed();
-            let changes = describe_commit(group, &staged);
+            // This device's own leaving (its proposal, committed by another member) is not
+            // a removal by whoever committed it; neither is any other member's.
+            let own_leaf = group.own_leaf_index();
+            let left_myself = staged.remove_proposals().any(|p| {
+                p.remove_proposal().removed() == own_leaf
+                    && matches!(p.sender(), Sender::Member(by) if *by == own_leaf)
+            });
+            let changes = describe_commit(group, &staged, &sender.0);
             for add in staged.add_proposals() {
                 let leaf = add.add_proposal().key_package().leaf_node();
                 if let Some((user, device)) = mls::member_identity(leaf.credential()) {
@@ -281,21 +288,16 @@ fn handle_private(
             let now = local::now_ms();
             if removed_me {
                 local::set_active(tx, &pli_id, false)?;
-                local::notice(
-                    tx,
-                    Some(&pli_id),
-                    false,
-                    &format!("@{} removed you from the conversation", sender.0),
-                    now,
-                )?;
-            } else if !changes.is_empty() {
-                local::notice(
-                    tx,
-                    Some(&pli_id),
-                    false,
-                    &format!("@{} {changes}", sender.0),
-                    now,
-                )?;
+                let text = if left_myself {
+                    "you left the conversation".to_owned()
+                } else {
+                    format!("@{} removed you from the conversation", sender.0)
+                };
+                local::notice(tx, Some(&pli_id), false, &text, now)?;
+            } else {
+                for text in changes {
+                    local::notice(tx, Some(&pli_id), false, &text, now)?;
+                }
             }
             Ok(())
         }
@@ -348,8 +350,9 @@ fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<()
     local::notice(tx, Some(&id), false, &text, local::now_ms())
 }
 
-/// "added @x, removed @y" for a notice, or empty.
-fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
+/// The notices of a commit by `committer`: "@c added @x, removed @y", and "@z left the
+/// conversation" for members taken out by their own proposal; none if it changed no member.
+fn describe_commit(group: &MlsGroup, staged: &StagedCommit, committer: &Username) -> Vec<String> {
     let mut parts = Vec::new();
     let added: BTreeSet<String> = staged
         .add_proposals()
@@ -358,27 +361,39 @@ fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
         })
         .map(|(u, _)| format!("@{u}"))
         .collect();
-    let removed_leaves: Vec<_> = staged
+    // Each removed leaf, and whether its own member proposed it (left).
+    let removals: Vec<(LeafNodeIndex, bool)> = staged
         .remove_proposals()
-        .map(|p| p.remove_proposal().removed())
+        .map(|p| {
+            let removed = p.remove_proposal().removed();
+            let own = matches!(p.sender(), Sender::Member(by) if *by == removed);
+            (removed, own)
+        })
         .collect();
+    let removed_leaves: Vec<_> = removals.iter().map(|(leaf, _)| *leaf).collect();
     // A user who keeps other devices in the group lost one device, not their place in it.
     let stays = |user: &Username| {
         mls::members(group)
             .into_iter()
             .any(|(leaf, u, _)| u == *user && !removed_leaves.contains(&leaf))
     };
-    let removed: BTreeSet<String> = removed_leaves
-        .iter()
-        .filter_map(|leaf| group.member(*leaf).and_then(mls::member_identity))
-        .map(|(u, _)| {
-            if stays(&u) {
-                format!("a device of @{u}")
-            } else {
-                format!("@{u}")
-            }
-        })
-        .collect();
+    let mut removed = BTreeSet::new();
+    let mut left = BTreeSet::new();
+    for (leaf, own) in &removals {
+        let Some((u, _)) = group.member(*leaf).and_then(mls::member_identity) else {
+            continue;
+        };
+        let who = if stays(&u) {
+            format!("a device of @{u}")
+        } else {
+            format!("@{u}")
+        };
+        if *own {
+            left.insert(who);
+        } else {
+            removed.insert(who);
+        }
+    }
     if !added.is_empty() {
         parts.push(format!(
             "added {}",
@@ -391,7 +406,17 @@ fn describe_commit(group: &MlsGroup, staged: &StagedCommit) -> String {
             removed.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    parts.join(", ")
+    let mut notices = Vec::new();
+    if !parts.is_empty() {
+        notices.push(format!("@{committer} {}", parts.join(", ")));
+    }
+    if !left.is_empty() {
+        notices.push(format!(
+            "{} left the conversation",
+            left.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    notices
 }
 
 /// The sender of an application message, as its leaf in the group shows it.

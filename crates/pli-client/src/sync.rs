@@ -97,9 +97,32 @@ impl Client {
         on_event: &mut (dyn FnMut(Event) + Send),
         stop: impl Future<Output = ()>,
     ) -> Result<(), ClientError> {
+        self.listen_after(false, on_event, stop).await
+    }
+
+    /// [`Client::listen`] for a caller that has just synced (or just ran an operation that
+    /// caught up with the queue): the stream is opened at once, without a sync first. What
+    /// arrives meanwhile is delivered on the stream.
+    pub async fn listen_synced(
+        &mut self,
+        on_event: &mut (dyn FnMut(Event) + Send),
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), ClientError> {
+        self.listen_after(true, on_event, stop).await
+    }
+
+    async fn listen_after(
+        &mut self,
+        mut synced: bool,
+        on_event: &mut (dyn FnMut(Event) + Send),
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), ClientError> {
         tokio::pin!(stop);
         loop {
-            self.sync().await?;
+            if !synced {
+                self.sync().await?;
+            }
+            synced = false;
             self.take_new()?.into_iter().for_each(&mut *on_event);
             let mut stream = self.transport.connect().await?;
             loop {

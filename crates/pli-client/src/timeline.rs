@@ -5,9 +5,8 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
-use crate::local::{self, Conversation};
+use crate::local::Conversation;
 use pli_proto::{GroupId, Username};
-use rusqlite::OptionalExtension as _;
 
 /// Most messages one page holds.
 pub const MAX_PAGE: usize = 500;
@@ -71,6 +70,11 @@ const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing, failure,
     EXISTS (SELECT 1 FROM outbox o WHERE o.id = messages.outbox_id),
     CASE received_ms WHEN 0 THEN sent_at ELSE received_ms END";
 
+/// [`COLUMNS`] of the message aliased `m` (the list's newest message of each conversation).
+const LAST_COLUMNS: &str = "m.local_id, m.sender, m.text, m.sent_at, m.outgoing, m.failure,
+    EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.outbox_id),
+    CASE m.received_ms WHEN 0 THEN m.sent_at ELSE m.received_ms END";
+
 /// A message row as [`COLUMNS`] reads it.
 struct Row {
     local_id: i64,
@@ -126,32 +130,61 @@ impl Client {
     /// Every conversation with its newest message and unread count, the one with the newest
     /// message first; conversations without messages come last, oldest made first.
     pub fn summaries(&self) -> Result<Vec<Summary>, ClientError> {
-        let mut summaries = Vec::new();
-        for conversation in local::conversations(&self.conn)? {
-            let id = conversation.id.as_bytes().to_vec();
-            let last = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0
-                     ORDER BY local_id DESC LIMIT 1"
-                ))?
-                .query_row([&id], message)
-                .optional()?
-                .map(to_message)
-                .transpose()?;
-            let unread: i64 = self.conn.prepare_cached(
-                "SELECT count(*) FROM messages m JOIN conversations c ON c.group_id = m.group_id
-                 WHERE m.group_id = ?1 AND m.held = 0 AND m.outgoing = 0
-                   AND m.local_id > c.read_up_to",
-            )?.query_row([&id], |r| r.get(0))?;
-            summaries.push(Summary {
-                conversation,
+        // One query for the whole list: each conversation's newest shown message (found by
+        // walking its index backwards) and its unread count (an index range after the read
+        // marker), so a list of a thousand conversations is one statement, not two each.
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT c.group_id, c.name, c.direct, c.peer, c.active,
+                 (SELECT count(*) FROM messages u WHERE u.group_id = c.group_id AND u.held = 0
+                      AND u.outgoing = 0 AND u.local_id > c.read_up_to),
+                 {LAST_COLUMNS}
+             FROM conversations c LEFT JOIN messages m ON m.local_id = (
+                 SELECT x.local_id FROM messages x WHERE x.group_id = c.group_id AND x.held = 0
+                 ORDER BY x.local_id DESC LIMIT 1)
+             WHERE c.pending = 0
+             ORDER BY coalesce(m.local_id, 0) DESC, c.created_ms, c.group_id"
+        ))?;
+        let rows = st.query_map([], |r| {
+            let last = match r.get::<_, Option<i64>>(6)? {
+                None => None,
+                Some(local_id) => Some(Row {
+                    local_id,
+                    sender: r.get(7)?,
+                    text: r.get(8)?,
+                    sent_at: r.get(9)?,
+                    outgoing: r.get(10)?,
+                    failure: r.get(11)?,
+                    queued: r.get(12)?,
+                    stored_at: r.get(13)?,
+                }),
+            };
+            Ok((
+                (
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                ),
+                r.get::<_, i64>(5)?,
                 last,
+            ))
+        })?;
+        let mut summaries = Vec::new();
+        for row in rows {
+            let ((id, name, direct, peer, active), unread, last) = row?;
+            summaries.push(Summary {
+                conversation: Conversation {
+                    id: GroupId::from_bytes(&id).map_err(|_| ClientError::corrupt("group id"))?,
+                    name,
+                    direct,
+                    peer: peer.and_then(|p| Username::parse(&p).ok()),
+                    active,
+                },
+                last: last.map(to_message).transpose()?,
                 unread: unread as u64,
             });
         }
-        // A stable sort keeps the stored order (by creation) among equals.
-        summaries.sort_by_key(|s| std::cmp::Reverse(s.last.as_ref().map_or(0, |m| m.local_id)));
         Ok(summaries)
     }
 

@@ -69,13 +69,20 @@ test("a group of three with one member on the CLI, members and safety codes", as
   }
 });
 
-test("the inventory page shows what the server holds, as pli inventory prints it", async ({ page }) => {
+test("the inventory page shows what the server holds, as pli admin inventory prints it", async ({ page }) => {
   const server = await h.startServer();
   const app = await h.startApp();
   try {
     await h.register(page, app, server, "dora");
     await page.getByRole("link", { name: "What the server knows" }).click();
-    const held = JSON.parse(await h.cli(app.home, "--json", "inventory"));
+    // What staff see: the operator makes a legal reviewer, who prints the inventory.
+    const staff = h.tempDir("staff");
+    const operator = (await h.cli(staff, "admin", "init", "--data", server.data)).trim().split("\n").pop();
+    const legal = `${staff}/legal.cred`;
+    await h.cli(staff, "admin", "--cred", operator, "--server", server.url, "staff", "add", "lee", "--role", "legal", "--out", legal);
+    const held = JSON.parse(await h.cli(staff, "admin", "--cred", legal, "--server", server.url, "inventory", "@dora", "--json"));
+    // The user's own view, from the CLI on the same home, is the same record.
+    expect(JSON.parse(await h.cli(app.home, "--json", "inventory"))).toEqual(held);
     const table = page.getByRole("table", { name: "Data inventory" });
     await expect(table).toContainText(`@${held.username}`);
     await expect(table).toContainText(held.home_region);

@@ -44,11 +44,12 @@ function freePort() {
   });
 }
 
-function stopped(child) {
+/** Sends `signal` to `child`; resolves with its exit code (null if a signal ended it). */
+function stopped(child, signal = "SIGTERM") {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);
     child.once("exit", (code) => resolve(code));
-    child.kill("SIGTERM");
+    child.kill(signal);
   });
 }
 
@@ -68,7 +69,7 @@ async function startApp(home = tempDir("home")) {
   });
   child.stderr.resume();
   const url = await firstLine(child, child.stdout, (line) => (line.startsWith("http://") ? line.trim() : null));
-  return { url, home, child, origin: new URL(url).origin, stop: () => stopped(child) };
+  return { url, home, child, origin: new URL(url).origin, stop: (signal) => stopped(child, signal) };
 }
 
 /** The `pli` command line on `home`; resolves with its standard output. */

@@ -50,7 +50,14 @@ async fn home(State(state): Shared) -> Result<Response, AppError> {
     if !state.has_device() {
         return Ok(super::onboarding::page(&state, &Default::default(), None)?.into_response());
     }
-    if state.engine.status() == crate::engine::Status::AwaitingApproval {
+    // A device linked a moment ago waits for approval before its engine has asked the
+    // server (and learnt it is not let in yet): it shows its code, not an empty main view.
+    let awaiting = match state.engine.status() {
+        crate::engine::Status::AwaitingApproval => true,
+        crate::engine::Status::Online => false,
+        _ => state.read(|c| Ok(c.awaits_approval()))?,
+    };
+    if awaiting {
         return Ok(super::onboarding::awaiting_page(&state)?.into_response());
     }
     let empty = html! {
@@ -208,8 +215,9 @@ async fn older(
     let before = at
         .before
         .ok_or_else(|| AppError::input("bad_cursor", "which page? (before=)"))?;
-    let (page, notices, until) = state.read(|c| {
+    let (page, notices) = state.read(|c| {
         let page = c.history_page(&group, Some(before), PAGE)?;
+        // The page's span ends where the message at `before` (shown already) begins.
         let until = c
             .history_after(&group, before - 1, 1)?
             .first()
@@ -219,10 +227,8 @@ async fn older(
         } else {
             page[0].stored_at
         };
-        let notices = c.notices_between(&group, from, until)?;
-        Ok((page, notices, until))
+        Ok((page, c.notices_between(&group, from, until)?))
     })?;
-    let _ = until;
     let next = if page.len() == PAGE {
         page[0].local_id.to_string()
     } else {

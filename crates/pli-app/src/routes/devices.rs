@@ -34,7 +34,14 @@ async fn pane(
     let this_device = state.read(|c| Ok(c.device_id()))?;
     let listed = state
         .engine
-        .with_client(|c| Box::pin(async move { c.devices().await }))
+        .with_client(|c| {
+            Box::pin(async move {
+                // Looking at one's devices is when a device nobody added must show: the
+                // account's key history is checked first (an alert if one appeared).
+                c.monitor_own_keys().await?;
+                c.devices().await
+            })
+        })
         .await;
     Ok(html! {
         section class="pane-body" aria-labelledby="devices-title" {
