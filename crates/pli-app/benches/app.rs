@@ -99,7 +99,7 @@ fn resident_mib() -> f64 {
 
 fn big_home(c: &mut Criterion, rt: &Runtime) {
     let home = tempfile::tempdir().expect("home");
-    let me = Username::parse("me").expect("name");
+    let me = Username::parse("meg").expect("name");
     let device =
         LocalDevice::create(home.path(), &me, DeviceId::new(7).expect("id")).expect("home");
     device

@@ -15,6 +15,13 @@ test("two users register in two apps and chat live", async ({ browser }) => {
     await h.noSeriousA11yFindings(alice);
     await h.screenshot(alice, "onboarding");
 
+    // Entering a server lists its regions, each policy in plain words.
+    await alice.getByRole("textbox", { name: "Server" }).fill(server.url);
+    await alice.getByRole("textbox", { name: "Server" }).press("Tab");
+    const region = alice.getByRole("combobox", { name: "Region" });
+    await expect(region.locator("option")).toHaveText(["default (default)"]);
+    await expect(alice.locator("#region-words")).toContainText("days");
+
     await h.register(alice, aliceApp, server, "alice");
     await h.register(bob, bobApp, server, "bob");
     await h.startChat(alice, "bob");

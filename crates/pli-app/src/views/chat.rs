@@ -31,6 +31,7 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
                     time datetime=(instant(last.stored_at)) class="when" { (instant(last.stored_at)) }
                     span class="last" {
                         @if last.outgoing { "You: " }
+                        @else if !summary.conversation.direct { "@" (last.sender) ": " }
                         (preview(&last.text))
                     }
                 } @else {
