@@ -12,9 +12,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use pli_client::Client;
 use pli_client::transport::Transport;
+use pli_client::{Client, ClientError, ConnectOptions};
 use pli_proto::{Region, Username};
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -161,39 +163,51 @@ fn checked(fields: &Fields) -> Result<(String, Username, Option<Region>), AppErr
     Ok((server.to_owned(), username, region))
 }
 
-fn with_form(state: &AppState, fields: &Fields, err: AppError) -> Response {
-    let status = err.status();
-    match page(state, fields, Some(&err)) {
-        Ok(page) => (status, [("x-pli-error", err.code())], page).into_response(),
+/// A form page again, with the error that refused it (its status and code).
+fn refused(page: Result<Markup, AppError>, err: &AppError) -> Response {
+    match page {
+        Ok(page) => (err.status(), [("x-pli-error", err.code())], page).into_response(),
         Err(other) => other.into_response(),
     }
 }
 
-async fn register(State(state): Shared, Form(fields): Form<Fields>) -> Response {
-    let (server, username, region) = match checked(&fields) {
-        Ok(parts) => parts,
-        Err(err) => return with_form(&state, &fields, err),
-    };
+/// Puts the home's first device in the engine: `make` builds it (registering, or preparing
+/// a link) and returns what the next page shows. Refused once the home has one.
+async fn first_device<T, F, Fut>(state: &AppState, make: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(PathBuf, ConnectOptions) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(Client, T), ClientError>> + 'static,
+{
     let home = state.home.clone();
     let connect = state.connect.clone();
-    let registered = state
+    state
         .engine
         .with_slot(move |slot| {
             Box::pin(async move {
                 if slot.is_some() {
                     return Err(AppError::AlreadyRegistered);
                 }
-                let (client, _region) =
-                    Client::register_in(&home, &server, &username, region.as_ref(), &connect)
-                        .await?;
+                let (client, shown) = make(home, connect).await?;
                 *slot = Some(client);
-                Ok(())
+                Ok(shown)
             })
         })
-        .await;
+        .await
+}
+
+async fn register(State(state): Shared, Form(fields): Form<Fields>) -> Response {
+    let (server, username, region) = match checked(&fields) {
+        Ok(parts) => parts,
+        Err(err) => return refused(page(&state, &fields, Some(&err)), &err),
+    };
+    let registered = first_device(&state, move |home, connect| async move {
+        Client::register_in(&home, &server, &username, region.as_ref(), &connect).await
+    })
+    .await;
     match registered {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(err) => with_form(&state, &fields, err),
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(err) => refused(page(&state, &fields, Some(&err)), &err),
     }
 }
 
@@ -204,38 +218,18 @@ async fn link(State(state): Shared, Form(fields): Form<Fields>) -> Response {
         region: String::new(),
     }) {
         Ok(parts) => parts,
-        Err(err) => return with_link_form(&state, &fields, err),
+        Err(err) => return refused(link_page(&state, &fields, Some(&err)), &err),
     };
-    let home = state.home.clone();
-    let connect = state.connect.clone();
-    let linked = state
-        .engine
-        .with_slot(move |slot| {
-            Box::pin(async move {
-                if slot.is_some() {
-                    return Err(AppError::AlreadyRegistered);
-                }
-                let (client, code) =
-                    Client::prepare_link(&home, &server, &username, &connect).await?;
-                *slot = Some(client);
-                Ok(code)
-            })
-        })
-        .await;
+    let linked = first_device(&state, move |home, connect| async move {
+        Client::prepare_link(&home, &server, &username, &connect).await
+    })
+    .await;
     match linked {
         Ok(code) => {
             *state.link_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
             Redirect::to("/").into_response()
         }
-        Err(err) => with_link_form(&state, &fields, err),
-    }
-}
-
-fn with_link_form(state: &AppState, fields: &Fields, err: AppError) -> Response {
-    let status = err.status();
-    match link_page(state, fields, Some(&err)) {
-        Ok(page) => (status, [("x-pli-error", err.code())], page).into_response(),
-        Err(other) => other.into_response(),
+        Err(err) => refused(link_page(&state, &fields, Some(&err)), &err),
     }
 }
 
