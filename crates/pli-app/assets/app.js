@@ -259,6 +259,14 @@ function showStatus(online) {
 
 function live() {
   const events = new EventSource("/events");
+  // What changed between this page's rendering and the stream's opening (or while it was
+  // reconnecting) came with no event: read it now.
+  events.addEventListener("open", () => {
+    if (onboarding) return;
+    refreshList();
+    refreshChat();
+    refreshAlerts();
+  });
   events.addEventListener("message", (event) => {
     const update = JSON.parse(event.data);
     const here = chat && (!update.conversation || update.conversation === chat.dataset.conversation);

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub mod paths {
     /// `GET`: liveness and version ([`super::HealthResponse`]).
     pub const HEALTH: &str = "/v1/health";
+    /// `GET`: readiness for traffic, 200 or 503 ([`super::HealthResponse`]).
+    pub const READY: &str = "/v1/ready";
     /// `GET`: a fresh registration puzzle ([`super::ChallengeResponse`]).
     pub const CHALLENGE: &str = "/v1/register/challenge";
     /// `POST`: registers an account ([`super::RegisterRequest`]).
@@ -330,7 +332,8 @@ impl std::fmt::Debug for TicketResponse {
     }
 }
 
-/// `GET /v1/health`: whether the server is up, and its version.
+/// `GET /v1/health`: whether the server is up, and its version. `GET /v1/ready` answers
+/// the same shape: `ready` (200), or `starting`, `draining`, `database_unavailable` (503).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {

@@ -48,6 +48,7 @@ pub mod residency;
 pub mod retention;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 
 pub use config::{Config, Database, Limits, TlsConfig};
@@ -324,6 +325,7 @@ pub async fn serve<S: Store>(
         stop_rx.clone(),
         sessions_tx,
     );
+    telemetry::install();
     let surface = if admin.is_some() {
         http::Surface::Public
     } else {
@@ -363,6 +365,10 @@ pub async fn serve<S: Store>(
             }
         },
     );
+    // Readiness: the store answered (opened and migrated above) and the jobs are started.
+    // (Marked before the state moves into the last job: a state kept here would hold the
+    // session sender that the end of this function waits to see dropped.)
+    state.mark_ready();
     jobs.until_stopped(relay_wakeups(state));
     tokio::spawn(async move {
         shutdown.await;

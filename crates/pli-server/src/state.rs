@@ -58,6 +58,17 @@ pub struct Shared<S: Store> {
     shutdown: watch::Receiver<bool>,
     sessions: mpsc::Sender<()>,
     request_ids: AtomicU64,
+    /// Set once the jobs are started: `GET /v1/ready` answers 200 from then until shutdown.
+    ready: std::sync::atomic::AtomicBool,
+}
+
+/// Whether a node takes traffic (`GET /v1/ready`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Starting,
+    Ready,
+    /// Shutting down: finishing what is in flight, taking nothing new.
+    Draining,
 }
 
 /// The service's two public, verifiable records: the audit log of staff actions (with the
@@ -101,6 +112,7 @@ impl<S: Store> AppState<S> {
                 shutdown,
                 sessions,
                 request_ids: AtomicU64::new(1),
+                ready: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -114,6 +126,22 @@ impl<S: Store> AppState<S> {
             self.store.announce_connected(*device);
         }
         self.hub.replace(devices.into_iter().map(|d| (d, now)));
+    }
+
+    /// The node started its jobs: from now on it is ready for traffic (until it drains).
+    pub fn mark_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Started, and not shutting down.
+    pub fn readiness(&self) -> Readiness {
+        if *self.shutdown.borrow() {
+            Readiness::Draining
+        } else if self.ready.load(std::sync::atomic::Ordering::Acquire) {
+            Readiness::Ready
+        } else {
+            Readiness::Starting
+        }
     }
 
     /// Resolves when the server begins shutting down.

@@ -14,8 +14,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The configuration file's shape. `listen`, `admin_listen` and `log` are the binary's
-/// (where to bind, what to log); [`FileConfig::resolve`] makes the rest a [`Config`].
+/// The configuration file's shape. `listen`, `admin_listen`, `log` and `log_format` are the
+/// binary's (where to bind, what to log and how); [`FileConfig::resolve`] makes the rest a
+/// [`Config`].
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -33,6 +34,8 @@ pub struct FileConfig {
     /// Whether the implicit region (no `[regions]`) publishes small report counts as bands.
     pub report_bands: Option<bool>,
     pub log: Option<String>,
+    /// `text` or `json`; the binary checks the value.
+    pub log_format: Option<String>,
     #[serde(default)]
     pub limits: FileLimits,
     #[serde(default)]

@@ -43,6 +43,8 @@ pub async fn run<S: Store>(
     refusal: RefusalCode,
 ) {
     let _session = state.session_guard();
+    let connections = metrics::gauge!(crate::telemetry::WS_CONNECTIONS);
+    connections.increment(1.0);
     let attachment = state.hub.attach(device);
     state.store.announce_connected(device);
     Box::pin(release_notices(&state, device)).await;
@@ -50,6 +52,7 @@ pub async fn run<S: Store>(
         tracing::debug!(error = %err, "websocket session ended with an error");
     }
     state.hub.detach(&attachment);
+    connections.decrement(1.0);
 }
 
 /// Queues any notice held for this device's user whose time has come, so it is part of
@@ -206,6 +209,7 @@ async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin
         };
         cursor = Some(last.id);
         let full = page.len() == PAGE;
+        metrics::counter!(crate::telemetry::PUSHES).increment(page.len() as u64);
         for frame in frames(page) {
             out.send(binary(&frame)).await?;
         }
@@ -276,6 +280,7 @@ async fn drive<S: Store>(
                 match message {
                     Message::Binary(bytes) => match ClientFrame::decode(&bytes) {
                         Ok(ClientFrame::Ack(ids)) => {
+                            metrics::counter!(crate::telemetry::ACKS).increment(ids.len() as u64);
                             state.store.ack(device, ids).await?;
                         }
                         Ok(ClientFrame::Submit(frame)) => {

@@ -52,6 +52,7 @@ impl<S: Store> KeyDirectory<S> {
         {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let pending = self.store.kt_pending().await?;
         if pending.users.is_empty() {
             let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?;
@@ -92,6 +93,9 @@ impl<S: Store> KeyDirectory<S> {
             .kt_published(pending.through, KtRoot { epoch, root, note })
             .await?;
         tracing::info!(epoch, changes, "key directory epoch published");
+        metrics::histogram!(crate::telemetry::KT_PUBLISH_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        metrics::gauge!(crate::telemetry::KT_EPOCH).set(epoch as f64);
         Ok(Some(PublishResponse { epoch, changes }))
     }
 

@@ -30,12 +30,28 @@ pub use crate::state::{AppState, Shared, Transparency};
 pub use error::ApiError;
 pub use surface::Surface;
 
+/// Where the admin listener serves Prometheus metrics (`crate::telemetry`).
+pub const METRICS_PATH: &str = "/metrics";
+
 /// The router for one listener, with body limits and privacy-safe request logging.
 pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
     let routes = match surface {
         Surface::All => routes::routes::<S>().merge(admin::routes::<S>()),
         Surface::Public => routes::routes::<S>(),
-        Surface::Admin => admin::routes::<S>(),
+        // Metrics only where the admin API has a listener of its own: never on the public
+        // one, even when it also serves the admin API.
+        Surface::Admin => admin::routes::<S>().route(
+            METRICS_PATH,
+            axum::routing::get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    crate::telemetry::render(),
+                )
+            }),
+        ),
     };
     // Bytes, not String: the router (handlers included) is cloned for every connection,
     // and a cloned String would copy the whole description each time.
@@ -80,9 +96,17 @@ async fn log_request<S: Store>(
         .extensions()
         .get::<pli_proto::ErrorCode>()
         .map(|c| c.as_str());
+    let elapsed = started.elapsed();
     span.in_scope(|| {
-        tracing::info!(%method, route, status, code, ms = started.elapsed().as_millis() as u64, "handled");
+        tracing::info!(%method, route, status, code, ms = elapsed.as_millis() as u64, "handled");
     });
+    // The route's template, never its concrete path (which may hold a username).
+    let labels = [
+        ("route", route.clone()),
+        ("method", method.as_str().to_owned()),
+    ];
+    metrics::histogram!(crate::telemetry::HTTP_SECONDS, &labels).record(elapsed.as_secs_f64());
+    metrics::counter!(crate::telemetry::HTTP_REQUESTS, "route" => route, "method" => method.as_str().to_owned(), "status" => status.to_string()).increment(1);
     if let Ok(value) = id.to_string().parse() {
         response.headers_mut().insert("x-request-id", value);
     }

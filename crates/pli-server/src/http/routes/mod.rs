@@ -22,6 +22,7 @@ use pli_proto::api::paths;
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route(paths::HEALTH, get(health::health))
+        .route(paths::READY, get(health::ready::<S>))
         .route(paths::POLICY, get(policy::policy::<S>))
         .route(paths::MY_INVENTORY, get(inventory::mine::<S>))
         .route(paths::CHALLENGE, get(register::challenge::<S>))
@@ -54,6 +55,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 #[openapi(
     paths(
         health::health,
+        health::ready,
         policy::policy,
         inventory::mine,
         register::challenge,
