@@ -1,47 +1,143 @@
 //! Privacy: a canary string sent in messages and used as a group name appears nowhere in
-//! the server's data directory (database, WAL, key file) nor in its logs at debug level.
-//! Its own test binary, because it installs a process-wide log subscriber.
+//! the server's data directory (database, WAL, key file) nor in its logs at trace level, in
+//! either log format: the real `pli serve` binary runs with `--log trace` and
+//! `--log-format text` or `json`, its stderr a pipe, and the test reads back every line.
 
 mod common;
 
-use common::{TestServer, TestUser, contains, files_under};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use common::{TestUser, contains, files_under};
+use tempfile::TempDir;
+use tokio::io::AsyncBufReadExt as _;
 
 const CANARY: &str = "CANARY-7f3a9c1e-plaintext";
 
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+/// `pli serve` on a fresh data directory, its stderr kept line by line.
+struct Served {
+    url: String,
+    data: TempDir,
+    child: tokio::process::Child,
+    stderr: tokio::task::JoinHandle<Vec<String>>,
+}
 
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
+/// The announcement's text: the line itself, or (JSON) its `message`.
+fn message(format: &str, line: &str) -> Option<String> {
+    match format {
+        "json" => serde_json::from_str::<serde_json::Value>(line)
+            .ok()?
+            .get("message")?
+            .as_str()
+            .map(str::to_owned),
+        _ => Some(line.to_owned()),
+    }
+}
+
+impl Served {
+    async fn start(format: &'static str) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
+        if let pli_server::Database::Postgres(postgres) = common::database_for(data.path()) {
+            command.env("PLI_DATABASE_URL", postgres.url);
+        }
+        let mut child = command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--pow-difficulty",
+                "4",
+                "--registrations-per-hour",
+                "10000",
+                "--log",
+                "trace",
+                "--log-format",
+                format,
+                "--data",
+            ])
+            .arg(data.path())
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn pli serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (found, url) = tokio::sync::oneshot::channel();
+        // Read every line to the end (the server never blocks on a full pipe); the first
+        // announcement names the address.
+        let stderr = tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            let mut found = Some(found);
+            let mut all = Vec::new();
+            while let Some(line) = lines.next_line().await.expect("read stderr") {
+                if let Some(text) = message(format, &line)
+                    && let Some(rest) = text.strip_prefix("pli serving on ")
+                    && let Some(send) = found.take()
+                {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = send.send(url.to_owned());
+                }
+                all.push(line);
+            }
+            all
+        });
+        let url = url.await.expect("pli serve announces its address");
+        Self {
+            url,
+            data,
+            child,
+            stderr,
+        }
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    /// SIGTERM: the server stops cleanly; its data and every line it wrote.
+    async fn stop(mut self) -> (TempDir, Vec<String>) {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().await.expect("wait");
+        assert!(status.success(), "pli serve stops on SIGTERM: {status}");
+        let lines = self.stderr.await.expect("the stderr reader");
+        (self.data, lines)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn canary_never_reaches_server_storage_or_logs() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .init();
+async fn canary_never_reaches_server_storage_or_text_logs() {
+    let lines = canary_run("text").await;
+    for line in &lines {
+        assert!(
+            !line.contains("\x1b["),
+            "no colour codes when stderr is not a terminal: {line:?}"
+        );
+    }
+}
 
-    let server = TestServer::start().await;
-    let mut alice = TestUser::register(&server, "alice").await;
-    let mut bob = TestUser::register(&server, "bob").await;
-    let mut carol = TestUser::register(&server, "carol").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_never_reaches_server_storage_or_json_logs() {
+    let lines = canary_run("json").await;
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
+        let object = value.as_object().expect("each line is one JSON object");
+        for key in ["timestamp", "level", "target"] {
+            assert!(object.contains_key(key), "no {key:?} in {line:?}");
+        }
+        assert!(
+            !object.contains_key("fields"),
+            "the event's fields are flattened: {line:?}"
+        );
+    }
+}
+
+/// Messages, a group, queued ciphertexts and staff at work on a `pli serve` logging at
+/// trace level in `format`; checks its data and logs, and hands back the log lines.
+async fn canary_run(format: &'static str) -> Vec<String> {
+    let server = Served::start(format).await;
+    let mut alice = TestUser::register_at(&server.url, "alice").await;
+    let mut bob = TestUser::register_at(&server.url, "bob").await;
+    let mut carol = TestUser::register_at(&server.url, "carol").await;
     let group = alice
         .client
         .create_group(
@@ -72,7 +168,7 @@ async fn canary_never_reaches_server_storage_or_logs() {
     let _ = carol.client.sync().await;
 
     // Staff at work: a lawful request about alice, approved, disclosed, reported.
-    let staff = common::staff(&server).await;
+    let staff = common::staff_at(&server.url, server.data.path()).await;
     let request: pli_proto::governance::RequestView = staff.legal[0]
         .post(
             "/admin/v1/requests",
@@ -128,7 +224,7 @@ async fn canary_never_reaches_server_storage_or_logs() {
         .iter()
         .map(|user| user.identity().secret)
         .collect();
-    let data = server.stop().await;
+    let (data, lines) = server.stop().await;
     let files = files_under(data.path());
     let db = common::TestDb::of(data.path());
     if let common::TestDb::Postgres(_) = db {
@@ -170,8 +266,11 @@ async fn canary_never_reaches_server_storage_or_logs() {
             );
         }
     }
-    let captured = logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(!captured.is_empty(), "logs were captured");
+    assert!(
+        lines.len() > 10,
+        "the server logged at trace level: {lines:?}"
+    );
+    let captured = lines.join("\n").into_bytes();
     assert!(
         !contains(&captured, CANARY.as_bytes()),
         "canary found in the server's logs"
@@ -195,4 +294,5 @@ async fn canary_never_reaches_server_storage_or_logs() {
             "a username reached the logs"
         );
     }
+    lines
 }

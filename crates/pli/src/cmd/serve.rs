@@ -52,6 +52,10 @@ pub struct Args {
     /// Log filter (tracing syntax) [default: info].
     #[arg(long, env = "PLI_LOG")]
     log: Option<String>,
+    /// Log lines on stderr: `text` for people, `json` for collectors (one object a line)
+    /// [default: text].
+    #[arg(long, env = "PLI_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     /// Define a region with the default policy (repeatable; e.g. --region eu --region us).
     /// Each region's data lives in its own store: regions/NAME/pli.db under the data
     /// directory. Without regions, one implicit region `default` shares the main database.
@@ -73,6 +77,69 @@ pub struct Args {
     /// of audit checkpoints the server keeps and serves [default: none].
     #[arg(long = "witness", value_name = "VKEY")]
     witnesses: Vec<String>,
+}
+
+/// How `pli serve` writes its log lines (and the lines that announce its addresses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// tracing's human format; coloured only when stderr is a terminal.
+    Text,
+    /// One JSON object a line, the event's fields at the top level.
+    Json,
+}
+
+impl LogFormat {
+    /// The format the configuration file names (`log_format = "json"`).
+    fn from_file(text: &str) -> anyhow::Result<Self> {
+        <Self as clap::ValueEnum>::from_str(text, false).map_err(|_| {
+            anyhow::anyhow!("configuration file: log_format {text:?} is neither text nor json")
+        })
+    }
+
+    /// Installs the process's log subscriber: `filter` (tracing syntax), to stderr.
+    fn init(self, filter: &str) -> anyhow::Result<()> {
+        use std::io::IsTerminal as _;
+        let filter = EnvFilter::try_new(filter).context("invalid log filter")?;
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self {
+            Self::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+            Self::Json => builder.json().flatten_event(true).init(),
+        }
+        Ok(())
+    }
+
+    /// Prints a line that is not a log event (the addresses served, whatever the filter):
+    /// as is, or in JSON as an INFO event of this module would be.
+    fn announce(self, message: &str) {
+        match self {
+            Self::Text => eprintln!("{message}"),
+            Self::Json => {
+                let timestamp = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                // In the order tracing's JSON lines have.
+                #[derive(serde::Serialize)]
+                struct Line<'a> {
+                    timestamp: &'a str,
+                    level: &'a str,
+                    message: &'a str,
+                    target: &'a str,
+                }
+                let line = Line {
+                    timestamp: &timestamp,
+                    level: "INFO",
+                    message,
+                    target: module_path!(),
+                };
+                match serde_json::to_string(&line) {
+                    Ok(line) => eprintln!("{line}"),
+                    Err(_) => eprintln!("{message}"),
+                }
+            }
+        }
+    }
 }
 
 impl Args {
@@ -111,10 +178,12 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
         .take()
         .or(file.log.take())
         .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&filter).context("invalid log filter")?)
-        .with_writer(std::io::stderr)
-        .init();
+    let log_format = match (args.log_format, file.log_format.take()) {
+        (Some(format), _) => format,
+        (None, Some(text)) => LogFormat::from_file(&text)?,
+        (None, None) => LogFormat::Text,
+    };
+    log_format.init(&filter)?;
     let listen = args
         .listen
         .or(file.listen)
@@ -145,15 +214,15 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
         let names: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
         storage.push_str(&format!("; regions {}", names.join(", ")));
     }
-    eprintln!(
+    log_format.announce(&format!(
         "pli serving on {scheme}://{} ({storage})",
         listener.local_addr().context("listener address")?,
-    );
+    ));
     if let Some(admin) = &admin {
-        eprintln!(
+        log_format.announce(&format!(
             "pli admin API on {scheme}://{}",
             admin.local_addr().context("admin address")?
-        );
+        ));
     }
     pli_server::run_with_admin(config, listener, admin, shutdown_signal()).await?;
     Ok(())
@@ -210,5 +279,23 @@ mod tests {
         let names: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["us", "eu"]);
         assert_eq!(config.trusted_proxies[0].to_string(), "10.0.0.1/32");
+    }
+
+    #[test]
+    fn the_log_format_is_a_flag_or_a_file_key() {
+        let serve = Serve::try_parse_from(["serve", "--log-format", "json"]).expect("parses");
+        assert_eq!(serve.args.log_format, Some(LogFormat::Json));
+        assert!(Serve::try_parse_from(["serve", "--log-format", "xml"]).is_err());
+        let mut file = FileConfig::from_toml("log_format = \"json\"\n").expect("parses");
+        let named = file.log_format.take().expect("the key is read");
+        assert_eq!(
+            LogFormat::from_file(&named).expect("valid"),
+            LogFormat::Json
+        );
+        assert_eq!(
+            LogFormat::from_file("text").expect("valid"),
+            LogFormat::Text
+        );
+        assert!(LogFormat::from_file("xml").is_err());
     }
 }

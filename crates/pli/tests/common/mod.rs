@@ -450,12 +450,20 @@ pub fn staff_client(
 }
 
 pub async fn staff(server: &TestServer) -> Staff {
+    staff_at(&server.url, server.data.path()).await
+}
+
+/// [`staff`] for the server at `url` whose data is in `data` (a `pli serve` process).
+pub async fn staff_at(url: &str, data: &Path) -> Staff {
     use pli_proto::governance::{NewStaff, Role, StaffCredential};
-    let config = test_config(server.data.path());
+    let staff_client = |credential: StaffCredential| {
+        pli_client::admin::AdminClient::new(url, Some(credential), None).expect("admin client")
+    };
+    let config = test_config(data);
     let root = pli_server::init_first_operator(&config, "root")
         .await
         .expect("init");
-    let operator = staff_client(server, root);
+    let operator = staff_client(root);
     let add = async |name: &str, role: Role| -> StaffCredential {
         operator
             .post(
@@ -477,12 +485,9 @@ pub async fn staff(server: &TestServer) -> Staff {
     let auditor = add("auditor", Role::Auditor).await;
     Staff {
         legal_ids: legal_creds.iter().map(|c| c.staff_id).collect(),
-        legal: legal_creds
-            .into_iter()
-            .map(|c| staff_client(server, c))
-            .collect(),
-        trust_safety: staff_client(server, trust_safety),
-        auditor: staff_client(server, auditor),
+        legal: legal_creds.into_iter().map(staff_client).collect(),
+        trust_safety: staff_client(trust_safety),
+        auditor: staff_client(auditor),
         operator,
     }
 }
