@@ -89,7 +89,8 @@ function lastShown() {
     .map((m) => Number(m.dataset.id) - 1);
   return {
     after: Math.min(Math.max(0, ...ids), ...waiting),
-    afterNotice: Math.max(0, ...notices),
+    // The conversation's newest notice when the page was rendered, even if none is shown.
+    afterNotice: Math.max(Number(chat.dataset.lastNotice) || 0, ...notices),
   };
 }
 
@@ -120,17 +121,28 @@ async function markRead(id) {
 }
 
 async function loadOlder(button) {
-  const id = chat.dataset.conversation;
-  const before = button.dataset.before;
-  const { html, headers } = await fragment(`/c/${id}/before?before=${before}`);
-  const height = log.scrollHeight;
-  log.prepend(parse(html));
-  localTimes(log);
-  daySeparators();
-  log.scrollTop += log.scrollHeight - height;
-  const next = headers.get("x-pli-before");
-  if (next) button.dataset.before = next;
-  else button.remove();
+  // One page at a time: a second click while one loads would prepend it twice.
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    const id = chat.dataset.conversation;
+    const { html, headers } = await fragment(`/c/${id}/before?before=${button.dataset.before}`);
+    const height = log.scrollHeight;
+    const older = parse(html);
+    for (const item of [...older.children]) {
+      const key = item.dataset.id ? `[data-id="${item.dataset.id}"]` : `[data-notice="${item.dataset.notice}"]`;
+      if (log.querySelector(key)) item.remove();
+    }
+    log.prepend(older);
+    localTimes(log);
+    daySeparators();
+    log.scrollTop += log.scrollHeight - height;
+    const next = headers.get("x-pli-before");
+    if (next) button.dataset.before = next;
+    else button.remove();
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- The composer: Enter sends, Shift+Enter adds a line.
@@ -151,7 +163,14 @@ function composer() {
     const body = new URLSearchParams({ text: box.value });
     const sent = box.value;
     box.value = "";
-    const response = await fetch(form.action, { method: "POST", body });
+    let response;
+    try {
+      response = await fetch(form.action, { method: "POST", body });
+    } catch {
+      // The app could not be reached: the text goes back, unless something new was typed.
+      if (!box.value) box.value = sent;
+      return;
+    }
     const code = response.headers.get("x-pli-error");
     if (code) {
       // The chat comes back with the reason and the text kept in the composer.

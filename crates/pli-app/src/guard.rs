@@ -20,7 +20,8 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use subtle::ConstantTimeEq as _;
 
-/// The session cookie's name.
+/// The session cookie's name, followed by `_PORT`: browsers send a cookie to every port of
+/// a host, so two apps (or another local service) on other ports must not share it.
 pub const COOKIE: &str = "pli_app_session";
 /// The path the printed URL opens, with `?token=`.
 pub const OPEN_PATH: &str = "/open";
@@ -40,6 +41,8 @@ fn random_hex() -> String {
 
 /// The app's secrets for one run: the one-time token (until spent) and the session.
 pub struct Guard {
+    /// `pli_app_session_PORT`.
+    cookie: String,
     hosts: Vec<String>,
     origins: Vec<String>,
     token: Mutex<Option<String>>,
@@ -57,6 +60,7 @@ impl Guard {
         hosts.dedup();
         let origins = hosts.iter().map(|h| format!("http://{h}")).collect();
         Self {
+            cookie: format!("{COOKIE}_{port}"),
             hosts,
             origins,
             token: Mutex::new(Some(random_hex())),
@@ -82,8 +86,8 @@ impl Guard {
             Some(expected) if bool::from(expected.as_bytes().ct_eq(offered.as_bytes())) => {
                 *token = None;
                 Ok(format!(
-                    "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-                    self.session
+                    "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                    self.cookie, self.session
                 ))
             }
             Some(_) => Err(AppError::BadToken),
@@ -112,6 +116,11 @@ impl Guard {
             None if !safe => return Err(AppError::ForeignOrigin),
             _ => {}
         }
+        // The token URL is opened from wherever the user opens it (a launcher file, another
+        // program): the token itself authenticates it.
+        if path == OPEN_PATH {
+            return Ok(());
+        }
         if let Some(site) = headers.get("sec-fetch-site") {
             let site = site.to_str().unwrap_or("");
             // `none`: the user opened the URL themselves (typed, or from the terminal).
@@ -119,7 +128,7 @@ impl Guard {
                 return Err(AppError::ForeignOrigin);
             }
         }
-        if path == OPEN_PATH || path.starts_with("/assets/") {
+        if path.starts_with("/assets/") {
             return Ok(());
         }
         if self.has_session(headers) {
@@ -137,7 +146,7 @@ impl Guard {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .any(|(name, value)| {
-                name == COOKIE && bool::from(value.as_bytes().ct_eq(self.session.as_bytes()))
+                name == self.cookie && bool::from(value.as_bytes().ct_eq(self.session.as_bytes()))
             })
     }
 }
@@ -207,9 +216,13 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ]);
         assert!(matches!(
-            ok(&site, Method::POST),
+            guard.check(&Method::POST, "/", &site),
             Err(AppError::ForeignOrigin)
         ));
+        // The token URL itself may be opened from anywhere (a launcher file): the token
+        // is what authenticates it.
+        let launched = headers(&[("host", "127.0.0.1:4000"), ("sec-fetch-site", "cross-site")]);
+        assert!(ok(&launched, Method::GET).is_ok());
     }
 
     #[test]
@@ -220,13 +233,24 @@ mod tests {
             guard.check(&Method::GET, "/", &headers(&[host])),
             Err(AppError::NoSession)
         ));
-        let forged = format!("{COOKIE}=00");
+        let forged = format!("{COOKIE}_4000=00");
         assert!(
             guard
                 .check(&Method::GET, "/", &headers(&[host, ("cookie", &forged)]))
                 .is_err()
         );
-        let real = format!("other=1; {COOKIE}={}", guard.session);
+        let other_port = format!("{COOKIE}_4001={}", guard.session);
+        assert!(
+            guard
+                .check(
+                    &Method::GET,
+                    "/",
+                    &headers(&[host, ("cookie", &other_port)])
+                )
+                .is_err(),
+            "another port's cookie opens nothing"
+        );
+        let real = format!("other=1; {COOKIE}_4000={}", guard.session);
         assert!(
             guard
                 .check(&Method::GET, "/", &headers(&[host, ("cookie", &real)]))

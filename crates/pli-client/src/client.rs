@@ -256,6 +256,12 @@ impl Client {
         local::conversations(&self.conn)
     }
 
+    /// The conversation with exactly this id (never a name or a prefix: a page that names a
+    /// conversation by id must not reach another whose name looks like it).
+    pub fn conversation(&self, id: &GroupId) -> Result<Option<Conversation>, ClientError> {
+        local::conversation(&self.conn, id)
+    }
+
     /// Finds a conversation by full id, by a unique id prefix (at least 4 hex digits), or
     /// by exact name.
     pub fn find_conversation(&self, query: &str) -> Result<Conversation, ClientError> {

@@ -283,6 +283,15 @@ impl Client {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The newest notice id of `conversation` (0: none): where a chat view's live notices
+    /// continue from, whatever span of the history it shows.
+    pub fn last_notice_id(&self, conversation: &GroupId) -> Result<i64, ClientError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM notices WHERE group_id = ?1")?
+            .query_row([conversation.as_bytes()], |r| r.get(0))?)
+    }
+
     /// Marks `conversation` read up to its newest message (now shown to the user).
     pub fn mark_read(&self, conversation: &GroupId) -> Result<(), ClientError> {
         let changed = self.conn.execute(

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use pli_client::Client;
-use pli_client::timeline::{HistoryMessage, NoticeLine};
+use pli_client::timeline::{HistoryMessage, MAX_PAGE, NoticeLine};
 use pli_proto::limits::MAX_TEXT_BYTES;
 use pli_proto::{GroupId, Username};
 use std::sync::Arc;
@@ -39,11 +39,8 @@ pub fn conversation(state: &AppState, id: &str) -> Result<pli_client::Conversati
     let bytes = hex::decode(id).map_err(|_| AppError::NotFound)?;
     let group = GroupId::from_bytes(&bytes).map_err(|_| AppError::NotFound)?;
     state
-        .read(|c| c.find_conversation(&group.to_hex()))
-        .map_err(|err| match err {
-            AppError::Client(pli_client::ClientError::UnknownConversation(_)) => AppError::NotFound,
-            other => other,
-        })
+        .read(|c| c.conversation(&group))?
+        .ok_or(AppError::NotFound)
 }
 
 async fn home(State(state): Shared) -> Result<Response, AppError> {
@@ -154,14 +151,18 @@ pub fn chat_pane(
     error: Option<&AppError>,
 ) -> Result<Markup, AppError> {
     let group = conversation.id.clone();
-    let (messages, notices, refused) = state.read(|c| {
+    let (messages, notices, refused, last_notice) = state.read(|c| {
         let (messages, notices) = newest(c, &group)?;
         c.mark_read(&group)?;
-        Ok((messages, notices, c.sending_refused(&group)?))
+        Ok((
+            messages,
+            notices,
+            c.sending_refused(&group)?,
+            c.last_notice_id(&group)?,
+        ))
     })?;
     let id = group.to_hex();
     let title = conversation.title();
-    let last_notice = notices.last().map_or(0, |n| n.id);
     Ok(html! {
         section class="chat" aria-labelledby="chat-title" data-conversation=(id)
             data-last=(messages.last().map_or(0, |m| m.local_id)) data-last-notice=(last_notice) {
@@ -219,7 +220,7 @@ async fn older(
         let page = c.history_page(&group, Some(before), PAGE)?;
         // The page's span ends where the message at `before` (shown already) begins.
         let until = c
-            .history_after(&group, before - 1, 1)?
+            .history_after(&group, before.saturating_sub(1), 1)?
             .first()
             .map_or(u64::MAX, |m| m.stored_at);
         let from = if page.len() < PAGE {
@@ -269,6 +270,7 @@ async fn send(
     Form(compose): Form<Compose>,
 ) -> Result<Response, AppError> {
     let conversation = conversation(&state, &id)?;
+    let id = conversation.id.to_hex();
     let text = compose.text.trim_end().to_owned();
     let invalid = if text.trim().is_empty() {
         Some(AppError::input("empty_message", "write something first"))
@@ -283,6 +285,13 @@ async fn send(
     let refused = state.read(|c| c.sending_refused(&conversation.id))?;
     let invalid = invalid
         .or_else(|| refused.map(|r| AppError::input("sending_refused", chat::refusal_words(r))));
+    let group = conversation.id.clone();
+    let newest_before = state.read(|c| {
+        Ok(c.history_page(&group, None, 1)?
+            .last()
+            .map_or(0, |m| m.local_id))
+    })?;
+    let sent_text = text.clone();
     let result = match invalid {
         Some(err) => Err(err),
         None => {
@@ -300,8 +309,16 @@ async fn send(
             Ok(Redirect::to(&format!("/c/{id}")).into_response())
         }
         Err(err) => {
+            // A message the client queued before the error is in the history (and goes
+            // out later): giving its text back to the composer would invite sending it twice.
+            let queued = state.read(|c| {
+                Ok(c.history_after(&group, newest_before, MAX_PAGE)?
+                    .iter()
+                    .any(|m| m.outgoing && m.text == sent_text))
+            })?;
+            let draft = if queued { "" } else { compose.text.as_str() };
             let status = err.status();
-            let pane = chat_pane(&state, &conversation, &compose.text, Some(&err))?;
+            let pane = chat_pane(&state, &conversation, draft, Some(&err))?;
             let page = main_view(&state, Some(&id), pane, None)?;
             Ok((status, [("x-pli-error", err.code())], page).into_response())
         }

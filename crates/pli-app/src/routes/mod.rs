@@ -25,8 +25,9 @@ use maud::Markup;
 use shared::Shared;
 use std::sync::Arc;
 
-/// Most bytes a form may send (a message is at most 64 KiB of text).
-const MAX_FORM_BYTES: usize = 128 * 1024;
+/// Most bytes a form may send: a message of 64 KiB of text, each byte of which form
+/// encoding may write as three (`%E4`), and room for the other fields.
+const MAX_FORM_BYTES: usize = 3 * pli_proto::limits::MAX_TEXT_BYTES + 16 * 1024;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -86,10 +87,24 @@ struct OpenQuery {
     token: String,
 }
 
-/// The printed URL: spends the token for the session cookie, then drops it from the URL.
+/// The printed URL: spends the token for the session cookie, then moves on to `/` from a
+/// page of the app's own (a redirect would not do: a `SameSite=Strict` cookie is not sent
+/// along a chain of redirects that began elsewhere, as it does when a launcher file or
+/// another program opens the URL).
 async fn open(State(state): Shared, Query(query): Query<OpenQuery>) -> Result<Response, AppError> {
     let cookie = state.guard.exchange(&query.token)?;
-    let mut response = Redirect::to("/").into_response();
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content="0;url=/";
+                title { "Opening pli" }
+            }
+            body { p { a href="/" { "Open pli" } } }
+        }
+    };
+    let mut response = page.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| AppError::BadToken)?,

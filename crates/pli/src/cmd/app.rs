@@ -34,7 +34,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     println!("{url}");
     std::io::stdout().flush().context("cannot print the URL")?;
     if !args.no_open {
-        open_browser(&url);
+        open_browser(&context.home, &url);
     }
     eprintln!("pli app is running; Ctrl-C stops it.");
     app.serve(async move {
@@ -48,20 +48,43 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Asks the desktop to open `url` in the user's browser; says so when it cannot.
-fn open_browser(url: &str) {
+/// Asks the desktop to open `url` in the user's browser, through a launcher file in the
+/// home (owner only) that moves on to it: a command line is readable by every local user
+/// (`/proc/PID/cmdline`), so the token never goes on one. Says so when it cannot.
+fn open_browser(home: &std::path::Path, url: &str) {
+    let launcher = home.join("open-app.html");
+    let page = format!(
+        "<!DOCTYPE html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>pli</title>"
+    );
+    let written = write_owner_only(&launcher, page.as_bytes());
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
-    let started = std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
+    let started = written.and_then(|()| {
+        std::process::Command::new(opener)
+            .arg(&launcher)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    });
     if started.is_err() {
         eprintln!("could not open a browser: open the URL above yourself");
     }
+}
+
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // A file left from an earlier run keeps its mode: made owner-only again.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)
 }
