@@ -69,6 +69,10 @@ pub enum TransportError {
     /// The server ended a stream before it said it was done.
     #[error("the server closed the stream early")]
     ClosedEarly,
+    /// The server's node is shutting down and closed the stream politely: reconnect now
+    /// (another node takes over).
+    #[error("the server's node is shutting down")]
+    ServerDraining,
 }
 
 /// Why the device's local storage failed.

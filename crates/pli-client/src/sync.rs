@@ -154,6 +154,9 @@ impl Client {
                             "server closed the stream: {code}"
                         )));
                     }
+                    None if stream.server_draining() => {
+                        return Err(ClientError::Transport(TransportError::ServerDraining));
+                    }
                     None => {
                         return Err(ClientError::Transport(TransportError::ClosedEarly));
                     }

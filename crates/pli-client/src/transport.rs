@@ -397,7 +397,10 @@ impl Transport {
             }
             other => other.into(),
         })?;
-        Ok(DeliveryStream { socket })
+        Ok(DeliveryStream {
+            socket,
+            server_draining: false,
+        })
     }
 }
 
@@ -406,6 +409,9 @@ pub struct DeliveryStream {
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    /// The server closed the stream because its node is shutting down (close code 1012):
+    /// reconnecting at once reaches another node.
+    server_draining: bool,
 }
 
 impl DeliveryStream {
@@ -418,11 +424,22 @@ impl DeliveryStream {
                         .map(Some)
                         .map_err(|e| ClientError::Protocol(format!("bad frame: {e}")));
                 }
-                Message::Close(_) => return Ok(None),
+                Message::Close(frame) => {
+                    self.server_draining = frame.is_some_and(|frame| {
+                        frame.code == tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Restart
+                    });
+                    return Ok(None);
+                }
                 _ => {}
             }
         }
         Ok(None)
+    }
+
+    /// Whether the server closed the stream because its node is draining (shutting down
+    /// on purpose), not because of a fault.
+    pub fn server_draining(&self) -> bool {
+        self.server_draining
     }
 
     pub async fn ack(&mut self, ids: Vec<MessageId>) -> Result<(), ClientError> {

@@ -126,6 +126,16 @@ error_codes! {
     UnknownWitness => "unknown_witness",
     /// A cosignature that does not verify for the checkpoint it names (`422`).
     BadCosignature => "bad_cosignature",
+    /// The staff console refused a form: its anti-forgery token was missing or wrong, or
+    /// it came from another site (`403`).
+    CsrfRefused => "csrf_refused",
+    /// The staff console's sign-in: the second factor's code is wrong or out of time
+    /// (`401`).
+    BadSecondFactor => "bad_second_factor",
+    /// The staff console's sign-in: that code was used already (`401`).
+    SecondFactorReused => "second_factor_reused",
+    /// The staff member has enrolled a second factor already (`409`).
+    TotpEnrolled => "totp_enrolled",
     /// The server failed; the message says nothing more, by design (`500`).
     Internal => "internal",
 }

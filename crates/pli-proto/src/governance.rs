@@ -233,6 +233,24 @@ pub struct RequestView {
     /// date once the order ends.
     #[serde(default)]
     pub gag_salt: String,
+    /// The versions an edit replaced, oldest first, so reviewers see what changed between
+    /// the version entered and the one they approve. Empty until the first edit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<RequestVersion>,
+}
+
+/// A version of a request that an edit replaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestVersion {
+    /// Its content, as it stood.
+    pub request: NewRequest,
+    /// Its hash (what approvals of it were bound to).
+    pub hash: String,
+    /// Who replaced it (the editor).
+    pub replaced_by: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub replaced_ms: u64,
 }
 
 impl RequestView {

@@ -17,23 +17,30 @@
 //!   signed roots.
 //! - [`delivery`]: the MLS delivery service: epoch rule, per-device queues, WebSocket push.
 //! - [`http`]: router, error codes, extractors, one file per endpoint.
+//! - [`console`]: the staff console in the browser, on the admin surface: the admin API's
+//!   own handlers behind a credential + TOTP sign-in, adding no power.
 //! - [`tls`]: the rustls accept loop.
 //! - [`residency`]: each account's data in its home region's store (a `Store` of stores).
 //! - [`retention`]: each region's policy applied on a timer and on demand.
 //! - [`governance`]: staff roles, lawful requests and their rules, the audit log, the data
 //!   inventory, transparency reports.
+//! - [`transparency`]: the public transparency page: every report made, with charts, and
+//!   how to check it.
 //! - [`policy`]: each region's policy, which configuration builds and governance and
 //!   retention read.
 //! - [`listener`]: accepting connections (limits, deadlines) for the HTTP and TLS servers.
 //! - [`jobs`]: background jobs, leased or on every node, all ending on one stop signal.
 //! - [`state`]: what every handler, session and job shares ([`state::AppState`]).
 //! - [`config`], [`clock`], [`ratelimit`]: settings, injected time, token buckets.
+//! - [`backup`]: encrypted online backups of a SQLite deployment, and their restore.
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
 
 pub mod accounts;
+pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod devices;
 pub mod directory;
@@ -50,6 +57,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod transparency;
 
 pub use config::{Config, Database, Limits, TlsConfig};
 
@@ -119,6 +127,7 @@ pub async fn run_with_admin(
     let listeners = Listeners {
         public: listener,
         admin,
+        metrics: None,
     };
     run_clocked(config, Arc::new(SystemClock), listeners, shutdown).await
 }
@@ -204,10 +213,12 @@ pub async fn open_postgres_regions(
     Ok(Regional::new(global, regions))
 }
 
-/// Where the server listens: the user API, and optionally a separate admin API.
+/// Where the server listens: the user API, and optionally a separate admin API and a
+/// listener for Prometheus alone (`--metrics-listen`).
 pub struct Listeners {
     pub public: TcpListener,
     pub admin: Option<TcpListener>,
+    pub metrics: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
@@ -215,6 +226,7 @@ impl From<TcpListener> for Listeners {
         Self {
             public,
             admin: None,
+            metrics: None,
         }
     }
 }
@@ -295,10 +307,11 @@ pub async fn serve<S: Store>(
     let Listeners {
         public: listener,
         admin,
+        metrics,
     } = listeners.into();
     config.check(listener.local_addr().map_err(ServerError::Listener)?)?;
-    if let Some(admin) = &admin {
-        config.check(admin.local_addr().map_err(ServerError::Listener)?)?;
+    for extra in admin.iter().chain(&metrics) {
+        config.check(extra.local_addr().map_err(ServerError::Listener)?)?;
     }
     let server_key = store.server_secret(SERVER_KEY_FILE).await?;
     let governance = load_governance(&config, &store).await?;
@@ -369,9 +382,18 @@ pub async fn serve<S: Store>(
     // (Marked before the state moves into the last job: a state kept here would hold the
     // session sender that the end of this function waits to see dropped.)
     state.mark_ready();
+    let (lifecycle, drain_grace) = (state.lifecycle(), state.config.limits.drain_grace);
+    let metrics_state = metrics.as_ref().map(|_| state.clone());
     jobs.until_stopped(relay_wakeups(state));
+    // The drain: readiness fails first, and the node serves on for the grace period (load
+    // balancers take it out of rotation meanwhile); then the listeners stop accepting,
+    // requests in flight finish, and WebSockets close saying why (their devices reconnect,
+    // through the balancer, to another node).
     tokio::spawn(async move {
         shutdown.await;
+        lifecycle.begin_draining();
+        tracing::info!(grace_ms = drain_grace.as_millis() as u64, "draining");
+        tokio::time::sleep(drain_grace).await;
         let _ = stop_tx.send(true);
     });
     tracing::info!(
@@ -398,7 +420,19 @@ pub async fn serve<S: Store>(
             .await;
         }
     };
-    tokio::join!(public, admin);
+    let metrics = async {
+        if let (Some(metrics), Some(metrics_state)) = (metrics, metrics_state) {
+            listener::serve(
+                metrics,
+                http::metrics_router(metrics_state),
+                tls.clone(),
+                listener_limits,
+                stopped(stop_rx.clone()),
+            )
+            .await;
+        }
+    };
+    tokio::join!(public, admin, metrics);
     // Every WebSocket session holds a sender; all are gone once the last session closed.
     let _ = sessions_rx.recv().await;
     // The publisher gives up its lease once stopped: a restarted node publishes at once.

@@ -136,6 +136,9 @@ pub async fn serve(
         // Reap finished connections so the set does not grow with the server's uptime.
         while connections.try_join_next().is_some() {}
     }
+    // Closed now, not when the drain below ends: a new connection is refused at once (and
+    // a client or balancer tries another node) instead of waiting in the backlog unserved.
+    drop(listener);
     let _ = closing_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}

@@ -12,7 +12,7 @@ use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::{mpsc, watch};
 
 /// A rate limit refused the call; a token is available again after this long.
@@ -58,8 +58,27 @@ pub struct Shared<S: Store> {
     shutdown: watch::Receiver<bool>,
     sessions: mpsc::Sender<()>,
     request_ids: AtomicU64,
-    /// Set once the jobs are started: `GET /v1/ready` answers 200 from then until shutdown.
-    ready: std::sync::atomic::AtomicBool,
+    /// Started, or draining: what `GET /v1/ready` answers.
+    lifecycle: Arc<Lifecycle>,
+}
+
+/// Where the node is in its life. Its own `Arc`: the task that waits for the shutdown
+/// signal marks the drain with it, and must not hold the whole state (`crate::serve` waits
+/// for the last state to drop before it returns).
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    /// Set once the jobs are started.
+    ready: AtomicBool,
+    /// Set when the shutdown signal comes, before the listeners stop: load balancers see
+    /// the node leave while it still serves.
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    /// The node is shutting down: `GET /v1/ready` answers 503 `draining` from now on.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
 }
 
 /// Whether a node takes traffic (`GET /v1/ready`).
@@ -112,7 +131,7 @@ impl<S: Store> AppState<S> {
                 shutdown,
                 sessions,
                 request_ids: AtomicU64::new(1),
-                ready: std::sync::atomic::AtomicBool::new(false),
+                lifecycle: Arc::default(),
             }),
         }
     }
@@ -130,18 +149,23 @@ impl<S: Store> AppState<S> {
 
     /// The node started its jobs: from now on it is ready for traffic (until it drains).
     pub fn mark_ready(&self) {
-        self.ready.store(true, std::sync::atomic::Ordering::Release);
+        self.lifecycle.ready.store(true, Ordering::Release);
     }
 
     /// Started, and not shutting down.
     pub fn readiness(&self) -> Readiness {
-        if *self.shutdown.borrow() {
+        if *self.shutdown.borrow() || self.lifecycle.draining.load(Ordering::Acquire) {
             Readiness::Draining
-        } else if self.ready.load(std::sync::atomic::Ordering::Acquire) {
+        } else if self.lifecycle.ready.load(Ordering::Acquire) {
             Readiness::Ready
         } else {
             Readiness::Starting
         }
+    }
+
+    /// The node's lifecycle, for the task that marks the drain.
+    pub fn lifecycle(&self) -> Arc<Lifecycle> {
+        self.lifecycle.clone()
     }
 
     /// Resolves when the server begins shutting down.

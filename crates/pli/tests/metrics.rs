@@ -47,6 +47,21 @@ async fn metrics_are_on_the_admin_listener_only_with_no_personal_label() {
     let mut bob = TestUser::register_at(&public_url, "bob").await;
     let chat = alice.chat_with(&bob).await;
     alice.send(&chat, "hello").await;
+    // Queue depths are read at the scrape: bob's message waits for him now.
+    let waiting = scrape(&http, &admin_url).await;
+    assert!(
+        gauge(&waiting, "pli_queue_messages") >= 1.0,
+        "bob's message is queued:\n{waiting}"
+    );
+    assert_eq!(
+        gauge(&waiting, r#"pli_queue_depth_devices{le="+Inf"}"#),
+        2.0,
+        "every device is counted once"
+    );
+    assert!(
+        gauge(&waiting, r#"pli_queue_depth_devices{le="0"}"#) <= 1.0,
+        "bob's queue is not empty"
+    );
     // Bob's sync drains his queue over the delivery WebSocket: pushed, then acknowledged.
     let received = bob.receive().await;
     assert!(
@@ -75,6 +90,19 @@ async fn metrics_are_on_the_admin_listener_only_with_no_personal_label() {
         telemetry::ACKS,
         telemetry::KT_EPOCH,
         telemetry::KT_PUBLISH_SECONDS,
+        telemetry::QUEUE_MESSAGES,
+        telemetry::QUEUE_DEPTH_DEVICES,
+        telemetry::AUDIT_LOG_ENTRIES,
+        if common::on_postgres() {
+            telemetry::PG_POOL_WAIT_SECONDS
+        } else {
+            telemetry::SQLITE_BATCH_JOBS
+        },
+        if common::on_postgres() {
+            telemetry::PG_POOL_WAIT_SECONDS
+        } else {
+            telemetry::SQLITE_COMMIT_SECONDS
+        },
     ] {
         assert!(text.contains(name), "{name} is exported:\n{text}");
     }
@@ -94,6 +122,15 @@ async fn metrics_are_on_the_admin_listener_only_with_no_personal_label() {
             .take_while(|c| c.is_ascii_lowercase() || *c == '_')
             .collect();
         let name = format!("pli_{}", name.trim_end_matches("_bucket"));
+        // The other backend's series are not exported by this one.
+        let other_backend = if common::on_postgres() {
+            "pli_sqlite_"
+        } else {
+            "pli_pg_"
+        };
+        if name.starts_with(other_backend) {
+            continue;
+        }
         assert!(
             text.contains(&name),
             "the dashboard uses {name}, not exported"
@@ -122,4 +159,78 @@ async fn metrics_are_on_the_admin_listener_only_with_no_personal_label() {
     }
     let _ = stop.send(());
     task.await.expect("join").expect("server stopped cleanly");
+}
+
+/// `--metrics-listen`: a listener of its own for Prometheus, serving `/metrics` and nothing
+/// of the user or admin API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_listener_serves_metrics_and_nothing_else() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = tempfile::tempdir().expect("data");
+    let bind = || async {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+    };
+    let (public, metrics) = (bind().await, bind().await);
+    let public_url = format!("http://{}", public.local_addr().expect("addr"));
+    let metrics_url = format!("http://{}", metrics.local_addr().expect("addr"));
+    let listeners = pli_server::Listeners {
+        public,
+        admin: None,
+        metrics: Some(metrics),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let clock = std::sync::Arc::new(pli_server::clock::SystemClock);
+    let task = tokio::spawn(pli_server::run_clocked(
+        common::test_config(data.path()),
+        clock,
+        listeners,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let http = reqwest::Client::new();
+    TestUser::register_at(&public_url, "alice").await;
+    let text = scrape(&http, &metrics_url).await;
+    assert!(text.contains(telemetry::HTTP_REQUESTS), "{text}");
+    assert_eq!(
+        gauge(&text, r#"pli_queue_depth_devices{le="+Inf"}"#),
+        1.0,
+        "alice's device"
+    );
+    for path in ["/v1/health", "/admin/v1/staff", "/openapi.json"] {
+        let answer = http
+            .get(format!("{metrics_url}{path}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            answer.status(),
+            404,
+            "{path} is not on the metrics listener"
+        );
+    }
+    let _ = stop.send(());
+    task.await.expect("join").expect("server stopped cleanly");
+}
+
+async fn scrape(http: &reqwest::Client, base: &str) -> String {
+    let answer = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(answer.status(), 200);
+    answer.text().await.expect("text")
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn gauge(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
 }

@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The configuration file's shape. `listen`, `admin_listen`, `log` and `log_format` are the
-/// binary's (where to bind, what to log and how); [`FileConfig::resolve`] makes the rest a
+/// The configuration file's shape. `listen`, `admin_listen`, `metrics_listen`, `log` and
+/// `log_format` are the binary's (where to bind, what to log and how); [`FileConfig::resolve`] makes the rest a
 /// [`Config`].
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
     pub log_origin: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -90,6 +91,7 @@ pub struct FileLimits {
     pub sends_per_minute: Option<u32>,
     pub claims_per_minute: Option<u32>,
     pub source_per_minute: Option<u32>,
+    pub drain_grace_secs: Option<u64>,
 }
 
 /// What the command line sets (a flag, or its environment variable): each overrides the
@@ -322,6 +324,9 @@ impl FileLimits {
         }
         if let Some(v) = self.source_per_minute {
             limits.source_per_minute = v;
+        }
+        if let Some(v) = secs(self.drain_grace_secs) {
+            limits.drain_grace = v;
         }
     }
 }

@@ -109,6 +109,10 @@ pub struct Limits {
     /// Sends and claims one source address (IPv6: /64) may make per minute, all devices
     /// together.
     pub source_per_minute: u32,
+    /// On SIGTERM, how long the node keeps serving while `GET /v1/ready` says `draining`,
+    /// before it stops accepting: long enough for a load balancer's health checks to take
+    /// it out of rotation (their interval times their failure threshold). 0 on one machine.
+    pub drain_grace: Duration,
 }
 
 impl Default for Limits {
@@ -122,6 +126,7 @@ impl Default for Limits {
             sends_per_minute: 1_200,
             claims_per_minute: 120,
             source_per_minute: 12_000,
+            drain_grace: Duration::ZERO,
         }
     }
 }

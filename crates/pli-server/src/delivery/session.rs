@@ -74,6 +74,9 @@ async fn release_notices<S: Store>(state: &AppState<S>, device: DeviceId) {
     }
 }
 
+/// The reason a draining node gives when it closes a delivery WebSocket.
+pub const DRAINING: &str = "draining";
+
 fn binary(frame: &ServerFrame) -> Message {
     Message::Binary(frame.encode().into())
 }
@@ -107,6 +110,20 @@ impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
 
     async fn close(&mut self) {
         let _ = tokio::time::timeout(self.deadline, self.sink.close()).await;
+    }
+
+    /// Closes saying the node is going away on purpose (1012, "service restart", RFC 6455
+    /// §7.4 as registered by IANA): the device reconnects at once, and a load balancer sends
+    /// it to another node, instead of treating a dropped socket as a network fault to back
+    /// off from.
+    async fn close_draining(&mut self) {
+        let frame = axum::extract::ws::CloseFrame {
+            code: axum::extract::ws::close_code::RESTART,
+            reason: DRAINING.into(),
+        };
+        let _ =
+            tokio::time::timeout(self.deadline, self.sink.send(Message::Close(Some(frame)))).await;
+        self.close().await;
     }
 }
 
@@ -258,7 +275,7 @@ async fn drive<S: Store>(
             }
             _ = shutdown.changed() => {
                 Box::pin(finish_answers(&mut in_flight, &mut out)).await?;
-                out.close().await;
+                out.close_draining().await;
                 return Ok(());
             }
             _ = pings.tick() => {

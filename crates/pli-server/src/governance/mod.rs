@@ -96,6 +96,12 @@ impl Governance {
         })
     }
 
+    /// Entries in the log as this node holds it (other nodes' newest appends appear here
+    /// at this node's next append).
+    pub async fn log_size(&self) -> u64 {
+        self.leaves.lock().await.len() as u64
+    }
+
     /// The policy a request about `targets` is held to: the strictest of their home
     /// regions' (the default region's for a name no account has).
     pub async fn policy_for<S: Store>(
@@ -177,7 +183,10 @@ impl Governance {
                 )
                 .await
             {
-                Ok(()) => return Ok(seq),
+                Ok(()) => {
+                    metrics::gauge!(crate::telemetry::AUDIT_LOG_ENTRIES).set((seq + 1) as f64);
+                    return Ok(seq);
+                }
                 Err(StoreError::AuditConflict) if attempt < AUDIT_ATTEMPTS => {
                     *leaves = store.audit_leaves().await?;
                     attempt += 1;

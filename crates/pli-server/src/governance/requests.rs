@@ -12,7 +12,7 @@ use pli_proto::Username;
 use pli_proto::api::ServerNotice;
 use pli_proto::audit::{date_commitment, target_commitment};
 use pli_proto::governance::{
-    LegalBasis, NewRequest, RequestState, RequestView, format_day, parse_day,
+    LegalBasis, NewRequest, RequestState, RequestVersion, RequestView, format_day, parse_day,
 };
 use rand::Rng;
 use serde_json::{Value, json};
@@ -154,6 +154,7 @@ pub async fn create<S: Store>(
         narrowed_from: None,
         commitment_salt: new_salt(),
         gag_salt: new_salt(),
+        versions: Vec::new(),
     };
     let policy = governance.policy_for(store, &view.request.targets).await?;
     if let Err(err) = rules::check_request(&view.request, &policy) {
@@ -196,6 +197,7 @@ pub async fn edit<S: Store>(
 ) -> Result<RequestView, GovernanceError> {
     // The edited request is held to its own targets' regions.
     let policy = governance.policy_for(store, &request.targets).await?;
+    let now = clock.now_ms();
     step(
         governance,
         store,
@@ -203,7 +205,18 @@ pub async fn edit<S: Store>(
         actor,
         "request.edit",
         id,
-        |view, _| rules::edit(view, actor.staff_id, request, &policy),
+        |view, _| {
+            let replaced = RequestVersion {
+                request: view.request.clone(),
+                hash: view.hash.clone(),
+                replaced_by: actor.staff_id,
+                replaced_ms: now,
+            };
+            rules::edit(view, actor.staff_id, request, &policy)?;
+            // Kept for the reviewers' diff between versions (the log has only hashes).
+            view.versions.push(replaced);
+            Ok(())
+        },
     )
     .await
 }

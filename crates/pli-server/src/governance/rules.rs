@@ -48,6 +48,13 @@ pub fn minimum_basis(category: DataCategory) -> LegalBasis {
     }
 }
 
+/// Whether a request on `basis` may name `category` (a preservation request may name
+/// any: it preserves, and discloses nothing). What [`check_request`] enforces, for pages
+/// that explain it.
+pub fn reaches(basis: LegalBasis, category: DataCategory) -> bool {
+    basis == LegalBasis::Preservation || strength(basis) >= strength(minimum_basis(category))
+}
+
 /// The hash approvals are bound to.
 pub fn request_hash(request: &NewRequest) -> String {
     hex::encode(Sha256::digest(

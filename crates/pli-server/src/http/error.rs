@@ -143,6 +143,7 @@ impl From<StoreError> for ApiError {
             StoreError::StaffNameTaken => Self::new(S::CONFLICT, ErrorCode::StaffNameTaken, text),
             StoreError::UnknownStaff => Self::new(S::NOT_FOUND, ErrorCode::UnknownStaff, text),
             StoreError::LastOperator => Self::new(S::CONFLICT, ErrorCode::LastOperator, text),
+            StoreError::TotpEnrolled => Self::new(S::CONFLICT, ErrorCode::TotpEnrolled, text),
             StoreError::Unavailable => {
                 let mut error = Self::new(
                     S::SERVICE_UNAVAILABLE,

@@ -40,18 +40,15 @@ pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
         Surface::Public => routes::routes::<S>(),
         // Metrics only where the admin API has a listener of its own: never on the public
         // one, even when it also serves the admin API.
-        Surface::Admin => admin::routes::<S>().route(
-            METRICS_PATH,
-            axum::routing::get(|| async {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    crate::telemetry::render(),
-                )
-            }),
-        ),
+        Surface::Admin => admin::routes::<S>().route(METRICS_PATH, axum::routing::get(scrape::<S>)),
+    };
+    // The staff console goes wherever the admin API goes, and nowhere else. Its cookies are
+    // `Secure` when the browser comes over TLS (directly, or through the TLS proxy that
+    // plain HTTP off loopback requires).
+    let secure = state.config.tls.is_some() || state.config.allow_plain_http;
+    let routes = match surface {
+        Surface::Public => routes,
+        Surface::All | Surface::Admin => routes.merge(crate::console::routes::<S>(secure)),
     };
     // Bytes, not String: the router (handlers included) is cloned for every connection,
     // and a cloned String would copy the whole description each time.
@@ -74,6 +71,31 @@ pub fn router<S: Store>(state: AppState<S>, surface: Surface) -> Router {
             log_request::<S>,
         ))
         .with_state(state)
+}
+
+/// The router of a listener for Prometheus alone (`--metrics-listen`): `/metrics`, and 404
+/// for everything else.
+pub fn metrics_router<S: Store>(state: AppState<S>) -> Router {
+    Router::new()
+        .route(METRICS_PATH, axum::routing::get(scrape::<S>))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(state)
+}
+
+/// A scrape: the figures read from the store refreshed (`crate::telemetry::sample`), then
+/// the process's metrics in Prometheus' text format.
+async fn scrape<S: Store>(
+    axum::extract::State(state): axum::extract::State<AppState<S>>,
+) -> impl axum::response::IntoResponse {
+    crate::telemetry::sample::sample(&state).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::render(),
+    )
 }
 
 async fn log_request<S: Store>(

@@ -95,6 +95,7 @@ impl<S: Store> GovernanceStore for Regional<S> {
             staff: effect.staff.clone(),
             staff_change: effect.staff_change.clone(),
             request: effect.request.clone(),
+            totp: effect.totp.clone(),
             ..Default::default()
         };
         self.global().governance_commit(append, global).await?;

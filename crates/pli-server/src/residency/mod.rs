@@ -26,6 +26,7 @@ mod key_packages;
 mod leases;
 mod moving;
 mod queue;
+mod second_factors;
 mod submit;
 
 use crate::store::{Store, StoreError};

@@ -3,7 +3,8 @@
 
 use super::Regional;
 use crate::store::{
-    Accepted, EpochRule, QueueStore, Queued, RemoteWake, Store, StoreError, Submission, WakeSink,
+    Accepted, EpochRule, QueueDepths, QueueStore, Queued, RemoteWake, Store, StoreError,
+    Submission, WakeSink,
 };
 use pli_proto::{DeviceId, GroupId, MessageId};
 
@@ -21,6 +22,14 @@ impl<S: Store> QueueStore for Regional<S> {
             found.extend(store.queue_lengths(devices).await?);
         }
         Ok(found)
+    }
+
+    async fn queue_depths(&self) -> Result<QueueDepths, StoreError> {
+        let mut depths = QueueDepths::default();
+        for (_, store) in &self.inner.regions {
+            depths.merge(&store.queue_depths().await?);
+        }
+        Ok(depths)
     }
 
     async fn deliver(

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// The change would revoke or demote the last operator.
     #[error("the last operator cannot be revoked or demoted")]
     LastOperator,
+    /// The staff member has enrolled a TOTP already.
+    #[error("a TOTP is enrolled already")]
+    TotpEnrolled,
     /// The held notice was released already (by another node, or an earlier sweep).
     #[error("the notice was released already")]
     NoticeReleased,
@@ -72,6 +75,7 @@ impl StoreError {
             StoreError::UnknownStaff => "unknown_staff",
             StoreError::LastOperator => "last_operator",
             StoreError::NoticeReleased => "notice_released",
+            StoreError::TotpEnrolled => "totp_enrolled",
             StoreError::Unavailable => "unavailable",
             StoreError::Backend(_) => "backend",
         }

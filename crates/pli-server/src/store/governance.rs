@@ -101,6 +101,8 @@ pub struct GovernanceEffect {
     pub holds: Vec<(Username, u64)>,
     pub new_notices: Vec<NewNotice>,
     pub release: Option<ReleaseNotice>,
+    /// A staff member enrols their console TOTP (once: a second enrolment is refused).
+    pub totp: Option<super::second_factors::TotpEnrolment>,
 }
 
 /// Everything the server holds about one account (docs/ARCHITECTURE.md, "The data inventory"), as the inventory printout

@@ -16,6 +16,8 @@
 //! - [`leases`]: [`LeaseStore`], background jobs' leases and the server's secrets.
 //! - [`governance`]: [`GovernanceStore`], staff, the audit log, lawful requests, preservation
 //!   holds, held notices, the data inventory.
+//! - [`second_factors`]: [`SecondFactorStore`], staff members' TOTP secrets for the staff
+//!   console and the last step each spent.
 //! - [`directory`]: [`DirectoryStore`], the key directory's records (akd's tree, value
 //!   states, roots).
 //! - [`moving`]: [`ResidencyStore`], the username → region index, moving an account between
@@ -35,6 +37,8 @@
 //! - [`postgres`]: the backend for several nodes on one database (sqlx, LISTEN/NOTIFY).
 //! - [`columns`]: every column of both backends classified for the data inventory.
 //! - [`conformance`]: the behaviour suite every backend must pass, one file per domain.
+//! - `upgrades` (tests): a database of every earlier schema version of each backend, seeded
+//!   with that era's rows, migrated and read back through these traits.
 
 pub mod accounts;
 pub mod columns;
@@ -46,10 +50,13 @@ pub mod leases;
 pub mod moving;
 pub mod postgres;
 pub mod queue;
+pub mod second_factors;
 pub mod sqlite;
 
 #[cfg(test)]
 pub mod conformance;
+#[cfg(test)]
+mod upgrades;
 
 pub use accounts::{AccountStore, DeviceAuth, DeviceRecord, NewAccount, NewDevice};
 pub use directory::{
@@ -72,9 +79,10 @@ pub use moving::{
 };
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use queue::{
-    Accepted, EpochRule, QueueStore, Queued, RemoteWake, STORED_TIME_MS, Submission, WakeSink,
-    stored_time,
+    Accepted, EpochRule, QUEUE_DEPTH_BOUNDS, QueueDepths, QueueStore, Queued, RemoteWake,
+    STORED_TIME_MS, Submission, WakeSink, stored_time,
 };
+pub use second_factors::{SecondFactorStore, StaffTotp, TotpEnrolment};
 pub use sqlite::SqliteStore;
 
 /// The domain traits and [`Store`], for code that calls store operations on a concrete
@@ -82,7 +90,7 @@ pub use sqlite::SqliteStore;
 pub mod prelude {
     pub use super::{
         AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore, QueueStore,
-        ResidencyStore, Store,
+        ResidencyStore, SecondFactorStore, Store,
     };
 }
 
@@ -97,6 +105,7 @@ pub trait Store:
     + GovernanceStore
     + DirectoryStore
     + ResidencyStore
+    + SecondFactorStore
     + Clone
     + Send
     + Sync
@@ -112,6 +121,7 @@ impl<T> Store for T where
         + GovernanceStore
         + DirectoryStore
         + ResidencyStore
+        + SecondFactorStore
         + Clone
         + Send
         + Sync

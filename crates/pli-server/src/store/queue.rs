@@ -83,6 +83,76 @@ impl std::fmt::Debug for Queued {
     }
 }
 
+/// The upper bounds of the queue-depth distribution the metrics publish: fixed, so a figure
+/// is a count of devices in a band, never one device's queue.
+pub const QUEUE_DEPTH_BOUNDS: [u64; 6] = [0, 1, 10, 100, 1_000, 10_000];
+
+/// How full the queues are, all devices together (`pli_queue_*` metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    /// Deliveries waiting, summed over every device.
+    pub queued: u64,
+    /// Devices counted.
+    pub devices: u64,
+    /// For each bound of [`QUEUE_DEPTH_BOUNDS`], the devices whose queue holds at most that
+    /// many (cumulative, as Prometheus' `le` buckets are).
+    pub at_most: [u64; QUEUE_DEPTH_BOUNDS.len()],
+}
+
+impl QueueDepths {
+    /// Adds one device's queue length.
+    pub fn count(&mut self, len: u64) {
+        self.queued += len;
+        self.devices += 1;
+        for (bound, at_most) in QUEUE_DEPTH_BOUNDS.iter().zip(&mut self.at_most) {
+            if len <= *bound {
+                *at_most += 1;
+            }
+        }
+    }
+
+    /// The one query both backends answer it with, over `table`'s per-device `len`
+    /// column: a single scan of a narrow table, summed in the database. The bounds are the
+    /// constants above, never input.
+    pub(crate) fn query(table: &str, len: &str) -> String {
+        let bands: Vec<String> = QUEUE_DEPTH_BOUNDS
+            .iter()
+            .map(|bound| {
+                format!(
+                    "CAST(COALESCE(SUM(CASE WHEN {len} <= {bound} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+                )
+            })
+            .collect();
+        format!(
+            "SELECT CAST(COALESCE(SUM({len}), 0) AS BIGINT), COUNT(*), {} FROM {table}",
+            bands.join(", ")
+        )
+    }
+
+    /// Reads the query's one row: the sum, the count, then one figure per bound.
+    pub(crate) fn from_row(figures: &[i64]) -> Self {
+        let figure = |i: usize| figures.get(i).map_or(0, |&n| n.max(0) as u64);
+        let mut depths = Self {
+            queued: figure(0),
+            devices: figure(1),
+            ..Self::default()
+        };
+        for (i, at_most) in depths.at_most.iter_mut().enumerate() {
+            *at_most = figure(i + 2);
+        }
+        depths
+    }
+
+    /// Both stores' figures together (regions).
+    pub fn merge(&mut self, other: &QueueDepths) {
+        self.queued += other.queued;
+        self.devices += other.devices;
+        for (mine, theirs) in self.at_most.iter_mut().zip(other.at_most) {
+            *mine += theirs;
+        }
+    }
+}
+
 /// The delivery queue, as domain operations.
 ///
 /// With regions, `advance_epoch` runs in the global store for groups whose members' queues
@@ -101,6 +171,9 @@ pub trait QueueStore: Send + Sync {
         &self,
         devices: &[DeviceId],
     ) -> impl Future<Output = Result<Vec<(DeviceId, u64)>, StoreError>> + Send;
+
+    /// The distribution of queue lengths over the devices that live in this store.
+    fn queue_depths(&self) -> impl Future<Output = Result<QueueDepths, StoreError>> + Send;
 
     /// Queues one payload of `kind` for those of `devices` that live in this store, with no
     /// depth limit (the caller checked it at admission), in one transaction. `None` if none

@@ -32,6 +32,10 @@ pub struct Args {
     /// Serve the admin API on this address instead of the public one.
     #[arg(long, env = "PLI_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (`/metrics`, nothing else) on this address too; they are
+    /// always on the admin listener, never on the public one.
+    #[arg(long, env = "PLI_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// The audit log's name in its signed checkpoints [default: pli.local/audit].
     #[arg(long, env = "PLI_LOG_ORIGIN")]
     log_origin: Option<String>,
@@ -189,15 +193,10 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
     let admin_listen = args.admin_listen.or(file.admin_listen);
+    let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     let config = file.resolve(args.overrides(), Path::new(DEFAULT_DATA))?;
-    let admin = match admin_listen {
-        Some(address) => Some(
-            tokio::net::TcpListener::bind(address)
-                .await
-                .with_context(|| format!("cannot listen on {address}"))?,
-        ),
-        None => None,
-    };
+    let admin = bind_optional(admin_listen).await?;
+    let metrics = bind_optional(metrics_listen).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -224,8 +223,41 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
             admin.local_addr().context("admin address")?
         ));
     }
-    pli_server::run_with_admin(config, listener, admin, shutdown_signal()).await?;
+    if let Some(metrics) = &metrics {
+        log_format.announce(&format!(
+            "pli metrics on {scheme}://{}/metrics",
+            metrics.local_addr().context("metrics address")?
+        ));
+    }
+    // The staff console goes with the admin API: on its listener when it has one.
+    let console = match &admin {
+        Some(admin) => admin.local_addr().context("admin address")?,
+        None => listener.local_addr().context("listener address")?,
+    };
+    log_format.announce(&format!(
+        "pli staff console on {scheme}://{console}/console"
+    ));
+    let listeners = pli_server::Listeners {
+        public: listener,
+        admin,
+        metrics,
+    };
+    let clock = std::sync::Arc::new(pli_server::clock::SystemClock);
+    pli_server::run_clocked(config, clock, listeners, shutdown_signal()).await?;
     Ok(())
+}
+
+async fn bind_optional(
+    address: Option<SocketAddr>,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    match address {
+        Some(address) => Ok(Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address}"))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 async fn shutdown_signal() {

@@ -551,11 +551,16 @@ impl TestUser {
 /// Starts the real `pli serve` binary on a free loopback port and returns it with its URL,
 /// read from the first line it prints (printed once the listener is bound).
 pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
+    serve_binary_with(data, &[]).await
+}
+
+/// [`serve_binary`] with `extra` flags.
+pub async fn serve_binary_with(data: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
     if let pli_server::Database::Postgres(postgres) = database_for(data) {
         command.env("PLI_DATABASE_URL", postgres.url);
     }
-    serve_command(command, data, &[]).await
+    serve_command(command, data, extra).await
 }
 
 /// `pli serve` on embedded SQLite in `data` with `extra` flags, whatever the test

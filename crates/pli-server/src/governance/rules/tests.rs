@@ -36,6 +36,7 @@ fn view(request: NewRequest) -> RequestView {
         narrowed_from: None,
         commitment_salt: String::new(),
         gag_salt: String::new(),
+        versions: vec![],
     }
 }
 

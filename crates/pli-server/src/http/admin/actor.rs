@@ -67,7 +67,19 @@ async fn authorize<S: Store>(
         staff_id: staff.id,
         role: Some(staff.role),
     };
-    if !roles::allowed(action, staff.role) {
+    permit(state, actor, action).await?;
+    Ok(actor)
+}
+
+/// Checks that `actor`'s role may perform `action`, by the role table; a denial is recorded
+/// in the audit log. The staff console asks this same question before each of its actions,
+/// so it can do nothing the admin API would refuse.
+pub async fn permit<S: Store>(
+    state: &AppState<S>,
+    actor: Actor,
+    action: &str,
+) -> Result<(), ApiError> {
+    if actor.role.is_none_or(|role| !roles::allowed(action, role)) {
         let error = state
             .governance
             .refuse(
@@ -81,5 +93,5 @@ async fn authorize<S: Store>(
             .await;
         return Err(error.into());
     }
-    Ok(actor)
+    Ok(())
 }

@@ -5,17 +5,19 @@
 //! message content: there is no store operation that would let it.
 
 mod actor;
-mod regions;
-mod requests;
-mod staff;
-mod staff_changes;
+// The staff console calls these handlers themselves (after `permit`), so it goes through
+// exactly what the API does.
+pub(crate) mod regions;
+pub(crate) mod requests;
+pub(crate) mod staff;
+pub(crate) mod staff_changes;
 
 use crate::state::AppState;
 use crate::store::Store;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use actor::StaffActor;
+pub use actor::{StaffActor, permit};
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()

@@ -105,7 +105,8 @@ pub async fn inventory<S: Store>(
     Ok(Json(inventory))
 }
 
-/// A signed transparency report for a period, computed from the audit log.
+/// A signed transparency report for a period, computed from the audit log up to and
+/// including the entry recording its making (so the public page can rebuild it).
 #[utoipa::path(post, path = "/admin/v1/reports", tag = "admin",
     security(("staff" = [])),
     request_body = ReportRequest,
@@ -120,16 +121,21 @@ pub async fn report<S: Store>(
 ) -> Result<Json<Report>, ApiError> {
     let period = Period::parse(&request.period)
         .ok_or_else(|| ApiError::bad_request("a period is written 2026-Q4 or 2026-H2"))?;
-    state
-        .log_action(actor, "report.create", json!({ "period": period.label }))
-        .await?;
-    Ok(Json(
-        report::build(
-            &state.governance,
+    let seq = state
+        .governance
+        .record(
             &state.store,
-            period,
-            state.clock.now_ms(),
+            state.clock.as_ref(),
+            actor,
+            "report.create",
+            "ok",
+            json!({ "period": period.label }),
+            GovernanceEffect::default(),
         )
-        .await?,
-    ))
+        .await?;
+    let log = report::Log::read(&state.store).await?;
+    let made = log
+        .made_at(seq)
+        .ok_or_else(|| ApiError::internal(&"a report's entry is not in the log"))?;
+    Ok(Json(log.report(&state.governance, &made)))
 }

@@ -11,6 +11,7 @@ mod key_packages;
 mod policy;
 mod register;
 pub(crate) mod submit;
+mod transparency;
 mod ws;
 
 use crate::state::AppState;
@@ -48,6 +49,14 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::DIRECTORY_AUDIT, get(directory::audit::<S>))
         .route(paths::DIRECTORY_HISTORY, get(directory::history::<S>))
         .route(paths::USER_DIRECTORY, get(directory::lookup::<S>))
+        // For people, not programs: HTML, so not in the OpenAPI description below.
+        .route(crate::transparency::PATH, get(transparency::index::<S>))
+        .route(crate::transparency::STYLE_PATH, get(transparency::style))
+        .route("/transparency/{id}", get(transparency::report::<S>))
+        .route(
+            "/transparency/{id}/report.json",
+            get(transparency::report_json::<S>),
+        )
 }
 
 /// The user API's description; [`crate::http::openapi`] completes it.

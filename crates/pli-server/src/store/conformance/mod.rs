@@ -10,6 +10,7 @@ mod key_packages;
 mod leases;
 mod moving;
 mod queue;
+mod second_factors;
 
 pub use accounts::*;
 pub use directory::*;
@@ -18,6 +19,7 @@ pub use key_packages::*;
 pub use leases::*;
 pub use moving::*;
 pub use queue::*;
+pub use second_factors::*;
 
 use crate::store::{EpochRule, NewAccount, Store, Submission};
 use pli_proto::{DeviceId, GroupId, Username};
@@ -74,6 +76,7 @@ macro_rules! conformance_tests {
         $crate::conformance_governance!($make);
         $crate::conformance_directory!($make);
         $crate::conformance_moving!($make);
+        $crate::conformance_second_factors!($make);
     };
     (@each $make:block; $($check:ident),* $(,)?) => {
         $(

@@ -404,6 +404,49 @@ pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
     );
 }
 
+/// The depth distribution the metrics publish counts each device once, in every band its
+/// queue fits, and follows acks down.
+pub async fn queue_depths_are_counted_in_bands<S: Store>(store: S) {
+    use crate::store::QUEUE_DEPTH_BOUNDS;
+    assert_eq!(QUEUE_DEPTH_BOUNDS[..3], [0, 1, 10]);
+    for (name, id) in [("alice", 1), ("bob", 2), ("carol", 3)] {
+        register(&store, name, id).await;
+    }
+    let empty = store.queue_depths().await.expect("depths");
+    assert_eq!((empty.queued, empty.devices), (0, 3));
+    assert_eq!(empty.at_most[0], 3, "all three queues are empty");
+    let g = group(11);
+    store
+        .submit(submission(
+            &g,
+            EpochRule::Commit { epoch: 0 },
+            b"c",
+            &[2, 3],
+        ))
+        .await
+        .expect("create");
+    for i in 0..11u8 {
+        let s = submission(&g, EpochRule::Application { epoch: 1 }, &[i], &[3]);
+        store.submit(s).await.expect("message");
+    }
+    // alice 0, bob 1, carol 12.
+    let depths = store.queue_depths().await.expect("depths");
+    assert_eq!(depths.queued, 13);
+    assert_eq!(depths.devices, 3);
+    assert_eq!(depths.at_most[..4], [1, 2, 2, 3]);
+    let carol: Vec<MessageId> = store
+        .fetch_queue(dev(3), None, 100)
+        .await
+        .expect("fetch")
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    store.ack(dev(3), carol[..5].to_vec()).await.expect("ack");
+    let acked = store.queue_depths().await.expect("depths");
+    assert_eq!(acked.queued, 8);
+    assert_eq!(acked.at_most[..3], [1, 2, 3], "carol's 7 are within 10 now");
+}
+
 /// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
 #[doc(hidden)]
 #[macro_export]
@@ -419,6 +462,7 @@ macro_rules! conformance_queue {
             fetch_pages_in_order_and_ack_removes_only_acked,
             readers_paging_during_concurrent_writes_miss_nothing,
             epoch_and_queues_as_separate_steps,
+            queue_depths_are_counted_in_bands,
         );
     };
 }

@@ -342,6 +342,9 @@ async fn apply_effect(
     if let Some(change) = &effect.staff_change {
         change_staff(tx, change).await?;
     }
+    if let Some(enrolment) = &effect.totp {
+        super::second_factors::enrol(tx, enrolment).await?;
+    }
     if let Some(request) = &effect.request {
         save_request(tx, request).await?;
     }

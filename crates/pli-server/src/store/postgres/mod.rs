@@ -21,6 +21,7 @@ mod leases;
 mod moving;
 mod queue;
 mod rows;
+mod second_factors;
 mod sweeper;
 mod wakeups;
 
@@ -32,7 +33,11 @@ use sqlx::{Postgres, Transaction};
 use std::str::FromStr as _;
 use std::time::Duration;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// This build's migrations, `migrations/postgres/NNNN_*.sql`, compiled in. Append only: a
+/// database remembers each applied migration's checksum, and one it has that this list
+/// lacks means a newer pli migrated it ([`ConnectError::TooNew`]).
+pub(in crate::store) static MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/postgres");
 
 /// Where the database is and how the pool behaves. Every field is a documented setting
 /// (README, "Running several nodes").
@@ -88,6 +93,33 @@ pub enum ConnectError {
     Connect(sqlx::Error),
     #[error("cannot migrate the PostgreSQL database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the PostgreSQL database has migration {found}, newer than the newest this build \
+         knows ({known}): a newer pli migrated it; run that pli or a newer one"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error(
+        "migration {0} as applied to the PostgreSQL database differs from this build's: \
+         migrations are append-only, so run the pli build that migrated the database"
+    )]
+    Modified(i64),
+}
+
+impl ConnectError {
+    /// sqlx's words for a database ahead of this build ("previously applied but is missing
+    /// in the resolved migrations") or for an edited migration ("has been modified") say
+    /// nothing of what to do: pli's do.
+    fn from_migrate(err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        match err {
+            MigrateError::VersionMissing(found) => Self::TooNew {
+                found,
+                known: MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
+            },
+            MigrateError::VersionMismatch(version) => Self::Modified(version),
+            other => Self::Migrate(other),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -120,7 +152,10 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await
             .map_err(ConnectError::Connect)?;
-        MIGRATOR.run(&pool).await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(ConnectError::from_migrate)?;
         // Wake-ups get their own two connections (the listener holds one for good, the
         // notifier uses the other), so a request pool at its limit never delays them.
         let signals = PgPoolOptions::new()
@@ -138,12 +173,19 @@ impl PostgresStore {
         })
     }
 
+    /// A pooled connection; how long it took to get one is the pool-wait metric (a pool
+    /// too small for the load shows there first).
     async fn conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
-        self.pool.acquire().await.map_err(backend)
+        let waiting = std::time::Instant::now();
+        let conn = self.pool.acquire().await.map_err(backend);
+        metrics::histogram!(crate::telemetry::PG_POOL_WAIT_SECONDS)
+            .record(waiting.elapsed().as_secs_f64());
+        conn
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool.begin().await.map_err(backend)
+        let conn = self.conn().await?;
+        Transaction::begin(conn, None).await.map_err(backend)
     }
 }
 

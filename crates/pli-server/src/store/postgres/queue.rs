@@ -15,7 +15,9 @@
 use super::rows::{backend, device_id, ids};
 use super::{PostgresStore, wakeups};
 use crate::store::error::StoreError;
-use crate::store::queue::{Accepted, EpochRule, QueueStore, Queued, Submission, WakeSink};
+use crate::store::queue::{
+    Accepted, EpochRule, QueueDepths, QueueStore, Queued, Submission, WakeSink,
+};
 use pli_proto::{DeviceId, GroupId, MessageId};
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
@@ -30,6 +32,20 @@ impl QueueStore for PostgresStore {
         devices: &[DeviceId],
     ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
         queue_lengths(&mut *self.conn().await?, devices).await
+    }
+
+    async fn queue_depths(&self) -> Result<QueueDepths, StoreError> {
+        let sql = QueueDepths::query("devices", "queue_len");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .map_err(backend)?;
+        let width = 2 + crate::store::QUEUE_DEPTH_BOUNDS.len();
+        let figures = (0..width)
+            .map(|i| row.try_get::<i64, _>(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(QueueDepths::from_row(&figures))
     }
 
     async fn deliver(

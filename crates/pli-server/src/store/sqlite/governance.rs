@@ -308,6 +308,9 @@ fn apply_effect(conn: &Connection, effect: &GovernanceEffect) -> Result<(), Stor
     if let Some(change) = &effect.staff_change {
         change_staff(conn, change)?;
     }
+    if let Some(enrolment) = &effect.totp {
+        super::second_factors::enrol(conn, enrolment)?;
+    }
     if let Some(request) = &effect.request {
         save_request(conn, request)?;
     }

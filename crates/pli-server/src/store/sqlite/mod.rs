@@ -25,6 +25,7 @@ mod moving;
 mod queue;
 mod rows;
 pub mod schema;
+mod second_factors;
 mod secrets;
 mod stored;
 mod writer;
@@ -67,7 +68,8 @@ impl Drop for Inner {
 pub enum OpenError {
     #[error("cannot open the SQLite database: {0}")]
     Open(#[from] rusqlite::Error),
-    #[error("cannot migrate the SQLite database: {0}")]
+    /// [`schema::SchemaError`] words it: a schema too new is not a failed migration.
+    #[error(transparent)]
     Schema(#[from] schema::SchemaError),
     #[error("cannot start the SQLite writer thread: {0}")]
     Thread(#[from] std::io::Error),

@@ -7,7 +7,9 @@ use super::rows::backend;
 use super::stored::{insert_message, release};
 use super::writer::Undo;
 use crate::store::error::StoreError;
-use crate::store::queue::{Accepted, EpochRule, QueueStore, Queued, Submission, WakeSink};
+use crate::store::queue::{
+    Accepted, EpochRule, QueueDepths, QueueStore, Queued, Submission, WakeSink,
+};
 use pli_proto::frame::KIND_MLS;
 use pli_proto::{DeviceId, GroupId, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,6 +26,22 @@ impl QueueStore for SqliteStore {
     ) -> Result<Vec<(DeviceId, u64)>, StoreError> {
         let devices = devices.to_vec();
         self.read(move |c| queue_lengths(c, &devices)).await
+    }
+
+    async fn queue_depths(&self) -> Result<QueueDepths, StoreError> {
+        self.read(|c| {
+            let sql = QueueDepths::query("queue_lens", "len");
+            let width = 2 + crate::store::QUEUE_DEPTH_BOUNDS.len();
+            let figures = c
+                .query_row(&sql, [], |row| {
+                    (0..width)
+                        .map(|i| row.get::<_, i64>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(backend)?;
+            Ok(QueueDepths::from_row(&figures))
+        })
+        .await
     }
 
     async fn deliver(

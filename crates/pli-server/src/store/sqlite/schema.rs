@@ -5,8 +5,10 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-/// Migration `i` brings the schema from version `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &[
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append only: a database at
+/// version `n` has run exactly the first `n`, and each comes with a seed of that version's
+/// rows that a test migrates from every earlier version (`store/upgrades`).
+pub(in crate::store) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE accounts (
     username      TEXT PRIMARY KEY,
@@ -222,13 +224,26 @@ CREATE TABLE audit_cosignatures (
     PRIMARY KEY (size, witness)
 );
 "#,
+    r#"
+-- Staff members' second factor for the staff console (staff data, not users'): the TOTP
+-- secret and the newest time step spent, so no code is accepted twice. Forgotten with the
+-- member.
+CREATE TABLE staff_totp (
+    staff_id  INTEGER PRIMARY KEY REFERENCES staff(staff_id) ON DELETE CASCADE,
+    secret    BLOB NOT NULL,
+    last_step INTEGER NOT NULL
+);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
-    #[error("the database schema version {found} is newer than this build knows ({known})")]
+    #[error(
+        "the SQLite database is at schema version {found}, newer than the newest this build \
+         knows ({known}): a newer pli migrated it; run that pli or a newer one"
+    )]
     TooNew { found: i64, known: i64 },
-    #[error(transparent)]
+    #[error("cannot migrate the SQLite database: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
 

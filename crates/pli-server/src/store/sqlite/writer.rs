@@ -146,6 +146,7 @@ pub(super) fn writer_loop(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
             batch.push(job);
             take_waiting(&jobs, &mut batch);
         }
+        metrics::histogram!(crate::telemetry::SQLITE_BATCH_JOBS).record(batch.len() as f64);
         let batch: Vec<Job> = batch.into_iter().map(|job| job.run).collect();
         if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
             let message = err.to_string();
@@ -161,7 +162,10 @@ pub(super) fn writer_loop(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
             let _ = conn.execute_batch("ROLLBACK");
             Err("a write in this batch failed part-way; the batch was rolled back".to_owned())
         } else {
+            let committing = std::time::Instant::now();
             let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            metrics::histogram!(crate::telemetry::SQLITE_COMMIT_SECONDS)
+                .record(committing.elapsed().as_secs_f64());
             if commit.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");
             }

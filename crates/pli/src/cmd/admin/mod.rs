@@ -1,7 +1,9 @@
-//! `pli admin …`: staff commands. `init` runs on the server host against the data
-//! directory; everything else goes through the admin API with a staff credential file.
+//! `pli admin …`: staff commands. `init`, `backup` and `restore` run on the server host
+//! against the data directory; everything else goes through the admin API with a staff
+//! credential file.
 //! This file is the command tree and its dispatch; each group of commands is its own file.
 
+mod backup;
 mod credentials;
 mod regions;
 mod report;
@@ -61,6 +63,11 @@ enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// On the server host: an encrypted backup of the SQLite data directory, taken while
+    /// the server runs (PostgreSQL: see the README, "Backups").
+    Backup(backup::BackupArgs),
+    /// On the server host: restore a backup into an empty or absent data directory.
+    Restore(backup::RestoreArgs),
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
@@ -80,5 +87,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         Command::Retention => regions::retention(context, cred).await,
         Command::Directory(command) => report::directory(context, cred, command).await,
         Command::Report { period, out } => report::report(context, cred, period, &out).await,
+        Command::Backup(args) => backup::backup(args, context.json).await,
+        Command::Restore(args) => backup::restore(args, context.json).await,
     }
 }
