@@ -72,6 +72,8 @@ function upsert(html) {
   for (const item of [...parse(html).children]) {
     const key = item.dataset.id ? `[data-id="${item.dataset.id}"]` : `[data-notice="${item.dataset.notice}"]`;
     const shown = log.querySelector(key);
+    // A report form the user opened stays as it is (a received message's state never moves).
+    if (shown?.querySelector("details[open]")) continue;
     if (shown) shown.replaceWith(item);
     else log.append(item);
     localTimes(item);

@@ -102,6 +102,10 @@ fn client_code(err: &ClientError) -> &'static str {
             ErrorCode::UnknownRegion => "unknown_region",
             ErrorCode::UnknownUser | ErrorCode::UnknownRecipient => "unknown_user",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ReportReplayed => "report_replayed",
+            ErrorCode::OwnMessage => "own_message",
+            ErrorCode::BadFranking => "bad_franking",
+            ErrorCode::FrankingKeyExpired => "franking_key_expired",
             _ => "server_refused",
         },
         ClientError::NotRegistered => "not_registered",
@@ -137,6 +141,18 @@ fn client_words(err: &ClientError) -> String {
             "no such user on this server".into()
         }
         Some(ErrorCode::RateLimited) => "the server asks to slow down; try again soon".into(),
+        Some(ErrorCode::ReportReplayed) => {
+            "you reported this message already: the server keeps one report of it from you".into()
+        }
+        Some(ErrorCode::OwnMessage) => "this is a message you sent: it cannot be reported".into(),
+        Some(ErrorCode::BadFranking) => {
+            "the server could not match this message to what it delivered, so it was not \
+             reported"
+                .into()
+        }
+        Some(ErrorCode::FrankingKeyExpired) => {
+            "this message is too old for the server to verify, so it cannot be reported".into()
+        }
         _ => err.to_string(),
     }
 }

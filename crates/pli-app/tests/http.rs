@@ -525,3 +525,65 @@ async fn chat_group_and_device_errors_and_a_message_that_goes() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "bad_form");
 }
+
+#[tokio::test]
+async fn blocking_closes_a_conversation_and_reports_refuse_bad_input() {
+    let server = server().await;
+    let alice = TestApp::registered(&server, "alice").await;
+    let _bob = TestApp::registered(&server, "bob").await;
+    let id = alice
+        .form("/chats", &[("username", "bob")])
+        .await
+        .conversation();
+    let send = format!("/c/{id}/send");
+    let sent = alice.form(&send, &[("text", "before the block")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    // Blocking asks first; once blocked, the composer is closed and a send is refused.
+    let confirm = alice.get(&format!("/c/{id}/block")).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(confirm.body.contains("Block @bob?"), "{}", confirm.body);
+    let blocked = alice.form(&format!("/c/{id}/block"), &[]).await;
+    assert_eq!(blocked.location(), format!("/c/{id}"), "{}", blocked.body);
+    let page = alice.get(&format!("/c/{id}")).await;
+    assert!(page.body.contains("Unblock @bob"), "{}", page.body);
+    assert!(
+        page.body.contains(r#"data-code="blocked""#),
+        "{}",
+        page.body
+    );
+    let reply = alice.form(&send, &[("text", "after the block")]).await;
+    reply.assert_error(StatusCode::BAD_REQUEST, "blocked");
+    assert!(reply.body.contains(">after the block</textarea>"), "kept");
+
+    let unblocked = alice.form(&format!("/c/{id}/unblock"), &[]).await;
+    assert_eq!(unblocked.location(), format!("/c/{id}"));
+    let page = alice.get(&format!("/c/{id}")).await;
+    assert!(!page.body.contains("Unblock @bob"), "{}", page.body);
+    let sent = alice.form(&send, &[("text", "after the unblock")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    // Only a received message can be reported; the form's own fields are checked too.
+    let own = alice.get(&format!("/c/{id}/after?after=0")).await;
+    let own_id = own
+        .body
+        .split("data-id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a message's local id")
+        .to_owned();
+    let report = format!("/c/{id}/report");
+    for (message, reason) in [(own_id.as_str(), "spam"), ("999999", "spam"), ("x", "spam")] {
+        alice
+            .form(&report, &[("message", message), ("reason", reason)])
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "unknown_message");
+    }
+    let zero = "0".repeat(64);
+    for path in ["report", "block", "unblock"] {
+        alice
+            .form(&format!("/c/{zero}/{path}"), &[("message", "1")])
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "not_found");
+    }
+}

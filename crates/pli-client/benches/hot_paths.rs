@@ -122,6 +122,8 @@ impl Creator {
                 text: "x".repeat(MESSAGE_BYTES),
             },
             kt: None,
+            id: None,
+            frank: None,
         }
         .encode();
         self.prev = Some(Envelope::chain_hash(&envelope));

@@ -116,7 +116,7 @@ impl LocalDevice {
             &self.crypto,
             &mut self.groups,
             &signer,
-            self.device_id,
+            (&self.username, self.device_id),
             group,
             envelope,
         )?;

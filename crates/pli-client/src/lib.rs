@@ -44,10 +44,12 @@
 pub mod admin;
 pub mod audit_state;
 mod audit_watch;
+mod blocking;
 pub mod client;
 mod departed;
 pub mod devices;
 pub mod error;
+pub(crate) mod franking;
 mod group_cache;
 pub mod groups;
 #[doc(hidden)]
@@ -59,6 +61,7 @@ pub mod mls;
 pub mod mls_store;
 mod outbox;
 mod receive;
+pub mod reporting;
 pub mod rotation;
 pub mod search;
 pub mod sync;

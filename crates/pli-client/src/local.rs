@@ -187,6 +187,18 @@ ALTER TABLE notices ADD COLUMN acknowledged INTEGER NOT NULL DEFAULT 0;
 -- device key on the user's own account that none of their devices added).
 ALTER TABLE notices ADD COLUMN blocks_sending INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- A received text's franking (`franking`): the message id and franking key from its
+-- envelope and the server's stamp, kept so the user can report it; absent when it carried
+-- none that opens. Users this user blocked: their messages are dropped on arrival.
+ALTER TABLE messages ADD COLUMN message_id BLOB;
+ALTER TABLE messages ADD COLUMN frank_key BLOB;
+ALTER TABLE messages ADD COLUMN frank_stamp BLOB;
+CREATE TABLE blocked_users (
+    username   TEXT PRIMARY KEY,
+    blocked_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.

@@ -32,6 +32,7 @@ impl Client {
         }
         body.check_limits()
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        crate::blocking::check_not_blocked(&self.conn, group)?;
         let device = self.me.device_id.get() as i64;
         let tx = self.conn.unchecked_transaction()?;
         let last: Option<(i64, String)> = tx
@@ -42,14 +43,20 @@ impl Client {
             )
             .optional()?;
         let seq = last.as_ref().map_or(1, |(s, _)| *s as u64 + 1);
-        let envelope = Envelope {
+        let franked = matches!(body, Body::Text { .. });
+        let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
             seq,
             prev: last.map(|(_, h)| h),
             sent_at: local::now_ms(),
             body,
             kt: crate::kt::newest_root(&tx)?.map(|(epoch, root)| RootRef::new(epoch, &root)),
+            id: None,
+            frank: None,
         };
+        if franked {
+            envelope.set_opening(&crate::franking::fresh_opening());
+        }
         let encoded = envelope.encode();
         tx.execute(
             "INSERT INTO chains (group_id, sender_device, seq, hash) VALUES (?1, ?2, ?3, ?4)
@@ -90,7 +97,7 @@ impl Client {
             &self.crypto,
             &mut self.groups,
             &signer,
-            self.me.device_id,
+            (&self.me.username, self.me.device_id),
             group,
             envelope,
         )
@@ -214,13 +221,14 @@ pub(crate) enum Sealed {
 /// local transaction that persists the ratchet before the ciphertext can leave: the
 /// client's send hot path (also driven by `hot_paths` in benchmarks). Every member's key
 /// is checked against the verified directory keys first, on the group state it encrypts
-/// with; the envelope is padded to its size bucket.
+/// with; the envelope is padded to its size bucket, and a text's franking commitment goes
+/// in the message's authenticated data.
 pub(crate) fn encrypt_for_group(
     conn: &rusqlite::Connection,
     crypto: &openmls_rust_crypto::RustCrypto,
     groups: &mut GroupCache,
     signer: &openmls_basic_credential::SignatureKeyPair,
-    me: pli_proto::DeviceId,
+    (me_user, me): (&pli_proto::Username, pli_proto::DeviceId),
     group: &GroupId,
     envelope: &[u8],
 ) -> Result<Sealed, ClientError> {
@@ -250,7 +258,8 @@ pub(crate) fn encrypt_for_group(
         unchecked => return Ok(Sealed::Unchecked(unchecked)),
     };
     members::checked(&tx, group, &verified)?;
-    let message = seal(&mut mls_group, &provider, signer, envelope, &verified)?;
+    let aad = crate::franking::outgoing_aad(envelope, me_user, me, group);
+    let message = seal(&mut mls_group, &provider, signer, envelope, aad, &verified)?;
     let message = mls::serialize(&message)?;
     let keep = GroupCache::stamp(&tx, mls_group)?;
     // The ratchet moved: persist that before the ciphertext leaves the device.
@@ -271,8 +280,12 @@ fn seal(
     provider: &Provider<'_>,
     signer: &openmls_basic_credential::SignatureKeyPair,
     envelope: &[u8],
+    aad: Vec<u8>,
     _members: &VerifiedMembers,
 ) -> Result<openmls::prelude::MlsMessageOut, ClientError> {
+    // The franking commitment, in clear for the server and authenticated by MLS; openmls
+    // resets it after this message.
+    group.set_aad(aad);
     group
         .create_message(provider, signer, &payload::pad(envelope))
         .map_err(ClientError::mls)

@@ -16,6 +16,7 @@ use openmls::prelude::tls_codec::Deserialize as _;
 use openmls::prelude::*;
 use pli_proto::api::ServerNotice;
 use pli_proto::frame::{Delivery, KIND_LINK_KEYS, KIND_NOTICE, ServerFrame};
+use pli_proto::franking::Stamp;
 use pli_proto::payload::{Body, Envelope};
 use pli_proto::{DeviceId, GroupId as PliGroupId, MessageId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -149,7 +150,9 @@ pub(crate) fn process_one(
         tx.commit()?;
         return Ok(());
     }
-    match handle(&tx, crypto, groups, id, bytes, needs_commit) {
+    // A text's stamp from the server comes before the MLS message (`franking`).
+    let (stamp, bytes) = pli_proto::franking::split_payload(bytes);
+    match handle(&tx, crypto, groups, id, bytes, stamp, needs_commit) {
         Ok(group) => {
             tx.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
                 .execute([id.0 as i64])?;
@@ -183,6 +186,7 @@ fn handle(
     groups: &mut GroupCache,
     id: MessageId,
     bytes: &[u8],
+    stamp: Option<Stamp>,
     needs_commit: &mut BTreeSet<PliGroupId>,
 ) -> Result<Option<MlsGroup>, ClientError> {
     let provider = Provider::new(crypto, tx);
@@ -195,7 +199,8 @@ fn handle(
             let Some(mut group) = groups.take(tx, provider.storage(), &group_id)? else {
                 return Err(ClientError::Protocol("message for an unknown group".into()));
             };
-            handle_private(tx, &provider, &mut group, id, bytes, private, needs_commit)?;
+            let message = Incoming { id, bytes, stamp };
+            handle_private(tx, &provider, &mut group, message, private, needs_commit)?;
             Ok(Some(group))
         }
         _ => Err(ClientError::Protocol("unexpected MLS message type".into())),
@@ -207,8 +212,7 @@ fn handle_private(
     tx: &Connection,
     provider: &Provider<'_>,
     group: &mut MlsGroup,
-    id: MessageId,
-    bytes: &[u8],
+    Incoming { id, bytes, stamp }: Incoming<'_>,
     private: PrivateMessageIn,
     needs_commit: &mut BTreeSet<PliGroupId>,
 ) -> Result<(), ClientError> {
@@ -239,6 +243,7 @@ fn handle_private(
         .map_err(ClientError::mls)?;
     let sender = mls::member_identity(processed.credential())
         .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
+    let aad = processed.aad().to_vec();
     let sender_key = match processed.sender() {
         Sender::Member(leaf) => group.member_at(*leaf).map(|m| m.signature_key),
         _ => None,
@@ -250,6 +255,8 @@ fn handle_private(
                 device: sender.1,
                 key: sender_key.as_deref().unwrap_or_default(),
                 direct_peer: direct_peer(group, &sender.0),
+                aad: &aad,
+                stamp,
             };
             application(tx, &pli_id, &from, id, &app.into_bytes())
         }
@@ -427,6 +434,17 @@ struct From<'a> {
     /// The user a `Meta` marking the conversation direct may name as its peer: the other
     /// user, when the group holds exactly two users and the sender is one of them.
     direct_peer: Option<Username>,
+    /// The MLS authenticated data: the franking commitment of a text.
+    aad: &'a [u8],
+    /// The server's franking stamp, delivered with the message.
+    stamp: Option<Stamp>,
+}
+
+/// One MLS delivery: its server id, its MLS message, the stamp that came with it.
+struct Incoming<'a> {
+    id: MessageId,
+    bytes: &'a [u8],
+    stamp: Option<Stamp>,
 }
 
 /// The other user of a group that holds exactly two users, `sender` among them.
@@ -512,11 +530,16 @@ fn application(
             params![group.as_bytes(), device_raw, envelope.seq as i64, hash],
         )?;
     }
+    // A blocked user's message is dropped here, after its chain link was followed.
+    if crate::blocking::is_blocked(tx, sender)? {
+        return Ok(());
+    }
     let held = !crate::kt::members::is_verified(tx, sender, from.device, from.key)?;
-    let (text, unsupported) = match envelope.body {
-        Body::Text { text } => (text, false),
+    let (text, unsupported) = match &envelope.body {
+        Body::Text { text } => (text.clone(), false),
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
         Body::Meta { name, direct } => {
+            let direct = *direct;
             let peer = direct.then_some(from.direct_peer.as_ref()).flatten();
             let direct = direct && peer.is_some();
             tx.execute(
@@ -544,5 +567,21 @@ fn application(
         held.then_some(from.key),
         unsupported
     ])?;
+    let kept = (!unsupported)
+        .then(|| {
+            crate::franking::check_received(
+                from.aad,
+                from.stamp,
+                &envelope,
+                &text,
+                sender,
+                from.device,
+                group,
+            )
+        })
+        .flatten();
+    if let Some(kept) = kept {
+        crate::franking::keep(tx, tx.last_insert_rowid(), &kept)?;
+    }
     Ok(())
 }

@@ -352,6 +352,31 @@ impl Transport {
             .await
     }
 
+    /// The trust & safety actions taken on this account.
+    pub async fn my_actions(&self) -> Result<Vec<pli_proto::abuse::ActionView>, ClientError> {
+        self.get(paths::MY_ACTIONS).await
+    }
+
+    /// Appeals action `id` (once).
+    pub async fn appeal(
+        &self,
+        id: u64,
+        text: &str,
+    ) -> Result<pli_proto::abuse::ActionView, ClientError> {
+        let body = pli_proto::abuse::AppealRequest {
+            text: text.to_owned(),
+        };
+        self.post(&paths::my_action_appeal(id), &body).await
+    }
+
+    /// Files an abuse report with the server (`POST /v1/reports`).
+    pub async fn report(
+        &self,
+        request: &pli_proto::abuse::ReportRequest,
+    ) -> Result<pli_proto::abuse::ReportFiled, ClientError> {
+        self.post(paths::REPORTS, request).await
+    }
+
     pub async fn submit(
         &self,
         request: &api::SubmitRequest,

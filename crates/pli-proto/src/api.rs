@@ -65,6 +65,17 @@ pub mod paths {
     /// `GET`: a user's directory lookup proof ([`crate::kt::LookupResponse`]); `{username}`
     /// is filled in by [`user_directory`].
     pub const USER_DIRECTORY: &str = "/v1/users/{username}/directory";
+    /// `POST`: report received messages ([`crate::abuse::ReportRequest`]).
+    pub const REPORTS: &str = "/v1/reports";
+    /// `GET`: the trust & safety actions taken on the caller's account.
+    pub const MY_ACTIONS: &str = "/v1/me/actions";
+    /// `POST`: appeal one of them ([`crate::abuse::AppealRequest`]).
+    pub const MY_ACTION_APPEAL: &str = "/v1/me/actions/{id}/appeal";
+
+    /// [`MY_ACTION_APPEAL`] for action `id`.
+    pub fn my_action_appeal(id: u64) -> String {
+        MY_ACTION_APPEAL.replace("{id}", &id.to_string())
+    }
 
     /// [`USER_DIRECTORY`] for `username`.
     pub fn user_directory(username: &str) -> String {
@@ -343,10 +354,12 @@ pub struct HealthResponse {
     pub version: String,
 }
 
-/// A notice from the service to a user, delivered like a message (kind 1): today, that
-/// some of the account's data was disclosed under a lawful request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A notice from the service to a user, delivered like a message (kind 1): that some of
+/// the account's data was disclosed under a lawful request (every field), or a trust &
+/// safety action on the account (the text alone).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct ServerNotice {
     /// The notice in plain words, for display.
     pub text: String,

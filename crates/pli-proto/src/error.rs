@@ -136,6 +136,23 @@ error_codes! {
     SecondFactorReused => "second_factor_reused",
     /// The staff member has enrolled a second factor already (`409`).
     TotpEnrolled => "totp_enrolled",
+    /// The reporter has reported one of these messages already (`409`): each message is
+    /// reported once per reporter.
+    ReportReplayed => "report_replayed",
+    /// A report names the reporter's own account as the sender (`422`).
+    OwnMessage => "own_message",
+    /// A reported message does not match what the server stamped: the text, sender,
+    /// device, conversation, day or stamp differ (`422`).
+    BadFranking => "bad_franking",
+    /// A reported message is older than the server's franking keys still verify (`422`).
+    FrankingKeyExpired => "franking_key_expired",
+    /// The account is suspended or banned by trust & safety: it may not send, claim key
+    /// packages or add devices (`403`). It still receives, and may delete itself.
+    AccountSuspended => "account_suspended",
+    /// No trust & safety action by that id about this account (`404`).
+    UnknownAction => "unknown_action",
+    /// The action was appealed already: each action is appealed once (`409`).
+    AppealExists => "appeal_exists",
     /// The server failed; the message says nothing more, by design (`500`).
     Internal => "internal",
 }

@@ -49,6 +49,9 @@ macro_rules! named_enum {
     };
 }
 
+/// Shared with the other vocabularies of named values (`abuse`).
+pub(crate) use named_enum;
+
 named_enum! {
     /// What a staff member may do. No role can read content: none exists to read.
     Role {
@@ -519,4 +522,8 @@ pub struct RetentionResponse {
     pub expired_holds: u64,
     /// Connection IP records past their region's period (only regions that keep any).
     pub expired_ips: u64,
+    /// Abuse reports past their region's `report_retention_days`, deleted with their
+    /// messages (absent from an older server's answer).
+    #[serde(default)]
+    pub expired_reports: u64,
 }

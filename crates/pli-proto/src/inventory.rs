@@ -6,6 +6,9 @@
 use crate::{DeviceId, Username};
 use serde::{Deserialize, Serialize};
 
+/// [`Inventory::suspended_until`] of a banned account: a suspension with no end.
+pub const BANNED: &str = "banned";
+
 /// A connection IP address, kept only where the home region's policy says so.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -55,6 +58,21 @@ pub struct Inventory {
     /// Connection IP addresses, where the home region's policy keeps them.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub ip_addresses: Vec<IpSeen>,
+    /// Abuse reports about the account that the server holds (each with the text of the
+    /// messages reported, kept for trust & safety until the region's report retention).
+    #[serde(default)]
+    pub reports_received: u64,
+    /// Abuse reports the account filed that the server holds.
+    #[serde(default)]
+    pub reports_filed: u64,
+    /// Trust & safety actions on the account that the server holds (warnings, suspensions,
+    /// bans, reinstatements, dismissed reports), each with its appeal if it made one.
+    #[serde(default)]
+    pub moderation_actions: u64,
+    /// While the account is suspended, the day (`YYYY-MM-DD`, UTC) the suspension ends, or
+    /// [`BANNED`] for a ban.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_until: Option<String>,
     /// Items of the data inventory this server does not hold, stated so the printout is
     /// complete.
     pub not_held: Vec<String>,
@@ -107,6 +125,19 @@ impl Inventory {
         for seen in &self.ip_addresses {
             lines.push(format!("Connected from {} on {}.", seen.address, seen.day));
         }
+        lines.push(format!(
+            "Abuse reports about this account: {}; filed by it: {}.",
+            self.reports_received, self.reports_filed
+        ));
+        lines.push(format!(
+            "Trust & safety actions on this account: {}{}.",
+            self.moderation_actions,
+            match self.suspended_until.as_deref() {
+                None => String::new(),
+                Some(BANNED) => " (banned)".to_owned(),
+                Some(day) => format!(" (suspended until {day})"),
+            }
+        ));
         lines.extend(
             self.not_held
                 .iter()
@@ -142,6 +173,10 @@ mod tests {
             preserved_until: None,
             deleted_day: None,
             ip_addresses: Vec::new(),
+            reports_received: 2,
+            reports_filed: 1,
+            moderation_actions: 3,
+            suspended_until: None,
             not_held: vec!["message content".into()],
             also_held: vec!["the key directory's history".into()],
         };
@@ -155,6 +190,8 @@ mod tests {
             "3 key package",
             "last-resort",
             "2 encrypted",
+            "Abuse reports about this account: 2; filed by it: 1.",
+            "Trust & safety actions on this account: 3.",
             "Not held: message content.",
             "Also held: the key directory",
         ] {
@@ -169,6 +206,18 @@ mod tests {
         let text = inventory.plain_words().join("\n");
         assert!(
             text.contains("until 2027-03-01") && text.contains("192.0.2.1 on 2026-12-02"),
+            "{text}"
+        );
+        inventory.suspended_until = Some("2027-01-09".into());
+        let text = inventory.plain_words().join("\n");
+        assert!(
+            text.contains("actions on this account: 3 (suspended until 2027-01-09)."),
+            "{text}"
+        );
+        inventory.suspended_until = Some(BANNED.into());
+        let text = inventory.plain_words().join("\n");
+        assert!(
+            text.contains("actions on this account: 3 (banned)."),
             "{text}"
         );
     }

@@ -10,6 +10,8 @@
 //! - [`frame`]: the binary WebSocket frames of the data plane, with a decoder that never
 //!   panics on hostile input.
 //! - [`payload`]: the versioned plaintext that travels *inside* MLS application messages.
+//! - [`franking`]: message franking, the commitments and server stamps that make abuse
+//!   reports verifiable; [`abuse`]: the reports themselves.
 //! - [`pow`]: the registration proof-of-work check, shared by the solver and the verifier.
 //! - [`limits`]: the documented limits both sides enforce.
 //! - [`b64`]: base64 byte strings for JSON.
@@ -31,12 +33,14 @@
 
 #![warn(missing_docs)]
 
+pub mod abuse;
 pub mod api;
 pub mod audit;
 pub mod b64;
 pub mod checkpoint;
 pub mod error;
 pub mod frame;
+pub mod franking;
 pub mod governance;
 pub mod ids;
 pub mod inventory;

@@ -6,6 +6,7 @@
 //! it cannot read them. The body is an open enum so attachments, receipts and calls can be
 //! added without a new envelope version.
 
+use crate::franking::{FRANK_BYTES, MESSAGE_ID_BYTES};
 use crate::limits::{MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -81,6 +82,43 @@ pub struct Envelope {
     /// roots for one epoch (a split view) find out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kt: Option<RootRef>,
+    /// This message's id, hex of [`MESSAGE_ID_BYTES`] random bytes: what a report (and
+    /// later a reply or a reaction) names. Absent in messages from before franking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The franking key, hex of [`FRANK_BYTES`] random bytes, under which the commitment in
+    /// the MLS message's authenticated data was made ([`crate::franking`]). Only texts
+    /// carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frank: Option<String>,
+}
+
+/// A message's franking opening: its id and franking key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    /// The message id ([`Envelope::id`]).
+    pub message_id: [u8; MESSAGE_ID_BYTES],
+    /// The franking key ([`Envelope::frank`]).
+    pub key: [u8; FRANK_BYTES],
+}
+
+/// Redacted: the key opens the commitment.
+impl std::fmt::Debug for Opening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Opening(<hidden>)")
+    }
+}
+
+impl Opening {
+    /// A fresh opening for a new message.
+    pub fn random(random: impl FnOnce(&mut [u8])) -> Self {
+        let mut bytes = [0u8; MESSAGE_ID_BYTES + FRANK_BYTES];
+        random(&mut bytes);
+        Self {
+            message_id: bytes[..MESSAGE_ID_BYTES].try_into().expect("16 bytes"),
+            key: bytes[MESSAGE_ID_BYTES..].try_into().expect("32 bytes"),
+        }
+    }
 }
 
 /// A key directory root as a message carries it.
@@ -133,6 +171,19 @@ impl Envelope {
     pub fn decode_padded(bytes: &[u8]) -> Result<(Self, &[u8]), PayloadError> {
         let encoded = unpad(bytes)?;
         Ok((Self::decode(encoded)?, encoded))
+    }
+
+    /// The envelope's franking opening, if it carries a well-formed one.
+    pub fn opening(&self) -> Option<Opening> {
+        let message_id = hex::decode(self.id.as_deref()?).ok()?.try_into().ok()?;
+        let key = hex::decode(self.frank.as_deref()?).ok()?.try_into().ok()?;
+        Some(Opening { message_id, key })
+    }
+
+    /// Puts `opening` in the envelope.
+    pub fn set_opening(&mut self, opening: &Opening) {
+        self.id = Some(hex::encode(opening.message_id));
+        self.frank = Some(hex::encode(opening.key));
     }
 
     /// The hash the sender's next envelope names as `prev`.
@@ -218,6 +269,8 @@ mod tests {
             sent_at: 1_700_000_000_000,
             body: Body::Text { text: "hi".into() },
             kt: Some(RootRef::new(3, &[7; 32])),
+            id: None,
+            frank: None,
         };
         let bytes = envelope.encode();
         assert_eq!(Envelope::decode(&bytes), Ok(envelope));
@@ -236,6 +289,8 @@ mod tests {
                 text: String::new(),
             },
             kt: None,
+            id: None,
+            frank: None,
         };
         assert_eq!(
             Envelope::decode(&envelope.encode()),
@@ -260,6 +315,8 @@ mod tests {
             sent_at: 1_700_000_000_000,
             body: Body::Text { text: text.into() },
             kt: Some(RootRef::new(3, &[7; 32])),
+            id: None,
+            frank: None,
         };
         let short = envelope("x").encode();
         let long = envelope(&"x".repeat(100)).encode();

@@ -25,6 +25,18 @@ pub struct RegionPolicy {
     /// Transparency reports publish this region's small counts as a band ("0–9") only.
     #[serde(default)]
     pub report_bands: bool,
+    /// Abuse reports about accounts homed here (with the reported messages' text) are
+    /// deleted this many days after they were filed. Defaulted, so a policy published by an
+    /// older server still reads.
+    #[serde(default = "default_report_retention_days")]
+    pub report_retention_days: u32,
+}
+
+/// How long abuse reports are kept where a policy does not say.
+pub const DEFAULT_REPORT_RETENTION_DAYS: u32 = 365;
+
+fn default_report_retention_days() -> u32 {
+    DEFAULT_REPORT_RETENTION_DAYS
 }
 
 impl RegionPolicy {
@@ -58,6 +70,10 @@ impl RegionPolicy {
             None => "IP addresses are never stored.".to_owned(),
             Some(n) => format!("IP addresses of connections are kept for {}.", days(n)),
         });
+        lines.push(format!(
+            "Abuse reports about an account, with the text of the messages reported, are kept for {} after they are filed, then deleted.",
+            days(self.report_retention_days)
+        ));
         let bases: Vec<&str> = self
             .recognised_legal_bases
             .iter()
@@ -100,6 +116,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_policy_without_a_report_retention_reads_with_the_default() {
+        let json = r#"{"region":"eu","queue_ttl_days":30,"deleted_account_retention_days":0,
+            "ip_retention_days":null,"recognised_legal_bases":[],"notes":""}"#;
+        let policy: RegionPolicy = serde_json::from_str(json).expect("an older policy");
+        assert_eq!(policy.report_retention_days, DEFAULT_REPORT_RETENTION_DAYS);
+    }
+
+    #[test]
     fn plain_words_state_each_figure() {
         let mut policy = RegionPolicy {
             region: Region::parse("eu").expect("region"),
@@ -109,6 +133,7 @@ mod tests {
             recognised_legal_bases: vec![LegalBasis::CourtOrder],
             notes: String::new(),
             report_bands: false,
+            report_retention_days: 365,
         };
         let text = policy.plain_words().join("\n");
         assert!(text.contains("region eu"), "{text}");
@@ -117,6 +142,11 @@ mod tests {
         assert!(text.contains("nothing about it is kept"), "{text}");
         assert!(text.contains("court-order"), "{text}");
         assert!(!text.contains("range 0"), "{text}");
+        assert!(text.contains("reports about an account"), "{text}");
+        assert!(
+            text.contains("kept for 365 days after they are filed"),
+            "{text}"
+        );
         policy.ip_retention_days = Some(1);
         policy.deleted_account_retention_days = 180;
         policy.notes = "Operated under GDPR.".into();

@@ -36,6 +36,7 @@
 //!
 //! This crate never depends on `pli-client`; both speak `pli-proto`.
 
+pub mod abuse;
 pub mod accounts;
 pub mod backup;
 pub mod clock;
@@ -44,11 +45,13 @@ pub mod console;
 pub mod delivery;
 pub mod devices;
 pub mod directory;
+pub mod franking;
 pub mod governance;
 pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod listener;
+pub mod moderation;
 pub mod policy;
 pub mod ratelimit;
 pub mod residency;
@@ -326,11 +329,15 @@ pub async fn serve<S: Store>(
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let (sessions_tx, mut sessions_rx) = mpsc::channel::<()>(1);
+    let keys = state::ServerKeys {
+        challenges: server_key,
+        franking: store.server_secret(franking::FRANKING_KEY_FILE).await?,
+    };
     let state = http::AppState::new(
         store,
         config,
         clock,
-        server_key,
+        keys,
         http::Transparency {
             governance,
             directory: directory.clone(),

@@ -30,6 +30,8 @@ pub struct Policy {
     pub preservation_ms: u64,
     /// Transparency reports publish the region's small counts as a band ("0–9") only.
     pub report_bands: bool,
+    /// Abuse reports about the region's accounts are deleted this many days after filing.
+    pub report_retention_days: u32,
 }
 
 impl Default for Policy {
@@ -44,6 +46,7 @@ impl Default for Policy {
             emergency_review_ms: 48 * 3_600_000,
             preservation_ms: 90 * 86_400_000,
             report_bands: true,
+            report_retention_days: pli_proto::policy::DEFAULT_REPORT_RETENTION_DAYS,
         }
     }
 }
@@ -118,6 +121,7 @@ impl Policy {
             recognised_legal_bases: self.recognised_bases.clone(),
             notes: self.notes.clone(),
             report_bands: self.report_bands,
+            report_retention_days: self.report_retention_days,
         }
     }
 }

@@ -7,6 +7,8 @@
 //! free), and drops preservation orders that ran out; an account under a preservation
 //! order keeps both its queue and its facts. Connection IP addresses, recorded only for
 //! regions whose policy keeps them ([`record_connection`]), go after that policy's days.
+//! Abuse reports go `report_retention_days` after they were filed, in each region under its
+//! own policy, whatever became of the accounts they name.
 
 /// Records the address a device connected from, if its account's region keeps IP
 /// addresses at all (none does by default; nothing is looked up then).
@@ -32,9 +34,9 @@ pub async fn record_connection<S: Store>(
     Ok(())
 }
 
-use crate::governance::rules::Policy;
+use crate::governance::rules::{Policies, Policy};
 use crate::state::AppState;
-use crate::store::{Cutoffs, Retention, RetentionReport, Store, StoreError};
+use crate::store::{Cutoffs, ReportCutoffs, Retention, RetentionReport, Store, StoreError};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -61,7 +63,11 @@ pub async fn sweep<S: Store>(state: &AppState<S>) -> Result<RetentionReport, Sto
             .map(|(region, policy)| (region.clone(), cutoffs(policy)))
             .collect(),
     };
-    let report = state.store.expire(retention).await?;
+    let mut report = state.store.expire(retention).await?;
+    report.expired_reports = state
+        .store
+        .expire_reports(report_cutoffs(policies, today))
+        .await?;
     if report != RetentionReport::default() {
         tracing::info!(
             erased = report.erased_accounts.len(),
@@ -69,8 +75,55 @@ pub async fn sweep<S: Store>(state: &AppState<S>) -> Result<RetentionReport, Sto
             held = report.held_queue_entries,
             holds = report.expired_holds,
             ips = report.expired_ips,
+            reports = report.expired_reports,
             "retention sweep"
         );
     }
     Ok(report)
+}
+
+/// Each region keeps the reports filed in its last `report_retention_days` days (on `today`
+/// itself and the days before it): a report filed more than that many days ago goes.
+fn report_cutoffs(policies: &Policies, today: i64) -> ReportCutoffs {
+    let kept_from = |policy: &Policy| {
+        let day = today - i64::from(policy.report_retention_days);
+        u32::try_from(day.max(0)).unwrap_or(u32::MAX)
+    };
+    ReportCutoffs {
+        filed_before_day: kept_from(policies.of(None)),
+        by_region: policies
+            .by_region
+            .iter()
+            .map(|(region, policy)| (region.clone(), kept_from(policy)))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pli_proto::Region;
+
+    #[test]
+    fn each_region_deletes_reports_older_than_its_own_period() {
+        let region = |name: &str| Region::parse(name).expect("region");
+        let mut eu = Policy::for_region(&region("eu"));
+        eu.report_retention_days = 30;
+        let us = Policy::for_region(&region("us"));
+        let policies = Policies {
+            default_region: region("us"),
+            by_region: [(region("eu"), eu), (region("us"), us)].into(),
+        };
+        let cutoffs = report_cutoffs(&policies, 20_400);
+        // Filed on day 20370, 30 days ago: kept; the day before goes.
+        assert_eq!(cutoffs.for_region(&region("eu")), 20_370);
+        assert_eq!(cutoffs.for_region(&region("us")), 20_400 - 365);
+        assert_eq!(
+            cutoffs.filed_before_day,
+            20_400 - 365,
+            "the default region's"
+        );
+        // A period longer than the epoch keeps everything.
+        assert_eq!(report_cutoffs(&policies, 10).for_region(&region("us")), 0);
+    }
 }

@@ -42,6 +42,14 @@ impl<S: Store> std::ops::Deref for AppState<S> {
     }
 }
 
+/// The server secrets the state keys with (loaded from the store at start).
+pub struct ServerKeys {
+    /// Keys the registration challenges.
+    pub challenges: [u8; 32],
+    /// Derives the franking stamp keys (`franking`).
+    pub franking: [u8; 32],
+}
+
 pub struct Shared<S: Store> {
     pub store: S,
     /// The key transparency directory.
@@ -53,8 +61,12 @@ pub struct Shared<S: Store> {
     pub registrations: RateLimiter<IpAddr>,
     pub sends: RateLimiter<pli_proto::DeviceId>,
     pub claims: RateLimiter<pli_proto::DeviceId>,
+    /// Abuse reports filed per device ([`pli_proto::abuse::REPORTS_PER_HOUR`]).
+    pub reports: RateLimiter<pli_proto::DeviceId>,
     pub sources: RateLimiter<IpAddr>,
     pub governance: Governance,
+    /// Stamps accepted texts and checks reported ones.
+    pub franker: crate::franking::Franker,
     shutdown: watch::Receiver<bool>,
     sessions: mpsc::Sender<()>,
     request_ids: AtomicU64,
@@ -102,7 +114,7 @@ impl<S: Store> AppState<S> {
         store: S,
         config: Config,
         clock: Arc<dyn Clock>,
-        server_key: [u8; 32],
+        keys: ServerKeys,
         transparency: Transparency<S>,
         shutdown: watch::Receiver<bool>,
         sessions: mpsc::Sender<()>,
@@ -120,14 +132,16 @@ impl<S: Store> AppState<S> {
                 store,
                 directory,
                 hub: Hub::default(),
-                challenges: Challenges::new(server_key),
+                challenges: Challenges::new(keys.challenges),
                 config,
                 clock,
                 registrations,
                 sends,
                 claims,
+                reports: RateLimiter::new(pli_proto::abuse::REPORTS_PER_HOUR, 3_600_000),
                 sources,
                 governance,
+                franker: crate::franking::Franker::new(keys.franking),
                 shutdown,
                 sessions,
                 request_ids: AtomicU64::new(1),

@@ -110,6 +110,8 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
             text: "a message for the corpus".into(),
         },
         kt: Some(payload::RootRef::new(4, &[9; 32])),
+        id: None,
+        frank: None,
     }
     .encode();
     let export = pli_client::admin::AdminClient::new(&server.url, None, None)

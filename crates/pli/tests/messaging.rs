@@ -160,14 +160,16 @@ async fn added_member_reads_what_follows_and_removed_member_cannot() {
     );
 }
 
-/// The payload of the newest message the server holds (read from its database).
+/// The MLS message of the newest message the server holds (read from its database, its
+/// franking stamp taken off).
 async fn newest_server_message(server: &TestServer) -> Vec<u8> {
-    server
+    let stored = server
         .db()
         .bytes("SELECT payload FROM messages ORDER BY id DESC LIMIT 1")
         .await
         .pop()
-        .expect("a message")
+        .expect("a message");
+    pli_proto::franking::split_payload(&stored).1.to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,11 +72,13 @@ async fn submissions_over_the_socket_are_checked_committed_and_answered_each() {
         .pop()
         .expect("the group's first commit");
     alice.send(&group, "over http first").await;
-    let application = db
+    let stored = db
         .bytes("SELECT payload FROM messages ORDER BY id DESC LIMIT 1")
         .await
         .pop()
         .expect("alice's message");
+    // Stored with the server's franking stamp in front; resubmitted as the MLS message.
+    let application = pli_proto::franking::split_payload(&stored).1.to_vec();
     bob.receive().await;
     let bob_device = bob.client.device_id();
     let submit = |reference: u32, message: &[u8]| Submit {

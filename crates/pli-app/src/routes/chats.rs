@@ -5,8 +5,8 @@
 use super::shared::{Form, Shared, shell};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::views::chat;
 use crate::views::layout::Screen;
+use crate::views::{chat, report};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -143,12 +143,35 @@ fn newest(
     Ok((messages, notices))
 }
 
+/// The other person of a 1:1 conversation, if this device blocked them.
+pub fn blocked_peer(
+    state: &AppState,
+    conversation: &pli_client::Conversation,
+) -> Result<Option<Username>, AppError> {
+    let Some(peer) = conversation.peer.clone().filter(|_| conversation.direct) else {
+        return Ok(None);
+    };
+    let blocked = state.read(|c| c.blocked())?;
+    Ok(blocked.contains(&peer).then_some(peer))
+}
+
 /// The chat view of `conversation`, with a draft kept in the composer.
 pub fn chat_pane(
     state: &AppState,
     conversation: &pli_client::Conversation,
     draft: &str,
     error: Option<&AppError>,
+) -> Result<Markup, AppError> {
+    chat_pane_with(state, conversation, draft, error, None)
+}
+
+/// [`chat_pane`] with `status` (what a step just did) shown above the messages.
+pub fn chat_pane_with(
+    state: &AppState,
+    conversation: &pli_client::Conversation,
+    draft: &str,
+    error: Option<&AppError>,
+    status: Option<Markup>,
 ) -> Result<Markup, AppError> {
     let group = conversation.id.clone();
     let (messages, notices, refused, last_notice) = state.read(|c| {
@@ -161,6 +184,12 @@ pub fn chat_pane(
             c.last_notice_id(&group)?,
         ))
     })?;
+    let blocked = blocked_peer(state, conversation)?;
+    let closed = match (&blocked, refused) {
+        (_, Some(refusal)) => Some(chat::Closed::Refused(refusal)),
+        (Some(peer), None) => Some(chat::Closed::Blocked(peer)),
+        (None, None) => None,
+    };
     let id = group.to_hex();
     let title = conversation.title();
     Ok(html! {
@@ -173,19 +202,24 @@ pub fn chat_pane(
                     a href={ "/verify/" (peer) } { "Verify @" (peer) }
                 }
                 a href={ "/c/" (id) "/members" } { "Members" }
+                @if let (Some(peer), None) = (&conversation.peer, &blocked) {
+                    a href={ "/c/" (id) "/block" } { "Block @" (peer) }
+                }
             }
+            @if let Some(status) = status { (status) }
+            @if let Some(peer) = &blocked { (report::blocked_state(&id, peer)) }
             @if messages.len() == PAGE {
                 button type="button" id="older" class="secondary"
                     data-before=(messages[0].local_id) { "Load older messages" }
             }
             div id="messages" role="log" aria-label="Messages" aria-live="polite" tabindex="0" {
-                (chat::timeline(&messages, &notices))
+                (chat::timeline(&id, &messages, &notices))
                 @if messages.is_empty() && notices.is_empty() {
                     p class="hint" id="no-messages" { "No messages yet. Say hello." }
                 }
             }
             (crate::views::layout::form_error(error))
-            (chat::composer(&id, refused, draft))
+            (chat::composer(&id, closed, draft))
         }
     })
 }
@@ -235,7 +269,11 @@ async fn older(
     } else {
         String::new()
     };
-    Ok(([("x-pli-before", next)], chat::timeline(&page, &notices)).into_response())
+    Ok((
+        [("x-pli-before", next)],
+        chat::timeline(&group.to_hex(), &page, &notices),
+    )
+        .into_response())
 }
 
 /// What came after what the page shows: new messages and notices, and the newest message
@@ -253,7 +291,7 @@ async fn newer(
         let notices = c.notices_after(&group, after_notice)?;
         Ok((messages, notices))
     })?;
-    Ok(chat::timeline(&messages, &notices))
+    Ok(chat::timeline(&group.to_hex(), &messages, &notices))
 }
 
 #[derive(serde::Deserialize)]
@@ -283,8 +321,11 @@ async fn send(
         None
     };
     let refused = state.read(|c| c.sending_refused(&conversation.id))?;
-    let invalid = invalid
-        .or_else(|| refused.map(|r| AppError::input("sending_refused", chat::refusal_words(r))));
+    let blocked = blocked_peer(&state, &conversation)?;
+    let closed = refused
+        .map(chat::Closed::Refused)
+        .or(blocked.as_ref().map(chat::Closed::Blocked));
+    let invalid = invalid.or_else(|| closed.map(|c| AppError::input(c.code(), c.words())));
     let group = conversation.id.clone();
     let newest_before = state.read(|c| {
         Ok(c.history_page(&group, None, 1)?

@@ -9,6 +9,7 @@ mod events;
 mod groups;
 mod me;
 mod onboarding;
+mod reports;
 mod shared;
 mod trust;
 
@@ -44,6 +45,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(groups::routes())
         .merge(trust::routes())
         .merge(devices::routes())
+        .merge(reports::routes())
         .merge(me::routes())
         .merge(events::routes())
         .fallback(|| async { AppError::NotFound })

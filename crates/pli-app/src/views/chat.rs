@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 use pli_client::timeline::{Delivery, HistoryMessage, NoticeLine, Summary};
 use pli_client::trust::Refusal;
+use pli_proto::Username;
 use pli_proto::limits::MAX_TEXT_BYTES;
 
 /// Milliseconds since the epoch as an ISO-8601 UTC instant (the script shows it in local
@@ -68,11 +69,12 @@ pub fn list(summaries: &[Summary], open: Option<&str>) -> Markup {
     }
 }
 
-/// Messages and notices in one timeline, ordered as this device stored them.
-pub fn timeline(messages: &[HistoryMessage], notices: &[NoticeLine]) -> Markup {
+/// Messages and notices of `conversation` (hex id) in one timeline, ordered as this device
+/// stored them.
+pub fn timeline(conversation: &str, messages: &[HistoryMessage], notices: &[NoticeLine]) -> Markup {
     let mut items: Vec<(u64, Markup)> = messages
         .iter()
-        .map(|m| (m.stored_at, message(m)))
+        .map(|m| (m.stored_at, message(conversation, m)))
         .chain(notices.iter().map(|n| (n.stored_at, notice(n))))
         .collect();
     items.sort_by_key(|(at, _)| *at);
@@ -91,8 +93,8 @@ fn state(delivery: &Delivery) -> Markup {
     }
 }
 
-/// One message of the log.
-pub fn message(m: &HistoryMessage) -> Markup {
+/// One message of the log; a received one can be reported.
+pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
     let class = if m.outgoing { "msg out" } else { "msg in" };
     html! {
         div class=(class) data-id=(m.local_id) data-at=(m.stored_at) {
@@ -102,6 +104,7 @@ pub fn message(m: &HistoryMessage) -> Markup {
                 time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
                 @if let Some(delivery) = &m.delivery { " · " (state(delivery)) }
             }
+            @if !m.outgoing { (crate::views::report::control(conversation, m)) }
         }
     }
 }
@@ -140,18 +143,48 @@ pub fn refusal_words(refusal: Refusal) -> &'static str {
     }
 }
 
-/// The composer: Enter sends, Shift+Enter adds a line (the script); blocked with the
-/// reason when sending is refused.
-pub fn composer(conversation: &str, refused: Option<Refusal>, draft: &str) -> Markup {
+/// Why the composer is closed: the client refuses to send here, or the user blocked the
+/// other person of a 1:1 conversation.
+#[derive(Clone, Copy, Debug)]
+pub enum Closed<'a> {
+    Refused(Refusal),
+    Blocked(&'a Username),
+}
+
+impl Closed<'_> {
+    /// The stable code (the page's `data-code`, the error a send gets).
+    pub fn code(self) -> &'static str {
+        match self {
+            Closed::Refused(_) => "sending_refused",
+            Closed::Blocked(_) => "blocked",
+        }
+    }
+
+    /// Plain words for it.
+    pub fn words(self) -> String {
+        match self {
+            Closed::Refused(refusal) => refusal_words(refusal).to_owned(),
+            Closed::Blocked(peer) => {
+                format!(
+                    "You blocked @{peer}: nothing you write goes to them. Unblock them to write again."
+                )
+            }
+        }
+    }
+}
+
+/// The composer: Enter sends, Shift+Enter adds a line (the script); closed with the
+/// reason when nothing can be sent.
+pub fn composer(conversation: &str, closed: Option<Closed<'_>>, draft: &str) -> Markup {
     html! {
         form id="composer" class="composer" method="post" action={ "/c/" (conversation) "/send" } {
-            @if let Some(refusal) = refused {
-                p role="alert" class="blocked" data-code="sending_refused" { (refusal_words(refusal)) }
+            @if let Some(closed) = closed {
+                p role="alert" class="blocked" data-code=(closed.code()) { (closed.words()) }
             }
             textarea id="message" name="text" aria-label="Message" rows="2"
                 maxlength=(MAX_TEXT_BYTES) placeholder="Write a message"
-                disabled[refused.is_some()] { (draft) }
-            button type="submit" disabled[refused.is_some()] { "Send" }
+                disabled[closed.is_some()] { (draft) }
+            button type="submit" disabled[closed.is_some()] { "Send" }
         }
     }
 }

@@ -5,3 +5,4 @@ pub mod chat;
 pub mod devices;
 pub mod layout;
 pub mod qr;
+pub mod report;

@@ -78,6 +78,19 @@ pub struct Figures {
     pub notices_sent: Figure,
     /// Notices held under a non-disclosure order.
     pub notices_delayed: Figure,
+    /// Abuse reports received (`abuse.report`), by reason.
+    #[serde(default)]
+    pub abuse_reports_by_reason: BTreeMap<String, Figure>,
+    /// Trust & safety actions on accounts (`abuse.action`), by kind: dismiss, warn,
+    /// suspend, ban, reinstate.
+    #[serde(default)]
+    pub abuse_actions_by_kind: BTreeMap<String, Figure>,
+    /// Appeals of those actions (`abuse.appeal`).
+    #[serde(default)]
+    pub appeals: Figure,
+    /// Appeals decided (`abuse.appeal.decide`), by outcome: upheld or overturned.
+    #[serde(default)]
+    pub appeal_outcomes: BTreeMap<String, Figure>,
 }
 
 impl Figures {
@@ -85,12 +98,17 @@ impl Figures {
         for figure in self.all_mut() {
             figure.band();
         }
-        self.requests_by_country_basis
-            .values_mut()
-            .for_each(Figure::band);
+        for breakdown in [
+            &mut self.requests_by_country_basis,
+            &mut self.abuse_reports_by_reason,
+            &mut self.abuse_actions_by_kind,
+            &mut self.appeal_outcomes,
+        ] {
+            breakdown.values_mut().for_each(Figure::band);
+        }
     }
 
-    fn all_mut(&mut self) -> [&mut Figure; 10] {
+    fn all_mut(&mut self) -> [&mut Figure; 11] {
         [
             &mut self.requests,
             &mut self.accounts_specified,
@@ -102,6 +120,7 @@ impl Figures {
             &mut self.preservation,
             &mut self.notices_sent,
             &mut self.notices_delayed,
+            &mut self.appeals,
         ]
     }
 }
@@ -210,13 +229,17 @@ pub struct Tally {
 }
 
 /// The actions a report counts.
-const COUNTED: [&str; 6] = [
+const COUNTED: [&str; 10] = [
     "request.create",
     "request.reject",
     "request.overdue",
     "request.disclose",
     "notice.sent",
     "notice.delayed",
+    "abuse.report",
+    "abuse.action",
+    "abuse.appeal",
+    "abuse.appeal.decide",
 ];
 
 /// Computes the figures of `period` from verified log entries. An entry counts for the
@@ -341,8 +364,28 @@ fn count(
                 figures.requests_with_data_produced.add(1, entry.seq);
             }
         }
+        "abuse.report" => keyed(
+            &mut figures.abuse_reports_by_reason,
+            &details["reason"],
+            entry.seq,
+        ),
+        "abuse.action" => keyed(
+            &mut figures.abuse_actions_by_kind,
+            &details["kind"],
+            entry.seq,
+        ),
+        "abuse.appeal" => figures.appeals.add(1, entry.seq),
+        "abuse.appeal.decide" => {
+            keyed(&mut figures.appeal_outcomes, &details["outcome"], entry.seq)
+        }
         "notice.sent" => figures.notices_sent.add(1, entry.seq),
         "notice.delayed" => figures.notices_delayed.add(1, entry.seq),
         _ => {}
     }
+}
+
+/// Counts entry `seq` under its `key` (a string detail; `?` if it has none).
+fn keyed(breakdown: &mut BTreeMap<String, Figure>, key: &serde_json::Value, seq: u64) {
+    let key = key.as_str().unwrap_or("?").to_owned();
+    breakdown.entry(key).or_default().add(1, seq);
 }

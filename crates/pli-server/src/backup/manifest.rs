@@ -28,9 +28,10 @@ pub const REGIONS_DIR: &str = "regions";
 /// The server's secrets on SQLite: files beside the global database
 /// (`store/sqlite/secrets.rs`), all of them 32 bytes. A secret not listed here is not
 /// backed up, so one added to the server must be added here.
-pub const SECRET_FILES: [&str; 4] = [
+pub const SECRET_FILES: [&str; 5] = [
     SERVER_KEY_FILE,
     AUDIT_KEY_FILE,
+    crate::franking::FRANKING_KEY_FILE,
     directory::VRF_KEY_FILE,
     directory::SIGNING_KEY_FILE,
 ];

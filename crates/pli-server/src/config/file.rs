@@ -63,6 +63,9 @@ pub struct FileRegion {
     pub notes: Option<String>,
     /// Transparency reports show the region's counts below 10 as "0–9" [default: true].
     pub report_bands: Option<bool>,
+    /// Abuse reports about the region's accounts are deleted this many days after they
+    /// were filed [default: 365].
+    pub report_retention_days: Option<u32>,
     #[serde(default)]
     pub database: FileDatabase,
 }
@@ -264,6 +267,9 @@ impl FileRegion {
         }
         if let Some(bands) = self.report_bands {
             policy.report_bands = bands;
+        }
+        if let Some(days) = self.report_retention_days {
+            policy.report_retention_days = days;
         }
         if let Database::Postgres(own) = self.database.resolve(None) {
             region.database = Some(own);

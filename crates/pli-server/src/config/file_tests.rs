@@ -61,6 +61,7 @@ ip_retention_days = 7
 recognised_bases = ["court-order", "search-warrant"]
 notes = "Operated under the GDPR."
 report_bands = false
+report_retention_days = 90
 [regions.eu.database]
 url = "postgres://pli@db-eu/pli"
 max_connections = 4
@@ -91,6 +92,14 @@ url = "postgres://pli@db-us/pli"
     );
     assert_eq!(policy.notes, "Operated under the GDPR.");
     assert!(!policy.report_bands && config.regions[1].policy.report_bands);
+    assert_eq!(
+        (
+            policy.report_retention_days,
+            config.regions[1].policy.report_retention_days
+        ),
+        (90, 365),
+        "set for eu, the default for us"
+    );
     let own = config.regions[0]
         .database
         .as_ref()

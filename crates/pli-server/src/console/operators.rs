@@ -191,7 +191,7 @@ pub async fn regions<S: Store>(
             caption class="visually-hidden" { "Regions and their policies" }
             thead { tr {
                 th scope="col" { "Region" } th scope="col" { "Recognised bases" } th scope="col" { "IP addresses kept" }
-                th scope="col" { "Queued messages kept" } th scope="col" { "Deleted accounts' facts kept" } th scope="col" { "Emergency review within" }
+                th scope="col" { "Queued messages kept" } th scope="col" { "Deleted accounts' facts kept" } th scope="col" { "Abuse reports kept" } th scope="col" { "Emergency review within" }
                 th scope="col" { "Reports in bands" } th scope="col" { "Notes to users" }
             } }
             tbody {
@@ -202,6 +202,7 @@ pub async fn regions<S: Store>(
                         td { @match policy.ip_retention_days { Some(days) => { (days) " days" }, None => { "never" } } }
                         td { (policy.queue_ttl_days) " days" }
                         td { (policy.deleted_retention_days) " days" }
+                        td { (policy.report_retention_days) " days" }
                         td { (policy.emergency_review_ms / 3_600_000) " hours" }
                         td { @if policy.report_bands { "yes" } @else { "no" } }
                         td { (policy.notes) }
@@ -307,7 +308,7 @@ pub async fn retention<S: Store>(
     let done = admin(&state, staff.actor, "retention.run", call).await?;
     let notice = html! { p class="done" role="status" {
         "Retention ran at " (when(state.clock.now_ms())) ": " (done.erased_accounts) " deleted accounts erased, " (done.expired_queue_entries) " expired queue entries removed ("
-        (done.held_queue_entries) " kept under a hold), " (done.expired_holds) " holds ended, " (done.expired_ips) " IP addresses removed."
+        (done.held_queue_entries) " kept under a hold), " (done.expired_holds) " holds ended, " (done.expired_ips) " IP addresses removed, " (done.expired_reports) " abuse reports deleted."
     } };
     operations_page(&state, &staff, Some(notice)).await
 }

@@ -38,12 +38,14 @@ pub enum DeliveryError {
     BadWelcome,
 }
 
-/// Validates a submission and derives its epoch rule from the MLS header.
+/// Validates a submission and derives its epoch rule from the MLS header; also returns the
+/// franking commitment an application message carries in its authenticated data (in
+/// clear, and authenticated by MLS for the recipients).
 pub fn parse_submission(
     request: SubmitRequest,
     now_ms: u64,
     max_queue_depth: u64,
-) -> Result<Submission, DeliveryError> {
+) -> Result<(Submission, Option<[u8; 32]>), DeliveryError> {
     let message = request.message.into_inner();
     if message.len() > MAX_MLS_MESSAGE_BYTES {
         return Err(DeliveryError::TooLarge);
@@ -61,6 +63,9 @@ pub fn parse_submission(
         return Err(DeliveryError::GroupMismatch);
     }
     let epoch = private.epoch().as_u64();
+    let commitment = (private.content_type() == ContentType::Application)
+        .then(|| pli_proto::franking::commitment_in(private.aad()))
+        .flatten();
     let rule = match private.content_type() {
         ContentType::Commit => EpochRule::Commit { epoch },
         ContentType::Proposal => EpochRule::Proposal { epoch },
@@ -89,7 +94,7 @@ pub fn parse_submission(
     if request.recipients.is_empty() && welcome.is_none() {
         return Err(DeliveryError::NoRecipients);
     }
-    Ok(Submission {
+    let submission = Submission {
         group: request.group_id,
         rule,
         payload: message,
@@ -97,7 +102,8 @@ pub fn parse_submission(
         welcome,
         now_ms: crate::store::stored_time(now_ms),
         max_queue_depth,
-    })
+    };
+    Ok((submission, commitment))
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock: when connections were made,

@@ -7,7 +7,7 @@
 //! accepted at any moment is either in that first read or wakes the connection afterwards.
 
 use super::Attachment;
-use super::accept::{RefusalCode, accept};
+use super::accept::{RefusalCode, Submitter, accept};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use axum::extract::ws::{Message, WebSocket};
@@ -17,7 +17,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use pli_proto::api::SubmitRequest;
 use pli_proto::frame::{ClientFrame, Delivery, ServerFrame, Submit};
 use pli_proto::limits::{MAX_WS_MESSAGE_BYTES, MAX_WS_SUBMITS_IN_FLIGHT};
-use pli_proto::{DeviceId, MessageId};
+use pli_proto::{DeviceId, MessageId, Username};
 use std::net::IpAddr;
 
 /// Messages read from the store and sent per WebSocket message.
@@ -43,13 +43,34 @@ pub async fn run<S: Store>(
     refusal: RefusalCode,
 ) {
     let _session = state.session_guard();
+    // The account the device belongs to: the franking stamps of its submissions name it.
+    let Ok(Some(auth)) = state.store.device_auth(device).await else {
+        return;
+    };
     let connections = metrics::gauge!(crate::telemetry::WS_CONNECTIONS);
     connections.increment(1.0);
     let attachment = state.hub.attach(device);
     state.store.announce_connected(device);
-    Box::pin(release_notices(&state, device)).await;
-    if let Err(err) = drive(&state, &attachment, source, socket, refusal).await {
-        tracing::debug!(error = %err, "websocket session ended with an error");
+    Box::pin(release_notices(&state, &auth.username)).await;
+    // The account's standing, read once and after attaching: an action taken from now on
+    // closes this socket (`moderation`), so the device reconnects and reads it again.
+    let standing = state
+        .store
+        .suspended_until(&auth.username, state.clock.now_ms())
+        .await;
+    match standing {
+        Ok(suspended_until) => {
+            let sender = Submitter {
+                device,
+                account: &auth.username,
+                source,
+                suspended_until,
+            };
+            if let Err(err) = drive(&state, &attachment, sender, socket, refusal).await {
+                tracing::debug!(error = %err, "websocket session ended with an error");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "reading an account's standing failed"),
     }
     state.hub.detach(&attachment);
     connections.decrement(1.0);
@@ -57,15 +78,12 @@ pub async fn run<S: Store>(
 
 /// Queues any notice held for this device's user whose time has come, so it is part of
 /// the backlog this connection is about to receive.
-async fn release_notices<S: Store>(state: &AppState<S>, device: DeviceId) {
-    let Ok(Some(auth)) = state.store.device_auth(device).await else {
-        return;
-    };
+async fn release_notices<S: Store>(state: &AppState<S>, username: &Username) {
     let released = crate::governance::requests::release_due(
         &state.governance,
         &state.store,
         state.clock.as_ref(),
-        Some(&auth.username),
+        Some(username),
         state.config.max_queue_depth,
     )
     .await;
@@ -131,8 +149,7 @@ impl<K: SinkExt<Message, Error = axum::Error> + Unpin> Outbound<K> {
 /// names it by the device's reference.
 async fn answer<S: Store>(
     state: &AppState<S>,
-    device: DeviceId,
-    source: IpAddr,
+    sender: Submitter<'_>,
     frame: Submit,
     refusal: RefusalCode,
 ) -> ServerFrame {
@@ -143,7 +160,7 @@ async fn answer<S: Store>(
         recipients: frame.recipients,
         welcome: None,
     };
-    match accept(state, device, source, request).await {
+    match accept(state, &sender, request).await {
         Ok(accepted) => ServerFrame::Accepted {
             reference,
             id: accepted.id,
@@ -239,7 +256,7 @@ async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin
 async fn drive<S: Store>(
     state: &AppState<S>,
     attachment: &Attachment,
-    source: IpAddr,
+    sender: Submitter<'_>,
     socket: WebSocket,
     refusal: RefusalCode,
 ) -> Result<(), SessionError> {
@@ -301,7 +318,7 @@ async fn drive<S: Store>(
                             state.store.ack(device, ids).await?;
                         }
                         Ok(ClientFrame::Submit(frame)) => {
-                            in_flight.push(answer(state, device, source, frame, refusal).boxed());
+                            in_flight.push(answer(state, sender, frame, refusal).boxed());
                         }
                         Err(_) => {
                             out.send(binary(&ServerFrame::Error("bad_frame".into()))).await?;

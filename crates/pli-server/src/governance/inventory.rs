@@ -3,7 +3,7 @@
 
 use super::GovernanceError;
 use super::rules::{Policies, Policy};
-use crate::store::{InventoryRecord, Store};
+use crate::store::{FOREVER_MS, InventoryRecord, Store};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
@@ -11,7 +11,7 @@ use pli_proto::Username;
 use pli_proto::governance::{DataCategory, RequestView, format_day};
 use serde::{Deserialize, Serialize};
 
-pub use pli_proto::inventory::{DeviceKey, Inventory, IpSeen};
+pub use pli_proto::inventory::{BANNED, DeviceKey, Inventory, IpSeen};
 
 /// What [`Inventory::also_held`] says, the same for every account.
 pub const ALSO_HELD: &[&str] = &[
@@ -21,7 +21,18 @@ pub const ALSO_HELD: &[&str] = &[
 ];
 
 /// The printout of `record`, under its home region's `policy`.
-pub fn from_record(record: InventoryRecord, policy: &Policy) -> Inventory {
+/// `reports` is (about the account, filed by it), from [`ReportStore::report_counts`];
+/// `moderation` is (trust & safety actions on it, the end of its suspension now if it is
+/// suspended), from [`ModerationStore`].
+///
+/// [`ReportStore::report_counts`]: crate::store::ReportStore::report_counts
+/// [`ModerationStore`]: crate::store::ModerationStore
+pub fn from_record(
+    record: InventoryRecord,
+    reports: (u64, u64),
+    moderation: (u64, Option<u64>),
+    policy: &Policy,
+) -> Inventory {
     {
         let devices = record
             .devices
@@ -41,7 +52,7 @@ pub fn from_record(record: InventoryRecord, policy: &Policy) -> Inventory {
             })
             .collect();
         let mut not_held = vec![
-            "message content: end-to-end encrypted; the server cannot read it".to_owned(),
+            "message content: end-to-end encrypted; the server cannot read it (only the text of messages a recipient reported, in the reports counted above)".to_owned(),
             "contacts and group memberships: the server keeps no membership lists".to_owned(),
             "encrypted profile: none stored".to_owned(),
         ];
@@ -70,6 +81,13 @@ pub fn from_record(record: InventoryRecord, policy: &Policy) -> Inventory {
                     address,
                 })
                 .collect(),
+            reports_received: reports.0,
+            reports_filed: reports.1,
+            moderation_actions: moderation.0,
+            suspended_until: moderation.1.map(|until| match until {
+                FOREVER_MS => BANNED.to_owned(),
+                ms => format_day((ms / 86_400_000) as i64),
+            }),
             not_held,
             also_held: ALSO_HELD.iter().map(|s| (*s).to_owned()).collect(),
         }
@@ -86,7 +104,19 @@ pub async fn load<S: Store>(
         return Ok(None);
     };
     let region = store.home_region(user).await?;
-    Ok(Some(from_record(record, policies.of(region.as_ref()))))
+    let reports = store.report_counts(user).await?;
+    // The standing as of now: a suspension that has ended is not shown as one.
+    let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+    let moderation = (
+        store.actions_about(user).await?.len() as u64,
+        store.suspended_until(user, now_ms).await?,
+    );
+    Ok(Some(from_record(
+        record,
+        reports,
+        moderation,
+        policies.of(region.as_ref()),
+    )))
 }
 
 /// One account's share of a disclosure: only the approved categories.

@@ -16,6 +16,42 @@ use Role::{Auditor, Legal, Operator, TrustSafety};
 
 pub const ADMIN_ROUTES: &[AdminRoute] = &[
     AdminRoute {
+        action: "abuse.list",
+        method: "GET",
+        path: "/admin/v1/abuse-reports",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
+        action: "abuse.show",
+        method: "GET",
+        path: "/admin/v1/abuse-reports/{id}",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
+        action: "abuse.action",
+        method: "POST",
+        path: "/admin/v1/abuse-reports/{id}/resolve",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
+        action: "abuse.reinstate",
+        method: "POST",
+        path: "/admin/v1/accounts/{username}/reinstate",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
+        action: "abuse.actions",
+        method: "GET",
+        path: "/admin/v1/accounts/{username}/actions",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
+        action: "abuse.appeal.decide",
+        method: "POST",
+        path: "/admin/v1/actions/{id}/appeal/decide",
+        roles: &[TrustSafety],
+    },
+    AdminRoute {
         action: "staff.add",
         method: "POST",
         path: "/admin/v1/staff",

@@ -144,6 +144,10 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownStaff => Self::new(S::NOT_FOUND, ErrorCode::UnknownStaff, text),
             StoreError::LastOperator => Self::new(S::CONFLICT, ErrorCode::LastOperator, text),
             StoreError::TotpEnrolled => Self::new(S::CONFLICT, ErrorCode::TotpEnrolled, text),
+            StoreError::ReportReplayed => Self::new(S::CONFLICT, ErrorCode::ReportReplayed, text),
+            StoreError::AppealExists => Self::new(S::CONFLICT, ErrorCode::AppealExists, text),
+            StoreError::UnknownAction => Self::new(S::NOT_FOUND, ErrorCode::UnknownAction, text),
+            StoreError::InvalidAppeal => Self::new(S::CONFLICT, ErrorCode::InvalidState, text),
             StoreError::Unavailable => {
                 let mut error = Self::new(
                     S::SERVICE_UNAVAILABLE,
@@ -208,8 +212,18 @@ impl From<crate::delivery::accept::AcceptError> for ApiError {
             E::RateLimited(limited) => limited.into(),
             E::Invalid(invalid) => invalid.into(),
             E::Store(store) => store.into(),
+            E::Suspended => suspended(),
         }
     }
+}
+
+/// The answer to a suspended account's submission, claim or device registration.
+pub fn suspended() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::AccountSuspended,
+        "this account is suspended by trust & safety: it may receive and delete itself, not send, start conversations or add devices",
+    )
 }
 
 /// The code a refused submission carries on the delivery socket: the one its HTTP answer
@@ -236,6 +250,43 @@ impl From<DeliveryError> for ApiError {
             | DeliveryError::BadWelcome => {
                 Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMlsMessage, text)
             }
+        }
+    }
+}
+
+impl From<crate::abuse::AbuseError> for ApiError {
+    fn from(err: crate::abuse::AbuseError) -> Self {
+        use crate::abuse::AbuseError as E;
+        use crate::franking::FrankingError as F;
+        use StatusCode as S;
+        let text = err.to_string();
+        match err {
+            E::OwnMessage => Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::OwnMessage, text),
+            E::Invalid(_) | E::Franking(F::Malformed) => {
+                Self::new(S::BAD_REQUEST, ErrorCode::BadRequest, text)
+            }
+            E::Franking(F::KeyExpired) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::FrankingKeyExpired, text)
+            }
+            E::Franking(F::DoesNotVerify) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::BadFranking, text)
+            }
+            E::Store(err) => err.into(),
+            E::Governance(err) => err.into(),
+        }
+    }
+}
+
+impl From<crate::moderation::ModerationError> for ApiError {
+    fn from(err: crate::moderation::ModerationError) -> Self {
+        use crate::moderation::ModerationError as E;
+        let text = err.to_string();
+        match err {
+            E::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, text),
+            E::NotFound => Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, text),
+            E::SameStaff => Self::new(StatusCode::FORBIDDEN, ErrorCode::PolicyRefused, text),
+            E::Store(err) => err.into(),
+            E::Governance(err) => err.into(),
         }
     }
 }

@@ -7,14 +7,15 @@
 //!   and server secrets.
 //! - A **region's store** holds everything personal about its accounts: the account row,
 //!   devices, key packages, queued messages for its devices, WebSocket tickets, preservation
-//!   holds and held notices. A message to a user of another region is queued there.
+//!   holds, held notices and abuse reports about them. A message to a user of another
+//!   region is queued there.
 //!
 //! With no regions configured there is one implicit region whose store *is* the global
 //! store, and every operation passes straight through (the single-machine quickstart).
 //!
 //! Each domain trait's impl for [`Regional`] is a file of its own, as in the backends
 //! (`accounts.rs`, `key_packages.rs`, `queue.rs`, `leases.rs`, `governance.rs`,
-//! `directory.rs`, `moving.rs`); this file holds the routing they share.
+//! `directory.rs`, `moving.rs`, `reports.rs`, `moderation.rs`); this file holds the routing they share.
 //!
 //! - [`submit`]: a message whose recipients live in other stores than its group's epoch.
 //! - [`moving`]: an account moving to another region; each region's retention sweep.
@@ -24,8 +25,10 @@ mod directory;
 mod governance;
 mod key_packages;
 mod leases;
+mod moderation;
 mod moving;
 mod queue;
+mod reports;
 mod second_factors;
 mod submit;
 

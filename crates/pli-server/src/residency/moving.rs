@@ -1,9 +1,11 @@
 //! Moving an account to another region, and each region's retention sweep.
 //!
 //! A move copies the account into the new region's store (one transaction there), points
-//! the index at it, then erases it from the old store (one transaction there). No message
-//! for the account is accepted, and none of its devices reads or acks, while a move runs:
-//! every device-routed operation shares a lock the move holds alone. A move interrupted
+//! the index at it, carries every other region's abuse reports about it and its trust &
+//! safety actions and standing into the new store, then erases it and them from the old
+//! stores (one transaction each). No message for the account is accepted, and none of its
+//! devices reads or acks, while a move runs: every device-routed operation shares a lock
+//! the move holds alone. A move interrupted
 //! midway is finished by asking again: the copy replaces any earlier partial one, and a
 //! move to where the index already points erases leftovers in every other region.
 //!
@@ -49,8 +51,34 @@ impl<S: Store> Regional<S> {
                 self.global().set_home_region(user, to).await?;
             }
         }
+        // From every other region, not only the source: a report filed on another node
+        // while an earlier run of this move was under way can have landed in the old one.
+        // Copied before any is erased, so a move interrupted here loses none when run again.
         for (index, (_, store)) in self.inner.regions.iter().enumerate() {
             if index != target {
+                let reports = store.export_reports(user).await?;
+                if !reports.is_empty() {
+                    self.store(target).import_reports(reports).await?;
+                }
+            }
+        }
+        // Trust & safety actions and standing live beside the account, in its old region,
+        // or still there when an interrupted run moved the account but not them: so asked
+        // of every other region. Copied after the account (whose import replaces what the
+        // new store held of it), and erased with it below (`erase_account`).
+        for (index, (_, store)) in self.inner.regions.iter().enumerate() {
+            if index != target {
+                let moderation = store.export_moderation(user).await?;
+                if !moderation.is_empty() {
+                    self.store(target).import_moderation(moderation).await?;
+                }
+            }
+        }
+        for (index, (_, store)) in self.inner.regions.iter().enumerate() {
+            if index != target {
+                // Reports first: erasing the account then empties the write-ahead log
+                // (SQLite), so neither leaves old page images there.
+                store.erase_reports_about(user).await?;
                 store.erase_account(user).await?;
             }
         }

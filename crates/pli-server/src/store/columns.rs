@@ -23,6 +23,8 @@ const STAFF: Holds = NotPersonal("staff accounts (people who run the service, no
 const TREE: Holds = NotPersonal("the key directory's tree: hashes and VRF-hidden labels");
 const ENGINE: Holds = NotPersonal("the storage engine's own bookkeeping");
 const SECRET: Holds = NotPersonal("the server's own keys");
+/// A trust & safety action on the account, with its appeal: counted in its inventory.
+const ACTION: Holds = Inventory("moderation_actions");
 const GROUP: Holds = NotPersonal("a group's id and epoch: the server keeps no member lists");
 
 /// (table, column, what it holds), for every column of both backends.
@@ -81,6 +83,62 @@ pub const COLUMNS: &[(&str, &str, Holds)] = &[
     ("pending_notices", "username", Inventory("also_held")),
     ("pending_notices", "payload", Inventory("also_held")),
     ("pending_notices", "release_ms", Inventory("also_held")),
+    // Abuse reports, counted in both accounts' inventories: about the reported one, filed
+    // by the reporter. The reported text is the only message content the server holds.
+    ("reports", "seq", Inventory("reports_received")),
+    ("reports", "report_id", Inventory("reports_received")),
+    ("reports", "reporter", Inventory("reports_filed")),
+    ("reports", "reported", Inventory("reports_received")),
+    ("reports", "reason", Inventory("reports_received")),
+    ("reports", "note", Inventory("reports_received")),
+    ("reports", "filed_day", Inventory("reports_received")),
+    (
+        "report_messages",
+        "report_id",
+        Inventory("reports_received"),
+    ),
+    ("report_messages", "position", Inventory("reports_received")),
+    // Repeated from `reports` only for the unique key below.
+    ("report_messages", "reporter", Inventory("reports_filed")),
+    // Stored only so the same reporter cannot report the same message twice (the unique
+    // key on reporter and commitment): never shown, never compared with anything else.
+    (
+        "report_messages",
+        "commitment",
+        Inventory("reports_received"),
+    ),
+    ("report_messages", "text", Inventory("reports_received")),
+    (
+        "report_messages",
+        "sender_device",
+        Inventory("reports_received"),
+    ),
+    ("report_messages", "day", Inventory("reports_received")),
+    // Trust & safety actions on the account, with its appeals and their decisions: counted
+    // in its inventory. The staff ids name who acted (staff, not users), as part of the
+    // account's record.
+    ("moderation_actions", "seq", ACTION),
+    ("moderation_actions", "action_id", ACTION),
+    ("moderation_actions", "account", ACTION),
+    ("moderation_actions", "kind", ACTION),
+    ("moderation_actions", "until_ms", ACTION),
+    ("moderation_actions", "reason", ACTION),
+    ("moderation_actions", "staff_id", ACTION),
+    ("moderation_actions", "report_id", ACTION),
+    ("moderation_actions", "created_ms", ACTION),
+    ("moderation_actions", "appeal_text", ACTION),
+    ("moderation_actions", "appeal_filed_ms", ACTION),
+    ("moderation_actions", "decision_outcome", ACTION),
+    ("moderation_actions", "decision_staff_id", ACTION),
+    ("moderation_actions", "decision_reason", ACTION),
+    ("moderation_actions", "decided_ms", ACTION),
+    // The account's standing: shown as its suspension's end, or as a ban.
+    ("account_standing", "username", Inventory("suspended_until")),
+    (
+        "account_standing",
+        "suspended_until_ms",
+        Inventory("suspended_until"),
+    ),
     ("kt_changes", "seq", Inventory("also_held")),
     ("kt_changes", "username", Inventory("also_held")),
     ("kt_states", "label", Inventory("also_held")),
@@ -216,6 +274,10 @@ mod tests {
                 day: String::new(),
                 address: String::new(),
             }],
+            reports_received: 0,
+            reports_filed: 0,
+            moderation_actions: 0,
+            suspended_until: Some(String::new()),
             not_held: Vec::new(),
             also_held: Vec::new(),
         })

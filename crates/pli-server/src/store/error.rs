@@ -39,6 +39,19 @@ pub enum StoreError {
     /// The staff member has enrolled a TOTP already.
     #[error("a TOTP is enrolled already")]
     TotpEnrolled,
+    /// The reporter has reported one of the report's messages already (the same
+    /// commitment): the whole report is refused.
+    #[error("a message of the report was reported by the same reporter already")]
+    ReportReplayed,
+    /// The action has an appeal already: an action is appealed once.
+    #[error("the action was appealed already")]
+    AppealExists,
+    /// No such trust & safety action (or, for an appeal, none about the appealing account).
+    #[error("no such action")]
+    UnknownAction,
+    /// The action has no appeal to decide, or its appeal was decided already.
+    #[error("the appeal cannot be decided")]
+    InvalidAppeal,
     /// The held notice was released already (by another node, or an earlier sweep).
     #[error("the notice was released already")]
     NoticeReleased,
@@ -76,6 +89,10 @@ impl StoreError {
             StoreError::LastOperator => "last_operator",
             StoreError::NoticeReleased => "notice_released",
             StoreError::TotpEnrolled => "totp_enrolled",
+            StoreError::ReportReplayed => "report_replayed",
+            StoreError::AppealExists => "appeal_exists",
+            StoreError::UnknownAction => "unknown_action",
+            StoreError::InvalidAppeal => "invalid_appeal",
             StoreError::Unavailable => "unavailable",
             StoreError::Backend(_) => "backend",
         }

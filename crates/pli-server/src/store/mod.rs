@@ -18,6 +18,10 @@
 //!   holds, held notices, the data inventory.
 //! - [`second_factors`]: [`SecondFactorStore`], staff members' TOTP secrets for the staff
 //!   console and the last step each spent.
+//! - [`reports`]: [`ReportStore`], abuse reports and their verified messages, in the
+//!   reported account's region; replays refused, retention, counts for the inventory.
+//! - [`moderation`]: [`ModerationStore`], trust & safety actions on accounts, their
+//!   appeals, and each account's standing (suspended until when), in its home region.
 //! - [`directory`]: [`DirectoryStore`], the key directory's records (akd's tree, value
 //!   states, roots).
 //! - [`moving`]: [`ResidencyStore`], the username → region index, moving an account between
@@ -47,9 +51,11 @@ mod error;
 pub mod governance;
 pub mod key_packages;
 pub mod leases;
+pub mod moderation;
 pub mod moving;
 pub mod postgres;
 pub mod queue;
+pub mod reports;
 pub mod second_factors;
 pub mod sqlite;
 
@@ -73,6 +79,9 @@ pub use key_packages::{
     NewKeyPackage,
 };
 pub use leases::LeaseStore;
+pub use moderation::{
+    Decision, ExportedAction, FOREVER_MS, ModerationExport, ModerationStore, NewAction,
+};
 pub use moving::{
     AccountExport, Cutoffs, ExportedDevice, ExportedKeyPackage, ExportedMessage, MoveReport,
     ResidencyStore, Retention, RetentionReport,
@@ -82,6 +91,7 @@ pub use queue::{
     Accepted, EpochRule, QUEUE_DEPTH_BOUNDS, QueueDepths, QueueStore, Queued, RemoteWake,
     STORED_TIME_MS, Submission, WakeSink, stored_time,
 };
+pub use reports::{ExportedReport, NewReport, ReportCutoffs, ReportStore, StoredReportMessage};
 pub use second_factors::{SecondFactorStore, StaffTotp, TotpEnrolment};
 pub use sqlite::SqliteStore;
 
@@ -89,8 +99,8 @@ pub use sqlite::SqliteStore;
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
     pub use super::{
-        AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore, QueueStore,
-        ResidencyStore, SecondFactorStore, Store,
+        AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore,
+        ModerationStore, QueueStore, ReportStore, ResidencyStore, SecondFactorStore, Store,
     };
 }
 
@@ -106,6 +116,8 @@ pub trait Store:
     + DirectoryStore
     + ResidencyStore
     + SecondFactorStore
+    + ReportStore
+    + ModerationStore
     + Clone
     + Send
     + Sync
@@ -122,6 +134,8 @@ impl<T> Store for T where
         + DirectoryStore
         + ResidencyStore
         + SecondFactorStore
+        + ReportStore
+        + ModerationStore
         + Clone
         + Send
         + Sync

@@ -129,6 +129,9 @@ pub struct RetentionReport {
     pub expired_holds: u64,
     /// Connection IP records past their region's period, removed.
     pub expired_ips: u64,
+    /// Abuse reports past their region's period: not `expire`'s (it leaves this 0) but
+    /// `ReportStore::expire_reports`', which the retention sweep runs beside it.
+    pub expired_reports: u64,
 }
 
 /// The username → region index, moves between regions and retention, as domain

@@ -3,6 +3,7 @@
 
 use super::chart::{self, Bar, Value};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use pli_proto::abuse::{ActionKind, AppealOutcome, ReportReason};
 use pli_proto::report::{BAND_BELOW, Figure, Figures, Report, UNRECORDED_REGION};
 
 /// How a page gets its style.
@@ -136,6 +137,7 @@ fn figures(heading: &str, f: &Figures, bands: bool) -> Markup {
                 }
             }
         }
+        (abuse(heading, f, bands))
         @if !f.requests_by_country_basis.is_empty() {
             table class="figures" {
                 caption { (heading) ": requests by country and legal basis" }
@@ -143,6 +145,38 @@ fn figures(heading: &str, f: &Figures, bands: bool) -> Markup {
                 tbody {
                     @for (key, figure) in &f.requests_by_country_basis { (row(key, figure, bands)) }
                 }
+            }
+        }
+    }
+}
+
+/// Abuse reports received by reason, trust & safety actions by kind, appeals and their
+/// outcomes: every reason, kind and outcome gets a row, counted or not.
+fn abuse(heading: &str, f: &Figures, bands: bool) -> Markup {
+    let none = Figure::default();
+    let of = |breakdown: &std::collections::BTreeMap<String, Figure>, key: &str| {
+        breakdown.get(key).cloned().unwrap_or_else(|| none.clone())
+    };
+    let mut rows: Vec<(String, Figure)> = Vec::new();
+    for reason in ReportReason::ALL {
+        let label = format!("Abuse reports received: {reason}");
+        rows.push((label, of(&f.abuse_reports_by_reason, reason.as_str())));
+    }
+    for kind in ActionKind::ALL {
+        let label = format!("Trust & safety actions: {kind}");
+        rows.push((label, of(&f.abuse_actions_by_kind, kind.as_str())));
+    }
+    rows.push(("Appeals of those actions".to_owned(), f.appeals.clone()));
+    for outcome in AppealOutcome::ALL {
+        let label = format!("Appeals decided: {outcome}");
+        rows.push((label, of(&f.appeal_outcomes, outcome.as_str())));
+    }
+    html! {
+        table class="figures" {
+            caption { (heading) ": abuse reports and trust & safety" }
+            thead { tr { th scope="col" { "Figure" } th scope="col" { "Count" } th scope="col" { "Audit log entries" } } }
+            tbody {
+                @for (label, figure) in &rows { (row(label, figure, bands)) }
             }
         }
     }
@@ -178,7 +212,7 @@ pub fn report(report: &Report, style: Style, verify: Option<Markup>) -> Markup {
         }
         h1 { (title) }
         p class="lede" {
-            (report.origin) ": lawful requests for users' data, and what was done with them, from "
+            (report.origin) ": lawful requests for users' data and what was done with them, and abuse reports and what trust & safety did about them, from "
             (span(report)) " (UTC)."
         }
         p {

@@ -11,6 +11,7 @@ mod group;
 mod inventory;
 mod policy;
 mod register;
+mod report;
 mod search;
 mod send;
 pub(crate) mod serve;
@@ -67,6 +68,16 @@ enum Command {
     Inventory,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
+    /// Report messages you received to the server's trust & safety, verifiably: each one
+    /// carries the proof that its sender sent exactly that text.
+    Report(report::Args),
+    /// Block @user on this device: their messages are dropped, you cannot write to them,
+    /// and they are not told.
+    Block { user: String },
+    /// Unblock @user.
+    Unblock { user: String },
+    /// Appeal a trust & safety action on this account (once), or list them.
+    Appeal(report::AppealArgs),
     /// Create group conversations and change who is in them.
     #[command(subcommand)]
     Group(group::Command),
@@ -106,6 +117,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account::run(&context, command).await,
         Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
+        Command::Report(args) => report::run(&context, args).await,
+        Command::Block { user } => report::block(&context, &user, true),
+        Command::Unblock { user } => report::block(&context, &user, false),
+        Command::Appeal(args) => report::appeal(&context, args).await,
         Command::Group(command) => group::run(&context, command).await,
         Command::Conversations => conversations::run(&context),
         Command::Search(args) => search::run(&context, args),

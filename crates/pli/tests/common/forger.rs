@@ -88,6 +88,8 @@ impl Forger {
             sent_at: pli_client::local::now_ms(),
             body,
             kt: None,
+            id: None,
+            frank: None,
         };
         self.encrypt(group, &envelope.encode())
     }

@@ -4,7 +4,9 @@
 //! No route here can add a member or a device, publish a key for a user, or return
 //! message content: there is no store operation that would let it.
 
+mod abuse;
 mod actor;
+mod moderation;
 // The staff console calls these handlers themselves (after `permit`), so it goes through
 // exactly what the API does.
 pub(crate) mod regions;
@@ -59,6 +61,24 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/v1/alerts", get(requests::alerts::<S>))
         .route("/admin/v1/inventory/{username}", get(staff::inventory::<S>))
         .route("/admin/v1/reports", post(staff::report::<S>))
+        .route("/admin/v1/abuse-reports", get(abuse::list::<S>))
+        .route("/admin/v1/abuse-reports/{id}", get(abuse::show::<S>))
+        .route(
+            "/admin/v1/abuse-reports/{id}/resolve",
+            post(moderation::resolve::<S>),
+        )
+        .route(
+            "/admin/v1/accounts/{username}/reinstate",
+            post(moderation::reinstate::<S>),
+        )
+        .route(
+            "/admin/v1/accounts/{username}/actions",
+            get(moderation::actions::<S>),
+        )
+        .route(
+            "/admin/v1/actions/{id}/appeal/decide",
+            post(moderation::decide::<S>),
+        )
         .route(
             "/admin/v1/accounts/{username}/region",
             post(regions::move_account::<S>),
@@ -81,6 +101,12 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         staff_changes::revoke,
         staff::inventory,
         staff::report,
+        abuse::list,
+        abuse::show,
+        moderation::resolve,
+        moderation::reinstate,
+        moderation::actions,
+        moderation::decide,
         requests::create,
         requests::list,
         requests::show,

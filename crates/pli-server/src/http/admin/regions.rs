@@ -94,5 +94,6 @@ pub async fn retention<S: Store>(
         held_queue_entries: report.held_queue_entries,
         expired_holds: report.expired_holds,
         expired_ips: report.expired_ips,
+        expired_reports: report.expired_reports,
     }))
 }

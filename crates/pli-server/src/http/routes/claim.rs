@@ -22,6 +22,7 @@ use pli_proto::error::ErrorBody;
     params(("username" = pli_proto::Username, Path, description = "The user whose devices to claim for")),
     responses(
         (status = 200, body = ClaimResponse, description = "One package per device"),
+        (status = 403, body = ErrorBody, description = "`account_suspended`: the caller's account"),
         (status = 404, body = ErrorBody, description = "`unknown_user`"),
         (status = 409, body = ErrorBody, description = "`no_key_package`: the user's devices have none left; \
             `key_package_expired`: the user's devices have only expired ones (they have not been online to replace them)"),
@@ -34,6 +35,7 @@ pub async fn claim<S: Store>(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
     state.rate_limit(&state.claims, device.device_id, client)?;
+    super::devices::refuse_if_suspended(&state, &device.username).await?;
     let username = path_username(&raw)?;
     let now_s = state.clock.now_ms() / 1000;
     let claim = state

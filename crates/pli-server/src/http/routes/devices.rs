@@ -64,6 +64,7 @@ pub async fn list<S: Store>(
     responses(
         (status = 200, body = AddDeviceResponse, description = "Added"),
         (status = 400, body = ErrorBody, description = "`bad_request`, `invalid_endorsement`"),
+        (status = 403, body = ErrorBody, description = "`account_suspended`"),
         (status = 409, body = ErrorBody, description = "`device_id_taken`, `too_many_devices`"),
     ))]
 #[tracing::instrument(skip_all)]
@@ -72,6 +73,7 @@ pub async fn add<S: Store>(
     AuthDevice(caller): AuthDevice,
     ApiJson(request): ApiJson<AddDeviceRequest>,
 ) -> Result<Json<AddDeviceResponse>, ApiError> {
+    refuse_if_suspended(&state, &caller.username).await?;
     crate::devices::add(&state.store, &caller, &request, state.clock.now_ms()).await?;
     tracing::info!("device added");
     Ok(Json(AddDeviceResponse {
@@ -103,4 +105,17 @@ pub async fn remove<S: Store>(
     state.disconnect([device]);
     tracing::info!("device removed");
     Ok(Json(RemoveDeviceResponse { removed: device }))
+}
+
+/// Refuses a suspended account's claims and device registrations (`account_suspended`).
+pub(super) async fn refuse_if_suspended<S: Store>(
+    state: &AppState<S>,
+    account: &pli_proto::Username,
+) -> Result<(), ApiError> {
+    let until =
+        crate::moderation::suspended_until(&state.store, state.clock.as_ref(), account).await?;
+    match until {
+        Some(_) => Err(crate::http::error::suspended()),
+        None => Ok(()),
+    }
 }

@@ -1,6 +1,7 @@
 //! One file per endpoint: its handler and the checks specific to it.
 
 mod account;
+mod appeals;
 mod audit;
 mod claim;
 mod devices;
@@ -10,6 +11,7 @@ mod inventory;
 mod key_packages;
 mod policy;
 mod register;
+mod reports;
 pub(crate) mod submit;
 mod transparency;
 mod ws;
@@ -36,6 +38,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::DEVICE, delete(devices::remove::<S>))
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
+        .route(paths::REPORTS, post(reports::file::<S>))
+        .route(paths::MY_ACTIONS, get(appeals::mine::<S>))
+        .route(paths::MY_ACTION_APPEAL, post(appeals::appeal::<S>))
         .route(paths::WEBSOCKET, get(ws::upgrade::<S>))
         .route(paths::WEBSOCKET_TICKET, post(ws::ticket::<S>))
         .route(paths::AUDIT_KEY, get(audit::key::<S>))
@@ -77,6 +82,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         devices::remove,
         claim::claim,
         submit::submit,
+        reports::file,
+        appeals::mine,
+        appeals::appeal,
         ws::upgrade,
         ws::ticket,
         audit::key,
@@ -95,6 +103,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         (name = "accounts", description = "Registration with a proof of work"),
         (name = "keys", description = "MLS key packages and device keys"),
         (name = "messages", description = "Submitting MLS messages"),
+        (name = "abuse", description = "Reporting received messages, verifiably (message franking)"),
         (name = "delivery", description = "The delivery WebSocket"),
         (name = "directory", description = "The key transparency directory: keys, signed roots, proofs"),
         (name = "audit", description = "The public, verifiable audit log of staff actions"),

@@ -1,7 +1,7 @@
 //! `POST /v1/messages`: the delivery service's front door. Answers only once the message is
 //! committed to storage for every recipient ("accepted"), then wakes their connections.
 
-use crate::delivery::accept::accept;
+use crate::delivery::accept::{Submitter, accept};
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, AuthDevice};
@@ -21,6 +21,7 @@ use pli_proto::error::ErrorBody;
         (status = 200, body = SubmitResponse, description = "Accepted"),
         (status = 404, body = ErrorBody, description = "`unknown_group`"),
         (status = 409, body = ErrorBody, description = "`stale_epoch`, `queue_full` or `group_exists`"),
+        (status = 403, body = ErrorBody, description = "`account_suspended`"),
         (status = 422, body = ErrorBody, description = "`unknown_recipient`"),
     ))]
 #[tracing::instrument(skip_all)]
@@ -30,7 +31,17 @@ pub async fn submit<S: Store>(
     AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
-    accept(&state, device.device_id, client, request)
+    let suspended_until = state
+        .store
+        .suspended_until(&device.username, state.clock.now_ms())
+        .await?;
+    let submitter = Submitter {
+        device: device.device_id,
+        account: &device.username,
+        source: client,
+        suspended_until,
+    };
+    accept(&state, &submitter, request)
         .await
         .map(Json)
         .map_err(ApiError::from)

@@ -8,8 +8,10 @@ mod directory;
 mod governance;
 mod key_packages;
 mod leases;
+mod moderation;
 mod moving;
 mod queue;
+mod reports;
 mod second_factors;
 
 pub use accounts::*;
@@ -17,8 +19,10 @@ pub use directory::*;
 pub use governance::*;
 pub use key_packages::*;
 pub use leases::*;
+pub use moderation::*;
 pub use moving::*;
 pub use queue::*;
+pub use reports::*;
 pub use second_factors::*;
 
 use crate::store::{EpochRule, NewAccount, Store, Submission};
@@ -77,6 +81,8 @@ macro_rules! conformance_tests {
         $crate::conformance_directory!($make);
         $crate::conformance_moving!($make);
         $crate::conformance_second_factors!($make);
+        $crate::conformance_reports!($make);
+        $crate::conformance_moderation!($make);
     };
     (@each $make:block; $($check:ident),* $(,)?) => {
         $(

@@ -3,6 +3,7 @@
 //! run inside the caller's transaction.
 
 use super::accounts::{erase_devices, ips_of};
+use super::moderation::erase_moderation;
 use super::queue::enqueue_notice;
 use super::rows::{backend, device_id};
 use super::{PostgresStore, commit};
@@ -277,11 +278,15 @@ pub(super) async fn import_account(
     Ok(())
 }
 
+/// Everything the store holds of the account, its trust & safety actions and standing too
+/// (`super::moderation`): they are its data, so they go with its row, on a move's old copy
+/// and on retention's erasure of a deleted account alike.
 pub(super) async fn erase_account(
     tx: &mut PgConnection,
     user: &Username,
 ) -> Result<(), StoreError> {
     erase_devices(tx, user, None).await?;
+    erase_moderation(tx, user).await?;
     let user = user.as_str();
     run(tx, "DELETE FROM accounts WHERE username = $1", user).await?;
     run(
@@ -379,6 +384,7 @@ pub(super) async fn expire(
         held_queue_entries: held as u64,
         expired_holds,
         expired_ips,
+        expired_reports: 0,
     })
 }
 

@@ -13,7 +13,7 @@
 //! This file is the engine: opening and migrating the database, the read pool, the writer
 //! thread ([`writer`]) and the calls that run a job on either. Each domain's trait impl and
 //! its SQL live in a file of their own (`accounts.rs`, `key_packages.rs`, `queue.rs`,
-//! `leases.rs`, `governance.rs`, `directory.rs`, `moving.rs`), sharing the row helpers in
+//! `leases.rs`, `governance.rs`, `directory.rs`, `moving.rs`, `reports.rs`, `moderation.rs`), sharing the row helpers in
 //! `rows.rs` and a stored message's lifetime in `stored.rs`.
 
 mod accounts;
@@ -21,8 +21,10 @@ mod directory;
 mod governance;
 mod key_packages;
 mod leases;
+mod moderation;
 mod moving;
 mod queue;
+mod reports;
 mod rows;
 pub mod schema;
 mod second_factors;
@@ -144,6 +146,25 @@ impl SqliteStore {
         answer
             .await
             .map_err(|_| StoreError::Backend("writer thread dropped a job".into()))?
+    }
+
+    /// Copies the write-ahead log into the database and empties it, from a connection of
+    /// its own (the writer's and readers' statements may hold the log otherwise), so rows
+    /// just deleted leave no old page images there. For deletions that must not linger
+    /// on disk: an erased account, expired abuse reports. In the database file itself
+    /// `secure_delete` (`writer::configure`) zeroes them; the log would still hold the
+    /// pages as they were before the delete.
+    async fn truncate_wal(&self) -> Result<(), StoreError> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(rows::backend)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(rows::backend)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(rows::backend)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
     }
 
     /// Runs `op` on one of the read connections, off the async runtime.

@@ -3,6 +3,7 @@
 
 use super::SqliteStore;
 use super::accounts::{erase_devices, ips_of};
+use super::moderation::erase_moderation;
 use super::queue::enqueue;
 use super::rows::{backend, device_id, username};
 use super::stored::{prepare_release_all, release_all};
@@ -64,16 +65,7 @@ impl ResidencyStore for SqliteStore {
     async fn erase_account(&self, username: &Username) -> Result<(), StoreError> {
         let username = username.clone();
         self.write(move |c| erase_account(c, &username)).await?;
-        let path = self.inner.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = Connection::open(&path).map_err(backend)?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))
-                .map_err(backend)?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(backend)
-        })
-        .await
-        .map_err(|_| StoreError::Backend("checkpoint task failed".into()))?
+        self.truncate_wal().await
     }
 
     async fn expire(&self, retention: Retention) -> Result<RetentionReport, StoreError> {
@@ -296,8 +288,12 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
     Ok(())
 }
 
+/// Everything the store holds of the account, its trust & safety actions and standing too
+/// (`super::moderation`): they are its data, so they go with its row, on a move's old copy
+/// and on retention's erasure of a deleted account alike.
 pub(super) fn erase_account(conn: &Connection, user: &Username) -> Result<(), StoreError> {
     erase_devices(conn, user, None)?;
+    erase_moderation(conn, user)?;
     for sql in [
         "DELETE FROM accounts WHERE username = ?1",
         "DELETE FROM preservation_holds WHERE username = ?1",
@@ -383,6 +379,7 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         held_queue_entries: held as u64,
         expired_holds: expired_holds as u64,
         expired_ips: expired_ips as u64,
+        expired_reports: 0,
     })
 }
 

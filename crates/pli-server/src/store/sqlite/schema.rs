@@ -234,6 +234,69 @@ CREATE TABLE staff_totp (
     last_step INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Abuse reports, in the reported account's region: what the reporter sent and the server
+-- verified, for trust & safety, until the region's report retention. No foreign key to
+-- `accounts`: a report outlives the deletion of the accounts it names. `seq` keeps the
+-- filing order (ids are random, unique across regions).
+CREATE TABLE reports (
+    seq       INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL UNIQUE,
+    reporter  TEXT NOT NULL,
+    reported  TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    note      TEXT,
+    filed_day INTEGER NOT NULL
+);
+CREATE INDEX reports_by_reported ON reports(reported);
+CREATE INDEX reports_by_reporter ON reports(reporter);
+CREATE INDEX reports_by_day ON reports(filed_day);
+-- Each reported message, in the reporter's order. The commitment is kept only for the
+-- unique key that refuses the same reporter reporting the same message twice (the
+-- reporter is repeated here for it).
+CREATE TABLE report_messages (
+    report_id     INTEGER NOT NULL REFERENCES reports(report_id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    reporter      TEXT NOT NULL,
+    commitment    BLOB NOT NULL,
+    text          TEXT NOT NULL,
+    sender_device INTEGER NOT NULL,
+    day           INTEGER NOT NULL,
+    PRIMARY KEY (report_id, position),
+    UNIQUE (reporter, commitment)
+) WITHOUT ROWID;
+"#,
+    r#"
+-- Trust & safety actions on accounts, in the account's home region: the account's data,
+-- erased with its row. Ids are random (unique across regions); `seq` keeps the recording
+-- order. A time is milliseconds since the Unix epoch; a ban's end is stored as the largest
+-- INTEGER (9223372036854775807). The appeal (at most one) and its decision are columns of
+-- the action they are about.
+CREATE TABLE moderation_actions (
+    seq               INTEGER PRIMARY KEY,
+    action_id         INTEGER NOT NULL UNIQUE,
+    account           TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    until_ms          INTEGER,
+    reason            TEXT NOT NULL,
+    staff_id          INTEGER NOT NULL,
+    report_id         INTEGER,
+    created_ms        INTEGER NOT NULL,
+    appeal_text       TEXT,
+    appeal_filed_ms   INTEGER,
+    decision_outcome  TEXT,
+    decision_staff_id INTEGER,
+    decision_reason   TEXT,
+    decided_ms        INTEGER
+);
+CREATE INDEX moderation_actions_by_account ON moderation_actions(account);
+-- Each suspended or banned account's end of suspension, read by primary key wherever a
+-- suspension is enforced. No row: not suspended.
+CREATE TABLE account_standing (
+    username           TEXT PRIMARY KEY,
+    suspended_until_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

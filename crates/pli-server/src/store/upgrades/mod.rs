@@ -11,9 +11,11 @@
 //!
 //! - [`era`]: a version's seed and its checks, the line of a backend's era table.
 //! - [`checks`]: what each seed's rows must still do, for any backend.
+//! - [`moderation`]: the check of the trust & safety seed (kept apart for its size).
 //! - [`sqlite`] and [`postgres`]: each backend's era table, fixtures and refusal test.
 
 mod checks;
 mod era;
+mod moderation;
 mod postgres;
 mod sqlite;

@@ -41,6 +41,8 @@ const ERAS: &[Era] = &[
     era!("postgres", "0007_key_package_lifetimes.sql", [Lifetimes]),
     era!("postgres", "0008_audit_cosignatures.sql", [Cosignatures]),
     era!("postgres", "0009_staff_totp.sql", [Totp]),
+    era!("postgres", "0010_reports.sql", [Reports]),
+    era!("postgres", "0011_moderation.sql", [Moderation]),
 ];
 
 async fn connect(url: &str) -> Result<PostgresStore, ConnectError> {

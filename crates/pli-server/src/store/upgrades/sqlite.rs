@@ -27,6 +27,8 @@ const ERAS: &[Era] = &[
     era!("sqlite", "11_key_package_lifetimes.sql", [Lifetimes]),
     era!("sqlite", "12_audit_cosignatures.sql", [Cosignatures]),
     era!("sqlite", "13_staff_totp.sql", [Totp]),
+    era!("sqlite", "14_reports.sql", [Reports]),
+    era!("sqlite", "15_moderation.sql", [Moderation]),
 ];
 
 /// The database at `path` as builds up to schema `version` left it. Foreign keys are

@@ -3,6 +3,7 @@
 //! credential file.
 //! This file is the command tree and its dispatch; each group of commands is its own file.
 
+mod abuse;
 mod backup;
 mod credentials;
 mod regions;
@@ -56,6 +57,9 @@ enum Command {
     /// (it also publishes on an interval, and when a lookup needs a pending change).
     #[command(subcommand)]
     Directory(report::DirectoryCommand),
+    /// Abuse reports users filed (trust & safety): list them, show one's verified messages.
+    #[command(subcommand)]
+    Reports(abuse::ReportsCommand),
     /// Produce a transparency report (JSON and HTML) for a quarter or half-year.
     Report {
         #[arg(long)]
@@ -86,6 +90,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         Command::Region(command) => regions::run(context, cred, command).await,
         Command::Retention => regions::retention(context, cred).await,
         Command::Directory(command) => report::directory(context, cred, command).await,
+        Command::Reports(command) => abuse::run(context, cred, command).await,
         Command::Report { period, out } => report::report(context, cred, period, &out).await,
         Command::Backup(args) => backup::backup(args, context.json).await,
         Command::Restore(args) => backup::restore(args, context.json).await,
