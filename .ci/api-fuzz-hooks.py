@@ -55,6 +55,8 @@ script, which makes what they name before the pass through the real CLI):
   at the caller goes to the spare instead, a revocation of either to one of the members to
   revoke (acting on oneself is covered by `crates/pli/tests`).
 
+- The abuse reports and trust & safety operations: see `.ci/api_fuzz_abuse.py`.
+
 The wire formats these cases are built in (proof of work, MLS messages, WebSocket frames)
 are in `.ci/api_fuzz_wire.py`.
 
@@ -83,6 +85,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 # The wire formats live beside this file (schemathesis loads it by path, not as a package).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_fuzz_wire import COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
+import api_fuzz_abuse as abuse  # noqa: E402
 
 URL = os.environ.get("PLI_FUZZ_URL", "").rstrip("/")
 USERS = json.loads(os.environ.get("PLI_FUZZ_USERS", "[]"))
@@ -480,6 +483,12 @@ VALID = {
     ("POST", "/admin/v1/staff/{staff_id}/rotate"): spare_member,
     ("POST", "/admin/v1/staff/{staff_id}/role"): spare_member,
     ("POST", "/admin/v1/staff/{staff_id}/revoke"): revocable_member,
+    ("POST", "/v1/reports"): abuse.valid_report,
+    ("POST", "/v1/me/actions/{id}/appeal"): lambda case: abuse.valid_appeal(case, next_of),
+    ("GET", "/admin/v1/abuse-reports/{id}"): abuse.valid_show,
+    ("POST", "/admin/v1/abuse-reports/{id}/resolve"): abuse.valid_resolve,
+    ("POST", "/admin/v1/accounts/{username}/reinstate"): abuse.valid_reinstate,
+    ("POST", "/admin/v1/actions/{id}/appeal/decide"): lambda case: abuse.valid_decision(case, next_of),
 }
 # The ones that call with another credential, or change the transport's arguments.
 WITH_KWARGS = {valid_device_addition, valid_device_removal}

@@ -60,6 +60,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import api_fuzz_abuse as abuse  # noqa: E402
+
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -72,7 +75,9 @@ CHECKS = ",".join(
 
 
 def run(args, env=None):
-    out = subprocess.run(args, check=True, capture_output=True, text=True, env=env)
+    out = subprocess.run(args, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"api-fuzz: {' '.join(args[1:])} failed: {out.stderr.strip()}")
     return out.stdout.strip()
 
 
@@ -83,6 +88,8 @@ STAFF_CHANGES = {"rotate_staff", "change_staff_role", "revoke_staff"}
 # Accounts the hooks name where an operation needs one that exists: `peer` for lookups,
 # claims, inventories and as a message's recipient, `mover` for region moves.
 USERS = ["peer", "mover"]
+# Accounts the trust-safety pass's abuse reports are made with (.ci/api_fuzz_abuse.py).
+ABUSE_USERS = ["spammer", "reporter", "informant"]
 # Lawful requests entered for the legal pass to approve, and as many for each other step
 # (reject, disclose, close); staff members for the staff changes to revoke.
 POOL = 20
@@ -186,8 +193,9 @@ def main():
                 sys.exit(f"api-fuzz: the server did not start: {first!r}")
             url = match.group(1)
             devices = {}
-            for name in ["fuzzer", "deleter"] + USERS:
-                home = os.path.join(work, name)
+            homes = {}
+            for name in ["fuzzer", "deleter"] + USERS + ABUSE_USERS:
+                home = homes[name] = os.path.join(work, name)
                 run([pli, "register", "--home", home, "--server", url, name])
                 devices[name] = (
                     sqlite3.connect(os.path.join(home, "client.db"))
@@ -199,7 +207,8 @@ def main():
             creds = {"operator": run([pli, "admin", "init", "--data", data])}
             env = dict(os.environ, PLI_STAFF_CRED=creds["operator"], PLI_ADMIN_URL=url)
             for name, role in [(r, r) for r in ROLES[1:]] + [
-                ("second-legal", "legal"), ("staff-changer", "operator"), ("spare", "auditor")
+                ("second-legal", "legal"), ("second-trust-safety", "trust-safety"),
+                ("staff-changer", "operator"), ("spare", "auditor")
             ]:
                 creds[name] = os.path.join(work, f"{name}.cred")
                 run([pli, "admin", "staff", "add", name, "--role", role, "--out", creds[name]], env)
@@ -237,8 +246,11 @@ def main():
                     "PLI_FUZZ_CLOSABLE": pool(("second-legal", rejection)),
                 }
 
-            def request_to_edit():
-                return {"PLI_FUZZ_EDITABLE": reviewed()}
+            def trust_safety_work():
+                # A request to edit; reports to read and resolve, appeals to decide.
+                second = dict(env, PLI_STAFF_CRED=creds["second-trust-safety"])
+                made = abuse.make(pli, run, homes, second)
+                return dict(made, PLI_FUZZ_EDITABLE=reviewed())
 
             def staff_to_revoke():
                 ids = []
@@ -258,10 +270,15 @@ def main():
 
             device = "Pli {}.{}"
             no_setup = dict
+            def user_work():
+                # Reports the fuzzer can file, and actions on it to appeal.
+                second = dict(env, PLI_STAFF_CRED=creds["second-trust-safety"])
+                return abuse.make_for_user(pli, run, homes, second)
+
             passes = [
-                ("user API", device.format(*devices["fuzzer"]), ["--include-path-regex", "^/v1/(?!accounts/self$)"], no_setup),
+                ("user API", device.format(*devices["fuzzer"]), ["--include-path-regex", "^/v1/(?!accounts/self$)"], user_work),
             ]
-            setups = {"legal": requests_to_review, "trust-safety": request_to_edit}
+            setups = {"legal": requests_to_review, "trust-safety": trust_safety_work}
             for role in ROLES:
                 passes.append(
                     (f"admin API as {role}", staff[role][1], ids(set(by_role[role]) - STAFF_CHANGES),

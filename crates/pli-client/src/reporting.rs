@@ -5,7 +5,7 @@
 use crate::client::Client;
 use crate::error::ClientError;
 use pli_proto::abuse::{
-    MAX_REPORT_NOTE_BYTES, MAX_REPORTED_MESSAGES, ReportReason, ReportRequest, ReportedMessage,
+    AbuseReportRequest, MAX_REPORT_NOTE_BYTES, MAX_REPORTED_MESSAGES, ReportReason, ReportedMessage,
 };
 use pli_proto::{DeviceId, GroupId, Username};
 use rusqlite::params;
@@ -93,7 +93,7 @@ impl Client {
         selection: &ReportSelection,
         reason: ReportReason,
         note: Option<&str>,
-    ) -> Result<Vec<ReportRequest>, ClientError> {
+    ) -> Result<Vec<AbuseReportRequest>, ClientError> {
         if note.is_some_and(|n| n.len() > MAX_REPORT_NOTE_BYTES) {
             return Err(ClientError::Invalid(format!(
                 "a report's note is at most {MAX_REPORT_NOTE_BYTES} bytes"
@@ -106,7 +106,7 @@ impl Client {
         }
         Ok(by_sender
             .into_iter()
-            .map(|(reported, messages)| ReportRequest {
+            .map(|(reported, messages)| AbuseReportRequest {
                 conversation: conversation.clone(),
                 reported,
                 reason,

@@ -372,7 +372,7 @@ impl Transport {
     /// Files an abuse report with the server (`POST /v1/reports`).
     pub async fn report(
         &self,
-        request: &pli_proto::abuse::ReportRequest,
+        request: &pli_proto::abuse::AbuseReportRequest,
     ) -> Result<pli_proto::abuse::ReportFiled, ClientError> {
         self.post(paths::REPORTS, request).await
     }

@@ -65,7 +65,7 @@ impl std::fmt::Debug for ReportedMessage {
 /// `POST /v1/reports`: a report of messages received from one account in one conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ReportRequest {
+pub struct AbuseReportRequest {
     /// The conversation the messages came in.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub conversation: GroupId,
@@ -78,6 +78,7 @@ pub struct ReportRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// From 1 to [`MAX_REPORTED_MESSAGES`] messages.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub messages: Vec<ReportedMessage>,
 }
 
@@ -176,8 +177,10 @@ pub struct ResolveRequest {
     pub action: ActionKind,
     /// For a suspension: how many days, 1 to [`MAX_SUSPENSION_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub days: Option<u32>,
     /// Why, in words the account is shown (at most [`MAX_REASON_BYTES`]).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub reason: String,
 }
 
@@ -186,6 +189,7 @@ pub struct ResolveRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReasonRequest {
     /// Why (at most [`MAX_REASON_BYTES`]).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub reason: String,
 }
 
@@ -194,6 +198,7 @@ pub struct ReasonRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppealRequest {
     /// The account's case (at most [`MAX_REASON_BYTES`]).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: String,
 }
 
@@ -205,6 +210,7 @@ pub struct AppealDecisionRequest {
     /// Upheld or overturned.
     pub outcome: AppealOutcome,
     /// Why (at most [`MAX_REASON_BYTES`]).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub reason: String,
 }
 

@@ -65,7 +65,7 @@ pub mod paths {
     /// `GET`: a user's directory lookup proof ([`crate::kt::LookupResponse`]); `{username}`
     /// is filled in by [`user_directory`].
     pub const USER_DIRECTORY: &str = "/v1/users/{username}/directory";
-    /// `POST`: report received messages ([`crate::abuse::ReportRequest`]).
+    /// `POST`: report received messages ([`crate::abuse::AbuseReportRequest`]).
     pub const REPORTS: &str = "/v1/reports";
     /// `GET`: the trust & safety actions taken on the caller's account.
     pub const MY_ACTIONS: &str = "/v1/me/actions";

@@ -13,7 +13,7 @@ use crate::store::governance::GovernanceEffect;
 use crate::store::reports::{NewReport, StoredReportMessage};
 use crate::store::{Store, StoreError};
 use pli_proto::Username;
-use pli_proto::abuse::{MAX_REPORT_NOTE_BYTES, MAX_REPORTED_MESSAGES, ReportRequest};
+use pli_proto::abuse::{AbuseReportRequest, MAX_REPORT_NOTE_BYTES, MAX_REPORTED_MESSAGES};
 use pli_proto::limits::MAX_TEXT_BYTES;
 
 /// The audit log's action for a report received.
@@ -51,7 +51,7 @@ impl<S: Store> Desk<'_, S> {
     pub async fn file(
         &self,
         reporter: &Username,
-        request: ReportRequest,
+        request: AbuseReportRequest,
     ) -> Result<u64, AbuseError> {
         if request.reported == *reporter {
             return Err(AbuseError::OwnMessage);

@@ -9,14 +9,18 @@ mod common;
 use common::{TestDb, TestServer, TestUser, code, contains};
 use pli_client::reporting::ReportSelection;
 use pli_proto::ErrorCode;
-use pli_proto::abuse::{ReportReason, ReportRequest, ReportView};
+use pli_proto::abuse::{AbuseReportRequest, ReportReason, ReportView};
 use pli_server::clock::ManualClock;
 use std::path::Path;
 
 const DAY_MS: u64 = 86_400_000;
 
 /// The first report alice would file about `conversation`'s newest `n` received messages.
-fn requests(alice: &TestUser, conversation: &pli_proto::GroupId, n: usize) -> Vec<ReportRequest> {
+fn requests(
+    alice: &TestUser,
+    conversation: &pli_proto::GroupId,
+    n: usize,
+) -> Vec<AbuseReportRequest> {
     alice
         .client
         .report_requests(
@@ -122,7 +126,8 @@ async fn every_forgery_of_a_report_is_refused() {
     carol.send(&trio, "from carol").await;
     alice.receive().await;
     let by_sender = requests(&alice, &trio, 2);
-    let [from_bob, from_carol] = <[ReportRequest; 2]>::try_from(by_sender).expect("two senders");
+    let [from_bob, from_carol] =
+        <[AbuseReportRequest; 2]>::try_from(by_sender).expect("two senders");
     assert_eq!(from_bob.reported, bob.name);
     assert_eq!(from_carol.reported, carol.name);
     let transport = alice.transport(&server);

@@ -151,7 +151,7 @@ async fn a_backup_under_load_restores_every_message_accepted_before_it() {
         backup,
     );
     assert!(
-        printed.contains("3 databases and 4 secrets"),
+        printed.contains("3 databases and 5 secrets"),
         "global and two regions, every secret: {printed}"
     );
     let sent = (*alice_count.borrow(), *carol_count.borrow());

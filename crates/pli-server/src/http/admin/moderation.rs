@@ -85,6 +85,7 @@ pub async fn actions<S: Store>(
     responses(
         (status = 200, body = ActionView, description = "The action, with the decision"),
         (status = 403, body = ErrorBody, description = "`policy_refused`: the staff member took the action"),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such action"),
         (status = 409, body = ErrorBody, description = "`invalid_state`: no appeal to decide"),
     ))]
 #[tracing::instrument(skip_all)]

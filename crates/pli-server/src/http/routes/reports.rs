@@ -10,7 +10,7 @@ use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use pli_proto::abuse::{ReportFiled, ReportRequest};
+use pli_proto::abuse::{AbuseReportRequest, ReportFiled};
 use pli_proto::error::ErrorBody;
 
 /// Reports received messages of one sender in one conversation, each with its franking
@@ -18,7 +18,7 @@ use pli_proto::error::ErrorBody;
 #[utoipa::path(post, path = pli_proto::api::paths::REPORTS,
     operation_id = "file_abuse_report", tag = "abuse",
     security(("device" = [])),
-    request_body = ReportRequest,
+    request_body = AbuseReportRequest,
     responses(
         (status = 201, body = ReportFiled, description = "Verified and stored"),
         (status = 404, body = ErrorBody, description = "`unknown_user`: the reported account is gone"),
@@ -31,7 +31,7 @@ pub async fn file<S: Store>(
     State(state): State<AppState<S>>,
     ClientAddr(client): ClientAddr,
     AuthDevice(device): AuthDevice,
-    ApiJson(request): ApiJson<ReportRequest>,
+    ApiJson(request): ApiJson<AbuseReportRequest>,
 ) -> Result<(StatusCode, Json<ReportFiled>), ApiError> {
     state.rate_limit(&state.reports, device.device_id, client)?;
     let desk = Desk {
