@@ -142,18 +142,7 @@ async fn take<S: Store>(
     if let Some(reason) = report_reason {
         details["report_reason"] = json!(reason);
     }
-    state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            actor,
-            "abuse.action",
-            "ok",
-            details,
-            Default::default(),
-        )
-        .await?;
+    state.log_action(actor, "abuse.action", details).await?;
     if kind != ActionKind::Dismiss {
         notify(state, &account, &told(&view)).await?;
     }
@@ -201,16 +190,7 @@ pub async fn appeal<S: Store>(
         .await?;
     let region = region_of(&state.governance, &state.store, account).await?;
     state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
-            Actor::SERVER,
-            "abuse.appeal",
-            "ok",
-            json!({ "region": region }),
-            Default::default(),
-        )
+        .log_action(Actor::SERVER, "abuse.appeal", json!({ "region": region }))
         .await?;
     state
         .store
@@ -257,15 +237,10 @@ pub async fn decide<S: Store>(
     state.store.decide_appeal(id, decision).await?;
     let region = region_of(&state.governance, &state.store, &action.account).await?;
     state
-        .governance
-        .record(
-            &state.store,
-            state.clock.as_ref(),
+        .log_action(
             actor,
             "abuse.appeal.decide",
-            "ok",
             json!({ "outcome": outcome, "kind": action.kind, "region": region }),
-            Default::default(),
         )
         .await?;
     let text = match outcome {

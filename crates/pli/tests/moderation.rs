@@ -245,6 +245,21 @@ async fn actions_hold_the_account_is_told_and_appeals_go_to_another_staff_member
     .await
     .expect("pli audit report");
     assert!(confirmed.starts_with("confirmed"), "{confirmed}");
+
+    // A suspended account may still delete itself.
+    let third = reported(&mut alice, &mut bob, &direct, "last chance offer").await;
+    let _: ActionView = staff
+        .trust_safety
+        .post(
+            &format!("/admin/v1/abuse-reports/{third}/resolve"),
+            &resolve(ActionKind::Suspend, Some(30)),
+        )
+        .await
+        .expect("suspend again");
+    bob.client
+        .delete_account()
+        .await
+        .expect("a suspended account deletes itself");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
