@@ -8,13 +8,34 @@ mod common;
 
 use common::{TestServer, TestUser, code, serve_binary, share_database};
 use pli_client::reporting::ReportSelection;
+use pli_client::transport::{Credentials, DeliveryStream, Transport};
 use pli_proto::ErrorCode;
 use pli_proto::abuse::{
     ActionKind, ActionView, AppealDecisionRequest, AppealOutcome, ReasonRequest, ReportReason,
     ResolveRequest,
 };
+use pli_proto::frame::{ServerFrame, Submit};
 use pli_proto::governance::{NewStaff, ReportRequest, Role, StaffCredential};
 use pli_proto::report::Report;
+use std::time::Duration;
+
+/// How long a socket may take to close at the other node once an action is taken (the
+/// notification crosses PostgreSQL): a deadline, not a wait.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Reads (and acks) a new socket's backlog, up to `Drained`.
+async fn drain(stream: &mut DeliveryStream) {
+    loop {
+        match stream.next_frame().await.expect("frame").expect("open") {
+            ServerFrame::Deliver(items) => stream
+                .ack(items.iter().map(|d| d.id).collect())
+                .await
+                .expect("ack"),
+            ServerFrame::Drained => return,
+            other => panic!("unexpected frame while draining: {other:?}"),
+        }
+    }
+}
 
 /// Bob sends alice `text` in their 1:1 and alice reports it; the report's id.
 async fn reported(
@@ -285,6 +306,16 @@ async fn a_suspension_holds_across_two_nodes_on_postgresql() {
     bob.receive().await;
     let staff = common::staff_at(&a, &dir.path().join("node-a")).await;
     let report = reported(&mut alice, &mut bob, &direct, "free money").await;
+    // Bob's delivery socket at node b, open before the action.
+    let identity = bob.identity();
+    let at_b = Transport::new(&b, None)
+        .expect("transport")
+        .with_credentials(Credentials {
+            device_id: identity.device_id,
+            secret: identity.secret,
+        });
+    let mut before = at_b.connect().await.expect("bob's socket at node b");
+    drain(&mut before).await;
     let _: ActionView = staff
         .trust_safety
         .post(
@@ -294,7 +325,43 @@ async fn a_suspension_holds_across_two_nodes_on_postgresql() {
         .await
         .expect("suspend at node a");
 
-    // At node b, bob is suspended too.
+    // The socket at node b closes, and the next one refuses bob's submissions.
+    let closed = tokio::time::timeout(CLOSE_DEADLINE, async {
+        while let Ok(Some(frame)) = before.next_frame().await {
+            if let ServerFrame::Deliver(items) = frame {
+                let _ = before.ack(items.iter().map(|d| d.id).collect()).await;
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the action closed bob's socket at the other node"
+    );
+    let mut after = at_b.connect().await.expect("bob reconnects at node b");
+    drain(&mut after).await;
+    let submit = Submit {
+        reference: 1,
+        group: direct.clone(),
+        recipients: vec![alice.client.device_id()],
+        message: vec![0, 1, 2],
+    };
+    after.submit_all([submit]).await.expect("submit");
+    let answer = loop {
+        match after.next_frame().await.expect("frame").expect("open") {
+            ServerFrame::Refused { code, .. } => break code,
+            ServerFrame::Deliver(items) => {
+                after
+                    .ack(items.iter().map(|d| d.id).collect())
+                    .await
+                    .expect("ack");
+            }
+            other => panic!("unexpected frame: {other:?}"),
+        }
+    };
+    assert_eq!(answer, ErrorCode::AccountSuspended.as_str());
+
+    // At node b, bob is suspended over HTTP too.
     bob.reopen(&b);
     assert_eq!(
         code(bob.client.send_text(&direct, "from node b").await),
