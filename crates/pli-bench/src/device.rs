@@ -162,7 +162,9 @@ impl Device {
         Ok(group)
     }
 
-    /// Encrypts `count` application messages of `size` random bytes for `group`.
+    /// Encrypts `count` application messages of `size` random bytes for `group`, each with a
+    /// franking commitment in its authenticated data as a pli client's text carries one, so
+    /// the server stamps every message as it does in use.
     pub fn encrypt(
         &self,
         group: &mut Group,
@@ -174,6 +176,8 @@ impl Device {
         (0..count)
             .map(|_| {
                 rng.fill(plaintext.as_mut_slice());
+                let commitment: [u8; 32] = rng.random();
+                group.mls.set_aad(pli_proto::franking::aad(&commitment));
                 let message = group
                     .mls
                     .create_message(&self.provider, &self.signer, &plaintext)
