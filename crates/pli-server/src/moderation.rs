@@ -135,7 +135,10 @@ async fn take<S: Store>(
         .await?
         .ok_or(ModerationError::NotFound)?;
     let region = region_of(&state.governance, &state.store, &account).await?;
-    let mut details = json!({ "kind": kind, "region": region });
+    // The reason is staff's own words and may name people, so the public log carries a
+    // commitment to it, which the account (told the action's id and reason) can check.
+    let reason = reason_commitment(view.id, &view.reason);
+    let mut details = json!({ "kind": kind, "region": region, "reason_sha256": reason });
     if let Some(days) = days {
         details["days"] = json!(days);
     }
@@ -154,6 +157,16 @@ async fn take<S: Store>(
         disconnect(state, &account).await?;
     }
     Ok(view)
+}
+
+/// The hex SHA-256 the log carries for action `id`'s `reason`: domain, id, reason.
+pub fn reason_commitment(id: u64, reason: &str) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"pli abuse action reason v1");
+    hash.update(id.to_be_bytes());
+    hash.update(reason.as_bytes());
+    hex::encode(hash.finalize())
 }
 
 /// What the account is told of `action`.

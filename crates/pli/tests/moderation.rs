@@ -103,6 +103,15 @@ async fn actions_hold_the_account_is_told_and_appeals_go_to_another_staff_member
     assert_eq!(suspended.kind, ActionKind::Suspend);
     assert_eq!(suspended.account, bob.name);
     assert_eq!(suspended.report_id, Some(first));
+    // The public log commits to the reason; it does not carry it, nor any name.
+    let log = server.db().bytes("SELECT entry FROM audit_log").await;
+    let entry = log
+        .iter()
+        .find(|e| common::contains(e, b"abuse.action"))
+        .expect("the action's entry");
+    let reason = pli_server::moderation::reason_commitment(suspended.id, &suspended.reason);
+    assert!(common::contains(entry, reason.as_bytes()));
+    assert!(!common::contains(entry, b"advertising") && !common::contains(entry, b"bob"));
 
     // Bob may not send, start a conversation (claim) or link a device; he still receives.
     let refused = bob.client.send_text(&direct, "still selling").await;

@@ -93,6 +93,11 @@ pub struct KeyDirectory<S: Store> {
     origin: String,
     /// One publication at a time in this process (the lease makes it one in the cluster).
     publishing: tokio::sync::Mutex<()>,
+    /// Proofs take the read side, a publication the write side. akd's own lock lets proofs
+    /// run while it publishes (its `publish` takes the read side too), so a proof could read
+    /// one epoch's root and another's nodes, and fail to verify. Within this process only:
+    /// another node's publication is not covered (RELIABILITY.md, "Known problems").
+    proofs: tokio::sync::RwLock<()>,
     /// This process's lease holder id.
     holder: u64,
 }
@@ -119,6 +124,7 @@ impl<S: Store> KeyDirectory<S> {
             vrf_public,
             origin: kt::origin(log_origin),
             publishing: tokio::sync::Mutex::new(()),
+            proofs: tokio::sync::RwLock::new(()),
             holder: rand::random(),
         };
         directory.record_current_root().await?;
@@ -165,6 +171,7 @@ impl<S: Store> KeyDirectory<S> {
         clock: &dyn crate::clock::Clock,
     ) -> Result<LookupResponse, DirectoryError> {
         self.settle(user, clock).await?;
+        let _proving = self.proofs.read().await;
         let (proof, epoch) = match self.akd.lookup(kt::label(user)).await {
             Ok(found) => found,
             Err(akd::errors::AkdError::Storage(akd::errors::StorageError::NotFound(_))) => {
@@ -187,6 +194,7 @@ impl<S: Store> KeyDirectory<S> {
     ) -> Result<HistoryResponse, DirectoryError> {
         self.settle(user, clock).await?;
         let label: AkdLabel = kt::label(user);
+        let _proving = self.proofs.read().await;
         let (proof, epoch) = match self.akd.key_history(&label, HistoryParams::Complete).await {
             Ok(found) => found,
             Err(akd::errors::AkdError::Storage(akd::errors::StorageError::NotFound(_))) => {
@@ -206,6 +214,7 @@ impl<S: Store> KeyDirectory<S> {
         if from >= to || to - from > kt::MAX_AUDIT_STEPS {
             return Err(DirectoryError::InvalidEpochRange);
         }
+        let _proving = self.proofs.read().await;
         let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?.0;
         if to > current {
             return Err(DirectoryError::InvalidEpochRange);

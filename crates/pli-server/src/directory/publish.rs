@@ -81,6 +81,7 @@ impl<S: Store> KeyDirectory<S> {
             let current = self.akd.get_epoch_hash().await.map_err(akd_failed)?;
             (current.0, current.1)
         } else {
+            let _no_proofs = self.proofs.write().await;
             let published = self.akd.publish(updates).await.map_err(akd_failed)?;
             (published.0, published.1)
         };
