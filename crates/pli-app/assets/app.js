@@ -65,13 +65,17 @@ function scrollToEnd() {
 
 // ---- The open conversation: new items, their states, older pages.
 
-/** Inserts `html`'s messages and notices: one already shown is replaced (its state moved on). */
+/** Inserts `html`'s messages and notices: one already shown is replaced (its state moved on,
+ * or it was edited, deleted or reacted to); a changed one older than the page shows is left. */
 function upsert(html) {
   const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
   document.getElementById("no-messages")?.remove();
+  const oldest = Math.min(...[...log.querySelectorAll(".msg")].map((m) => Number(m.dataset.id)));
   for (const item of [...parse(html).children]) {
     const key = item.dataset.id ? `[data-id="${item.dataset.id}"]` : `[data-notice="${item.dataset.notice}"]`;
     const shown = log.querySelector(key);
+    // (With nothing shown yet, `oldest` is Infinity and nothing is older.)
+    if (!shown && item.dataset.id && Number.isFinite(oldest) && Number(item.dataset.id) < oldest) continue;
     // A report form the user opened stays as it is (a received message's state never moves).
     if (shown?.querySelector("details[open]")) continue;
     if (shown) shown.replaceWith(item);
@@ -89,8 +93,11 @@ function lastShown() {
   const waiting = [...log.querySelectorAll(".msg.out")]
     .filter((m) => m.querySelector('[data-state="queued"]'))
     .map((m) => Number(m.dataset.id) - 1);
+  const revs = [...log.querySelectorAll(".msg")].map((m) => Number(m.dataset.rev) || 0);
   return {
     after: Math.min(Math.max(0, ...ids), ...waiting),
+    // The newest change shown: edits, deletions and reactions after it come again.
+    afterRev: Math.max(Number(chat.dataset.lastRev) || 0, ...revs),
     // The conversation's newest notice when the page was rendered, even if none is shown.
     afterNotice: Math.max(Number(chat.dataset.lastNotice) || 0, ...notices),
   };
@@ -106,9 +113,9 @@ async function refreshChat() {
   }
   refreshing = { again: false };
   try {
-    const { after, afterNotice } = lastShown();
+    const { after, afterNotice, afterRev } = lastShown();
     const id = chat.dataset.conversation;
-    const { html } = await fragment(`/c/${id}/after?after=${after}&after_notice=${afterNotice}`);
+    const { html } = await fragment(`/c/${id}/after?after=${after}&after_notice=${afterNotice}&after_rev=${afterRev}`);
     if (html.trim()) upsert(html);
     if (document.visibilityState === "visible") markRead(id);
   } finally {
@@ -162,7 +169,8 @@ function composer() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!box.value.trim()) return;
-    const body = new URLSearchParams({ text: box.value });
+    // The whole form: the text, and the message it answers when replying.
+    const body = new URLSearchParams(new FormData(form));
     const sent = box.value;
     box.value = "";
     let response;
@@ -193,6 +201,11 @@ function composer() {
       return;
     }
     if (!response.ok) box.value = sent;
+    if (response.ok) {
+      // Replied: the composer answers nothing more, and a reload does not reply again.
+      form.querySelector(".replying")?.remove();
+      if (location.search) history.replaceState(null, "", location.pathname);
+    }
     await refreshChat();
     box.focus();
   });

@@ -146,6 +146,9 @@ fn to_update(event: &Event) -> Update {
         Event::Message { conversation, .. } => Update::Message {
             conversation: conversation.to_hex(),
         },
+        Event::Changed { conversation, .. } => Update::Changed {
+            conversation: Some(conversation.to_hex()),
+        },
         Event::Notice {
             conversation,
             alert,

@@ -118,9 +118,7 @@ impl Creator {
             seq: self.seq,
             prev: self.prev.take(),
             sent_at: 0,
-            body: Body::Text {
-                text: "x".repeat(MESSAGE_BYTES),
-            },
+            body: Body::text("x".repeat(MESSAGE_BYTES)),
             kt: None,
             id: None,
             frank: None,

@@ -87,6 +87,17 @@ pub enum Event {
         sent_at: u64,
         /// The server's id for this message; unique per server.
         id: u64,
+        /// Its message id (hex): what a reply, reaction, edit or deletion names.
+        message_id: Option<String>,
+        /// The message it answers (a message id, hex).
+        reply_to: Option<String>,
+    },
+    /// A message shown before was edited, deleted for everyone, or reacted to: here as it
+    /// is now.
+    Changed {
+        conversation: GroupId,
+        conversation_title: String,
+        message: Box<crate::history::HistoryMessage>,
     },
     Notice {
         conversation: Option<GroupId>,
@@ -285,7 +296,8 @@ impl Client {
         let mut events = Vec::new();
         {
             let mut st = tx.prepare(
-                "SELECT m.group_id, m.sender, m.text, m.sent_at, m.server_id, m.received_ms
+                "SELECT m.group_id, m.sender, m.text, m.sent_at, m.server_id, m.received_ms,
+                     m.message_id, m.reply_to
                  FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 AND m.held = 0
                  AND NOT EXISTS (SELECT 1 FROM conversations c
                                  WHERE c.group_id = m.group_id AND c.pending = 1)
@@ -299,10 +311,12 @@ impl Client {
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<i64>>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, Option<Vec<u8>>>(6)?,
+                    r.get::<_, Option<Vec<u8>>>(7)?,
                 ))
             })?;
             for row in rows {
-                let (group, sender, text, sent_at, id, received) = row?;
+                let (group, sender, text, sent_at, id, received, message_id, reply_to) = row?;
                 let conversation =
                     GroupId::from_bytes(&group).map_err(|_| ClientError::corrupt("group id"))?;
                 let title = local::conversation(&tx, &conversation)?
@@ -318,9 +332,27 @@ impl Client {
                         text,
                         sent_at: sent_at as u64,
                         id: id.unwrap_or_default() as u64,
+                        message_id: message_id.map(hex::encode),
+                        reply_to: reply_to.map(hex::encode),
                     },
                 ));
             }
+            // Messages shown before and changed since the last take, as they are now.
+            let taken = Self::taken_rev(&tx)?;
+            for (conversation, message) in self.changed_shown(taken)? {
+                let title = local::conversation(&tx, &conversation)?
+                    .map(|c| c.title())
+                    .unwrap_or_default();
+                events.push((
+                    local::now_ms() as i64,
+                    Event::Changed {
+                        conversation,
+                        conversation_title: title,
+                        message: Box::new(message),
+                    },
+                ));
+            }
+            Self::set_taken_rev(&tx)?;
             let mut st = tx.prepare(
                 "SELECT n.group_id, n.alert, n.text, n.created_ms FROM notices n WHERE n.shown = 0
                  AND NOT EXISTS (SELECT 1 FROM conversations c

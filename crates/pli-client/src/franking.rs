@@ -27,7 +27,7 @@ pub(crate) fn outgoing_aad(
         return Vec::new();
     };
     match (&envelope.body, envelope.opening()) {
-        (Body::Text { text }, Some(opening)) => franking::aad(&franking::commitment(
+        (Body::Text { text, .. }, Some(opening)) => franking::aad(&franking::commitment(
             &opening.key,
             text,
             sender,
@@ -95,16 +95,14 @@ pub(crate) fn stamp_from(bytes: &[u8]) -> Option<Stamp> {
     franking::split_payload(&payload).0
 }
 
-/// Keeps `kept` with the history's message `local_id`.
+/// Keeps `kept` with the history's message `local_id`, which holds its message id
+/// already (`changes::assign_id`).
 pub(crate) fn keep(tx: &Connection, local_id: i64, kept: &Kept) -> Result<(), ClientError> {
-    tx.prepare_cached(
-        "UPDATE messages SET message_id = ?2, frank_key = ?3, frank_stamp = ?4 WHERE local_id = ?1",
-    )?
-    .execute(params![
-        local_id,
-        kept.opening.message_id.as_slice(),
-        kept.opening.key.as_slice(),
-        stamp_bytes(&kept.stamp)
-    ])?;
+    tx.prepare_cached("UPDATE messages SET frank_key = ?2, frank_stamp = ?3 WHERE local_id = ?1")?
+        .execute(params![
+            local_id,
+            kept.opening.key.as_slice(),
+            stamp_bytes(&kept.stamp)
+        ])?;
     Ok(())
 }

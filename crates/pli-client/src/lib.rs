@@ -15,11 +15,15 @@
 //! - [`groups`]: creating conversations and changing membership (the commit protocol).
 //! - `departed`: removed devices and deleted accounts taken out of conversations, so the
 //!   remaining members can still send.
-//! - `receive`: draining the queue, decrypting, hash-chain checks, dedup.
+//! - `receive`: draining the queue, decrypting, hash-chain checks, dedup;
+//!   `commit_notices`: the plain-words notices of a membership change.
 //! - [`rotation`]: this device's leaf replaced on a schedule and after device changes
 //!   (post-compromise healing).
 //! - `outbox`: the durable send queue.
+//! - [`changes`]: replies, reactions, edits and deletion for everyone, and the rules every
+//!   device applies them by.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
+//! - [`history`]: a history message as front ends see it (plain data).
 //! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
 //!   markers: what a conversation list and a chat view read.
 //! - `link_keys`: a linked device takes the directory's keys from its approving device.
@@ -45,13 +49,16 @@ pub mod admin;
 pub mod audit_state;
 mod audit_watch;
 mod blocking;
+pub mod changes;
 pub mod client;
+mod commit_notices;
 mod departed;
 pub mod devices;
 pub mod error;
 pub(crate) mod franking;
 mod group_cache;
 pub mod groups;
+pub mod history;
 #[doc(hidden)]
 pub mod hot_paths;
 pub mod kt;
@@ -74,4 +81,4 @@ pub use client::{Client, ConnectOptions, Event};
 pub use error::ClientError;
 pub use local::Conversation;
 pub use receive::UNSUPPORTED_TEXT;
-pub use sync::SendStatus;
+pub use sync::{SendStatus, Sent};

@@ -199,6 +199,40 @@ CREATE TABLE blocked_users (
     blocked_ms INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Replies, reactions, edits and deletion for everyone (`changes`). Every text's message id
+-- is kept (own texts too), once per conversation: a later text claiming an id already
+-- there keeps none, so nothing can be made to name it. A change to a message moves its
+-- `rev` on (what a chat view asks for since what it shows); an edit keeps the text it
+-- replaced in `message_edits`; reactions are one per user and message.
+CREATE UNIQUE INDEX messages_by_message_id ON messages (group_id, message_id)
+    WHERE message_id IS NOT NULL;
+ALTER TABLE messages ADD COLUMN reply_to BLOB;
+ALTER TABLE messages ADD COLUMN edited_ms INTEGER;
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_by_rev ON messages (rev) WHERE rev > 0;
+CREATE TABLE message_edits (
+    id          INTEGER PRIMARY KEY,
+    local_id    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    replaced_ms INTEGER NOT NULL
+);
+CREATE INDEX message_edits_by_message ON message_edits (local_id, id);
+CREATE TABLE reactions (
+    group_id   BLOB NOT NULL,
+    message_id BLOB NOT NULL,
+    username   TEXT NOT NULL,
+    reaction   TEXT NOT NULL,
+    sent_at    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, message_id, username)
+);
+-- The newest change a front end was handed (`Client::take_new`).
+CREATE TABLE changes_taken (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    rev INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Opens (creating if needed) the database and brings both schemas up to date.

@@ -21,12 +21,14 @@ use rusqlite::{OptionalExtension, params};
 pub(crate) const MAX_ATTEMPTS: usize = 5;
 
 impl Client {
-    /// Writes `body` to the outbox of `group`, as the next link of this device's chain.
+    /// Writes `body` to the outbox of `group`, as the next link of this device's chain. A
+    /// reaction, edit or deletion applies to this device's history at once (refused if the
+    /// rules of `changes` refuse it). Returns a text's message id (hex).
     pub(crate) fn queue_envelope(
         &mut self,
         group: &GroupId,
         body: Body,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Option<String>, ClientError> {
         if body == Body::Unknown {
             return Err(ClientError::Invalid("a message of no known kind".into()));
         }
@@ -43,12 +45,20 @@ impl Client {
             )
             .optional()?;
         let seq = last.as_ref().map_or(1, |(s, _)| *s as u64 + 1);
+        let sent_at = local::now_ms();
+        match &body {
+            Body::Reaction { .. } | Body::Edit { .. } | Body::Delete { .. } => {
+                crate::changes::apply_own(&tx, group, &self.me.username, &body, sent_at)?;
+            }
+            Body::Text { .. } => crate::changes::check_reply(&tx, group, &body)?,
+            Body::Meta { .. } | Body::Unknown => {}
+        }
         let franked = matches!(body, Body::Text { .. });
         let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
             seq,
             prev: last.map(|(_, h)| h),
-            sent_at: local::now_ms(),
+            sent_at,
             body,
             kt: crate::kt::newest_root(&tx)?.map(|(epoch, root)| RootRef::new(epoch, &root)),
             id: None,
@@ -70,15 +80,24 @@ impl Client {
         // The history's copy names its outbox row: queued while the row is there, sent once
         // the server accepted it, failed (with why) if it was given up (`timeline`).
         let outbox_id = tx.last_insert_rowid();
-        if let Body::Text { text } = &envelope.body {
+        let mut message_id = None;
+        if let Body::Text { text, .. } = &envelope.body {
+            let reply_to = envelope
+                .body
+                .refers_to()
+                .and_then(payload::parse_message_id);
             tx.execute(
-                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6)",
-                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id],
+                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id, received_ms, reply_to)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6, ?8)",
+                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id, reply_to.as_ref().map(|id| id.as_slice())],
             )?;
+            if let Some(id) = envelope.message_id() {
+                crate::changes::assign_id(&tx, tx.last_insert_rowid(), group, &id)?;
+                message_id = envelope.id.clone();
+            }
         }
         tx.commit()?;
-        Ok(())
+        Ok(message_id)
     }
 
     /// Messages written but not yet accepted by the server.

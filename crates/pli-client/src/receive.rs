@@ -274,7 +274,7 @@ fn handle_private(
                 p.remove_proposal().removed() == own_leaf
                     && matches!(p.sender(), Sender::Member(by) if *by == own_leaf)
             });
-            let changes = describe_commit(group, &staged, &sender.0);
+            let changes = crate::commit_notices::describe_commit(group, &staged, &sender.0);
             for add in staged.add_proposals() {
                 let leaf = add.add_proposal().key_package().leaf_node();
                 if let Some((user, device)) = mls::member_identity(leaf.credential()) {
@@ -355,75 +355,6 @@ fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<()
         None => "you were added to a conversation".to_owned(),
     };
     local::notice(tx, Some(&id), false, &text, local::now_ms())
-}
-
-/// The notices of a commit by `committer`: "@c added @x, removed @y", and "@z left the
-/// conversation" for members taken out by their own proposal; none if it changed no member.
-fn describe_commit(group: &MlsGroup, staged: &StagedCommit, committer: &Username) -> Vec<String> {
-    let mut parts = Vec::new();
-    let added: BTreeSet<String> = staged
-        .add_proposals()
-        .filter_map(|p| {
-            mls::member_identity(p.add_proposal().key_package().leaf_node().credential())
-        })
-        .map(|(u, _)| format!("@{u}"))
-        .collect();
-    // Each removed leaf, and whether its own member proposed it (left).
-    let removals: Vec<(LeafNodeIndex, bool)> = staged
-        .remove_proposals()
-        .map(|p| {
-            let removed = p.remove_proposal().removed();
-            let own = matches!(p.sender(), Sender::Member(by) if *by == removed);
-            (removed, own)
-        })
-        .collect();
-    let removed_leaves: Vec<_> = removals.iter().map(|(leaf, _)| *leaf).collect();
-    // A user who keeps other devices in the group lost one device, not their place in it.
-    let stays = |user: &Username| {
-        mls::members(group)
-            .into_iter()
-            .any(|(leaf, u, _)| u == *user && !removed_leaves.contains(&leaf))
-    };
-    let mut removed = BTreeSet::new();
-    let mut left = BTreeSet::new();
-    for (leaf, own) in &removals {
-        let Some((u, _)) = group.member(*leaf).and_then(mls::member_identity) else {
-            continue;
-        };
-        let who = if stays(&u) {
-            format!("a device of @{u}")
-        } else {
-            format!("@{u}")
-        };
-        if *own {
-            left.insert(who);
-        } else {
-            removed.insert(who);
-        }
-    }
-    if !added.is_empty() {
-        parts.push(format!(
-            "added {}",
-            added.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if !removed.is_empty() {
-        parts.push(format!(
-            "removed {}",
-            removed.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    let mut notices = Vec::new();
-    if !parts.is_empty() {
-        notices.push(format!("@{committer} {}", parts.join(", ")));
-    }
-    if !left.is_empty() {
-        notices.push(format!(
-            "{} left the conversation",
-            left.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    notices
 }
 
 /// The sender of an application message, as its leaf in the group shows it.
@@ -536,7 +467,17 @@ fn application(
     }
     let held = !crate::kt::members::is_verified(tx, sender, from.device, from.key)?;
     let (text, unsupported) = match &envelope.body {
-        Body::Text { text } => (text.clone(), false),
+        Body::Text { text, .. } => (text.clone(), false),
+        Body::Reaction { .. } | Body::Edit { .. } | Body::Delete { .. } => {
+            if held {
+                tracing::debug!("a change from a device not verified yet was dropped");
+            } else if let Err(why) =
+                crate::changes::apply(tx, group, sender, &envelope.body, envelope.sent_at)?
+            {
+                tracing::debug!(?why, "a received change was refused");
+            }
+            return Ok(());
+        }
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
         Body::Meta { name, direct } => {
             let direct = *direct;
@@ -549,10 +490,14 @@ fn application(
             return Ok(());
         }
     };
+    let reply_to = envelope
+        .body
+        .refers_to()
+        .and_then(pli_proto::payload::parse_message_id);
     tx.prepare_cached(
         "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text, sent_at, outgoing,
-                               received_ms, held, sender_key, unsupported)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
+                               received_ms, held, sender_key, unsupported, reply_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         group.as_bytes(),
@@ -565,9 +510,15 @@ fn application(
         now as i64,
         held,
         held.then_some(from.key),
-        unsupported
+        unsupported,
+        reply_to.as_ref().map(|id| id.as_slice())
     ])?;
-    let kept = (!unsupported)
+    let local_id = tx.last_insert_rowid();
+    let named = match envelope.message_id() {
+        Some(id) if !unsupported => crate::changes::assign_id(tx, local_id, group, &id)?,
+        _ => false,
+    };
+    let kept = named
         .then(|| {
             crate::franking::check_received(
                 from.aad,
@@ -581,7 +532,7 @@ fn application(
         })
         .flatten();
     if let Some(kept) = kept {
-        crate::franking::keep(tx, tx.last_insert_rowid(), &kept)?;
+        crate::franking::keep(tx, local_id, &kept)?;
     }
     Ok(())
 }

@@ -133,9 +133,12 @@ impl Client {
                 stamp: row.get(6)?,
             })
         };
-        const COLUMNS: &str =
-            "SELECT server_id, sender, sender_device, text, message_id, frank_key, frank_stamp
-             FROM messages WHERE group_id = ?1 AND outgoing = 0 AND held = 0 AND unsupported = 0";
+        const COLUMNS: &str = "SELECT server_id, sender, sender_device,
+                 coalesce((SELECT e.text FROM message_edits e WHERE e.local_id = messages.local_id
+                           ORDER BY e.id LIMIT 1), text),
+                 message_id, frank_key, frank_stamp
+             FROM messages WHERE group_id = ?1 AND outgoing = 0 AND held = 0 AND unsupported = 0
+                 AND deleted = 0";
         let mut chosen = match selection {
             ReportSelection::Last(n) => {
                 if *n == 0 || *n > MAX_REPORTED_MESSAGES {

@@ -10,6 +10,14 @@ use pli_proto::frame::ServerFrame;
 use pli_proto::payload::Body;
 use std::future::Future;
 
+/// A text handed to [`Client::send_reply`]: where it is, and its message id (what a
+/// reply, reaction, edit or deletion names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub status: SendStatus,
+    pub message_id: Option<String>,
+}
+
 /// What happened to a message handed to [`Client::send_text`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendStatus {
@@ -56,6 +64,68 @@ impl Client {
         conversation: &GroupId,
         text: &str,
     ) -> Result<SendStatus, ClientError> {
+        Ok(self.send_reply(conversation, text, None).await?.status)
+    }
+
+    /// Sends a text, answering message `reply_to` (a full message id, as
+    /// [`Client::find_message`] gives it) when named.
+    pub async fn send_reply(
+        &mut self,
+        conversation: &GroupId,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Sent, ClientError> {
+        let body = Body::Text {
+            text: text.to_owned(),
+            reply_to: reply_to.map(str::to_owned),
+        };
+        self.send_body(conversation, body).await
+    }
+
+    /// Reacts to message `to` with `reaction` (an emoji; empty withdraws this user's).
+    pub async fn react(
+        &mut self,
+        conversation: &GroupId,
+        to: &str,
+        reaction: &str,
+    ) -> Result<SendStatus, ClientError> {
+        let body = Body::Reaction {
+            to: to.to_owned(),
+            reaction: reaction.to_owned(),
+        };
+        Ok(self.send_body(conversation, body).await?.status)
+    }
+
+    /// Replaces the text of message `to`, one this user wrote.
+    pub async fn edit_message(
+        &mut self,
+        conversation: &GroupId,
+        to: &str,
+        text: &str,
+    ) -> Result<SendStatus, ClientError> {
+        if text.trim().is_empty() {
+            return Err(ClientError::Invalid("an edit needs a new text".into()));
+        }
+        let body = Body::Edit {
+            to: to.to_owned(),
+            text: text.to_owned(),
+        };
+        Ok(self.send_body(conversation, body).await?.status)
+    }
+
+    /// Deletes message `to`, one this user wrote, on every member device.
+    pub async fn delete_for_everyone(
+        &mut self,
+        conversation: &GroupId,
+        to: &str,
+    ) -> Result<SendStatus, ClientError> {
+        let body = Body::Delete { to: to.to_owned() };
+        Ok(self.send_body(conversation, body).await?.status)
+    }
+
+    /// Queues `body` for `conversation` and sends the outbox. Offline, it is kept and
+    /// [`SendStatus::Queued`] returned.
+    async fn send_body(&mut self, conversation: &GroupId, body: Body) -> Result<Sent, ClientError> {
         // Catch up first: the conversation may be one this device was just invited to.
         let inbound = self.sync_inbound().await;
         let current = local::conversation(&self.conn, conversation)?
@@ -68,14 +138,13 @@ impl Client {
         if local::is_untrusted(&self.conn, conversation)? {
             return Err(ClientError::UntrustedMember);
         }
-        self.queue_envelope(
-            conversation,
-            Body::Text {
-                text: text.to_owned(),
-            },
-        )?;
+        let message_id = self.queue_envelope(conversation, body)?;
+        let sent = |status| Sent {
+            status,
+            message_id: message_id.clone(),
+        };
         match inbound {
-            Err(err) if err.is_retryable() => return Ok(SendStatus::Queued),
+            Err(err) if err.is_retryable() => return Ok(sent(SendStatus::Queued)),
             other => other?,
         }
         match self.flush_outbox().await {
@@ -84,8 +153,8 @@ impl Client {
             Ok(_) if local::is_untrusted(&self.conn, conversation)? => {
                 Err(ClientError::UntrustedMember)
             }
-            Ok(_) => Ok(SendStatus::Sent),
-            Err(err) if err.is_retryable() => Ok(SendStatus::Queued),
+            Ok(_) => Ok(sent(SendStatus::Sent)),
+            Err(err) if err.is_retryable() => Ok(sent(SendStatus::Queued)),
             Err(err) => Err(err),
         }
     }

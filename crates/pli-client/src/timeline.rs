@@ -5,42 +5,12 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
+pub use crate::history::{Delivery, HistoryMessage, Quote, ReactionCount};
 use crate::local::Conversation;
 use pli_proto::{GroupId, Username};
 
 /// Most messages one page holds.
 pub const MAX_PAGE: usize = 500;
-
-/// One message of the history, as a chat view shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HistoryMessage {
-    /// Its place in this device's history: pages are cut by it ([`Client::history_page`]).
-    pub local_id: i64,
-    /// Its sender.
-    pub sender: Username,
-    /// Its text.
-    pub text: String,
-    /// When it was sent (ms since the Unix epoch, the sender's clock).
-    pub sent_at: u64,
-    /// When this device stored it (ms since the Unix epoch, this device's clock): what
-    /// orders it among the conversation's notices, which carry this device's clock too.
-    pub stored_at: u64,
-    /// Whether this device's user wrote it.
-    pub outgoing: bool,
-    /// For a message this device wrote: where it is on its way.
-    pub delivery: Option<Delivery>,
-}
-
-/// Where an own message is on its way.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Written, waiting in the outbox (offline, or held until the members' keys verify).
-    Queued,
-    /// Accepted by the server, committed for every recipient device.
-    Sent,
-    /// Given up, for this reason.
-    Failed(String),
-}
 
 /// A notice about a conversation, as a chat view shows it among the messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,16 +36,27 @@ pub struct Summary {
     pub unread: u64,
 }
 
-const COLUMNS: &str = "local_id, sender, text, sent_at, outgoing, failure,
-    EXISTS (SELECT 1 FROM outbox o WHERE o.id = messages.outbox_id),
-    CASE received_ms WHEN 0 THEN sent_at ELSE received_ms END";
+/// The columns [`message`] reads, of the message table aliased `m`.
+fn columns(m: &str) -> String {
+    let quoted = |column: &str| {
+        format!(
+            "(SELECT q.{column} FROM messages q WHERE q.group_id = {m}.group_id
+                 AND q.message_id = {m}.reply_to AND q.held = 0)"
+        )
+    };
+    format!(
+        "{m}.local_id, {m}.sender, {m}.text, {m}.sent_at, {m}.outgoing, {m}.failure,
+         EXISTS (SELECT 1 FROM outbox o WHERE o.id = {m}.outbox_id),
+         CASE {m}.received_ms WHEN 0 THEN {m}.sent_at ELSE {m}.received_ms END,
+         {m}.message_id, {m}.reply_to, {m}.edited_ms IS NOT NULL, {m}.deleted, {m}.rev,
+         {}, {}, {}",
+        quoted("sender"),
+        quoted("text"),
+        quoted("deleted")
+    )
+}
 
-/// [`COLUMNS`] of the message aliased `m` (the list's newest message of each conversation).
-const LAST_COLUMNS: &str = "m.local_id, m.sender, m.text, m.sent_at, m.outgoing, m.failure,
-    EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.outbox_id),
-    CASE m.received_ms WHEN 0 THEN m.sent_at ELSE m.received_ms END";
-
-/// A message row as [`COLUMNS`] reads it.
+/// A message row as [`columns`] reads it.
 struct Row {
     local_id: i64,
     sender: String,
@@ -85,19 +66,40 @@ struct Row {
     failure: Option<String>,
     queued: bool,
     stored_at: i64,
+    message_id: Option<Vec<u8>>,
+    reply_to: Option<Vec<u8>>,
+    edited: bool,
+    deleted: bool,
+    rev: i64,
+    quoted_sender: Option<String>,
+    quoted_text: Option<String>,
+    quoted_deleted: Option<bool>,
+}
+
+/// Reads [`columns`] from column `at` on.
+fn message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Row> {
+    Ok(Row {
+        local_id: r.get(at)?,
+        sender: r.get(at + 1)?,
+        text: r.get(at + 2)?,
+        sent_at: r.get(at + 3)?,
+        outgoing: r.get(at + 4)?,
+        failure: r.get(at + 5)?,
+        queued: r.get(at + 6)?,
+        stored_at: r.get(at + 7)?,
+        message_id: r.get(at + 8)?,
+        reply_to: r.get(at + 9)?,
+        edited: r.get(at + 10)?,
+        deleted: r.get(at + 11)?,
+        rev: r.get(at + 12)?,
+        quoted_sender: r.get(at + 13)?,
+        quoted_text: r.get(at + 14)?,
+        quoted_deleted: r.get(at + 15)?,
+    })
 }
 
 fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok(Row {
-        local_id: r.get(0)?,
-        sender: r.get(1)?,
-        text: r.get(2)?,
-        sent_at: r.get(3)?,
-        outgoing: r.get(4)?,
-        failure: r.get(5)?,
-        queued: r.get(6)?,
-        stored_at: r.get(7)?,
-    })
+    message_at(r, 0)
 }
 
 fn notice_line(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeLine> {
@@ -115,6 +117,14 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         (None, true) => Delivery::Queued,
         (None, false) => Delivery::Sent,
     });
+    let reply = row.reply_to.map(|id| Quote {
+        message_id: hex::encode(id),
+        original: row
+            .quoted_sender
+            .and_then(|s| Username::parse(&s).ok())
+            .zip(row.quoted_text),
+        deleted: row.quoted_deleted.unwrap_or(false),
+    });
     Ok(HistoryMessage {
         local_id: row.local_id,
         sender: Username::parse(&row.sender).map_err(|_| ClientError::corrupt("sender"))?,
@@ -122,7 +132,14 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         sent_at: row.sent_at as u64,
         stored_at: row.stored_at as u64,
         outgoing: row.outgoing,
+        own: row.outgoing,
         delivery,
+        message_id: row.message_id.map(hex::encode),
+        reply,
+        edited: row.edited,
+        deleted: row.deleted,
+        reactions: Vec::new(),
+        rev: row.rev,
     })
 }
 
@@ -137,26 +154,18 @@ impl Client {
             "SELECT c.group_id, c.name, c.direct, c.peer, c.active,
                  (SELECT count(*) FROM messages u WHERE u.group_id = c.group_id AND u.held = 0
                       AND u.outgoing = 0 AND u.local_id > c.read_up_to),
-                 {LAST_COLUMNS}
+                 {}
              FROM conversations c LEFT JOIN messages m ON m.local_id = (
                  SELECT x.local_id FROM messages x WHERE x.group_id = c.group_id AND x.held = 0
                  ORDER BY x.local_id DESC LIMIT 1)
              WHERE c.pending = 0
-             ORDER BY coalesce(m.local_id, 0) DESC, c.created_ms, c.group_id"
+             ORDER BY coalesce(m.local_id, 0) DESC, c.created_ms, c.group_id",
+            columns("m")
         ))?;
         let rows = st.query_map([], |r| {
             let last = match r.get::<_, Option<i64>>(6)? {
                 None => None,
-                Some(local_id) => Some(Row {
-                    local_id,
-                    sender: r.get(7)?,
-                    text: r.get(8)?,
-                    sent_at: r.get(9)?,
-                    outgoing: r.get(10)?,
-                    failure: r.get(11)?,
-                    queued: r.get(12)?,
-                    stored_at: r.get(13)?,
-                }),
+                Some(_) => Some(message_at(r, 6)?),
             };
             Ok((
                 (
@@ -197,8 +206,9 @@ impl Client {
         limit: usize,
     ) -> Result<Vec<HistoryMessage>, ClientError> {
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0 AND local_id < ?2
-             ORDER BY local_id DESC LIMIT ?3"
+            "SELECT {} FROM messages m WHERE group_id = ?1 AND held = 0 AND local_id < ?2
+             ORDER BY local_id DESC LIMIT ?3",
+            columns("m")
         ))?;
         let rows = st
             .query_map(
@@ -215,7 +225,7 @@ impl Client {
             .map(to_message)
             .collect::<Result<Vec<_>, _>>()?;
         page.reverse();
-        Ok(page)
+        self.with_reactions(conversation, page)
     }
 
     /// Up to `limit` messages of `conversation` after `after` (a [`HistoryMessage::local_id`]),
@@ -227,8 +237,9 @@ impl Client {
         limit: usize,
     ) -> Result<Vec<HistoryMessage>, ClientError> {
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE group_id = ?1 AND held = 0 AND local_id > ?2
-             ORDER BY local_id LIMIT ?3"
+            "SELECT {} FROM messages m WHERE group_id = ?1 AND held = 0 AND local_id > ?2
+             ORDER BY local_id LIMIT ?3",
+            columns("m")
         ))?;
         let rows = st
             .query_map(
@@ -236,7 +247,130 @@ impl Client {
                 message,
             )?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(to_message).collect()
+        let page = rows
+            .into_iter()
+            .map(to_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_reactions(conversation, page)
+    }
+
+    /// Up to `limit` messages of `conversation` changed (edited, deleted, reacted to) after
+    /// revision `after_rev`, in the order they changed: what a chat view showing them
+    /// replaces.
+    pub fn history_changed(
+        &self,
+        conversation: &GroupId,
+        after_rev: i64,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>, ClientError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM messages m WHERE rev > ?2 AND group_id = ?1 AND held = 0
+             ORDER BY rev LIMIT ?3",
+            columns("m")
+        ))?;
+        let rows = st
+            .query_map(
+                rusqlite::params![
+                    conversation.as_bytes(),
+                    after_rev,
+                    limit.min(MAX_PAGE) as i64
+                ],
+                message,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let page = rows
+            .into_iter()
+            .map(to_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_reactions(conversation, page)
+    }
+
+    /// Messages shown to the user already (by `take_new`) and changed after revision
+    /// `after_rev`, with their conversations, in the order they changed (at most a page).
+    pub(crate) fn changed_shown(
+        &self,
+        after_rev: i64,
+    ) -> Result<Vec<(GroupId, HistoryMessage)>, ClientError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT m.group_id, {} FROM messages m WHERE rev > ?1 AND shown = 1 AND held = 0
+             ORDER BY rev LIMIT ?2",
+            columns("m")
+        ))?;
+        let rows = st
+            .query_map(rusqlite::params![after_rev, MAX_PAGE as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, message_at(r, 1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut changed = Vec::with_capacity(rows.len());
+        for (group, row) in rows {
+            let group =
+                GroupId::from_bytes(&group).map_err(|_| ClientError::corrupt("group id"))?;
+            let message = self.with_reactions(&group, vec![to_message(row)?])?;
+            changed.extend(message.into_iter().map(|m| (group.clone(), m)));
+        }
+        Ok(changed)
+    }
+
+    /// The newest revision handed to a front end by [`Client::take_new`].
+    pub(crate) fn taken_rev(tx: &rusqlite::Connection) -> Result<i64, ClientError> {
+        Ok(tx
+            .prepare_cached("SELECT coalesce((SELECT rev FROM changes_taken WHERE id = 1), 0)")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Marks every change so far handed to a front end.
+    pub(crate) fn set_taken_rev(tx: &rusqlite::Connection) -> Result<(), ClientError> {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO changes_taken (id, rev)
+             SELECT 1, coalesce(max(rev), 0) FROM messages",
+        )?
+        .execute([])?;
+        Ok(())
+    }
+
+    /// The newest revision of any message of `conversation` (0: none changed): where a chat
+    /// view's changes continue from.
+    pub fn last_rev(&self, conversation: &GroupId) -> Result<i64, ClientError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(rev), 0) FROM messages WHERE group_id = ?1")?
+            .query_row([conversation.as_bytes()], |r| r.get(0))?)
+    }
+
+    /// Fills in the reactions of each message of `page`, and which ones this account
+    /// wrote.
+    fn with_reactions(
+        &self,
+        conversation: &GroupId,
+        mut page: Vec<HistoryMessage>,
+    ) -> Result<Vec<HistoryMessage>, ClientError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT reaction, count(*), max(username = ?3) FROM reactions
+             WHERE group_id = ?1 AND message_id = ?2 GROUP BY reaction ORDER BY min(sent_at)",
+        )?;
+        for message in &mut page {
+            message.own = message.outgoing || message.sender == self.me.username;
+            let Some(id) = message
+                .message_id
+                .as_deref()
+                .and_then(|id| hex::decode(id).ok())
+            else {
+                continue;
+            };
+            message.reactions = st
+                .query_map(
+                    rusqlite::params![conversation.as_bytes(), id, self.me.username.as_str()],
+                    |r| {
+                        Ok(ReactionCount {
+                            reaction: r.get(0)?,
+                            count: r.get::<_, i64>(1)? as u32,
+                            mine: r.get(2)?,
+                        })
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(page)
     }
 
     /// The notices of `conversation` stored from `from_ms` up to (not including) `until_ms`,

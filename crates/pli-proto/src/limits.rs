@@ -61,3 +61,7 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// Longest group name, in bytes of UTF-8.
 pub const MAX_GROUP_NAME_BYTES: usize = 256;
+
+/// Longest reaction, in bytes of UTF-8: one emoji, even a family or a flag of several
+/// code points joined.
+pub const MAX_REACTION_BYTES: usize = 32;

@@ -7,7 +7,7 @@
 //! added without a new envelope version.
 
 use crate::franking::{FRANK_BYTES, MESSAGE_ID_BYTES};
-use crate::limits::{MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_TEXT_BYTES};
+use crate::limits::{MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -39,6 +39,33 @@ pub enum Body {
     Text {
         /// The text, at most [`MAX_TEXT_BYTES`] bytes of UTF-8.
         text: String,
+        /// The message this one answers ([`Envelope::id`] hex). An earlier pli ignores it
+        /// and shows the text alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// The sender's reaction to a message (one per user and message: a later one replaces
+    /// it), or its withdrawal when `reaction` is empty.
+    Reaction {
+        /// The message reacted to ([`Envelope::id`] hex).
+        to: String,
+        /// An emoji, at most [`MAX_REACTION_BYTES`] bytes; empty withdraws.
+        reaction: String,
+    },
+    /// A new text for one of the sender's own texts. Receivers apply it only when the
+    /// sender wrote the message it names, and keep the earlier text on the device.
+    Edit {
+        /// The message edited ([`Envelope::id`] hex).
+        to: String,
+        /// Its new text, at most [`MAX_TEXT_BYTES`] bytes, not empty.
+        text: String,
+    },
+    /// Deletion for everyone of one of the sender's own texts: every member device drops
+    /// its text (and edits and reactions) and shows "message deleted". Receivers apply it
+    /// only when the sender wrote the message it names.
+    Delete {
+        /// The message deleted ([`Envelope::id`] hex).
+        to: String,
     },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
@@ -58,7 +85,15 @@ pub enum Body {
 impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Body::Text { text } => write!(f, "Text(<{} bytes>)", text.len()),
+            Body::Text { text, reply_to } => write!(
+                f,
+                "Text(<{} bytes>, reply: {})",
+                text.len(),
+                reply_to.is_some()
+            ),
+            Body::Reaction { .. } => write!(f, "Reaction"),
+            Body::Edit { text, .. } => write!(f, "Edit(<{} bytes>)", text.len()),
+            Body::Delete { .. } => write!(f, "Delete"),
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::Unknown => write!(f, "Unknown"),
         }
@@ -121,6 +156,11 @@ impl Opening {
     }
 }
 
+/// A message id as a body names it: hex of [`MESSAGE_ID_BYTES`] bytes.
+pub fn parse_message_id(hex_id: &str) -> Option<[u8; MESSAGE_ID_BYTES]> {
+    hex::decode(hex_id).ok()?.try_into().ok()
+}
+
 /// A key directory root as a message carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootRef {
@@ -178,6 +218,11 @@ impl Envelope {
         let message_id = hex::decode(self.id.as_deref()?).ok()?.try_into().ok()?;
         let key = hex::decode(self.frank.as_deref()?).ok()?.try_into().ok()?;
         Some(Opening { message_id, key })
+    }
+
+    /// The envelope's message id, if it carries a well-formed one.
+    pub fn message_id(&self) -> Option<[u8; MESSAGE_ID_BYTES]> {
+        parse_message_id(self.id.as_deref()?)
     }
 
     /// Puts `opening` in the envelope.
@@ -240,10 +285,37 @@ pub fn unpad(bytes: &[u8]) -> Result<&[u8], PayloadError> {
 }
 
 impl Body {
-    /// Checks the body's fields against their limits in [`crate::limits`].
+    /// A text that answers nothing.
+    pub fn text(text: impl Into<String>) -> Self {
+        Body::Text {
+            text: text.into(),
+            reply_to: None,
+        }
+    }
+
+    /// The message a reply, reaction, edit or deletion names, if any.
+    pub fn refers_to(&self) -> Option<&str> {
+        match self {
+            Body::Text { reply_to, .. } => reply_to.as_deref(),
+            Body::Reaction { to, .. } | Body::Edit { to, .. } | Body::Delete { to } => Some(to),
+            Body::Meta { .. } | Body::Unknown => None,
+        }
+    }
+
+    /// Checks the body's fields against their limits in [`crate::limits`], and that a
+    /// message it names is a well-formed message id.
     pub fn check_limits(&self) -> Result<(), PayloadError> {
+        if self
+            .refers_to()
+            .is_some_and(|to| parse_message_id(to).is_none())
+        {
+            return Err(PayloadError::Malformed);
+        }
         let ok = match self {
-            Body::Text { text } => text.len() <= MAX_TEXT_BYTES,
+            Body::Text { text, .. } => text.len() <= MAX_TEXT_BYTES,
+            Body::Reaction { reaction, .. } => reaction.len() <= MAX_REACTION_BYTES,
+            Body::Edit { text, .. } => !text.is_empty() && text.len() <= MAX_TEXT_BYTES,
+            Body::Delete { .. } => true,
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
             Body::Unknown => true,
         };
@@ -267,7 +339,7 @@ mod tests {
             seq: 2,
             prev: Some("00".repeat(32)),
             sent_at: 1_700_000_000_000,
-            body: Body::Text { text: "hi".into() },
+            body: Body::text("hi"),
             kt: Some(RootRef::new(3, &[7; 32])),
             id: None,
             frank: None,
@@ -285,9 +357,7 @@ mod tests {
             seq: 1,
             prev: None,
             sent_at: 0,
-            body: Body::Text {
-                text: String::new(),
-            },
+            body: Body::text(""),
             kt: None,
             id: None,
             frank: None,
@@ -297,9 +367,7 @@ mod tests {
             Err(PayloadError::UnsupportedVersion)
         );
         envelope.v = ENVELOPE_VERSION;
-        envelope.body = Body::Text {
-            text: "x".repeat(MAX_TEXT_BYTES + 1),
-        };
+        envelope.body = Body::text("x".repeat(MAX_TEXT_BYTES + 1));
         assert_eq!(
             Envelope::decode(&envelope.encode()),
             Err(PayloadError::FieldTooLarge)
@@ -313,7 +381,7 @@ mod tests {
             seq: 7,
             prev: Some("00".repeat(32)),
             sent_at: 1_700_000_000_000,
-            body: Body::Text { text: text.into() },
+            body: Body::text(text),
             kt: Some(RootRef::new(3, &[7; 32])),
             id: None,
             frank: None,
@@ -344,6 +412,65 @@ mod tests {
         let envelope = Envelope::decode(bytes).expect("decodes");
         assert_eq!(envelope.body, Body::Unknown);
         assert_eq!(envelope.seq, 3);
+    }
+
+    #[test]
+    fn replies_reactions_edits_and_deletions_name_a_well_formed_message() {
+        let id = "ab".repeat(MESSAGE_ID_BYTES);
+        let good = [
+            Body::Text {
+                text: "yes".into(),
+                reply_to: Some(id.clone()),
+            },
+            Body::Reaction {
+                to: id.clone(),
+                reaction: "\u{1F44D}".into(),
+            },
+            Body::Reaction {
+                to: id.clone(),
+                reaction: String::new(),
+            },
+            Body::Edit {
+                to: id.clone(),
+                text: "fixed".into(),
+            },
+            Body::Delete { to: id.clone() },
+        ];
+        for body in good {
+            assert_eq!(body.check_limits(), Ok(()), "{body:?}");
+            assert_eq!(body.refers_to(), Some(id.as_str()));
+            let json = serde_json::to_string(&body).expect("json");
+            assert_eq!(serde_json::from_str::<Body>(&json).expect("back"), body);
+        }
+        let bad = [
+            Body::Delete { to: "ab".into() },
+            Body::Edit {
+                to: "zz".repeat(MESSAGE_ID_BYTES),
+                text: "x".into(),
+            },
+        ];
+        for body in bad {
+            assert_eq!(
+                body.check_limits(),
+                Err(PayloadError::Malformed),
+                "{body:?}"
+            );
+        }
+        let empty_edit = Body::Edit {
+            to: id.clone(),
+            text: String::new(),
+        };
+        assert_eq!(empty_edit.check_limits(), Err(PayloadError::FieldTooLarge));
+        let long = Body::Reaction {
+            to: id,
+            reaction: "x".repeat(MAX_REACTION_BYTES + 1),
+        };
+        assert_eq!(long.check_limits(), Err(PayloadError::FieldTooLarge));
+        // A text without a reply is written as before, so earlier pli reads it unchanged.
+        assert_eq!(
+            serde_json::to_string(&Body::text("hi")).expect("json"),
+            r#"{"type":"text","text":"hi"}"#
+        );
     }
 
     proptest! {

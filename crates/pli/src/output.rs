@@ -2,6 +2,7 @@
 //! line for scripts (`--json`).
 
 use pli_client::Event;
+use pli_client::timeline::HistoryMessage;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,6 +23,8 @@ pub fn event(event: &Event, as_json: bool) -> String {
             text,
             sent_at,
             id,
+            message_id,
+            reply_to,
         } => {
             if as_json {
                 json!({
@@ -32,10 +35,42 @@ pub fn event(event: &Event, as_json: bool) -> String {
                     "text": text,
                     "sent_at": timestamp(*sent_at),
                     "id": id,
+                    "message_id": message_id,
+                    "reply_to": reply_to,
                 })
                 .to_string()
             } else {
-                format!("[{conversation_title}] @{sender}: {text}")
+                let answers = reply_to
+                    .as_deref()
+                    .map(|to| format!(" (reply to #{})", short(to)))
+                    .unwrap_or_default();
+                let named = message_id
+                    .as_deref()
+                    .map(|id| format!("   #{}", short(id)))
+                    .unwrap_or_default();
+                format!("[{conversation_title}] @{sender}{answers}: {text}{named}")
+            }
+        }
+        Event::Changed {
+            conversation,
+            conversation_title,
+            message,
+        } => {
+            if as_json {
+                json!({
+                    "type": "changed",
+                    "conversation": conversation,
+                    "conversation_title": conversation_title,
+                    "message": history_json(message),
+                })
+                .to_string()
+            } else {
+                let id = message.message_id.as_deref().map(short).unwrap_or_default();
+                format!(
+                    "[{conversation_title}] #{id} @{} is now: {}",
+                    message.sender,
+                    history_text(message)
+                )
             }
         }
         Event::Notice {
@@ -54,4 +89,47 @@ pub fn event(event: &Event, as_json: bool) -> String {
             }
         }
     }
+}
+
+/// The first 8 hex digits of a message id: what a person types to name it.
+pub fn short(message_id: &str) -> &str {
+    message_id.get(..8).unwrap_or(message_id)
+}
+
+/// A history message's text as a line shows it: "message deleted", or the text with
+/// "(edited)" and its reactions.
+pub fn history_text(message: &HistoryMessage) -> String {
+    if message.deleted {
+        return "message deleted".to_owned();
+    }
+    let mut line = message.text.clone();
+    if message.edited {
+        line.push_str(" (edited)");
+    }
+    for reaction in &message.reactions {
+        line.push_str(&format!(" · {} {}", reaction.reaction, reaction.count));
+    }
+    line
+}
+
+/// A history message as `--json` prints it.
+pub fn history_json(message: &HistoryMessage) -> serde_json::Value {
+    json!({
+        "message_id": message.message_id,
+        "sender": message.sender,
+        "text": message.text,
+        "sent_at": timestamp(message.sent_at),
+        "outgoing": message.outgoing,
+        "reply_to": message.reply.as_ref().map(|quote| json!({
+            "message_id": quote.message_id,
+            "sender": quote.original.as_ref().map(|(sender, _)| sender),
+            "text": quote.original.as_ref().map(|(_, text)| text),
+            "deleted": quote.deleted,
+        })),
+        "edited": message.edited,
+        "deleted": message.deleted,
+        "reactions": message.reactions.iter().map(|r| json!({
+            "reaction": r.reaction, "count": r.count, "mine": r.mine,
+        })).collect::<Vec<_>>(),
+    })
 }

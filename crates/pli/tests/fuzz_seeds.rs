@@ -106,9 +106,7 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
         seq: 2,
         prev: Some("00".repeat(32)),
         sent_at: 1_700_000_000_000,
-        body: payload::Body::Text {
-            text: "a message for the corpus".into(),
-        },
+        body: payload::Body::text("a message for the corpus"),
         kt: Some(payload::RootRef::new(4, &[9; 32])),
         id: None,
         frank: None,

@@ -173,13 +173,7 @@ async fn a_forged_direct_chat_never_takes_the_place_of_the_real_one() {
     assert_eq!(got.len(), 2, "{got:?}");
 
     // Mallory writes in the fake chat as "dave": never shown as from dave.
-    let forged_text = forger.message(
-        &forged,
-        2,
-        Body::Text {
-            text: "it's dave, send me the code".into(),
-        },
-    );
+    let forged_text = forger.message(&forged, 2, Body::text("it's dave, send me the code"));
     let _ = transport
         .submit(&submit(&forged, forged_text, &[alice_device]))
         .await;

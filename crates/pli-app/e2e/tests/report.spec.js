@@ -47,6 +47,7 @@ test("a received message reported with a block, as trust & safety see it", async
     expect(await postReport(alice, conversation, { message: ownId, reason: "spam" })).toEqual({ status: 400, code: "unknown_message" });
 
     // The form opens from the message itself.
+    await received.locator("summary", { hasText: "More" }).click();
     await received.locator("summary", { hasText: "Report" }).click();
     const form = received.locator("form.report-form");
     await form.getByLabel("Spam or a scam").check();
@@ -80,6 +81,7 @@ test("a received message reported with a block, as trust & safety see it", async
 
     // The same message again: refused in plain words, with the choices kept.
     await alice.goto(`${aliceApp.origin}/c/${conversation}`);
+    await received.locator("summary", { hasText: "More" }).click();
     await received.locator("summary", { hasText: "Report" }).click();
     await form.getByLabel("Harassment or threats").check();
     await form.getByLabel("Note (optional)").fill("again");
@@ -132,6 +134,7 @@ test("offline, a report is not queued: it fails and says so, and goes once the s
 
     await server.stop();
     await expect(alice.locator("#status")).toHaveAttribute("data-status", "offline");
+    await received.locator("summary", { hasText: "More" }).click();
     await received.locator("summary", { hasText: "Report" }).click();
     await received.getByLabel("Spam or a scam").check();
     await received.getByLabel("Note (optional)").fill("a scam");

@@ -173,8 +173,20 @@ pub fn chat_pane_with(
     error: Option<&AppError>,
     status: Option<Markup>,
 ) -> Result<Markup, AppError> {
+    chat_pane_replying(state, conversation, draft, error, status, None)
+}
+
+/// [`chat_pane_with`], the composer answering history message `reply` (a local id).
+pub fn chat_pane_replying(
+    state: &AppState,
+    conversation: &pli_client::Conversation,
+    draft: &str,
+    error: Option<&AppError>,
+    status: Option<Markup>,
+    reply: Option<i64>,
+) -> Result<Markup, AppError> {
     let group = conversation.id.clone();
-    let (messages, notices, refused, last_notice) = state.read(|c| {
+    let (messages, notices, refused, last_notice, last_rev) = state.read(|c| {
         let (messages, notices) = newest(c, &group)?;
         c.mark_read(&group)?;
         Ok((
@@ -182,8 +194,13 @@ pub fn chat_pane_with(
             notices,
             c.sending_refused(&group)?,
             c.last_notice_id(&group)?,
+            c.last_rev(&group)?,
         ))
     })?;
+    let replying = match reply {
+        Some(local_id) => Some(history_message(state, &group, local_id)?),
+        None => None,
+    };
     let blocked = blocked_peer(state, conversation)?;
     let closed = match (&blocked, refused) {
         (_, Some(refusal)) => Some(chat::Closed::Refused(refusal)),
@@ -194,7 +211,8 @@ pub fn chat_pane_with(
     let title = conversation.title();
     Ok(html! {
         section class="chat" aria-labelledby="chat-title" data-conversation=(id)
-            data-last=(messages.last().map_or(0, |m| m.local_id)) data-last-notice=(last_notice) {
+            data-last=(messages.last().map_or(0, |m| m.local_id)) data-last-notice=(last_notice)
+            data-last-rev=(last_rev) {
             header class="chat-head" {
                 a class="back" href="/" { "← Chats" }
                 h2 id="chat-title" { (title) }
@@ -219,14 +237,42 @@ pub fn chat_pane_with(
                 }
             }
             (crate::views::layout::form_error(error))
-            (chat::composer(&id, closed, draft))
+            (chat::composer(&id, closed, draft, replying.as_ref()))
         }
     })
 }
 
-async fn open(State(state): Shared, Path(id): Path<String>) -> Result<Markup, AppError> {
+/// History message `local_id` of `group`, one the chat view shows (not deleted).
+pub fn history_message(
+    state: &AppState,
+    group: &GroupId,
+    local_id: i64,
+) -> Result<HistoryMessage, AppError> {
+    state
+        .read(|c| c.history_after(group, local_id.saturating_sub(1), 1))?
+        .into_iter()
+        .find(|m| m.local_id == local_id && !m.deleted)
+        .ok_or_else(|| {
+            AppError::input(
+                "unknown_message",
+                "that message is not in this conversation",
+            )
+        })
+}
+
+#[derive(serde::Deserialize)]
+struct OpenOptions {
+    #[serde(default)]
+    reply: Option<i64>,
+}
+
+async fn open(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Query(options): Query<OpenOptions>,
+) -> Result<Markup, AppError> {
     let conversation = conversation(&state, &id)?;
-    let pane = chat_pane(&state, &conversation, "", None)?;
+    let pane = chat_pane_replying(&state, &conversation, "", None, None, options.reply)?;
     main_view(&state, Some(&id), pane, None)
 }
 
@@ -238,6 +284,8 @@ struct Cursor {
     after: Option<i64>,
     #[serde(default)]
     after_notice: Option<i64>,
+    #[serde(default)]
+    after_rev: Option<i64>,
 }
 
 /// An older page (for "Load older messages"): its messages and the notices of its span.
@@ -276,8 +324,10 @@ async fn older(
         .into_response())
 }
 
-/// What came after what the page shows: new messages and notices, and the newest message
-/// again with its state (queued, sent, failed) from `after` on.
+/// What came after what the page shows: new messages and notices, the newest message
+/// again with its state (queued, sent, failed) from `after` on, and messages changed
+/// (edited, deleted, reacted to) after revision `after_rev`, which the page replaces where
+/// it shows them.
 async fn newer(
     State(state): Shared,
     Path(id): Path<String>,
@@ -287,7 +337,11 @@ async fn newer(
     let after = at.after.unwrap_or(0).max(0);
     let after_notice = at.after_notice.unwrap_or(0).max(0);
     let (messages, notices) = state.read(|c| {
-        let messages = c.history_after(&group, after, PAGE)?;
+        let mut messages = c.history_after(&group, after, PAGE)?;
+        if let Some(after_rev) = at.after_rev {
+            let changed = c.history_changed(&group, after_rev.max(0), PAGE)?;
+            messages.extend(changed.into_iter().filter(|m| m.local_id <= after));
+        }
         let notices = c.notices_after(&group, after_notice)?;
         Ok((messages, notices))
     })?;
@@ -298,6 +352,9 @@ async fn newer(
 struct Compose {
     #[serde(default)]
     text: String,
+    /// The history message answered (a local id), if any.
+    #[serde(default)]
+    reply_to: Option<String>,
 }
 
 /// Sends from the composer. Offline, the message is queued and shows so; a refusal comes
@@ -333,13 +390,28 @@ async fn send(
             .map_or(0, |m| m.local_id))
     })?;
     let sent_text = text.clone();
-    let result = match invalid {
-        Some(err) => Err(err),
-        None => {
+    let reply_to = match compose.reply_to.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(local) => local
+            .parse::<i64>()
+            .map_err(|_| {
+                AppError::input(
+                    "unknown_message",
+                    "that message is not in this conversation",
+                )
+            })
+            .and_then(|local| history_message(&state, &group, local))
+            .map(|m| m.message_id),
+    };
+    let result = match (invalid, reply_to) {
+        (Some(err), _) | (None, Err(err)) => Err(err),
+        (None, Ok(reply_to)) => {
             let group = conversation.id.clone();
             state
                 .engine
-                .with_client(move |c| Box::pin(async move { c.send_text(&group, &text).await }))
+                .with_client(move |c| {
+                    Box::pin(async move { c.send_reply(&group, &text, reply_to.as_deref()).await })
+                })
                 .await
                 .map(|_| ())
         }

@@ -8,6 +8,7 @@ mod devices;
 mod events;
 mod groups;
 mod me;
+mod message_actions;
 mod onboarding;
 mod reports;
 mod shared;
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(trust::routes())
         .merge(devices::routes())
         .merge(reports::routes())
+        .merge(message_actions::routes())
         .merge(me::routes())
         .merge(events::routes())
         .fallback(|| async { AppError::NotFound })

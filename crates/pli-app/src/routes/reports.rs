@@ -246,7 +246,14 @@ mod tests {
             sent_at: 0,
             stored_at: 0,
             outgoing: false,
+            own: false,
             delivery: None,
+            message_id: None,
+            reply: None,
+            edited: false,
+            deleted: false,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The conversation list and the chat view: list entries, messages and notices (also sent
 //! alone, as fragments the script inserts), and the composer.
 
+use crate::views::message_actions;
 use maud::{Markup, html};
 use pli_client::timeline::{Delivery, HistoryMessage, NoticeLine, Summary};
 use pli_client::trust::Refusal;
@@ -33,7 +34,7 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
                     span class="last" {
                         @if last.outgoing { "You: " }
                         @else if !summary.conversation.direct { "@" (last.sender) ": " }
-                        (preview(&last.text))
+                        @if last.deleted { "Message deleted" } @else { (message_actions::preview(&last.text)) }
                     }
                 } @else {
                     span class="last empty" { "No messages yet" }
@@ -46,14 +47,6 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
                 }
             }
         }
-    }
-}
-
-fn preview(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    match line.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_owned(),
     }
 }
 
@@ -93,18 +86,28 @@ fn state(delivery: &Delivery) -> Markup {
     }
 }
 
-/// One message of the log; a received one can be reported.
+/// One message of the log: the message it answers, its text ("Message deleted" once its
+/// author deleted it), its reactions and actions; a received one can be reported.
 pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
     let class = if m.outgoing { "msg out" } else { "msg in" };
     html! {
-        div class=(class) data-id=(m.local_id) data-at=(m.stored_at) {
+        div class=(class) id={ "m" (m.local_id) } data-id=(m.local_id) data-at=(m.stored_at) data-rev=(m.rev)
+            data-message=[m.message_id.as_deref()] {
             span class="who" { @if m.outgoing { "You" } @else { "@" (m.sender) } }
-            p class="text" { (m.text) }
+            @if let Some(quote) = &m.reply { (message_actions::quote(quote)) }
+            @if m.deleted {
+                p class="text deleted" { "Message deleted" }
+            } @else {
+                p class="text" { (m.text) }
+            }
             span class="meta" {
                 time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
+                @if m.edited && !m.deleted { " · " span class="edited" { "edited" } }
                 @if let Some(delivery) = &m.delivery { " · " (state(delivery)) }
             }
-            @if !m.outgoing { (crate::views::report::control(conversation, m)) }
+            (message_actions::reactions(conversation, m))
+            (message_actions::actions(conversation, m,
+                (!m.own).then(|| crate::views::report::control(conversation, m))))
         }
     }
 }
@@ -174,13 +177,19 @@ impl Closed<'_> {
 }
 
 /// The composer: Enter sends, Shift+Enter adds a line (the script); closed with the
-/// reason when nothing can be sent.
-pub fn composer(conversation: &str, closed: Option<Closed<'_>>, draft: &str) -> Markup {
+/// reason when nothing can be sent; answering `reply` when one was chosen.
+pub fn composer(
+    conversation: &str,
+    closed: Option<Closed<'_>>,
+    draft: &str,
+    reply: Option<&HistoryMessage>,
+) -> Markup {
     html! {
         form id="composer" class="composer" method="post" action={ "/c/" (conversation) "/send" } {
             @if let Some(closed) = closed {
                 p role="alert" class="blocked" data-code=(closed.code()) { (closed.words()) }
             }
+            @if let (Some(m), None) = (reply, closed) { (message_actions::replying_to(conversation, m)) }
             textarea id="message" name="text" aria-label="Message" rows="2"
                 maxlength=(MAX_TEXT_BYTES) placeholder="Write a message"
                 disabled[closed.is_some()] { (draft) }

@@ -4,5 +4,6 @@
 pub mod chat;
 pub mod devices;
 pub mod layout;
+pub mod message_actions;
 pub mod qr;
 pub mod report;

@@ -9,6 +9,7 @@ mod conversations;
 mod device;
 mod group;
 mod inventory;
+mod message;
 mod policy;
 mod register;
 mod report;
@@ -68,6 +69,14 @@ enum Command {
     Inventory,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
+    /// React to a message with an emoji (or take your reaction back).
+    React(message::ReactArgs),
+    /// Change the text of a message you sent; everyone sees it marked edited.
+    Edit(message::EditArgs),
+    /// Delete a message you sent, for everyone: its text goes from every member's device.
+    Delete(message::DeleteArgs),
+    /// Show a conversation's newest messages, with the ids that name them.
+    History(message::HistoryArgs),
     /// Report messages you received to the server's trust & safety, verifiably: each one
     /// carries the proof that its sender sent exactly that text.
     Report(report::Args),
@@ -117,6 +126,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account::run(&context, command).await,
         Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
+        Command::React(args) => message::change(&context, message::Change::React(args)).await,
+        Command::Edit(args) => message::change(&context, message::Change::Edit(args)).await,
+        Command::Delete(args) => message::change(&context, message::Change::Delete(args)).await,
+        Command::History(args) => message::history(&context, args).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Block { user } => report::block(&context, &user, true),
         Command::Unblock { user } => report::block(&context, &user, false),

@@ -1,6 +1,7 @@
 use crate::context::Context;
 use anyhow::Context as _;
 use pli_client::SendStatus;
+use pli_proto::GroupId;
 use std::io::Read;
 
 #[derive(clap::Args)]
@@ -9,6 +10,9 @@ pub struct Args {
     target: String,
     /// The message; `-` reads it from standard input.
     text: String,
+    /// Answer this message: its id as `pli history` or `pli sync` shows it (`#1a2b3c4d`).
+    #[arg(long, value_name = "ID")]
+    reply: Option<String>,
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
@@ -25,15 +29,16 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         anyhow::bail!("refusing to send an empty message");
     }
     let mut client = context.open()?;
-    let conversation = match args.target.strip_prefix('@') {
-        Some(_) => {
-            client
-                .direct_conversation(&crate::context::username(&args.target)?)
-                .await?
-        }
-        None => client.find_conversation(&args.target)?.id,
-    };
-    let status = client.send_text(&conversation, &text).await?;
+    let conversation = target(&mut client, &args.target).await?;
+    let reply_to = args
+        .reply
+        .as_deref()
+        .map(|id| client.find_message(&conversation, id))
+        .transpose()?;
+    let sent = client
+        .send_reply(&conversation, &text, reply_to.as_deref())
+        .await?;
+    let status = sent.status;
     let status_word = match status {
         SendStatus::Sent => "sent",
         SendStatus::Queued => "queued",
@@ -41,12 +46,34 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     if context.json {
         println!(
             "{}",
-            serde_json::json!({ "conversation": conversation, "status": status_word })
+            serde_json::json!({
+                "conversation": conversation,
+                "status": status_word,
+                "message_id": sent.message_id,
+            })
         );
     } else if status == SendStatus::Queued {
         println!("queued: the server is unreachable; it will be sent at the next sync");
     } else {
-        println!("sent to {}", &conversation.to_hex()[..12]);
+        let named = sent
+            .message_id
+            .as_deref()
+            .map(|id| format!(" as #{}", crate::output::short(id)))
+            .unwrap_or_default();
+        println!("sent to {}{named}", &conversation.to_hex()[..12]);
     }
     Ok(())
+}
+
+/// The conversation `target` names: `@user` (the 1:1 chat, started on first use) or a
+/// conversation (id, id prefix or name).
+pub async fn target(client: &mut pli_client::Client, target: &str) -> anyhow::Result<GroupId> {
+    Ok(match target.strip_prefix('@') {
+        Some(_) => {
+            client
+                .direct_conversation(&crate::context::username(target)?)
+                .await?
+        }
+        None => client.find_conversation(target)?.id,
+    })
 }
