@@ -22,6 +22,9 @@ script, which makes what they name before the pass through the real CLI):
 - POST /v1/messages: an MLS `PrivateMessage` in its wire format (RFC 9420 §6.3) carrying a
   commit in epoch 0 of a new group (the server starts the group's epoch with it), for a
   device that exists (PLI_FUZZ_RECIPIENT); a generated Welcome becomes a well-formed one.
+- POST /v1/ephemeral: an MLS application `PrivateMessage` in its wire format for the
+  recipient device (a typing indicator; the server hands it on or drops it, storing
+  nothing).
 - GET /v1/audit/inclusion and /consistency, GET /v1/directory/audit: log sizes and an entry
   within the audit log, and epochs within the key directory, as they stand when the call is
   made.
@@ -84,7 +87,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # The wire formats live beside this file (schemathesis loads it by path, not as a package).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from api_fuzz_wire import COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
+from api_fuzz_wire import APPLICATION, COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
 import api_fuzz_abuse as abuse  # noqa: E402
 
 URL = os.environ.get("PLI_FUZZ_URL", "").rstrip("/")
@@ -259,6 +262,14 @@ def valid_submission(case):
     body["recipients"] = [recipient]
     if body.get("welcome") is not None:
         body["welcome"] = {"message": b64(welcome()), "recipients": [recipient]}
+
+
+def valid_ephemeral(case):
+    body = case.body
+    group = secrets.token_bytes(max(16, min(32, len(body["group_id"]) // 2)))
+    body["group_id"] = group.hex()
+    body["message"] = b64(private_message(group, 0, APPLICATION))
+    body["recipients"] = [int(os.environ["PLI_FUZZ_RECIPIENT"])]
 
 
 # The audit log and the key directory, as they stand.
@@ -466,6 +477,7 @@ VALID = {
     ("GET", "/v1/users/{username}/directory"): existing_user,
     ("POST", "/v1/users/{username}/key-packages/claim"): existing_user,
     ("POST", "/v1/messages"): valid_submission,
+    ("POST", "/v1/ephemeral"): valid_ephemeral,
     ("GET", "/v1/audit/inclusion"): valid_inclusion,
     ("GET", "/v1/audit/consistency"): valid_consistency,
     ("GET", "/v1/directory/audit"): valid_directory_audit,

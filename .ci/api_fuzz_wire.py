@@ -64,6 +64,7 @@ def welcome():
     return MLS10 + b"\x00\x03" + CIPHERSUITE + opaque(secrets_for) + opaque(secrets.token_bytes(64))
 
 
+APPLICATION = 1
 COMMIT = 3
 
 

@@ -79,7 +79,12 @@ function upsert(html) {
     // A report form the user opened stays as it is (a received message's state never moves).
     if (shown?.querySelector("details[open]")) continue;
     if (shown) shown.replaceWith(item);
-    else log.append(item);
+    else {
+      log.append(item);
+      // Whoever just wrote is no longer typing.
+      const who = item.matches(".msg.in") ? item.querySelector(".who")?.textContent : null;
+      if (who?.startsWith("@")) showTyping({ sender: who.slice(1), typing: false });
+    }
     localTimes(item);
   }
   daySeparators();
@@ -156,10 +161,46 @@ async function loadOlder(button) {
 
 // ---- The composer: Enter sends, Shift+Enter adds a line.
 
+// ---- Typing: said while the user types (at most every few seconds), and that they
+// stopped once the box is empty again; shown for whoever else types here.
+
+const TYPING_EVERY_MS = 4000;
+const TYPING_HOLDS_MS = 6000;
+let typingSent = 0;
+
+function sayTyping(typing) {
+  if (!chat) return;
+  const body = new URLSearchParams({ typing: typing ? "1" : "0" });
+  fetch(`/c/${chat.dataset.conversation}/typing`, { method: "POST", body }).catch(() => {});
+}
+
+const typers = new Map();
+function showTyping(update) {
+  const line = document.getElementById("typing");
+  if (!line) return;
+  clearTimeout(typers.get(update.sender));
+  typers.delete(update.sender);
+  if (update.typing) {
+    typers.set(update.sender, setTimeout(() => showTyping({ sender: update.sender, typing: false }), TYPING_HOLDS_MS));
+  }
+  const names = [...typers.keys()].map((name) => `@${name}`);
+  line.textContent = names.length === 0 ? "" : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
+}
+
 function composer() {
   const form = document.getElementById("composer");
   const box = document.getElementById("message");
   if (!form || !box) return;
+  box.addEventListener("input", () => {
+    const now = Date.now();
+    if (box.value.trim() && now - typingSent > TYPING_EVERY_MS) {
+      typingSent = now;
+      sayTyping(true);
+    } else if (!box.value.trim() && typingSent) {
+      typingSent = 0;
+      sayTyping(false);
+    }
+  });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -173,6 +214,8 @@ function composer() {
     const body = new URLSearchParams(new FormData(form));
     const sent = box.value;
     box.value = "";
+    // The message itself says the typing is over.
+    typingSent = 0;
     let response;
     try {
       response = await fetch(form.action, { method: "POST", body });
@@ -304,6 +347,10 @@ function live() {
   events.addEventListener("message", (event) => {
     const update = JSON.parse(event.data);
     const here = chat && (!update.conversation || update.conversation === chat.dataset.conversation);
+    if (update.kind === "typing") {
+      if (here) showTyping(update);
+      return;
+    }
     if (update.kind === "status") {
       showStatus(update.online);
       // A linked device just got approved, or an account was made: on to the main view.

@@ -50,6 +50,12 @@ pub enum Update {
     Changed { conversation: Option<String> },
     /// The connection to the server came up or went down.
     Status { online: bool },
+    /// Someone is typing in this conversation, or stopped (never stored).
+    Typing {
+        conversation: String,
+        sender: String,
+        typing: bool,
+    },
 }
 
 /// The pages' handle on the engine.
@@ -145,6 +151,15 @@ fn to_update(event: &Event) -> Update {
     match event {
         Event::Message { conversation, .. } => Update::Message {
             conversation: conversation.to_hex(),
+        },
+        Event::Typing {
+            conversation,
+            sender,
+            typing,
+        } => Update::Typing {
+            conversation: conversation.to_hex(),
+            sender: sender.to_string(),
+            typing: *typing,
         },
         Event::Changed { conversation, .. } => Update::Changed {
             conversation: Some(conversation.to_hex()),

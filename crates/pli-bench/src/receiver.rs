@@ -37,6 +37,8 @@ pub async fn connect(transport: &Transport) -> Result<DeliveryStream, BenchError
                 stream.ack(items.iter().map(|d| d.id).collect()).await?;
             }
             Some(ServerFrame::Drained) => return Ok(stream),
+            // Nobody types in a benchmark; one would be nothing to measure.
+            Some(ServerFrame::Ephemeral { .. }) => {}
             Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
                 return Err(unasked_answer());
             }
@@ -94,7 +96,7 @@ pub async fn receive(
                     .fetch_add(seen.delivered - before, Ordering::Relaxed);
                 inbox.progress.notify_waiters();
             }
-            Some(ServerFrame::Drained) => {}
+            Some(ServerFrame::Drained | ServerFrame::Ephemeral { .. }) => {}
             Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
                 return Err(unasked_answer());
             }

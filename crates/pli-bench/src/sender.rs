@@ -186,7 +186,7 @@ async fn send_over_socket(batch: Batch, inbox: Arc<Inbox>, bar: indicatif::Progr
                     return sent;
                 }
             }
-            ServerFrame::Drained => {}
+            ServerFrame::Drained | ServerFrame::Ephemeral { .. } => {}
             ServerFrame::Error(code) => {
                 give_up(&mut sent, &mut pending, &inbox, &code);
                 return sent;

@@ -180,7 +180,7 @@ pub(crate) fn apply(
             )?
             .execute([target.local_id])?;
         }
-        Body::Text { .. } | Body::Meta { .. } | Body::Unknown => {
+        Body::Text { .. } | Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => {
             return Ok(Err(Refusal::UnknownMessage));
         }
     }

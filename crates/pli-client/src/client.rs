@@ -72,6 +72,8 @@ pub struct Client {
     pub(crate) needs_commit: std::collections::BTreeSet<GroupId>,
     /// Recently used MLS groups, kept decoded between messages.
     pub(crate) groups: crate::group_cache::GroupCache,
+    /// Typing indicators received and not yet handed out: in memory only (`typing`).
+    pub(crate) typing: Vec<Event>,
 }
 
 /// Something new for the user, handed out once by [`Client::take_new`].
@@ -104,6 +106,13 @@ pub enum Event {
         /// True for something that may be an attack (a gap, a broken chain).
         alert: bool,
         text: String,
+    },
+    /// Another member is typing in a conversation, or stopped: never stored; one not
+    /// repeated within [`crate::typing::TYPING_HOLDS_MS`] has stopped.
+    Typing {
+        conversation: GroupId,
+        sender: Username,
+        typing: bool,
     },
 }
 
@@ -161,6 +170,7 @@ impl Client {
             me,
             needs_commit: Default::default(),
             groups: Default::default(),
+            typing: Vec::new(),
         };
         // Pinned now, on first contact: every later root must verify against these keys.
         client.pin_directory_keys().await?;
@@ -186,6 +196,7 @@ impl Client {
             me,
             needs_commit: Default::default(),
             groups: Default::default(),
+            typing: Vec::new(),
         })
     }
 
@@ -393,7 +404,9 @@ impl Client {
         tx.commit()?;
         // One timeline: a stable sort keeps each table's own order within a millisecond.
         events.sort_by_key(|(at, _)| *at);
-        Ok(events.into_iter().map(|(_, event)| event).collect())
+        let mut events: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
+        events.append(&mut self.typing);
+        Ok(events)
     }
 
     /// The conversation's full history (incoming and outgoing), oldest first.

@@ -107,6 +107,7 @@ impl Client {
             transport,
             me,
             needs_commit: Default::default(),
+            typing: Vec::new(),
             groups: Default::default(),
         };
         // No directory keys from the server: they come from the approving device.

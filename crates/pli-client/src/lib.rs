@@ -22,6 +22,8 @@
 //! - `outbox`: the durable send queue.
 //! - [`changes`]: replies, reactions, edits and deletion for everyone, and the rules every
 //!   device applies them by.
+//! - [`typing`]: typing indicators, ephemeral: sent only to who is connected, stored by
+//!   nobody.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
 //! - [`history`]: a history message as front ends see it (plain data).
 //! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
@@ -75,6 +77,7 @@ pub mod sync;
 pub mod timeline;
 pub mod transport;
 pub mod trust;
+pub mod typing;
 pub mod witness;
 
 pub use client::{Client, ConnectOptions, Event};

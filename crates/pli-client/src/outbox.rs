@@ -32,6 +32,11 @@ impl Client {
         if body == Body::Unknown {
             return Err(ClientError::Invalid("a message of no known kind".into()));
         }
+        if matches!(body, Body::Typing { .. }) {
+            return Err(ClientError::Invalid(
+                "a typing indicator is ephemeral, never queued".into(),
+            ));
+        }
         body.check_limits()
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
         crate::blocking::check_not_blocked(&self.conn, group)?;
@@ -51,7 +56,7 @@ impl Client {
                 crate::changes::apply_own(&tx, group, &self.me.username, &body, sent_at)?;
             }
             Body::Text { .. } => crate::changes::check_reply(&tx, group, &body)?,
-            Body::Meta { .. } | Body::Unknown => {}
+            Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => {}
         }
         let franked = matches!(body, Body::Text { .. });
         let mut envelope = Envelope {

@@ -41,6 +41,10 @@ impl Client {
                     stream.ack(ids).await?;
                 }
                 Some(ServerFrame::Drained) => break,
+                // Typing while this device catches up: it is processed like any other.
+                Some(ServerFrame::Ephemeral { group, message }) => {
+                    self.process_ephemeral(&group, &message)?;
+                }
                 Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
                     return Err(unasked_answer());
                 }
@@ -468,6 +472,8 @@ fn application(
     let held = !crate::kt::members::is_verified(tx, sender, from.device, from.key)?;
     let (text, unsupported) = match &envelope.body {
         Body::Text { text, .. } => (text.clone(), false),
+        // Typing is ephemeral (`typing`): one that came queued is no one's to keep.
+        Body::Typing { .. } => return Ok(()),
         Body::Reaction { .. } | Body::Edit { .. } | Body::Delete { .. } => {
             if held {
                 tracing::debug!("a change from a device not verified yet was dropped");

@@ -215,6 +215,10 @@ impl Client {
                         }
                     }
                     Some(ServerFrame::Drained) => self.discard_unconfirmed_commits()?,
+                    Some(ServerFrame::Ephemeral { group, message }) => {
+                        self.process_ephemeral(&group, &message)?;
+                        self.take_new()?.into_iter().for_each(&mut *on_event);
+                    }
                     Some(ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => {
                         return Err(crate::receive::unasked_answer());
                     }

@@ -384,6 +384,22 @@ impl Transport {
         self.post(paths::MESSAGES, request).await
     }
 
+    /// Hands an ephemeral message to the recipients connected now (`204`, no body).
+    pub async fn ephemeral(&self, request: &api::EphemeralRequest) -> Result<(), ClientError> {
+        let mut call = self
+            .http
+            .post(format!("{}{}", self.base, paths::EPHEMERAL))
+            .json(request);
+        if let Some(c) = &self.credentials {
+            call = call.header(reqwest::header::AUTHORIZATION, c.header());
+        }
+        let response = call.send().await?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(());
+        }
+        read_response::<serde_json::Value>(response).await.map(drop)
+    }
+
     /// Opens the device's delivery WebSocket.
     pub async fn connect(&self) -> Result<DeliveryStream, ClientError> {
         if self.credentials.is_none() {

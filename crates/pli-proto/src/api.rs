@@ -32,6 +32,9 @@ pub mod paths {
     pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
     /// `POST`: submits one MLS message ([`super::SubmitRequest`]).
     pub const MESSAGES: &str = "/v1/messages";
+    /// `POST`: hands an ephemeral MLS message to connected devices
+    /// ([`super::EphemeralRequest`]), storing nothing.
+    pub const EPHEMERAL: &str = "/v1/ephemeral";
     /// `GET`: upgrades to the delivery WebSocket ([`crate::frame`]), authenticated by a
     /// ticket from [`WEBSOCKET_TICKET`] (or, for tools, the `Authorization` header).
     pub const WEBSOCKET: &str = "/v1/ws";
@@ -314,6 +317,21 @@ pub struct SubmitRequest {
     /// A `Welcome` for devices the commit adds, if it adds any.
     #[serde(default)]
     pub welcome: Option<WelcomeOut>,
+}
+
+/// An ephemeral MLS message (a typing indicator) for the listed devices that are connected
+/// right now: never stored, never queued for a device that is offline, lost if nobody is
+/// there to take it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EphemeralRequest {
+    /// The group the message is for.
+    pub group_id: GroupId,
+    /// The `MLSMessage` bytes (an application `PrivateMessage`), at most
+    /// [`crate::limits::MAX_EPHEMERAL_BYTES`].
+    pub message: Bytes64,
+    /// The devices to hand it to, at most [`crate::limits::MAX_EPHEMERAL_RECIPIENTS`].
+    pub recipients: Vec<DeviceId>,
 }
 
 /// "Accepted": the message is committed to storage for every recipient.

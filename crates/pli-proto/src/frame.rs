@@ -13,6 +13,9 @@
 //!   0x04 Accepted ref:u32 id:u64 epoch:u64       a Submit is committed for every recipient
 //!   0x05 Refused  ref:u32 code:utf8…             a Submit was refused (stable error code);
 //!                                                the socket stays open
+//!   0x06 Ephemeral glen:u8 group[glen] len:u32 message[len]
+//!                 an MLS message never stored (a typing indicator): not acked, not
+//!                 queued, sent only to a device connected when it came
 //! client → server
 //!   0x10 Ack      count:u16 { id:u64 } × count
 //!   0x11 Submit   ref:u32 glen:u8 group[glen] count:u16 { device:u64 } × count
@@ -28,13 +31,14 @@
 //! Decoding never panics and never allocates more than the input's own size.
 
 use crate::ids::{DeviceId, GroupId, MessageId};
-use crate::limits::{MAX_ACK_IDS, MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
+use crate::limits::{MAX_ACK_IDS, MAX_EPHEMERAL_BYTES, MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
 
 const TAG_DELIVER: u8 = 0x01;
 const TAG_DRAINED: u8 = 0x02;
 const TAG_ERROR: u8 = 0x03;
 const TAG_ACCEPTED: u8 = 0x04;
 const TAG_REFUSED: u8 = 0x05;
+const TAG_EPHEMERAL: u8 = 0x06;
 const TAG_ACK: u8 = 0x10;
 const TAG_SUBMIT: u8 = 0x11;
 
@@ -114,6 +118,14 @@ pub enum ServerFrame {
         reference: u32,
         /// The stable error code, as its HTTP answer would carry it.
         code: String,
+    },
+    /// An ephemeral MLS message for `group` (`POST /v1/ephemeral`): not acked, never
+    /// stored.
+    Ephemeral {
+        /// The group it is for.
+        group: GroupId,
+        /// The `MLSMessage` bytes.
+        message: Vec<u8>,
     },
 }
 
@@ -242,6 +254,15 @@ impl ServerFrame {
                 out.extend_from_slice(code.as_bytes());
                 out
             }
+            ServerFrame::Ephemeral { group, message } => {
+                let mut out = Vec::with_capacity(6 + group.as_bytes().len() + message.len());
+                out.push(TAG_EPHEMERAL);
+                out.push(group.as_bytes().len() as u8);
+                out.extend_from_slice(group.as_bytes());
+                out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+                out.extend_from_slice(message);
+                out
+            }
         }
     }
 
@@ -278,6 +299,19 @@ impl ServerFrame {
                 reference: reader.u32()?,
                 code: reader.text()?,
             },
+            TAG_EPHEMERAL => {
+                let glen = reader.take(1)?[0] as usize;
+                let group =
+                    GroupId::from_bytes(reader.take(glen)?).map_err(|_| FrameError::InvalidId)?;
+                let len = reader.u32()? as usize;
+                if len > MAX_EPHEMERAL_BYTES {
+                    return Err(FrameError::TooLarge);
+                }
+                ServerFrame::Ephemeral {
+                    group,
+                    message: reader.take(len)?.to_vec(),
+                }
+            }
             _ => return Err(FrameError::UnknownTag),
         };
         reader.finish()?;
@@ -412,6 +446,29 @@ mod tests {
             ],
             message: b"ciphertext".to_vec(),
         }
+    }
+
+    #[test]
+    fn ephemeral_frames_round_trip_and_refuse_oversized_messages() {
+        let group = GroupId::from_bytes(&[7; 16]).expect("id");
+        let frame = ServerFrame::Ephemeral {
+            group: group.clone(),
+            message: vec![1; MAX_EPHEMERAL_BYTES],
+        };
+        assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
+        let oversized = ServerFrame::Ephemeral {
+            group,
+            message: vec![1; MAX_EPHEMERAL_BYTES + 1],
+        };
+        assert_eq!(
+            ServerFrame::decode(&oversized.encode()),
+            Err(FrameError::TooLarge)
+        );
+        assert_eq!(
+            ServerFrame::decode(&[TAG_EPHEMERAL, 3, 1, 2, 3, 0, 0, 0, 0]),
+            Err(FrameError::InvalidId),
+            "a group id of 3 bytes"
+        );
     }
 
     #[test]

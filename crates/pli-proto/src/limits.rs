@@ -17,6 +17,16 @@ pub const MAX_WS_MESSAGE_BYTES: usize = 512 * 1024;
 /// Most recipient devices one submitted message may name.
 pub const MAX_RECIPIENTS: usize = 5_000;
 
+/// Largest ephemeral MLS message (a typing indicator: one padded envelope of 512 bytes and
+/// MLS's framing), in bytes: small enough to cross to other nodes in one PostgreSQL
+/// `NOTIFY` (8,000 bytes) as base64 with its recipients.
+pub const MAX_EPHEMERAL_BYTES: usize = 2 * 1024;
+
+/// Most devices one ephemeral message goes to. A typing indicator in a larger group is
+/// not sent (the client skips it): fan-out to thousands for a few seconds of "typing…"
+/// would cost more than it tells.
+pub const MAX_EPHEMERAL_RECIPIENTS: usize = 64;
+
 /// Most messages waiting in one device's queue; a send that would exceed it for any
 /// recipient is refused with `queue_full` so the sender knows (nothing is dropped).
 pub const MAX_QUEUE_DEPTH: u64 = 10_000;

@@ -60,6 +60,13 @@ pub enum Body {
         /// Its new text, at most [`MAX_TEXT_BYTES`] bytes, not empty.
         text: String,
     },
+    /// That the sender is typing (or stopped) in the conversation: sent only as an
+    /// ephemeral message (`POST /v1/ephemeral`), outside the sender's hash chain (`seq` 0),
+    /// never stored by the server or by the recipient.
+    Typing {
+        /// True while typing; false once stopped (sent, or cleared the composer).
+        typing: bool,
+    },
     /// Deletion for everyone of one of the sender's own texts: every member device drops
     /// its text (and edits and reactions) and shows "message deleted". Receivers apply it
     /// only when the sender wrote the message it names.
@@ -94,6 +101,7 @@ impl std::fmt::Debug for Body {
             Body::Reaction { .. } => write!(f, "Reaction"),
             Body::Edit { text, .. } => write!(f, "Edit(<{} bytes>)", text.len()),
             Body::Delete { .. } => write!(f, "Delete"),
+            Body::Typing { typing } => write!(f, "Typing({typing})"),
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::Unknown => write!(f, "Unknown"),
         }
@@ -298,7 +306,7 @@ impl Body {
         match self {
             Body::Text { reply_to, .. } => reply_to.as_deref(),
             Body::Reaction { to, .. } | Body::Edit { to, .. } | Body::Delete { to } => Some(to),
-            Body::Meta { .. } | Body::Unknown => None,
+            Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => None,
         }
     }
 
@@ -315,7 +323,7 @@ impl Body {
             Body::Text { text, .. } => text.len() <= MAX_TEXT_BYTES,
             Body::Reaction { reaction, .. } => reaction.len() <= MAX_REACTION_BYTES,
             Body::Edit { text, .. } => !text.is_empty() && text.len() <= MAX_TEXT_BYTES,
-            Body::Delete { .. } => true,
+            Body::Delete { .. } | Body::Typing { .. } => true,
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
             Body::Unknown => true,
         };

@@ -461,6 +461,9 @@ async fn relay_wakeups<S: Store>(state: http::AppState<S>) {
         RemoteWake::Devices(devices) => target.hub.wake(devices),
         RemoteWake::Everyone => target.hub.wake_all(),
         RemoteWake::Replaced(devices) => target.hub.replace(devices),
+        RemoteWake::Ephemeral(devices, frame) => {
+            target.hub.hand_ephemeral(devices, &frame);
+        }
     });
     state.store.relay_wakeups(sink).await;
 }

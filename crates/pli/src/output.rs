@@ -73,6 +73,22 @@ pub fn event(event: &Event, as_json: bool) -> String {
                 )
             }
         }
+        Event::Typing {
+            conversation,
+            sender,
+            typing,
+        } => {
+            if as_json {
+                json!({ "type": "typing", "conversation": conversation, "sender": sender, "typing": typing }).to_string()
+            } else {
+                let what = if *typing {
+                    "is typing…"
+                } else {
+                    "stopped typing"
+                };
+                format!("-- [{}] @{sender} {what}", &conversation.to_hex()[..12])
+            }
+        }
         Event::Notice {
             conversation,
             alert,

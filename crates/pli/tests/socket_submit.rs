@@ -29,7 +29,7 @@ async fn answers(stream: &mut DeliveryStream, count: usize) -> BTreeMap<u32, Ser
                     .await
                     .expect("ack");
             }
-            ServerFrame::Drained => {}
+            ServerFrame::Drained | ServerFrame::Ephemeral { .. } => {}
             ServerFrame::Error(code) => panic!("the server closed the socket: {code}"),
         }
     }

@@ -236,6 +236,7 @@ pub fn chat_pane_replying(
                     p class="hint" id="no-messages" { "No messages yet. Say hello." }
                 }
             }
+            p id="typing" class="typing" aria-live="polite" {}
             (crate::views::layout::form_error(error))
             (chat::composer(&id, closed, draft, replying.as_ref()))
         }

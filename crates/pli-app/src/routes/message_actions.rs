@@ -1,6 +1,7 @@
 //! Reacting to a message, and editing or deleting for everyone one this user wrote. Each
 //! goes through the outbox like a message (offline, it is applied here at once and sent
-//! later); a refusal comes back as the chat with the reason.
+//! later); a refusal comes back as the chat with the reason. And "typing…", which the
+//! composer's script posts while the user types: ephemeral, never queued.
 
 use super::chats::{chat_pane, conversation, history_message, main_view};
 use super::shared::{Form, Shared};
@@ -20,12 +21,39 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/c/{id}/m/{local}/react", post(react))
         .route("/c/{id}/m/{local}/edit", get(edit_page).post(edit))
         .route("/c/{id}/m/{local}/delete", post(delete))
+        .route("/c/{id}/typing", post(typing))
 }
 
 #[derive(serde::Deserialize)]
 struct ReactForm {
     #[serde(default)]
     reaction: String,
+}
+
+#[derive(serde::Deserialize)]
+struct TypingForm {
+    #[serde(default)]
+    typing: String,
+}
+
+/// Tells the members connected now that this user is typing (`typing=1`) or stopped.
+/// 204 either way: nobody may be there, and nothing is kept for later.
+async fn typing(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Form(form): Form<TypingForm>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let group = conversation(&state, &id)?.id;
+    let typing = match form.typing.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(AppError::input("bad_typing", "typing is 1 or 0")),
+    };
+    state
+        .engine
+        .with_client(move |c| Box::pin(async move { c.send_typing(&group, typing).await }))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Deserialize)]

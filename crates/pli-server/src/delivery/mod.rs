@@ -7,8 +7,10 @@
 //!   message lands in its queue.
 //! - [`accept`] takes one submission through rate limits, checks and the durable write.
 //! - [`session`] is the WebSocket side: push the queue, mark it drained, take acks.
+//! - [`ephemeral`] hands a typing indicator to the devices connected now, storing nothing.
 
 pub mod accept;
+pub mod ephemeral;
 pub mod session;
 
 use crate::store::{EpochRule, Submission};
@@ -20,7 +22,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tls_codec::Deserialize as _;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+
+pub use crate::store::EphemeralFrame;
+
+/// Ephemeral messages a connection may have waiting to be written; past that, new ones
+/// are dropped (a typing indicator late is worth nothing).
+const EPHEMERAL_BACKLOG: usize = 16;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeliveryError {
@@ -36,6 +44,18 @@ pub enum DeliveryError {
     GroupMismatch,
     #[error("the welcome is not an MLS Welcome message, or it accompanies a non-commit")]
     BadWelcome,
+    #[error(
+        "an ephemeral message exceeds {} bytes",
+        pli_proto::limits::MAX_EPHEMERAL_BYTES
+    )]
+    EphemeralTooLarge,
+    #[error(
+        "an ephemeral message may name at most {} recipient devices",
+        pli_proto::limits::MAX_EPHEMERAL_RECIPIENTS
+    )]
+    TooManyEphemeralRecipients,
+    #[error("an ephemeral message must be an MLS application message")]
+    NotApplication,
 }
 
 /// Validates a submission and derives its epoch rule from the MLS header; also returns the
@@ -120,6 +140,7 @@ struct Slot {
     attached_ms: u64,
     wake: Arc<Notify>,
     replaced: Arc<Notify>,
+    ephemeral: mpsc::Sender<EphemeralFrame>,
 }
 
 /// Connected devices. One active consumer per device: a new connection replaces the old
@@ -136,6 +157,18 @@ pub struct Attachment {
     pub generation: u64,
     pub wake: Arc<Notify>,
     pub replaced: Arc<Notify>,
+    /// Ephemeral messages for this connection, taken once by its session.
+    ephemeral: Mutex<Option<mpsc::Receiver<EphemeralFrame>>>,
+}
+
+impl Attachment {
+    /// The ephemeral messages for this connection (once; `None` after).
+    pub fn take_ephemeral(&self) -> Option<mpsc::Receiver<EphemeralFrame>> {
+        self.ephemeral
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
 }
 
 impl Hub {
@@ -143,11 +176,13 @@ impl Hub {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let wake = Arc::new(Notify::new());
         let replaced = Arc::new(Notify::new());
+        let (ephemeral, ephemeral_rx) = mpsc::channel(EPHEMERAL_BACKLOG);
         let slot = Slot {
             generation,
             attached_ms: wall_clock_ms(),
             wake: wake.clone(),
             replaced: replaced.clone(),
+            ephemeral,
         };
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = slots.insert(device, slot) {
@@ -158,6 +193,7 @@ impl Hub {
             generation,
             wake,
             replaced,
+            ephemeral: Mutex::new(Some(ephemeral_rx)),
         }
     }
 
@@ -181,6 +217,21 @@ impl Hub {
                 slot.wake.notify_one();
             }
         }
+    }
+
+    /// Hands `frame` to each listed device connected here, dropping it where the
+    /// connection's backlog is full; returns how many took it.
+    pub fn hand_ephemeral(
+        &self,
+        devices: impl IntoIterator<Item = DeviceId>,
+        frame: &EphemeralFrame,
+    ) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        devices
+            .into_iter()
+            .filter_map(|device| slots.get(&device))
+            .filter(|slot| slot.ephemeral.try_send(frame.clone()).is_ok())
+            .count()
     }
 
     /// Tells the connections of these devices made before the given times that they were

@@ -275,6 +275,10 @@ async fn drive<S: Store>(
     let mut last_heard = tokio::time::Instant::now();
     let mut cursor = Box::pin(push_pending(&state.store, device, None, &mut out)).await?;
     out.send(binary(&ServerFrame::Drained)).await?;
+    // Ephemeral messages (typing indicators) handed to this connection while it lives.
+    let mut ephemeral = attachment
+        .take_ephemeral()
+        .unwrap_or_else(|| tokio::sync::mpsc::channel(1).1);
     let mut in_flight = InFlight::new();
     loop {
         tokio::select! {
@@ -283,6 +287,11 @@ async fn drive<S: Store>(
             }
             _ = attachment.wake.notified() => {
                 cursor = Box::pin(push_pending(&state.store, device, cursor, &mut out)).await?;
+            }
+            Some(frame) = ephemeral.recv() => {
+                let (group, message) = &*frame;
+                let frame = ServerFrame::Ephemeral { group: group.clone(), message: message.clone() };
+                out.send(binary(&frame)).await?;
             }
             _ = attachment.replaced.notified() => {
                 Box::pin(finish_answers(&mut in_flight, &mut out)).await?;

@@ -245,6 +245,17 @@ impl From<DeliveryError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text)
             }
             DeliveryError::NoRecipients => Self::bad_request(text),
+            DeliveryError::EphemeralTooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                text,
+            ),
+            DeliveryError::TooManyEphemeralRecipients => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text)
+            }
+            DeliveryError::NotApplication => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMlsMessage, text)
+            }
             DeliveryError::NotPrivateMessage
             | DeliveryError::GroupMismatch
             | DeliveryError::BadWelcome => {

@@ -105,6 +105,11 @@ impl<S: Store> QueueStore for Regional<S> {
         futures_util::future::join_all(relays).await;
     }
 
+    /// Every node listens to the global store, so one relay there reaches them all.
+    fn relay_ephemeral(&self, devices: Vec<DeviceId>, frame: crate::store::EphemeralFrame) {
+        self.global().relay_ephemeral(devices, frame);
+    }
+
     fn announce_connected(&self, device: DeviceId) {
         match self.cached_device(device) {
             Some(index) if !self.inner.single => self.store(index).announce_connected(device),

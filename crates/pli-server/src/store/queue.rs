@@ -19,7 +19,13 @@ pub enum RemoteWake {
     /// across the cluster, as on one node. (A connection made after the other node's, say
     /// by a device that moved back quickly, stays.)
     Replaced(Vec<(DeviceId, u64)>),
+    /// An ephemeral message for these devices, wherever they are connected.
+    Ephemeral(Vec<DeviceId>, EphemeralFrame),
 }
+
+/// An ephemeral message (a typing indicator) on its way to connected devices: its group
+/// and `MLSMessage` bytes. Never stored.
+pub type EphemeralFrame = std::sync::Arc<(pli_proto::GroupId, Vec<u8>)>;
 
 /// Where a store delivers [`RemoteWake`]s (the delivery hub).
 pub type WakeSink = Arc<dyn Fn(RemoteWake) + Send + Sync>;
@@ -222,4 +228,9 @@ pub trait QueueStore: Send + Sync {
     /// Tells other processes on this store that `device` is now connected here (they close
     /// any older connection of it: [`RemoteWake::Replaced`]).
     fn announce_connected(&self, device: DeviceId);
+
+    /// Hands an ephemeral message to the other processes on this store, for those of
+    /// `devices` connected there ([`RemoteWake::Ephemeral`]); stores nothing. A backend only
+    /// one process can use does nothing.
+    fn relay_ephemeral(&self, devices: Vec<DeviceId>, frame: EphemeralFrame);
 }

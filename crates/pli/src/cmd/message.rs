@@ -46,6 +46,38 @@ pub struct HistoryArgs {
     limit: u16,
 }
 
+#[derive(clap::Args)]
+pub struct TypingArgs {
+    /// `@user` for a 1:1 chat, or a conversation (id, id prefix or name).
+    target: String,
+    /// Say you stopped typing instead.
+    #[arg(long)]
+    stopped: bool,
+}
+
+/// Tells the conversation's members connected now that you are typing (or stopped).
+pub async fn typing(context: &Context, args: TypingArgs) -> anyhow::Result<()> {
+    let mut client = context.open()?;
+    let conversation = target(&mut client, &args.target).await?;
+    let sent = client.send_typing(&conversation, !args.stopped).await?;
+    if context.json {
+        println!(
+            "{}",
+            serde_json::json!({ "conversation": conversation, "sent": sent })
+        );
+    } else if sent {
+        println!(
+            "told whoever is connected in {}",
+            &conversation.to_hex()[..12]
+        );
+    } else {
+        println!(
+            "not sent: this conversation is too large for typing indicators, or nobody else is in it"
+        );
+    }
+    Ok(())
+}
+
 /// Which change `change` makes.
 pub enum Change {
     React(ReactArgs),

@@ -77,6 +77,8 @@ enum Command {
     Delete(message::DeleteArgs),
     /// Show a conversation's newest messages, with the ids that name them.
     History(message::HistoryArgs),
+    /// Tell the members connected now that you are typing (never stored, never queued).
+    Typing(message::TypingArgs),
     /// Report messages you received to the server's trust & safety, verifiably: each one
     /// carries the proof that its sender sent exactly that text.
     Report(report::Args),
@@ -130,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Edit(args) => message::change(&context, message::Change::Edit(args)).await,
         Command::Delete(args) => message::change(&context, message::Change::Delete(args)).await,
         Command::History(args) => message::history(&context, args).await,
+        Command::Typing(args) => message::typing(&context, args).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Block { user } => report::block(&context, &user, true),
         Command::Unblock { user } => report::block(&context, &user, false),

@@ -406,7 +406,7 @@ pub fn texts(events: Vec<Event>) -> Vec<(GroupId, String, String)> {
                 text,
                 ..
             } => Some((conversation, sender.to_string(), text)),
-            Event::Notice { .. } | Event::Changed { .. } => None,
+            Event::Notice { .. } | Event::Changed { .. } | Event::Typing { .. } => None,
         })
         .collect()
 }

@@ -6,6 +6,7 @@ mod audit;
 mod claim;
 mod devices;
 mod directory;
+pub(crate) mod ephemeral;
 mod health;
 mod inventory;
 mod key_packages;
@@ -38,6 +39,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::DEVICE, delete(devices::remove::<S>))
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
+        .route(paths::EPHEMERAL, post(ephemeral::ephemeral::<S>))
         .route(paths::REPORTS, post(reports::file::<S>))
         .route(paths::MY_ACTIONS, get(appeals::mine::<S>))
         .route(paths::MY_ACTION_APPEAL, post(appeals::appeal::<S>))
@@ -82,6 +84,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         devices::remove,
         claim::claim,
         submit::submit,
+        ephemeral::ephemeral,
         reports::file,
         appeals::mine,
         appeals::appeal,

@@ -95,6 +95,10 @@ impl QueueStore for PostgresStore {
     fn announce_connected(&self, device: DeviceId) {
         self.notifier.connected(device);
     }
+
+    fn relay_ephemeral(&self, devices: Vec<DeviceId>, frame: crate::store::EphemeralFrame) {
+        self.notifier.ephemeral(devices, frame);
+    }
 }
 
 pub(super) async fn group_epoch(

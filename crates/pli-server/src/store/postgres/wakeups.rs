@@ -9,8 +9,10 @@
 //! everything accepted since its last `NOTIFY` and sends them in one small statement, so
 //! commits stay parallel and busy periods cost fewer notifications, not more.
 
-use crate::store::queue::{RemoteWake, WakeSink};
-use pli_proto::DeviceId;
+use crate::store::queue::{EphemeralFrame, RemoteWake, WakeSink};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use pli_proto::{DeviceId, GroupId};
 use sqlx::postgres::{PgListener, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -32,6 +34,8 @@ enum Signal {
     Wake(Vec<DeviceId>),
     /// This device connected here at this wall-clock time (ms).
     Connected(DeviceId, u64),
+    /// An ephemeral message for these devices.
+    Ephemeral(Vec<DeviceId>, EphemeralFrame),
 }
 
 /// Hands accepted messages' devices (and new connections) to this node's notifier task.
@@ -56,6 +60,13 @@ impl Notifier {
         }
     }
 
+    /// Hands an ephemeral message to the other nodes, for `devices` connected there.
+    pub(super) fn ephemeral(&self, devices: Vec<DeviceId>, frame: EphemeralFrame) {
+        if !devices.is_empty() {
+            let _ = self.queue.send(Signal::Ephemeral(devices, frame));
+        }
+    }
+
     /// Tells the other nodes that `device` connected here just now.
     pub(super) fn connected(&self, device: DeviceId) {
         let _ = self
@@ -69,6 +80,7 @@ impl Notifier {
 struct Batch {
     woken: BTreeSet<DeviceId>,
     connected: BTreeMap<DeviceId, u64>,
+    ephemeral: Vec<(Vec<DeviceId>, EphemeralFrame)>,
 }
 
 impl Batch {
@@ -79,6 +91,7 @@ impl Batch {
                 let latest = self.connected.entry(device).or_default();
                 *latest = (*latest).max(at_ms);
             }
+            Signal::Ephemeral(devices, frame) => self.ephemeral.push((devices, frame)),
         }
     }
 
@@ -91,6 +104,18 @@ impl Batch {
             .collect();
         let mut payloads = encode(node, Kind::Wake, &woken);
         payloads.extend(encode(node, Kind::Connected, &connected));
+        // One notice each, `"<node> e <group> <message> <device> …"` in base64: at most
+        // 64 devices and 2 KiB of message fit a NOTIFY payload with room to spare.
+        payloads.extend(self.ephemeral.iter().map(|(devices, frame)| {
+            let (group, message) = &**frame;
+            let ids: Vec<String> = devices.iter().map(|d| d.get().to_string()).collect();
+            format!(
+                "{node:x} e {} {} {}",
+                BASE64.encode(group.as_bytes()),
+                BASE64.encode(message),
+                ids.join(" ")
+            )
+        }));
         payloads
     }
 }
@@ -163,6 +188,7 @@ fn encode(node: u64, kind: Kind, items: &[String]) -> Vec<String> {
 enum Notice {
     Wake(Vec<DeviceId>),
     Connected(Vec<(DeviceId, u64)>),
+    Ephemeral(Vec<DeviceId>, EphemeralFrame),
 }
 
 fn device(word: &str) -> Option<DeviceId> {
@@ -183,6 +209,15 @@ fn parse(payload: &str) -> Option<(u64, Notice)> {
                 })
                 .collect::<Option<_>>()?,
         ),
+        "e" => {
+            let group = GroupId::from_bytes(&BASE64.decode(words.next()?).ok()?).ok()?;
+            let message = BASE64.decode(words.next()?).ok()?;
+            if message.len() > pli_proto::limits::MAX_EPHEMERAL_BYTES {
+                return None;
+            }
+            let devices = words.map(device).collect::<Option<Vec<_>>>()?;
+            Notice::Ephemeral(devices, std::sync::Arc::new((group, message)))
+        }
         _ => return None,
     };
     Some((node, notice))
@@ -214,6 +249,9 @@ pub(super) async fn relay(pool: &PgPool, node: u64, sink: WakeSink) {
                     Some((from, _)) if from == node => {}
                     Some((_, Notice::Wake(devices))) => sink(RemoteWake::Devices(devices)),
                     Some((_, Notice::Connected(devices))) => sink(RemoteWake::Replaced(devices)),
+                    Some((_, Notice::Ephemeral(devices, frame))) => {
+                        sink(RemoteWake::Ephemeral(devices, frame));
+                    }
                     None => tracing::warn!("ignored a malformed wake-up notice"),
                 },
                 // The connection dropped; the next call reconnects and listens again.
@@ -263,6 +301,25 @@ mod tests {
             Some((0xabc, Notice::Connected(vec![(dev(9), 7)]))),
             "the latest connection time of a device is sent"
         );
+        let group = GroupId::from_bytes(&[5; 16]).expect("id");
+        let mut typing = Batch::default();
+        typing.add(Signal::Ephemeral(
+            (1..=64).map(dev).collect(),
+            std::sync::Arc::new((
+                group.clone(),
+                vec![0xAB; pli_proto::limits::MAX_EPHEMERAL_BYTES],
+            )),
+        ));
+        let payloads = typing.payloads(7);
+        assert_eq!(payloads.len(), 1);
+        assert!(payloads[0].len() < 8_000, "{} bytes", payloads[0].len());
+        let Some((7, Notice::Ephemeral(devices, frame))) = parse(&payloads[0]) else {
+            panic!("an ephemeral notice");
+        };
+        assert_eq!(devices, (1..=64).map(dev).collect::<Vec<_>>());
+        assert_eq!(frame.0, group);
+        assert_eq!(frame.1.len(), pli_proto::limits::MAX_EPHEMERAL_BYTES);
+        assert!(parse("ff e !! AA== 1").is_none());
         assert!(parse("zz w 1").is_none());
         assert!(parse("ff w 1 x").is_none());
         assert!(parse("ff q 1").is_none());

@@ -93,6 +93,9 @@ impl QueueStore for SqliteStore {
 
     /// One process: the hub already replaced any older connection.
     fn announce_connected(&self, _device: DeviceId) {}
+
+    /// One process: the hub already handed it to every connection there is.
+    fn relay_ephemeral(&self, _devices: Vec<DeviceId>, _frame: crate::store::EphemeralFrame) {}
 }
 
 pub(super) fn group_epoch(conn: &Connection, group: &GroupId) -> Result<Option<u64>, StoreError> {
