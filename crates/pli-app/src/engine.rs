@@ -32,6 +32,9 @@ const UPDATE_BUFFER: usize = 256;
 /// How often an idle engine syncs again: the key directory (a device nobody added, a split
 /// view) and the audit log are checked at each sync, not by the delivery stream.
 const RECHECK: Duration = Duration::from_secs(300);
+/// How long after a message arrives its delivery receipt goes (more arriving meanwhile go
+/// in the same receipt).
+const RECEIPTS_AFTER: Duration = Duration::from_millis(300);
 /// The longest pause between two attempts to reach the server.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(15);
 
@@ -195,6 +198,7 @@ async fn run(
     };
     loop {
         let mut asked: Option<Job> = None;
+        let mut owed = false;
         let outcome = match slot.as_mut() {
             None => {
                 set_status(Status::NoAccount);
@@ -219,13 +223,23 @@ async fn run(
                         set_status(Status::Online);
                         pause = Duration::from_millis(250);
                         let _ = updates.send(Update::Changed { conversation: None });
+                        // A message received owes its sender a delivery receipt: the stream
+                        // stops a moment later to send what is owed.
+                        let received = tokio::sync::Notify::new();
                         let mut on_event = |event: Event| {
+                            if matches!(event, Event::Message { .. }) {
+                                received.notify_one();
+                            }
                             let _ = updates.send(to_update(&event));
                         };
                         let stop = async {
                             tokio::select! {
                                 job = inbox.recv() => asked = job,
                                 () = tokio::time::sleep(RECHECK) => {}
+                                () = received.notified() => {
+                                    tokio::time::sleep(RECEIPTS_AFTER).await;
+                                    owed = true;
+                                }
                             }
                         };
                         client.listen_synced(&mut on_event, stop).await
@@ -272,6 +286,11 @@ async fn run(
             }
             None if inbox.is_closed() => return,
             None => {}
+        }
+        if owed && let Some(client) = slot.as_mut() {
+            // Sent like any message: offline, they wait in the outbox.
+            let _ = client.send_receipts().await;
+            just_ran = true;
         }
     }
 }

@@ -93,7 +93,7 @@ pub(crate) fn assign_id(
 }
 
 /// Moves message `local_id`'s revision on: a chat view showing it fetches it again.
-fn touch(tx: &Connection, local_id: i64) -> Result<(), ClientError> {
+pub(crate) fn touch(tx: &Connection, local_id: i64) -> Result<(), ClientError> {
     tx.prepare_cached(
         "UPDATE messages SET rev = (SELECT coalesce(max(rev), 0) + 1 FROM messages)
          WHERE local_id = ?1",
@@ -180,7 +180,11 @@ pub(crate) fn apply(
             )?
             .execute([target.local_id])?;
         }
-        Body::Text { .. } | Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => {
+        Body::Text { .. }
+        | Body::Meta { .. }
+        | Body::Typing { .. }
+        | Body::Receipt { .. }
+        | Body::Unknown => {
             return Ok(Err(Refusal::UnknownMessage));
         }
     }

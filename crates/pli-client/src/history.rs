@@ -36,9 +36,21 @@ pub struct HistoryMessage {
     pub deleted: bool,
     /// Its reactions, each with how many users chose it, in the order first chosen.
     pub reactions: Vec<ReactionCount>,
+    /// For a message this account wrote: how many other users received it and how many
+    /// read it, by the receipts they sent (none where they turned receipts off).
+    pub receipts: Option<Receipts>,
     /// Moves on at each change to it (an edit, a deletion, a reaction): what a chat view
     /// asks for since what it shows ([`crate::Client::history_changed`]).
     pub rev: i64,
+}
+
+/// Receipts for one of this account's messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Receipts {
+    /// Users whose device received it.
+    pub delivered: u32,
+    /// Users who read it.
+    pub read: u32,
 }
 
 /// The message a reply answers, as its reply shows it.

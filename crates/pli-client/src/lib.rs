@@ -22,6 +22,8 @@
 //! - `outbox`: the durable send queue.
 //! - [`changes`]: replies, reactions, edits and deletion for everyone, and the rules every
 //!   device applies them by.
+//! - `receipts`: delivery and read receipts, owed, sent, counted; on or off per account
+//!   and per conversation.
 //! - [`typing`]: typing indicators, ephemeral: sent only to who is connected, stored by
 //!   nobody.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
@@ -31,7 +33,7 @@
 //! - `link_keys`: a linked device takes the directory's keys from its approving device.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
-//! - [`local`]: the local database schema and queries.
+//! - [`local`]: the local database and its queries; `schema`: its migrations.
 //! - [`mls`]: openmls glue (provider, configuration, key packages, credentials).
 //! - [`mls_store`]: openmls's state in the local database (pli's own storage provider over
 //!   `openmls_sqlite_storage`'s tables: cached statements, values in MessagePack).
@@ -69,9 +71,11 @@ pub mod local;
 pub mod mls;
 pub mod mls_store;
 mod outbox;
+mod receipts;
 mod receive;
 pub mod reporting;
 pub mod rotation;
+mod schema;
 pub mod search;
 pub mod sync;
 pub mod timeline;

@@ -56,7 +56,7 @@ impl Client {
                 crate::changes::apply_own(&tx, group, &self.me.username, &body, sent_at)?;
             }
             Body::Text { .. } => crate::changes::check_reply(&tx, group, &body)?,
-            Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => {}
+            Body::Meta { .. } | Body::Typing { .. } | Body::Receipt { .. } | Body::Unknown => {}
         }
         let franked = matches!(body, Body::Text { .. });
         let mut envelope = Envelope {
@@ -132,6 +132,8 @@ impl Client {
     /// that cannot be checked against the directory right now holds the rest (fail closed)
     /// and the user is told why.
     pub(crate) async fn flush_outbox(&mut self) -> Result<usize, ClientError> {
+        // Receipts owed go with whatever else is sent now.
+        self.queue_due_receipts()?;
         let mut sent = 0;
         loop {
             let next: Option<(i64, Vec<u8>, Vec<u8>)> = self

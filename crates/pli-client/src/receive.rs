@@ -474,6 +474,12 @@ fn application(
         Body::Text { text, .. } => (text.clone(), false),
         // Typing is ephemeral (`typing`): one that came queued is no one's to keep.
         Body::Typing { .. } => return Ok(()),
+        Body::Receipt { read, to } => {
+            if !held {
+                crate::receipts::receive(tx, group, sender, *read, to, now)?;
+            }
+            return Ok(());
+        }
         Body::Reaction { .. } | Body::Edit { .. } | Body::Delete { .. } => {
             if held {
                 tracing::debug!("a change from a device not verified yet was dropped");
@@ -539,6 +545,9 @@ fn application(
         .flatten();
     if let Some(kept) = kept {
         crate::franking::keep(tx, local_id, &kept)?;
+    }
+    if named {
+        crate::receipts::owe_delivered(tx, group, local_id)?;
     }
     Ok(())
 }

@@ -5,9 +5,10 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
-pub use crate::history::{Delivery, HistoryMessage, Quote, ReactionCount};
+pub use crate::history::{Delivery, HistoryMessage, Quote, ReactionCount, Receipts};
 use crate::local::Conversation;
 use pli_proto::{GroupId, Username};
+use rusqlite::OptionalExtension as _;
 
 /// Most messages one page holds.
 pub const MAX_PAGE: usize = 500;
@@ -49,7 +50,11 @@ fn columns(m: &str) -> String {
          EXISTS (SELECT 1 FROM outbox o WHERE o.id = {m}.outbox_id),
          CASE {m}.received_ms WHEN 0 THEN {m}.sent_at ELSE {m}.received_ms END,
          {m}.message_id, {m}.reply_to, {m}.edited_ms IS NOT NULL, {m}.deleted, {m}.rev,
-         {}, {}, {}",
+         {}, {}, {},
+         (SELECT count(*) FROM receipts r WHERE r.group_id = {m}.group_id
+              AND r.message_id = {m}.message_id),
+         (SELECT count(r.read_ms) FROM receipts r WHERE r.group_id = {m}.group_id
+              AND r.message_id = {m}.message_id)",
         quoted("sender"),
         quoted("text"),
         quoted("deleted")
@@ -74,6 +79,7 @@ struct Row {
     quoted_sender: Option<String>,
     quoted_text: Option<String>,
     quoted_deleted: Option<bool>,
+    receipts: Receipts,
 }
 
 /// Reads [`columns`] from column `at` on.
@@ -95,6 +101,10 @@ fn message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Row> {
         quoted_sender: r.get(at + 13)?,
         quoted_text: r.get(at + 14)?,
         quoted_deleted: r.get(at + 15)?,
+        receipts: Receipts {
+            delivered: r.get::<_, i64>(at + 16)? as u32,
+            read: r.get::<_, i64>(at + 17)? as u32,
+        },
     })
 }
 
@@ -139,6 +149,7 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         edited: row.edited,
         deleted: row.deleted,
         reactions: Vec::new(),
+        receipts: Some(row.receipts),
         rev: row.rev,
     })
 }
@@ -350,6 +361,9 @@ impl Client {
         )?;
         for message in &mut page {
             message.own = message.outgoing || message.sender == self.me.username;
+            if !message.own {
+                message.receipts = None;
+            }
             let Some(id) = message
                 .message_id
                 .as_deref()
@@ -427,16 +441,27 @@ impl Client {
     }
 
     /// Marks `conversation` read up to its newest message (now shown to the user).
+    /// Read receipts for what was unread are owed, where receipts are on (`receipts`).
     pub fn mark_read(&self, conversation: &GroupId) -> Result<(), ClientError> {
-        let changed = self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        let before: Option<i64> = tx
+            .query_row(
+                "SELECT read_up_to FROM conversations WHERE group_id = ?1",
+                [conversation.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(before) = before else {
+            return Err(ClientError::UnknownConversation(conversation.to_hex()));
+        };
+        crate::receipts::owe_read(&tx, conversation, before)?;
+        tx.execute(
             "UPDATE conversations SET read_up_to = (
                  SELECT coalesce(max(local_id), 0) FROM messages WHERE group_id = ?1 AND held = 0)
              WHERE group_id = ?1",
             [conversation.as_bytes()],
         )?;
-        if changed == 0 {
-            return Err(ClientError::UnknownConversation(conversation.to_hex()));
-        }
+        tx.commit()?;
         Ok(())
     }
 }

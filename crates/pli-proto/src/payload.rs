@@ -60,6 +60,14 @@ pub enum Body {
         /// Its new text, at most [`MAX_TEXT_BYTES`] bytes, not empty.
         text: String,
     },
+    /// That the sender's device received (or its user read) these messages. Sent only for
+    /// messages of others, and only where the sender has receipts on.
+    Receipt {
+        /// True once read; false for delivered.
+        read: bool,
+        /// The messages ([`Envelope::id`] hex), 1 to [`MAX_RECEIPT_IDS`].
+        to: Vec<String>,
+    },
     /// That the sender is typing (or stopped) in the conversation: sent only as an
     /// ephemeral message (`POST /v1/ephemeral`), outside the sender's hash chain (`seq` 0),
     /// never stored by the server or by the recipient.
@@ -102,6 +110,7 @@ impl std::fmt::Debug for Body {
             Body::Edit { text, .. } => write!(f, "Edit(<{} bytes>)", text.len()),
             Body::Delete { .. } => write!(f, "Delete"),
             Body::Typing { typing } => write!(f, "Typing({typing})"),
+            Body::Receipt { read, to } => write!(f, "Receipt(read: {read}, {} ids)", to.len()),
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::Unknown => write!(f, "Unknown"),
         }
@@ -163,6 +172,9 @@ impl Opening {
         }
     }
 }
+
+/// Most messages one receipt names.
+pub const MAX_RECEIPT_IDS: usize = 100;
 
 /// A message id as a body names it: hex of [`MESSAGE_ID_BYTES`] bytes.
 pub fn parse_message_id(hex_id: &str) -> Option<[u8; MESSAGE_ID_BYTES]> {
@@ -306,7 +318,7 @@ impl Body {
         match self {
             Body::Text { reply_to, .. } => reply_to.as_deref(),
             Body::Reaction { to, .. } | Body::Edit { to, .. } | Body::Delete { to } => Some(to),
-            Body::Meta { .. } | Body::Typing { .. } | Body::Unknown => None,
+            Body::Meta { .. } | Body::Typing { .. } | Body::Receipt { .. } | Body::Unknown => None,
         }
     }
 
@@ -324,6 +336,12 @@ impl Body {
             Body::Reaction { reaction, .. } => reaction.len() <= MAX_REACTION_BYTES,
             Body::Edit { text, .. } => !text.is_empty() && text.len() <= MAX_TEXT_BYTES,
             Body::Delete { .. } | Body::Typing { .. } => true,
+            Body::Receipt { to, .. } => {
+                if to.iter().any(|id| parse_message_id(id).is_none()) {
+                    return Err(PayloadError::Malformed);
+                }
+                !to.is_empty() && to.len() <= MAX_RECEIPT_IDS
+            }
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
             Body::Unknown => true,
         };
@@ -474,6 +492,20 @@ mod tests {
             reaction: "x".repeat(MAX_REACTION_BYTES + 1),
         };
         assert_eq!(long.check_limits(), Err(PayloadError::FieldTooLarge));
+        let receipt = |to: Vec<String>| Body::Receipt { read: true, to };
+        assert_eq!(receipt(vec!["ab".repeat(16); 3]).check_limits(), Ok(()));
+        assert_eq!(
+            receipt(vec![]).check_limits(),
+            Err(PayloadError::FieldTooLarge)
+        );
+        assert_eq!(
+            receipt(vec!["ab".repeat(16); MAX_RECEIPT_IDS + 1]).check_limits(),
+            Err(PayloadError::FieldTooLarge)
+        );
+        assert_eq!(
+            receipt(vec!["ab".into()]).check_limits(),
+            Err(PayloadError::Malformed)
+        );
         // A text without a reply is written as before, so earlier pli reads it unchanged.
         assert_eq!(
             serde_json::to_string(&Body::text("hi")).expect("json"),

@@ -122,6 +122,11 @@ pub fn history_text(message: &HistoryMessage) -> String {
     if message.edited {
         line.push_str(" (edited)");
     }
+    match message.receipts {
+        Some(r) if r.read > 0 => line.push_str(&format!(" · read by {}", r.read)),
+        Some(r) if r.delivered > 0 => line.push_str(&format!(" · delivered to {}", r.delivered)),
+        _ => {}
+    }
     for reaction in &message.reactions {
         line.push_str(&format!(" · {} {}", reaction.reaction, reaction.count));
     }
@@ -143,6 +148,7 @@ pub fn history_json(message: &HistoryMessage) -> serde_json::Value {
             "deleted": quote.deleted,
         })),
         "edited": message.edited,
+        "receipts": message.receipts,
         "deleted": message.deleted,
         "reactions": message.reactions.iter().map(|r| json!({
             "reaction": r.reaction, "count": r.count, "mine": r.mine,

@@ -444,7 +444,17 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<axum::http::StatusCode, AppError> {
     let group = conversation(&state, &id)?.id;
-    state.read(|c| c.mark_read(&group))?;
+    let owes = state.read(|c| {
+        c.mark_read(&group)?;
+        c.owes_receipts()
+    })?;
+    if owes {
+        // The read receipts go now (where receipts are on); offline, they wait.
+        state
+            .engine
+            .with_client(|c| Box::pin(async move { c.send_receipts().await }))
+            .await?;
+    }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

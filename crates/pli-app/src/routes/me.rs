@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me", get(about_me))
         .route("/search", get(search))
         .route("/settings", get(settings))
+        .route("/settings/receipts", axum::routing::post(set_receipts))
 }
 
 fn row(label: &str, value: Markup) -> Markup {
@@ -141,10 +142,38 @@ async fn search(
     main_view_on(&state, Screen::Search, None, body, None)
 }
 
+#[derive(serde::Deserialize)]
+struct ReceiptsForm {
+    #[serde(default)]
+    receipts: Option<String>,
+}
+
+/// Turns this account's delivery and read receipts on (the box ticked) or off.
+async fn set_receipts(
+    State(state): Shared,
+    super::shared::Form(form): super::shared::Form<ReceiptsForm>,
+) -> Result<axum::response::Redirect, AppError> {
+    let on = form.receipts.is_some();
+    state.read(|c| c.set_receipts(None, on))?;
+    Ok(axum::response::Redirect::to("/settings"))
+}
+
 async fn settings(State(state): Shared) -> Result<Markup, AppError> {
+    let receipts = state.read(|c| c.receipts_enabled(None))?;
     let body = html! {
         main id="main" class="narrow" {
             h1 { "Settings" }
+            section class="card" aria-labelledby="receipts-title" {
+                h2 id="receipts-title" { "Receipts" }
+                p { "Tell the people you write with when your device got their message and when you read it. They are end-to-end encrypted like messages; the server cannot tell them apart." }
+                form method="post" action="/settings/receipts" {
+                    label class="check" {
+                        input type="checkbox" name="receipts" value="on" checked[receipts];
+                        " Send delivery and read receipts"
+                    }
+                    button type="submit" { "Save" }
+                }
+            }
             section class="card" aria-labelledby="notify-title" {
                 h2 id="notify-title" { "Notifications" }
                 p { "A desktop notification for a new message while pli is not in front. It names the conversation, never the message." }

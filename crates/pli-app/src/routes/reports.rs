@@ -253,6 +253,7 @@ mod tests {
             edited: false,
             deleted: false,
             reactions: Vec::new(),
+            receipts: None,
             rev: 0,
         }
     }

@@ -104,6 +104,13 @@ pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
                 time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
                 @if m.edited && !m.deleted { " · " span class="edited" { "edited" } }
                 @if let Some(delivery) = &m.delivery { " · " (state(delivery)) }
+                @if let (Some(r), Some(Delivery::Sent)) = (m.receipts, &m.delivery) {
+                    @if r.read > 0 {
+                        " · " span class="receipt" data-receipt="read" { "Read" @if r.read > 1 { " by " (r.read) } }
+                    } @else if r.delivered > 0 {
+                        " · " span class="receipt" data-receipt="delivered" { "Delivered" @if r.delivered > 1 { " to " (r.delivered) } }
+                    }
+                }
             }
             (message_actions::reactions(conversation, m))
             (message_actions::actions(conversation, m,

@@ -114,6 +114,7 @@ pub(crate) fn record_lookup(
             ])?;
         }
     }
+    crate::receipts::owe_delivered_on_release(&tx, user)?;
     tx.execute(
         "UPDATE messages SET held = 0 WHERE held = 1 AND sender = ?1 AND EXISTS (
              SELECT 1 FROM kt_verified_keys k WHERE k.username = messages.sender

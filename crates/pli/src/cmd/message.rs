@@ -78,6 +78,44 @@ pub async fn typing(context: &Context, args: TypingArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(clap::Args)]
+pub struct ReceiptsArgs {
+    /// Turn them `on` or `off`; leave out to show whether they are on.
+    #[arg(value_parser = ["on", "off"])]
+    state: Option<String>,
+    /// Only in this conversation (`@user` or a conversation), overriding the account's
+    /// choice there.
+    #[arg(long, value_name = "TARGET")]
+    conversation: Option<String>,
+}
+
+/// Shows or changes whether this device sends delivery and read receipts.
+pub async fn receipts(context: &Context, args: ReceiptsArgs) -> anyhow::Result<()> {
+    let mut client = context.open()?;
+    let conversation = match &args.conversation {
+        Some(name) => Some(target(&mut client, name).await?),
+        None => None,
+    };
+    if let Some(state) = &args.state {
+        client.set_receipts(conversation.as_ref(), state == "on")?;
+    }
+    let on = client.receipts_enabled(conversation.as_ref())?;
+    if context.json {
+        println!(
+            "{}",
+            serde_json::json!({ "conversation": conversation, "receipts": on })
+        );
+    } else {
+        let place = match &conversation {
+            Some(id) => format!("in {}", &id.to_hex()[..12]),
+            None => "for this account".to_owned(),
+        };
+        let state = if on { "on" } else { "off" };
+        println!("receipts are {state} {place}");
+    }
+    Ok(())
+}
+
 /// Which change `change` makes.
 pub enum Change {
     React(ReactArgs),

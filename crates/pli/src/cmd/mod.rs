@@ -79,6 +79,9 @@ enum Command {
     History(message::HistoryArgs),
     /// Tell the members connected now that you are typing (never stored, never queued).
     Typing(message::TypingArgs),
+    /// Show or change whether you send delivery and read receipts (for the account, or one
+    /// conversation).
+    Receipts(message::ReceiptsArgs),
     /// Report messages you received to the server's trust & safety, verifiably: each one
     /// carries the proof that its sender sent exactly that text.
     Report(report::Args),
@@ -133,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delete(args) => message::change(&context, message::Change::Delete(args)).await,
         Command::History(args) => message::history(&context, args).await,
         Command::Typing(args) => message::typing(&context, args).await,
+        Command::Receipts(args) => message::receipts(&context, args).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Block { user } => report::block(&context, &user, true),
         Command::Unblock { user } => report::block(&context, &user, false),

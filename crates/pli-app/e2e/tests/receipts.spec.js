@@ -1,0 +1,38 @@
+// Delivery and read receipts in pli app: a message the other person has open shows "Read"
+// on the sender's side, live; receipts are switched off (and on) in Settings.
+const { test, expect } = require("@playwright/test");
+const h = require("./harness");
+
+test("a message read by the other person says so, and receipts switch off in Settings", async ({ browser }) => {
+  const server = await h.startServer();
+  const aliceApp = await h.startApp();
+  const bobApp = await h.startApp();
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  try {
+    await h.register(alice, aliceApp, server, "alice");
+    await h.register(bob, bobApp, server, "bob");
+    await h.startChat(bob, "alice");
+    await h.send(bob, "hello alice");
+    await alice.getByRole("link", { name: /@bob/ }).click();
+    await expect(alice.getByRole("log", { name: "Messages" }).getByText("hello alice")).toBeVisible();
+    // Alice read it with the conversation open: bob's message says so.
+    const mine = bob.locator(".msg.out", { hasText: "hello alice" });
+    await expect(mine.locator("[data-receipt]")).toHaveAttribute("data-receipt", "read");
+    await expect(mine.locator("[data-receipt]")).toHaveText("Read");
+    await expect(mine.locator("[data-state]")).toHaveAttribute("data-state", "sent");
+    await h.screenshot(bob, "app-read-receipt");
+
+    // Alice switches receipts off; the choice stays.
+    await alice.getByRole("link", { name: "Settings" }).click();
+    const box = alice.getByRole("checkbox", { name: "Send delivery and read receipts" });
+    await expect(box).toBeChecked();
+    await box.uncheck();
+    await alice.getByRole("button", { name: "Save" }).click();
+    await expect(alice.getByRole("checkbox", { name: "Send delivery and read receipts" })).not.toBeChecked();
+    await h.noSeriousA11yFindings(alice);
+  } finally {
+    await Promise.all([aliceApp.stop(), bobApp.stop()]);
+    await server.stop();
+  }
+});
