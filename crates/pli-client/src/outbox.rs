@@ -204,6 +204,15 @@ impl Client {
                         attempts += 1;
                     }
                     Err(err) if err.is_retryable() => return Err(err),
+                    // A receipt refused for good (the account is suspended, say) is dropped
+                    // quietly: it must not stop the sync of an account that may still
+                    // receive, nor alarm its user.
+                    Err(err) if is_receipt(&envelope) => {
+                        tracing::debug!(error = %err, "dropped a refused receipt");
+                        self.conn
+                            .execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+                        break;
+                    }
                     Err(err) => {
                         give_up(&self.conn, row, &err.chain())?;
                         local::notice(
@@ -219,6 +228,11 @@ impl Client {
             }
         }
     }
+}
+
+/// Whether an outbox envelope is a receipt.
+fn is_receipt(envelope: &[u8]) -> bool {
+    Envelope::decode(envelope).is_ok_and(|e| matches!(e.body, Body::Receipt { .. }))
 }
 
 /// Drops outbox row `row`, which will not be sent, and records why on its message.

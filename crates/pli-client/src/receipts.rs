@@ -17,6 +17,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 const ACCOUNT_SETTING: &str = "receipts";
 
+/// Most devices a conversation may have for receipts to be sent there: each receipt is a
+/// message to every member device, so in a large group every member answering every
+/// message would cost the square of its size.
+pub const MAX_RECEIPT_DEVICES: usize = 32;
+
 /// Whether receipts are on in the conversation `group` (an SQL expression): its own
 /// choice, else the account's (on by default).
 fn enabled(group: &str) -> String {
@@ -170,6 +175,16 @@ impl Client {
         self.flush_outbox().await.map(drop)
     }
 
+    /// How many devices are in `group` now (0 for a group this device is not in).
+    fn member_devices(&self, group: &GroupId) -> Result<usize, ClientError> {
+        let provider = crate::mls::Provider::new(&self.crypto, &self.conn);
+        let loaded = openmls::prelude::MlsGroup::load(
+            openmls::prelude::OpenMlsProvider::storage(&provider),
+            &crate::mls::group_id(group),
+        )?;
+        Ok(loaded.map_or(0, |g| g.members().count()))
+    }
+
     /// Turns what `receipts_due` holds into one receipt per conversation and kind (at most
     /// [`MAX_RECEIPT_IDS`] ids each; the rest wait for the next flush) in the outbox. A
     /// conversation that takes no message any more (left, blocked) owes nothing.
@@ -191,7 +206,8 @@ impl Client {
             let Ok(id) = GroupId::from_bytes(&group) else {
                 continue;
             };
-            let active = crate::local::conversation(&self.conn, &id)?.is_some_and(|c| c.active);
+            let active = crate::local::conversation(&self.conn, &id)?.is_some_and(|c| c.active)
+                && self.member_devices(&id)? <= MAX_RECEIPT_DEVICES;
             let body = Body::Receipt {
                 read,
                 to: ids.iter().map(hex::encode).collect(),
