@@ -177,7 +177,9 @@ impl Device {
             .map(|_| {
                 rng.fill(plaintext.as_mut_slice());
                 let commitment: [u8; 32] = rng.random();
-                group.mls.set_aad(pli_proto::franking::aad(&commitment));
+                group
+                    .mls
+                    .set_aad(pli_proto::franking::aad(Some(&commitment), None));
                 let message = group
                     .mls
                     .create_message(&self.provider, &self.signer, &plaintext)

@@ -122,6 +122,7 @@ impl Creator {
             kt: None,
             id: None,
             frank: None,
+            expires: None,
         }
         .encode();
         self.prev = Some(Envelope::chain_hash(&envelope));

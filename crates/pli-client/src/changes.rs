@@ -182,6 +182,7 @@ pub(crate) fn apply(
         }
         Body::Text { .. }
         | Body::Meta { .. }
+        | Body::Timer { .. }
         | Body::Typing { .. }
         | Body::Receipt { .. }
         | Body::Unknown => {

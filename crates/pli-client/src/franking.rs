@@ -16,7 +16,8 @@ pub(crate) fn fresh_opening() -> Opening {
 }
 
 /// The MLS authenticated data for sending `envelope` (its encoded JSON) from `sender`'s
-/// `device` in `group`: the commitment, or nothing for a body that is not franked.
+/// `device` in `group`: a text's commitment, and the envelope's disappearing timer, which
+/// the server reads to expire its queue entry no later.
 pub(crate) fn outgoing_aad(
     envelope: &[u8],
     sender: &Username,
@@ -26,8 +27,8 @@ pub(crate) fn outgoing_aad(
     let Ok(envelope) = Envelope::decode(envelope) else {
         return Vec::new();
     };
-    match (&envelope.body, envelope.opening()) {
-        (Body::Text { text, .. }, Some(opening)) => franking::aad(&franking::commitment(
+    let commitment = match (&envelope.body, envelope.opening()) {
+        (Body::Text { text, .. }, Some(opening)) => Some(franking::commitment(
             &opening.key,
             text,
             sender,
@@ -35,8 +36,12 @@ pub(crate) fn outgoing_aad(
             group,
             &opening.message_id,
         )),
-        _ => Vec::new(),
-    }
+        _ => None,
+    };
+    let expires = envelope
+        .expires
+        .map(|secs| u32::try_from(secs).unwrap_or(u32::MAX));
+    franking::aad(commitment.as_ref(), expires)
 }
 
 /// What a received text's franking left to keep: its opening and the server's stamp.

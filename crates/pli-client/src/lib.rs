@@ -24,6 +24,8 @@
 //!   device applies them by.
 //! - `receipts`: delivery and read receipts, owed, sent, counted; on or off per account
 //!   and per conversation.
+//! - [`disappearing`]: disappearing messages: a timer per conversation, set by any
+//!   member; each device deletes timed messages for good, search index included.
 //! - [`typing`]: typing indicators, ephemeral: sent only to who is connected, stored by
 //!   nobody.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
@@ -58,6 +60,7 @@ pub mod client;
 mod commit_notices;
 mod departed;
 pub mod devices;
+pub mod disappearing;
 pub mod error;
 pub(crate) mod franking;
 mod group_cache;

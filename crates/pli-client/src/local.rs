@@ -44,8 +44,11 @@ pub fn open(home: &Path) -> Result<Connection, ClientError> {
     // `journal_size_limit`: one large transaction (a big group's ratchet tree is several MB)
     // grows the WAL file, and SQLite otherwise keeps it at that size for good; after each
     // checkpoint it is cut back to the 16 MiB a checkpoint cycle normally uses.
+    // `secure_delete`: a deleted message (disappearing, deleted for everyone) is zeroed in
+    // the file, not left in a free page for anyone holding the file to read.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
          PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4096;
          PRAGMA journal_size_limit = 16777216;",
     )?;

@@ -56,8 +56,12 @@ impl Client {
                 crate::changes::apply_own(&tx, group, &self.me.username, &body, sent_at)?;
             }
             Body::Text { .. } => crate::changes::check_reply(&tx, group, &body)?,
+            Body::Timer { seconds } => {
+                crate::disappearing::apply_timer(&tx, group, None, *seconds, sent_at)?;
+            }
             Body::Meta { .. } | Body::Typing { .. } | Body::Receipt { .. } | Body::Unknown => {}
         }
+        let expires = crate::disappearing::timer_for(&tx, group, &body)?;
         let franked = matches!(body, Body::Text { .. });
         let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
@@ -68,6 +72,7 @@ impl Client {
             kt: crate::kt::newest_root(&tx)?.map(|(epoch, root)| RootRef::new(epoch, &root)),
             id: None,
             frank: None,
+            expires,
         };
         if franked {
             envelope.set_opening(&crate::franking::fresh_opening());
@@ -92,9 +97,9 @@ impl Client {
                 .refers_to()
                 .and_then(payload::parse_message_id);
             tx.execute(
-                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id, received_ms, reply_to)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6, ?8)",
-                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id, reply_to.as_ref().map(|id| id.as_slice())],
+                "INSERT INTO messages (group_id, sender, sender_device, seq, text, sent_at, outgoing, shown, outbox_id, received_ms, reply_to, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6, ?8, ?9)",
+                params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id, reply_to.as_ref().map(|id| id.as_slice()), crate::disappearing::expiry_of(&envelope, sent_at)],
             )?;
             if let Some(id) = envelope.message_id() {
                 crate::changes::assign_id(&tx, tx.last_insert_rowid(), group, &id)?;

@@ -491,6 +491,12 @@ fn application(
             return Ok(());
         }
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
+        Body::Timer { seconds } => {
+            if !held && *seconds <= pli_proto::limits::MAX_DISAPPEAR_SECS {
+                crate::disappearing::apply_timer(tx, group, Some(sender), *seconds, now)?;
+            }
+            return Ok(());
+        }
         Body::Meta { name, direct } => {
             let direct = *direct;
             let peer = direct.then_some(from.direct_peer.as_ref()).flatten();
@@ -508,8 +514,8 @@ fn application(
         .and_then(pli_proto::payload::parse_message_id);
     tx.prepare_cached(
         "INSERT INTO messages (group_id, server_id, sender, sender_device, seq, text, sent_at, outgoing,
-                               received_ms, held, sender_key, unsupported, reply_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
+                               received_ms, held, sender_key, unsupported, reply_to, expires_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         group.as_bytes(),
@@ -523,7 +529,8 @@ fn application(
         held,
         held.then_some(from.key),
         unsupported,
-        reply_to.as_ref().map(|id| id.as_slice())
+        reply_to.as_ref().map(|id| id.as_slice()),
+        crate::disappearing::expiry_of(&envelope, now)
     ])?;
     let local_id = tx.last_insert_rowid();
     let named = match envelope.message_id() {

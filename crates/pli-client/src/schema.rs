@@ -243,4 +243,11 @@ CREATE TABLE receipts (
     PRIMARY KEY (group_id, message_id, username)
 );
 "#,
+    r#"
+-- Disappearing messages (`disappearing`): each conversation's timer in seconds (NULL:
+-- none), and when each timed message is deleted from this device.
+ALTER TABLE conversations ADD COLUMN disappear_s INTEGER;
+ALTER TABLE messages ADD COLUMN expires_ms INTEGER;
+CREATE INDEX messages_expiring ON messages (expires_ms) WHERE expires_ms IS NOT NULL;
+"#,
 ];

@@ -40,6 +40,8 @@ impl Client {
     /// stocked. New messages and notices are then available from [`Client::take_new`].
     pub async fn sync(&mut self) -> Result<(), ClientError> {
         self.sync_inbound().await?;
+        // Timed messages that arrived already over (a device long offline) go at once.
+        self.purge_expired()?;
         // Checked after the queue is drained: members and roots it brought are checked now.
         // A check that failed or could not run sends nothing (fail closed): the outbox
         // waits for the next sync.
@@ -125,7 +127,11 @@ impl Client {
 
     /// Queues `body` for `conversation` and sends the outbox. Offline, it is kept and
     /// [`SendStatus::Queued`] returned.
-    async fn send_body(&mut self, conversation: &GroupId, body: Body) -> Result<Sent, ClientError> {
+    pub(crate) async fn send_body(
+        &mut self,
+        conversation: &GroupId,
+        body: Body,
+    ) -> Result<Sent, ClientError> {
         // Catch up first: the conversation may be one this device was just invited to.
         let inbound = self.sync_inbound().await;
         let current = local::conversation(&self.conn, conversation)?

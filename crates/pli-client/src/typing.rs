@@ -45,6 +45,7 @@ impl Client {
             kt: None,
             id: None,
             frank: None,
+            expires: None,
         };
         let signer = self.signer()?;
         let sealed = encrypt_for_group(

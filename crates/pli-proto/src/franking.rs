@@ -36,8 +36,11 @@ pub const KEY_ROTATION_DAYS: u32 = 30;
 /// so a message can be reported for 30 to 60 days after it was accepted.
 pub const KEYS_ACCEPTED: u32 = 2;
 
-/// The first byte of [`aad`]: the franking format's version.
+/// The first byte of [`aad`] carrying a commitment alone.
 const AAD_VERSION: u8 = 1;
+
+/// The first byte of [`aad`] carrying a disappearing-message timer (and any commitment).
+const AAD_TIMED: u8 = 2;
 
 /// The first byte of a stored and delivered payload that carries a [`Stamp`] before its
 /// MLS message. An `MLSMessage` begins with its protocol version (`0x0001`), so its first
@@ -72,11 +75,25 @@ pub fn commitment(
     mac.finalize().into_bytes().into()
 }
 
-/// The MLS `authenticated_data` that carries `commitment`.
-pub fn aad(commitment: &[u8; FRANK_BYTES]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(1 + FRANK_BYTES);
-    aad.push(AAD_VERSION);
-    aad.extend_from_slice(commitment);
+/// The MLS `authenticated_data` of an application message: what the server may read of
+/// it, in clear and authenticated by MLS for the recipients. A text's franking
+/// `commitment`, and the disappearing-message timer (`expires_secs`) that bounds how long
+/// the server queues it. Version 1 carries a commitment alone (what earlier builds
+/// write and read); version 2 the timer, then any commitment.
+pub fn aad(commitment: Option<&[u8; FRANK_BYTES]>, expires_secs: Option<u32>) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(1 + 4 + FRANK_BYTES);
+    match (commitment, expires_secs) {
+        (None, None) => {}
+        (Some(commitment), None) => {
+            aad.push(AAD_VERSION);
+            aad.extend_from_slice(commitment);
+        }
+        (commitment, Some(secs)) => {
+            aad.push(AAD_TIMED);
+            aad.extend_from_slice(&secs.to_be_bytes());
+            aad.extend_from_slice(commitment.map_or(&[][..], |c| &c[..]));
+        }
+    }
     aad
 }
 
@@ -84,6 +101,19 @@ pub fn aad(commitment: &[u8; FRANK_BYTES]) -> Vec<u8> {
 pub fn commitment_in(aad: &[u8]) -> Option<[u8; FRANK_BYTES]> {
     match aad.split_first() {
         Some((&AAD_VERSION, rest)) => rest.try_into().ok(),
+        Some((&AAD_TIMED, rest)) => rest.get(4..)?.try_into().ok(),
+        _ => None,
+    }
+}
+
+/// The disappearing-message timer, in seconds, an MLS message's `authenticated_data`
+/// carries, if it carries one (0 is none).
+pub fn expiry_in(aad: &[u8]) -> Option<u32> {
+    match aad.split_first() {
+        Some((&AAD_TIMED, rest)) if rest.len() == 4 || rest.len() == 4 + FRANK_BYTES => {
+            let secs = u32::from_be_bytes(rest[..4].try_into().ok()?);
+            (secs > 0).then_some(secs)
+        }
         _ => None,
     }
 }
@@ -178,6 +208,25 @@ pub fn day_of(ms: u64) -> u32 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_authenticated_data_carries_a_commitment_and_a_timer_apart() {
+        let commitment = [5; FRANK_BYTES];
+        let both = aad(Some(&commitment), Some(3600));
+        assert_eq!(commitment_in(&both), Some(commitment));
+        assert_eq!(expiry_in(&both), Some(3600));
+        let timer = aad(None, Some(30));
+        assert_eq!((commitment_in(&timer), expiry_in(&timer)), (None, Some(30)));
+        let franked = aad(Some(&commitment), None);
+        assert_eq!(franked[0], 1, "what earlier builds read");
+        assert_eq!(
+            (commitment_in(&franked), expiry_in(&franked)),
+            (Some(commitment), None)
+        );
+        assert!(aad(None, None).is_empty());
+        assert_eq!(expiry_in(&aad(None, Some(0))), None);
+        assert_eq!(expiry_in(&[2, 0, 0]), None, "truncated");
+    }
+
     fn user(name: &str) -> Username {
         Username::parse(name).expect("valid")
     }
@@ -215,7 +264,7 @@ mod tests {
             base,
             commitment(&[6; 32], "hi", &user("bob"), device, &group, &id)
         );
-        assert_eq!(commitment_in(&aad(&base)), Some(base));
+        assert_eq!(commitment_in(&aad(Some(&base), None)), Some(base));
         assert_eq!(commitment_in(&[]), None);
         assert_eq!(commitment_in(&[2; 33]), None);
     }

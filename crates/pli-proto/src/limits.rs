@@ -75,3 +75,8 @@ pub const MAX_GROUP_NAME_BYTES: usize = 256;
 /// Longest reaction, in bytes of UTF-8: one emoji, even a family or a flag of several
 /// code points joined.
 pub const MAX_REACTION_BYTES: usize = 32;
+
+/// The longest disappearing-message timer, in seconds: four weeks, the longest a queue
+/// keeps anything by default (a longer timer would promise nothing the queue's own
+/// lifetime does not).
+pub const MAX_DISAPPEAR_SECS: u64 = 28 * 86_400;

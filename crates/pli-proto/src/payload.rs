@@ -7,7 +7,9 @@
 //! added without a new envelope version.
 
 use crate::franking::{FRANK_BYTES, MESSAGE_ID_BYTES};
-use crate::limits::{MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES};
+use crate::limits::{
+    MAX_DISAPPEAR_SECS, MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -82,6 +84,13 @@ pub enum Body {
         /// The message deleted ([`Envelope::id`] hex).
         to: String,
     },
+    /// The conversation's disappearing-message timer, set by any member: every message sent
+    /// after it carries [`Envelope::expires`], and each device deletes it that long after
+    /// it was sent or received. Shown to every member as a notice.
+    Timer {
+        /// Seconds, 1 to [`MAX_DISAPPEAR_SECS`]; 0 turns the timer off.
+        seconds: u64,
+    },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
     Meta {
@@ -111,6 +120,7 @@ impl std::fmt::Debug for Body {
             Body::Delete { .. } => write!(f, "Delete"),
             Body::Typing { typing } => write!(f, "Typing({typing})"),
             Body::Receipt { read, to } => write!(f, "Receipt(read: {read}, {} ids)", to.len()),
+            Body::Timer { seconds } => write!(f, "Timer({seconds} s)"),
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::Unknown => write!(f, "Unknown"),
         }
@@ -143,6 +153,12 @@ pub struct Envelope {
     /// carry one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frank: Option<String>,
+    /// Seconds after it was sent that this message disappears from every device (the
+    /// conversation's [`Body::Timer`] when it was written). Copied into the MLS message's
+    /// authenticated data, so the server's queue entry expires no later
+    /// ([`crate::franking::aad`]). Absent: kept until deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
 }
 
 /// A message's franking opening: its id and franking key.
@@ -318,7 +334,11 @@ impl Body {
         match self {
             Body::Text { reply_to, .. } => reply_to.as_deref(),
             Body::Reaction { to, .. } | Body::Edit { to, .. } | Body::Delete { to } => Some(to),
-            Body::Meta { .. } | Body::Typing { .. } | Body::Receipt { .. } | Body::Unknown => None,
+            Body::Meta { .. }
+            | Body::Typing { .. }
+            | Body::Receipt { .. }
+            | Body::Timer { .. }
+            | Body::Unknown => None,
         }
     }
 
@@ -343,6 +363,7 @@ impl Body {
                 !to.is_empty() && to.len() <= MAX_RECEIPT_IDS
             }
             Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
+            Body::Timer { seconds } => *seconds <= MAX_DISAPPEAR_SECS,
             Body::Unknown => true,
         };
         if ok {
@@ -369,6 +390,7 @@ mod tests {
             kt: Some(RootRef::new(3, &[7; 32])),
             id: None,
             frank: None,
+            expires: None,
         };
         let bytes = envelope.encode();
         assert_eq!(Envelope::decode(&bytes), Ok(envelope));
@@ -387,6 +409,7 @@ mod tests {
             kt: None,
             id: None,
             frank: None,
+            expires: None,
         };
         assert_eq!(
             Envelope::decode(&envelope.encode()),
@@ -411,6 +434,7 @@ mod tests {
             kt: Some(RootRef::new(3, &[7; 32])),
             id: None,
             frank: None,
+            expires: None,
         };
         let short = envelope("x").encode();
         let long = envelope(&"x".repeat(100)).encode();

@@ -108,6 +108,7 @@ pub async fn add<S: Store>(
                 payload,
                 vec![request.device_id],
                 crate::store::stored_time(now_ms),
+                None,
             )
             .await?;
     }

@@ -86,6 +86,11 @@ pub const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(
 /// the user's devices connects).
 pub const NOTICE_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often the queue entries of disappearing messages whose timer is over are deleted.
+/// None is pushed after its end even before that (`delivery::session`); this bounds how
+/// long its ciphertext stays on disk past it.
+pub const TIMER_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
@@ -369,6 +374,15 @@ pub async fn serve<S: Store>(
         async move {
             if let Err(err) = retention::sweep(&state).await {
                 tracing::warn!(error = err.kind(), "retention sweep failed");
+            }
+        }
+    });
+    let timed = state.clone();
+    jobs.leased("timer-sweep", TIMER_SWEEP, move || {
+        let state = timed.clone();
+        async move {
+            if let Err(err) = state.store.expire_timed(state.clock.now_ms()).await {
+                tracing::warn!(error = err.kind(), "disappearing-message sweep failed");
             }
         }
     });

@@ -311,7 +311,13 @@ async fn notify<S: Store>(
     let ids: Vec<_> = devices.iter().map(|d| d.device_id).collect();
     state
         .store
-        .deliver(KIND_NOTICE, payload, ids.clone(), state.clock.now_ms())
+        .deliver(
+            KIND_NOTICE,
+            payload,
+            ids.clone(),
+            crate::store::stored_time(state.clock.now_ms()),
+            None,
+        )
         .await?;
     state.hub.wake(ids);
     Ok(())

@@ -110,6 +110,7 @@ async fn real_traffic_decodes_and_seeds_the_fuzzers() {
         kt: Some(payload::RootRef::new(4, &[9; 32])),
         id: None,
         frank: None,
+        expires: None,
     }
     .encode();
     let export = pli_client::admin::AdminClient::new(&server.url, None, None)

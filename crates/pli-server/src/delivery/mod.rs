@@ -17,7 +17,7 @@ use crate::store::{EpochRule, Submission};
 use openmls::prelude::{ContentType, MlsMessageBodyIn, MlsMessageIn};
 use pli_proto::DeviceId;
 use pli_proto::api::SubmitRequest;
-use pli_proto::limits::{MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
+use pli_proto::limits::{MAX_DISAPPEAR_SECS, MAX_MLS_MESSAGE_BYTES, MAX_RECIPIENTS};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,9 +83,17 @@ pub fn parse_submission(
         return Err(DeliveryError::GroupMismatch);
     }
     let epoch = private.epoch().as_u64();
-    let commitment = (private.content_type() == ContentType::Application)
+    let application = private.content_type() == ContentType::Application;
+    let commitment = application
         .then(|| pli_proto::franking::commitment_in(private.aad()))
         .flatten();
+    // A longer timer than the longest allowed is held to it: the queue entry may go
+    // sooner than the sender asked, never later.
+    let expires_ms = application
+        .then(|| pli_proto::franking::expiry_in(private.aad()))
+        .flatten()
+        .map(|secs| secs.min(MAX_DISAPPEAR_SECS as u32))
+        .map(|secs| crate::store::stored_expiry(now_ms, secs));
     let rule = match private.content_type() {
         ContentType::Commit => EpochRule::Commit { epoch },
         ContentType::Proposal => EpochRule::Proposal { epoch },
@@ -122,6 +130,7 @@ pub fn parse_submission(
         welcome,
         now_ms: crate::store::stored_time(now_ms),
         max_queue_depth,
+        expires_ms,
     };
     Ok((submission, commitment))
 }

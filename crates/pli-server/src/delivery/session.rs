@@ -229,20 +229,24 @@ fn frames(page: Vec<crate::store::Queued>) -> Vec<ServerFrame> {
     frames
 }
 
-/// Sends everything queued after `cursor`; returns the new cursor.
+/// Sends everything queued after `cursor`; returns the new cursor. A message whose
+/// disappearing timer is over by `clock` is passed over (the sweep deletes it soon).
 async fn push_pending<S: Store, K: SinkExt<Message, Error = axum::Error> + Unpin>(
     store: &S,
+    clock: &dyn crate::clock::Clock,
     device: DeviceId,
     mut cursor: Option<MessageId>,
     out: &mut Outbound<K>,
 ) -> Result<Option<MessageId>, SessionError> {
     loop {
-        let page = store.fetch_queue(device, cursor, PAGE).await?;
+        let mut page = store.fetch_queue(device, cursor, PAGE).await?;
         let Some(last) = page.last() else {
             return Ok(cursor);
         };
         cursor = Some(last.id);
         let full = page.len() == PAGE;
+        let now_ms = clock.now_ms();
+        page.retain(|queued| queued.expires_ms.is_none_or(|at| at > now_ms));
         metrics::counter!(crate::telemetry::PUSHES).increment(page.len() as u64);
         for frame in frames(page) {
             out.send(binary(&frame)).await?;
@@ -273,7 +277,14 @@ async fn drive<S: Store>(
     let mut pings = tokio::time::interval(limits.ws_idle_timeout / 3);
     pings.tick().await;
     let mut last_heard = tokio::time::Instant::now();
-    let mut cursor = Box::pin(push_pending(&state.store, device, None, &mut out)).await?;
+    let mut cursor = Box::pin(push_pending(
+        &state.store,
+        state.clock.as_ref(),
+        device,
+        None,
+        &mut out,
+    ))
+    .await?;
     out.send(binary(&ServerFrame::Drained)).await?;
     // Ephemeral messages (typing indicators) handed to this connection while it lives.
     let mut ephemeral = attachment
@@ -286,7 +297,7 @@ async fn drive<S: Store>(
                 Box::pin(send_answers(answer, &mut in_flight, &mut out)).await?;
             }
             _ = attachment.wake.notified() => {
-                cursor = Box::pin(push_pending(&state.store, device, cursor, &mut out)).await?;
+                cursor = Box::pin(push_pending(&state.store, state.clock.as_ref(), device, cursor, &mut out)).await?;
             }
             Some(frame) = ephemeral.recv() => {
                 let (group, message) = &*frame;
@@ -404,6 +415,7 @@ mod tests {
                 id: MessageId(i),
                 kind: 0,
                 payload: vec![7; 60 * 1024],
+                expires_ms: None,
             })
             .collect();
         let frames = frames(page);

@@ -38,16 +38,25 @@ impl<S: Store> QueueStore for Regional<S> {
         payload: Vec<u8>,
         devices: Vec<DeviceId>,
         now_ms: u64,
+        expires_ms: Option<u64>,
     ) -> Result<Option<MessageId>, StoreError> {
         let _no_move = self.no_move().await;
         let mut first = None;
         for (_, store) in &self.inner.regions {
             let id = store
-                .deliver(kind, payload.clone(), devices.clone(), now_ms)
+                .deliver(kind, payload.clone(), devices.clone(), now_ms, expires_ms)
                 .await?;
             first = first.or(id);
         }
         Ok(first)
+    }
+
+    async fn expire_timed(&self, now_ms: u64) -> Result<u64, StoreError> {
+        let mut expired = 0;
+        for (_, store) in &self.inner.regions {
+            expired += store.expire_timed(now_ms).await?;
+        }
+        Ok(expired)
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {

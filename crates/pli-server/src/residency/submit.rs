@@ -41,14 +41,14 @@ impl<S: Store> Regional<S> {
         for (index, devices) in by_region(&recipients, &placed) {
             let id = self
                 .store(index)
-                .deliver(KIND_MLS, s.payload.clone(), devices, s.now_ms)
+                .deliver(KIND_MLS, s.payload.clone(), devices, s.now_ms, s.expires_ms)
                 .await?;
             first = first.or(id);
         }
         if let (Some((welcome, _)), Some(welcomed)) = (&s.welcome, &welcomed) {
             for (index, devices) in by_region(welcomed, &placed) {
                 self.store(index)
-                    .deliver(KIND_MLS, welcome.clone(), devices, s.now_ms)
+                    .deliver(KIND_MLS, welcome.clone(), devices, s.now_ms, None)
                     .await?;
             }
         }

@@ -57,6 +57,7 @@ pub const COLUMNS: &[(&str, &str, Holds)] = &[
     ("messages", "payload", Inventory("queued_ciphertexts")),
     ("messages", "created_ms", Inventory("queued_ciphertexts")),
     ("messages", "pending", Inventory("queued_ciphertexts")),
+    ("messages", "expires_ms", Inventory("queued_ciphertexts")),
     ("queue", "device_id", Inventory("queued_ciphertexts")),
     ("queue", "message_id", Inventory("queued_ciphertexts")),
     ("ws_tickets", "ticket_hash", Inventory("also_held")),

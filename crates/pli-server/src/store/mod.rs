@@ -89,7 +89,7 @@ pub use moving::{
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use queue::{
     Accepted, EphemeralFrame, EpochRule, QUEUE_DEPTH_BOUNDS, QueueDepths, QueueStore, Queued,
-    RemoteWake, STORED_TIME_MS, Submission, WakeSink, stored_time,
+    RemoteWake, STORED_TIME_MS, Submission, WakeSink, stored_expiry, stored_time,
 };
 pub use reports::{ExportedReport, NewReport, ReportCutoffs, ReportStore, StoredReportMessage};
 pub use second_factors::{SecondFactorStore, StaffTotp, TotpEnrolment};

@@ -55,6 +55,17 @@ pub fn stored_time(now_ms: u64) -> u64 {
     now_ms - now_ms % STORED_TIME_MS
 }
 
+/// When the store lets a message with a disappearing timer of `secs` go, accepted at
+/// `now_ms`: no later than the timer, rounded down to a step of a quarter of it (at least a
+/// second, at most [`STORED_TIME_MS`]), so the stored time says no more about when it was
+/// written than the timer's own length does.
+pub fn stored_expiry(now_ms: u64, secs: u32) -> u64 {
+    let timer_ms = u64::from(secs) * 1000;
+    let step = (timer_ms / 4).clamp(1000, STORED_TIME_MS);
+    let expires = now_ms + timer_ms;
+    expires - expires % step
+}
+
 /// One message for the delivery service, with everything needed to accept it atomically.
 #[derive(Clone)]
 pub struct Submission {
@@ -66,6 +77,9 @@ pub struct Submission {
     pub welcome: Option<(Vec<u8>, Vec<DeviceId>)>,
     pub now_ms: u64,
     pub max_queue_depth: u64,
+    /// When a message with a disappearing timer leaves every queue ([`stored_expiry`]),
+    /// delivered or not. The welcome of a commit never expires.
+    pub expires_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +95,9 @@ pub struct Queued {
     /// `pli_proto::frame::KIND_MLS` or `KIND_NOTICE`.
     pub kind: u8,
     pub payload: Vec<u8>,
+    /// When it expires ([`Submission::expires_ms`]): never pushed from then on, even
+    /// before the sweep ([`QueueStore::expire_timed`]) deletes it.
+    pub expires_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for Queued {
@@ -190,7 +207,12 @@ pub trait QueueStore: Send + Sync {
         payload: Vec<u8>,
         devices: Vec<DeviceId>,
         now_ms: u64,
+        expires_ms: Option<u64>,
     ) -> impl Future<Output = Result<Option<MessageId>, StoreError>> + Send;
+
+    /// Deletes every queue entry whose disappearing timer is over at `now_ms`, and the
+    /// messages no queue holds any more. Returns how many queue entries went.
+    fn expire_timed(&self, now_ms: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Applies the epoch rule and queues the message (and any welcome) for every recipient,
     /// all in one transaction. When this returns `Ok`, the message is durable.
@@ -233,4 +255,25 @@ pub trait QueueStore: Send + Sync {
     /// `devices` connected there ([`RemoteWake::Ephemeral`]); stores nothing. A backend only
     /// one process can use does nothing.
     fn relay_ephemeral(&self, devices: Vec<DeviceId>, frame: EphemeralFrame);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timed_message_expires_no_later_than_its_timer_and_in_coarse_steps() {
+        let now = 1_850_000_123_456;
+        for secs in [1, 5, 30, 300, 3_600, 86_400, 28 * 86_400] {
+            let end = stored_expiry(now, secs);
+            let timer_ms = u64::from(secs) * 1000;
+            assert!(end <= now + timer_ms, "never later ({secs} s)");
+            assert!(
+                end + (timer_ms / 4).clamp(1000, STORED_TIME_MS) > now + timer_ms,
+                "at most one step sooner ({secs} s)"
+            );
+        }
+        assert_eq!(stored_expiry(now, 86_400) % STORED_TIME_MS, 0, "a day: whole hours");
+        assert_eq!(stored_expiry(now, 30) % 7_500, 0, "30 s: steps of 7.5 s");
+    }
 }

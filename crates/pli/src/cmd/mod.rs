@@ -7,6 +7,7 @@ mod audit;
 mod bench;
 mod conversations;
 mod device;
+mod disappear;
 mod group;
 mod inventory;
 mod message;
@@ -82,6 +83,9 @@ enum Command {
     /// Show or change whether you send delivery and read receipts (for the account, or one
     /// conversation).
     Receipts(message::ReceiptsArgs),
+    /// Show or set a conversation's disappearing-message timer, for every member: each
+    /// device then deletes new messages that long after they are sent.
+    Disappear(disappear::Args),
     /// Report messages you received to the server's trust & safety, verifiably: each one
     /// carries the proof that its sender sent exactly that text.
     Report(report::Args),
@@ -137,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => message::history(&context, args).await,
         Command::Typing(args) => message::typing(&context, args).await,
         Command::Receipts(args) => message::receipts(&context, args).await,
+        Command::Disappear(args) => disappear::run(&context, args).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Block { user } => report::block(&context, &user, true),
         Command::Unblock { user } => report::block(&context, &user, false),

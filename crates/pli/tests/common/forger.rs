@@ -90,6 +90,7 @@ impl Forger {
             kt: None,
             id: None,
             frank: None,
+            expires: None,
         };
         self.encrypt(group, &envelope.encode())
     }

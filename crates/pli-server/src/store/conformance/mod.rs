@@ -13,6 +13,7 @@ mod moving;
 mod queue;
 mod reports;
 mod second_factors;
+mod timed;
 
 pub use accounts::*;
 pub use directory::*;
@@ -24,6 +25,7 @@ pub use moving::*;
 pub use queue::*;
 pub use reports::*;
 pub use second_factors::*;
+pub use timed::*;
 
 use crate::store::{EpochRule, NewAccount, Store, Submission};
 use pli_proto::{DeviceId, GroupId, Username};
@@ -63,6 +65,7 @@ pub(crate) fn submission(g: &GroupId, rule: EpochRule, payload: &[u8], to: &[u64
         welcome: None,
         now_ms: 1_000,
         max_queue_depth: 100,
+        expires_ms: None,
     }
 }
 
@@ -83,6 +86,7 @@ macro_rules! conformance_tests {
         $crate::conformance_second_factors!($make);
         $crate::conformance_reports!($make);
         $crate::conformance_moderation!($make);
+        $crate::conformance_timed!($make);
     };
     (@each $make:block; $($check:ident),* $(,)?) => {
         $(

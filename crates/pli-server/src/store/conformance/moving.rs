@@ -60,7 +60,7 @@ pub async fn an_exported_account_imports_whole_and_erases_without_trace<S: Store
             .await
             .ok();
         store
-            .deliver(KIND_MLS, payload.to_vec(), vec![dev(2)], 7)
+            .deliver(KIND_MLS, payload.to_vec(), vec![dev(2)], 7, None)
             .await
             .expect("deliver");
     }
@@ -122,7 +122,7 @@ pub async fn retention_expires_old_queues_except_held_accounts<S: Store>(store: 
     register(&store, "bob", 2).await;
     for (payload, at) in [(&b"old"[..], 100), (b"new", 5_000)] {
         store
-            .deliver(KIND_MLS, payload.to_vec(), vec![dev(1), dev(2)], at)
+            .deliver(KIND_MLS, payload.to_vec(), vec![dev(1), dev(2)], at, None)
             .await
             .expect("deliver");
     }
@@ -185,7 +185,7 @@ pub async fn a_deleted_account_keeps_only_its_facts_until_erased<S: Store>(store
     register(&store, "alice", 1).await;
     register(&store, "bob", 2).await;
     store
-        .deliver(KIND_MLS, b"hi".to_vec(), vec![dev(1), dev(2)], 5)
+        .deliver(KIND_MLS, b"hi".to_vec(), vec![dev(1), dev(2)], 5, None)
         .await
         .expect("deliver");
     assert!(

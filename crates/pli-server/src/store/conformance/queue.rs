@@ -382,7 +382,7 @@ pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
         "device 9 is not here"
     );
     let id = store
-        .deliver(KIND_MLS, b"hello".to_vec(), vec![dev(2), dev(9)], 5)
+        .deliver(KIND_MLS, b"hello".to_vec(), vec![dev(2), dev(9)], 5, None)
         .await
         .expect("deliver")
         .expect("bob is here");
@@ -393,7 +393,7 @@ pub async fn epoch_and_queues_as_separate_steps<S: Store>(store: S) {
     );
     assert_eq!(
         store
-            .deliver(KIND_MLS, b"x".to_vec(), vec![dev(9)], 5)
+            .deliver(KIND_MLS, b"x".to_vec(), vec![dev(9)], 5, None)
             .await
             .expect("none"),
         None

@@ -4,7 +4,7 @@
 
 use super::accounts::{erase_devices, ips_of};
 use super::moderation::erase_moderation;
-use super::queue::enqueue_notice;
+use super::queue::{enqueue_notice, take_off_queues};
 use super::rows::{backend, device_id};
 use super::{PostgresStore, commit};
 use crate::store::error::StoreError;
@@ -343,25 +343,7 @@ pub(super) async fn expire(
     .fetch_all(&mut *tx)
     .await
     .map_err(backend)?;
-    let devices: Vec<i64> = expired.iter().map(|(d, _)| *d).collect();
-    let messages: Vec<i64> = expired.iter().map(|(_, m)| *m).collect();
-    sqlx::query(
-        "UPDATE devices d SET queue_len = d.queue_len - e.n
-           FROM (SELECT x AS device_id, COUNT(*) AS n FROM unnest($1::BIGINT[]) AS x GROUP BY x) e
-          WHERE d.device_id = e.device_id",
-    )
-    .bind(&devices)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    sqlx::query(
-        "DELETE FROM messages m WHERE m.id = ANY($1)
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
-    )
-    .bind(&messages)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
+    take_off_queues(tx, &expired).await?;
     let expired_ips = sqlx::query(
         "DELETE FROM connection_ips WHERE day < $2 AND username NOT IN
            (SELECT username FROM preservation_holds WHERE until_ms > $1)",

@@ -13,7 +13,7 @@
 //!   sees so, and the rare one two racing last acks leave behind by the sweeper.
 
 use super::rows::{backend, device_id, ids};
-use super::{PostgresStore, wakeups};
+use super::{PostgresStore, commit, wakeups};
 use crate::store::error::StoreError;
 use crate::store::queue::{
     Accepted, EpochRule, QueueDepths, QueueStore, Queued, Submission, WakeSink,
@@ -54,8 +54,20 @@ impl QueueStore for PostgresStore {
         payload: Vec<u8>,
         devices: Vec<DeviceId>,
         now_ms: u64,
+        expires_ms: Option<u64>,
     ) -> Result<Option<MessageId>, StoreError> {
-        let id = deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?;
+        let id = match expires_ms {
+            None => deliver(&mut *self.conn().await?, kind, &payload, &devices, now_ms).await?,
+            Some(at) => {
+                let mut tx = self.begin().await?;
+                let id = deliver(&mut tx, kind, &payload, &devices, now_ms).await?;
+                if let Some(id) = id {
+                    set_expiry(&mut tx, id, at).await?;
+                }
+                commit(tx).await?;
+                id
+            }
+        };
         if id.is_some() {
             self.notifier.wake(devices);
         }
@@ -63,12 +75,38 @@ impl QueueStore for PostgresStore {
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
-        // One statement, so its own transaction: no round trip while its locks are held.
-        let accepted = submit(&mut *self.conn().await?, &submission).await?;
+        // One statement, so its own transaction: no round trip while its locks are held. A
+        // timed message takes a second statement, in a transaction with the first.
+        let accepted = match submission.expires_ms {
+            None => submit(&mut *self.conn().await?, &submission).await?,
+            Some(at) => {
+                let mut tx = self.begin().await?;
+                let accepted = submit(&mut tx, &submission).await?;
+                set_expiry(&mut tx, accepted.id, at).await?;
+                commit(tx).await?;
+                accepted
+            }
+        };
         let mut woken = submission.recipients;
         woken.extend(submission.welcome.into_iter().flat_map(|(_, to)| to));
         self.notifier.wake(woken);
         Ok(accepted)
+    }
+
+    async fn expire_timed(&self, now_ms: u64) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let expired: Vec<(i64, i64)> = sqlx::query_as(
+            "DELETE FROM queue q USING messages m
+              WHERE m.id = q.message_id AND m.expires_ms IS NOT NULL AND m.expires_ms <= $1
+             RETURNING q.device_id, q.message_id",
+        )
+        .bind(now_ms as i64)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        take_off_queues(&mut tx, &expired).await?;
+        commit(tx).await?;
+        Ok(expired.len() as u64)
     }
 
     async fn group_epoch(&self, group: &GroupId) -> Result<Option<u64>, StoreError> {
@@ -201,7 +239,7 @@ pub(super) async fn fetch_queue(
     limit: usize,
 ) -> Result<Vec<Queued>, StoreError> {
     let rows = sqlx::query(
-        "SELECT q.message_id, m.payload, m.kind FROM queue q JOIN messages m ON m.id = q.message_id
+        "SELECT q.message_id, m.payload, m.kind, m.expires_ms FROM queue q JOIN messages m ON m.id = q.message_id
          WHERE q.device_id = $1 AND q.message_id > $2 ORDER BY q.message_id LIMIT $3",
     )
     .bind(device.get() as i64)
@@ -216,6 +254,10 @@ pub(super) async fn fetch_queue(
                 id: MessageId(r.try_get::<i64, _>(0).map_err(backend)? as u64),
                 payload: r.try_get(1).map_err(backend)?,
                 kind: r.try_get::<i16, _>(2).map_err(backend)? as u8,
+                expires_ms: r
+                    .try_get::<Option<i64>, _>(3)
+                    .map_err(backend)?
+                    .map(|at| at as u64),
             })
         })
         .collect()
@@ -272,6 +314,53 @@ pub(super) async fn queue_lengths(
     rows.into_iter()
         .map(|(device, len)| Ok((device_id(device)?, len as u64)))
         .collect()
+}
+
+/// Gives a just-queued message its disappearing timer's end, in the caller's transaction.
+async fn set_expiry(
+    tx: &mut PgConnection,
+    id: MessageId,
+    expires_ms: u64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET expires_ms = $2 WHERE id = $1")
+        .bind(id.0 as i64)
+        .bind(expires_ms as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// After queue rows `(device, message)` were deleted: each device's count goes down by
+/// its rows, and a message no queue holds any more is deleted (the retention sweep and
+/// the timer sweep alike).
+pub(super) async fn take_off_queues(
+    tx: &mut PgConnection,
+    removed: &[(i64, i64)],
+) -> Result<(), StoreError> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let devices: Vec<i64> = removed.iter().map(|(d, _)| *d).collect();
+    let messages: Vec<i64> = removed.iter().map(|(_, m)| *m).collect();
+    sqlx::query(
+        "UPDATE devices d SET queue_len = d.queue_len - e.n
+           FROM (SELECT x AS device_id, COUNT(*) AS n FROM unnest($1::BIGINT[]) AS x GROUP BY x) e
+          WHERE d.device_id = e.device_id",
+    )
+    .bind(&devices)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "DELETE FROM messages m WHERE m.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)",
+    )
+    .bind(&messages)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn deliver(

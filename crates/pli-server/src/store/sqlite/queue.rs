@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use super::rows::backend;
-use super::stored::{insert_message, release};
+use super::stored::{insert_message, prepare_release_all, release, release_all};
 use super::writer::Undo;
 use crate::store::error::StoreError;
 use crate::store::queue::{
@@ -50,9 +50,20 @@ impl QueueStore for SqliteStore {
         payload: Vec<u8>,
         devices: Vec<DeviceId>,
         now_ms: u64,
+        expires_ms: Option<u64>,
     ) -> Result<Option<MessageId>, StoreError> {
-        self.write(move |c| deliver(c, kind, &payload, &devices, now_ms))
-            .await
+        self.write(move |c| {
+            let id = deliver(c, kind, &payload, &devices, now_ms)?;
+            if let (Some(id), Some(at)) = (id, expires_ms) {
+                set_expiry(c, id, at)?;
+            }
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn expire_timed(&self, now_ms: u64) -> Result<u64, StoreError> {
+        self.write(move |c| expire_timed(c, now_ms)).await
     }
 
     async fn submit(&self, submission: Submission) -> Result<Accepted, StoreError> {
@@ -314,8 +325,52 @@ pub(super) fn submit(conn: &Connection, s: &Submission) -> Result<Accepted, Stor
             s.max_queue_depth,
         )?;
     }
+    if let Some(at) = s.expires_ms {
+        set_expiry(conn, id, at)?;
+    }
     let epoch = take_epoch_step(conn, &s.group, step)?;
     Ok(Accepted { id, epoch })
+}
+
+/// Gives a just-queued message its disappearing timer's end, in the same transaction.
+/// One more statement for a timed message only; every other message keeps the one insert.
+fn set_expiry(conn: &Connection, id: MessageId, expires_ms: u64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE messages SET expires_ms = ?2 WHERE id = ?1")
+        .and_then(|mut st| st.execute(params![id.0 as i64, expires_ms as i64]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Deletes the queue entries of every message whose timer is over, and with the last of
+/// them the message (`stored`'s counting rule), in one transaction.
+pub(super) fn expire_timed(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
+    prepare_release_all(conn)?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS timed_out (device_id INTEGER, message_id INTEGER)",
+    )
+    .map_err(backend)?;
+    let expired = conn
+        .prepare_cached(
+            "INSERT INTO temp.timed_out (device_id, message_id)
+             SELECT q.device_id, q.message_id FROM messages m JOIN queue q ON q.message_id = m.id
+             WHERE m.expires_ms IS NOT NULL AND m.expires_ms <= ?1",
+        )
+        .and_then(|mut st| st.execute([now_ms as i64]))
+        .map_err(backend)?;
+    if expired == 0 {
+        return Ok(0);
+    }
+    conn.execute_batch(
+        "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.timed_out);
+         UPDATE queue_lens SET len = len - (SELECT COUNT(*) FROM temp.timed_out t WHERE t.device_id = queue_lens.device_id)
+          WHERE device_id IN (SELECT device_id FROM temp.timed_out);
+         INSERT INTO temp.released (id, entries)
+           SELECT message_id, COUNT(*) FROM temp.timed_out GROUP BY message_id;
+         DELETE FROM temp.timed_out;",
+    )
+    .map_err(backend)?;
+    release_all(conn)?;
+    Ok(expired as u64)
 }
 
 pub(super) fn fetch_queue(
@@ -326,7 +381,7 @@ pub(super) fn fetch_queue(
 ) -> Result<Vec<Queued>, StoreError> {
     let mut st = conn
         .prepare_cached(
-            "SELECT q.message_id, m.payload, m.kind FROM queue q JOIN messages m ON m.id = q.message_id
+            "SELECT q.message_id, m.payload, m.kind, m.expires_ms FROM queue q JOIN messages m ON m.id = q.message_id
              WHERE q.device_id = ?1 AND q.message_id > ?2 ORDER BY q.message_id LIMIT ?3",
         )
         .map_err(backend)?;
@@ -337,6 +392,7 @@ pub(super) fn fetch_queue(
                 id: MessageId(r.get::<_, i64>(0)? as u64),
                 payload: r.get(1)?,
                 kind: r.get(2)?,
+                expires_ms: r.get::<_, Option<i64>>(3)?.map(|at| at as u64),
             })
         })
         .map_err(backend)?;

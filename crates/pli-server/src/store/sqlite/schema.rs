@@ -297,6 +297,12 @@ CREATE TABLE account_standing (
     suspended_until_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Disappearing messages: when a message with a timer leaves every queue, delivered or not
+-- (`store::stored_expiry`), found by the sweep through its own small index.
+ALTER TABLE messages ADD COLUMN expires_ms INTEGER;
+CREATE INDEX messages_expiring ON messages(expires_ms) WHERE expires_ms IS NOT NULL;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

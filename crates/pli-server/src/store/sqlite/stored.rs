@@ -109,7 +109,7 @@ mod tests {
         let to_bob = submission(&group(1), EpochRule::Application { epoch: 1 }, b"bob", &[2]);
         let to_bob = store.submit(to_bob).await.expect("to bob").id;
         let old = store
-            .deliver(KIND_MLS, b"old".to_vec(), vec![dev(1), dev(2)], 100)
+            .deliver(KIND_MLS, b"old".to_vec(), vec![dev(1), dev(2)], 100, None)
             .await
             .expect("deliver")
             .expect("queued");

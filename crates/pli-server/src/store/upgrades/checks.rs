@@ -53,6 +53,7 @@ pub enum Check {
     Totp,
     Reports,
     Moderation,
+    Timed,
 }
 
 impl Check {
@@ -80,8 +81,20 @@ impl Check {
             Check::Totp => totp(store).await,
             Check::Reports => reports(store).await,
             Check::Moderation => super::moderation::moderation(store, NOW_MS).await,
+            Check::Timed => timed(store).await,
         }
     }
+}
+
+/// nina's timed messages keep their ends, and the sweep deletes the one that is over.
+async fn timed<S: Store>(store: &S) {
+    let queued = store.fetch_queue(dev(16), None, 10).await.expect("fetch");
+    let ends: Vec<_> = queued.iter().map(|q| q.expires_ms).collect();
+    assert_eq!(ends, vec![Some(NOW_MS - 1_000), Some(NOW_MS + 3_600_000)]);
+    assert_eq!(store.expire_timed(NOW_MS).await.expect("sweep"), 1);
+    assert_eq!(payloads(store, 16).await, vec![(0, b"not yet".to_vec())]);
+    let lengths = store.queue_lengths(&[dev(16)]).await.expect("lengths");
+    assert_eq!(lengths, vec![(dev(16), 1)]);
 }
 
 /// The payloads queued for `device`, with their kinds, in delivery order.
@@ -116,6 +129,7 @@ fn message(payload: &[u8], to: &[u64], rule: EpochRule, max_queue_depth: u64) ->
         welcome: None,
         now_ms: NOW_MS,
         max_queue_depth,
+        expires_ms: None,
     }
 }
 

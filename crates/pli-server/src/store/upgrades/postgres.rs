@@ -43,6 +43,7 @@ const ERAS: &[Era] = &[
     era!("postgres", "0009_staff_totp.sql", [Totp]),
     era!("postgres", "0010_reports.sql", [Reports]),
     era!("postgres", "0011_moderation.sql", [Moderation]),
+    era!("postgres", "0012_disappearing.sql", [Timed]),
 ];
 
 async fn connect(url: &str) -> Result<PostgresStore, ConnectError> {

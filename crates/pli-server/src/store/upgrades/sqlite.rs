@@ -29,6 +29,7 @@ const ERAS: &[Era] = &[
     era!("sqlite", "13_staff_totp.sql", [Totp]),
     era!("sqlite", "14_reports.sql", [Reports]),
     era!("sqlite", "15_moderation.sql", [Moderation]),
+    era!("sqlite", "16_disappearing.sql", [Timed]),
 ];
 
 /// The database at `path` as builds up to schema `version` left it. Foreign keys are
