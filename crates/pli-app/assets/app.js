@@ -405,6 +405,18 @@ function registration() {
   region.addEventListener("change", describe);
 }
 
+// A disappearing message leaves the page when its timer is over, as it leaves the
+// database (the app purges it before it next reads the conversation).
+function dropExpired() {
+  const now = Date.now();
+  for (const message of document.querySelectorAll(".msg[data-expires]")) {
+    if (Number(message.dataset.expires) <= now) message.remove();
+  }
+  // The conversation list's preview of one: the list is read again (without it).
+  const previews = [...document.querySelectorAll(".last[data-expires]")];
+  if (previews.some((last) => Number(last.dataset.expires) <= now)) refreshList();
+}
+
 function start() {
   localTimes(document);
   daySeparators();
@@ -417,6 +429,7 @@ function start() {
   const older = document.getElementById("older");
   older?.addEventListener("click", () => loadOlder(older));
   if (chat) document.getElementById("message")?.focus();
+  setInterval(dropExpired, 1000);
   live();
 }
 

@@ -42,6 +42,9 @@ pub struct HistoryMessage {
     /// Moves on at each change to it (an edit, a deletion, a reaction): what a chat view
     /// asks for since what it shows ([`crate::Client::history_changed`]).
     pub rev: i64,
+    /// When its disappearing timer deletes it from this device (ms since the Unix epoch),
+    /// if it has one ([`crate::disappearing`]).
+    pub expires_at: Option<u64>,
 }
 
 /// Receipts for one of this account's messages.

@@ -54,7 +54,8 @@ fn columns(m: &str) -> String {
          (SELECT count(*) FROM receipts r WHERE r.group_id = {m}.group_id
               AND r.message_id = {m}.message_id),
          (SELECT count(r.read_ms) FROM receipts r WHERE r.group_id = {m}.group_id
-              AND r.message_id = {m}.message_id)",
+              AND r.message_id = {m}.message_id),
+         {m}.expires_ms",
         quoted("sender"),
         quoted("text"),
         quoted("deleted")
@@ -80,6 +81,7 @@ struct Row {
     quoted_text: Option<String>,
     quoted_deleted: Option<bool>,
     receipts: Receipts,
+    expires_ms: Option<i64>,
 }
 
 /// Reads [`columns`] from column `at` on.
@@ -105,6 +107,7 @@ fn message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Row> {
             delivered: r.get::<_, i64>(at + 16)? as u32,
             read: r.get::<_, i64>(at + 17)? as u32,
         },
+        expires_ms: r.get(at + 18)?,
     })
 }
 
@@ -151,6 +154,7 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         reactions: Vec::new(),
         receipts: Some(row.receipts),
         rev: row.rev,
+        expires_at: row.expires_ms.map(|at| at as u64),
     })
 }
 

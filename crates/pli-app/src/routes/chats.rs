@@ -85,7 +85,7 @@ pub fn main_view_on(
     pane: Markup,
     new_chat: Option<(&str, &AppError)>,
 ) -> Result<Markup, AppError> {
-    let summaries = state.read(Client::summaries)?;
+    let summaries = state.read(current_summaries)?;
     let body = html! {
         div class="shell" data-open=[open] {
             aside class="sidebar" aria-label="Conversations" {
@@ -118,8 +118,17 @@ pub fn main_view_on(
     shell(state, screen, title, body)
 }
 
+/// The conversation list, after the messages whose timer is over went: no preview
+/// shows one.
+fn current_summaries(
+    client: &Client,
+) -> Result<Vec<pli_client::timeline::Summary>, pli_client::ClientError> {
+    client.purge_expired()?;
+    client.summaries()
+}
+
 async fn list(State(state): Shared, Query(q): Query<OpenQuery>) -> Result<Markup, AppError> {
-    let summaries = state.read(Client::summaries)?;
+    let summaries = state.read(current_summaries)?;
     Ok(chat::list(&summaries, q.open.as_deref()))
 }
 
@@ -133,6 +142,7 @@ fn newest(
     client: &Client,
     group: &GroupId,
 ) -> Result<(Vec<HistoryMessage>, Vec<NoticeLine>), pli_client::ClientError> {
+    client.purge_expired()?;
     let messages = client.history_page(group, None, PAGE)?;
     let from = if messages.len() < PAGE {
         0
@@ -186,7 +196,7 @@ pub fn chat_pane_replying(
     reply: Option<i64>,
 ) -> Result<Markup, AppError> {
     let group = conversation.id.clone();
-    let (messages, notices, refused, last_notice, last_rev) = state.read(|c| {
+    let (messages, notices, refused, last_notice, last_rev, timer) = state.read(|c| {
         let (messages, notices) = newest(c, &group)?;
         c.mark_read(&group)?;
         Ok((
@@ -195,6 +205,7 @@ pub fn chat_pane_replying(
             c.sending_refused(&group)?,
             c.last_notice_id(&group)?,
             c.last_rev(&group)?,
+            c.disappearing(&group)?,
         ))
     })?;
     let replying = match reply {
@@ -220,6 +231,12 @@ pub fn chat_pane_replying(
                     a href={ "/verify/" (peer) } { "Verify @" (peer) }
                 }
                 a href={ "/c/" (id) "/members" } { "Members" }
+                a href={ "/c/" (id) "/settings" } { "Chat settings" }
+                @if let Some(seconds) = timer {
+                    span class="timer-state" data-timer=(seconds) title="Disappearing messages" {
+                        "⏱ " (crate::views::chat_settings::timer_words(Some(seconds)))
+                    }
+                }
                 @if let (Some(peer), None) = (&conversation.peer, &blocked) {
                     a href={ "/c/" (id) "/block" } { "Block @" (peer) }
                 }
@@ -338,6 +355,7 @@ async fn newer(
     let after = at.after.unwrap_or(0).max(0);
     let after_notice = at.after_notice.unwrap_or(0).max(0);
     let (messages, notices) = state.read(|c| {
+        c.purge_expired()?;
         let mut messages = c.history_after(&group, after, PAGE)?;
         if let Some(after_rev) = at.after_rev {
             let changed = c.history_changed(&group, after_rev.max(0), PAGE)?;

@@ -3,6 +3,7 @@
 //! remote origin; a referrer only to the app itself, never elsewhere (with none at all, a
 //! browser sends `Origin: null` on form posts, which the guard must refuse); nothing cached).
 
+mod chat_settings;
 mod chats;
 mod devices;
 mod events;
@@ -43,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/alerts", get(alerts_fragment))
         .merge(onboarding::routes())
         .merge(chats::routes())
+        .merge(chat_settings::routes())
         .merge(groups::routes())
         .merge(trust::routes())
         .merge(devices::routes())

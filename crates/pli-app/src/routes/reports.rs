@@ -255,6 +255,7 @@ mod tests {
             reactions: Vec::new(),
             receipts: None,
             rev: 0,
+            expires_at: None,
         }
     }
 

@@ -31,7 +31,7 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
                 span class="name" { (title) }
                 @if let Some(last) = &summary.last {
                     time datetime=(instant(last.stored_at)) class="when" { (instant(last.stored_at)) }
-                    span class="last" {
+                    span class="last" data-expires=[last.expires_at] {
                         @if last.outgoing { "You: " }
                         @else if !summary.conversation.direct { "@" (last.sender) ": " }
                         @if last.deleted { "Message deleted" } @else { (message_actions::preview(&last.text)) }
@@ -92,7 +92,7 @@ pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
     let class = if m.outgoing { "msg out" } else { "msg in" };
     html! {
         div class=(class) id={ "m" (m.local_id) } data-id=(m.local_id) data-at=(m.stored_at) data-rev=(m.rev)
-            data-message=[m.message_id.as_deref()] {
+            data-message=[m.message_id.as_deref()] data-expires=[m.expires_at] {
             span class="who" { @if m.outgoing { "You" } @else { "@" (m.sender) } }
             @if let Some(quote) = &m.reply { (message_actions::quote(quote)) }
             @if m.deleted {
@@ -103,6 +103,9 @@ pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
             span class="meta" {
                 time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
                 @if m.edited && !m.deleted { " · " span class="edited" { "edited" } }
+                @if let Some(at) = m.expires_at {
+                    " · " span class="expires" title={ "Disappears at " (instant(at)) } { "⏱ disappears" }
+                }
                 @if let Some(delivery) = &m.delivery { " · " (state(delivery)) }
                 @if let (Some(r), Some(Delivery::Sent)) = (m.receipts, &m.delivery) {
                     @if r.read > 0 {

@@ -2,6 +2,7 @@
 //! per kind of screen part; handlers in `routes` put them together.
 
 pub mod chat;
+pub mod chat_settings;
 pub mod devices;
 pub mod layout;
 pub mod message_actions;

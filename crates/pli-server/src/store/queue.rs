@@ -273,7 +273,11 @@ mod tests {
                 "at most one step sooner ({secs} s)"
             );
         }
-        assert_eq!(stored_expiry(now, 86_400) % STORED_TIME_MS, 0, "a day: whole hours");
+        assert_eq!(
+            stored_expiry(now, 86_400) % STORED_TIME_MS,
+            0,
+            "a day: whole hours"
+        );
         assert_eq!(stored_expiry(now, 30) % 7_500, 0, "30 s: steps of 7.5 s");
     }
 }
