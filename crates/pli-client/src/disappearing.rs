@@ -122,7 +122,7 @@ pub fn describe(seconds: u64) -> String {
     ];
     let (size, unit) = UNITS
         .into_iter()
-        .find(|(size, _)| seconds >= *size && seconds % size == 0)
+        .find(|(size, _)| seconds >= *size && seconds.is_multiple_of(*size))
         .unwrap_or((1, "second"));
     let count = seconds / size;
     format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
