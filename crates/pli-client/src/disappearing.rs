@@ -47,6 +47,15 @@ pub(crate) fn expiry_of(envelope: &Envelope, now_ms: u64) -> Option<i64> {
     Some((envelope.sent_at.min(now_ms) + seconds * 1000) as i64)
 }
 
+/// Keeps the conversation's timer (0: none).
+fn store_timer(tx: &Connection, group: &GroupId, seconds: u64) -> Result<(), ClientError> {
+    tx.execute(
+        "UPDATE conversations SET disappear_s = ?2 WHERE group_id = ?1",
+        params![group.as_bytes(), (seconds > 0).then_some(seconds as i64)],
+    )?;
+    Ok(())
+}
+
 /// Applies a timer change by `by` (`None`: this user) in `group`, and tells the user.
 pub(crate) fn apply_timer(
     tx: &Connection,
@@ -55,16 +64,37 @@ pub(crate) fn apply_timer(
     seconds: u64,
     now_ms: u64,
 ) -> Result<(), ClientError> {
-    tx.execute(
-        "UPDATE conversations SET disappear_s = ?2 WHERE group_id = ?1",
-        params![group.as_bytes(), (seconds > 0).then_some(seconds as i64)],
-    )?;
+    store_timer(tx, group, seconds)?;
     let who = by.map_or_else(|| "You".to_owned(), |user| format!("@{user}"));
     let text = if seconds == 0 {
         format!("{who} turned off disappearing messages")
     } else {
         format!(
             "{who} set disappearing messages to {}: new messages are deleted from every device that long after they are sent",
+            describe(seconds)
+        )
+    };
+    local::notice(tx, Some(group), false, &text, now_ms)
+}
+
+/// Takes the timer a member's `Meta` carries (sent as they add members, so a new member
+/// learns it); tells the user only when it differs from what this device has.
+pub(crate) fn learn_timer(
+    tx: &Connection,
+    group: &GroupId,
+    seconds: u64,
+    now_ms: u64,
+) -> Result<(), ClientError> {
+    let seconds = seconds.min(MAX_DISAPPEAR_SECS);
+    if timer_of(tx, group)?.unwrap_or(0) == seconds {
+        return Ok(());
+    }
+    store_timer(tx, group, seconds)?;
+    let text = if seconds == 0 {
+        "Disappearing messages are off in this conversation".to_owned()
+    } else {
+        format!(
+            "Disappearing messages are on in this conversation: new messages are deleted {} after they are sent",
             describe(seconds)
         )
     };

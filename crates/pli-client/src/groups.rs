@@ -266,6 +266,7 @@ impl Client {
         Body::Meta {
             name: name.to_owned(),
             direct,
+            timer: None,
         }
         .check_limits()
         .map_err(|e| ClientError::Invalid(e.to_string()))?;
@@ -306,6 +307,7 @@ impl Client {
             Body::Meta {
                 name: name.to_owned(),
                 direct,
+                timer: None,
             },
         )?;
         self.flush_outbox().await?;
@@ -388,6 +390,7 @@ impl Client {
             Body::Meta {
                 name: current.name,
                 direct: false,
+                timer: Some(self.disappearing(conversation)?.unwrap_or(0)),
             },
         )?;
         self.flush_outbox().await?;

@@ -497,7 +497,14 @@ fn application(
             }
             return Ok(());
         }
-        Body::Meta { name, direct } => {
+        Body::Meta {
+            name,
+            direct,
+            timer,
+        } => {
+            if let (Some(seconds), false) = (timer, held) {
+                crate::disappearing::learn_timer(tx, group, *seconds, now)?;
+            }
             let direct = *direct;
             let peer = direct.then_some(from.direct_peer.as_ref()).flatten();
             let direct = direct && peer.is_some();

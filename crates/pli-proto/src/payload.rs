@@ -98,6 +98,10 @@ pub enum Body {
         name: String,
         /// Whether it is a direct (1:1) conversation rather than a named group.
         direct: bool,
+        /// The conversation's disappearing-message timer in seconds (0: none), sent when
+        /// members are added so they learn it. Absent from an earlier pli: unchanged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timer: Option<u64>,
     },
     /// A kind of body a newer pli sends that this version does not know. It is kept (shown
     /// as "a message this version cannot display" and counted in the sender's hash chain),
@@ -362,7 +366,10 @@ impl Body {
                 }
                 !to.is_empty() && to.len() <= MAX_RECEIPT_IDS
             }
-            Body::Meta { name, .. } => name.len() <= MAX_GROUP_NAME_BYTES,
+            Body::Meta { name, timer, .. } => {
+                name.len() <= MAX_GROUP_NAME_BYTES
+                    && timer.is_none_or(|seconds| seconds <= MAX_DISAPPEAR_SECS)
+            }
             Body::Timer { seconds } => *seconds <= MAX_DISAPPEAR_SECS,
             Body::Unknown => true,
         };

@@ -152,3 +152,51 @@ async fn a_timed_message_is_gone_from_every_device_and_the_server() {
         .expect_err("refused");
     assert!(bad.contains("30s, 5m, 1h"), "{bad}");
 }
+
+/// A member added after the timer was set learns it from the adder (the conversation's
+/// `Meta` carries it); the others, who know it, are not told again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_later_learns_the_timer() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let mut carol = TestUser::register(&server, "carol").await;
+    let team = alice
+        .client
+        .create_group("team", std::slice::from_ref(&bob.name))
+        .await
+        .expect("group");
+    alice
+        .client
+        .set_disappearing(&team, 3_600)
+        .await
+        .expect("timer");
+    bob.client.sync().await.expect("sync");
+    bob.client.take_new().expect("events");
+    alice
+        .client
+        .add_member(&team, &carol.name)
+        .await
+        .expect("add carol");
+    carol.client.sync().await.expect("sync");
+    assert_eq!(
+        carol.client.disappearing(&team).expect("timer"),
+        Some(3_600)
+    );
+    let told = notices(&carol.client.take_new().expect("events"));
+    assert!(
+        told.iter().any(|t| t.starts_with(
+            "Disappearing messages are on in this conversation: new messages are deleted 1 hour"
+        )),
+        "{told:?}"
+    );
+    bob.client.sync().await.expect("sync");
+    let again = notices(&bob.client.take_new().expect("events"));
+    assert!(
+        again
+            .iter()
+            .all(|t| !t.starts_with("Disappearing messages")),
+        "{again:?}"
+    );
+    assert_eq!(bob.client.disappearing(&team).expect("timer"), Some(3_600));
+}

@@ -148,6 +148,7 @@ async fn a_forged_direct_chat_never_takes_the_place_of_the_real_one() {
         Body::Meta {
             name: String::new(),
             direct: true,
+            timer: None,
         },
     );
     transport

@@ -5,14 +5,7 @@ const { test, expect } = require("@playwright/test");
 const h = require("./harness");
 
 test("a timer set in Chat settings reaches both sides, and a timed message leaves both pages", async ({ browser }) => {
-  const server = await h.startServer();
-  const aliceApp = await h.startApp();
-  const bobApp = await h.startApp();
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  try {
-    await h.register(alice, aliceApp, server, "alice");
-    await h.register(bob, bobApp, server, "bob");
+  await h.withAliceAndBob(browser, async ({ server, alice, bob }) => {
     await h.startChat(bob, "alice");
     await h.send(bob, "before any timer");
     await alice.getByRole("link", { name: /@bob/ }).click();
@@ -59,8 +52,5 @@ test("a timer set in Chat settings reaches both sides, and a timed message leave
     await expect(alice.locator(".notice", { hasText: "You turned off disappearing messages" })).toBeVisible();
     await expect(alice.locator(".timer-state")).toHaveCount(0);
     await expect(bob.locator(".notice", { hasText: "@alice turned off disappearing messages" })).toBeVisible();
-  } finally {
-    await Promise.all([aliceApp.stop(), bobApp.stop()]);
-    await server.stop();
-  }
+  });
 });

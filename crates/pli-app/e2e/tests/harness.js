@@ -123,4 +123,24 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
-module.exports = { PLI, cli, freePort, noSeriousA11yFindings, register, screenshot, send, startApp, startChat, startServer, tempDir };
+/**
+ * A server, two apps and two browser pages, alice and bob registered on them; runs
+ * `body({ server, alice, bob, aliceApp, bobApp })`, then stops everything whatever happened.
+ */
+async function withAliceAndBob(browser, body) {
+  const server = await startServer();
+  const aliceApp = await startApp();
+  const bobApp = await startApp();
+  try {
+    const alice = await (await browser.newContext()).newPage();
+    const bob = await (await browser.newContext()).newPage();
+    await register(alice, aliceApp, server, "alice");
+    await register(bob, bobApp, server, "bob");
+    await body({ server, alice, bob, aliceApp, bobApp });
+  } finally {
+    await Promise.all([aliceApp.stop(), bobApp.stop()]);
+    await server.stop();
+  }
+}
+
+module.exports = { PLI, cli, freePort, noSeriousA11yFindings, register, screenshot, send, startApp, startChat, startServer, tempDir, withAliceAndBob };

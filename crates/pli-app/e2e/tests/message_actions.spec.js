@@ -19,14 +19,7 @@ async function post(page, path, fields) {
 }
 
 test("react, reply, edit and delete for everyone, seen live on the other side", async ({ browser }) => {
-  const server = await h.startServer();
-  const aliceApp = await h.startApp();
-  const bobApp = await h.startApp();
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  try {
-    await h.register(alice, aliceApp, server, "alice");
-    await h.register(bob, bobApp, server, "bob");
+  await h.withAliceAndBob(browser, async ({ server, alice, bob }) => {
     await h.startChat(bob, "alice");
     await h.send(bob, "dinner at 7?");
 
@@ -100,8 +93,5 @@ test("react, reply, edit and delete for everyone, seen live on the other side", 
     await expect(aliceLog.getByText("dinner at 8?")).toHaveCount(0);
     await expect(aliceLog.locator(".msg.in summary", { hasText: "More" })).toHaveCount(0);
     await expect(alice.locator("#list")).toContainText("yes, see you there");
-  } finally {
-    await Promise.all([aliceApp.stop(), bobApp.stop()]);
-    await server.stop();
-  }
+  });
 });

@@ -4,14 +4,7 @@ const { test, expect } = require("@playwright/test");
 const h = require("./harness");
 
 test("a message read by the other person says so, and receipts switch off in Settings", async ({ browser }) => {
-  const server = await h.startServer();
-  const aliceApp = await h.startApp();
-  const bobApp = await h.startApp();
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  try {
-    await h.register(alice, aliceApp, server, "alice");
-    await h.register(bob, bobApp, server, "bob");
+  await h.withAliceAndBob(browser, async ({ server, alice, bob }) => {
     await h.startChat(bob, "alice");
     await h.send(bob, "hello alice");
     await alice.getByRole("link", { name: /@bob/ }).click();
@@ -31,8 +24,5 @@ test("a message read by the other person says so, and receipts switch off in Set
     await alice.getByRole("button", { name: "Save" }).click();
     await expect(alice.getByRole("checkbox", { name: "Send delivery and read receipts" })).not.toBeChecked();
     await h.noSeriousA11yFindings(alice);
-  } finally {
-    await Promise.all([aliceApp.stop(), bobApp.stop()]);
-    await server.stop();
-  }
+  });
 });

@@ -4,14 +4,7 @@ const { test, expect } = require("@playwright/test");
 const h = require("./harness");
 
 test("the other person sees who is typing, until the message comes", async ({ browser }) => {
-  const server = await h.startServer();
-  const aliceApp = await h.startApp();
-  const bobApp = await h.startApp();
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  try {
-    await h.register(alice, aliceApp, server, "alice");
-    await h.register(bob, bobApp, server, "bob");
+  await h.withAliceAndBob(browser, async ({ server, alice, bob }) => {
     await h.startChat(bob, "alice");
     await h.send(bob, "are you there?");
     await alice.getByRole("link", { name: /@bob/ }).click();
@@ -33,8 +26,5 @@ test("the other person sees who is typing, until the message comes", async ({ br
       return { status: response.status, code: response.headers.get("x-pli-error") };
     }, `/c/${conversation}/typing`);
     expect(answer).toEqual({ status: 400, code: "bad_typing" });
-  } finally {
-    await Promise.all([aliceApp.stop(), bobApp.stop()]);
-    await server.stop();
-  }
+  });
 });

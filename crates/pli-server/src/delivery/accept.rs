@@ -37,6 +37,28 @@ pub struct Submitter<'a> {
     pub suspended_until: Option<u64>,
 }
 
+impl<'a> Submitter<'a> {
+    /// A submitter with its account's suspension read now: for each HTTP request, and
+    /// once as a delivery socket's session starts.
+    pub async fn read<S: Store>(
+        state: &AppState<S>,
+        device: DeviceId,
+        account: &'a Username,
+        source: IpAddr,
+    ) -> Result<Self, StoreError> {
+        let suspended_until = state
+            .store
+            .suspended_until(account, state.clock.now_ms())
+            .await?;
+        Ok(Self {
+            device,
+            account,
+            source,
+            suspended_until,
+        })
+    }
+}
+
 /// The stable code a refusal carries on the wire. `http::error` owns the mapping of every
 /// domain error (it gives HTTP answers the same codes); the delivery socket is handed it
 /// when a session starts, so it answers with the codes the HTTP API would.

@@ -54,18 +54,8 @@ pub async fn run<S: Store>(
     Box::pin(release_notices(&state, &auth.username)).await;
     // The account's standing, read once and after attaching: an action taken from now on
     // closes this socket (`moderation`), so the device reconnects and reads it again.
-    let standing = state
-        .store
-        .suspended_until(&auth.username, state.clock.now_ms())
-        .await;
-    match standing {
-        Ok(suspended_until) => {
-            let sender = Submitter {
-                device,
-                account: &auth.username,
-                source,
-                suspended_until,
-            };
+    match Submitter::read(&state, device, &auth.username, source).await {
+        Ok(sender) => {
             if let Err(err) = drive(&state, &attachment, sender, socket, refusal).await {
                 tracing::debug!(error = %err, "websocket session ended with an error");
             }

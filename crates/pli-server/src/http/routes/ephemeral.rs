@@ -29,16 +29,7 @@ pub async fn ephemeral<S: Store>(
     AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<EphemeralRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let suspended_until = state
-        .store
-        .suspended_until(&device.username, state.clock.now_ms())
-        .await?;
-    let submitter = Submitter {
-        device: device.device_id,
-        account: &device.username,
-        source: client,
-        suspended_until,
-    };
+    let submitter = Submitter::read(&state, device.device_id, &device.username, client).await?;
     forward(&state, &submitter, request)
         .await
         .map(|_| StatusCode::NO_CONTENT)

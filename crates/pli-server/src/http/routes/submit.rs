@@ -31,16 +31,7 @@ pub async fn submit<S: Store>(
     AuthDevice(device): AuthDevice,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
-    let suspended_until = state
-        .store
-        .suspended_until(&device.username, state.clock.now_ms())
-        .await?;
-    let submitter = Submitter {
-        device: device.device_id,
-        account: &device.username,
-        source: client,
-        suspended_until,
-    };
+    let submitter = Submitter::read(&state, device.device_id, &device.username, client).await?;
     accept(&state, &submitter, request)
         .await
         .map(Json)
