@@ -157,6 +157,7 @@ impl Client {
             })
             .await?;
         crate::rotation::rotate_all_soon(&self.conn)?;
+        crate::linked_devices::remember(&self.conn, added.device_id, crate::local::now_ms())?;
         Ok(added.device_id)
     }
 

@@ -37,12 +37,18 @@ impl<F> BuildCommit for F where
 }
 
 impl Client {
-    /// Claims a key package for each of `user`'s devices and verifies each one.
-    async fn claim_verified(
+    /// Claims a key package for each of `user`'s devices (or `only` one of them) and
+    /// verifies each one.
+    pub(crate) async fn claim_verified(
         &mut self,
         user: &Username,
+        only: Option<DeviceId>,
     ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
-        let claimed = match self.transport.claim(user).await {
+        let claimed = match only {
+            None => self.transport.claim(user).await,
+            Some(device) => self.transport.claim_device(user, device).await,
+        };
+        let claimed = match claimed {
             Err(err) if err.code() == Some(ErrorCode::NoKeyPackage) => {
                 return Err(ClientError::NoKeyPackage);
             }
@@ -79,13 +85,13 @@ impl Client {
     ) -> Result<Vec<(DeviceId, KeyPackage)>, ClientError> {
         let mut packages = Vec::new();
         for user in users {
-            let claimed = self.claim_verified(user).await?;
+            let claimed = self.claim_verified(user, None).await?;
             if claimed.is_empty() {
                 return Err(ClientError::NoKeyPackage);
             }
             packages.extend(claimed);
         }
-        match self.claim_verified(&self.me.username.clone()).await {
+        match self.claim_verified(&self.me.username.clone(), None).await {
             Ok(own) => packages.extend(own),
             // This user's other devices have no package (or only expired ones, after a long
             // absence): the conversation starts without them.
@@ -230,7 +236,7 @@ impl Client {
         Ok(())
     }
 
-    fn add_commit(
+    pub(crate) fn add_commit(
         packages: Vec<(DeviceId, KeyPackage)>,
     ) -> impl FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>
     {
@@ -371,7 +377,7 @@ impl Client {
         let current = local::conversation(&self.conn, conversation)?
             .ok_or_else(|| ClientError::UnknownConversation(conversation.to_hex()))?;
         self.sync_inbound().await?;
-        let packages: Vec<_> = self.claim_verified(user).await?;
+        let packages: Vec<_> = self.claim_verified(user, None).await?;
         if packages.is_empty() {
             return Err(ClientError::NoKeyPackage);
         }

@@ -32,7 +32,8 @@
 //! - [`history`]: a history message as front ends see it (plain data).
 //! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
 //!   markers: what a conversation list and a chat view read.
-//! - `link_keys`: a linked device takes the directory's keys from its approving device.
+//! - `link_keys`: a linked device takes the directory's keys from its approving device;
+//!   [`linked_devices`]: the approving device adds it to the existing conversations.
 //! - `group_cache`: decoded MLS groups kept between messages, checked against the
 //!   database's version of each group before use.
 //! - [`local`]: the local database and its queries; `schema`: its migrations.
@@ -70,6 +71,7 @@ pub mod history;
 pub mod hot_paths;
 pub mod kt;
 mod link_keys;
+pub mod linked_devices;
 pub mod local;
 pub mod mls;
 pub mod mls_store;

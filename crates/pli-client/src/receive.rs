@@ -491,8 +491,11 @@ fn application(
             return Ok(());
         }
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
+        // Applied even from a device not verified yet (a new member's first messages
+        // arrive before its keys are checked), like a conversation's name: dropped, it
+        // would leave this device keeping what everyone else deletes.
         Body::Timer { seconds } => {
-            if !held && *seconds <= pli_proto::limits::MAX_DISAPPEAR_SECS {
+            if *seconds <= pli_proto::limits::MAX_DISAPPEAR_SECS {
                 crate::disappearing::apply_timer(tx, group, Some(sender), *seconds, now)?;
             }
             return Ok(());
@@ -502,7 +505,9 @@ fn application(
             direct,
             timer,
         } => {
-            if let (Some(seconds), false) = (timer, held) {
+            // Like the name, taken from whoever adds this device: a new member's keys of
+            // the others are checked only after it joined.
+            if let Some(seconds) = timer {
                 crate::disappearing::learn_timer(tx, group, *seconds, now)?;
             }
             let direct = *direct;

@@ -250,4 +250,12 @@ ALTER TABLE conversations ADD COLUMN disappear_s INTEGER;
 ALTER TABLE messages ADD COLUMN expires_ms INTEGER;
 CREATE INDEX messages_expiring ON messages (expires_ms) WHERE expires_ms IS NOT NULL;
 "#,
+    r#"
+-- Devices this one approved that are still to be added to the account's existing
+-- conversations (`linked_devices`), and when each was approved.
+CREATE TABLE linked_devices_to_add (
+    device_id   INTEGER PRIMARY KEY,
+    approved_ms INTEGER NOT NULL
+);
+"#,
 ];

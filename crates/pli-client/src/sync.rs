@@ -47,6 +47,7 @@ impl Client {
         // waits for the next sync.
         self.check_directory().await?;
         self.flush_outbox().await?;
+        self.add_linked_devices().await?;
         self.rotate_due_leaves().await?;
         self.top_up_key_packages().await?;
         // The audit log's past is watched like the key directory's: a rewrite is an alert

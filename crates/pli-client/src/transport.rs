@@ -352,6 +352,16 @@ impl Transport {
             .await
     }
 
+    /// Claims a key package for one device of `user` alone (spending no other device's).
+    pub async fn claim_device(
+        &self,
+        user: &Username,
+        device: DeviceId,
+    ) -> Result<api::ClaimResponse, ClientError> {
+        let path = format!("{}?device={device}", paths::user_claim(user.as_str()));
+        self.post(&path, &serde_json::json!({})).await
+    }
+
     /// The trust & safety actions taken on this account.
     pub async fn my_actions(&self) -> Result<Vec<pli_proto::abuse::ActionView>, ClientError> {
         self.get(paths::MY_ACTIONS).await

@@ -37,10 +37,11 @@ impl<S: Store> KeyPackageStore for Regional<S> {
         &self,
         username: &Username,
         now_s: u64,
+        only: Option<DeviceId>,
     ) -> Result<Option<Claim>, StoreError> {
         let _no_move = self.no_move().await;
         match self.user_store(username).await? {
-            Some(store) => store.claim_key_packages(username, now_s).await,
+            Some(store) => store.claim_key_packages(username, now_s, only).await,
             None => Ok(None),
         }
     }

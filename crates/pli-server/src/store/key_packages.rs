@@ -114,10 +114,13 @@ pub trait KeyPackageStore: Send + Sync {
     /// Claims one key package per device of the user, passing over packages expired at
     /// `now_s`: a one-time package (deleted, so it is handed out once) or, when none is
     /// left, the last-resort package (kept). Devices with neither are left out, and counted
-    /// if they had expired ones. `None` if the user does not exist.
+    /// if they had expired ones. `None` if the user does not exist. With `only`, just that
+    /// device of the user is claimed for (adding one new device to existing groups spends
+    /// none of the others' packages).
     fn claim_key_packages(
         &self,
         username: &Username,
         now_s: u64,
+        only: Option<DeviceId>,
     ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
 }

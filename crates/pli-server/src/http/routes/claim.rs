@@ -4,9 +4,9 @@
 
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiPath;
 use crate::http::extract::AuthDevice;
 use crate::http::extract::path_username;
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
@@ -16,10 +16,25 @@ use pli_proto::ErrorCode;
 use pli_proto::api::{ClaimResponse, ClaimedKeyPackage};
 use pli_proto::error::ErrorBody;
 
+/// Which of the user's devices to claim for.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimQuery {
+    /// Only this device (one of the user's): a device added to the account joins the
+    /// account's existing groups without spending the other devices' packages. A device
+    /// the user does not have gets `no_key_package`.
+    #[serde(default)]
+    #[param(value_type = Option<u64>, minimum = 1)]
+    device: Option<pli_proto::DeviceId>,
+}
+
 /// Claims one key package for each of the user's devices, to add them to a group.
 #[utoipa::path(post, path = pli_proto::api::paths::USER_CLAIM, tag = "keys",
     security(("device" = [])),
-    params(("username" = pli_proto::Username, Path, description = "The user whose devices to claim for")),
+    params(
+        ("username" = pli_proto::Username, Path, description = "The user whose devices to claim for"),
+        ClaimQuery,
+    ),
     responses(
         (status = 200, body = ClaimResponse, description = "One package per device"),
         (status = 403, body = ErrorBody, description = "`account_suspended`: the caller's account"),
@@ -33,6 +48,7 @@ pub async fn claim<S: Store>(
     ClientAddr(client): ClientAddr,
     AuthDevice(device): AuthDevice,
     ApiPath(raw): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ClaimQuery>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
     state.rate_limit(&state.claims, device.device_id, client)?;
     super::devices::refuse_if_suspended(&state, &device.username).await?;
@@ -40,7 +56,7 @@ pub async fn claim<S: Store>(
     let now_s = state.clock.now_ms() / 1000;
     let claim = state
         .store
-        .claim_key_packages(&username, now_s)
+        .claim_key_packages(&username, now_s, query.device)
         .await?
         .ok_or_else(|| {
             ApiError::new(

@@ -4,7 +4,8 @@
 
 use super::{dev, name, register};
 use crate::store::{
-    Claim, ClaimedPackage, KeyPackageTime, KeyPackageUpload, NewKeyPackage, Store, StoreError,
+    Claim, ClaimedPackage, KeyPackageTime, KeyPackageUpload, NewDevice, NewKeyPackage, Store,
+    StoreError,
 };
 
 /// The time the checks run at (seconds since the Unix epoch).
@@ -36,7 +37,7 @@ pub(crate) fn upload(
 
 async fn claim<S: Store>(store: &S, user: &str, now: u64) -> Claim {
     store
-        .claim_key_packages(&name(user), now)
+        .claim_key_packages(&name(user), now, None)
         .await
         .expect("claim")
         .expect("user")
@@ -89,7 +90,7 @@ pub async fn key_packages_are_claimed_once_then_last_resort<S: Store>(store: S) 
     assert!(status.has_last_resort);
     assert!(
         store
-            .claim_key_packages(&name("ghost"), NOW)
+            .claim_key_packages(&name("ghost"), NOW, None)
             .await
             .expect("claim")
             .is_none()
@@ -268,7 +269,7 @@ pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .claim_key_packages(&super::name("bob"), super::NOW)
+                    .claim_key_packages(&super::name("bob"), super::NOW, None)
                     .await
                     .expect("claim")
                     .expect("user")
@@ -287,6 +288,55 @@ pub async fn concurrent_claims_hand_each_package_out_once<S: Store>(store: S) {
     assert_eq!(handed_out, packages, "each package handed out exactly once");
 }
 
+/// A claim for one device of a user takes that device's package alone, and one for a
+/// device the user does not have takes nothing.
+pub async fn a_claim_for_one_device_spends_no_other_package<S: Store>(store: S) {
+    register(&store, "erin", 30).await;
+    let endorsement = pli_proto::kt::Endorsement {
+        by: dev(30),
+        signature: [3; 64],
+    };
+    let second = NewDevice {
+        device_id: dev(31),
+        secret_hash: [31; 32],
+        signature_key: vec![31; 32],
+        endorsement,
+    };
+    store
+        .add_device(&name("erin"), second)
+        .await
+        .expect("second device");
+    for (device, data) in [(30, b"first".to_vec()), (31, b"second".to_vec())] {
+        store
+            .add_key_packages(dev(device), upload(vec![data], None, 10))
+            .await
+            .expect("upload");
+    }
+    let only = store
+        .claim_key_packages(&name("erin"), NOW, Some(dev(31)))
+        .await
+        .expect("claim")
+        .expect("user");
+    assert_eq!(
+        only.packages
+            .iter()
+            .map(|p| (p.device_id, p.key_package.clone()))
+            .collect::<Vec<_>>(),
+        vec![(dev(31), b"second".to_vec())]
+    );
+    let first = store
+        .key_package_status(dev(30), KeyPackageTime::at(NOW))
+        .await
+        .expect("status");
+    assert_eq!(first.available, 1, "the first device's package is left");
+    let elsewhere = store
+        .claim_key_packages(&name("erin"), NOW, Some(dev(99)))
+        .await
+        .expect("claim")
+        .expect("user");
+    assert!(elsewhere.packages.is_empty());
+}
+
 /// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
 #[doc(hidden)]
 #[macro_export]
@@ -298,6 +348,7 @@ macro_rules! conformance_key_packages {
             expired_key_packages_are_never_handed_out_and_expiring_ones_are_replaced,
             key_packages_without_a_recorded_lifetime_are_valid_but_expiring,
             concurrent_claims_hand_each_package_out_once,
+            a_claim_for_one_device_spends_no_other_package,
         );
     };
 }

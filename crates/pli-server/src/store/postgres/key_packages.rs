@@ -40,9 +40,10 @@ impl KeyPackageStore for PostgresStore {
         &self,
         username: &Username,
         now_s: u64,
+        only: Option<DeviceId>,
     ) -> Result<Option<Claim>, StoreError> {
         let mut tx = self.begin().await?;
-        let claimed = claim_key_packages(&mut tx, username, now_s).await?;
+        let claimed = claim_key_packages(&mut tx, username, now_s, only).await?;
         commit(tx).await?;
         Ok(claimed)
     }
@@ -162,13 +163,17 @@ pub(super) async fn claim_key_packages(
     tx: &mut PgConnection,
     user: &Username,
     now_s: u64,
+    only: Option<DeviceId>,
 ) -> Result<Option<Claim>, StoreError> {
     let Some(devices) = list_devices(tx, user).await? else {
         return Ok(None);
     };
     let now = clamp(now_s);
     let mut claim = Claim::default();
-    for device in devices {
+    let chosen = devices
+        .into_iter()
+        .filter(|d| only.is_none_or(|only| d.device_id == only));
+    for device in chosen {
         let id = device.device_id.get() as i64;
         // Oldest valid one-time package first; SKIP LOCKED hands a concurrent claim the next
         // one instead of the same one. Expired ones are passed over.

@@ -37,9 +37,10 @@ impl KeyPackageStore for SqliteStore {
         &self,
         username: &Username,
         now_s: u64,
+        only: Option<DeviceId>,
     ) -> Result<Option<Claim>, StoreError> {
         let username = username.clone();
-        self.write(move |c| claim_key_packages(c, &username, now_s))
+        self.write(move |c| claim_key_packages(c, &username, now_s, only))
             .await
     }
 }
@@ -133,13 +134,17 @@ pub(super) fn claim_key_packages(
     conn: &Connection,
     user: &Username,
     now_s: u64,
+    only: Option<DeviceId>,
 ) -> Result<Option<Claim>, StoreError> {
     let Some(devices) = list_devices(conn, user)? else {
         return Ok(None);
     };
     let now = clamp(now_s);
     let mut claim = Claim::default();
-    for device in devices {
+    let chosen = devices
+        .into_iter()
+        .filter(|d| only.is_none_or(|only| d.device_id == only));
+    for device in chosen {
         let id = device.device_id.get() as i64;
         // One-time packages first (oldest first); the last-resort one only when none is
         // left. Expired ones are passed over.

@@ -475,9 +475,10 @@ mod tests {
         assert_eq!((status.available, status.expiring), (1, 1));
         assert!(status.has_last_resort && status.last_resort_expiring);
         let user = pli_proto::Username::parse("alice").expect("name");
-        let claim = super::super::key_packages::claim_key_packages(&conn, &user, 2_000_000_000)
-            .expect("claim")
-            .expect("alice");
+        let claim =
+            super::super::key_packages::claim_key_packages(&conn, &user, 2_000_000_000, None)
+                .expect("claim")
+                .expect("alice");
         assert_eq!(claim.packages[0].key_package, vec![0xaa]);
     }
 }

@@ -191,7 +191,7 @@ async fn key_packages<S: Store>(store: &S) {
     let mut claimed = Vec::new();
     for _ in 0..2 {
         let claim = store
-            .claim_key_packages(&name("alice"), NOW_S)
+            .claim_key_packages(&name("alice"), NOW_S, None)
             .await
             .expect("claim")
             .expect("alice");
@@ -499,7 +499,7 @@ async fn lifetimes<S: Store>(store: &S) {
     let mut claimed = Vec::new();
     for _ in 0..2 {
         let claim = store
-            .claim_key_packages(&name("hana"), NOW_S)
+            .claim_key_packages(&name("hana"), NOW_S, None)
             .await
             .expect("claim")
             .expect("hana");
