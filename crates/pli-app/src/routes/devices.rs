@@ -66,6 +66,7 @@ async fn pane(
             form method="post" action="/devices/approve" class="card" {
                 h3 { "Link a new device" }
                 p class="hint" { "On the new device, start pli app and choose “use an account you already have”. It shows a code: paste it here." }
+                p class="hint" { "The new device joins all your conversations, but it can read only what is sent from then on: messages from before stay on the devices that have them (end-to-end encryption gives it no key to them)." }
                 label for="link-code" { "Link code" }
                 textarea id="link-code" name="code" required rows="3" spellcheck="false" { (typed) }
                 button type="submit" { "Approve" }
@@ -105,7 +106,9 @@ async fn approve(State(state): Shared, Form(form): Form<Approve>) -> Result<Resp
                 &state,
                 None,
                 "",
-                Some(&format!("Device {added} was added to your account.")),
+                Some(&format!(
+                    "Device {added} was added to your account. This device adds it to your conversations as soon as it is online; it will read what is sent from then on, not earlier messages."
+                )),
             )
             .await?,
         ),
