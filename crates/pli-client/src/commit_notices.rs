@@ -6,7 +6,8 @@ use openmls::prelude::*;
 use pli_proto::Username;
 use std::collections::BTreeSet;
 
-/// The notices of a commit by `committer`: "@c added @x, removed @y", and "@z left the
+/// The notices of a commit by `committer`: "@c added @x, removed @y" ("a new device of @x"
+/// for a member's linked device), and "@z left the
 /// conversation" for members taken out by their own proposal; none if it changed no member.
 pub(crate) fn describe_commit(
     group: &MlsGroup,
@@ -14,12 +15,22 @@ pub(crate) fn describe_commit(
     committer: &Username,
 ) -> Vec<String> {
     let mut parts = Vec::new();
+    let members: BTreeSet<Username> = mls::members(group).into_iter().map(|(_, u, _)| u).collect();
+    // A user already in the group gained a device (one they linked), not a place in it.
     let added: BTreeSet<String> = staged
         .add_proposals()
         .filter_map(|p| {
             mls::member_identity(p.add_proposal().key_package().leaf_node().credential())
         })
-        .map(|(u, _)| format!("@{u}"))
+        .map(|(u, _)| {
+            if u == *committer {
+                "a new device of theirs".to_owned()
+            } else if members.contains(&u) {
+                format!("a new device of @{u}")
+            } else {
+                format!("@{u}")
+            }
+        })
         .collect();
     // Each removed leaf, and whether its own member proposed it (left).
     let removals: Vec<(LeafNodeIndex, bool)> = staged

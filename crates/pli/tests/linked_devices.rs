@@ -23,6 +23,7 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
         .await
         .expect("group");
     carol.receive().await;
+    bob.client.take_new().expect("events");
 
     let home = tempfile::tempdir().expect("temp dir");
     let (mut second, code) = Client::prepare_link(
@@ -47,6 +48,26 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
         .collect();
     joined.sort();
     assert_eq!(joined, vec!["@bob".to_owned(), "team".to_owned()]);
+
+    // The others are told a device of alice joined, in each conversation.
+    bob.client.sync().await.expect("sync");
+    let told: Vec<String> = bob
+        .client
+        .take_new()
+        .expect("events")
+        .into_iter()
+        .filter_map(|event| match event {
+            pli_client::Event::Notice { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told.iter()
+            .filter(|t| *t == "@alice added a new device of theirs")
+            .count(),
+        2,
+        "{told:?}"
+    );
 
     // It reads what comes now, in both, and writes there.
     bob.send(&chat, "after the link").await;
