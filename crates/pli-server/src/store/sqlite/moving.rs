@@ -6,7 +6,7 @@ use super::accounts::{erase_devices, ips_of};
 use super::moderation::erase_moderation;
 use super::queue::enqueue;
 use super::rows::{backend, device_id, username};
-use super::stored::{prepare_release_all, release_all};
+use super::stored::take_off_queues;
 use crate::store::error::StoreError;
 use crate::store::moving::ResidencyStore;
 use crate::store::moving::{
@@ -342,7 +342,6 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
         "CREATE TEMP TABLE IF NOT EXISTS expired (device_id INTEGER, message_id INTEGER)",
     )
     .map_err(backend)?;
-    prepare_release_all(conn)?;
     let expired = conn
         .execute(
             &format!(
@@ -353,16 +352,7 @@ pub(super) fn expire(conn: &Connection, r: &Retention) -> Result<RetentionReport
             params![now, before],
         )
         .map_err(backend)?;
-    conn.execute_batch(
-        "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.expired);
-         UPDATE queue_lens SET len = len - (SELECT COUNT(*) FROM temp.expired e WHERE e.device_id = queue_lens.device_id)
-          WHERE device_id IN (SELECT device_id FROM temp.expired);
-         INSERT INTO temp.released (id, entries)
-           SELECT message_id, COUNT(*) FROM temp.expired GROUP BY message_id;
-         DELETE FROM temp.expired;",
-    )
-    .map_err(backend)?;
-    release_all(conn)?;
+    take_off_queues(conn, "temp.expired")?;
     let expired_ips = conn
         .execute(
             "DELETE FROM connection_ips WHERE day < ?2 AND username NOT IN

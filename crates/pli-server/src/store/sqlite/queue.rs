@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use super::rows::backend;
-use super::stored::{insert_message, prepare_release_all, release, release_all};
+use super::stored::{insert_message, release, take_off_queues};
 use super::writer::Undo;
 use crate::store::error::StoreError;
 use crate::store::queue::{
@@ -344,7 +344,6 @@ fn set_expiry(conn: &Connection, id: MessageId, expires_ms: u64) -> Result<(), S
 /// Deletes the queue entries of every message whose timer is over, and with the last of
 /// them the message (`stored`'s counting rule), in one transaction.
 pub(super) fn expire_timed(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
-    prepare_release_all(conn)?;
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS timed_out (device_id INTEGER, message_id INTEGER)",
     )
@@ -360,16 +359,7 @@ pub(super) fn expire_timed(conn: &Connection, now_ms: u64) -> Result<u64, StoreE
     if expired == 0 {
         return Ok(0);
     }
-    conn.execute_batch(
-        "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM temp.timed_out);
-         UPDATE queue_lens SET len = len - (SELECT COUNT(*) FROM temp.timed_out t WHERE t.device_id = queue_lens.device_id)
-          WHERE device_id IN (SELECT device_id FROM temp.timed_out);
-         INSERT INTO temp.released (id, entries)
-           SELECT message_id, COUNT(*) FROM temp.timed_out GROUP BY message_id;
-         DELETE FROM temp.timed_out;",
-    )
-    .map_err(backend)?;
-    release_all(conn)?;
+    take_off_queues(conn, "temp.timed_out")?;
     Ok(expired as u64)
 }
 

@@ -58,6 +58,24 @@ pub(super) fn release_all(conn: &Connection) -> Result<(), StoreError> {
     .map_err(backend)
 }
 
+/// Takes the queue entries listed in the scratch table `removed` (`device_id`,
+/// `message_id`: a name of this crate's, never input) off their queues and their devices'
+/// counts, then releases their messages ([`release_all`]) and empties `removed`: the
+/// retention sweep and the disappearing-message sweep alike.
+pub(super) fn take_off_queues(conn: &Connection, removed: &str) -> Result<(), StoreError> {
+    prepare_release_all(conn)?;
+    conn.execute_batch(&format!(
+        "DELETE FROM queue WHERE (device_id, message_id) IN (SELECT device_id, message_id FROM {removed});
+         UPDATE queue_lens SET len = len - (SELECT COUNT(*) FROM {removed} e WHERE e.device_id = queue_lens.device_id)
+          WHERE device_id IN (SELECT device_id FROM {removed});
+         INSERT INTO temp.released (id, entries)
+           SELECT message_id, COUNT(*) FROM {removed} GROUP BY message_id;
+         DELETE FROM {removed};"
+    ))
+    .map_err(backend)?;
+    release_all(conn)
+}
+
 /// Creates the per-connection scratch table [`release_all`] reads.
 pub(super) fn prepare_release_all(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
