@@ -113,7 +113,7 @@ test("desktop notifications: only when turned on and pli is not in front, withou
     expect(await shown(page)).toEqual([]);
 
     // Turned on in Settings (kept in this browser's storage).
-    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("link", { name: "Settings", exact: true }).click();
     const toggle = page.getByRole("checkbox", { name: "Show desktop notifications" });
     await expect(toggle).not.toBeChecked();
     await toggle.check();
@@ -139,7 +139,7 @@ test("desktop notifications: only when turned on and pli is not in front, withou
     expect(await shown(page)).toHaveLength(1);
 
     // Turned off: nothing, even when not in front.
-    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("link", { name: "Settings", exact: true }).click();
     await toggle.uncheck();
     await expect(page.locator("#notify-state")).toHaveText("Notifications are off.");
     await mainView(page, { focused: false });

@@ -43,7 +43,7 @@ test("a linked device removed through its confirmation page", async ({ browser }
     expect(held.devices.map((d) => String(d.device_id))).toEqual([mine]);
 
     // Settings, one more screen for axe-core.
-    await first.getByRole("link", { name: "Settings" }).click();
+    await first.getByRole("link", { name: "Settings", exact: true }).click();
     await expect(first.getByRole("heading", { name: "Settings" })).toBeVisible();
     await h.noSeriousA11yFindings(first);
   } finally {

@@ -17,7 +17,7 @@ test("a message read by the other person says so, and receipts switch off in Set
     await h.screenshot(bob, "app-read-receipt");
 
     // Alice switches receipts off; the choice stays.
-    await alice.getByRole("link", { name: "Settings" }).click();
+    await alice.getByRole("link", { name: "Settings", exact: true }).click();
     const box = alice.getByRole("checkbox", { name: "Send delivery and read receipts" });
     await expect(box).toBeChecked();
     await box.uncheck();
