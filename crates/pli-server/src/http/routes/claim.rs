@@ -24,7 +24,7 @@ pub struct ClaimQuery {
     /// account's existing groups without spending the other devices' packages. A device
     /// the user does not have gets `no_key_package`.
     #[serde(default)]
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 9_007_199_254_740_991_u64)]
     device: Option<pli_proto::DeviceId>,
 }
 
