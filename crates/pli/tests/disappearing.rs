@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{TestServer, TestUser, contains, files_under, path_str, run_pli};
-use pli_client::Event;
+use common::{TestServer, TestUser, contains, files_under, notices, path_str, run_pli};
 use pli_server::clock::{Clock as _, ManualClock, SystemClock};
 use std::time::{Duration, Instant};
 
@@ -16,16 +15,6 @@ fn raw_home(user: &TestUser) -> Vec<u8> {
     files_under(user.home.path())
         .into_iter()
         .flat_map(|file| std::fs::read(file).unwrap_or_default())
-        .collect()
-}
-
-fn notices(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Notice { text, .. } => Some(text.clone()),
-            _ => None,
-        })
         .collect()
 }
 

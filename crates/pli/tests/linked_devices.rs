@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestServer, TestUser, texts};
+use common::{TestServer, TestUser, notices, texts};
 use pli_client::{Client, ConnectOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,16 +51,7 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
 
     // The others are told a device of alice joined, in each conversation.
     bob.client.sync().await.expect("sync");
-    let told: Vec<String> = bob
-        .client
-        .take_new()
-        .expect("events")
-        .into_iter()
-        .filter_map(|event| match event {
-            pli_client::Event::Notice { text, .. } => Some(text),
-            _ => None,
-        })
-        .collect();
+    let told = notices(&bob.client.take_new().expect("events"));
     assert_eq!(
         told.iter()
             .filter(|t| *t == "@alice added a new device of theirs")

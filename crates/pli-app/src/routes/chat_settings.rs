@@ -3,6 +3,7 @@
 //! receipts there (this device's choice alone).
 
 use super::chats::{conversation, main_view};
+use super::me::ReceiptsForm;
 use super::shared::{Form, Shared};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -58,12 +59,6 @@ async fn set_timer(
     let id = group.to_hex();
     state.engine.changed(Some(id.clone()));
     Ok(Redirect::to(&format!("/c/{id}")))
-}
-
-#[derive(serde::Deserialize)]
-struct ReceiptsForm {
-    #[serde(default)]
-    receipts: Option<String>,
 }
 
 /// Turns this user's receipts in this conversation on (the box ticked) or off.

@@ -142,10 +142,12 @@ async fn search(
     main_view_on(&state, Screen::Search, None, body, None)
 }
 
+/// A receipts switch: the box ticked (`receipts=on`) or not (absent). Settings has the
+/// account's, Chat settings each conversation's.
 #[derive(serde::Deserialize)]
-struct ReceiptsForm {
+pub(super) struct ReceiptsForm {
     #[serde(default)]
-    receipts: Option<String>,
+    pub receipts: Option<String>,
 }
 
 /// Turns this account's delivery and read receipts on (the box ticked) or off.

@@ -396,6 +396,17 @@ pub fn alerts(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// The text of every notice (alert or not) among `events`.
+pub fn notices(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn texts(events: Vec<Event>) -> Vec<(GroupId, String, String)> {
     events
         .into_iter()
