@@ -179,8 +179,10 @@ pub(crate) fn apply(
                  WHERE local_id = ?1",
             )?
             .execute([target.local_id])?;
+            crate::attachment_records::forget(tx, target.local_id)?;
         }
         Body::Text { .. }
+        | Body::Attachment { .. }
         | Body::Meta { .. }
         | Body::Timer { .. }
         | Body::Typing { .. }

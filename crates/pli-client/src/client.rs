@@ -93,6 +93,9 @@ pub enum Event {
         message_id: Option<String>,
         /// The message it answers (a message id, hex).
         reply_to: Option<String>,
+        /// The file it shares, if it is an attachment message (`text` is then its caption).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attachment: Option<Box<crate::attachment_records::Attachment>>,
     },
     /// A message shown before was edited, deleted for everyone, or reacted to: here as it
     /// is now.
@@ -308,7 +311,7 @@ impl Client {
         {
             let mut st = tx.prepare(
                 "SELECT m.group_id, m.sender, m.text, m.sent_at, m.server_id, m.received_ms,
-                     m.message_id, m.reply_to
+                     m.message_id, m.reply_to, m.local_id
                  FROM messages m WHERE m.shown = 0 AND m.outgoing = 0 AND m.held = 0
                  AND NOT EXISTS (SELECT 1 FROM conversations c
                                  WHERE c.group_id = m.group_id AND c.pending = 1)
@@ -324,10 +327,12 @@ impl Client {
                     r.get::<_, i64>(5)?,
                     r.get::<_, Option<Vec<u8>>>(6)?,
                     r.get::<_, Option<Vec<u8>>>(7)?,
+                    r.get::<_, i64>(8)?,
                 ))
             })?;
             for row in rows {
-                let (group, sender, text, sent_at, id, received, message_id, reply_to) = row?;
+                let (group, sender, text, sent_at, id, received, message_id, reply_to, local_id) =
+                    row?;
                 let conversation =
                     GroupId::from_bytes(&group).map_err(|_| ClientError::corrupt("group id"))?;
                 let title = local::conversation(&tx, &conversation)?
@@ -345,6 +350,8 @@ impl Client {
                         id: id.unwrap_or_default() as u64,
                         message_id: message_id.map(hex::encode),
                         reply_to: reply_to.map(hex::encode),
+                        attachment: crate::attachment_records::of_message(&tx, local_id)?
+                            .map(Box::new),
                     },
                 ));
             }

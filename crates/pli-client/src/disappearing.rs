@@ -130,6 +130,7 @@ pub fn purge_expired(conn: &Connection, now_ms: u64) -> Result<usize, ClientErro
              (SELECT group_id, message_id FROM temp.expiring WHERE message_id IS NOT NULL);
          DELETE FROM receipts_due WHERE (group_id, message_id) IN
              (SELECT group_id, message_id FROM temp.expiring WHERE message_id IS NOT NULL);
+         DELETE FROM attachments WHERE local_id IN (SELECT local_id FROM temp.expiring);
          DELETE FROM messages WHERE local_id IN (SELECT local_id FROM temp.expiring);
          DELETE FROM temp.expiring;
          INSERT INTO messages_fts (messages_fts) VALUES ('optimize');",
@@ -138,6 +139,8 @@ pub fn purge_expired(conn: &Connection, now_ms: u64) -> Result<usize, ClientErro
     // Best effort: a reader elsewhere (pli app's other connection) may hold the log; the
     // next purge or SQLite's own checkpoint then empties it.
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    // Their keys went in the transaction; the ciphertext files go now.
+    crate::attachment_records::remove_orphan_files(conn)?;
     Ok(due as usize)
 }
 

@@ -50,6 +50,10 @@ pub enum ClientError {
         "a member of this conversation has a key the directory does not list; nothing was sent"
     )]
     UntrustedMember,
+    /// An attachment's bytes do not match the message that shared it: the server swapped
+    /// or altered the blob, or the sender's key does not open it. Nothing of it is shown.
+    #[error("the attachment does not match its message: it was altered, and is refused")]
+    AttachmentTampered,
     /// The public audit log does not extend what this party verified before: rewritten or
     /// cut back by its operator.
     #[error(transparent)]

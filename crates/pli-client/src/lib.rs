@@ -53,6 +53,9 @@
 //! Depends on `pli-proto`, never on `pli-server`.
 
 pub mod admin;
+pub mod attachment_crypto;
+pub mod attachment_records;
+pub mod attachments;
 pub mod audit_state;
 mod audit_watch;
 mod blocking;
@@ -83,6 +86,7 @@ pub mod rotation;
 mod schema;
 pub mod search;
 pub mod sync;
+pub mod thumbnail;
 pub mod timeline;
 pub mod transport;
 pub mod trust;

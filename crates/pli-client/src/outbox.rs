@@ -59,10 +59,15 @@ impl Client {
             Body::Timer { seconds } => {
                 crate::disappearing::apply_timer(&tx, group, None, *seconds, sent_at)?;
             }
-            Body::Meta { .. } | Body::Typing { .. } | Body::Receipt { .. } | Body::Unknown => {}
+            Body::Meta { .. }
+            | Body::Typing { .. }
+            | Body::Receipt { .. }
+            | Body::Attachment { .. }
+            | Body::Unknown => {}
         }
         let expires = crate::disappearing::timer_for(&tx, group, &body)?;
         let franked = matches!(body, Body::Text { .. });
+        let named = franked || matches!(body, Body::Attachment { .. });
         let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
             seq,
@@ -76,6 +81,8 @@ impl Client {
         };
         if franked {
             envelope.set_opening(&crate::franking::fresh_opening());
+        } else if named {
+            envelope.id = Some(hex::encode(crate::franking::fresh_opening().message_id));
         }
         let encoded = envelope.encode();
         tx.execute(
@@ -91,7 +98,12 @@ impl Client {
         // the server accepted it, failed (with why) if it was given up (`timeline`).
         let outbox_id = tx.last_insert_rowid();
         let mut message_id = None;
-        if let Body::Text { text, .. } = &envelope.body {
+        let shown = match &envelope.body {
+            Body::Text { text, .. } => Some((text, None)),
+            Body::Attachment { attachment, text } => Some((text, Some(attachment))),
+            _ => None,
+        };
+        if let Some((text, attachment)) = shown {
             let reply_to = envelope
                 .body
                 .refers_to()
@@ -101,8 +113,12 @@ impl Client {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?6, ?8, ?9)",
                 params![group.as_bytes(), self.me.username.as_str(), device, seq as i64, text, envelope.sent_at as i64, outbox_id, reply_to.as_ref().map(|id| id.as_slice()), crate::disappearing::expiry_of(&envelope, sent_at)],
             )?;
+            let local_id = tx.last_insert_rowid();
+            if let Some(attachment) = attachment {
+                crate::attachment_records::record(&tx, local_id, attachment, true)?;
+            }
             if let Some(id) = envelope.message_id() {
-                crate::changes::assign_id(&tx, tx.last_insert_rowid(), group, &id)?;
+                crate::changes::assign_id(&tx, local_id, group, &id)?;
                 message_id = envelope.id.clone();
             }
         }

@@ -471,7 +471,7 @@ fn application(
     }
     let held = !crate::kt::members::is_verified(tx, sender, from.device, from.key)?;
     let (text, unsupported) = match &envelope.body {
-        Body::Text { text, .. } => (text.clone(), false),
+        Body::Text { text, .. } | Body::Attachment { text, .. } => (text.clone(), false),
         // Typing is ephemeral (`typing`): one that came queued is no one's to keep.
         Body::Typing { .. } => return Ok(()),
         Body::Receipt { read, to } => {
@@ -545,6 +545,9 @@ fn application(
         crate::disappearing::expiry_of(&envelope, now)
     ])?;
     let local_id = tx.last_insert_rowid();
+    if let Body::Attachment { attachment, .. } = &envelope.body {
+        crate::attachment_records::record(tx, local_id, attachment, false)?;
+    }
     let named = match envelope.message_id() {
         Some(id) if !unsupported => crate::changes::assign_id(tx, local_id, group, &id)?,
         _ => false,

@@ -258,4 +258,28 @@ CREATE TABLE linked_devices_to_add (
     approved_ms INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Attachments (`attachments`): what each attachment message shared (its blob on the
+-- server, its key and ciphertext hash, its name, type and thumbnail) and whether its
+-- verified ciphertext is in the home's `attachments/` directory; and uploads not finished
+-- yet, with the body to send once they are.
+CREATE TABLE attachments (
+    local_id      INTEGER PRIMARY KEY,
+    attachment_id BLOB NOT NULL,
+    file_key      BLOB NOT NULL,
+    digest        BLOB NOT NULL,
+    size          INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    media_type    TEXT NOT NULL,
+    thumbnail     BLOB,
+    downloaded    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX attachments_by_id ON attachments (attachment_id);
+CREATE TABLE attachment_uploads (
+    attachment_id BLOB PRIMARY KEY,
+    group_id      BLOB NOT NULL,
+    body          TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+);
+"#,
 ];

@@ -47,6 +47,8 @@ impl Client {
         // waits for the next sync.
         self.check_directory().await?;
         self.flush_outbox().await?;
+        self.resume_uploads().await?;
+        crate::attachment_records::remove_orphan_files(&self.conn)?;
         self.add_linked_devices().await?;
         self.rotate_due_leaves().await?;
         self.top_up_key_packages().await?;

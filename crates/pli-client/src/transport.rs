@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+mod attachments;
+
 /// A device's credentials, sent as `Authorization: Pli <device>.<secret>`.
 #[derive(Clone)]
 pub struct Credentials {
@@ -123,15 +125,19 @@ impl Transport {
         &self.base
     }
 
+    /// `request` with this device's credentials, if it has them.
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.credentials {
+            Some(c) => request.header(reqwest::header::AUTHORIZATION, c.header()),
+            None => request,
+        }
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let request = match &self.credentials {
-            Some(c) => request.header(reqwest::header::AUTHORIZATION, c.header()),
-            None => request,
-        };
-        read_response(request.send().await?).await
+        read_response(self.authorised(request).send().await?).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {

@@ -32,6 +32,16 @@ pub mod paths {
     pub const USER_CLAIM: &str = "/v1/users/{username}/key-packages/claim";
     /// `POST`: submits one MLS message ([`super::SubmitRequest`]).
     pub const MESSAGES: &str = "/v1/messages";
+    /// `POST`: starts an attachment's upload ([`crate::attachment::CreateAttachmentRequest`]).
+    pub const ATTACHMENTS: &str = "/v1/attachments";
+    /// `GET`: an attachment's upload state ([`crate::attachment::AttachmentStatus`]), for
+    /// its uploader and its recipients.
+    pub const ATTACHMENT: &str = "/v1/attachments/{id}";
+    /// `PUT`: uploads one chunk (the uploader); `GET`: downloads one (a recipient).
+    pub const ATTACHMENT_CHUNK: &str = "/v1/attachments/{id}/chunks/{index}";
+    /// `POST`: the calling recipient has the whole attachment, verified: once every
+    /// recipient said so, the server deletes it.
+    pub const ATTACHMENT_FETCHED: &str = "/v1/attachments/{id}/fetched";
     /// `POST`: hands an ephemeral MLS message to connected devices
     /// ([`super::EphemeralRequest`]), storing nothing.
     pub const EPHEMERAL: &str = "/v1/ephemeral";
@@ -78,6 +88,23 @@ pub mod paths {
     /// [`MY_ACTION_APPEAL`] for action `id`.
     pub fn my_action_appeal(id: u64) -> String {
         MY_ACTION_APPEAL.replace("{id}", &id.to_string())
+    }
+
+    /// [`ATTACHMENT`] for `id`.
+    pub fn attachment(id: &crate::attachment::AttachmentId) -> String {
+        ATTACHMENT.replace("{id}", &id.to_hex())
+    }
+
+    /// [`ATTACHMENT_CHUNK`] for chunk `index` of `id`.
+    pub fn attachment_chunk(id: &crate::attachment::AttachmentId, index: u32) -> String {
+        ATTACHMENT_CHUNK
+            .replace("{id}", &id.to_hex())
+            .replace("{index}", &index.to_string())
+    }
+
+    /// [`ATTACHMENT_FETCHED`] for `id`.
+    pub fn attachment_fetched(id: &crate::attachment::AttachmentId) -> String {
+        ATTACHMENT_FETCHED.replace("{id}", &id.to_hex())
     }
 
     /// [`USER_DIRECTORY`] for `username`.

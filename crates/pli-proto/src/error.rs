@@ -153,6 +153,21 @@ error_codes! {
     UnknownAction => "unknown_action",
     /// The action was appealed already: each action is appealed once (`409`).
     AppealExists => "appeal_exists",
+    /// No attachment by that id that the calling device may see: none was uploaded, it
+    /// expired, every recipient fetched it, or the device is not one of its recipients
+    /// (`404`).
+    UnknownAttachment => "unknown_attachment",
+    /// The upload would take the account past its attachment quota; retry once earlier
+    /// attachments were fetched or expired (`413`).
+    QuotaExceeded => "quota_exceeded",
+    /// A chunk past the next one the server expects: upload from
+    /// [`crate::attachment::AttachmentStatus::received`] (`409`).
+    ChunkOutOfOrder => "chunk_out_of_order",
+    /// A chunk whose length is not the one its place in the blob gives
+    /// ([`crate::attachment::chunk_len`]) (`400`).
+    InvalidChunk => "invalid_chunk",
+    /// A download of a chunk not uploaded yet (`409`).
+    AttachmentIncomplete => "attachment_incomplete",
     /// The server failed; the message says nothing more, by design (`500`).
     Internal => "internal",
 }

@@ -58,6 +58,13 @@ pub struct Inventory {
     /// Connection IP addresses, where the home region's policy keeps them.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub ip_addresses: Vec<IpSeen>,
+    /// Encrypted attachments the server holds that the account uploaded or that wait for
+    /// its devices (the server cannot open them).
+    #[serde(default)]
+    pub attachments: u64,
+    /// Their size in bytes, as ciphertext.
+    #[serde(default)]
+    pub attachment_bytes: u64,
     /// Abuse reports about the account that the server holds (each with the text of the
     /// messages reported, kept for trust & safety until the region's report retention).
     #[serde(default)]
@@ -126,6 +133,10 @@ impl Inventory {
             lines.push(format!("Connected from {} on {}.", seen.address, seen.day));
         }
         lines.push(format!(
+            "{} encrypted attachment(s), {} bytes, uploaded by it or waiting for its devices (the server cannot open them).",
+            self.attachments, self.attachment_bytes
+        ));
+        lines.push(format!(
             "Abuse reports about this account: {}; filed by it: {}.",
             self.reports_received, self.reports_filed
         ));
@@ -173,6 +184,8 @@ mod tests {
             preserved_until: None,
             deleted_day: None,
             ip_addresses: Vec::new(),
+            attachments: 4,
+            attachment_bytes: 5_000,
             reports_received: 2,
             reports_filed: 1,
             moderation_actions: 3,
@@ -190,6 +203,7 @@ mod tests {
             "3 key package",
             "last-resort",
             "2 encrypted",
+            "4 encrypted attachment(s), 5000 bytes",
             "Abuse reports about this account: 2; filed by it: 1.",
             "Trust & safety actions on this account: 3.",
             "Not held: message content.",

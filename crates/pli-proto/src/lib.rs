@@ -35,6 +35,7 @@
 
 pub mod abuse;
 pub mod api;
+pub mod attachment;
 pub mod audit;
 pub mod b64;
 pub mod checkpoint;

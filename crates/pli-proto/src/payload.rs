@@ -6,6 +6,7 @@
 //! it cannot read them. The body is an open enum so attachments, receipts and calls can be
 //! added without a new envelope version.
 
+use crate::attachment::AttachmentRef;
 use crate::franking::{FRANK_BYTES, MESSAGE_ID_BYTES};
 use crate::limits::{
     MAX_DISAPPEAR_SECS, MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES,
@@ -91,6 +92,16 @@ pub enum Body {
         /// Seconds, 1 to [`MAX_DISAPPEAR_SECS`]; 0 turns the timer off.
         seconds: u64,
     },
+    /// A file shared in the conversation, uploaded encrypted before this message: the
+    /// reference holds its key and the hash of its ciphertext ([`crate::attachment`]).
+    /// An earlier pli shows "a message this version cannot display".
+    Attachment {
+        /// The blob, its key and its ciphertext's hash.
+        attachment: AttachmentRef,
+        /// A caption, at most [`MAX_TEXT_BYTES`]; often empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+    },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
     Meta {
@@ -125,6 +136,13 @@ impl std::fmt::Debug for Body {
             Body::Typing { typing } => write!(f, "Typing({typing})"),
             Body::Receipt { read, to } => write!(f, "Receipt(read: {read}, {} ids)", to.len()),
             Body::Timer { seconds } => write!(f, "Timer({seconds} s)"),
+            Body::Attachment { attachment, text } => {
+                write!(
+                    f,
+                    "Attachment({attachment:?}, caption <{} bytes>)",
+                    text.len()
+                )
+            }
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::Unknown => write!(f, "Unknown"),
         }
@@ -342,6 +360,7 @@ impl Body {
             | Body::Typing { .. }
             | Body::Receipt { .. }
             | Body::Timer { .. }
+            | Body::Attachment { .. }
             | Body::Unknown => None,
         }
     }
@@ -371,6 +390,12 @@ impl Body {
                     && timer.is_none_or(|seconds| seconds <= MAX_DISAPPEAR_SECS)
             }
             Body::Timer { seconds } => *seconds <= MAX_DISAPPEAR_SECS,
+            Body::Attachment { attachment, text } => {
+                if !attachment.well_formed() {
+                    return Err(PayloadError::Malformed);
+                }
+                text.len() <= MAX_TEXT_BYTES
+            }
             Body::Unknown => true,
         };
         if ok {

@@ -38,6 +38,7 @@
 
 pub mod abuse;
 pub mod accounts;
+pub mod attachments;
 pub mod backup;
 pub mod clock;
 pub mod config;
@@ -86,7 +87,8 @@ pub const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(
 /// the user's devices connects).
 pub const NOTICE_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// How often the queue entries of disappearing messages whose timer is over are deleted.
+/// How often the queue entries of disappearing messages whose timer is over are deleted,
+/// and expired attachments with them.
 /// None is pushed after its end even before that (`delivery::session`); this bounds how
 /// long its ciphertext stays on disk past it.
 pub const TIMER_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
@@ -101,6 +103,8 @@ pub enum ServerError {
     Store(#[from] store::sqlite::OpenError),
     #[error(transparent)]
     Postgres(#[from] store::postgres::ConnectError),
+    #[error(transparent)]
+    Blobs(store::BlobsError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("the listener failed: {0}")]
@@ -187,6 +191,10 @@ fn open_sqlite(config: &Config) -> Result<SqliteStore, ServerError> {
 pub fn open_sqlite_regions(config: &Config) -> Result<Regional<SqliteStore>, ServerError> {
     let global = open_sqlite(config)?;
     if config.regions.is_empty() {
+        let global = match blobs_for(config, None)? {
+            Some(blobs) => global.with_blobs(blobs),
+            None => global,
+        };
         return Ok(Regional::single(global, config.home_default()));
     }
     let mut regions = Vec::with_capacity(config.regions.len());
@@ -195,7 +203,12 @@ pub fn open_sqlite_regions(config: &Config) -> Result<Regional<SqliteStore>, Ser
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(ServerError::DataDir)?;
         }
-        regions.push((region.name.clone(), SqliteStore::open(&path)?));
+        let store = SqliteStore::open(&path)?;
+        let store = match blobs_for(config, Some(region))? {
+            Some(blobs) => store.with_blobs(blobs),
+            None => store,
+        };
+        regions.push((region.name.clone(), store));
     }
     Ok(Regional::new(global, regions))
 }
@@ -208,7 +221,11 @@ pub async fn open_postgres_regions(
 ) -> Result<Regional<PostgresStore>, ServerError> {
     let global = PostgresStore::connect(global).await?;
     if config.regions.is_empty() {
-        return Ok(Regional::single(global, config.home_default()));
+        let blobs = blobs_for(config, None)?.map_or_else(|| local_blobs(config, None), Ok)?;
+        return Ok(Regional::single(
+            global.with_blobs(blobs),
+            config.home_default(),
+        ));
     }
     let mut regions = Vec::with_capacity(config.regions.len());
     for region in &config.regions {
@@ -216,9 +233,41 @@ pub async fn open_postgres_regions(
             .database
             .as_ref()
             .ok_or_else(|| config::ConfigError::RegionDatabaseMissing(region.name.clone()))?;
-        regions.push((region.name.clone(), PostgresStore::connect(own).await?));
+        let blobs = blobs_for(config, Some(region))?
+            .map_or_else(|| local_blobs(config, Some(region)), Ok)?;
+        let store = PostgresStore::connect(own).await?.with_blobs(blobs);
+        regions.push((region.name.clone(), store));
     }
     Ok(Regional::new(global, regions))
+}
+
+/// The S3-compatible store for a region's attachment bytes (the global store's with no
+/// regions): the region's own `blobs`, else the deployment's under the region's name. `None`
+/// when neither is configured.
+fn blobs_for(
+    config: &Config,
+    region: Option<&config::RegionConfig>,
+) -> Result<Option<store::Blobs>, ServerError> {
+    let own = region.and_then(|r| r.blobs.as_ref());
+    let opened = match (own, &config.blobs) {
+        (Some(own), _) => store::Blobs::s3(own, None),
+        (None, Some(shared)) => store::Blobs::s3(shared, region.map(|r| r.name.as_str())),
+        (None, None) => return Ok(None),
+    };
+    opened.map(Some).map_err(ServerError::Blobs)
+}
+
+/// Files under the data directory (`blobs/`, or `regions/NAME/blobs/`), for PostgreSQL
+/// without an S3 store: right for one machine, not for nodes on several.
+fn local_blobs(
+    config: &Config,
+    region: Option<&config::RegionConfig>,
+) -> Result<store::Blobs, ServerError> {
+    let dir = match region {
+        Some(region) => config.data_dir.join("regions").join(region.name.as_str()),
+        None => config.data_dir.clone(),
+    };
+    store::Blobs::local(&dir.join("blobs")).map_err(ServerError::Blobs)
 }
 
 /// Where the server listens: the user API, and optionally a separate admin API and a
@@ -381,8 +430,12 @@ pub async fn serve<S: Store>(
     jobs.leased("timer-sweep", TIMER_SWEEP, move || {
         let state = timed.clone();
         async move {
-            if let Err(err) = state.store.expire_timed(state.clock.now_ms()).await {
+            let now_ms = state.clock.now_ms();
+            if let Err(err) = state.store.expire_timed(now_ms).await {
                 tracing::warn!(error = err.kind(), "disappearing-message sweep failed");
+            }
+            if let Err(err) = state.store.expire_attachments(now_ms).await {
+                tracing::warn!(error = err.kind(), "attachment sweep failed");
             }
         }
     });

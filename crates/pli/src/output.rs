@@ -14,6 +14,30 @@ pub fn timestamp(ms: u64) -> String {
         .unwrap_or_default()
 }
 
+/// An attachment as `pli sync` lists it: its short id (what `pli attachment save` takes),
+/// name and size.
+pub fn attachment_line(file: &pli_client::attachments::Attachment) -> String {
+    format!(
+        "[attachment {}: {}, {}]",
+        file.short_id(),
+        file.name,
+        size(file.size)
+    )
+}
+
+/// A byte count in the unit people read it in.
+pub fn size(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{:.1} MiB", b / KIB / KIB)
+    }
+}
+
 pub fn event(event: &Event, as_json: bool) -> String {
     match event {
         Event::Message {
@@ -25,9 +49,10 @@ pub fn event(event: &Event, as_json: bool) -> String {
             id,
             message_id,
             reply_to,
+            attachment,
         } => {
             if as_json {
-                json!({
+                let mut line = json!({
                     "type": "message",
                     "conversation": conversation,
                     "conversation_title": conversation_title,
@@ -37,9 +62,21 @@ pub fn event(event: &Event, as_json: bool) -> String {
                     "id": id,
                     "message_id": message_id,
                     "reply_to": reply_to,
-                })
-                .to_string()
+                });
+                if let Some(file) = attachment {
+                    line["attachment"] = json!({
+                        "id": file.short_id(),
+                        "name": file.name,
+                        "media_type": file.media_type,
+                        "size": file.size,
+                    });
+                }
+                line.to_string()
             } else {
+                let shared = attachment
+                    .as_ref()
+                    .map(|file| format!("{} ", attachment_line(file)))
+                    .unwrap_or_default();
                 let answers = reply_to
                     .as_deref()
                     .map(|to| format!(" (reply to #{})", short(to)))
@@ -48,7 +85,7 @@ pub fn event(event: &Event, as_json: bool) -> String {
                     .as_deref()
                     .map(|id| format!("   #{}", short(id)))
                     .unwrap_or_default();
-                format!("[{conversation_title}] @{sender}{answers}: {text}{named}")
+                format!("[{conversation_title}] @{sender}{answers}: {shared}{text}{named}")
             }
         }
         Event::Changed {

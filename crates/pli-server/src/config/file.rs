@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub regions: BTreeMap<Region, FileRegion>,
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Attachment bytes in an S3-compatible store; absent: files under the data directory.
+    pub blobs: Option<crate::store::blobs::S3Config>,
     #[serde(default)]
     pub witnesses: Vec<String>,
 }
@@ -66,6 +68,8 @@ pub struct FileRegion {
     /// Abuse reports about the region's accounts are deleted this many days after they
     /// were filed [default: 365].
     pub report_retention_days: Option<u32>,
+    /// The region's own S3-compatible store for attachment bytes (residency).
+    pub blobs: Option<crate::store::blobs::S3Config>,
     #[serde(default)]
     pub database: FileDatabase,
 }
@@ -95,6 +99,8 @@ pub struct FileLimits {
     pub claims_per_minute: Option<u32>,
     pub source_per_minute: Option<u32>,
     pub drain_grace_secs: Option<u64>,
+    pub max_attachment_bytes: Option<u64>,
+    pub attachment_quota_bytes: Option<u64>,
 }
 
 /// What the command line sets (a flag, or its environment variable): each overrides the
@@ -233,6 +239,7 @@ impl FileConfig {
             })
             .collect::<Result<_, _>>()?;
         config.regions = regions(self.regions, overrides.regions)?;
+        config.blobs = self.blobs;
         config.default_region = overrides.default_region.or(self.default_region);
         config.check_regions()?;
         if let Some(origin) = overrides.log_origin.or(self.log_origin) {
@@ -274,6 +281,7 @@ impl FileRegion {
         if let Database::Postgres(own) = self.database.resolve(None) {
             region.database = Some(own);
         }
+        region.blobs = self.blobs;
         Ok(region)
     }
 }
@@ -333,6 +341,12 @@ impl FileLimits {
         }
         if let Some(v) = secs(self.drain_grace_secs) {
             limits.drain_grace = v;
+        }
+        if let Some(v) = self.max_attachment_bytes {
+            limits.max_attachment_bytes = v;
+        }
+        if let Some(v) = self.attachment_quota_bytes {
+            limits.attachment_quota_bytes = v;
         }
     }
 }

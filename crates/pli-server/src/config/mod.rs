@@ -43,6 +43,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Witnesses whose cosignatures of audit checkpoints the server keeps and serves.
     pub witnesses: Vec<pli_proto::witness::WitnessKey>,
+    /// Attachment bytes in an S3-compatible store (`[blobs]`); `None`: files under the data
+    /// directory, beside each store's database (`blobs/`).
+    pub blobs: Option<crate::store::blobs::S3Config>,
 }
 
 /// The region every account is in when no regions are configured.
@@ -57,6 +60,9 @@ pub struct RegionConfig {
     /// With SQLite, the region's store is a file under the data directory that names it
     /// ([`RegionConfig::sqlite_path`]).
     pub database: Option<crate::store::PostgresConfig>,
+    /// The region's own S3-compatible store for attachment bytes; `None`: the deployment's
+    /// `[blobs]` under the region's name, or files under the data directory.
+    pub blobs: Option<crate::store::blobs::S3Config>,
 }
 
 impl RegionConfig {
@@ -66,6 +72,7 @@ impl RegionConfig {
             policy: Policy::for_region(&name),
             name,
             database: None,
+            blobs: None,
         }
     }
 
@@ -113,6 +120,10 @@ pub struct Limits {
     /// before it stops accepting: long enough for a load balancer's health checks to take
     /// it out of rotation (their interval times their failure threshold). 0 on one machine.
     pub drain_grace: Duration,
+    /// A file's largest plaintext size (the ciphertext may be this plus its chunks' tags).
+    pub max_attachment_bytes: u64,
+    /// Bytes one account may hold in attachments not yet fetched or expired.
+    pub attachment_quota_bytes: u64,
 }
 
 impl Default for Limits {
@@ -127,6 +138,8 @@ impl Default for Limits {
             claims_per_minute: 120,
             source_per_minute: 12_000,
             drain_grace: Duration::ZERO,
+            max_attachment_bytes: pli_proto::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_quota_bytes: pli_proto::attachment::DEFAULT_ATTACHMENT_QUOTA_BYTES,
         }
     }
 }
@@ -159,6 +172,7 @@ impl Config {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             witnesses: Vec::new(),
+            blobs: None,
         }
     }
 

@@ -81,6 +81,8 @@ pub fn from_record(
                     address,
                 })
                 .collect(),
+            attachments: 0,
+            attachment_bytes: 0,
             reports_received: reports.0,
             reports_filed: reports.1,
             moderation_actions: moderation.0,
@@ -111,12 +113,11 @@ pub async fn load<S: Store>(
         store.actions_about(user).await?.len() as u64,
         store.suspended_until(user, now_ms).await?,
     );
-    Ok(Some(from_record(
-        record,
-        reports,
-        moderation,
-        policies.of(region.as_ref()),
-    )))
+    let attachments = store.attachment_usage(user).await?;
+    let mut inventory = from_record(record, reports, moderation, policies.of(region.as_ref()));
+    inventory.attachments = attachments.count;
+    inventory.attachment_bytes = attachments.bytes;
+    Ok(Some(inventory))
 }
 
 /// One account's share of a disclosure: only the approved categories.

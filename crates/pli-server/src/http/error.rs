@@ -148,6 +148,22 @@ impl From<StoreError> for ApiError {
             StoreError::AppealExists => Self::new(S::CONFLICT, ErrorCode::AppealExists, text),
             StoreError::UnknownAction => Self::new(S::NOT_FOUND, ErrorCode::UnknownAction, text),
             StoreError::InvalidAppeal => Self::new(S::CONFLICT, ErrorCode::InvalidState, text),
+            StoreError::QuotaExceeded => {
+                Self::new(S::PAYLOAD_TOO_LARGE, ErrorCode::QuotaExceeded, text)
+            }
+            // Ids are random, so a taken one is a retried create the client never heard
+            // answered: it gets a fresh id by trying again.
+            StoreError::AttachmentExists => Self::new(S::CONFLICT, ErrorCode::InvalidState, text),
+            StoreError::UnknownAttachment => {
+                Self::new(S::NOT_FOUND, ErrorCode::UnknownAttachment, text)
+            }
+            StoreError::InvalidChunk => Self::new(S::BAD_REQUEST, ErrorCode::InvalidChunk, text),
+            StoreError::ChunkOutOfOrder { .. } => {
+                Self::new(S::CONFLICT, ErrorCode::ChunkOutOfOrder, text)
+            }
+            StoreError::AttachmentIncomplete => {
+                Self::new(S::CONFLICT, ErrorCode::AttachmentIncomplete, text)
+            }
             StoreError::Unavailable => {
                 let mut error = Self::new(
                     S::SERVICE_UNAVAILABLE,
@@ -213,6 +229,24 @@ impl From<crate::delivery::accept::AcceptError> for ApiError {
             E::Invalid(invalid) => invalid.into(),
             E::Store(store) => store.into(),
             E::Suspended => suspended(),
+        }
+    }
+}
+
+impl From<crate::attachments::AttachmentError> for ApiError {
+    fn from(err: crate::attachments::AttachmentError) -> Self {
+        use crate::attachments::AttachmentError as E;
+        let text = err.to_string();
+        match err {
+            E::TooLarge { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                text,
+            ),
+            E::Recipients => Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text),
+            E::Suspended => suspended(),
+            E::RateLimited(limited) => limited.into(),
+            E::Store(store) => store.into(),
         }
     }
 }

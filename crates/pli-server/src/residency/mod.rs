@@ -21,6 +21,7 @@
 //! - [`moving`]: an account moving to another region; each region's retention sweep.
 
 mod accounts;
+mod attachments;
 mod directory;
 mod governance;
 mod key_packages;

@@ -55,6 +55,24 @@ pub enum StoreError {
     /// The held notice was released already (by another node, or an earlier sweep).
     #[error("the notice was released already")]
     NoticeReleased,
+    /// The attachment would take its uploader's account past its quota.
+    #[error("the account's attachment quota is used up")]
+    QuotaExceeded,
+    /// An attachment with that id exists already (ids are random: a retried create).
+    #[error("an attachment with that id exists")]
+    AttachmentExists,
+    /// No attachment by that id that the device may see.
+    #[error("no such attachment")]
+    UnknownAttachment,
+    /// A chunk whose length is not the one its place in the blob gives.
+    #[error("the chunk has the wrong length")]
+    InvalidChunk,
+    /// A chunk past the next one expected: `received` chunks are in.
+    #[error("chunk out of order: {received} chunks are uploaded")]
+    ChunkOutOfOrder { received: u32 },
+    /// A download of a chunk not uploaded yet.
+    #[error("the attachment is not uploaded that far yet")]
+    AttachmentIncomplete,
     /// The database cannot serve now (no free connection in time, connection lost, statement
     /// timeout, deadlock victim): retrying shortly is right. Usually nothing was changed; a
     /// connection lost during the commit leaves that open, which a retry tolerates (a
@@ -93,6 +111,12 @@ impl StoreError {
             StoreError::AppealExists => "appeal_exists",
             StoreError::UnknownAction => "unknown_action",
             StoreError::InvalidAppeal => "invalid_appeal",
+            StoreError::QuotaExceeded => "quota_exceeded",
+            StoreError::AttachmentExists => "attachment_exists",
+            StoreError::UnknownAttachment => "unknown_attachment",
+            StoreError::InvalidChunk => "invalid_chunk",
+            StoreError::ChunkOutOfOrder { .. } => "chunk_out_of_order",
+            StoreError::AttachmentIncomplete => "attachment_incomplete",
             StoreError::Unavailable => "unavailable",
             StoreError::Backend(_) => "backend",
         }

@@ -24,6 +24,8 @@
 //!   appeals, and each account's standing (suspended until when), in its home region.
 //! - [`directory`]: [`DirectoryStore`], the key directory's records (akd's tree, value
 //!   states, roots).
+//! - [`attachments`]: [`AttachmentStore`], encrypted attachments uploaded in chunks: who
+//!   may fetch each one, its quota, its expiry; the bytes through [`blobs`].
 //! - [`moving`]: [`ResidencyStore`], the username → region index, moving an account between
 //!   regions, retention.
 //!
@@ -45,6 +47,8 @@
 //!   with that era's rows, migrated and read back through these traits.
 
 pub mod accounts;
+pub mod attachments;
+pub mod blobs;
 pub mod columns;
 pub mod directory;
 mod error;
@@ -65,6 +69,8 @@ pub mod conformance;
 mod upgrades;
 
 pub use accounts::{AccountStore, DeviceAuth, DeviceRecord, NewAccount, NewDevice};
+pub use attachments::{AttachmentState, AttachmentStore, AttachmentUsage, NewAttachment};
+pub use blobs::{Blobs, BlobsError};
 pub use directory::{
     DirectoryStore, KtNodeRow, KtPending, KtRecord, KtRoot, KtState, endorsement_from_row,
     endorsement_to_row,
@@ -99,8 +105,9 @@ pub use sqlite::SqliteStore;
 /// backend (generic code bound by `S: Store` sees every domain's methods already).
 pub mod prelude {
     pub use super::{
-        AccountStore, DirectoryStore, GovernanceStore, KeyPackageStore, LeaseStore,
-        ModerationStore, QueueStore, ReportStore, ResidencyStore, SecondFactorStore, Store,
+        AccountStore, AttachmentStore, DirectoryStore, GovernanceStore, KeyPackageStore,
+        LeaseStore, ModerationStore, QueueStore, ReportStore, ResidencyStore, SecondFactorStore,
+        Store,
     };
 }
 
@@ -109,6 +116,7 @@ pub mod prelude {
 /// traits, and is a `Store` by the blanket impl below.
 pub trait Store:
     AccountStore
+    + AttachmentStore
     + KeyPackageStore
     + QueueStore
     + LeaseStore
@@ -127,6 +135,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: AccountStore
+        + AttachmentStore
         + KeyPackageStore
         + QueueStore
         + LeaseStore

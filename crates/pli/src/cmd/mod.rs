@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod app;
+mod attachment;
 mod audit;
 mod bench;
 mod conversations;
@@ -70,6 +71,9 @@ enum Command {
     Inventory,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
+    /// Files shared in conversations: save one (`pli sync` lists them with their ids).
+    #[command(subcommand)]
+    Attachment(attachment::Command),
     /// React to a message with an emoji (or take your reaction back).
     React(message::ReactArgs),
     /// Change the text of a message you sent; everyone sees it marked edited.
@@ -135,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account::run(&context, command).await,
         Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
+        Command::Attachment(command) => attachment::run(&context, command).await,
         Command::React(args) => message::change(&context, message::Change::React(args)).await,
         Command::Edit(args) => message::change(&context, message::Change::Edit(args)).await,
         Command::Delete(args) => message::change(&context, message::Change::Delete(args)).await,

@@ -8,36 +8,49 @@ use std::io::Read;
 pub struct Args {
     /// `@user` for a 1:1 chat, or a conversation (id, id prefix or name).
     target: String,
-    /// The message; `-` reads it from standard input.
-    text: String,
+    /// The message (with `--attach`, its caption, optional); `-` reads it from standard
+    /// input.
+    text: Option<String>,
     /// Answer this message: its id as `pli history` or `pli sync` shows it (`#1a2b3c4d`).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "attach")]
     reply: Option<String>,
+    /// Share this file (an image, a voice note, any file up to the server's limit, 100 MiB
+    /// by default): encrypted on this device, uploaded in chunks, resumed by `pli sync` if
+    /// the network drops.
+    #[arg(long, value_name = "FILE")]
+    attach: Option<std::path::PathBuf>,
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
-    let text = if args.text == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-        text.strip_suffix('\n').map(str::to_owned).unwrap_or(text)
-    } else {
-        args.text
+    let text = match args.text.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read standard input")?;
+            text.strip_suffix('\n').map(str::to_owned).unwrap_or(text)
+        }
+        Some(text) => text.to_owned(),
+        None => String::new(),
     };
-    if text.is_empty() {
+    if text.is_empty() && args.attach.is_none() {
         anyhow::bail!("refusing to send an empty message");
     }
     let mut client = context.open()?;
     let conversation = target(&mut client, &args.target).await?;
-    let reply_to = args
-        .reply
-        .as_deref()
-        .map(|id| client.find_message(&conversation, id))
-        .transpose()?;
-    let sent = client
-        .send_reply(&conversation, &text, reply_to.as_deref())
-        .await?;
+    let sent = match &args.attach {
+        Some(file) => client.send_attachment(&conversation, file, &text).await?,
+        None => {
+            let reply_to = args
+                .reply
+                .as_deref()
+                .map(|id| client.find_message(&conversation, id))
+                .transpose()?;
+            client
+                .send_reply(&conversation, &text, reply_to.as_deref())
+                .await?
+        }
+    };
     let status = sent.status;
     let status_word = match status {
         SendStatus::Sent => "sent",

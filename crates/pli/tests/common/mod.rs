@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod forger;
+pub mod harness_net;
 
 use pli_client::{Client, ConnectOptions, Event};
 use pli_proto::{GroupId, Username};

@@ -2,6 +2,7 @@
 
 mod account;
 mod appeals;
+mod attachments;
 mod audit;
 mod claim;
 mod devices;
@@ -20,7 +21,7 @@ mod ws;
 use crate::state::AppState;
 use crate::store::Store;
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use pli_proto::api::paths;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
@@ -40,6 +41,13 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
         .route(paths::EPHEMERAL, post(ephemeral::ephemeral::<S>))
+        .route(paths::ATTACHMENTS, post(attachments::create::<S>))
+        .route(paths::ATTACHMENT, get(attachments::status::<S>))
+        .route(
+            paths::ATTACHMENT_CHUNK,
+            put(attachments::put_chunk::<S>).get(attachments::get_chunk::<S>),
+        )
+        .route(paths::ATTACHMENT_FETCHED, post(attachments::fetched::<S>))
         .route(paths::REPORTS, post(reports::file::<S>))
         .route(paths::MY_ACTIONS, get(appeals::mine::<S>))
         .route(paths::MY_ACTION_APPEAL, post(appeals::appeal::<S>))
@@ -85,6 +93,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         claim::claim,
         submit::submit,
         ephemeral::ephemeral,
+        attachments::create,
+        attachments::status,
+        attachments::put_chunk,
+        attachments::get_chunk,
+        attachments::fetched,
         reports::file,
         appeals::mine,
         appeals::appeal,
@@ -106,6 +119,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         (name = "accounts", description = "Registration with a proof of work"),
         (name = "keys", description = "MLS key packages and device keys"),
         (name = "messages", description = "Submitting MLS messages"),
+        (name = "attachments", description = "Encrypted attachments, uploaded and downloaded in chunks"),
         (name = "abuse", description = "Reporting received messages, verifiably (message franking)"),
         (name = "delivery", description = "The delivery WebSocket"),
         (name = "directory", description = "The key transparency directory: keys, signed roots, proofs"),

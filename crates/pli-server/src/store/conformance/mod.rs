@@ -4,6 +4,7 @@
 //! (and a guard that keeps its resources alive).
 
 mod accounts;
+mod attachments;
 mod directory;
 mod governance;
 mod key_packages;
@@ -16,6 +17,7 @@ mod second_factors;
 mod timed;
 
 pub use accounts::*;
+pub use attachments::*;
 pub use directory::*;
 pub use governance::*;
 pub use key_packages::*;
@@ -87,6 +89,7 @@ macro_rules! conformance_tests {
         $crate::conformance_reports!($make);
         $crate::conformance_moderation!($make);
         $crate::conformance_timed!($make);
+        $crate::conformance_attachments!($make);
     };
     (@each $make:block; $($check:ident),* $(,)?) => {
         $(

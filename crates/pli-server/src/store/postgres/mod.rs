@@ -14,6 +14,7 @@
 //! the wake-up relay is [`wakeups`] and the orphaned-message sweep `sweeper.rs`.
 
 mod accounts;
+mod attachments;
 mod directory;
 mod governance;
 mod key_packages;
@@ -133,6 +134,8 @@ pub struct PostgresStore {
     node: u64,
     notifier: wakeups::Notifier,
     _sweeper: sweeper::Sweeper,
+    /// Attachment bytes; none until the server sets them ([`PostgresStore::with_blobs`]).
+    blobs: crate::store::blobs::Blobs,
 }
 
 impl PostgresStore {
@@ -172,7 +175,18 @@ impl PostgresStore {
             pool,
             signals,
             node,
+            blobs: crate::store::blobs::Blobs::unset(),
         })
+    }
+
+    /// The same store with its attachment bytes in `blobs`.
+    pub fn with_blobs(mut self, blobs: crate::store::blobs::Blobs) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    fn blobs(&self) -> &crate::store::blobs::Blobs {
+        &self.blobs
     }
 
     /// A pooled connection; how long it took to get one is the pool-wait metric (a pool
@@ -203,8 +217,12 @@ mod tests {
         let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
         let mut config = PostgresConfig::new(url);
         config.max_connections = 8;
-        let store = PostgresStore::connect(&config).await.expect("connect");
-        (store, ())
+        let blobs = tempfile::tempdir().expect("temp dir");
+        let store = PostgresStore::connect(&config)
+            .await
+            .expect("connect")
+            .with_blobs(crate::store::blobs::Blobs::local(blobs.path()).expect("blobs"));
+        (store, blobs)
     });
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

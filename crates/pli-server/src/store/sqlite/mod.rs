@@ -17,6 +17,7 @@
 //! `rows.rs` and a stored message's lifetime in `stored.rs`.
 
 mod accounts;
+mod attachments;
 mod directory;
 mod governance;
 mod key_packages;
@@ -32,6 +33,7 @@ mod secrets;
 mod stored;
 mod writer;
 
+use crate::store::blobs::{Blobs, BlobsError};
 use crate::store::error::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -44,6 +46,9 @@ const READERS: usize = 4;
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// Attachment bytes: `blobs/` beside the database file unless the server sets another
+    /// ([`SqliteStore::with_blobs`]).
+    blobs: Blobs,
 }
 
 struct Inner {
@@ -75,6 +80,8 @@ pub enum OpenError {
     Schema(#[from] schema::SchemaError),
     #[error("cannot start the SQLite writer thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error(transparent)]
+    Blobs(#[from] BlobsError),
 }
 
 impl SqliteStore {
@@ -93,6 +100,7 @@ impl SqliteStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        let blobs = Blobs::local(&path.parent().unwrap_or(Path::new(".")).join("blobs"))?;
         let (sender, receiver) = mpsc::channel::<WriteJob>();
         let writer_thread = std::thread::Builder::new()
             .name("pli-sqlite-writer".into())
@@ -105,7 +113,18 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
+            blobs,
         })
+    }
+
+    /// The same store with its attachment bytes in `blobs` (an S3-compatible store, say).
+    pub fn with_blobs(mut self, blobs: Blobs) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    fn blobs(&self) -> &Blobs {
+        &self.blobs
     }
 
     pub fn path(&self) -> &Path {

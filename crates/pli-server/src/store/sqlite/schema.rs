@@ -303,6 +303,30 @@ CREATE TABLE account_standing (
 ALTER TABLE messages ADD COLUMN expires_ms INTEGER;
 CREATE INDEX messages_expiring ON messages(expires_ms) WHERE expires_ms IS NOT NULL;
 "#,
+    r#"
+-- Attachments (`store::attachments`): an encrypted blob's size, how many of its chunks
+-- arrived, when it goes, and who uploaded it (NULL in a copy kept for another region's
+-- uploader, and once the uploader's account or device is erased). The bytes are in the
+-- blob store, not here.
+CREATE TABLE attachments (
+    id              BLOB PRIMARY KEY,
+    uploader        TEXT REFERENCES accounts(username) ON DELETE SET NULL,
+    uploader_device INTEGER REFERENCES devices(device_id) ON DELETE SET NULL,
+    size            INTEGER NOT NULL,
+    received        INTEGER NOT NULL DEFAULT 0,
+    expires_ms      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX attachments_expiring ON attachments(expires_ms);
+CREATE INDEX attachments_by_uploader ON attachments(uploader) WHERE uploader IS NOT NULL;
+-- The devices that may download each one, and whether each has.
+CREATE TABLE attachment_recipients (
+    attachment BLOB NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+    device_id  INTEGER NOT NULL REFERENCES devices(device_id) ON DELETE CASCADE,
+    fetched    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (attachment, device_id)
+) WITHOUT ROWID;
+CREATE INDEX attachment_recipients_by_device ON attachment_recipients(device_id);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

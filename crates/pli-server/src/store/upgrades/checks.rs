@@ -54,6 +54,7 @@ pub enum Check {
     Reports,
     Moderation,
     Timed,
+    Attachments,
 }
 
 impl Check {
@@ -82,6 +83,7 @@ impl Check {
             Check::Reports => reports(store).await,
             Check::Moderation => super::moderation::moderation(store, NOW_MS).await,
             Check::Timed => timed(store).await,
+            Check::Attachments => attachments(store).await,
         }
     }
 }
@@ -95,6 +97,26 @@ async fn timed<S: Store>(store: &S) {
     assert_eq!(payloads(store, 16).await, vec![(0, b"not yet".to_vec())]);
     let lengths = store.queue_lengths(&[dev(16)]).await.expect("lengths");
     assert_eq!(lengths, vec![(dev(16), 1)]);
+}
+
+/// otto's attachment for nina reads back for her device alone, counts for both, and the
+/// sweep deletes it (its end is past).
+async fn attachments<S: Store>(store: &S) {
+    let id = pli_proto::attachment::AttachmentId([0x17; 16]);
+    let nina = store
+        .attachment_state(id, Some(dev(16)))
+        .await
+        .expect("state");
+    assert_eq!(nina.map(|s| (s.size, s.received)), Some((116, 1)));
+    let otto = store
+        .attachment_state(id, Some(dev(17)))
+        .await
+        .expect("state");
+    assert!(otto.is_some_and(|s| s.uploaded_by_asker));
+    let usage = store.attachment_usage(&name("otto")).await.expect("usage");
+    assert_eq!((usage.count, usage.bytes), (1, 116));
+    assert_eq!(store.expire_attachments(NOW_MS).await.expect("sweep"), 1);
+    assert_eq!(store.attachment_state(id, None).await.expect("state"), None);
 }
 
 /// The payloads queued for `device`, with their kinds, in delivery order.

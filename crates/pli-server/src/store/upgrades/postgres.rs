@@ -44,6 +44,7 @@ const ERAS: &[Era] = &[
     era!("postgres", "0010_reports.sql", [Reports]),
     era!("postgres", "0011_moderation.sql", [Moderation]),
     era!("postgres", "0012_disappearing.sql", [Timed]),
+    era!("postgres", "0013_attachments.sql", [Attachments]),
 ];
 
 async fn connect(url: &str) -> Result<PostgresStore, ConnectError> {
@@ -84,9 +85,11 @@ async fn a_database_of_every_earlier_migration_connects_with_its_data() {
                 .unwrap_or_else(|err| panic!("seed {}: {err}", era.file));
         }
         pool.close().await;
+        let blobs = tempfile::tempdir().expect("temp dir");
         let store = connect(&url)
             .await
-            .unwrap_or_else(|err| panic!("connecting at migration {}: {err}", migration.version));
+            .unwrap_or_else(|err| panic!("connecting at migration {}: {err}", migration.version))
+            .with_blobs(crate::store::Blobs::local(blobs.path()).expect("blobs"));
         for era in &ERAS[..count] {
             for check in era.checks {
                 check.run(&store).await;

@@ -30,6 +30,7 @@ const ERAS: &[Era] = &[
     era!("sqlite", "14_reports.sql", [Reports]),
     era!("sqlite", "15_moderation.sql", [Moderation]),
     era!("sqlite", "16_disappearing.sql", [Timed]),
+    era!("sqlite", "17_attachments.sql", [Attachments]),
 ];
 
 /// The database at `path` as builds up to schema `version` left it. Foreign keys are
