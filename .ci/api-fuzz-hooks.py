@@ -59,6 +59,7 @@ script, which makes what they name before the pass through the real CLI):
   revoke (acting on oneself is covered by `crates/pli/tests`).
 
 - The abuse reports and trust & safety operations: see `.ci/api_fuzz_abuse.py`.
+- The attachment operations: see `.ci/api_fuzz_attachments.py` (as the hooks' own account).
 
 The wire formats these cases are built in (proof of work, MLS messages, WebSocket frames)
 are in `.ci/api_fuzz_wire.py`.
@@ -89,6 +90,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_fuzz_wire import APPLICATION, COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
 import api_fuzz_abuse as abuse  # noqa: E402
+import api_fuzz_attachments as attachments  # noqa: E402
 
 URL = os.environ.get("PLI_FUZZ_URL", "").rstrip("/")
 USERS = json.loads(os.environ.get("PLI_FUZZ_USERS", "[]"))
@@ -106,7 +108,7 @@ def api(method, path, auth=None, **kwargs):
     headers = {"Authorization": auth} if auth else {}
     answer = SESSION.request(method, URL + path, headers=headers, timeout=30, **kwargs)
     answer.raise_for_status()
-    return answer.json()
+    return answer.json() if answer.content else None
 
 
 def b64(data):
@@ -506,6 +508,12 @@ VALID = {
 WITH_KWARGS = {valid_device_addition, valid_device_removal}
 
 
+@schemathesis.deserializer("application/octet-stream")
+def octets(ctx, response):
+    """An attachment chunk, as the text its schema (`string`, `binary`) says it is."""
+    return response.content.decode("latin-1")
+
+
 @schemathesis.hook
 def before_load_schema(context, raw_schema):
     cosignature = os.environ.get("PLI_FUZZ_COSIGNATURE")
@@ -530,6 +538,13 @@ def before_call(context, case, kwargs):
             spare_member(case)
     if path == "/v1/ws":
         kwargs["hooks"] = {"response": [close_upgraded]}
+    attachment_case = attachments.VALID.get((case.method.upper(), path))
+    if attachment_case is not None:
+        # Every attachment call runs as the hooks' own account, whose uploads they read.
+        kwargs["auth"] = Auth(account().auth)
+        if takes_turn(case):
+            _made_valid.setdefault(case.id, True)
+            attachment_case(case, api, account().auth)
     make_valid = VALID.get((case.method.upper(), path))
     if make_valid is not None and takes_turn(case):
         _made_valid.setdefault(case.id, True)

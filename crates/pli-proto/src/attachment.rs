@@ -100,10 +100,13 @@ impl<'de> Deserialize<'de> for AttachmentId {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateAttachmentRequest {
-    /// The ciphertext's size in bytes ([`cipher_len`] of the file's).
+    /// The ciphertext's size in bytes ([`cipher_len`] of the file's): at least 16 (an empty
+    /// file), at most the server's limit (100 MiB of file by default).
+    #[cfg_attr(feature = "openapi", schema(minimum = 16))]
     pub size: u64,
     /// The devices that may download it (not the uploading device, which always may), 1 to
     /// [`crate::limits::MAX_RECIPIENTS`].
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5000))]
     pub recipients: Vec<DeviceId>,
 }
 

@@ -509,3 +509,79 @@ async fn with_blobs_in_an_s3_store_the_bucket_holds_only_ciphertext() {
         "fetched by its one recipient: deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_regions_the_bytes_are_kept_only_where_a_recipient_lives() {
+    let server = TestServer::start_with(tempfile::tempdir().expect("dir"), |config| {
+        config.regions = common::test_regions(&config.data_dir, &["eu", "us"]);
+    })
+    .await;
+    let mut alice = TestUser::register_in_region(&server.url, "alice", Some("eu")).await;
+    let mut bob = TestUser::register_in_region(&server.url, "bob", Some("us")).await;
+    let chat = alice
+        .client
+        .direct_conversation(&bob.name)
+        .await
+        .expect("chat");
+    let files = tempfile::tempdir().expect("dir");
+    let (path, original) = canary_file(files.path(), "abroad.bin", 50_000);
+    alice
+        .client
+        .send_attachment(&chat, &path, "")
+        .await
+        .expect("send");
+
+    let region_blobs = |name: &str| {
+        let dir = server.data.path().join("regions").join(name).join("blobs");
+        match dir.exists() {
+            true => files_under(&dir),
+            false => Vec::new(),
+        }
+    };
+    assert_eq!(
+        region_blobs("eu"),
+        Vec::<PathBuf>::new(),
+        "no recipient in eu"
+    );
+    assert_eq!(
+        region_blobs("us").len(),
+        1,
+        "bob's region holds the one chunk"
+    );
+    let eu = common::TestDb::region(server.data.path(), "eu");
+    let us = common::TestDb::region(server.data.path(), "us");
+    let named = "SELECT COUNT(*) FROM attachments WHERE uploader IS NOT NULL";
+    assert_eq!(
+        eu.integers(named).await,
+        vec![1],
+        "the uploader's region counts it"
+    );
+    assert_eq!(
+        us.integers(named).await,
+        vec![0],
+        "bob's region's copy names no uploader"
+    );
+
+    bob.client.sync().await.expect("sync");
+    let shared = bob
+        .client
+        .take_new()
+        .expect("events")
+        .into_iter()
+        .find_map(|e| match e {
+            pli_client::Event::Message { attachment, .. } => attachment,
+            _ => None,
+        })
+        .expect("shared");
+    let out = files.path().join("abroad.out");
+    bob.client
+        .save_attachment(&shared, &out)
+        .await
+        .expect("save");
+    assert_eq!(std::fs::read(&out).expect("saved"), original);
+    assert_eq!(region_blobs("us"), Vec::<PathBuf>::new(), "fetched: gone");
+    assert_eq!(
+        us.integers("SELECT COUNT(*) FROM attachments").await,
+        vec![0]
+    );
+}

@@ -136,11 +136,14 @@ impl Blobs {
 
     /// Reads chunk `index` of `id`.
     pub async fn get(&self, id: AttachmentId, index: u32) -> Result<Bytes, StoreError> {
-        let found = self
-            .store()?
-            .get(&chunk_path(id, index))
-            .await
-            .map_err(blob_failure)?;
+        let found = match self.store()?.get(&chunk_path(id, index)).await {
+            Ok(found) => found,
+            // A copy kept for its uploader's quota alone holds no bytes.
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(StoreError::UnknownAttachment);
+            }
+            Err(other) => return Err(blob_failure(other)),
+        };
         found.bytes().await.map_err(blob_failure)
     }
 

@@ -17,16 +17,35 @@ use axum::response::IntoResponse;
 use pli_proto::attachment::{AttachmentId, AttachmentStatus, CreateAttachmentRequest};
 use pli_proto::error::ErrorBody;
 
-fn parse_id(raw: &str) -> Result<AttachmentId, ApiError> {
-    AttachmentId::parse(raw).ok_or_else(|| ApiError::bad_request("not an attachment id"))
+/// A chunk's bytes in the API description: binary, not JSON. (Only described: handlers
+/// take and give [`Bytes`].)
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ChunkBytes(#[allow(dead_code)] Vec<u8>);
+
+/// An attachment's path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttachmentPath {
+    /// The attachment's id: 32 hex digits.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    id: String,
 }
 
-fn parse_chunk(raw: (String, String)) -> Result<(AttachmentId, u32), ApiError> {
-    let index = raw
-        .1
-        .parse()
-        .map_err(|_| ApiError::bad_request("not a chunk index"))?;
-    Ok((parse_id(&raw.0)?, index))
+/// One chunk's path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ChunkPath {
+    /// The attachment's id: 32 hex digits.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    id: String,
+    /// The chunk, from 0.
+    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
+    index: u32,
+}
+
+fn parse_id(raw: &str) -> Result<AttachmentId, ApiError> {
+    AttachmentId::parse(raw).ok_or_else(|| ApiError::bad_request("not an attachment id"))
 }
 
 /// Starts an upload: the ciphertext's size and the devices that may download it.
@@ -55,7 +74,7 @@ pub async fn create<S: Store>(
 /// How far an upload got, for its uploader (to resume) and its recipients.
 #[utoipa::path(get, path = pli_proto::api::paths::ATTACHMENT, tag = "attachments",
     security(("device" = [])),
-    params(("id" = String, Path, description = "The attachment's id (hex)")),
+    params(AttachmentPath),
     responses(
         (status = 200, body = AttachmentStatus, description = "Its size and chunks uploaded"),
         (status = 404, body = ErrorBody, description = "`unknown_attachment`"),
@@ -64,9 +83,9 @@ pub async fn create<S: Store>(
 pub async fn status<S: Store>(
     State(state): State<AppState<S>>,
     AuthDevice(device): AuthDevice,
-    ApiPath(raw): ApiPath<String>,
+    ApiPath(path): ApiPath<AttachmentPath>,
 ) -> Result<Json<AttachmentStatus>, ApiError> {
-    let id = parse_id(&raw)?;
+    let id = parse_id(&path.id)?;
     Ok(Json(
         attachments::status(&state, id, device.device_id).await?,
     ))
@@ -75,11 +94,9 @@ pub async fn status<S: Store>(
 /// Uploads chunk `index` (the next one, or an earlier one again, which changes nothing).
 #[utoipa::path(put, path = pli_proto::api::paths::ATTACHMENT_CHUNK, tag = "attachments",
     security(("device" = [])),
-    params(
-        ("id" = String, Path, description = "The attachment's id (hex)"),
-        ("index" = u32, Path, description = "The chunk, from 0"),
-    ),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(ChunkPath),
+    request_body(content = ChunkBytes, content_type = "application/octet-stream",
+        description = "The chunk's ciphertext: 1 MiB, or what is left of the blob for the last"),
     responses(
         (status = 200, body = AttachmentStatus, description = "Stored"),
         (status = 400, body = ErrorBody, description = "`invalid_chunk`: not the length its place gives"),
@@ -90,10 +107,10 @@ pub async fn status<S: Store>(
 pub async fn put_chunk<S: Store>(
     State(state): State<AppState<S>>,
     AuthDevice(device): AuthDevice,
-    ApiPath(raw): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<ChunkPath>,
     body: Bytes,
 ) -> Result<Json<AttachmentStatus>, ApiError> {
-    let (id, index) = parse_chunk(raw)?;
+    let (id, index) = (parse_id(&path.id)?, path.index);
     let stored = state
         .store
         .put_attachment_chunk(id, Some(device.device_id), index, body)
@@ -110,12 +127,9 @@ pub async fn put_chunk<S: Store>(
 #[utoipa::path(get, path = pli_proto::api::paths::ATTACHMENT_CHUNK, tag = "attachments",
     operation_id = "get_attachment_chunk",
     security(("device" = [])),
-    params(
-        ("id" = String, Path, description = "The attachment's id (hex)"),
-        ("index" = u32, Path, description = "The chunk, from 0"),
-    ),
+    params(ChunkPath),
     responses(
-        (status = 200, content_type = "application/octet-stream", body = Vec<u8>, description = "The chunk's ciphertext"),
+        (status = 200, content_type = "application/octet-stream", body = ChunkBytes, description = "The chunk's ciphertext"),
         (status = 404, body = ErrorBody, description = "`unknown_attachment`"),
         (status = 409, body = ErrorBody, description = "`attachment_incomplete`"),
     ))]
@@ -123,9 +137,9 @@ pub async fn put_chunk<S: Store>(
 pub async fn get_chunk<S: Store>(
     State(state): State<AppState<S>>,
     AuthDevice(device): AuthDevice,
-    ApiPath(raw): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<ChunkPath>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (id, index) = parse_chunk(raw)?;
+    let (id, index) = (parse_id(&path.id)?, path.index);
     let bytes = state
         .store
         .attachment_chunk(id, device.device_id, index)
@@ -136,7 +150,7 @@ pub async fn get_chunk<S: Store>(
 /// The calling recipient has the whole attachment, verified; the last one's call deletes it.
 #[utoipa::path(post, path = pli_proto::api::paths::ATTACHMENT_FETCHED, tag = "attachments",
     security(("device" = [])),
-    params(("id" = String, Path, description = "The attachment's id (hex)")),
+    params(AttachmentPath),
     responses(
         (status = 204, description = "Noted"),
         (status = 404, body = ErrorBody, description = "`unknown_attachment`"),
@@ -146,9 +160,9 @@ pub async fn get_chunk<S: Store>(
 pub async fn fetched<S: Store>(
     State(state): State<AppState<S>>,
     AuthDevice(device): AuthDevice,
-    ApiPath(raw): ApiPath<String>,
+    ApiPath(path): ApiPath<AttachmentPath>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&raw)?;
+    let id = parse_id(&path.id)?;
     state.store.attachment_fetched(id, device.device_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

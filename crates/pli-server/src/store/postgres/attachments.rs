@@ -52,7 +52,18 @@ impl AttachmentStore for PostgresStore {
                 received: before.received,
             });
         }
-        self.blobs().put(id, index, bytes).await?;
+        // The uploader's region keeps a copy with no recipients for its quota alone, and
+        // no bytes in it. (No connection is held while the bytes travel.)
+        let has_recipients: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM attachment_recipients WHERE attachment = $1)",
+        )
+        .bind(&id.0[..])
+        .fetch_one(&mut *self.conn().await?)
+        .await
+        .map_err(backend)?;
+        if has_recipients {
+            self.blobs().put(id, index, bytes).await?;
+        }
         let mut conn = self.conn().await?;
         sqlx::query("UPDATE attachments SET received = $3 WHERE id = $1 AND received = $2")
             .bind(&id.0[..])

@@ -51,7 +51,9 @@ impl AttachmentStore for SqliteStore {
                 received: before.received,
             });
         }
-        self.blobs().put(id, index, bytes).await?;
+        if self.read(move |c| has_recipients(c, id)).await? {
+            self.blobs().put(id, index, bytes).await?;
+        }
         self.write(move |c| {
             c.prepare_cached(
                 "UPDATE attachments SET received = ?3 WHERE id = ?1 AND received = ?2",
@@ -204,6 +206,14 @@ fn state(
         })
         .map_err(backend)?;
     Ok(recipient.map(|()| found))
+}
+
+/// Whether any device may download this copy: the uploader's region keeps a copy with no
+/// recipients for its quota alone, and no bytes in it.
+fn has_recipients(conn: &Connection, id: AttachmentId) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM attachment_recipients WHERE attachment = ?1)")
+        .and_then(|mut st| st.query_row([&id.0[..]], |r| r.get(0)))
+        .map_err(backend)
 }
 
 /// Marks `device`'s fetch; returns the chunk count when that was the copy's last
