@@ -63,6 +63,17 @@ function scrollToEnd() {
   if (log) log.scrollTop = log.scrollHeight;
 }
 
+// A picture grows its message once it has loaded: a log that was at its end stays there.
+if (log) {
+  let atEnd = true;
+  log.addEventListener("scroll", () => {
+    atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+  });
+  log.addEventListener("load", (event) => {
+    if (atEnd && event.target.matches?.("img.thumbnail")) scrollToEnd();
+  }, true);
+}
+
 // ---- The open conversation: new items, their states, older pages.
 
 /** Inserts `html`'s messages and notices: one already shown is replaced (its state moved on,

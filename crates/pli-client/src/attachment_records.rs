@@ -127,6 +127,23 @@ pub fn of_message(conn: &Connection, local_id: i64) -> Result<Option<Attachment>
         .optional()?)
 }
 
+/// The attachment of the message at `local_id`, if that message is in `conversation`.
+pub fn in_conversation(
+    conn: &Connection,
+    conversation: &pli_proto::GroupId,
+    local_id: i64,
+) -> Result<Option<Attachment>, ClientError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT a.local_id, a.attachment_id, a.name, a.media_type, a.size, a.thumbnail,
+                    a.downloaded
+             FROM attachments a JOIN messages m ON m.local_id = a.local_id
+             WHERE a.local_id = ?1 AND m.group_id = ?2",
+        )?
+        .query_row(params![local_id, conversation.as_bytes()], read_row)
+        .optional()?)
+}
+
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
     let id: Vec<u8> = r.get(1)?;
     Ok(Attachment {

@@ -251,6 +251,15 @@ impl Client {
             .collect())
     }
 
+    /// The attachment of message `local_id` of `conversation`, if it shares one.
+    pub fn attachment_in(
+        &self,
+        conversation: &GroupId,
+        local_id: i64,
+    ) -> Result<Option<Attachment>, ClientError> {
+        crate::attachment_records::in_conversation(&self.conn, conversation, local_id)
+    }
+
     /// The attachment whose id starts with `prefix` (as `pli sync` prints it).
     pub fn find_attachment(&self, prefix: &str) -> Result<Attachment, ClientError> {
         find(&self.conn, prefix)

@@ -45,6 +45,8 @@ pub struct HistoryMessage {
     /// When its disappearing timer deletes it from this device (ms since the Unix epoch),
     /// if it has one ([`crate::disappearing`]).
     pub expires_at: Option<u64>,
+    /// The file it shares, if it is an attachment message (its text is then the caption).
+    pub attachment: Option<crate::attachment_records::Attachment>,
 }
 
 /// Receipts for one of this account's messages.

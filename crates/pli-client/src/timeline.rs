@@ -155,6 +155,7 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         receipts: Some(row.receipts),
         rev: row.rev,
         expires_at: row.expires_ms.map(|at| at as u64),
+        attachment: None,
     })
 }
 
@@ -352,8 +353,8 @@ impl Client {
             .query_row([conversation.as_bytes()], |r| r.get(0))?)
     }
 
-    /// Fills in the reactions of each message of `page`, and which ones this account
-    /// wrote.
+    /// Fills in the reactions of each message of `page` (and which ones this account
+    /// wrote) and the file it shares.
     fn with_reactions(
         &self,
         conversation: &GroupId,
@@ -364,6 +365,8 @@ impl Client {
              WHERE group_id = ?1 AND message_id = ?2 GROUP BY reaction ORDER BY min(sent_at)",
         )?;
         for message in &mut page {
+            message.attachment =
+                crate::attachment_records::of_message(&self.conn, message.local_id)?;
             message.own = message.outgoing || message.sender == self.me.username;
             if !message.own {
                 message.receipts = None;

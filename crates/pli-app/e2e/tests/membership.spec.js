@@ -101,7 +101,7 @@ test("a member added on the member page, a member who leaves, and the notices ot
     await bob.getByRole("button", { name: "Leave this group" }).click();
     await expect(bob.getByRole("heading", { name: "picnic" })).toBeVisible();
     await expect(bob.getByRole("textbox", { name: "Message" })).toBeDisabled();
-    await expect(bob.getByRole("button", { name: "Send" })).toBeDisabled();
+    await expect(bob.getByRole("button", { name: "Send", exact: true })).toBeDisabled();
     await expect(bob.locator(".blocked")).toContainText("no longer a member");
     await expect(bob.getByRole("link", { name: /picnic/ })).toContainText("(left)");
 

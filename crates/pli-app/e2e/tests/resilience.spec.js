@@ -112,7 +112,7 @@ db.commit()
     await expect(alert).toContainText("4242");
     await alice.getByRole("link", { name: /@bob/ }).click();
     await expect(alice.getByRole("textbox", { name: "Message" })).toBeDisabled();
-    await expect(alice.getByRole("button", { name: "Send" })).toBeDisabled();
+    await expect(alice.getByRole("button", { name: "Send", exact: true })).toBeDisabled();
     await expect(alice.locator(".blocked")).toContainText("Sending is paused");
     await h.noSeriousA11yFindings(alice);
     await h.screenshot(alice, "alert-ghost-device");

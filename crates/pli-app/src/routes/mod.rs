@@ -7,6 +7,7 @@ mod chat_settings;
 mod chats;
 mod devices;
 mod events;
+mod files;
 mod groups;
 mod me;
 mod message_actions;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 /// encoding may write as three (`%E4`), and room for the other fields.
 const MAX_FORM_BYTES: usize = 3 * pli_proto::limits::MAX_TEXT_BYTES + 16 * 1024;
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; \
     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -44,6 +45,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/alerts", get(alerts_fragment))
         .merge(onboarding::routes())
         .merge(chats::routes())
+        .merge(files::routes())
         .merge(chat_settings::routes())
         .merge(groups::routes())
         .merge(trust::routes())

@@ -256,6 +256,7 @@ mod tests {
             receipts: None,
             rev: 0,
             expires_at: None,
+            attachment: None,
         }
     }
 

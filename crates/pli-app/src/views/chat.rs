@@ -34,7 +34,10 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
                     span class="last" data-expires=[last.expires_at] {
                         @if last.outgoing { "You: " }
                         @else if !summary.conversation.direct { "@" (last.sender) ": " }
-                        @if last.deleted { "Message deleted" } @else { (message_actions::preview(&last.text)) }
+                        @if last.deleted { "Message deleted" }
+                        // Only a file's message has no text: its caption was left empty.
+                        @else if last.text.is_empty() { "📎 File" }
+                        @else { (message_actions::preview(&last.text)) }
                     }
                 } @else {
                     span class="last empty" { "No messages yet" }
@@ -98,7 +101,12 @@ pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
             @if m.deleted {
                 p class="text deleted" { "Message deleted" }
             } @else {
-                p class="text" { (m.text) }
+                @if let Some(file) = &m.attachment {
+                    (crate::views::attachment::shown(conversation, m.local_id, file))
+                }
+                @if m.attachment.is_none() || !m.text.is_empty() {
+                    p class="text" { (m.text) }
+                }
             }
             span class="meta" {
                 time datetime=(instant(m.sent_at)) { (instant(m.sent_at)) }
@@ -205,5 +213,6 @@ pub fn composer(
                 disabled[closed.is_some()] { (draft) }
             button type="submit" disabled[closed.is_some()] { "Send" }
         }
+        (crate::views::attachment::attach_form(conversation, closed.is_some()))
     }
 }

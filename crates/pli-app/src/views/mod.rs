@@ -1,6 +1,7 @@
 //! The HTML the app renders (maud: escaped by default, checked at compile time). One file
 //! per kind of screen part; handlers in `routes` put them together.
 
+pub mod attachment;
 pub mod chat;
 pub mod chat_settings;
 pub mod devices;
