@@ -97,6 +97,7 @@ pub async fn run(
         refused: sent.refused,
         refusal: sent.first_refusal,
         rss_bytes_per_conn: None,
+        rss_growth_bytes: None,
         seconds,
         latency_of: "submit to push at the recipient",
     })

@@ -131,6 +131,7 @@ fn outcome(sent: &Sent, variant: &str, members: usize, lost: u64) -> Outcome {
         refused: sent.refused,
         refusal: sent.first_refusal.clone(),
         rss_bytes_per_conn: None,
+        rss_growth_bytes: None,
         seconds: 0.0,
         latency_of: "",
     }

@@ -63,6 +63,7 @@ pub async fn run(
         refused: 0,
         refusal: None,
         rss_bytes_per_conn: per_conn,
+        rss_growth_bytes: None,
         seconds,
         latency_of: "ticket + WebSocket handshake + first push",
     })

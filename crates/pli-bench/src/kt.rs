@@ -91,6 +91,7 @@ pub async fn run(
         refused: 0,
         refusal: None,
         rss_bytes_per_conn: None,
+        rss_growth_bytes: None,
         seconds,
         latency_of: "HTTP lookup + root signature + akd lookup proof verified",
     })

@@ -12,11 +12,12 @@
 //! - [`target`]: the server under test, started here (`pli serve` as a child process, so
 //!   its memory can be read) or already running.
 //! - `device`: a simulated device: registration, key packages, its MLS groups.
-//! - `delivery`, `fanout`, `idle`, `kt`: one scenario each.
+//! - `delivery`, `fanout`, `idle`, `kt`, `attachments`: one scenario each.
 //! - `sender`, `receiver`: submitting with a window in flight; holding a socket and acking.
 //! - `tracker`: which submitted message was delivered when, for latency and loss.
 //! - [`outcome`]: one result per scenario, as a table row or a JSON object.
 
+mod attachments;
 mod delivery;
 mod device;
 mod fanout;
@@ -68,6 +69,7 @@ pub async fn run(
             Scenario::Fanout => vec![Step::Fanout],
             Scenario::Idle => vec![Step::Idle],
             Scenario::Kt => vec![Step::Kt],
+            Scenario::Attachments => vec![Step::Attachments],
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -83,6 +85,7 @@ pub async fn run(
             Step::Fanout => outcomes.extend(fanout::run(options, target, bars).await?),
             Step::Idle => outcomes.push(idle::run(options, target, bars).await?),
             Step::Kt => outcomes.push(kt::run(options, target, bars).await?),
+            Step::Attachments => outcomes.extend(attachments::run(options, target, bars).await?),
         }
     }
     Ok(outcomes)
@@ -94,4 +97,5 @@ enum Step {
     Fanout,
     Idle,
     Kt,
+    Attachments,
 }

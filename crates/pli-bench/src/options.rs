@@ -12,14 +12,17 @@ pub enum Scenario {
     Idle,
     /// Key-transparency lookups and proof verification.
     Kt,
+    /// Files uploaded and downloaded in chunks: throughput, and the server's memory.
+    Attachments,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Delivery,
         Scenario::Fanout,
         Scenario::Idle,
         Scenario::Kt,
+        Scenario::Attachments,
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -28,6 +31,7 @@ impl Scenario {
             "fanout" => Some(Self::Fanout),
             "idle" => Some(Self::Idle),
             "kt" => Some(Self::Kt),
+            "attachments" => Some(Self::Attachments),
             _ => None,
         }
     }
@@ -38,6 +42,7 @@ impl Scenario {
             Self::Fanout => "fanout",
             Self::Idle => "idle",
             Self::Kt => "kt",
+            Self::Attachments => "attachments",
         }
     }
 }

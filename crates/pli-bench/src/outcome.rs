@@ -30,6 +30,10 @@ pub struct Outcome {
     /// Only for `idle`: the server's resident memory per connected device.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_bytes_per_conn: Option<u64>,
+    /// Only for `attachments` uploads: how far the server's resident memory grew above
+    /// where it was when the file's upload began, at its highest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_growth_bytes: Option<u64>,
     pub seconds: f64,
     /// What the latency figures measure.
     pub latency_of: &'static str,
@@ -63,6 +67,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
         "lost",
         "KiB/conn"
     );
+    let mut growth_rows = Vec::new();
     for o in outcomes {
         let per_conn = o
             .rss_bytes_per_conn
@@ -83,6 +88,14 @@ pub fn table(outcomes: &[Outcome]) -> String {
         if let Some(reason) = &o.refusal {
             out.push_str(&format!("  {} refused, first: {reason}\n", o.refused));
         }
+        if let Some(growth) = o.rss_growth_bytes {
+            growth_rows.push(format!(
+                "  {}: server memory grew at most {:.1} MiB during an upload\n",
+                o.variant,
+                growth as f64 / f64::from(1 << 20)
+            ));
+        }
     }
+    out.extend(growth_rows);
     out
 }

@@ -118,3 +118,32 @@ async fn it_runs_against_a_running_server_and_refuses_unknown_scenarios() {
     assert!(number(&rows[0], "p50_ms") > 0.0, "{}", rows[0]);
     assert_eq!(number(&rows[0], "lost"), 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attachments_scenario_moves_whole_files_and_reads_the_servers_memory() {
+    let (ok, rows, stderr) =
+        bench(&["--json", "--scenario", "attachments", "--messages", "1"]).await;
+    assert!(ok, "{stderr}");
+    let variants: Vec<&str> = rows.iter().filter_map(|r| r["variant"].as_str()).collect();
+    assert_eq!(
+        variants,
+        [
+            "1 MiB upload",
+            "1 MiB download",
+            "50 MiB upload",
+            "50 MiB download"
+        ]
+    );
+    for row in &rows {
+        assert_eq!(row["scenario"], "attachments");
+        assert_eq!(number(row, "messages"), 1.0, "{row}");
+        assert!(number(row, "msgs_per_sec") > 0.0, "{row}");
+    }
+    // A server this run started: its memory during each upload is known.
+    assert!(
+        rows[2]["rss_growth_bytes"].as_u64().is_some(),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[3].get("rss_growth_bytes").is_none(), "{}", rows[3]);
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
     them (senders on the first, receivers on the last)."
 )]
 pub struct Args {
-    /// Scenarios to run, comma-separated: delivery, fanout, idle, kt [default: all].
+    /// Scenarios to run, comma-separated: delivery, fanout, idle, kt, attachments [default: all].
     #[arg(long, value_delimiter = ',')]
     scenario: Vec<String>,
     /// Messages in flight per sender [default: delivery runs 1, 64 and 256; fanout 8]; at
@@ -56,8 +56,9 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         .scenario
         .iter()
         .map(|name| {
-            Scenario::parse(name.trim())
-                .with_context(|| format!("unknown scenario {name:?} (delivery, fanout, idle, kt)"))
+            Scenario::parse(name.trim()).with_context(|| {
+                format!("unknown scenario {name:?} (delivery, fanout, idle, kt, attachments)")
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = Options {
