@@ -116,6 +116,26 @@ async fn a_file_reaches_its_recipient_verified_and_the_server_never_holds_it_in_
     let id = attachment_ids(&bob)[0];
     assert!(id.to_hex().starts_with(&short));
 
+    // The inventory counts it, for its uploader and its recipient, by size alone.
+    let whole = cipher_len(original.len() as u64);
+    for user in [&alice, &bob] {
+        let inventory = user
+            .transport(&server)
+            .my_inventory()
+            .await
+            .expect("inventory");
+        assert_eq!(
+            (inventory.attachments, inventory.attachment_bytes),
+            (1, whole)
+        );
+    }
+    let carols = carol
+        .transport(&server)
+        .my_inventory()
+        .await
+        .expect("inventory");
+    assert_eq!(carols.attachments, 0);
+
     // The server holds ciphertext only, and refuses it to carol.
     assert!(!blob_files(&server).is_empty(), "the blob is stored");
     assert!(
@@ -160,6 +180,12 @@ async fn a_file_reaches_its_recipient_verified_and_the_server_never_holds_it_in_
 
     // Its one recipient fetched it: gone from the server, rows and bytes.
     assert_eq!(server_attachments(&server).await, 0);
+    let inventory = alice
+        .transport(&server)
+        .my_inventory()
+        .await
+        .expect("inventory");
+    assert_eq!(inventory.attachments, 0);
     assert_eq!(blob_files(&server), Vec::<PathBuf>::new());
     // Each device keeps its own copy, as ciphertext: saved again with no server blob.
     let again = files.path().join("again.bin");
