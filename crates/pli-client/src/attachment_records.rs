@@ -79,6 +79,19 @@ pub(crate) fn file_of(conn: &Connection, id: &AttachmentId) -> Result<PathBuf, C
     Ok(directory(conn)?.join(id.to_hex()))
 }
 
+/// A byte count as people read it: `512 B`, `97.6 KiB`, `2.5 MiB`.
+pub fn size_words(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{:.1} MiB", b / KIB / KIB)
+    }
+}
+
 /// Records what an attachment message shared, for the message at `local_id`.
 pub(crate) fn record(
     tx: &Connection,

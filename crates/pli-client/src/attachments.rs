@@ -15,7 +15,7 @@
 
 use crate::attachment_crypto::{FileKey, cipher_offset, open_chunk, plain_pieces, seal_chunk};
 use crate::attachment_records::file_of;
-pub use crate::attachment_records::{Attachment, find, media_type_of, of_message};
+pub use crate::attachment_records::{Attachment, find, media_type_of, of_message, size_words};
 use crate::client::Client;
 use crate::error::ClientError;
 use crate::local;
@@ -272,17 +272,47 @@ impl Client {
         attachment: &Attachment,
         dest: &Path,
     ) -> Result<(), ClientError> {
-        let plain = self.open_attachment(attachment).await?;
         let part = dest.with_extension("pli-part");
-        std::fs::write(&part, &plain).map_err(ClientError::file("cannot write the saved file"))?;
+        let mut out = std::fs::File::create(&part)
+            .map_err(ClientError::file("cannot write the saved file"))?;
+        // A chunk at a time: a large file is never whole in memory.
+        let written = self
+            .decrypt_each(attachment, |plain| {
+                out.write_all(plain)
+                    .map_err(ClientError::file("cannot write the saved file"))
+            })
+            .await;
+        drop(out);
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&part);
+            return Err(err);
+        }
         std::fs::rename(&part, dest).map_err(ClientError::file("cannot write the saved file"))
     }
 
-    /// The attachment's plaintext, downloaded and verified first if need be.
+    /// The attachment's plaintext, downloaded and verified first if need be (for pli app,
+    /// which serves it whole).
     pub async fn open_attachment(
         &mut self,
         attachment: &Attachment,
     ) -> Result<Vec<u8>, ClientError> {
+        let mut plain = Vec::with_capacity(attachment.size as usize);
+        self.decrypt_each(attachment, |chunk| {
+            plain.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
+        Ok(plain)
+    }
+
+    /// Downloads and verifies the attachment if need be, then hands `each` its plaintext a
+    /// chunk at a time, in order. A chunk that does not open stops it
+    /// ([`ClientError::AttachmentTampered`]).
+    async fn decrypt_each(
+        &mut self,
+        attachment: &Attachment,
+        mut each: impl FnMut(&[u8]) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
         let (key, digest) = self.secrets(attachment.local_id)?;
         let file = file_of(&self.conn, &attachment.id)?;
         let downloaded = self.conn.query_row(
@@ -295,14 +325,13 @@ impl Client {
         }
         let cipher = cipher_len(attachment.size);
         let chunks = chunk_count(cipher);
-        let mut plain = Vec::with_capacity(attachment.size as usize);
         for index in 0..chunks {
             let sealed = read_chunk(&file, cipher, index)?;
             let opened =
                 open_chunk(&key, index, chunks, &sealed).ok_or(ClientError::AttachmentTampered)?;
-            plain.extend_from_slice(&opened);
+            each(&opened)?;
         }
-        Ok(plain)
+        Ok(())
     }
 
     fn secrets(&self, local_id: i64) -> Result<(FileKey, [u8; 32]), ClientError> {

@@ -27,15 +27,7 @@ pub fn attachment_line(file: &pli_client::attachments::Attachment) -> String {
 
 /// A byte count in the unit people read it in.
 pub fn size(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < KIB {
-        format!("{bytes} B")
-    } else if b < KIB * KIB {
-        format!("{:.1} KiB", b / KIB)
-    } else {
-        format!("{:.1} MiB", b / KIB / KIB)
-    }
+    pli_client::attachments::size_words(bytes)
 }
 
 pub fn event(event: &Event, as_json: bool) -> String {
@@ -155,7 +147,11 @@ pub fn history_text(message: &HistoryMessage) -> String {
     if message.deleted {
         return "message deleted".to_owned();
     }
-    let mut line = message.text.clone();
+    let mut line = match &message.attachment {
+        Some(file) if message.text.is_empty() => attachment_line(file),
+        Some(file) => format!("{} {}", attachment_line(file), message.text),
+        None => message.text.clone(),
+    };
     if message.edited {
         line.push_str(" (edited)");
     }
@@ -178,6 +174,12 @@ pub fn history_json(message: &HistoryMessage) -> serde_json::Value {
         "text": message.text,
         "sent_at": timestamp(message.sent_at),
         "outgoing": message.outgoing,
+        "attachment": message.attachment.as_ref().map(|file| json!({
+            "id": file.short_id(),
+            "name": file.name,
+            "media_type": file.media_type,
+            "size": file.size,
+        })),
         "reply_to": message.reply.as_ref().map(|quote| json!({
             "message_id": quote.message_id,
             "sender": quote.original.as_ref().map(|(sender, _)| sender),

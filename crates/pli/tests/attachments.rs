@@ -54,6 +54,30 @@ fn blob_files(server: &TestServer) -> Vec<PathBuf> {
     }
 }
 
+/// The first attachment among the device's new events.
+fn first_attachment(user: &mut TestUser) -> Option<Box<pli_client::attachments::Attachment>> {
+    user.client
+        .take_new()
+        .expect("events")
+        .into_iter()
+        .find_map(|e| match e {
+            pli_client::Event::Message { attachment, .. } => attachment,
+            _ => None,
+        })
+}
+
+/// Syncs, takes the first attachment that came, saves it under `dir` as `name`; its bytes.
+async fn receive_and_save(user: &mut TestUser, dir: &Path, name: &str) -> Vec<u8> {
+    user.client.sync().await.expect("sync");
+    let shared = first_attachment(user).expect("an attachment came");
+    let out = dir.join(name);
+    user.client
+        .save_attachment(&shared, &out)
+        .await
+        .expect("save");
+    std::fs::read(&out).expect("saved")
+}
+
 /// The attachment ids a device holds, in the order its messages arrived.
 fn attachment_ids(user: &TestUser) -> Vec<AttachmentId> {
     let conn = pli_client::local::open(user.home.path()).expect("db");
@@ -203,6 +227,15 @@ async fn a_file_reaches_its_recipient_verified_and_the_server_never_holds_it_in_
     .await
     .expect("saved again");
     assert_eq!(std::fs::read(&again).expect("saved"), original);
+    let history = run_pli(&["--home", alice_home, "history", "@bob"], &[])
+        .await
+        .expect("pli history");
+    assert!(
+        history.contains(&format!(
+            "[attachment {short}: holiday.bin, 2.5 MiB] the beach"
+        )),
+        "{history}"
+    );
     let mine = files.path().join("mine.bin");
     run_pli(
         &[
@@ -383,23 +416,8 @@ async fn an_upload_the_network_cuts_resumes_where_the_server_has_it() {
         resent < whole - (CHUNK_BYTES as u64) / 2,
         "{resent} bytes sent to finish a {whole}-byte upload"
     );
-    bob.client.sync().await.expect("sync");
-    let shared = bob
-        .client
-        .take_new()
-        .expect("events")
-        .into_iter()
-        .find_map(|e| match e {
-            pli_client::Event::Message { attachment, .. } => attachment,
-            _ => None,
-        })
-        .expect("the message came once the upload finished");
-    let out = files.path().join("big.out");
-    bob.client
-        .save_attachment(&shared, &out)
-        .await
-        .expect("save");
-    assert_eq!(std::fs::read(&out).expect("saved"), original);
+    let saved = receive_and_save(&mut bob, files.path(), "big.out").await;
+    assert_eq!(saved, original, "the message came once the upload finished");
 }
 
 /// The upload alice's device still has to finish.
@@ -448,16 +466,7 @@ async fn an_attachment_expires_with_the_queue_lifetime_and_limits_have_codes() {
         "two would pass the account's quota"
     );
     bob.client.sync().await.expect("sync");
-    let shared = bob
-        .client
-        .take_new()
-        .expect("events")
-        .into_iter()
-        .find_map(|e| match e {
-            pli_client::Event::Message { attachment, .. } => attachment,
-            _ => None,
-        })
-        .expect("shared");
+    let shared = first_attachment(&mut bob).expect("shared");
 
     // Bob never fetches it; its lifetime (the queue's, 30 days) passes on the server.
     clock.advance(30 * 86_400_000 + 60_000);
@@ -512,23 +521,8 @@ async fn with_blobs_in_an_s3_store_the_bucket_holds_only_ciphertext() {
     assert!(objects.iter().all(|(_, bytes)| !contains(bytes, CANARY)));
     assert!(blob_files(&server).is_empty(), "nothing on the local disk");
 
-    bob.client.sync().await.expect("sync");
-    let shared = bob
-        .client
-        .take_new()
-        .expect("events")
-        .into_iter()
-        .find_map(|e| match e {
-            pli_client::Event::Message { attachment, .. } => attachment,
-            _ => None,
-        })
-        .expect("shared");
-    let out = files.path().join("s3.out");
-    bob.client
-        .save_attachment(&shared, &out)
-        .await
-        .expect("save");
-    assert_eq!(std::fs::read(&out).expect("saved"), original);
+    let saved = receive_and_save(&mut bob, files.path(), "s3.out").await;
+    assert_eq!(saved, original, "shared");
     assert_eq!(
         s3.objects().await.len(),
         0,
@@ -588,23 +582,8 @@ async fn with_regions_the_bytes_are_kept_only_where_a_recipient_lives() {
         "bob's region's copy names no uploader"
     );
 
-    bob.client.sync().await.expect("sync");
-    let shared = bob
-        .client
-        .take_new()
-        .expect("events")
-        .into_iter()
-        .find_map(|e| match e {
-            pli_client::Event::Message { attachment, .. } => attachment,
-            _ => None,
-        })
-        .expect("shared");
-    let out = files.path().join("abroad.out");
-    bob.client
-        .save_attachment(&shared, &out)
-        .await
-        .expect("save");
-    assert_eq!(std::fs::read(&out).expect("saved"), original);
+    let saved = receive_and_save(&mut bob, files.path(), "abroad.out").await;
+    assert_eq!(saved, original, "shared");
     assert_eq!(region_blobs("us"), Vec::<PathBuf>::new(), "fetched: gone");
     assert_eq!(
         us.integers("SELECT COUNT(*) FROM attachments").await,

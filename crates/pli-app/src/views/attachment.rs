@@ -13,18 +13,7 @@ pub fn shown_inline(media_type: &str) -> bool {
     ) || media_type.starts_with("audio/")
 }
 
-/// A byte count as people read it.
-pub fn size(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < KIB {
-        format!("{bytes} B")
-    } else if b < KIB * KIB {
-        format!("{:.1} KiB", b / KIB)
-    } else {
-        format!("{:.1} MiB", b / KIB / KIB)
-    }
-}
+pub use pli_client::attachments::size_words as size;
 
 /// The file of message `local_id` in `conversation` (hex).
 pub fn shown(conversation: &str, local_id: i64, file: &Attachment) -> Markup {

@@ -46,6 +46,20 @@ pub struct AttachmentState {
     pub uploaded_by_asker: bool,
 }
 
+/// Whether an uploaded chunk is to be stored: the rule both backends apply before they
+/// write it. `Ok(false)`: an earlier chunk sent again, which changes nothing.
+pub fn chunk_is_next(before: &AttachmentState, index: u32, len: usize) -> Result<bool, StoreError> {
+    if pli_proto::attachment::chunk_len(before.size, index) != Some(len) {
+        return Err(StoreError::InvalidChunk);
+    }
+    if index > before.received {
+        return Err(StoreError::ChunkOutOfOrder {
+            received: before.received,
+        });
+    }
+    Ok(index == before.received)
+}
+
 /// What an account holds in attachments: for the data inventory, nothing more.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AttachmentUsage {

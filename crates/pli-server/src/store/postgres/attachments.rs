@@ -4,10 +4,12 @@
 
 use super::PostgresStore;
 use super::rows::{backend, ids, is_unique_violation};
-use crate::store::attachments::{AttachmentState, AttachmentStore, AttachmentUsage, NewAttachment};
+use crate::store::attachments::{
+    AttachmentState, AttachmentStore, AttachmentUsage, NewAttachment, chunk_is_next,
+};
 use crate::store::error::StoreError;
 use bytes::Bytes;
-use pli_proto::attachment::{AttachmentId, chunk_count, chunk_len};
+use pli_proto::attachment::{AttachmentId, chunk_count};
 use pli_proto::{DeviceId, Username};
 use sqlx::postgres::PgConnection;
 
@@ -41,16 +43,8 @@ impl AttachmentStore for PostgresStore {
             .await?
             .filter(|s| uploader.is_none() || s.uploaded_by_asker)
             .ok_or(StoreError::UnknownAttachment)?;
-        if chunk_len(before.size, index) != Some(bytes.len()) {
-            return Err(StoreError::InvalidChunk);
-        }
-        if index < before.received {
+        if !chunk_is_next(&before, index, bytes.len())? {
             return Ok(before);
-        }
-        if index > before.received {
-            return Err(StoreError::ChunkOutOfOrder {
-                received: before.received,
-            });
         }
         // The uploader's region keeps a copy with no recipients for its quota alone, and
         // no bytes in it. (No connection is held while the bytes travel.)

@@ -5,10 +5,12 @@
 
 use super::SqliteStore;
 use super::rows::{backend, is_unique_violation};
-use crate::store::attachments::{AttachmentState, AttachmentStore, AttachmentUsage, NewAttachment};
+use crate::store::attachments::{
+    AttachmentState, AttachmentStore, AttachmentUsage, NewAttachment, chunk_is_next,
+};
 use crate::store::error::StoreError;
 use bytes::Bytes;
-use pli_proto::attachment::{AttachmentId, chunk_count, chunk_len};
+use pli_proto::attachment::{AttachmentId, chunk_count};
 use pli_proto::{DeviceId, Username};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -40,16 +42,8 @@ impl AttachmentStore for SqliteStore {
             .await?
             .filter(|s| uploader.is_none() || s.uploaded_by_asker)
             .ok_or(StoreError::UnknownAttachment)?;
-        if chunk_len(before.size, index) != Some(bytes.len()) {
-            return Err(StoreError::InvalidChunk);
-        }
-        if index < before.received {
+        if !chunk_is_next(&before, index, bytes.len())? {
             return Ok(before);
-        }
-        if index > before.received {
-            return Err(StoreError::ChunkOutOfOrder {
-                received: before.received,
-            });
         }
         if self.read(move |c| has_recipients(c, id)).await? {
             self.blobs().put(id, index, bytes).await?;
