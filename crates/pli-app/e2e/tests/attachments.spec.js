@@ -126,6 +126,20 @@ test("a picture shows inline on both sides and a voice note plays", async ({ bro
     expect(seconds).toBeLessThan(1.01);
     await expect(bob.locator(".conversation", { hasText: "@alice" }).locator(".last")).toHaveText("📎 File");
 
+    // A file is served only under its own conversation, and only a message's own.
+    const [, conversation, message] = href.match(/^\/c\/([0-9a-f]+)\/files\/(\d+)$/);
+    const origin = new URL(bob.url()).origin;
+    const zeros = "0".repeat(conversation.length);
+    expect((await bob.request.get(`${origin}/c/${zeros}/files/${message}`)).status()).toBe(404);
+    expect((await bob.request.get(`${origin}/c/${conversation}/files/999999`)).status()).toBe(404);
+    // The Attach form without a file: refused with its code, nothing sent.
+    const empty = await alice.request.post(`${new URL(alice.url()).origin}/c/${conversation}/attach`, {
+      headers: { Origin: new URL(alice.url()).origin },
+      multipart: { caption: "nothing attached" },
+    });
+    expect(empty.status()).toBe(400);
+    expect(empty.headers()["x-pli-error"]).toBe("no_file");
+
     await h.noSeriousA11yFindings(bob);
     await h.screenshot(bob, "app-attachments");
   });
