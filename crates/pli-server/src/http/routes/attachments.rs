@@ -50,6 +50,7 @@ fn parse_id(raw: &str) -> Result<AttachmentId, ApiError> {
 
 /// Starts an upload: the ciphertext's size and the devices that may download it.
 #[utoipa::path(post, path = pli_proto::api::paths::ATTACHMENTS, tag = "attachments",
+    operation_id = "create_attachment",
     security(("device" = [])),
     request_body = CreateAttachmentRequest,
     responses(
@@ -73,6 +74,7 @@ pub async fn create<S: Store>(
 
 /// How far an upload got, for its uploader (to resume) and its recipients.
 #[utoipa::path(get, path = pli_proto::api::paths::ATTACHMENT, tag = "attachments",
+    operation_id = "attachment_status",
     security(("device" = [])),
     params(AttachmentPath),
     responses(
@@ -93,6 +95,7 @@ pub async fn status<S: Store>(
 
 /// Uploads chunk `index` (the next one, or an earlier one again, which changes nothing).
 #[utoipa::path(put, path = pli_proto::api::paths::ATTACHMENT_CHUNK, tag = "attachments",
+    operation_id = "put_attachment_chunk",
     security(("device" = [])),
     params(ChunkPath),
     request_body(content = ChunkBytes, content_type = "application/octet-stream",
@@ -149,6 +152,7 @@ pub async fn get_chunk<S: Store>(
 
 /// The calling recipient has the whole attachment, verified; the last one's call deletes it.
 #[utoipa::path(post, path = pli_proto::api::paths::ATTACHMENT_FETCHED, tag = "attachments",
+    operation_id = "attachment_fetched",
     security(("device" = [])),
     params(AttachmentPath),
     responses(
