@@ -187,6 +187,7 @@ pub(crate) fn apply(
         | Body::Timer { .. }
         | Body::Typing { .. }
         | Body::Receipt { .. }
+        | Body::ProfileKey { .. }
         | Body::Unknown => {
             return Ok(Err(Refusal::UnknownMessage));
         }

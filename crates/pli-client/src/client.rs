@@ -84,6 +84,10 @@ pub enum Event {
         conversation: GroupId,
         conversation_title: String,
         sender: Username,
+        /// The sender's display name from their profile, if this device opened one: shown
+        /// beside the username, never instead of it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sender_name: Option<String>,
         text: String,
         /// The sender's clock, milliseconds since the Unix epoch.
         sent_at: u64,
@@ -338,13 +342,18 @@ impl Client {
                 let title = local::conversation(&tx, &conversation)?
                     .map(|c| c.title())
                     .unwrap_or_default();
+                let sender =
+                    Username::parse(&sender).map_err(|_| ClientError::corrupt("sender"))?;
+                let sender_name = crate::profiles::shown(&tx, &sender)?
+                    .map(|p| p.name)
+                    .filter(|name| !name.is_empty());
                 events.push((
                     received,
                     Event::Message {
                         conversation,
                         conversation_title: title,
-                        sender: Username::parse(&sender)
-                            .map_err(|_| ClientError::corrupt("sender"))?,
+                        sender,
+                        sender_name,
                         text,
                         sent_at: sent_at as u64,
                         id: id.unwrap_or_default() as u64,

@@ -28,14 +28,17 @@ pub(crate) fn timer_of(conn: &Connection, group: &GroupId) -> Result<Option<u64>
 }
 
 /// The timer a new message of `body` in `group` carries: the conversation's, for any body
-/// but a timer change itself and the conversation's name (which must outlive it).
+/// but a timer change itself, the conversation's name and a profile key (which must outlive
+/// it).
 pub(crate) fn timer_for(
     conn: &Connection,
     group: &GroupId,
     body: &Body,
 ) -> Result<Option<u64>, ClientError> {
     match body {
-        Body::Timer { .. } | Body::Meta { .. } | Body::Typing { .. } => Ok(None),
+        Body::Timer { .. } | Body::Meta { .. } | Body::Typing { .. } | Body::ProfileKey { .. } => {
+            Ok(None)
+        }
         _ => timer_of(conn, group),
     }
 }

@@ -316,6 +316,7 @@ impl Client {
                 timer: None,
             },
         )?;
+        self.share_profile_key()?;
         self.flush_outbox().await?;
         Ok(id)
     }
@@ -399,6 +400,8 @@ impl Client {
                 timer: Some(self.disappearing(conversation)?.unwrap_or(0)),
             },
         )?;
+        crate::profiles::share_again(&self.conn, conversation)?;
+        self.share_profile_key()?;
         self.flush_outbox().await?;
         Ok(())
     }

@@ -47,6 +47,18 @@ pub struct HistoryMessage {
     pub expires_at: Option<u64>,
     /// The file it shares, if it is an attachment message (its text is then the caption).
     pub attachment: Option<crate::attachment_records::Attachment>,
+    /// Its sender's display name and whether they have a picture, from the profile this
+    /// device opened ([`crate::profiles`]): shown beside the username, never instead.
+    pub sender_profile: Option<SenderProfile>,
+}
+
+/// What a chat view shows of a sender's profile.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SenderProfile {
+    /// The display name; may be empty.
+    pub name: String,
+    /// Whether the profile has a picture ([`crate::Client::profile_of`] gives it).
+    pub avatar: bool,
 }
 
 /// Receipts for one of this account's messages.

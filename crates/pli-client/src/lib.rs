@@ -28,6 +28,8 @@
 //!   member; each device deletes timed messages for good, search index included.
 //! - [`typing`]: typing indicators, ephemeral: sent only to who is connected, stored by
 //!   nobody.
+//! - [`profiles`]: display names and avatars, sealed under profile keys shared inside
+//!   conversations ([`profile_seal`]); the server holds ciphertext only.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
 //! - [`history`]: a history message as front ends see it (plain data).
 //! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
@@ -79,6 +81,8 @@ pub mod local;
 pub mod mls;
 pub mod mls_store;
 mod outbox;
+pub mod profile_seal;
+pub mod profiles;
 mod receipts;
 mod receive;
 pub mod reporting;

@@ -90,7 +90,9 @@ impl Client {
                     timer: Some(timer),
                 },
             )?;
+            crate::profiles::share_again(&self.conn, &conversation.id)?;
         }
+        self.share_profile_key()?;
         self.flush_outbox().await?;
         Ok(true)
     }

@@ -63,6 +63,7 @@ impl Client {
             | Body::Typing { .. }
             | Body::Receipt { .. }
             | Body::Attachment { .. }
+            | Body::ProfileKey { .. }
             | Body::Unknown => {}
         }
         let expires = crate::disappearing::timer_for(&tx, group, &body)?;

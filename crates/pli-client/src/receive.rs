@@ -279,6 +279,9 @@ fn handle_private(
                     && matches!(p.sender(), Sender::Member(by) if *by == own_leaf)
             });
             let changes = crate::commit_notices::describe_commit(group, &staged, &sender.0);
+            if staged.add_proposals().next().is_some() {
+                crate::profiles::share_again(tx, &pli_id)?;
+            }
             for add in staged.add_proposals() {
                 let leaf = add.add_proposal().key_package().leaf_node();
                 if let Some((user, device)) = mls::member_identity(leaf.credential()) {
@@ -491,6 +494,14 @@ fn application(
             return Ok(());
         }
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
+        // Kept even from a device not verified yet, with that device: used only once the
+        // directory verifies it (`profiles`).
+        Body::ProfileKey { .. } => {
+            if let Some(key) = envelope.body.profile_key() {
+                crate::profiles::learn_key(tx, sender, from.device, from.key, key)?;
+            }
+            return Ok(());
+        }
         // Applied even from a device not verified yet (a new member's first messages
         // arrive before its keys are checked), like a conversation's name: dropped, it
         // would leave this device keeping what everyone else deletes.

@@ -282,4 +282,27 @@ CREATE TABLE attachment_uploads (
     created_ms    INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Profiles (`profiles`): each user's newest profile key this device was given (by which
+-- device, with its signature key, so it is used only once the key directory verified
+-- them), the version last fetched; the profiles opened (name, avatar); and the version of
+-- this account's key last shared in each conversation.
+CREATE TABLE profile_keys (
+    username      TEXT PRIMARY KEY,
+    profile_key   BLOB NOT NULL,
+    version       INTEGER NOT NULL,
+    device_id     INTEGER NOT NULL,
+    signature_key BLOB NOT NULL,
+    fetched       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE profiles (
+    username TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    avatar   BLOB
+);
+CREATE TABLE profile_shares (
+    group_id BLOB PRIMARY KEY,
+    version  INTEGER NOT NULL
+);
+"#,
 ];

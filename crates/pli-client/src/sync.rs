@@ -46,12 +46,15 @@ impl Client {
         // A check that failed or could not run sends nothing (fail closed): the outbox
         // waits for the next sync.
         self.check_directory().await?;
+        self.share_profile_key()?;
         self.flush_outbox().await?;
         self.resume_uploads().await?;
         crate::attachment_records::remove_orphan_files(&self.conn)?;
         self.add_linked_devices().await?;
         self.rotate_due_leaves().await?;
         self.top_up_key_packages().await?;
+        // After the directory check, which verifies the devices that sent profile keys.
+        self.refresh_profiles().await?;
         // The audit log's past is watched like the key directory's: a rewrite is an alert
         // (told once, and again at each sync until seen); messaging goes on. A network
         // failure leaves the check for the next sync.
@@ -216,9 +219,13 @@ impl Client {
                         let ids = self.process_batch(items)?;
                         stream.ack(ids).await?;
                         self.take_new()?.into_iter().for_each(&mut *on_event);
-                        // Committing needs the delivery stream for its own receipts, and a
-                        // conversation just joined is shown once a sync checked its members.
-                        if !self.needs_commit.is_empty() || local::has_pending(&self.conn)? {
+                        // Committing needs the delivery stream for its own receipts, a
+                        // conversation just joined is shown once a sync checked its members,
+                        // and a profile key that came is opened at a sync.
+                        if !self.needs_commit.is_empty()
+                            || local::has_pending(&self.conn)?
+                            || crate::profiles::fetch_due(&self.conn)?
+                        {
                             stream.close().await?;
                             break;
                         }

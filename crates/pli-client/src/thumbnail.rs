@@ -1,5 +1,6 @@
 //! A small JPEG of an image, made on the sending device and carried inside the encrypted
-//! message, so a recipient sees the picture before (or without) downloading the file.
+//! message, so a recipient sees the picture before (or without) downloading the file; and
+//! the same for a profile's avatar, smaller still.
 //! Decoding is bounded (file size, pixels, memory): a crafted image costs the sender's own
 //! device at most that.
 
@@ -9,6 +10,11 @@ use std::path::Path;
 
 /// The longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 320;
+/// The longest side of an avatar, in pixels.
+pub const AVATAR_SIDE: u32 = 128;
+/// The largest avatar, in bytes of JPEG: the sealed profile must fit
+/// [`pli_proto::limits::MAX_PROFILE_BYTES`] with its name, as base64.
+pub const MAX_AVATAR_BYTES: usize = 40 * 1024;
 /// Images larger than this are sent without a thumbnail.
 const MAX_SOURCE_BYTES: u64 = 32 * 1024 * 1024;
 /// Memory the decoder may take.
@@ -20,6 +26,17 @@ pub fn of_file(path: &Path, media_type: &str) -> Option<Vec<u8>> {
     if !matches!(media_type, "image/png" | "image/jpeg") {
         return None;
     }
+    shrink(path, THUMBNAIL_SIDE, MAX_THUMBNAIL_BYTES)
+}
+
+/// An avatar of the PNG or JPEG image at `path` (at most [`AVATAR_SIDE`] pixels a side),
+/// or `None` if it is not one.
+pub fn avatar_of_file(path: &Path) -> Option<Vec<u8>> {
+    shrink(path, AVATAR_SIDE, MAX_AVATAR_BYTES)
+}
+
+/// A JPEG of the image at `path`, at most `side` pixels a side and `max_bytes` long.
+fn shrink(path: &Path, side: u32, max_bytes: usize) -> Option<Vec<u8>> {
     if std::fs::metadata(path).ok()?.len() > MAX_SOURCE_BYTES {
         return None;
     }
@@ -30,14 +47,12 @@ pub fn of_file(path: &Path, media_type: &str) -> Option<Vec<u8>> {
     limits.max_image_height = Some(16_384);
     reader.limits(limits);
     let picture = reader.decode().ok()?;
-    let small = picture
-        .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
-        .into_rgb8();
+    let small = picture.thumbnail(side, side).into_rgb8();
     for quality in [75, 50, 30] {
         let mut jpeg = Vec::new();
         let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality);
         small.write_with_encoder(encoder).ok()?;
-        if jpeg.len() <= MAX_THUMBNAIL_BYTES {
+        if jpeg.len() <= max_bytes {
             return Some(jpeg);
         }
     }
@@ -61,6 +76,9 @@ mod tests {
         let decoded = image::load_from_memory(&thumb).expect("a JPEG");
         assert_eq!((decoded.width(), decoded.height()), (320, 213));
         assert_eq!(of_file(&path, "application/pdf"), None);
+        let avatar =
+            image::load_from_memory(&avatar_of_file(&path).expect("an avatar")).expect("a JPEG");
+        assert_eq!((avatar.width(), avatar.height()), (128, 85));
         std::fs::write(dir.path().join("bad.png"), b"not a picture").expect("write");
         assert_eq!(of_file(&dir.path().join("bad.png"), "image/png"), None);
     }

@@ -5,7 +5,7 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
-pub use crate::history::{Delivery, HistoryMessage, Quote, ReactionCount, Receipts};
+pub use crate::history::{Delivery, HistoryMessage, Quote, ReactionCount, Receipts, SenderProfile};
 use crate::local::Conversation;
 use pli_proto::{GroupId, Username};
 use rusqlite::OptionalExtension as _;
@@ -35,6 +35,9 @@ pub struct Summary {
     pub last: Option<HistoryMessage>,
     /// Messages from others after what the user has read.
     pub unread: u64,
+    /// For a direct conversation, the display name of the other person, if their profile
+    /// has one: shown beside `@peer`, never instead.
+    pub peer_name: Option<String>,
 }
 
 /// The columns [`message`] reads, of the message table aliased `m`.
@@ -55,7 +58,9 @@ fn columns(m: &str) -> String {
               AND r.message_id = {m}.message_id),
          (SELECT count(r.read_ms) FROM receipts r WHERE r.group_id = {m}.group_id
               AND r.message_id = {m}.message_id),
-         {m}.expires_ms",
+         {m}.expires_ms,
+         (SELECT p.name FROM profiles p WHERE p.username = {m}.sender),
+         (SELECT p.avatar IS NOT NULL FROM profiles p WHERE p.username = {m}.sender)",
         quoted("sender"),
         quoted("text"),
         quoted("deleted")
@@ -82,6 +87,8 @@ struct Row {
     quoted_deleted: Option<bool>,
     receipts: Receipts,
     expires_ms: Option<i64>,
+    profile_name: Option<String>,
+    profile_avatar: Option<bool>,
 }
 
 /// Reads [`columns`] from column `at` on.
@@ -108,6 +115,8 @@ fn message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Row> {
             read: r.get::<_, i64>(at + 17)? as u32,
         },
         expires_ms: r.get(at + 18)?,
+        profile_name: r.get(at + 19)?,
+        profile_avatar: r.get(at + 20)?,
     })
 }
 
@@ -156,6 +165,10 @@ fn to_message(row: Row) -> Result<HistoryMessage, ClientError> {
         rev: row.rev,
         expires_at: row.expires_ms.map(|at| at as u64),
         attachment: None,
+        sender_profile: row.profile_name.map(|name| SenderProfile {
+            name,
+            avatar: row.profile_avatar.unwrap_or(false),
+        }),
     })
 }
 
@@ -198,16 +211,24 @@ impl Client {
         let mut summaries = Vec::new();
         for row in rows {
             let ((id, name, direct, peer, active), unread, last) = row?;
+            let peer = peer.and_then(|p| Username::parse(&p).ok());
+            let peer_name = match (&peer, direct) {
+                (Some(peer), true) => crate::profiles::shown(&self.conn, peer)?
+                    .map(|p| p.name)
+                    .filter(|name| !name.is_empty()),
+                _ => None,
+            };
             summaries.push(Summary {
                 conversation: Conversation {
                     id: GroupId::from_bytes(&id).map_err(|_| ClientError::corrupt("group id"))?,
                     name,
                     direct,
-                    peer: peer.and_then(|p| Username::parse(&p).ok()),
+                    peer,
                     active,
                 },
                 last: last.map(to_message).transpose()?,
                 unread: unread as u64,
+                peer_name,
             });
         }
         Ok(summaries)

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 mod attachments;
+mod profiles;
 
 /// A device's credentials, sent as `Authorization: Pli <device>.<secret>`.
 #[derive(Clone)]

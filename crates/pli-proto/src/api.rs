@@ -42,6 +42,12 @@ pub mod paths {
     /// `POST`: the calling recipient has the whole attachment, verified: once every
     /// recipient said so, the server deletes it.
     pub const ATTACHMENT_FETCHED: &str = "/v1/attachments/{id}/fetched";
+    /// `PUT`: stores the account's encrypted profile (at most
+    /// [`crate::limits::MAX_PROFILE_BYTES`] of ciphertext, `application/octet-stream`),
+    /// replacing the last; `DELETE`: removes it.
+    pub const MY_PROFILE: &str = "/v1/me/profile";
+    /// `GET`: a user's encrypted profile, which only holders of its profile key can open.
+    pub const USER_PROFILE: &str = "/v1/users/{username}/profile";
     /// `POST`: hands an ephemeral MLS message to connected devices
     /// ([`super::EphemeralRequest`]), storing nothing.
     pub const EPHEMERAL: &str = "/v1/ephemeral";
@@ -110,6 +116,11 @@ pub mod paths {
     /// [`USER_DIRECTORY`] for `username`.
     pub fn user_directory(username: &str) -> String {
         USER_DIRECTORY.replace("{username}", username)
+    }
+
+    /// [`USER_PROFILE`] for `username`.
+    pub fn user_profile(username: &str) -> String {
+        USER_PROFILE.replace("{username}", username)
     }
 
     /// [`USER_DEVICES`] for `username`.

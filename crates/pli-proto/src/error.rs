@@ -168,6 +168,9 @@ error_codes! {
     InvalidChunk => "invalid_chunk",
     /// A download of a chunk not uploaded yet (`409`).
     AttachmentIncomplete => "attachment_incomplete",
+    /// The user has stored no profile, or there is no such user (the two are not told
+    /// apart) (`404`).
+    NoProfile => "no_profile",
     /// The server failed; the message says nothing more, by design (`500`).
     Internal => "internal",
 }

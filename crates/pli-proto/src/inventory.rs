@@ -65,6 +65,10 @@ pub struct Inventory {
     /// Their size in bytes, as ciphertext.
     #[serde(default)]
     pub attachment_bytes: u64,
+    /// The size of the account's encrypted profile (display name and avatar) in bytes, 0
+    /// if it stored none: only the people it shared its profile key with can open it.
+    #[serde(default)]
+    pub encrypted_profile_bytes: u64,
     /// Abuse reports about the account that the server holds (each with the text of the
     /// messages reported, kept for trust & safety until the region's report retention).
     #[serde(default)]
@@ -136,6 +140,12 @@ impl Inventory {
             "{} encrypted attachment(s), {} bytes, uploaded by it or waiting for its devices (the server cannot open them).",
             self.attachments, self.attachment_bytes
         ));
+        if self.encrypted_profile_bytes > 0 {
+            lines.push(format!(
+                "An encrypted profile of {} bytes (the server cannot open it).",
+                self.encrypted_profile_bytes
+            ));
+        }
         lines.push(format!(
             "Abuse reports about this account: {}; filed by it: {}.",
             self.reports_received, self.reports_filed
@@ -186,6 +196,7 @@ mod tests {
             ip_addresses: Vec::new(),
             attachments: 4,
             attachment_bytes: 5_000,
+            encrypted_profile_bytes: 321,
             reports_received: 2,
             reports_filed: 1,
             moderation_actions: 3,
@@ -204,6 +215,7 @@ mod tests {
             "last-resort",
             "2 encrypted",
             "4 encrypted attachment(s), 5000 bytes",
+            "An encrypted profile of 321 bytes",
             "Abuse reports about this account: 2; filed by it: 1.",
             "Trust & safety actions on this account: 3.",
             "Not held: message content.",

@@ -76,6 +76,13 @@ pub const MAX_GROUP_NAME_BYTES: usize = 256;
 /// code points joined.
 pub const MAX_REACTION_BYTES: usize = 32;
 
+/// Largest encrypted profile (display name and avatar) the server stores per account, in
+/// bytes of ciphertext.
+pub const MAX_PROFILE_BYTES: usize = 64 * 1024;
+
+/// Longest display name, in bytes of UTF-8.
+pub const MAX_DISPLAY_NAME_BYTES: usize = 128;
+
 /// The longest disappearing-message timer, in seconds: four weeks, the longest a queue
 /// keeps anything by default (a longer timer would promise nothing the queue's own
 /// lifetime does not).

@@ -102,6 +102,16 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         text: String,
     },
+    /// The sender's profile key, with which its encrypted profile
+    /// (`GET /v1/users/{username}/profile`) opens: shared with the people the sender talks
+    /// to, never with the server. `version` grows with each profile the sender stores, so
+    /// receivers know to fetch it again (and refuse an older one the server might replay).
+    ProfileKey {
+        /// Hex of the 32-byte key.
+        key: String,
+        /// The profile's version, from 1.
+        version: u64,
+    },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
     Meta {
@@ -144,6 +154,7 @@ impl std::fmt::Debug for Body {
                 )
             }
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
+            Body::ProfileKey { version, .. } => write!(f, "ProfileKey(version {version})"),
             Body::Unknown => write!(f, "Unknown"),
         }
     }
@@ -361,8 +372,18 @@ impl Body {
             | Body::Receipt { .. }
             | Body::Timer { .. }
             | Body::Attachment { .. }
+            | Body::ProfileKey { .. }
             | Body::Unknown => None,
         }
+    }
+
+    /// A [`Body::ProfileKey`]'s key and version, if well-formed.
+    pub fn profile_key(&self) -> Option<([u8; 32], u64)> {
+        let Body::ProfileKey { key, version } = self else {
+            return None;
+        };
+        let key = hex::decode(key).ok()?.try_into().ok()?;
+        (*version >= 1).then_some((key, *version))
     }
 
     /// Checks the body's fields against their limits in [`crate::limits`], and that a
@@ -395,6 +416,12 @@ impl Body {
                     return Err(PayloadError::Malformed);
                 }
                 text.len() <= MAX_TEXT_BYTES
+            }
+            Body::ProfileKey { .. } => {
+                if self.profile_key().is_none() {
+                    return Err(PayloadError::Malformed);
+                }
+                true
             }
             Body::Unknown => true,
         };

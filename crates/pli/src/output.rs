@@ -36,6 +36,7 @@ pub fn event(event: &Event, as_json: bool) -> String {
             conversation,
             conversation_title,
             sender,
+            sender_name,
             text,
             sent_at,
             id,
@@ -49,6 +50,7 @@ pub fn event(event: &Event, as_json: bool) -> String {
                     "conversation": conversation,
                     "conversation_title": conversation_title,
                     "sender": sender,
+                    "sender_name": sender_name,
                     "text": text,
                     "sent_at": timestamp(*sent_at),
                     "id": id,
@@ -77,7 +79,11 @@ pub fn event(event: &Event, as_json: bool) -> String {
                     .as_deref()
                     .map(|id| format!("   #{}", short(id)))
                     .unwrap_or_default();
-                format!("[{conversation_title}] @{sender}{answers}: {shared}{text}{named}")
+                let who = match sender_name {
+                    Some(name) => format!("{name} (@{sender})"),
+                    None => format!("@{sender}"),
+                };
+                format!("[{conversation_title}] {who}{answers}: {shared}{text}{named}")
             }
         }
         Event::Changed {

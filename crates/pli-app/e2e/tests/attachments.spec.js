@@ -3,52 +3,8 @@
 // byte for byte), and a voice note plays in the other person's page.
 const fs = require("node:fs");
 const path = require("node:path");
-const zlib = require("node:zlib");
 const { test, expect } = require("@playwright/test");
 const h = require("./harness");
-
-/** CRC-32 as PNG chunks carry it. */
-function crc32(bytes) {
-  let crc = ~0;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
-}
-
-/** A `width`×`height` RGB PNG of a sunset-like gradient. */
-function png(width, height) {
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bits per channel
-  header[9] = 2; // RGB
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      const at = row + 1 + x * 3;
-      rows[at] = 255 - Math.floor((y / height) * 120);
-      rows[at + 1] = Math.floor((x / width) * 140 + (y / height) * 60);
-      rows[at + 2] = Math.floor((y / height) * 200);
-    }
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", header),
-    chunk("IDAT", zlib.deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 /** One second of a 440 Hz tone: 48 kHz mono 16-bit WAV. */
 function wav() {
@@ -77,7 +33,7 @@ test("a picture shows inline on both sides and a voice note plays", async ({ bro
   await h.withAliceAndBob(browser, async ({ alice, bob }) => {
     const files = h.tempDir("files");
     const picture = path.join(files, "sunset.png");
-    fs.writeFileSync(picture, png(960, 600));
+    fs.writeFileSync(picture, h.png(960, 600));
     const note = path.join(files, "voice-note.wav");
     fs.writeFileSync(note, wav());
 

@@ -3,6 +3,7 @@
 // check accessibility with axe-core and write the screenshots the README shows.
 const { spawn, execFile } = require("node:child_process");
 const fs = require("node:fs");
+const zlib = require("node:zlib");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
@@ -143,4 +144,48 @@ async function withAliceAndBob(browser, body) {
   }
 }
 
-module.exports = { PLI, cli, freePort, noSeriousA11yFindings, register, screenshot, send, startApp, startChat, startServer, tempDir, withAliceAndBob };
+
+/** CRC-32 as PNG chunks carry it. */
+function crc32(bytes) {
+  let crc = ~0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+/** A `width`×`height` RGB PNG of a sunset-like gradient. */
+function png(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      const at = row + 1 + x * 3;
+      rows[at] = 255 - Math.floor((y / height) * 120);
+      rows[at + 1] = Math.floor((x / width) * 140 + (y / height) * 60);
+      rows[at + 2] = Math.floor((y / height) * 200);
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", zlib.deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+module.exports = { PLI, cli, freePort, noSeriousA11yFindings, png, register, screenshot, send, startApp, startChat, startServer, tempDir, withAliceAndBob };

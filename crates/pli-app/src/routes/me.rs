@@ -163,9 +163,11 @@ async fn set_receipts(
 
 async fn settings(State(state): Shared) -> Result<Markup, AppError> {
     let receipts = state.read(|c| c.receipts_enabled(None))?;
+    let mine = state.read(|c| c.my_profile())?;
     let body = html! {
         main id="main" class="narrow" {
             h1 { "Settings" }
+            (crate::views::profile::card(mine.as_ref()))
             section class="card" aria-labelledby="receipts-title" {
                 h2 id="receipts-title" { "Receipts" }
                 p { "Tell the people you write with when your device got their message and when you read it. They are end-to-end encrypted like messages; the server cannot tell them apart." }

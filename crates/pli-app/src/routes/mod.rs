@@ -12,6 +12,7 @@ mod groups;
 mod me;
 mod message_actions;
 mod onboarding;
+mod profile;
 mod reports;
 mod shared;
 mod trust;
@@ -53,6 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(reports::routes())
         .merge(message_actions::routes())
         .merge(me::routes())
+        .merge(profile::routes())
         .merge(events::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

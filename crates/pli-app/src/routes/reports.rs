@@ -257,6 +257,7 @@ mod tests {
             rev: 0,
             expires_at: None,
             attachment: None,
+            sender_profile: None,
         }
     }
 

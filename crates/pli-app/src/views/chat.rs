@@ -26,9 +26,12 @@ pub fn list_entry(summary: &Summary, open: Option<&str>) -> Markup {
     let title = summary.conversation.title();
     let current = open == Some(id.as_str());
     html! {
-        li data-name=(title.to_lowercase()) {
+        li data-name=(format!("{} {title}", summary.peer_name.as_deref().unwrap_or_default()).trim_start().to_lowercase()) {
             a class="conversation" href={ "/c/" (id) } aria-current=[current.then_some("page")] {
-                span class="name" { (title) }
+                span class="name" {
+                    @if let Some(name) = &summary.peer_name { span class="display-name" { (name) } " " }
+                    (title)
+                }
                 @if let Some(last) = &summary.last {
                     time datetime=(instant(last.stored_at)) class="when" { (instant(last.stored_at)) }
                     span class="last" data-expires=[last.expires_at] {
@@ -96,7 +99,7 @@ pub fn message(conversation: &str, m: &HistoryMessage) -> Markup {
     html! {
         div class=(class) id={ "m" (m.local_id) } data-id=(m.local_id) data-at=(m.stored_at) data-rev=(m.rev)
             data-message=[m.message_id.as_deref()] data-expires=[m.expires_at] {
-            span class="who" { @if m.outgoing { "You" } @else { "@" (m.sender) } }
+            span class="who" { @if m.outgoing { "You" } @else { (crate::views::profile::who(m)) } }
             @if let Some(quote) = &m.reply { (message_actions::quote(quote)) }
             @if m.deleted {
                 p class="text deleted" { "Message deleted" }

@@ -7,5 +7,6 @@ pub mod chat_settings;
 pub mod devices;
 pub mod layout;
 pub mod message_actions;
+pub mod profile;
 pub mod qr;
 pub mod report;

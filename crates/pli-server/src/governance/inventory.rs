@@ -54,7 +54,6 @@ pub fn from_record(
         let mut not_held = vec![
             "message content: end-to-end encrypted; the server cannot read it (only the text of messages a recipient reported, in the reports counted above)".to_owned(),
             "contacts and group memberships: the server keeps no membership lists".to_owned(),
-            "encrypted profile: none stored".to_owned(),
         ];
         if !policy.keeps_ip() {
             not_held.push(format!(
@@ -83,6 +82,7 @@ pub fn from_record(
                 .collect(),
             attachments: 0,
             attachment_bytes: 0,
+            encrypted_profile_bytes: 0,
             reports_received: reports.0,
             reports_filed: reports.1,
             moderation_actions: moderation.0,
@@ -114,9 +114,16 @@ pub async fn load<S: Store>(
         store.suspended_until(user, now_ms).await?,
     );
     let attachments = store.attachment_usage(user).await?;
+    let profile_bytes = store.profile(user).await?.map_or(0, |p| p.len() as u64);
     let mut inventory = from_record(record, reports, moderation, policies.of(region.as_ref()));
     inventory.attachments = attachments.count;
     inventory.attachment_bytes = attachments.bytes;
+    inventory.encrypted_profile_bytes = profile_bytes;
+    if profile_bytes == 0 {
+        inventory
+            .not_held
+            .push("encrypted profile: none stored".to_owned());
+    }
     Ok(Some(inventory))
 }
 

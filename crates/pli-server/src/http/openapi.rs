@@ -250,6 +250,8 @@ mod tests {
             paths::ATTACHMENT,
             paths::ATTACHMENT_CHUNK,
             paths::ATTACHMENT_FETCHED,
+            paths::MY_PROFILE,
+            paths::USER_PROFILE,
             paths::WEBSOCKET,
             paths::WEBSOCKET_TICKET,
             paths::AUDIT_KEY,

@@ -120,6 +120,25 @@ impl<S: Store> AccountStore for Regional<S> {
         }
     }
 
+    async fn set_profile(
+        &self,
+        username: &Username,
+        profile: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let _no_move = self.no_move().await;
+        match self.user_store(username).await? {
+            Some(store) => store.set_profile(username, profile).await,
+            None => Err(StoreError::UnknownAccount),
+        }
+    }
+
+    async fn profile(&self, username: &Username) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.user_store(username).await? {
+            Some(store) => store.profile(username).await,
+            None => Ok(None),
+        }
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let _no_move = self.no_move().await;
         match self.user_store(username).await? {

@@ -1,6 +1,6 @@
 //! Accounts and their devices: registration, what authentication reads, the devices an
 //! account lists, WebSocket tickets, connection IP addresses, and deletion at the user's
-//! request. Every account lives in its home region's store (`crate::residency`).
+//! request, and the account's encrypted profile. Every account lives in its home region's store (`crate::residency`).
 
 use super::error::StoreError;
 use pli_proto::{DeviceId, Region, Username};
@@ -114,8 +114,22 @@ pub trait AccountStore: Send + Sync {
         day: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores the account's encrypted profile, replacing the last (`None` removes it).
+    /// [`StoreError::UnknownAccount`] unless the account is live.
+    fn set_profile(
+        &self,
+        username: &Username,
+        profile: Option<Vec<u8>>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The live account's encrypted profile, or `None` (no such account, or none stored).
+    fn profile(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
     /// Deletes a live account at the user's request: its devices, key packages, queues and
-    /// tickets at once; its row (name and days) stays, marked deleted on `day`, until
+    /// tickets and its profile at once; its row (name and days) stays, marked deleted on `day`, until
     /// retention erases it after the region's period. False if there is no live account.
     fn delete_account(
         &self,

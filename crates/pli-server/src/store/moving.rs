@@ -23,6 +23,8 @@ pub struct AccountExport {
     pub notices: Vec<(String, Vec<u8>, u64)>,
     /// Connection IP addresses kept under the region's policy: (day, address).
     pub ips: Vec<(i64, String)>,
+    /// The encrypted profile, if the account stored one.
+    pub profile: Option<Vec<u8>>,
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@ mod group;
 mod inventory;
 mod message;
 mod policy;
+mod profile;
 mod register;
 mod report;
 mod search;
@@ -71,6 +72,9 @@ enum Command {
     Inventory,
     /// Send a message to @user (a 1:1 chat, started on first use) or to a conversation.
     Send(send::Args),
+    /// Your display name and picture (encrypted for the people you talk to), and others'.
+    #[command(subcommand)]
+    Profile(profile::Command),
     /// Files shared in conversations: save one (`pli sync` lists them with their ids).
     #[command(subcommand)]
     Attachment(attachment::Command),
@@ -140,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Device(command) => device::run(&context, command).await,
         Command::Send(args) => send::run(&context, args).await,
         Command::Attachment(command) => attachment::run(&context, command).await,
+        Command::Profile(command) => profile::run(&context, command).await,
         Command::React(args) => message::change(&context, message::Change::React(args)).await,
         Command::Edit(args) => message::change(&context, message::Change::Edit(args)).await,
         Command::Delete(args) => message::change(&context, message::Change::Delete(args)).await,

@@ -12,6 +12,7 @@ mod health;
 mod inventory;
 mod key_packages;
 mod policy;
+mod profile;
 mod register;
 mod reports;
 pub(crate) mod submit;
@@ -48,6 +49,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             put(attachments::put_chunk::<S>).get(attachments::get_chunk::<S>),
         )
         .route(paths::ATTACHMENT_FETCHED, post(attachments::fetched::<S>))
+        .route(
+            paths::MY_PROFILE,
+            put(profile::put::<S>).delete(profile::delete::<S>),
+        )
+        .route(paths::USER_PROFILE, get(profile::get::<S>))
         .route(paths::REPORTS, post(reports::file::<S>))
         .route(paths::MY_ACTIONS, get(appeals::mine::<S>))
         .route(paths::MY_ACTION_APPEAL, post(appeals::appeal::<S>))
@@ -98,6 +104,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         attachments::put_chunk,
         attachments::get_chunk,
         attachments::fetched,
+        profile::put,
+        profile::delete,
+        profile::get,
         reports::file,
         appeals::mine,
         appeals::appeal,

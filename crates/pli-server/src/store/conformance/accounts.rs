@@ -1,5 +1,5 @@
 //! Accounts and devices: unique names, authentication, device lists, devices added with
-//! their endorsement and removed alone, single-use WebSocket tickets.
+//! their endorsement and removed alone, single-use WebSocket tickets, encrypted profiles.
 
 use super::{dev, name, register};
 use crate::store::{NewAccount, Store, StoreError};
@@ -168,6 +168,57 @@ pub async fn devices_are_added_with_their_endorsement_and_removed_alone<S: Store
     assert_eq!(left[0].device_id, super::dev(1));
 }
 
+/// A profile is replaced whole, removed, carried by an export and import, and gone the
+/// moment its account is deleted; only a live account may store one.
+pub async fn profiles_are_replaced_carried_and_deleted_with_the_account<S: Store>(store: S) {
+    register(&store, "alice", 1).await;
+    let alice = name("alice");
+    assert_eq!(store.profile(&alice).await.expect("read"), None);
+    for blob in [&b"first sealed profile"[..], b"second"] {
+        store
+            .set_profile(&alice, Some(blob.to_vec()))
+            .await
+            .expect("store");
+        assert_eq!(
+            store.profile(&alice).await.expect("read"),
+            Some(blob.to_vec())
+        );
+    }
+    store.set_profile(&alice, None).await.expect("remove");
+    assert_eq!(store.profile(&alice).await.expect("read"), None);
+    let nobody = store.set_profile(&name("nobody"), Some(vec![1])).await;
+    assert!(
+        matches!(nobody, Err(StoreError::UnknownAccount)),
+        "{nobody:?}"
+    );
+    store
+        .set_profile(&alice, Some(b"kept".to_vec()))
+        .await
+        .expect("store");
+    let export = store
+        .export_account(&alice)
+        .await
+        .expect("export")
+        .expect("alice");
+    assert_eq!(export.profile.as_deref(), Some(&b"kept"[..]));
+    store.erase_account(&alice).await.expect("erase");
+    assert_eq!(store.profile(&alice).await.expect("read"), None);
+    store.import_account(export).await.expect("import");
+    assert_eq!(
+        store.profile(&alice).await.expect("read"),
+        Some(b"kept".to_vec())
+    );
+    assert!(store.delete_account(&alice, 20_001).await.expect("delete"));
+    assert_eq!(store.profile(&alice).await.expect("read"), None);
+    let after = store.set_profile(&alice, Some(vec![1])).await;
+    assert!(
+        matches!(after, Err(StoreError::UnknownAccount)),
+        "{after:?}"
+    );
+    let kept = store.export_account(&alice).await.expect("export");
+    assert_eq!(kept.and_then(|e| e.profile), None, "not kept past deletion");
+}
+
 /// This file's checks, expanded for a backend by [`conformance_tests!`](crate::conformance_tests).
 #[doc(hidden)]
 #[macro_export]
@@ -178,6 +229,7 @@ macro_rules! conformance_accounts {
             lists_devices_or_none_for_unknown_users,
             ws_tickets_work_once_and_expire,
             devices_are_added_with_their_endorsement_and_removed_alone,
+            profiles_are_replaced_carried_and_deleted_with_the_account,
         );
     };
 }

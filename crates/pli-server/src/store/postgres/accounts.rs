@@ -73,6 +73,36 @@ impl AccountStore for PostgresStore {
         record_ip(&mut *self.conn().await?, username, ip, day).await
     }
 
+    async fn set_profile(
+        &self,
+        username: &Username,
+        profile: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let changed = sqlx::query(
+            "UPDATE accounts SET profile = $2 WHERE username = $1 AND deleted_day IS NULL",
+        )
+        .bind(username.as_str())
+        .bind(profile)
+        .execute(&mut *self.conn().await?)
+        .await
+        .map_err(backend)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::UnknownAccount);
+        }
+        Ok(())
+    }
+
+    async fn profile(&self, username: &Username) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+            "SELECT profile FROM accounts WHERE username = $1 AND deleted_day IS NULL",
+        )
+        .bind(username.as_str())
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .map_err(backend)?;
+        Ok(row.and_then(|(profile,)| profile))
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let deleted = delete_account(&mut tx, username, day).await?;
@@ -321,7 +351,8 @@ pub(super) async fn delete_account(
     day: i64,
 ) -> Result<bool, StoreError> {
     let marked = sqlx::query(
-        "UPDATE accounts SET deleted_day = $2 WHERE username = $1 AND deleted_day IS NULL",
+        "UPDATE accounts SET deleted_day = $2, profile = NULL
+         WHERE username = $1 AND deleted_day IS NULL",
     )
     .bind(user.as_str())
     .bind(day)

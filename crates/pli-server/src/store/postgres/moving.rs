@@ -80,13 +80,15 @@ pub(super) async fn export_account(
     tx: &mut PgConnection,
     user: &Username,
 ) -> Result<Option<AccountExport>, StoreError> {
-    let account: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT created_day, last_seen_day FROM accounts WHERE username = $1")
-            .bind(user.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-    let Some((created_day, last_seen_day)) = account else {
+    type AccountRow = (i64, Option<i64>, Option<Vec<u8>>);
+    let account: Option<AccountRow> = sqlx::query_as(
+        "SELECT created_day, last_seen_day, profile FROM accounts WHERE username = $1",
+    )
+    .bind(user.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let Some((created_day, last_seen_day, profile)) = account else {
         return Ok(None);
     };
     type DeviceRow = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
@@ -177,6 +179,7 @@ pub(super) async fn export_account(
             .into_iter()
             .map(|(id, payload, release)| (id, payload, release as u64))
             .collect(),
+        profile,
     }))
 }
 
@@ -195,13 +198,17 @@ pub(super) async fn import_account(
 ) -> Result<(), StoreError> {
     erase_account(tx, &a.username).await?;
     let user = a.username.as_str();
-    sqlx::query("INSERT INTO accounts (username, created_day, last_seen_day) VALUES ($1, $2, $3)")
-        .bind(user)
-        .bind(a.created_day)
-        .bind(a.last_seen_day)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO accounts (username, created_day, last_seen_day, profile)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user)
+    .bind(a.created_day)
+    .bind(a.last_seen_day)
+    .bind(&a.profile)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
     for d in &a.devices {
         sqlx::query(
             "INSERT INTO devices (device_id, username, secret_hash, signature_key, endorsement)

@@ -73,10 +73,52 @@ impl AccountStore for SqliteStore {
         self.write(move |c| record_ip(c, &username, &ip, day)).await
     }
 
+    async fn set_profile(
+        &self,
+        username: &Username,
+        profile: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |c| set_profile(c, &username, profile.as_deref()))
+            .await
+    }
+
+    async fn profile(&self, username: &Username) -> Result<Option<Vec<u8>>, StoreError> {
+        let username = username.clone();
+        self.read(move |c| profile(c, &username)).await
+    }
+
     async fn delete_account(&self, username: &Username, day: i64) -> Result<bool, StoreError> {
         let username = username.clone();
         self.write(move |c| delete_account(c, &username, day)).await
     }
+}
+
+fn set_profile(
+    conn: &Connection,
+    user: &Username,
+    profile: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE accounts SET profile = ?2 WHERE username = ?1 AND deleted_day IS NULL",
+        )
+        .and_then(|mut st| st.execute(params![user.as_str(), profile]))
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::UnknownAccount);
+    }
+    Ok(())
+}
+
+fn profile(conn: &Connection, user: &Username) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.prepare_cached("SELECT profile FROM accounts WHERE username = ?1 AND deleted_day IS NULL")
+        .and_then(|mut st| {
+            st.query_row([user.as_str()], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()
+        })
+        .map(Option::flatten)
+        .map_err(backend)
 }
 
 pub(super) fn create_account(conn: &Connection, a: &NewAccount) -> Result<(), StoreError> {
@@ -303,7 +345,8 @@ pub(super) fn delete_account(
 ) -> Result<bool, StoreError> {
     let marked = conn
         .execute(
-            "UPDATE accounts SET deleted_day = ?2 WHERE username = ?1 AND deleted_day IS NULL",
+            "UPDATE accounts SET deleted_day = ?2, profile = NULL
+             WHERE username = ?1 AND deleted_day IS NULL",
             params![user.as_str(), day],
         )
         .map_err(backend)?;

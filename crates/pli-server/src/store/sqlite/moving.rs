@@ -82,15 +82,16 @@ pub(super) fn export_account(
     conn: &Connection,
     user: &Username,
 ) -> Result<Option<AccountExport>, StoreError> {
-    let account: Option<(i64, Option<i64>)> = conn
+    type AccountRow = (i64, Option<i64>, Option<Vec<u8>>);
+    let account: Option<AccountRow> = conn
         .query_row(
-            "SELECT created_day, last_seen_day FROM accounts WHERE username = ?1",
+            "SELECT created_day, last_seen_day, profile FROM accounts WHERE username = ?1",
             [user.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
         .map_err(backend)?;
-    let Some((created_day, last_seen_day)) = account else {
+    let Some((created_day, last_seen_day, profile)) = account else {
         return Ok(None);
     };
     let mut devices = Vec::new();
@@ -212,6 +213,7 @@ pub(super) fn export_account(
         queued,
         preserved_until_ms: preserved_until_ms.map(|ms| ms as u64),
         notices,
+        profile,
     }))
 }
 
@@ -219,8 +221,9 @@ pub(super) fn import_account(conn: &Connection, a: &AccountExport) -> Result<(),
     erase_account(conn, &a.username)?;
     let user = a.username.as_str();
     conn.execute(
-        "INSERT INTO accounts (username, created_day, last_seen_day) VALUES (?1, ?2, ?3)",
-        params![user, a.created_day, a.last_seen_day],
+        "INSERT INTO accounts (username, created_day, last_seen_day, profile)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![user, a.created_day, a.last_seen_day, a.profile],
     )
     .map_err(backend)?;
     for d in &a.devices {

@@ -327,6 +327,11 @@ CREATE TABLE attachment_recipients (
 ) WITHOUT ROWID;
 CREATE INDEX attachment_recipients_by_device ON attachment_recipients(device_id);
 "#,
+    r#"
+-- The account's encrypted profile (display name and avatar), which only the people it
+-- shared its profile key with can open: the server stores the ciphertext and nothing of it.
+ALTER TABLE accounts ADD COLUMN profile BLOB;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -55,6 +55,7 @@ pub enum Check {
     Moderation,
     Timed,
     Attachments,
+    Profiles,
 }
 
 impl Check {
@@ -84,6 +85,7 @@ impl Check {
             Check::Moderation => super::moderation::moderation(store, NOW_MS).await,
             Check::Timed => timed(store).await,
             Check::Attachments => attachments(store).await,
+            Check::Profiles => profiles(store).await,
         }
     }
 }
@@ -117,6 +119,12 @@ async fn attachments<S: Store>(store: &S) {
     assert_eq!((usage.count, usage.bytes), (1, 116));
     assert_eq!(store.expire_attachments(NOW_MS).await.expect("sweep"), 1);
     assert_eq!(store.attachment_state(id, None).await.expect("state"), None);
+}
+
+/// otto's encrypted profile reads back as stored.
+async fn profiles<S: Store>(store: &S) {
+    let profile = store.profile(&name("otto")).await.expect("profile");
+    assert_eq!(profile.as_deref(), Some(&b"sealed profile of otto"[..]));
 }
 
 /// The payloads queued for `device`, with their kinds, in delivery order.

@@ -45,6 +45,7 @@ const ERAS: &[Era] = &[
     era!("postgres", "0011_moderation.sql", [Moderation]),
     era!("postgres", "0012_disappearing.sql", [Timed]),
     era!("postgres", "0013_attachments.sql", [Attachments]),
+    era!("postgres", "0014_profiles.sql", [Profiles]),
 ];
 
 async fn connect(url: &str) -> Result<PostgresStore, ConnectError> {

@@ -31,6 +31,7 @@ const ERAS: &[Era] = &[
     era!("sqlite", "15_moderation.sql", [Moderation]),
     era!("sqlite", "16_disappearing.sql", [Timed]),
     era!("sqlite", "17_attachments.sql", [Attachments]),
+    era!("sqlite", "18_profiles.sql", [Profiles]),
 ];
 
 /// The database at `path` as builds up to schema `version` left it. Foreign keys are

@@ -1,0 +1,295 @@
+//! Profiles: a display name and an avatar that only the people a user talks to can read.
+//!
+//! [`Client::set_profile`] seals the profile under a fresh profile key
+//! ([`crate::profile_seal`]), stores the sealed bytes on the server (in the account's home
+//! region) and, at each sync from then on, shares the key in every active conversation that
+//! has not had this version yet ([`Body::ProfileKey`]). A conversation gets it again when
+//! members join (a commit that adds anyone), so newcomers can read it too.
+//!
+//! A receiving device keeps each user's newest key with the device that sent it. At a sync
+//! it fetches the profiles whose keys are newer than the last it opened, but only once the
+//! key directory verified the sending device: an unverified device could be a ghost, and a
+//! ghost must not rename anyone. What opens is kept in `profiles`; what does not open (an
+//! altered blob, an older one replayed) is dropped and the last good profile stays. The
+//! username is always shown beside the name (pli app, the CLI), for safety: a name is
+//! whatever its owner typed.
+
+use crate::error::ClientError;
+use crate::profile_seal::{self, Profile, ProfileKey};
+use crate::{Client, local};
+use pli_proto::limits::MAX_DISPLAY_NAME_BYTES;
+use pli_proto::payload::Body;
+use pli_proto::{DeviceId, GroupId, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// A user's profile as this device opened it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownProfile {
+    pub username: Username,
+    /// What the user calls themselves; may be empty.
+    pub name: String,
+    /// A small JPEG.
+    pub avatar: Option<Vec<u8>>,
+}
+
+/// Notes that `sender`'s device gave this device `sender`'s profile key of `version`
+/// (kept if newer than the one held).
+pub(crate) fn learn_key(
+    tx: &Connection,
+    sender: &Username,
+    device: DeviceId,
+    signature_key: &[u8],
+    (key, version): ([u8; 32], u64),
+) -> Result<(), ClientError> {
+    tx.prepare_cached(
+        "INSERT INTO profile_keys (username, profile_key, version, device_id, signature_key)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (username) DO UPDATE SET profile_key = excluded.profile_key,
+             version = excluded.version, device_id = excluded.device_id,
+             signature_key = excluded.signature_key
+         WHERE excluded.version > profile_keys.version",
+    )?
+    .execute(params![
+        sender.as_str(),
+        key.as_slice(),
+        version as i64,
+        device.get() as i64,
+        signature_key
+    ])?;
+    Ok(())
+}
+
+/// Keys held whose profile is still to be fetched, from devices the key directory
+/// verified: what the next sync opens.
+const DUE: &str = "FROM profile_keys k JOIN kt_verified_keys v ON v.username = k.username
+     AND v.device_id = k.device_id AND v.signature_key = k.signature_key
+     WHERE k.fetched < k.version";
+
+/// Whether a sync would fetch a profile now (a listener breaks off to sync).
+pub(crate) fn fetch_due(conn: &Connection) -> Result<bool, ClientError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {DUE})"))?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Members joined `group`: its members are to be given this account's key again.
+pub(crate) fn share_again(tx: &Connection, group: &GroupId) -> Result<(), ClientError> {
+    tx.prepare_cached("DELETE FROM profile_shares WHERE group_id = ?1")?
+        .execute([group.as_bytes()])?;
+    Ok(())
+}
+
+/// The profile this device opened for `user`, if any.
+pub fn shown(conn: &Connection, user: &Username) -> Result<Option<ShownProfile>, ClientError> {
+    Ok(conn
+        .prepare_cached("SELECT name, avatar FROM profiles WHERE username = ?1")?
+        .query_row([user.as_str()], |r| {
+            Ok(ShownProfile {
+                username: user.clone(),
+                name: r.get(0)?,
+                avatar: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Every profile this device opened, by username.
+pub fn all_shown(conn: &Connection) -> Result<Vec<ShownProfile>, ClientError> {
+    let rows: Vec<(String, String, Option<Vec<u8>>)> = conn
+        .prepare_cached("SELECT username, name, avatar FROM profiles ORDER BY username")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(user, name, avatar)| {
+            Some(ShownProfile {
+                username: Username::parse(&user).ok()?,
+                name,
+                avatar,
+            })
+        })
+        .collect())
+}
+
+/// `user` as people see them: `Name (@user)`, or `@user` without a name.
+pub fn label(conn: &Connection, user: &Username) -> Result<String, ClientError> {
+    Ok(match shown(conn, user)? {
+        Some(p) if !p.name.is_empty() => format!("{} (@{user})", p.name),
+        _ => format!("@{user}"),
+    })
+}
+
+/// The newest key held for `user`, and its version.
+fn held_key(conn: &Connection, user: &Username) -> Result<Option<(Vec<u8>, i64)>, ClientError> {
+    Ok(conn
+        .prepare_cached("SELECT profile_key, version FROM profile_keys WHERE username = ?1")?
+        .query_row([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+impl Client {
+    /// Stores a new profile (`name`, and a picture made from the image at `avatar`), sealed
+    /// under a fresh key that the next syncs share in every conversation. `clear` removes
+    /// the profile instead: the server's copy goes, and people's devices drop theirs once
+    /// they are told (with a new key that opens nothing).
+    pub async fn set_profile(
+        &mut self,
+        name: &str,
+        avatar: Option<&Path>,
+        clear: bool,
+    ) -> Result<(), ClientError> {
+        let name = name.trim();
+        if name.len() > MAX_DISPLAY_NAME_BYTES {
+            return Err(ClientError::Invalid(format!(
+                "a display name has at most {MAX_DISPLAY_NAME_BYTES} bytes"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ClientError::Invalid(
+                "a display name is one line of text".into(),
+            ));
+        }
+        let avatar = match avatar {
+            Some(path) => Some(crate::thumbnail::avatar_of_file(path).ok_or_else(|| {
+                ClientError::Invalid("the picture is not a PNG or JPEG image".into())
+            })?),
+            None => None,
+        };
+        let me = self.me.username.clone();
+        let version = held_key(&self.conn, &me)?.map_or(0, |k| k.1 as u64) + 1;
+        let key = ProfileKey::random();
+        let profile = Profile {
+            username: me.clone(),
+            version,
+            name: name.to_owned(),
+            avatar: avatar.clone().map(Into::into),
+        };
+        if clear {
+            self.transport.delete_profile().await?;
+        } else {
+            let sealed = profile_seal::seal(&key, &profile);
+            self.transport.put_profile(sealed).await?;
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        learn_key(
+            &tx,
+            &me,
+            self.me.device_id,
+            &self.me.signature_public,
+            (key.0, version),
+        )?;
+        tx.execute(
+            "UPDATE profile_keys SET fetched = version WHERE username = ?1",
+            [me.as_str()],
+        )?;
+        if clear {
+            tx.execute("DELETE FROM profiles WHERE username = ?1", [me.as_str()])?;
+        } else {
+            tx.execute(
+                "INSERT OR REPLACE INTO profiles (username, name, avatar) VALUES (?1, ?2, ?3)",
+                params![me.as_str(), name, avatar],
+            )?;
+        }
+        tx.commit()?;
+        self.share_profile_key()?;
+        self.flush_outbox().await?;
+        Ok(())
+    }
+
+    /// This account's profile as its devices show it, if it stored one.
+    pub fn my_profile(&self) -> Result<Option<ShownProfile>, ClientError> {
+        shown(&self.conn, &self.me.username)
+    }
+
+    /// `user`'s profile as this device opened it.
+    pub fn profile_of(&self, user: &Username) -> Result<Option<ShownProfile>, ClientError> {
+        shown(&self.conn, user)
+    }
+
+    /// Queues this account's newest profile key in each active conversation that has not
+    /// had it. Does nothing before the account has a profile key.
+    pub(crate) fn share_profile_key(&mut self) -> Result<(), ClientError> {
+        let me = self.me.username.clone();
+        let Some((key, version)) = held_key(&self.conn, &me)? else {
+            return Ok(());
+        };
+        let Ok(key) = <[u8; 32]>::try_from(key) else {
+            return Err(ClientError::corrupt("profile key"));
+        };
+        for conversation in local::conversations(&self.conn)? {
+            let shared: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT version FROM profile_shares WHERE group_id = ?1")?
+                .query_row([conversation.id.as_bytes()], |r| r.get(0))
+                .optional()?;
+            if !conversation.active || shared == Some(version) {
+                continue;
+            }
+            if crate::blocking::check_not_blocked(&self.conn, &conversation.id).is_err() {
+                continue;
+            }
+            let body = Body::ProfileKey {
+                key: hex::encode(key),
+                version: version as u64,
+            };
+            self.queue_envelope(&conversation.id, body)?;
+            self.conn.execute(
+                "INSERT OR REPLACE INTO profile_shares (group_id, version) VALUES (?1, ?2)",
+                params![conversation.id.as_bytes(), version],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Fetches and opens each profile whose key is newer than the last opened, from a
+    /// device the key directory verified. A network failure leaves the rest for the next
+    /// sync.
+    pub(crate) async fn refresh_profiles(&mut self) -> Result<(), ClientError> {
+        let due: Vec<String> = self
+            .conn
+            .prepare_cached(&format!("SELECT k.username {DUE}"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for user in due.iter().filter_map(|u| Username::parse(u).ok()) {
+            let Some((key, version)) = held_key(&self.conn, &user)? else {
+                continue;
+            };
+            let sealed = match self.transport.profile(user.as_str()).await {
+                Ok(sealed) => sealed,
+                Err(err) if err.is_retryable() => return Ok(()),
+                Err(err) => return Err(err),
+            };
+            let key = ProfileKey(
+                key.try_into()
+                    .map_err(|_| ClientError::corrupt("profile key"))?,
+            );
+            let tx = self.conn.unchecked_transaction()?;
+            match sealed {
+                None => {
+                    tx.execute("DELETE FROM profiles WHERE username = ?1", [user.as_str()])?;
+                }
+                Some(sealed) => match profile_seal::open(&key, &user, version as u64, &sealed) {
+                    Some(profile) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO profiles (username, name, avatar)
+                             VALUES (?1, ?2, ?3)",
+                            params![
+                                user.as_str(),
+                                profile.name,
+                                profile.avatar.map(|a| a.into_inner())
+                            ],
+                        )?;
+                    }
+                    None => tracing::debug!("a fetched profile did not open: kept the last"),
+                },
+            }
+            tx.execute(
+                "UPDATE profile_keys SET fetched = ?2 WHERE username = ?1",
+                params![user.as_str(), version],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
