@@ -41,6 +41,7 @@ pub async fn run(
                 .create_attachment(&CreateAttachmentRequest {
                     size: cipher,
                     recipients: vec![recipient_device],
+                    expires_in_secs: None,
                 })
                 .await?;
             let before = target.rss_bytes();

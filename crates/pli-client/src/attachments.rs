@@ -111,6 +111,8 @@ impl Client {
             .create_attachment(&CreateAttachmentRequest {
                 size: cipher_len(plain),
                 recipients,
+                // The blob goes from the server no later than its message disappears.
+                expires_in_secs: crate::disappearing::timer_of(&self.conn, conversation)?,
             })
             .await?;
         let key = FileKey::random();

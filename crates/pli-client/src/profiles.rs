@@ -6,10 +6,10 @@
 //! has not had this version yet ([`Body::ProfileKey`]). A conversation gets it again when
 //! members join (a commit that adds anyone), so newcomers can read it too.
 //!
-//! A receiving device keeps each user's newest key with the device that sent it. At a sync
-//! it fetches the profiles whose keys are newer than the last it opened, but only once the
-//! key directory verified the sending device: an unverified device could be a ghost, and a
-//! ghost must not rename anyone. What opens is kept in `profiles`; what does not open (an
+//! A receiving device keeps each sending device's newest key for its user. At a sync it
+//! fetches the profiles whose newest key from a device the key directory verified is newer
+//! than the last fetched: an unverified device could be a ghost, and a ghost must neither
+//! rename anyone nor, by announcing a high version, hold back their real key. What opens is kept in `profiles`; what does not open (an
 //! altered blob, an older one replayed) is dropped and the last good profile stays. The
 //! username is always shown beside the name (pli app, the CLI), for safety: a name is
 //! whatever its owner typed.
@@ -34,7 +34,7 @@ pub struct ShownProfile {
 }
 
 /// Notes that `sender`'s device gave this device `sender`'s profile key of `version`
-/// (kept if newer than the one held).
+/// (kept if newer than the one that device gave before).
 pub(crate) fn learn_key(
     tx: &Connection,
     sender: &Username,
@@ -45,9 +45,8 @@ pub(crate) fn learn_key(
     tx.prepare_cached(
         "INSERT INTO profile_keys (username, profile_key, version, device_id, signature_key)
          VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (username) DO UPDATE SET profile_key = excluded.profile_key,
-             version = excluded.version, device_id = excluded.device_id,
-             signature_key = excluded.signature_key
+         ON CONFLICT (username, device_id) DO UPDATE SET profile_key = excluded.profile_key,
+             version = excluded.version, signature_key = excluded.signature_key
          WHERE excluded.version > profile_keys.version",
     )?
     .execute(params![
@@ -60,17 +59,25 @@ pub(crate) fn learn_key(
     Ok(())
 }
 
-/// Keys held whose profile is still to be fetched, from devices the key directory
-/// verified: what the next sync opens.
-const DUE: &str = "FROM profile_keys k JOIN kt_verified_keys v ON v.username = k.username
-     AND v.device_id = k.device_id AND v.signature_key = k.signature_key
-     WHERE k.fetched < k.version";
+/// A key row `k` this device may use: from a device the key directory verified, or from
+/// this device itself (`?1`; NULL when asking about others).
+const TRUSTED: &str = "(k.device_id IS ?1 OR EXISTS (SELECT 1 FROM kt_verified_keys v
+     WHERE v.username = k.username AND v.device_id = k.device_id
+       AND v.signature_key = k.signature_key))";
+
+/// Trusted keys newer than the profile last fetched for their user: what the next sync opens.
+fn due_keys() -> String {
+    format!(
+        "FROM profile_keys k WHERE {TRUSTED} AND k.version > coalesce(
+             (SELECT f.version FROM profile_fetched f WHERE f.username = k.username), 0)"
+    )
+}
 
 /// Whether a sync would fetch a profile now (a listener breaks off to sync).
 pub(crate) fn fetch_due(conn: &Connection) -> Result<bool, ClientError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {DUE})"))?
-        .query_row([], |r| r.get(0))?)
+        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {})", due_keys()))?
+        .query_row([rusqlite::types::Null], |r| r.get(0))?)
 }
 
 /// Members joined `group`: its members are to be given this account's key again.
@@ -120,12 +127,30 @@ pub fn label(conn: &Connection, user: &Username) -> Result<String, ClientError> 
     })
 }
 
-/// The newest key held for `user`, and its version.
-fn held_key(conn: &Connection, user: &Username) -> Result<Option<(Vec<u8>, i64)>, ClientError> {
+/// The newest trusted key held for `user`, and its version; `own` is this device, for
+/// this account's own keys (which it made itself, or had from its verified devices).
+fn newest_key(
+    conn: &Connection,
+    user: &Username,
+    own: Option<DeviceId>,
+) -> Result<Option<(Vec<u8>, i64)>, ClientError> {
     Ok(conn
-        .prepare_cached("SELECT profile_key, version FROM profile_keys WHERE username = ?1")?
-        .query_row([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(&format!(
+            "SELECT k.profile_key, k.version FROM profile_keys k
+             WHERE {TRUSTED} AND k.username = ?2 ORDER BY k.version DESC LIMIT 1"
+        ))?
+        .query_row(params![own.map(|d| d.get() as i64), user.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?)
+}
+
+fn fetched(tx: &Connection, user: &Username, version: i64) -> Result<(), ClientError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO profile_fetched (username, version) VALUES (?1, ?2)",
+    )?
+    .execute(params![user.as_str(), version])?;
+    Ok(())
 }
 
 impl Client {
@@ -157,7 +182,8 @@ impl Client {
             None => None,
         };
         let me = self.me.username.clone();
-        let version = held_key(&self.conn, &me)?.map_or(0, |k| k.1 as u64) + 1;
+        let own = Some(self.me.device_id);
+        let version = newest_key(&self.conn, &me, own)?.map_or(0, |k| k.1 as u64) + 1;
         let key = ProfileKey::random();
         let profile = Profile {
             username: me.clone(),
@@ -179,10 +205,7 @@ impl Client {
             &self.me.signature_public,
             (key.0, version),
         )?;
-        tx.execute(
-            "UPDATE profile_keys SET fetched = version WHERE username = ?1",
-            [me.as_str()],
-        )?;
+        fetched(&tx, &me, version as i64)?;
         if clear {
             tx.execute("DELETE FROM profiles WHERE username = ?1", [me.as_str()])?;
         } else {
@@ -211,7 +234,7 @@ impl Client {
     /// had it. Does nothing before the account has a profile key.
     pub(crate) fn share_profile_key(&mut self) -> Result<(), ClientError> {
         let me = self.me.username.clone();
-        let Some((key, version)) = held_key(&self.conn, &me)? else {
+        let Some((key, version)) = newest_key(&self.conn, &me, Some(self.me.device_id))? else {
             return Ok(());
         };
         let Ok(key) = <[u8; 32]>::try_from(key) else {
@@ -248,11 +271,11 @@ impl Client {
     pub(crate) async fn refresh_profiles(&mut self) -> Result<(), ClientError> {
         let due: Vec<String> = self
             .conn
-            .prepare_cached(&format!("SELECT k.username {DUE}"))?
-            .query_map([], |r| r.get(0))?
+            .prepare_cached(&format!("SELECT DISTINCT k.username {}", due_keys()))?
+            .query_map([rusqlite::types::Null], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for user in due.iter().filter_map(|u| Username::parse(u).ok()) {
-            let Some((key, version)) = held_key(&self.conn, &user)? else {
+            let Some((key, version)) = newest_key(&self.conn, &user, None)? else {
                 continue;
             };
             let sealed = match self.transport.profile(user.as_str()).await {
@@ -284,10 +307,7 @@ impl Client {
                     None => tracing::debug!("a fetched profile did not open: kept the last"),
                 },
             }
-            tx.execute(
-                "UPDATE profile_keys SET fetched = ?2 WHERE username = ?1",
-                params![user.as_str(), version],
-            )?;
+            fetched(&tx, &user, version)?;
             tx.commit()?;
         }
         Ok(())

@@ -283,17 +283,22 @@ CREATE TABLE attachment_uploads (
 );
 "#,
     r#"
--- Profiles (`profiles`): each user's newest profile key this device was given (by which
--- device, with its signature key, so it is used only once the key directory verified
--- them), the version last fetched; the profiles opened (name, avatar); and the version of
--- this account's key last shared in each conversation.
+-- Profiles (`profiles`): the profile keys this device was given, per sending device (with
+-- its signature key: a key is used only once the key directory verified that device, so a
+-- ghost can neither rename anyone nor hold back their real key); the version of each user's
+-- profile last fetched; the profiles opened (name, avatar); and the version of this
+-- account's key last shared in each conversation.
 CREATE TABLE profile_keys (
-    username      TEXT PRIMARY KEY,
-    profile_key   BLOB NOT NULL,
-    version       INTEGER NOT NULL,
+    username      TEXT NOT NULL,
     device_id     INTEGER NOT NULL,
     signature_key BLOB NOT NULL,
-    fetched       INTEGER NOT NULL DEFAULT 0
+    profile_key   BLOB NOT NULL,
+    version       INTEGER NOT NULL,
+    PRIMARY KEY (username, device_id)
+);
+CREATE TABLE profile_fetched (
+    username TEXT PRIMARY KEY,
+    version  INTEGER NOT NULL
 );
 CREATE TABLE profiles (
     username TEXT PRIMARY KEY,

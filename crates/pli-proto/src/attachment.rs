@@ -108,6 +108,12 @@ pub struct CreateAttachmentRequest {
     /// [`crate::limits::MAX_RECIPIENTS`].
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5000))]
     pub recipients: Vec<DeviceId>,
+    /// Keep it at most this many seconds, 1 to [`crate::limits::MAX_DISAPPEAR_SECS`]: a
+    /// file shared in a conversation with a disappearing timer leaves the server by the
+    /// time its message does. Absent: the queue lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2419200))]
+    pub expires_in_secs: Option<u64>,
 }
 
 /// An attachment's upload state: what `POST /v1/attachments`, `GET

@@ -6,7 +6,8 @@
 //!   [`MAX_RECIPIENTS`] recipients, the account not suspended, a send's rate limit; the
 //!   quota is the store's check. The id is random.
 //! - Lifetime: the shortest queue lifetime of the deployment's regions, so no copy
-//!   outlives its region's promise; a copy goes early once every recipient fetched it.
+//!   outlives its region's promise, or the uploader's `expires_in_secs` if shorter (the
+//!   conversation's disappearing timer); a copy goes early once every recipient fetched it.
 
 use crate::delivery::accept::Submitter;
 use crate::state::{AppState, RateLimited};
@@ -14,7 +15,7 @@ use crate::store::{NewAttachment, Store, StoreError};
 use pli_proto::attachment::{
     AttachmentId, AttachmentStatus, CreateAttachmentRequest, chunk_count, cipher_len,
 };
-use pli_proto::limits::MAX_RECIPIENTS;
+use pli_proto::limits::{MAX_DISAPPEAR_SECS, MAX_RECIPIENTS};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -25,6 +26,8 @@ pub enum AttachmentError {
     TooLarge { max: u64 },
     #[error("an attachment needs 1 to {MAX_RECIPIENTS} recipient devices")]
     Recipients,
+    #[error("an attachment's lifetime is 1 second to 4 weeks")]
+    Lifetime,
     #[error("this account is suspended: it may receive, but not send")]
     Suspended,
     #[error(transparent)]
@@ -58,6 +61,11 @@ pub async fn create<S: Store>(
     if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
         return Err(AttachmentError::Recipients);
     }
+    let lifetime_ms = match request.expires_in_secs {
+        None => lifetime_ms(state),
+        Some(secs @ 1..=MAX_DISAPPEAR_SECS) => lifetime_ms(state).min(secs * 1_000),
+        Some(_) => return Err(AttachmentError::Lifetime),
+    };
     let id = AttachmentId(rand::random());
     state
         .store
@@ -67,7 +75,7 @@ pub async fn create<S: Store>(
             size: request.size,
             recipients,
             now_ms,
-            expires_ms: now_ms + lifetime_ms(state),
+            expires_ms: now_ms + lifetime_ms,
             quota_bytes: state.config.limits.attachment_quota_bytes,
         })
         .await?;

@@ -489,6 +489,47 @@ async fn an_attachment_expires_with_the_queue_lifetime_and_limits_have_codes() {
         .expect("room again");
 }
 
+/// A file shared where messages disappear leaves the server by the time its message does,
+/// not at the queue's lifetime; a lifetime out of range is refused with its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_in_a_disappearing_conversation_goes_with_its_timer() {
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let server = TestServer::start_clocked(clock.clone(), |_| {}).await;
+    let (mut alice, mut bob, chat) = alice_and_bob(&server).await;
+    bob.client.sync().await.expect("bob joins");
+    alice
+        .client
+        .set_disappearing(&chat, 3_600)
+        .await
+        .expect("a one-hour timer");
+    let files = tempfile::tempdir().expect("dir");
+    let (file, _) = canary_file(files.path(), "brief.bin", 50_000);
+    alice
+        .client
+        .send_attachment(&chat, &file, "")
+        .await
+        .expect("shared");
+    assert_eq!(server_attachments(&server).await, 1);
+    clock.advance(3_600_000 + 60_000);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server_attachments(&server).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "kept past the conversation's timer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = alice
+        .transport(&server)
+        .create_attachment(&pli_proto::attachment::CreateAttachmentRequest {
+            size: 16,
+            recipients: vec![bob.identity().device_id],
+            expires_in_secs: Some(0),
+        })
+        .await;
+    assert_eq!(code(refused), ErrorCode::BadRequest);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_blobs_in_an_s3_store_the_bucket_holds_only_ciphertext() {
     let s3 = S3Server::start("pli-test-blobs").await;

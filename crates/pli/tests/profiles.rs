@@ -223,3 +223,80 @@ async fn profile_inputs_are_checked_with_stable_codes() {
         "nothing stored"
     );
 }
+
+/// A ghost (mallory's device under a credential claiming dave) announces a profile key for
+/// dave with a high version. Alice's device uses no key from a device the directory does not
+/// list: dave's real profile stays, and his next one still reaches her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ghost_can_neither_rename_a_user_nor_hold_back_their_profile() {
+    use common::forger::{Forger, submit};
+    use pli_proto::api::WelcomeOut;
+    use pli_proto::payload::Body;
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut dave = TestUser::register(&server, "dave").await;
+    let mallory = TestUser::register(&server, "mallory").await;
+    dave.client
+        .direct_conversation(&alice.name)
+        .await
+        .expect("the real chat");
+    dave.client
+        .set_profile("Dave Real", None, false)
+        .await
+        .expect("dave's profile");
+    alice.client.sync().await.expect("alice joins");
+    alice.client.sync().await.expect("alice opens");
+    assert_eq!(shown_name(&alice, &dave).as_deref(), Some("Dave Real"));
+
+    // Mallory's group, whose only leaf claims to be dave's, with alice invited.
+    let forged = pli_proto::GroupId::from_bytes(&[7; 16]).expect("group id");
+    let forger = Forger::of(&mallory);
+    forger.group_as(&dave.name, &forged);
+    let claimed = mallory
+        .transport(&server)
+        .claim(&alice.name)
+        .await
+        .expect("claim alice's key package");
+    let alice_device = alice.identity().device_id;
+    let package = pli_client::mls::verify_claimed(
+        forger.crypto(),
+        claimed.key_packages[0].key_package.as_slice(),
+        &alice.name,
+        alice_device,
+    )
+    .expect("alice's package");
+    let (commit, welcome) = forger.add(&forged, package);
+    let mut request = submit(&forged, commit, &[forger.device()]);
+    request.welcome = Some(WelcomeOut {
+        message: welcome.into(),
+        recipients: vec![alice_device],
+    });
+    let transport = mallory.transport(&server);
+    transport.submit(&request).await.expect("welcome alice");
+    let key = ProfileKey::random();
+    let ghost_key = forger.message(
+        &forged,
+        1,
+        Body::ProfileKey {
+            key: hex::encode(key.0),
+            version: 50,
+        },
+    );
+    transport
+        .submit(&submit(&forged, ghost_key, &[alice_device]))
+        .await
+        .expect("the ghost's key");
+    let _ = alice.client.sync().await;
+    assert_eq!(shown_name(&alice, &dave).as_deref(), Some("Dave Real"));
+
+    dave.client
+        .set_profile("Dave, updated", None, false)
+        .await
+        .expect("dave's next profile");
+    alice.client.sync().await.expect("alice syncs");
+    assert_eq!(
+        shown_name(&alice, &dave).as_deref(),
+        Some("Dave, updated"),
+        "the ghost's higher version held nothing back"
+    );
+}

@@ -244,6 +244,7 @@ impl From<crate::attachments::AttachmentError> for ApiError {
                 text,
             ),
             E::Recipients => Self::new(StatusCode::BAD_REQUEST, ErrorCode::TooManyRecipients, text),
+            E::Lifetime => Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, text),
             E::Suspended => suspended(),
             E::RateLimited(limited) => limited.into(),
             E::Store(store) => store.into(),

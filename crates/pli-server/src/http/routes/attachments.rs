@@ -55,7 +55,7 @@ fn parse_id(raw: &str) -> Result<AttachmentId, ApiError> {
     request_body = CreateAttachmentRequest,
     responses(
         (status = 201, body = AttachmentStatus, description = "Created; upload chunk 0 next"),
-        (status = 400, body = ErrorBody, description = "`too_many_recipients`: none, or too many"),
+        (status = 400, body = ErrorBody, description = "`too_many_recipients`: none, or too many; `bad_request`: a lifetime out of range"),
         (status = 403, body = ErrorBody, description = "`account_suspended`"),
         (status = 413, body = ErrorBody, description = "`payload_too_large`, `quota_exceeded`"),
         (status = 422, body = ErrorBody, description = "`unknown_recipient`"),
