@@ -60,6 +60,7 @@ script, which makes what they name before the pass through the real CLI):
 
 - The abuse reports and trust & safety operations: see `.ci/api_fuzz_abuse.py`.
 - The attachment operations: see `.ci/api_fuzz_attachments.py` (as the hooks' own account).
+- Reading a profile: see `.ci/api_fuzz_profiles.py` (as the hooks' own account).
 
 The wire formats these cases are built in (proof of work, MLS messages, WebSocket frames)
 are in `.ci/api_fuzz_wire.py`.
@@ -91,6 +92,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_fuzz_wire import APPLICATION, COMMIT, close_frame_in, private_message, solve, welcome  # noqa: E402
 import api_fuzz_abuse as abuse  # noqa: E402
 import api_fuzz_attachments as attachments  # noqa: E402
+import api_fuzz_profiles as profiles  # noqa: E402
 
 URL = os.environ.get("PLI_FUZZ_URL", "").rstrip("/")
 USERS = json.loads(os.environ.get("PLI_FUZZ_USERS", "[]"))
@@ -545,6 +547,10 @@ def before_call(context, case, kwargs):
         if takes_turn(case):
             _made_valid.setdefault(case.id, True)
             attachment_case(case, api, account().auth)
+    profile_case = profiles.VALID.get((case.method.upper(), path))
+    if profile_case is not None and takes_turn(case):
+        _made_valid.setdefault(case.id, True)
+        profile_case(case, api, account())
     make_valid = VALID.get((case.method.upper(), path))
     if make_valid is not None and takes_turn(case):
         _made_valid.setdefault(case.id, True)
