@@ -344,7 +344,7 @@ impl Client {
                     .unwrap_or_default();
                 let sender =
                     Username::parse(&sender).map_err(|_| ClientError::corrupt("sender"))?;
-                let sender_name = crate::profiles::shown(&tx, &sender)?
+                let sender_name = crate::profile_book::shown(&tx, &sender)?
                     .map(|p| p.name)
                     .filter(|name| !name.is_empty());
                 events.push((

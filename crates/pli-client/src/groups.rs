@@ -400,7 +400,7 @@ impl Client {
                 timer: Some(self.disappearing(conversation)?.unwrap_or(0)),
             },
         )?;
-        crate::profiles::share_again(&self.conn, conversation)?;
+        crate::profile_book::share_again(&self.conn, conversation)?;
         self.share_profile_key()?;
         self.flush_outbox().await?;
         Ok(())

@@ -29,7 +29,8 @@
 //! - [`typing`]: typing indicators, ephemeral: sent only to who is connected, stored by
 //!   nobody.
 //! - [`profiles`]: display names and avatars, sealed under profile keys shared inside
-//!   conversations ([`profile_seal`]); the server holds ciphertext only.
+//!   conversations ([`profile_seal`]); [`profile_book`]: the keys and profiles a device
+//!   holds; the server holds ciphertext only.
 //! - [`search`]: full-text search of the local history (SQLite FTS5).
 //! - [`history`]: a history message as front ends see it (plain data).
 //! - [`timeline`]: conversation summaries (last message, unread), history by pages, read
@@ -81,6 +82,7 @@ pub mod local;
 pub mod mls;
 pub mod mls_store;
 mod outbox;
+pub mod profile_book;
 pub mod profile_seal;
 pub mod profiles;
 mod receipts;

@@ -90,7 +90,7 @@ impl Client {
                     timer: Some(timer),
                 },
             )?;
-            crate::profiles::share_again(&self.conn, &conversation.id)?;
+            crate::profile_book::share_again(&self.conn, &conversation.id)?;
         }
         self.share_profile_key()?;
         self.flush_outbox().await?;

@@ -280,7 +280,7 @@ fn handle_private(
             });
             let changes = crate::commit_notices::describe_commit(group, &staged, &sender.0);
             if staged.add_proposals().next().is_some() {
-                crate::profiles::share_again(tx, &pli_id)?;
+                crate::profile_book::share_again(tx, &pli_id)?;
             }
             for add in staged.add_proposals() {
                 let leaf = add.add_proposal().key_package().leaf_node();
@@ -498,7 +498,7 @@ fn application(
         // directory verifies it (`profiles`).
         Body::ProfileKey { .. } => {
             if let Some(key) = envelope.body.profile_key() {
-                crate::profiles::learn_key(tx, sender, from.device, from.key, key)?;
+                crate::profile_book::learn_key(tx, sender, from.device, from.key, key)?;
             }
             return Ok(());
         }

@@ -224,7 +224,7 @@ impl Client {
                         // and a profile key that came is opened at a sync.
                         if !self.needs_commit.is_empty()
                             || local::has_pending(&self.conn)?
-                            || crate::profiles::fetch_due(&self.conn)?
+                            || crate::profile_book::fetch_due(&self.conn)?
                         {
                             stream.close().await?;
                             break;

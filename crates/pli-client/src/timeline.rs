@@ -213,7 +213,7 @@ impl Client {
             let ((id, name, direct, peer, active), unread, last) = row?;
             let peer = peer.and_then(|p| Username::parse(&p).ok());
             let peer_name = match (&peer, direct) {
-                (Some(peer), true) => crate::profiles::shown(&self.conn, peer)?
+                (Some(peer), true) => crate::profile_book::shown(&self.conn, peer)?
                     .map(|p| p.name)
                     .filter(|name| !name.is_empty()),
                 _ => None,

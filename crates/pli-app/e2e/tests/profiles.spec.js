@@ -27,6 +27,11 @@ test("a display name and picture show beside the username, and go when removed",
     await h.noSeriousA11yFindings(alice);
     await h.screenshot(alice, "app-profile-settings");
 
+    // What the server knows: an encrypted profile, by size only.
+    await alice.getByRole("link", { name: "What the server knows" }).click();
+    const held = alice.getByRole("table", { name: "Data inventory" }).getByRole("row", { name: /Your profile/ });
+    await expect(held).toContainText(/\d+(\.\d)? (B|KiB) \(your name and picture, encrypted; unreadable to the server\)/);
+
     await alice.getByRole("link", { name: "Chats", exact: true }).click();
     await alice.getByRole("link", { name: /@bob/ }).click();
     await h.send(alice, "it's me, with a name now");
@@ -55,6 +60,8 @@ test("a display name and picture show beside the username, and go when removed",
     await alice.getByRole("link", { name: "Settings", exact: true }).click();
     await alice.getByRole("button", { name: "Remove profile" }).click();
     await expect(alice.locator(".profile-now")).toHaveCount(0);
+    await alice.getByRole("link", { name: "What the server knows" }).click();
+    await expect(alice.getByRole("row", { name: /Your profile/ })).toContainText("none stored");
     await alice.getByRole("link", { name: "Chats", exact: true }).click();
     await alice.getByRole("link", { name: /@bob/ }).click();
     await h.send(alice, "nameless again");

@@ -21,7 +21,7 @@ test("a message read by the other person says so, and receipts switch off in Set
     const box = alice.getByRole("checkbox", { name: "Send delivery and read receipts" });
     await expect(box).toBeChecked();
     await box.uncheck();
-    await alice.getByRole("button", { name: "Save" }).click();
+    await alice.getByRole("button", { name: "Save", exact: true }).click();
     await expect(alice.getByRole("checkbox", { name: "Send delivery and read receipts" })).not.toBeChecked();
     await h.noSeriousA11yFindings(alice);
   });

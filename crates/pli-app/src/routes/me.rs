@@ -58,6 +58,9 @@ async fn about_me(State(state): Shared) -> Result<Markup, AppError> {
                     (row("Last connection", inventory.last_connection_day.as_ref().map_or_else(none, |d| html! { (d) })))
                     (row("Messages waiting for your devices", html! { (inventory.queued_ciphertexts) " (encrypted; unreadable to the server)" }))
                     (row("Files held for you or sent by you", html! { (inventory.attachments) " (" (crate::views::attachment::size(inventory.attachment_bytes)) ", encrypted; unreadable to the server)" }))
+                    (row("Your profile", if inventory.encrypted_profile_bytes == 0 { html! { "none stored" } } else { html! {
+                        (crate::views::attachment::size(inventory.encrypted_profile_bytes)) " (your name and picture, encrypted; unreadable to the server)"
+                    } }))
                     (row("Preservation order", inventory.preserved_until.as_ref().map_or_else(none, |d| html! { "until " (d) })))
                     @if let Some(day) = &inventory.deleted_day { (row("Deleted on", html! { (day) })) }
                     (row("IP addresses", if inventory.ip_addresses.is_empty() { html! { "none kept" } } else { html! {

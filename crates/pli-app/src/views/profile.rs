@@ -3,7 +3,7 @@
 //! Settings card where the user sets their own.
 
 use maud::{Markup, html};
-use pli_client::profiles::ShownProfile;
+use pli_client::profile_book::ShownProfile;
 use pli_client::timeline::HistoryMessage;
 use pli_proto::limits::MAX_DISPLAY_NAME_BYTES;
 

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use anyhow::Context as _;
-use pli_client::profiles::ShownProfile;
+use pli_client::profile_book::ShownProfile;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
