@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::forger::{Forger, submit};
+use common::forger::{Forger, forged_group, submit};
 use common::{TestServer, TestUser, alerts, contains, files_under};
-use pli_client::mls as pli_mls;
 use pli_client::{ClientError, Event};
 use pli_proto::api::WelcomeOut;
 use pli_proto::payload::Body;
@@ -119,29 +118,9 @@ async fn a_forged_direct_chat_never_takes_the_place_of_the_real_one() {
     // The forged group sorts before the real one.
     let forged = PliGroupId::from_bytes(&[0; 16]).expect("group id");
     assert!(forged.as_bytes() < real.as_bytes());
-    let forger = Forger::of(&mallory);
-    forger.group_as(&dave.name, &forged);
-    let claimed = mallory
-        .transport(&server)
-        .claim(&alice.name)
-        .await
-        .expect("claim alice's key package");
+    let forger = forged_group(&server, &mallory, &dave.name, &forged, &alice).await;
     let alice_device = alice.identity().device_id;
-    let package = pli_mls::verify_claimed(
-        forger.crypto(),
-        claimed.key_packages[0].key_package.as_slice(),
-        &alice.name,
-        alice_device,
-    )
-    .expect("alice's package");
-    let (commit, welcome) = forger.add(&forged, package);
-    let mut request = submit(&forged, commit, &[forger.device()]);
-    request.welcome = Some(WelcomeOut {
-        message: welcome.into(),
-        recipients: vec![alice_device],
-    });
     let transport = mallory.transport(&server);
-    transport.submit(&request).await.expect("welcome alice");
     let meta = forger.message(
         &forged,
         1,

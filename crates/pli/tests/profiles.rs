@@ -229,8 +229,7 @@ async fn profile_inputs_are_checked_with_stable_codes() {
 /// list: dave's real profile stays, and his next one still reaches her.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ghost_can_neither_rename_a_user_nor_hold_back_their_profile() {
-    use common::forger::{Forger, submit};
-    use pli_proto::api::WelcomeOut;
+    use common::forger::{forged_group, submit};
     use pli_proto::payload::Body;
     let server = TestServer::start().await;
     let mut alice = TestUser::register(&server, "alice").await;
@@ -250,29 +249,9 @@ async fn a_ghost_can_neither_rename_a_user_nor_hold_back_their_profile() {
 
     // Mallory's group, whose only leaf claims to be dave's, with alice invited.
     let forged = pli_proto::GroupId::from_bytes(&[7; 16]).expect("group id");
-    let forger = Forger::of(&mallory);
-    forger.group_as(&dave.name, &forged);
-    let claimed = mallory
-        .transport(&server)
-        .claim(&alice.name)
-        .await
-        .expect("claim alice's key package");
+    let forger = forged_group(&server, &mallory, &dave.name, &forged, &alice).await;
     let alice_device = alice.identity().device_id;
-    let package = pli_client::mls::verify_claimed(
-        forger.crypto(),
-        claimed.key_packages[0].key_package.as_slice(),
-        &alice.name,
-        alice_device,
-    )
-    .expect("alice's package");
-    let (commit, welcome) = forger.add(&forged, package);
-    let mut request = submit(&forged, commit, &[forger.device()]);
-    request.welcome = Some(WelcomeOut {
-        message: welcome.into(),
-        recipients: vec![alice_device],
-    });
     let transport = mallory.transport(&server);
-    transport.submit(&request).await.expect("welcome alice");
     let key = ProfileKey::random();
     let ghost_key = forger.message(
         &forged,

@@ -117,6 +117,46 @@ impl Forger {
     }
 }
 
+/// Makes group `id` on `maker`'s device, its only leaf claiming to be a device of
+/// `claimed`'s, and welcomes `invited`'s device into it (its key package claimed from the
+/// server like any member's): a forged conversation as an ordinary account can make one.
+/// The forger, to write in it.
+pub async fn forged_group(
+    server: &super::TestServer,
+    maker: &TestUser,
+    claimed: &Username,
+    id: &PliGroupId,
+    invited: &TestUser,
+) -> Forger {
+    let forger = Forger::of(maker);
+    forger.group_as(claimed, id);
+    let claimed_package = maker
+        .transport(server)
+        .claim(&invited.name)
+        .await
+        .expect("claim the invited user's key package");
+    let invited_device = invited.identity().device_id;
+    let package = pli_mls::verify_claimed(
+        forger.crypto(),
+        claimed_package.key_packages[0].key_package.as_slice(),
+        &invited.name,
+        invited_device,
+    )
+    .expect("the invited user's package");
+    let (commit, welcome) = forger.add(id, package);
+    let mut request = submit(id, commit, &[forger.device()]);
+    request.welcome = Some(pli_proto::api::WelcomeOut {
+        message: welcome.into(),
+        recipients: vec![invited_device],
+    });
+    maker
+        .transport(server)
+        .submit(&request)
+        .await
+        .expect("welcome the invited user");
+    forger
+}
+
 /// A submission of `message` to `to`, without a Welcome.
 pub fn submit(group: &PliGroupId, message: Vec<u8>, to: &[DeviceId]) -> SubmitRequest {
     SubmitRequest {
