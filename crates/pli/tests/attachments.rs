@@ -36,15 +36,6 @@ fn canary_file(dir: &Path, name: &str, len: usize) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-/// Every byte the server stores: its database (files or a dump) and its data directory.
-async fn server_bytes(server: &TestServer) -> Vec<u8> {
-    let mut all = server.db().dump();
-    for file in files_under(server.data.path()) {
-        all.extend(std::fs::read(file).unwrap_or_default());
-    }
-    all
-}
-
 /// The blob files of the server's default store.
 fn blob_files(server: &TestServer) -> Vec<PathBuf> {
     let dir = server.data.path().join("blobs");
@@ -163,7 +154,7 @@ async fn a_file_reaches_its_recipient_verified_and_the_server_never_holds_it_in_
     // The server holds ciphertext only, and refuses it to carol.
     assert!(!blob_files(&server).is_empty(), "the blob is stored");
     assert!(
-        !contains(&server_bytes(&server).await, CANARY),
+        !contains(&server.stored_bytes(), CANARY),
         "the file's text reached the server's storage"
     );
     let carols = carol.transport(&server);

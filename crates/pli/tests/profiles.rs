@@ -7,19 +7,10 @@
 
 mod common;
 
-use common::{TestServer, TestUser, alice_and_bob, contains, files_under, path_str, run_pli};
+use common::{TestServer, TestUser, alice_and_bob, contains, path_str, run_pli};
 use pli_client::profile_seal::{self, Profile, ProfileKey};
 
 const NAME: &str = "Alice Quetzalcoatl-Liddell";
-
-/// Every byte the server stores: its database (files or a dump) and its data directory.
-fn server_bytes(server: &TestServer) -> Vec<u8> {
-    let mut all = server.db().dump();
-    for file in files_under(server.data.path()) {
-        all.extend(std::fs::read(file).unwrap_or_default());
-    }
-    all
-}
 
 fn picture(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("me.png");
@@ -93,7 +84,7 @@ async fn a_profile_reaches_the_people_one_talks_to_and_the_server_holds_only_cip
     );
 
     // The server holds ciphertext only, and says how much in the inventory.
-    assert!(!contains(&server_bytes(&server), NAME.as_bytes()));
+    assert!(!contains(&server.stored_bytes(), NAME.as_bytes()));
     let inventory = alice
         .transport(&server)
         .my_inventory()

@@ -270,6 +270,15 @@ impl TestServer {
         TestDb::of(self.data.path())
     }
 
+    /// Every byte the server stores: its database (files or a dump) and its data directory.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let mut all = self.db().dump();
+        for file in files_under(self.data.path()) {
+            all.extend(std::fs::read(file).unwrap_or_default());
+        }
+        all
+    }
+
     /// The audit signing key's seed, as an operator with disk or database access has it.
     pub async fn audit_seed(&self) -> [u8; 32] {
         let bytes = match self.db() {
