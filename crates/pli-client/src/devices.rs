@@ -115,7 +115,13 @@ impl Client {
     }
 
     /// On an existing device: approves a link code for this user, endorsing the new key.
-    pub async fn approve_link(&self, code: &str) -> Result<DeviceId, ClientError> {
+    /// Once the new device is in every conversation, this one copies it the history
+    /// `history` chooses, sealed under the code's link secret (`linked_history`).
+    pub async fn approve_link(
+        &self,
+        code: &str,
+        history: crate::HistoryChoice,
+    ) -> Result<DeviceId, ClientError> {
         let request = LinkRequest::decode(code)?;
         if request.username != self.me.username {
             return Err(ClientError::Invalid(format!(
@@ -157,7 +163,13 @@ impl Client {
             })
             .await?;
         crate::rotation::rotate_all_soon(&self.conn)?;
-        crate::linked_devices::remember(&self.conn, added.device_id, crate::local::now_ms())?;
+        let now = crate::local::now_ms();
+        // An old code carries no link secret: nothing could be sealed for it.
+        let history = request
+            .link_secret
+            .as_ref()
+            .and_then(|secret| Some((secret.as_slice(), history.since_ms(now)?)));
+        crate::linked_devices::remember(&self.conn, added.device_id, now, history)?;
         Ok(added.device_id)
     }
 

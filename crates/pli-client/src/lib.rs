@@ -73,11 +73,13 @@ pub(crate) mod franking;
 mod group_cache;
 pub mod groups;
 pub mod history;
+pub mod history_archive;
 #[doc(hidden)]
 pub mod hot_paths;
 pub mod kt;
 mod link_keys;
 pub mod linked_devices;
+mod linked_history;
 pub mod local;
 pub mod mls;
 pub mod mls_store;
@@ -101,6 +103,7 @@ pub mod witness;
 
 pub use client::{Client, ConnectOptions, Event};
 pub use error::ClientError;
+pub use history_archive::HistoryChoice;
 pub use local::Conversation;
 pub use receive::UNSUPPORTED_TEXT;
 pub use sync::{SendStatus, Sent};

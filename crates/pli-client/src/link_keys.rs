@@ -108,6 +108,8 @@ pub(crate) fn receive(tx: &Connection, payload: &[u8]) -> Result<(), ClientError
         ],
     )?;
     tx.execute("DELETE FROM link_pending WHERE id = 1", [])?;
+    // The same secret opens the history archive, if the user chose one.
+    crate::linked_history::keep_secret(tx, &secret, local::now_ms())?;
     Ok(())
 }
 

@@ -9,8 +9,9 @@
 //! directory lists it, the claim fails and the next sync tries again; after
 //! [`GIVE_UP_AFTER_MS`] the device is forgotten (it was never set up, or was removed).
 //!
-//! The new device reads what is sent from then on, never what came before: MLS gives it
-//! no key to earlier epochs. pli app says so when the code is approved.
+//! MLS gives the new device no key to earlier epochs, so it reads what came before only if
+//! the user chose to copy it: then, once the device is in every conversation, this one
+//! sends it the history archive (`linked_history`).
 
 use crate::error::ClientError;
 use crate::{Client, local, mls};
@@ -23,35 +24,76 @@ use rusqlite::params;
 pub const GIVE_UP_AFTER_MS: u64 = 7 * 86_400_000;
 
 /// Remembers, on the approving device, that `device` is to join the account's
-/// conversations.
+/// conversations, and with `history` (the link secret and the oldest send time to copy)
+/// that it is to get a history archive then.
 pub(crate) fn remember(
     conn: &rusqlite::Connection,
     device: DeviceId,
     now_ms: u64,
+    history: Option<(&[u8], u64)>,
 ) -> Result<(), ClientError> {
     conn.execute(
-        "INSERT INTO linked_devices_to_add (device_id, approved_ms) VALUES (?1, ?2)
+        "INSERT INTO linked_devices_to_add (device_id, approved_ms, link_secret, history_since_ms)
+         VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (device_id) DO NOTHING",
-        params![device.get() as i64, now_ms as i64],
+        params![
+            device.get() as i64,
+            now_ms as i64,
+            history.map(|(secret, _)| secret),
+            history.map(|(_, since)| since.min(i64::MAX as u64) as i64)
+        ],
     )?;
     Ok(())
+}
+
+/// A device waiting to be added: its id, when it was approved, and the history to copy.
+struct Waiting {
+    device_id: i64,
+    approved_ms: i64,
+    history: Option<(Vec<u8>, u64)>,
 }
 
 impl Client {
     /// Adds each device this one approved to the active conversations it is not in yet.
     /// Called at every sync; does nothing when no linked device waits.
     pub(crate) async fn add_linked_devices(&mut self) -> Result<(), ClientError> {
-        let waiting: Vec<(i64, i64)> = self
+        crate::linked_history::forget_stale(&self.conn, local::now_ms())?;
+        let waiting: Vec<Waiting> = self
             .conn
-            .prepare_cached("SELECT device_id, approved_ms FROM linked_devices_to_add")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare_cached(
+                "SELECT device_id, approved_ms, link_secret, history_since_ms
+                 FROM linked_devices_to_add",
+            )?
+            .query_map([], |r| {
+                let secret: Option<Vec<u8>> = r.get(2)?;
+                let since: Option<i64> = r.get(3)?;
+                Ok(Waiting {
+                    device_id: r.get(0)?,
+                    approved_ms: r.get(1)?,
+                    history: secret.zip(since.map(|s| s.max(0) as u64)),
+                })
+            })?
             .collect::<Result<_, _>>()?;
-        for (raw, approved_ms) in waiting {
-            let done = match DeviceId::new(raw as u64) {
+        for waiting in waiting {
+            let raw = waiting.device_id;
+            let mut done = match DeviceId::new(raw as u64) {
                 Ok(device) => self.add_to_conversations(device).await?,
                 Err(_) => true,
             };
-            let stale = local::now_ms().saturating_sub(approved_ms as u64) > GIVE_UP_AFTER_MS;
+            if let (true, Some((secret, since)), Ok(device)) =
+                (done, &waiting.history, DeviceId::new(raw as u64))
+            {
+                // In every conversation now: copy the history. Offline, the next sync
+                // tries again (a part that came twice is taken once).
+                match self.send_history(device, secret, *since).await {
+                    Ok(_) => {}
+                    Err(err) if err.is_retryable() => done = false,
+                    // Refused (the device was removed since): nothing more to copy to it.
+                    Err(err) => tracing::debug!(error = %err, "gave up copying the history"),
+                }
+            }
+            let stale =
+                local::now_ms().saturating_sub(waiting.approved_ms as u64) > GIVE_UP_AFTER_MS;
             if done || stale {
                 self.conn.execute(
                     "DELETE FROM linked_devices_to_add WHERE device_id = ?1",

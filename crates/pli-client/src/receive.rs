@@ -15,7 +15,7 @@ use crate::mls::{self, Provider};
 use openmls::prelude::tls_codec::Deserialize as _;
 use openmls::prelude::*;
 use pli_proto::api::ServerNotice;
-use pli_proto::frame::{Delivery, KIND_LINK_KEYS, KIND_NOTICE, ServerFrame};
+use pli_proto::frame::{Delivery, KIND_HISTORY, KIND_LINK_KEYS, KIND_NOTICE, ServerFrame};
 use pli_proto::franking::Stamp;
 use pli_proto::payload::{Body, Envelope};
 use pli_proto::{DeviceId, GroupId as PliGroupId, MessageId, Username};
@@ -135,19 +135,22 @@ pub(crate) fn process_one(
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
-    if kind == KIND_LINK_KEYS {
-        // The approving device's directory keys, for this newly linked device.
-        crate::link_keys::receive(&tx, bytes)?;
-        tx.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
-            .execute([id.0 as i64])?;
-        tx.commit()?;
-        return Ok(());
-    }
-    if kind == KIND_NOTICE {
-        // A notice from the service itself, such as a lawful disclosure about this account.
-        let notice: Option<ServerNotice> = serde_json::from_slice(bytes).ok();
-        if let Some(notice) = notice {
-            local::notice(&tx, None, true, &notice.text, local::now_ms())?;
+    if kind != pli_proto::frame::KIND_MLS {
+        match kind {
+            // The approving device's directory keys, for this newly linked device.
+            KIND_LINK_KEYS => crate::link_keys::receive(&tx, bytes)?,
+            // A part of the history archive the approving device copied to it.
+            KIND_HISTORY => crate::linked_history::receive(&tx, bytes)?,
+            // A notice from the service itself, such as a lawful disclosure about this
+            // account.
+            KIND_NOTICE => {
+                let notice: Option<ServerNotice> = serde_json::from_slice(bytes).ok();
+                if let Some(notice) = notice {
+                    local::notice(&tx, None, true, &notice.text, local::now_ms())?;
+                }
+            }
+            // A kind a later version added: nothing this one can show.
+            _ => {}
         }
         tx.prepare_cached("INSERT INTO processed (server_id) VALUES (?1)")?
             .execute([id.0 as i64])?;

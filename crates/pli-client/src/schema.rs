@@ -310,4 +310,19 @@ CREATE TABLE profile_shares (
     version  INTEGER NOT NULL
 );
 "#,
+    r#"
+-- History archives (`linked_history`): on the approving device, each waiting device's link
+-- secret and the oldest send time the user chose to copy (NULL: none); on the new device,
+-- the link secret its archive is sealed under, kept until every part came or
+-- `linked_history::KEEP_SECRET_MS` passed, and the parts it took.
+ALTER TABLE linked_devices_to_add ADD COLUMN link_secret BLOB;
+ALTER TABLE linked_devices_to_add ADD COLUMN history_since_ms INTEGER;
+CREATE TABLE history_link (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    secret    BLOB NOT NULL,
+    linked_ms INTEGER NOT NULL,
+    stored    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE history_parts (part INTEGER PRIMARY KEY);
+"#,
 ];

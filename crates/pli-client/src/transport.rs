@@ -301,6 +301,21 @@ impl Transport {
         self.post(paths::DEVICES, request).await
     }
 
+    /// Has the server relay one sealed history part to another device of this account.
+    pub async fn relay_history(
+        &self,
+        device: DeviceId,
+        sealed: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let url = format!("{}{}", self.base, paths::device_history(device));
+        let request = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(sealed);
+        self.no_content(request).await
+    }
+
     /// Removes one of this account's devices.
     pub async fn remove_device(
         &self,

@@ -24,6 +24,10 @@ pub mod paths {
     /// `DELETE`: removes one of the caller's devices; `{device_id}` is filled in by
     /// [`device`].
     pub const DEVICE: &str = "/v1/devices/{device_id}";
+    /// `POST`: relays one sealed part of a history archive (at most
+    /// [`crate::limits::MAX_HISTORY_PART_BYTES`], `application/octet-stream`) to another
+    /// device of the caller's account; [`device_history`] fills in `{device_id}`.
+    pub const DEVICE_HISTORY: &str = "/v1/devices/{device_id}/history";
     /// `POST`: uploads key packages ([`super::UploadKeyPackagesRequest`]).
     pub const KEY_PACKAGES: &str = "/v1/key-packages";
     /// `{username}` is filled in by the caller.
@@ -126,6 +130,11 @@ pub mod paths {
     /// [`USER_DEVICES`] for `username`.
     pub fn user_devices(username: &str) -> String {
         USER_DEVICES.replace("{username}", username)
+    }
+
+    /// [`DEVICE_HISTORY`] for `device`.
+    pub fn device_history(device: crate::DeviceId) -> String {
+        DEVICE_HISTORY.replace("{device_id}", &device.to_string())
     }
 
     /// [`DEVICE`] for `device`.

@@ -7,7 +7,9 @@
 //! ```text
 //! server → client
 //!   0x01 Deliver  count:u16 { id:u64 kind:u8 len:u32 bytes[len] } × count
-//!                 kind 0: an MLS message; kind 1: a notice from the service (JSON)
+//!                 kind 0: an MLS message; kind 1: a notice from the service (JSON);
+//!                 kind 2: directory keys and kind 3: a history archive part, both for a
+//!                 newly linked device from the one that approved it
 //!   0x02 Drained                      the queue as of connection time has been sent
 //!   0x03 Error    code:utf8…          then the server closes
 //!   0x04 Accepted ref:u32 id:u64 epoch:u64       a Submit is committed for every recipient
@@ -76,13 +78,18 @@ pub const KIND_NOTICE: u8 = 1;
 /// The key directory's keys as the device that approved this one holds them, relayed by
 /// the server for a newly linked device, as JSON [`crate::kt::LinkedDirectoryKeys`].
 pub const KIND_LINK_KEYS: u8 = 2;
+/// One part of a history archive that the device which approved this one sealed for it
+/// under the link secret (the server cannot open it), relayed with a short lifetime
+/// ([`crate::limits::HISTORY_TTL_SECS`]).
+pub const KIND_HISTORY: u8 = 3;
 
 /// One queued message pushed to a device.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The queue entry's id, which the device acks.
     pub id: MessageId,
-    /// What the payload is: [`KIND_MLS`], [`KIND_NOTICE`] or [`KIND_LINK_KEYS`].
+    /// What the payload is: [`KIND_MLS`], [`KIND_NOTICE`], [`KIND_LINK_KEYS`] or
+    /// [`KIND_HISTORY`].
     pub kind: u8,
     /// The bytes, as the sender submitted them.
     pub payload: Vec<u8>,

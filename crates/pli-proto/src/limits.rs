@@ -80,6 +80,18 @@ pub const MAX_REACTION_BYTES: usize = 32;
 /// bytes of ciphertext.
 pub const MAX_PROFILE_BYTES: usize = 64 * 1024;
 
+/// Largest part of a linked device's history archive, in bytes of ciphertext: under the
+/// largest payload a delivery frame carries, so a part travels like a message.
+pub const MAX_HISTORY_PART_BYTES: usize = 192 * 1024;
+
+/// Most parts one history archive may have (about 96 MiB of text): the approving device
+/// stops there, and the new device reads no part numbered past it.
+pub const MAX_HISTORY_PARTS: u32 = 512;
+
+/// How long the server keeps a history part queued for the new device, in seconds: two
+/// days, long enough to set the device up, short for ciphertext of a whole history.
+pub const HISTORY_TTL_SECS: u64 = 2 * 86_400;
+
 /// Longest display name, in bytes of UTF-8.
 pub const MAX_DISPLAY_NAME_BYTES: usize = 128;
 

@@ -10,6 +10,7 @@ use crate::store::{NewDevice, Store, StoreError};
 use pli_proto::DeviceId;
 use pli_proto::api::AddDeviceRequest;
 use pli_proto::kt::{DirectoryDevice, Endorsement, MAX_DIRECTORY_DEVICES};
+use pli_proto::limits::{HISTORY_TTL_SECS, MAX_HISTORY_PART_BYTES};
 
 /// Why a device change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,10 @@ pub enum DeviceError {
     UnknownDevice,
     #[error("this is the account's last device: delete the account instead")]
     LastDevice,
+    #[error("a history archive goes to another device of the account, not to its sender")]
+    HistoryToSelf,
+    #[error("a history part is 1 byte to MAX_HISTORY_PART_BYTES of ciphertext")]
+    HistoryPartSize,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -133,5 +138,42 @@ pub async fn remove<S: Store>(
     if !removed {
         return Err(DeviceError::UnknownDevice);
     }
+    Ok(())
+}
+
+/// Queues one sealed part of a history archive for `device`, another device of the
+/// caller's account, with a short lifetime ([`HISTORY_TTL_SECS`]). The part is ciphertext
+/// under the link secret, which only the two devices hold: the server relays it as it
+/// relays the directory keys, and keeps nothing once it is acked or expired.
+pub async fn relay_history<S: Store>(
+    store: &S,
+    caller: &AuthedDevice,
+    device: DeviceId,
+    sealed: Vec<u8>,
+    now_ms: u64,
+) -> Result<(), DeviceError> {
+    if sealed.is_empty() || sealed.len() > MAX_HISTORY_PART_BYTES {
+        return Err(DeviceError::HistoryPartSize);
+    }
+    if device == caller.device_id {
+        return Err(DeviceError::HistoryToSelf);
+    }
+    let devices = store
+        .list_devices(&caller.username)
+        .await?
+        .unwrap_or_default();
+    if !devices.iter().any(|d| d.device_id == device) {
+        return Err(DeviceError::UnknownDevice);
+    }
+    let now = crate::store::stored_time(now_ms);
+    store
+        .deliver(
+            pli_proto::frame::KIND_HISTORY,
+            sealed,
+            vec![device],
+            now,
+            Some(now.saturating_add(HISTORY_TTL_SECS * 1000)),
+        )
+        .await?;
     Ok(())
 }

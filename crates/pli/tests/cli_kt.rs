@@ -1,6 +1,6 @@
 //! The key transparency contract with the real binary: `pli verify @user` (the same safety
 //! code on both sides, a new one when a device changes), `pli device link / approve / list
-//! / remove`, `pli audit kt` from a server URL with no account (and `--mine` with one), and
+//! / remove` (with `--history`), `pli audit kt` from a server URL with no account (and `--mine` with one), and
 //! `pli admin directory publish`.
 
 mod common;
@@ -53,7 +53,20 @@ async fn verification_devices_and_audit_from_the_command_line() {
         "{readable}"
     );
 
-    // A second device for Alice, linked with a code and approved on her first device.
+    // A second device for Alice, linked with a code and approved on her first device, with
+    // the history copied over.
+    pli(
+        &[
+            "--home",
+            path(&home("a")),
+            "send",
+            "@bob",
+            "said before the link",
+        ],
+        &[],
+    )
+    .await
+    .expect("send");
     let linked = pli(
         &[
             "--home",
@@ -72,16 +85,57 @@ async fn verification_devices_and_audit_from_the_command_line() {
     let linked: serde_json::Value = serde_json::from_str(&linked).expect("json");
     let link_code = linked["code"].as_str().expect("code");
     let new_device = linked["device_id"].as_u64().expect("id");
+    let refused = pli(
+        &[
+            "--home",
+            path(&home("a")),
+            "device",
+            "approve",
+            link_code,
+            "--history",
+            "forever",
+        ],
+        &[],
+    )
+    .await
+    .expect_err("not a history choice");
+    assert!(
+        refused.contains("none, all, or a number of days"),
+        "{refused}"
+    );
     let approved = pli(
-        &["--home", path(&home("a")), "device", "approve", link_code],
+        &[
+            "--home",
+            path(&home("a")),
+            "device",
+            "approve",
+            link_code,
+            "--history",
+            "all",
+        ],
         &[],
     )
     .await
     .expect("approve");
     assert!(approved.contains(&new_device.to_string()), "{approved}");
+    assert!(
+        approved.contains("copies it all earlier messages"),
+        "{approved}"
+    );
     pli(&["--home", path(&home("a2")), "sync"], &[])
         .await
         .expect("the new device syncs");
+    pli(&["--home", path(&home("a")), "sync"], &[])
+        .await
+        .expect("the first device adds it and copies the history");
+    let copied = pli(&["--home", path(&home("a2")), "sync"], &[])
+        .await
+        .expect("the new device takes it");
+    assert!(copied.contains("copied 1 earlier message"), "{copied}");
+    let history = pli(&["--home", path(&home("a2")), "history", "@bob"], &[])
+        .await
+        .expect("history");
+    assert!(history.contains("said before the link"), "{history}");
     let listed = pli(
         &["--home", path(&home("a2")), "--json", "device", "list"],
         &[],

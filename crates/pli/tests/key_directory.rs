@@ -65,7 +65,11 @@ async fn link_second_device(
     )
     .await
     .expect("prepare");
-    let added = user.client.approve_link(&code).await.expect("approve");
+    let added = user
+        .client
+        .approve_link(&code, pli_client::HistoryChoice::None)
+        .await
+        .expect("approve");
     assert_eq!(added, second.device_id());
     second.sync().await.expect("the new device works");
     (home, second)
@@ -118,7 +122,10 @@ async fn linked_and_removed_devices_are_published_and_raise_no_alarm() {
     .await
     .expect("prepare");
     assert!(matches!(
-        alice.client.approve_link(&bobs_code).await,
+        alice
+            .client
+            .approve_link(&bobs_code, pli_client::HistoryChoice::None)
+            .await,
         Err(ClientError::Invalid(_))
     ));
     let request = pli_client::devices::LinkRequest::decode(&bobs_code).expect("code");
@@ -560,7 +567,11 @@ async fn a_linked_device_takes_the_directory_keys_from_the_approving_device() {
     )
     .await
     .expect("prepare");
-    alice.client.approve_link(&code).await.expect("approve");
+    alice
+        .client
+        .approve_link(&code, pli_client::HistoryChoice::None)
+        .await
+        .expect("approve");
     let synced = third.sync().await;
     assert!(
         matches!(synced, Err(ClientError::Directory(_))),

@@ -1,12 +1,14 @@
 //! A linked device joins the account's existing conversations: the approving device adds
 //! it to each at its next sync (a commit per conversation, a key package claimed for the
 //! new device alone), so it reads and writes there from then on, never what came before;
-//! the other members see who joined; nothing is left to do afterwards.
+//! the other members see who joined; nothing is left to do afterwards. What came before
+//! it has only if the user chose to copy it: a history archive sealed under the link
+//! secret, which the server relays and cannot open.
 
 mod common;
 
 use common::{TestServer, TestUser, notices, texts};
-use pli_client::{Client, ConnectOptions};
+use pli_client::{Client, ConnectOptions, HistoryChoice};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
@@ -34,7 +36,11 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
     )
     .await
     .expect("prepare");
-    let added = alice.client.approve_link(&code).await.expect("approve");
+    let added = alice
+        .client
+        .approve_link(&code, HistoryChoice::None)
+        .await
+        .expect("approve");
     // Its first sync uploads its key packages; alice's next one adds it everywhere.
     second.sync().await.expect("the new device works");
     let first_device = alice.client.device_id();
@@ -106,4 +112,190 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
         })
         .expect("count");
     assert_eq!(waiting, 0);
+}
+
+/// Links a new device to `user` with the history choice, and lets it join: the new device's
+/// first sync pins the directory keys (and keeps the link secret), the approving device's
+/// next one adds it to each conversation and sends the history; the caller syncs the new
+/// device to take it.
+async fn link(
+    server: &TestServer,
+    user: &mut TestUser,
+    history: HistoryChoice,
+) -> (Client, tempfile::TempDir) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (mut second, code) = Client::prepare_link(
+        home.path(),
+        &server.url,
+        &user.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    user.client
+        .approve_link(&code, history)
+        .await
+        .expect("approve");
+    second.sync().await.expect("the new device works");
+    user.client
+        .sync()
+        .await
+        .expect("the approving device adds it");
+    (second, home)
+}
+
+fn texts_of(client: &Client, chat: &pli_proto::GroupId) -> Vec<String> {
+    client
+        .history(chat)
+        .expect("history")
+        .into_iter()
+        .map(|(_, text, _)| text)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_device_gets_the_history_its_user_chose_sealed_from_the_server() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let chat = alice.chat_with(&bob).await;
+    alice.send(&chat, "long ago").await;
+    bob.receive().await;
+    let canary = format!("history-canary-{}", rand::random::<u64>());
+    bob.send(&chat, &canary).await;
+    alice.send(&chat, "recent, from alice").await;
+    bob.receive().await;
+    alice.receive().await;
+    // One message is forty days old on alice's device.
+    let db = rusqlite::Connection::open(alice.home.path().join(pli_client::local::DATABASE_FILE))
+        .expect("open");
+    db.execute(
+        "UPDATE messages SET sent_at = sent_at - 40 * 86400000 WHERE text = 'long ago'",
+        [],
+    )
+    .expect("age it");
+
+    // All of it: copied in order, read, with the senders it had; the server held only
+    // ciphertext while the parts were queued.
+    let (mut all, _home) = link(&server, &mut alice, HistoryChoice::All).await;
+    assert!(
+        !common::contains(&server.stored_bytes(), canary.as_bytes()),
+        "a queued history part is ciphertext"
+    );
+    all.sync().await.expect("it takes the history");
+    assert_eq!(
+        texts_of(&all, &chat),
+        vec![
+            "long ago".to_owned(),
+            canary.clone(),
+            "recent, from alice".to_owned()
+        ]
+    );
+    let from: Vec<String> = all
+        .history(&chat)
+        .expect("history")
+        .into_iter()
+        .map(|(sender, _, _)| sender.to_string())
+        .collect();
+    assert_eq!(from, ["alice", "bob", "alice"]);
+    let summary = all
+        .summaries()
+        .expect("summaries")
+        .into_iter()
+        .find(|c| c.conversation.id == chat)
+        .expect("the chat");
+    assert_eq!(summary.unread, 0, "copied history is not news");
+    let told = notices(&all.take_new().expect("events"));
+    assert!(
+        told.contains(&"your other device copied 3 earlier messages to this one".to_owned()),
+        "{told:?}"
+    );
+    // What comes next still arrives, after the copy.
+    bob.send(&chat, "after the copy").await;
+    all.sync().await.expect("sync");
+    assert_eq!(
+        texts_of(&all, &chat).last().map(String::as_str),
+        Some("after the copy")
+    );
+
+    // The last 30 days: the old message stays behind.
+    let (mut recent, _home) = link(&server, &mut alice, HistoryChoice::LastDays(30)).await;
+    recent.sync().await.expect("sync");
+    let got = texts_of(&recent, &chat);
+    assert!(!got.contains(&"long ago".to_owned()), "{got:?}");
+    assert!(got.contains(&canary), "{got:?}");
+
+    // None: nothing from before.
+    let (mut none, _home) = link(&server, &mut alice, HistoryChoice::None).await;
+    none.sync().await.expect("sync");
+    assert!(texts_of(&none, &chat).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_part_the_server_alters_or_makes_up_is_refused() {
+    let server = TestServer::start().await;
+    let mut alice = TestUser::register(&server, "alice").await;
+    let mut bob = TestUser::register(&server, "bob").await;
+    let chat = alice.chat_with(&bob).await;
+    alice.send(&chat, "kept on alice's device").await;
+    bob.receive().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let (mut second, code) = Client::prepare_link(
+        home.path(),
+        &server.url,
+        &alice.name,
+        &ConnectOptions::default(),
+    )
+    .await
+    .expect("prepare");
+    let added = alice
+        .client
+        .approve_link(&code, HistoryChoice::All)
+        .await
+        .expect("approve");
+    second.sync().await.expect("the new device works");
+
+    // A part not sealed under the link secret (as the server would make one up).
+    let transport = alice.transport(&server);
+    transport
+        .relay_history(added, vec![7; 4096])
+        .await
+        .expect("relayed");
+    second.sync().await.expect("sync");
+    let alerts = common::alerts(&second.take_new().expect("events"));
+    assert!(
+        alerts.iter().any(|a| a.contains("did not arrive intact")),
+        "{alerts:?}"
+    );
+    // The real archive still comes, and opens.
+    alice.client.sync().await.expect("alice adds it and copies");
+    second.sync().await.expect("sync");
+    assert_eq!(texts_of(&second, &chat), ["kept on alice's device"]);
+
+    // The relay's own rules, with stable codes.
+    let too_big = transport
+        .relay_history(
+            added,
+            vec![0; pli_proto::limits::MAX_HISTORY_PART_BYTES + 1],
+        )
+        .await;
+    assert_eq!(
+        too_big.err().and_then(|e| e.code()),
+        Some(pli_proto::ErrorCode::PayloadTooLarge)
+    );
+    let to_self = transport
+        .relay_history(alice.client.device_id(), vec![1; 16])
+        .await;
+    assert_eq!(
+        to_self.err().and_then(|e| e.code()),
+        Some(pli_proto::ErrorCode::BadRequest)
+    );
+    let to_bob = transport
+        .relay_history(bob.client.device_id(), vec![1; 16])
+        .await;
+    assert_eq!(
+        to_bob.err().and_then(|e| e.code()),
+        Some(pli_proto::ErrorCode::UnknownDevice),
+        "only the caller's own devices get history"
+    );
 }

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
+use pli_client::HistoryChoice;
 use pli_proto::DeviceId;
 use std::sync::Arc;
 
@@ -66,9 +67,16 @@ async fn pane(
             form method="post" action="/devices/approve" class="card" {
                 h3 { "Link a new device" }
                 p class="hint" { "On the new device, start pli app and choose “use an account you already have”. It shows a code: paste it here." }
-                p class="hint" { "The new device joins all your conversations, but it can read only what is sent from then on: messages from before stay on the devices that have them (end-to-end encryption gives it no key to them)." }
+                p class="hint" { "The new device joins all your conversations and reads what is sent from then on. End-to-end encryption gives it no key to earlier messages: it has them only if this device copies them over." }
                 label for="link-code" { "Link code" }
                 textarea id="link-code" name="code" required rows="3" spellcheck="false" { (typed) }
+                fieldset class="history-choice" {
+                    legend { "Earlier messages" }
+                    label { input type="radio" name="history" value="none" checked; " Don’t copy them: the new device starts empty" }
+                    label { input type="radio" name="history" value="30"; " Copy the last 30 days" }
+                    label { input type="radio" name="history" value="all"; " Copy all of them" }
+                    p class="hint" { "A copy is sealed for the new device alone: the server relays it and cannot read it, and deletes it after two days. Files and disappearing messages are not copied. Without a copy, earlier messages stay only on the devices that have them, and the new device shows none of them." }
+                }
                 button type="submit" { "Approve" }
             }
         }
@@ -84,33 +92,37 @@ async fn show(State(state): Shared) -> Result<Markup, AppError> {
 struct Approve {
     #[serde(default)]
     code: String,
+    /// `none`, `all` or a number of days ([`HistoryChoice`]); none when left out.
+    #[serde(default)]
+    history: Option<String>,
 }
 
 async fn approve(State(state): Shared, Form(form): Form<Approve>) -> Result<Response, AppError> {
     let code = form.code.trim().to_owned();
-    let outcome = if code.is_empty() || code.len() > MAX_CODE_CHARS {
-        Err(AppError::input(
+    let history = form
+        .history
+        .as_deref()
+        .unwrap_or("none")
+        .parse::<HistoryChoice>();
+    let outcome = match history {
+        _ if code.is_empty() || code.len() > MAX_CODE_CHARS => Err(AppError::input(
             "bad_link_code",
             "paste the whole code the new device shows",
-        ))
-    } else {
-        state
+        )),
+        Err(_) => Err(AppError::input(
+            "bad_history_choice",
+            "choose whether to copy earlier messages",
+        )),
+        Ok(history) => state
             .engine
-            .with_client(move |c| Box::pin(async move { c.approve_link(&code).await }))
+            .with_client(move |c| Box::pin(async move { c.approve_link(&code, history).await }))
             .await
+            .map(|added| (added, history)),
     };
     let (status, body) = match &outcome {
-        Ok(added) => (
+        Ok((added, history)) => (
             axum::http::StatusCode::OK,
-            pane(
-                &state,
-                None,
-                "",
-                Some(&format!(
-                    "Device {added} was added to your account. This device adds it to your conversations as soon as it is online; it will read what is sent from then on, not earlier messages."
-                )),
-            )
-            .await?,
+            pane(&state, None, "", Some(&approved(*added, *history))).await?,
         ),
         Err(err) => (
             err.status(),
@@ -122,6 +134,22 @@ async fn approve(State(state): Shared, Form(form): Form<Approve>) -> Result<Resp
         Ok(_) => Ok((status, page).into_response()),
         Err(err) => Ok((status, [("x-pli-error", err.code())], page).into_response()),
     }
+}
+
+/// What the user is told once a device is approved: when it joins, and what it will read.
+fn approved(added: DeviceId, history: HistoryChoice) -> String {
+    let copy = match history {
+        HistoryChoice::None => {
+            "it will read what is sent from then on, not earlier messages.".to_owned()
+        }
+        HistoryChoice::All => "then it copies all earlier messages to it.".to_owned(),
+        HistoryChoice::LastDays(days) => {
+            format!("then it copies the messages of the last {days} days to it.")
+        }
+    };
+    format!(
+        "Device {added} was added to your account. This device adds it to your conversations as soon as it is online; {copy}"
+    )
 }
 
 fn device(id: &str) -> Result<DeviceId, AppError> {

@@ -37,7 +37,10 @@ impl Transport {
         }
     }
 
-    async fn no_content(&self, request: reqwest::RequestBuilder) -> Result<(), ClientError> {
+    pub(super) async fn no_content(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(), ClientError> {
         let response = self.authorised(request).send().await?;
         if response.status() == reqwest::StatusCode::NO_CONTENT {
             return Ok(());

@@ -387,6 +387,8 @@ impl From<crate::devices::DeviceError> for ApiError {
             E::TooManyDevices => Self::new(S::CONFLICT, ErrorCode::TooManyDevices, text),
             E::UnknownDevice => Self::new(S::NOT_FOUND, ErrorCode::UnknownDevice, text),
             E::LastDevice => Self::new(S::CONFLICT, ErrorCode::LastDevice, text),
+            E::HistoryToSelf => Self::bad_request(text),
+            E::HistoryPartSize => Self::new(S::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, text),
         }
     }
 }

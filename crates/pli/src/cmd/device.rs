@@ -13,11 +13,19 @@ pub enum Command {
         /// The account to join.
         user: String,
     },
-    /// On an EXISTING device: approve a link code, endorsing the new device's key. The new
-    /// device can then `pli sync`; it joins conversations started after this.
+    /// On an EXISTING device: approve a link code, endorsing the new device's key. At its
+    /// next sync this device adds the new one to every conversation; from then on it reads
+    /// what is sent there. What came before it reads only if you copy it with --history.
     Approve {
         /// The code `pli device link` printed.
         code: String,
+        /// Copy earlier messages to the new device: `none` (the default), `all`, or a
+        /// number of days. The copy is sealed for the new device alone; the server relays
+        /// it and keeps it two days at most. Attachments' files and disappearing messages
+        /// are not copied. Without it, earlier messages stay only on the devices that have
+        /// them.
+        #[arg(long, default_value = "none", value_name = "none|all|DAYS")]
+        history: pli_client::HistoryChoice,
     },
     /// The account's devices, as the key directory lists them (proof verified).
     List,
@@ -53,16 +61,31 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Approve { code } => {
+        Command::Approve { code, history } => {
             let client = context.open()?;
             let added = client
-                .approve_link(&code)
+                .approve_link(&code, history)
                 .await
                 .context("approval failed")?;
             if context.json {
-                println!("{}", serde_json::json!({ "added": added }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "added": added, "history": history.to_string() })
+                );
             } else {
                 println!("added device {added} to @{}", client.username());
+                let copy = match history {
+                    pli_client::HistoryChoice::None => {
+                        "earlier messages stay on the devices that have them".to_owned()
+                    }
+                    pli_client::HistoryChoice::All => {
+                        "then copies it all earlier messages".to_owned()
+                    }
+                    pli_client::HistoryChoice::LastDays(days) => {
+                        format!("then copies it the messages of the last {days} days")
+                    }
+                };
+                println!("this device adds it to your conversations at its next sync; {copy}");
             }
         }
         Command::List => {

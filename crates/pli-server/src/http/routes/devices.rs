@@ -3,6 +3,7 @@
 //! adds one to the caller's account, endorsed by the calling device; `DELETE
 //! /v1/devices/{device_id}` removes one. Every change is published in the key directory.
 
+use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::extract::ApiPath;
@@ -11,6 +12,7 @@ use crate::http::extract::path_username;
 use crate::state::AppState;
 use crate::store::Store;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use pli_proto::DeviceId;
@@ -105,6 +107,51 @@ pub async fn remove<S: Store>(
     state.disconnect([device]);
     tracing::info!("device removed");
     Ok(Json(RemoveDeviceResponse { removed: device }))
+}
+
+/// A sealed history part in the API description: binary, not JSON.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct SealedHistoryPart(#[allow(dead_code)] Vec<u8>);
+
+/// Relays one part of a history archive to another device of the caller's account (a
+/// newly linked one), sealed under their link secret: the server queues the ciphertext for
+/// that device alone, for two days at most.
+#[utoipa::path(post, path = pli_proto::api::paths::DEVICE_HISTORY, tag = "keys",
+    operation_id = "relay_history",
+    security(("device" = [])),
+    params(("device_id" = DeviceId, Path, description = "The device the part is for")),
+    request_body(content = SealedHistoryPart, content_type = "application/octet-stream",
+        description = "The part's ciphertext, 1 byte to 192 KiB"),
+    responses(
+        (status = 204, description = "Queued for the device"),
+        (status = 400, body = ErrorBody, description = "`bad_request`: not a device id, or the caller itself"),
+        (status = 404, body = ErrorBody, description = "`unknown_device`: not a device of the caller's account"),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`"),
+        (status = 429, body = ErrorBody, description = "`rate_limited`"),
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn relay_history<S: Store>(
+    State(state): State<AppState<S>>,
+    ClientAddr(client): ClientAddr,
+    AuthDevice(caller): AuthDevice,
+    ApiPath(raw): ApiPath<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let device: DeviceId = raw
+        .parse()
+        .map_err(|_| ApiError::bad_request("not a device id"))?;
+    state.rate_limit(&state.sends, caller.device_id, client)?;
+    crate::devices::relay_history(
+        &state.store,
+        &caller,
+        device,
+        body.to_vec(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    state.hub.wake([device]);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Refuses a suspended account's claims and device registrations (`account_suspended`).

@@ -39,6 +39,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(paths::USER_DEVICES, get(devices::list::<S>))
         .route(paths::DEVICES, post(devices::add::<S>))
         .route(paths::DEVICE, delete(devices::remove::<S>))
+        .route(paths::DEVICE_HISTORY, post(devices::relay_history::<S>))
         .route(paths::USER_CLAIM, post(claim::claim::<S>))
         .route(paths::MESSAGES, post(submit::submit::<S>))
         .route(paths::EPHEMERAL, post(ephemeral::ephemeral::<S>))
@@ -96,6 +97,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         devices::list,
         devices::add,
         devices::remove,
+        devices::relay_history,
         claim::claim,
         submit::submit,
         ephemeral::ephemeral,
