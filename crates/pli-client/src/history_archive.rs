@@ -237,7 +237,8 @@ pub(crate) fn open(secret: &[u8], sealed: &[u8]) -> Option<ArchivePart> {
 
 /// Stores a part's messages in the conversations this device is in, below every message it
 /// holds (the past goes before what it received since it joined; an empty history starts
-/// at 1, so later messages still get ids above), read and not announced as new. A message
+/// at 1, so later messages still get ids above), read, not announced as new, and stored
+/// when they were sent (so they go before the notice that this device joined). A message
 /// it has already (same sender device and sequence, or the same id) is skipped. Returns
 /// how many were stored.
 pub(crate) fn import(tx: &Connection, part: &ArchivePart) -> Result<usize, ClientError> {
@@ -255,7 +256,6 @@ pub(crate) fn import(tx: &Connection, part: &ArchivePart) -> Result<usize, Clien
     let mut read = tx.prepare_cached(
         "UPDATE conversations SET read_up_to = max(read_up_to, ?2) WHERE group_id = ?1",
     )?;
-    let now = crate::local::now_ms() as i64;
     for (local_id, message) in (first..).zip(&part.messages) {
         let (Ok(group), Ok(message_id), Ok(reply_to), Ok(sender)) = (
             hex::decode(&message.group),
@@ -274,7 +274,7 @@ pub(crate) fn import(tx: &Connection, part: &ArchivePart) -> Result<usize, Clien
             message.text,
             message.sent_at,
             message.outgoing,
-            now,
+            message.sent_at,
             message_id,
             reply_to,
             message.edited_ms,

@@ -23,6 +23,24 @@ use rusqlite::params;
 /// How long an approved device is waited for before it is no longer added.
 pub const GIVE_UP_AFTER_MS: u64 = 7 * 86_400_000;
 
+/// How often a listening device syncs while a device it approved waits to be added.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long after an approval a listening device keeps syncing every [`POLL`]: a device
+/// set up later is added at a sync for other reasons.
+pub const POLL_FOR_MS: u64 = 3_600_000;
+
+/// True while a device this one approved in the last [`POLL_FOR_MS`] waits to be added (or
+/// to get its history).
+pub(crate) fn waiting(conn: &rusqlite::Connection) -> Result<bool, ClientError> {
+    let since = local::now_ms().saturating_sub(POLL_FOR_MS) as i64;
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM linked_devices_to_add WHERE approved_ms > ?1)",
+        )?
+        .query_row([since], |r| r.get(0))?)
+}
+
 /// Remembers, on the approving device, that `device` is to join the account's
 /// conversations, and with `history` (the link secret and the oldest send time to copy)
 /// that it is to get a history archive then.

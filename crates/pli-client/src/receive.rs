@@ -360,7 +360,12 @@ fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<()
     // Hidden, and never anyone's direct conversation, until every member's key verifies
     // against the directory (at this sync's directory check).
     local::set_pending(tx, &id)?;
+    let me = local::load_identity(tx)?.map(|me| me.username);
     let text = match inviter {
+        // The account's own device adding this one, newly linked.
+        Some((user, _)) if Some(&user) == me.as_ref() => {
+            "your other device added this one to the conversation".to_owned()
+        }
         Some((user, _)) => format!("@{user} added you to a conversation"),
         None => "you were added to a conversation".to_owned(),
     };

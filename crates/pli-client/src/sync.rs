@@ -207,10 +207,17 @@ impl Client {
             self.take_new()?.into_iter().for_each(&mut *on_event);
             let mut stream = self.transport.connect().await?;
             loop {
+                // A device this one approved joins its conversations at a sync, once it
+                // uploaded key packages: nothing arrives here to say so, so look again.
+                let linking = crate::linked_devices::waiting(&self.conn)?;
                 let frame = tokio::select! {
                     () = &mut stop => {
                         stream.close().await?;
                         return Ok(());
+                    }
+                    () = tokio::time::sleep(crate::linked_devices::POLL), if linking => {
+                        stream.close().await?;
+                        break;
                     }
                     frame = stream.next_frame() => frame?,
                 };

@@ -1,8 +1,56 @@
-// Changing who is in: a linked device removed after its confirmation page; a member added
+// Changing who is in: a linked device that gets the history its user chose to copy; a
+// linked device removed after its confirmation page; a member added
 // to a group and a member leaving it, with the system lines the other members see; and
 // the app stopping cleanly on Ctrl-C (SIGINT) as on SIGTERM.
 const { test, expect } = require("@playwright/test");
 const h = require("./harness");
+
+test("a linked device joins the conversations and gets the history chosen for it", async ({ browser }) => {
+  const server = await h.startServer();
+  const firstApp = await h.startApp();
+  const secondApp = await h.startApp();
+  const halHome = h.tempDir("hal");
+  const first = await (await browser.newContext()).newPage();
+  const second = await (await browser.newContext()).newPage();
+  try {
+    await h.register(first, firstApp, server, "gina");
+    await h.cli(halHome, "register", "hal", "--server", server.url);
+    await h.startChat(first, "hal");
+    await h.send(first, "said before the new device");
+    await h.cli(halHome, "sync");
+    await h.cli(halHome, "send", "@gina", "hal's answer, also before");
+    await expect(first.getByRole("log", { name: "Messages" }).getByText("hal's answer, also before")).toBeVisible();
+
+    await second.goto(secondApp.url);
+    await second.getByRole("link", { name: "Link this computer to your account" }).click();
+    await second.getByRole("textbox", { name: "Server" }).fill(server.url);
+    await second.getByRole("textbox", { name: "Username" }).fill("gina");
+    await second.getByRole("button", { name: "Link this device" }).click();
+    const code = (await second.locator("#link-code").innerText()).trim();
+    await first.getByRole("link", { name: "Devices" }).click();
+    await first.getByRole("textbox", { name: "Link code" }).fill(code);
+    const choice = first.getByRole("group", { name: "Earlier messages" });
+    await expect(choice.getByRole("radio", { name: /Don’t copy them/ })).toBeChecked();
+    await expect(choice).toContainText("the server relays it and cannot read it");
+    await choice.getByRole("radio", { name: "Copy all of them" }).check();
+    await h.noSeriousA11yFindings(first);
+    await h.screenshot(first, "app-link-history");
+    await first.getByRole("button", { name: "Approve" }).click();
+    await expect(first.getByText("then it copies all earlier messages to it")).toBeVisible();
+
+    // The new device is added to the chat and shows what came before, in order.
+    await expect(second.getByRole("button", { name: "New chat" })).toBeVisible({ timeout: 40_000 });
+    const chat = second.getByRole("link", { name: /hal/ }).first();
+    await expect(chat).toBeVisible({ timeout: 40_000 });
+    await chat.click();
+    const texts = second.getByRole("log", { name: "Messages" }).locator(".msg .text");
+    await expect(texts).toHaveText(["said before the new device", "hal's answer, also before"], { timeout: 40_000 });
+    await expect(second.getByText("your other device added this one to the conversation")).toBeVisible();
+    await h.screenshot(second, "app-link-history-copied");
+  } finally {
+    await Promise.all([firstApp.stop(), secondApp.stop()]);
+  }
+});
 
 test("a linked device removed through its confirmation page", async ({ browser }) => {
   const server = await h.startServer();

@@ -72,9 +72,9 @@ async fn pane(
                 textarea id="link-code" name="code" required rows="3" spellcheck="false" { (typed) }
                 fieldset class="history-choice" {
                     legend { "Earlier messages" }
-                    label { input type="radio" name="history" value="none" checked; " Don’t copy them: the new device starts empty" }
-                    label { input type="radio" name="history" value="30"; " Copy the last 30 days" }
-                    label { input type="radio" name="history" value="all"; " Copy all of them" }
+                    label class="check" { input type="radio" name="history" value="none" checked; " Don’t copy them: the new device starts empty" }
+                    label class="check" { input type="radio" name="history" value="30"; " Copy the last 30 days" }
+                    label class="check" { input type="radio" name="history" value="all"; " Copy all of them" }
                     p class="hint" { "A copy is sealed for the new device alone: the server relays it and cannot read it, and deletes it after two days. Files and disappearing messages are not copied. Without a copy, earlier messages stay only on the devices that have them, and the new device shows none of them." }
                 }
                 button type="submit" { "Approve" }
