@@ -87,9 +87,7 @@ pub enum OpenError {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, migrates it and starts its writer.
     pub fn open(path: &Path) -> Result<Self, OpenError> {
-        let mut conn = Connection::open(path)?;
-        configure(&conn)?;
-        schema::migrate(&mut conn)?;
+        let conn = open_writer(path)?;
         let readers = (0..READERS)
             .map(|_| {
                 let reader = Connection::open_with_flags(
@@ -205,6 +203,44 @@ impl SqliteStore {
     }
 }
 
+/// How long opening waits for another process that is creating or migrating the same
+/// database.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The writer's connection, configured and migrated. Two processes opening a new data
+/// directory at once (`pli serve` and `pli admin init`) can find it locked in a way
+/// SQLite's busy handler does not wait out (switching a new file to WAL takes an exclusive
+/// lock and gives up at once), so a busy open is tried again for [`OPEN_PATIENCE`].
+fn open_writer(path: &Path) -> Result<Connection, OpenError> {
+    let deadline = std::time::Instant::now() + OPEN_PATIENCE;
+    loop {
+        let attempt = Connection::open(path)
+            .map_err(OpenError::from)
+            .and_then(|mut conn| {
+                configure(&conn)?;
+                schema::migrate(&mut conn)?;
+                Ok(conn)
+            });
+        match attempt {
+            Err(err) if is_busy(&err) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(err: &OpenError) -> bool {
+    let sqlite = match err {
+        OpenError::Open(err) | OpenError::Schema(schema::SchemaError::Sqlite(err)) => err,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::SqliteStore;
@@ -214,4 +250,33 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("pli.db")).expect("open store");
         (store, dir)
     });
+}
+
+#[cfg(test)]
+mod opening {
+    use super::SqliteStore;
+
+    /// `pli serve` and `pli admin init` may open a data directory's new database at the
+    /// same moment: neither may fail because the other is creating or migrating it.
+    #[test]
+    fn a_new_database_opened_from_several_processes_at_once_opens_for_all() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("pli.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        SqliteStore::open(&path).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("the opener ran");
+                assert!(opened.is_ok(), "{opened:?}");
+            }
+        }
+    }
 }
