@@ -23,6 +23,12 @@ use rusqlite::params;
 /// How long an approved device is waited for before it is no longer added.
 pub const GIVE_UP_AFTER_MS: u64 = 7 * 86_400_000;
 
+// The new device keeps its link secret for as long as it may still be added and sent a copy.
+const _: () = assert!(
+    crate::linked_history::KEEP_SECRET_MS
+        >= GIVE_UP_AFTER_MS + pli_proto::limits::HISTORY_TTL_SECS * 1000
+);
+
 /// How often a listening device syncs while a device it approved waits to be added.
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(3);
 

@@ -18,8 +18,9 @@ use pli_proto::limits::HISTORY_TTL_SECS;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// How long a new device keeps its link secret for an archive to come: as long as the
-/// approving device tries to add it, and then as long as the server keeps a part.
-pub const KEEP_SECRET_MS: u64 = crate::linked_devices::GIVE_UP_AFTER_MS + HISTORY_TTL_SECS * 1000;
+/// approving device tries to add it (`linked_devices::GIVE_UP_AFTER_MS`, seven days), and
+/// then as long as the server keeps a part.
+pub const KEEP_SECRET_MS: u64 = 7 * 86_400_000 + HISTORY_TTL_SECS * 1000;
 
 /// On the new device: keeps the link secret the directory keys came under, for the archive.
 pub(crate) fn keep_secret(tx: &Connection, secret: &[u8], now_ms: u64) -> Result<(), ClientError> {

@@ -27,24 +27,9 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
     carol.receive().await;
     bob.client.take_new().expect("events");
 
-    let home = tempfile::tempdir().expect("temp dir");
-    let (mut second, code) = Client::prepare_link(
-        home.path(),
-        &server.url,
-        &alice.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    let added = alice
-        .client
-        .approve_link(&code, HistoryChoice::None)
-        .await
-        .expect("approve");
-    // Its first sync uploads its key packages; alice's next one adds it everywhere.
-    second.sync().await.expect("the new device works");
     let first_device = alice.client.device_id();
-    alice.client.sync().await.expect("alice adds it");
+    let (mut second, _home) = link(&server, &mut alice, HistoryChoice::None).await;
+    let added = second.device_id();
     second.sync().await.expect("it joins");
     let mut joined: Vec<String> = second
         .conversations()
@@ -114,11 +99,10 @@ async fn a_linked_device_joins_the_conversations_that_were_there_before_it() {
     assert_eq!(waiting, 0);
 }
 
-/// Links a new device to `user` with the history choice, and lets it join: the new device's
-/// first sync pins the directory keys (and keeps the link secret), the approving device's
-/// next one adds it to each conversation and sends the history; the caller syncs the new
-/// device to take it.
-async fn link(
+/// Prepares a new device for `user` and approves it with the history choice; the new
+/// device's first sync pins the directory keys (keeping the link secret) and uploads its
+/// key packages.
+async fn approve(
     server: &TestServer,
     user: &mut TestUser,
     history: HistoryChoice,
@@ -137,11 +121,22 @@ async fn link(
         .await
         .expect("approve");
     second.sync().await.expect("the new device works");
+    (second, home)
+}
+
+/// [`approve`], then the approving device's sync adds the new one to each conversation and
+/// sends the history; the caller syncs the new device to take it.
+async fn link(
+    server: &TestServer,
+    user: &mut TestUser,
+    history: HistoryChoice,
+) -> (Client, tempfile::TempDir) {
+    let linked = approve(server, user, history).await;
     user.client
         .sync()
         .await
         .expect("the approving device adds it");
-    (second, home)
+    linked
 }
 
 fn texts_of(client: &Client, chat: &pli_proto::GroupId) -> Vec<String> {
@@ -239,21 +234,8 @@ async fn a_history_part_the_server_alters_or_makes_up_is_refused() {
     let chat = alice.chat_with(&bob).await;
     alice.send(&chat, "kept on alice's device").await;
     bob.receive().await;
-    let home = tempfile::tempdir().expect("temp dir");
-    let (mut second, code) = Client::prepare_link(
-        home.path(),
-        &server.url,
-        &alice.name,
-        &ConnectOptions::default(),
-    )
-    .await
-    .expect("prepare");
-    let added = alice
-        .client
-        .approve_link(&code, HistoryChoice::All)
-        .await
-        .expect("approve");
-    second.sync().await.expect("the new device works");
+    let (mut second, _home) = approve(&server, &mut alice, HistoryChoice::All).await;
+    let added = second.device_id();
 
     // A part not sealed under the link secret (as the server would make one up).
     let transport = alice.transport(&server);
