@@ -16,6 +16,8 @@ script, which makes what they name before the pass through the real CLI):
   the calling device. They run as an account these hooks register themselves, with a key
   made here: a new device it endorses; the removal of a device it added just before. A
   device the fuzzer added is removed again, so the account stays under its device cap.
+- POST /v1/devices/{device_id}/history: another device of that account, added once (the
+  body, a sealed part, is any bytes to the server).
 - GET /v1/users/{username}/devices and /directory, POST .../key-packages/claim, GET
   /admin/v1/inventory/{username}: an account that exists (PLI_FUZZ_USERS; registered with
   `pli register`, so it has key packages to claim).
@@ -248,6 +250,21 @@ def valid_device_removal(case, kwargs):
     case.path_parameters["device_id"] = body["device_id"]
 
 
+_history_target = []
+
+
+def valid_history_relay(case, kwargs):
+    """A history part from the hooks' own account to another device of it, added once (a
+    device per case would reach the account's device cap)."""
+    own = account()
+    kwargs["auth"] = Auth(own.auth)
+    if not _history_target:
+        body = own.new_device({"device_id": secrets.randbelow(2**53 - 1) + 1})
+        api("POST", "/v1/devices", auth=own.auth, json=body)
+        _history_target.append(body["device_id"])
+    case.path_parameters["device_id"] = _history_target[0]
+
+
 def remove_added_device(case, response):
     if _made_valid.pop(case.id, None) == "added" and response.status_code == 200:
         api("DELETE", f"/v1/devices/{int(case.body['device_id'])}", auth=account().auth)
@@ -477,6 +494,7 @@ VALID = {
     ("POST", "/v1/accounts"): valid_registration,
     ("POST", "/v1/devices"): valid_device_addition,
     ("DELETE", "/v1/devices/{device_id}"): valid_device_removal,
+    ("POST", "/v1/devices/{device_id}/history"): valid_history_relay,
     ("GET", "/v1/users/{username}/devices"): existing_user,
     ("GET", "/v1/users/{username}/directory"): existing_user,
     ("POST", "/v1/users/{username}/key-packages/claim"): existing_user,
@@ -507,7 +525,7 @@ VALID = {
     ("POST", "/admin/v1/actions/{id}/appeal/decide"): lambda case: abuse.valid_decision(case, next_of),
 }
 # The ones that call with another credential, or change the transport's arguments.
-WITH_KWARGS = {valid_device_addition, valid_device_removal}
+WITH_KWARGS = {valid_device_addition, valid_device_removal, valid_history_relay}
 
 
 @schemathesis.deserializer("application/octet-stream")
