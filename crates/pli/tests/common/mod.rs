@@ -8,8 +8,18 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+pub mod database;
 pub mod forger;
 pub mod harness_net;
+
+// Each test binary uses some of these, none all of them.
+#[allow(unused_imports)]
+pub use binary::{
+    init_operator_cli, path_str, run_pli, serve_binary, serve_binary_sqlite, serve_binary_with,
+};
+#[allow(unused_imports)]
+pub use database::{database_for, on_postgres, share_database, test_config, test_regions};
 
 use pli_client::{Client, ConnectOptions, Event};
 use pli_proto::{GroupId, Username};
@@ -18,74 +28,6 @@ use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Where a data directory remembers its test database.
-const DATABASE_URL_FILE: &str = "test-database-url";
-
-/// True when the suite runs on PostgreSQL (`PLI_TEST_DATABASE=postgres`; `sqlite` or unset
-/// is SQLite, anything else a mistake worth stopping for).
-pub fn on_postgres() -> bool {
-    match std::env::var("PLI_TEST_DATABASE").as_deref() {
-        Ok("postgres") => true,
-        Ok("sqlite") | Err(_) => false,
-        Ok(other) => panic!("PLI_TEST_DATABASE={other:?}: use postgres or sqlite"),
-    }
-}
-
-/// The database a server on `data` uses: SQLite in the directory, or (on PostgreSQL) the
-/// database recorded there, created on first use.
-pub fn database_for(data: &Path) -> pli_server::Database {
-    let recorded = data.join(DATABASE_URL_FILE);
-    let url = match std::fs::read_to_string(&recorded) {
-        Ok(url) => url,
-        Err(_) if on_postgres() => {
-            let url = pli_pgtest::database().expect("a throwaway PostgreSQL database");
-            std::fs::create_dir_all(data).expect("data dir");
-            std::fs::write(&recorded, &url).expect("record the database URL");
-            url
-        }
-        Err(_) => return pli_server::Database::Sqlite,
-    };
-    let mut postgres = pli_server::store::PostgresConfig::new(url);
-    postgres.max_connections = 8;
-    pli_server::Database::Postgres(postgres)
-}
-
-/// Regions named `names` with default policies, each with its own store: a file under
-/// `data` on SQLite, a throwaway database each on PostgreSQL (its URL recorded in `data`,
-/// so a restart finds the same one).
-pub fn test_regions(data: &Path, names: &[&str]) -> Vec<pli_server::config::RegionConfig> {
-    names
-        .iter()
-        .map(|name| {
-            let region = pli_proto::Region::parse(name).expect("valid test region");
-            let mut config = pli_server::config::RegionConfig::named(region);
-            if let pli_server::Database::Postgres(mut own) =
-                database_for(&data.join("test-regions").join(name))
-            {
-                own.max_connections = 4;
-                config.database = Some(own);
-            }
-            config
-        })
-        .collect()
-}
-
-/// A test configuration on `data`: the chosen database, easy proof of work.
-pub fn test_config(data: &Path) -> pli_server::Config {
-    let mut config = pli_server::Config::new(data);
-    config.database = database_for(data);
-    config.pow_difficulty = 4;
-    config.registrations_per_hour = 10_000;
-    config
-}
-
-/// Points the data directory at an existing PostgreSQL database (several nodes, one
-/// database).
-pub fn share_database(data: &Path, url: &str) {
-    std::fs::create_dir_all(data).expect("data dir");
-    std::fs::write(data.join(DATABASE_URL_FILE), url).expect("record the database URL");
-}
 
 async fn pg_connect(url: &str) -> sqlx::PgConnection {
     <sqlx::PgConnection as sqlx::Connection>::connect(url)
@@ -573,100 +515,4 @@ impl TestUser {
                 secret: identity.secret,
             })
     }
-}
-
-/// Starts the real `pli serve` binary on a free loopback port and returns it with its URL,
-/// read from the first line it prints (printed once the listener is bound).
-pub async fn serve_binary(data: &Path) -> (tokio::process::Child, String) {
-    serve_binary_with(data, &[]).await
-}
-
-/// [`serve_binary`] with `extra` flags.
-pub async fn serve_binary_with(data: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
-    if let pli_server::Database::Postgres(postgres) = database_for(data) {
-        command.env("PLI_DATABASE_URL", postgres.url);
-    }
-    serve_command(command, data, extra).await
-}
-
-/// `pli serve` on embedded SQLite in `data` with `extra` flags, whatever the test
-/// database: for contracts that name SQLite files.
-pub async fn serve_binary_sqlite(data: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
-    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"));
-    serve_command(command, data, extra).await
-}
-
-async fn serve_command(
-    mut command: tokio::process::Command,
-    data: &Path,
-    extra: &[&str],
-) -> (tokio::process::Child, String) {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--pow-difficulty",
-            "4",
-            "--log",
-            "warn",
-            "--data",
-        ])
-        .arg(data)
-        .args(extra)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn pli serve");
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let first = lines
-        .next_line()
-        .await
-        .expect("read")
-        .expect("a first line");
-    let url = first
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
-
-/// `pli admin init` for the server whose data is in `data` (pointed at its database on
-/// PostgreSQL): the first operator's credential file, or the command's error.
-pub async fn init_operator_cli(data: &Path) -> Result<String, String> {
-    let database_url = match database_for(data) {
-        pli_server::Database::Postgres(postgres) => Some(postgres.url),
-        pli_server::Database::Sqlite => None,
-    };
-    let env: Vec<(&str, &str)> = database_url
-        .iter()
-        .map(|url| ("PLI_DATABASE_URL", url.as_str()))
-        .collect();
-    run_pli(&["admin", "init", "--data", path_str(data)], &env).await
-}
-
-/// Runs the `pli` binary with `args` and extra environment; its trimmed stdout, or its
-/// stderr when it fails.
-pub async fn run_pli(args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pli"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .expect("run pli");
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-pub fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }

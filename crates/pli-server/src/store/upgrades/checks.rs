@@ -12,10 +12,9 @@
 
 use crate::store::conformance::{dev, group, name};
 use crate::store::{
-    AuditAppend, EpochRule, GovernanceEffect, KeyPackageTime, KtState, NewReport, Store,
-    StoreError, StoredReportMessage, Submission,
+    AuditAppend, EpochRule, GovernanceEffect, KeyPackageTime, KtState, Store, StoreError,
+    Submission,
 };
-use pli_proto::abuse::ReportReason;
 use pli_proto::audit::AuditEntry;
 use pli_proto::frame::{KIND_MLS, KIND_NOTICE};
 use pli_proto::governance::{RequestState, Role};
@@ -81,7 +80,7 @@ impl Check {
             Check::Cosignatures => cosignatures(store).await,
             Check::ServerKey => server_key(store).await,
             Check::Totp => totp(store).await,
-            Check::Reports => reports(store).await,
+            Check::Reports => super::moderation::reports(store).await,
             Check::Moderation => super::moderation::moderation(store, NOW_MS).await,
             Check::Timed => timed(store).await,
             Check::Attachments => attachments(store).await,
@@ -559,68 +558,4 @@ async fn totp<S: Store>(store: &S) {
     assert_eq!(enrolled.last_step, 56_666_666);
     assert!(!store.spend_totp_step(1, 56_666_666).await.expect("spend"));
     assert!(store.spend_totp_step(1, 56_666_667).await.expect("spend"));
-}
-
-/// ivan's report about judy reads back as filed, counts in both inventories, and keeps
-/// ivan from reporting either message again; another reporter still can.
-async fn reports<S: Store>(store: &S) {
-    let report = store.report(4242).await.expect("read").expect("ivan's");
-    assert_eq!(
-        (
-            report.reporter.as_str(),
-            report.reported.as_str(),
-            report.reason,
-            report.note.as_deref(),
-            report.filed_day
-        ),
-        (
-            "ivan",
-            "judy",
-            ReportReason::Harassment,
-            Some("again and again"),
-            20_100
-        )
-    );
-    let messages: Vec<(&str, u64, u32)> = report
-        .messages
-        .iter()
-        .map(|m| (m.text.as_str(), m.sender_device.get(), m.day))
-        .collect();
-    assert_eq!(
-        messages,
-        vec![
-            ("first reported text", 9, 20_098),
-            ("second reported text", 9, 20_099)
-        ]
-    );
-    let counts =
-        |user: &'static str| async move { store.report_counts(&name(user)).await.expect("counts") };
-    assert_eq!(
-        (counts("judy").await, counts("ivan").await),
-        ((1, 0), (0, 1))
-    );
-    let again = |reporter: &str| NewReport {
-        reporter: name(reporter),
-        reported: name("judy"),
-        reason: ReportReason::Spam,
-        note: None,
-        filed_day: 20_200,
-        messages: vec![StoredReportMessage {
-            commitment: [0x42; 32],
-            text: "second reported text".to_owned(),
-            sender_device: dev(9),
-            day: 20_099,
-        }],
-    };
-    let replay = store.file_report(again("ivan")).await;
-    assert!(
-        matches!(replay, Err(StoreError::ReportReplayed)),
-        "{replay:?}"
-    );
-    let other = store
-        .file_report(again("kim"))
-        .await
-        .expect("another reporter");
-    assert_ne!(other, 4242);
-    assert_eq!(counts("judy").await, (2, 0));
 }

@@ -1,8 +1,9 @@
-//! The check of the trust & safety seed (`*_moderation.sql`).
+//! The checks of the abuse reports' and trust & safety seeds (`*_reports.sql`,
+//! `*_moderation.sql`).
 
-use crate::store::conformance::name;
-use crate::store::{Decision, FOREVER_MS, Store, StoreError};
-use pli_proto::abuse::{ActionKind, AppealOutcome};
+use crate::store::conformance::{dev, name};
+use crate::store::{Decision, FOREVER_MS, NewReport, Store, StoreError, StoredReportMessage};
+use pli_proto::abuse::{ActionKind, AppealOutcome, ReportReason};
 
 /// liam's warning and ban read back as recorded, oldest first, with their appeals; the ban
 /// still holds and its end is still forever; the decided appeal stays decided, the ban's
@@ -69,4 +70,68 @@ pub async fn moderation<S: Store>(store: &S, now_ms: u64) {
             .expect("standing"),
         None
     );
+}
+
+/// ivan's report about judy reads back as filed, counts in both inventories, and keeps
+/// ivan from reporting either message again; another reporter still can.
+pub async fn reports<S: Store>(store: &S) {
+    let report = store.report(4242).await.expect("read").expect("ivan's");
+    assert_eq!(
+        (
+            report.reporter.as_str(),
+            report.reported.as_str(),
+            report.reason,
+            report.note.as_deref(),
+            report.filed_day
+        ),
+        (
+            "ivan",
+            "judy",
+            ReportReason::Harassment,
+            Some("again and again"),
+            20_100
+        )
+    );
+    let messages: Vec<(&str, u64, u32)> = report
+        .messages
+        .iter()
+        .map(|m| (m.text.as_str(), m.sender_device.get(), m.day))
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            ("first reported text", 9, 20_098),
+            ("second reported text", 9, 20_099)
+        ]
+    );
+    let counts =
+        |user: &'static str| async move { store.report_counts(&name(user)).await.expect("counts") };
+    assert_eq!(
+        (counts("judy").await, counts("ivan").await),
+        ((1, 0), (0, 1))
+    );
+    let again = |reporter: &str| NewReport {
+        reporter: name(reporter),
+        reported: name("judy"),
+        reason: ReportReason::Spam,
+        note: None,
+        filed_day: 20_200,
+        messages: vec![StoredReportMessage {
+            commitment: [0x42; 32],
+            text: "second reported text".to_owned(),
+            sender_device: dev(9),
+            day: 20_099,
+        }],
+    };
+    let replay = store.file_report(again("ivan")).await;
+    assert!(
+        matches!(replay, Err(StoreError::ReportReplayed)),
+        "{replay:?}"
+    );
+    let other = store
+        .file_report(again("kim"))
+        .await
+        .expect("another reporter");
+    assert_ne!(other, 4242);
+    assert_eq!(counts("judy").await, (2, 0));
 }
