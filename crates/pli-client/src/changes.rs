@@ -188,6 +188,7 @@ pub(crate) fn apply(
         | Body::Typing { .. }
         | Body::Receipt { .. }
         | Body::ProfileKey { .. }
+        | Body::Call { .. }
         | Body::Unknown => {
             return Ok(Err(Refusal::UnknownMessage));
         }

@@ -59,6 +59,9 @@ impl Client {
             Body::Timer { seconds } => {
                 crate::disappearing::apply_timer(&tx, group, None, *seconds, sent_at)?;
             }
+            Body::Call { .. } => {
+                crate::calls::record_own(&tx, group, &self.me.username, &body, sent_at)?;
+            }
             Body::Meta { .. }
             | Body::Typing { .. }
             | Body::Receipt { .. }

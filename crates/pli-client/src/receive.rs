@@ -502,6 +502,9 @@ fn application(
             return Ok(());
         }
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
+        // A ring from a device not verified yet could be anyone's: dropped (`calls`).
+        Body::Call { .. } if held => return Ok(()),
+        Body::Call { .. } => return crate::calls::record(tx, group, sender, &envelope),
         // Kept even from a device not verified yet, with that device: used only once the
         // directory verifies it (`profiles`).
         Body::ProfileKey { .. } => {

@@ -325,4 +325,20 @@ CREATE TABLE history_link (
 );
 CREATE TABLE history_parts (part INTEGER PRIMARY KEY);
 "#,
+    r#"
+-- Calls (`calls`): each call signalled in a conversation, who started it and when, whether
+-- it is a video call, whether this account took it (answered or joined, on any of its
+-- devices) or declined it, and when it ended.
+CREATE TABLE calls (
+    group_id   BLOB NOT NULL,
+    call_id    BLOB NOT NULL,
+    started_by TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    video      INTEGER NOT NULL DEFAULT 0,
+    taken      INTEGER NOT NULL DEFAULT 0,
+    declined   INTEGER NOT NULL DEFAULT 0,
+    ended_ms   INTEGER,
+    PRIMARY KEY (group_id, call_id)
+);
+"#,
 ];

@@ -38,6 +38,7 @@ pub mod api;
 pub mod attachment;
 pub mod audit;
 pub mod b64;
+pub mod call;
 pub mod checkpoint;
 pub mod error;
 pub mod frame;

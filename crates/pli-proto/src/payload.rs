@@ -7,6 +7,7 @@
 //! added without a new envelope version.
 
 use crate::attachment::AttachmentRef;
+use crate::call::CallAction;
 use crate::franking::{FRANK_BYTES, MESSAGE_ID_BYTES};
 use crate::limits::{
     MAX_DISAPPEAR_SECS, MAX_GROUP_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES,
@@ -112,6 +113,17 @@ pub enum Body {
         /// The profile's version, from 1.
         version: u64,
     },
+    /// A call's signalling ([`crate::call`]): its start, an answer, a decline, a join, a
+    /// leave, its end. The media keys come from the call's own MLS group, not from here.
+    Call {
+        /// The call's random id ([`crate::call::CALL_ID_BYTES`] bytes, hex).
+        call: String,
+        /// What happens to it.
+        action: CallAction,
+        /// Whether the sender sends video (a start rings as a video call).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        video: bool,
+    },
     /// The conversation's name and kind, sent by whoever creates it or adds members, so the
     /// server never learns either.
     Meta {
@@ -155,6 +167,7 @@ impl std::fmt::Debug for Body {
             }
             Body::Meta { direct, .. } => write!(f, "Meta(direct: {direct})"),
             Body::ProfileKey { version, .. } => write!(f, "ProfileKey(version {version})"),
+            Body::Call { action, video, .. } => write!(f, "Call({action:?}, video: {video})"),
             Body::Unknown => write!(f, "Unknown"),
         }
     }
@@ -373,6 +386,7 @@ impl Body {
             | Body::Timer { .. }
             | Body::Attachment { .. }
             | Body::ProfileKey { .. }
+            | Body::Call { .. }
             | Body::Unknown => None,
         }
     }
@@ -419,6 +433,12 @@ impl Body {
             }
             Body::ProfileKey { .. } => {
                 if self.profile_key().is_none() {
+                    return Err(PayloadError::Malformed);
+                }
+                true
+            }
+            Body::Call { call, .. } => {
+                if crate::call::parse_call_id(call).is_none() {
                     return Err(PayloadError::Malformed);
                 }
                 true
