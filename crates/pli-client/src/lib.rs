@@ -62,6 +62,7 @@ pub mod attachments;
 pub mod audit_state;
 mod audit_watch;
 mod blocking;
+pub mod call_frames;
 pub mod calls;
 pub mod changes;
 pub mod client;
