@@ -6,7 +6,6 @@
 //! (`pli_proto::call`).
 
 use crate::error::ClientError;
-use crate::sync::Sent;
 use crate::{Client, local};
 use pli_proto::call::{CALL_ID_BYTES, CallAction, parse_call_id};
 use pli_proto::payload::{Body, Envelope};
@@ -172,7 +171,7 @@ impl Client {
         &mut self,
         conversation: &GroupId,
         video: bool,
-    ) -> Result<(String, Sent), ClientError> {
+    ) -> Result<(String, crate::SendStatus), ClientError> {
         let call = hex::encode(rand::random::<[u8; CALL_ID_BYTES]>());
         let sent = self
             .send_body(
@@ -184,7 +183,7 @@ impl Client {
                 },
             )
             .await?;
-        Ok((call, sent))
+        Ok((call, sent.status))
     }
 
     /// Sends `action` (answer, decline, join, leave, end) for the call `call` (hex id).
@@ -194,16 +193,18 @@ impl Client {
         call: &str,
         action: CallAction,
         video: bool,
-    ) -> Result<Sent, ClientError> {
-        self.send_body(
-            conversation,
-            Body::Call {
-                call: call.to_owned(),
-                action,
-                video,
-            },
-        )
-        .await
+    ) -> Result<crate::SendStatus, ClientError> {
+        let sent = self
+            .send_body(
+                conversation,
+                Body::Call {
+                    call: call.to_owned(),
+                    action,
+                    video,
+                },
+            )
+            .await?;
+        Ok(sent.status)
     }
 
     /// The conversation's calls, oldest first.
