@@ -166,26 +166,6 @@ fn end(
 }
 
 impl Client {
-    /// Starts a call in the conversation: rings its other members. Returns the call's id.
-    pub async fn start_call(
-        &mut self,
-        conversation: &GroupId,
-        video: bool,
-    ) -> Result<(String, crate::SendStatus), ClientError> {
-        let call = hex::encode(rand::random::<[u8; CALL_ID_BYTES]>());
-        let sent = self
-            .send_body(
-                conversation,
-                Body::Call {
-                    call: call.clone(),
-                    action: CallAction::Start,
-                    video,
-                },
-            )
-            .await?;
-        Ok((call, sent.status))
-    }
-
     /// Sends `action` (answer, decline, join, leave, end) for the call `call` (hex id).
     pub async fn signal_call(
         &mut self,

@@ -63,6 +63,7 @@ pub mod audit_state;
 mod audit_watch;
 mod blocking;
 pub mod call_frames;
+mod call_group;
 pub mod calls;
 pub mod changes;
 pub mod client;
@@ -101,6 +102,7 @@ pub mod timeline;
 pub mod transport;
 pub mod trust;
 pub mod typing;
+mod welcome;
 pub mod witness;
 
 pub use client::{Client, ConnectOptions, Event};

@@ -261,6 +261,12 @@ pub fn serialize(message: &MlsMessageOut) -> Result<Vec<u8>, ClientError> {
     message.tls_serialize_detached().map_err(ClientError::mls)
 }
 
+/// A group id from MLS as pli's, refused if out of pli's range.
+pub fn pli_group(id: &GroupId) -> Result<pli_proto::GroupId, ClientError> {
+    pli_proto::GroupId::from_bytes(id.as_slice())
+        .map_err(|_| ClientError::Protocol("group id out of range".into()))
+}
+
 pub fn group_id(id: &pli_proto::GroupId) -> GroupId {
     GroupId::from_slice(id.as_bytes())
 }

@@ -10,8 +10,8 @@ use crate::client::Client;
 use crate::error::ClientError;
 use crate::error::TransportError;
 use crate::group_cache::GroupCache;
-use crate::local::{self, Conversation};
-use crate::mls::{self, Provider};
+use crate::local;
+use crate::mls::{self, Provider, pli_group};
 use openmls::prelude::tls_codec::Deserialize as _;
 use openmls::prelude::*;
 use pli_proto::api::ServerNotice;
@@ -180,11 +180,6 @@ pub(crate) fn process_one(
     Ok(())
 }
 
-fn pli_group(id: &GroupId) -> Result<PliGroupId, ClientError> {
-    PliGroupId::from_bytes(id.as_slice())
-        .map_err(|_| ClientError::Protocol("group id out of range".into()))
-}
-
 /// Handles one MLS delivery inside `tx`; returns the group it was for, to keep in the
 /// cache once `tx` has committed.
 fn handle(
@@ -200,7 +195,9 @@ fn handle(
     let message = MlsMessageIn::tls_deserialize_exact(bytes)
         .map_err(|_| ClientError::Protocol("delivery is not an MLS message".into()))?;
     match message.extract() {
-        MlsMessageBodyIn::Welcome(welcome) => join(tx, &provider, welcome).map(|()| None),
+        MlsMessageBodyIn::Welcome(welcome) => {
+            crate::welcome::join(tx, &provider, welcome).map(|()| None)
+        }
         MlsMessageBodyIn::PrivateMessage(private) => {
             let group_id = private.group_id().clone();
             let Some(mut group) = groups.take(tx, provider.storage(), &group_id)? else {
@@ -248,6 +245,9 @@ fn handle_private(
     let processed = group
         .process_message(provider, private)
         .map_err(ClientError::mls)?;
+    if crate::call_group::is_call_group(tx, &pli_id)? {
+        return crate::call_group::apply(tx, provider, group, processed);
+    }
     let sender = mls::member_identity(processed.credential())
         .ok_or_else(|| ClientError::Protocol("sender has no pli credential".into()))?;
     let aad = processed.aad().to_vec();
@@ -329,47 +329,6 @@ fn handle_private(
         ProcessedMessageContent::ExternalJoinProposalMessage(_)
         | ProcessedMessageContent::OwnPrivateMessage => Ok(()),
     }
-}
-
-/// Joins the conversation a Welcome invites this device to.
-fn join(tx: &Connection, provider: &Provider<'_>, welcome: Welcome) -> Result<(), ClientError> {
-    let staged = StagedWelcome::new_from_welcome(provider, &mls::join_config(), welcome, None)
-        .map_err(ClientError::mls)?;
-    let inviter = staged
-        .welcome_sender()
-        .ok()
-        .and_then(|leaf| mls::member_identity(leaf.credential()));
-    let group = staged.into_group(provider).map_err(ClientError::mls)?;
-    let id = pli_group(group.group_id())?;
-    for member in group.members() {
-        if let Some((user, device)) = mls::member_identity(&member.credential) {
-            crate::kt::monitor::note_member(tx, &id, &user, device, &member.signature_key)?;
-        }
-    }
-    local::insert_conversation(
-        tx,
-        &Conversation {
-            id: id.clone(),
-            name: String::new(),
-            direct: false,
-            peer: None,
-            active: true,
-        },
-        local::now_ms(),
-    )?;
-    // Hidden, and never anyone's direct conversation, until every member's key verifies
-    // against the directory (at this sync's directory check).
-    local::set_pending(tx, &id)?;
-    let me = local::load_identity(tx)?.map(|me| me.username);
-    let text = match inviter {
-        // The account's own device adding this one, newly linked.
-        Some((user, _)) if Some(&user) == me.as_ref() => {
-            "your other device added this one to the conversation".to_owned()
-        }
-        Some((user, _)) => format!("@{user} added you to a conversation"),
-        None => "you were added to a conversation".to_owned(),
-    };
-    local::notice(tx, Some(&id), false, &text, local::now_ms())
 }
 
 /// The sender of an application message, as its leaf in the group shows it.
@@ -504,7 +463,10 @@ fn application(
         Body::Unknown => (UNSUPPORTED_TEXT.to_owned(), true),
         // A ring from a device not verified yet could be anyone's: dropped (`calls`).
         Body::Call { .. } if held => return Ok(()),
-        Body::Call { .. } => return crate::calls::record(tx, group, sender, &envelope),
+        Body::Call { .. } => {
+            crate::calls::record(tx, group, sender, &envelope)?;
+            return crate::call_group::receive(tx, group, sender, from.device, &envelope.body);
+        }
         // Kept even from a device not verified yet, with that device: used only once the
         // directory verifies it (`profiles`).
         Body::ProfileKey { .. } => {

@@ -341,4 +341,22 @@ CREATE TABLE calls (
     PRIMARY KEY (group_id, call_id)
 );
 "#,
+    r#"
+-- Call groups (`call_group`): the MLS group of each call this device started or asked to
+-- join (joined once its Welcome came), and the joins and leaves of other devices this
+-- device may have to commit.
+CREATE TABLE call_groups (
+    group_id     BLOB PRIMARY KEY,
+    conversation BLOB NOT NULL,
+    call_id      BLOB NOT NULL,
+    joined       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE call_changes (
+    group_id  BLOB NOT NULL,
+    username  TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    joining   INTEGER NOT NULL,
+    PRIMARY KEY (group_id, device_id)
+);
+"#,
 ];

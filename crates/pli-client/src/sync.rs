@@ -51,6 +51,7 @@ impl Client {
         self.resume_uploads().await?;
         crate::attachment_records::remove_orphan_files(&self.conn)?;
         self.add_linked_devices().await?;
+        self.admit_callers().await?;
         self.rotate_due_leaves().await?;
         self.top_up_key_packages().await?;
         // After the directory check, which verifies the devices that sent profile keys.
@@ -231,6 +232,7 @@ impl Client {
                         // and a profile key that came is opened at a sync.
                         if !self.needs_commit.is_empty()
                             || local::has_pending(&self.conn)?
+                            || crate::call_group::changes_due(&self.conn)?
                             || crate::profile_book::fetch_due(&self.conn)?
                         {
                             stream.close().await?;
