@@ -157,18 +157,8 @@ impl Client {
         let call: [u8; CALL_ID_BYTES] = rand::random();
         let group = call_group_id(conversation, &call);
         {
-            let signer = self.signer()?;
-            let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
             let tx = self.conn.unchecked_transaction()?;
-            let provider = Provider::new(&self.crypto, &tx);
-            MlsGroup::new_with_group_id(
-                &provider,
-                &signer,
-                &mls::create_config(),
-                mls::group_id(&group),
-                credential,
-            )
-            .map_err(ClientError::mls)?;
+            self.open_group(&tx, &group)?;
             tx.execute(
                 "INSERT INTO call_groups (group_id, conversation, call_id, joined) VALUES (?1, ?2, ?3, 1)",
                 params![group.as_bytes(), conversation.as_bytes(), call.as_slice()],

@@ -46,7 +46,7 @@ pub(crate) fn record(
         tx,
         group,
         sender,
-        me.as_ref() == Some(sender),
+        me.as_ref(),
         &envelope.body,
         envelope.sent_at,
     )
@@ -60,17 +60,19 @@ pub(crate) fn record_own(
     body: &Body,
     sent_at: u64,
 ) -> Result<(), ClientError> {
-    apply(tx, group, me, true, body, sent_at)
+    apply(tx, group, me, Some(me), body, sent_at)
 }
 
+/// `me` is this account (none before it is registered): a message from it is its own.
 fn apply(
     tx: &Connection,
     group: &GroupId,
     sender: &Username,
-    own: bool,
+    me: Option<&Username>,
     body: &Body,
     at_ms: u64,
 ) -> Result<(), ClientError> {
+    let own = me == Some(sender);
     let Body::Call {
         call,
         action,
@@ -120,7 +122,7 @@ fn apply(
             set("declined")?;
         }
         CallAction::Answer | CallAction::Join | CallAction::Decline => {}
-        CallAction::End => end(tx, group, &call, at_ms, own)?,
+        CallAction::End => end(tx, group, &call, at_ms, sender, me)?,
     }
     Ok(())
 }
@@ -132,16 +134,16 @@ fn end(
     group: &GroupId,
     call: &[u8; CALL_ID_BYTES],
     at_ms: u64,
-    own: bool,
+    sender: &Username,
+    me: Option<&Username>,
 ) -> Result<(), ClientError> {
     let ended = tx.execute(
         "UPDATE calls SET ended_ms = ?3 WHERE group_id = ?1 AND call_id = ?2 AND ended_ms IS NULL",
         params![group.as_bytes(), call.as_slice(), at_ms as i64],
     )?;
-    if ended == 0 || own {
+    if ended == 0 || me.is_some_and(|me| me == sender) {
         return Ok(());
     }
-    let me = local::load_identity(tx)?.map(|me| me.username);
     let missed: Option<(String, bool)> = tx
         .query_row(
             "SELECT started_by, video FROM calls WHERE group_id = ?1 AND call_id = ?2
@@ -151,7 +153,7 @@ fn end(
         )
         .optional()?;
     if let Some((starter, video)) =
-        missed.filter(|(starter, _)| Some(starter.as_str()) != me.as_ref().map(Username::as_str))
+        missed.filter(|(starter, _)| Some(starter.as_str()) != me.map(Username::as_str))
     {
         let kind = if video { "video call" } else { "call" };
         local::notice(
@@ -252,15 +254,39 @@ mod tests {
         let group = GroupId::from_bytes(&[3; 16]).expect("id");
         let alice: Username = "alice".parse().expect("name");
         let bob: Username = "bob".parse().expect("name");
-        apply(&conn, &group, &alice, false, &call(CallAction::Start), 1).expect("start");
+        apply(
+            &conn,
+            &group,
+            &alice,
+            Some(&bob),
+            &call(CallAction::Start),
+            1,
+        )
+        .expect("start");
         // bob's other device answered: this one hears it as its own account's message.
-        apply(&conn, &group, &bob, true, &call(CallAction::Answer), 2).expect("answer");
-        apply(&conn, &group, &alice, false, &call(CallAction::End), 3).expect("end");
+        apply(
+            &conn,
+            &group,
+            &bob,
+            Some(&bob),
+            &call(CallAction::Answer),
+            2,
+        )
+        .expect("answer");
+        apply(&conn, &group, &alice, Some(&bob), &call(CallAction::End), 3).expect("end");
         assert_eq!(notices(&conn), ["@alice is calling"]);
         // Without the answer, the same call is missed.
         let other = GroupId::from_bytes(&[4; 16]).expect("id");
-        apply(&conn, &other, &alice, false, &call(CallAction::Start), 1).expect("start");
-        apply(&conn, &other, &alice, false, &call(CallAction::End), 3).expect("end");
+        apply(
+            &conn,
+            &other,
+            &alice,
+            Some(&bob),
+            &call(CallAction::Start),
+            1,
+        )
+        .expect("start");
+        apply(&conn, &other, &alice, Some(&bob), &call(CallAction::End), 3).expect("end");
         assert_eq!(
             notices(&conn),
             [

@@ -236,6 +236,26 @@ impl Client {
         Ok(())
     }
 
+    /// Opens a new MLS group of this device alone under `id`, stored in `tx`: a
+    /// conversation's or a call's, before anyone is added.
+    pub(crate) fn open_group(
+        &self,
+        tx: &rusqlite::Connection,
+        id: &GroupId,
+    ) -> Result<(), ClientError> {
+        let signer = self.signer()?;
+        let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
+        MlsGroup::new_with_group_id(
+            &Provider::new(&self.crypto, tx),
+            &signer,
+            &mls::create_config(),
+            mls::group_id(id),
+            credential,
+        )
+        .map_err(ClientError::mls)?;
+        Ok(())
+    }
+
     pub(crate) fn add_commit(
         packages: Vec<(DeviceId, KeyPackage)>,
     ) -> impl FnMut(&mut MlsGroup, &Provider<'_>, &SignatureKeyPair) -> Result<Option<Built>, ClientError>
@@ -281,18 +301,8 @@ impl Client {
         let id = GroupId::from_bytes(&rand::rng().random::<[u8; 16]>())
             .expect("16 bytes is a valid group id");
         {
-            let signer = self.signer()?;
-            let credential = mls::credential(&self.me.username, self.me.device_id, &signer);
             let tx = self.conn.unchecked_transaction()?;
-            let provider = Provider::new(&self.crypto, &tx);
-            MlsGroup::new_with_group_id(
-                &provider,
-                &signer,
-                &mls::create_config(),
-                mls::group_id(&id),
-                credential,
-            )
-            .map_err(ClientError::mls)?;
+            self.open_group(&tx, &id)?;
             let peer = direct.then(|| members[0].clone());
             local::insert_conversation(
                 &tx,
